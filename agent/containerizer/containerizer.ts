@@ -1,0 +1,93 @@
+/**
+ * The Containerizer extension point: how an agent runs task containers. Implementations:
+ * `process` (plain child processes), `docker` (Docker Engine API), `simulated` (scale tests).
+ */
+import type { CommandInfo, ContainerInfo, HealthCheck } from "../../protocol/mod.ts";
+
+/** The agent's name for a container; one per task. Stable across agent restarts. */
+export type ContainerId = string;
+
+/** Everything a containerizer needs to start one task. */
+export interface ContainerSpec {
+  agentId: string;
+  frameworkId: string;
+  taskId: string;
+  /** The task's command (Mesos semantics: shell=true by default runs `/bin/sh -c value`). */
+  command?: CommandInfo;
+  /** The task's container (a DOCKER container names its image here). */
+  container?: ContainerInfo;
+  /** Limits from the task's resources. */
+  limits: { cpus: number; memMb: number; diskMb: number };
+  /** Host ports given to the task, from the offer, in the order the task lists them. */
+  ports: number[];
+  /** Environment, already merged (task env plus the agent's PORT0..n, MESOS_* and TENDER_*). */
+  env: Record<string, string>;
+  /** The address published ports bind to (127.0.0.1 in tests). */
+  hostIp: string;
+  /** A directory owned by this task for output files and scratch space. */
+  sandbox: string;
+}
+
+/** How a container ended. */
+export interface Termination {
+  /** The exit status, or null when killed by a signal or never started. */
+  exitCode: number | null;
+  /** Why, in the terms of Mesos' TaskStatus.reason. */
+  reason:
+    | "exited"
+    | "killed"
+    | "oom"
+    | "launch_failed";
+  /** A human message: `exited with status 3`, `killed by SIGKILL`, `image "x" not found`. */
+  message: string;
+}
+
+/** A container found on the engine at agent start-up. */
+export interface RecoveredContainer {
+  id: ContainerId;
+  frameworkId: string;
+  taskId: string;
+  /** Undefined while it still runs. */
+  termination?: Termination;
+}
+
+/** Options for reading a container's output. */
+export interface LogOptions {
+  stream: "stdout" | "stderr";
+  /** Only the last N lines. */
+  tail?: number;
+  /** Keep the stream open and send new output as it comes. */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Runs task containers on one agent. Every method is idempotent for a given id. */
+export interface Containerizer {
+  /** "docker" | "process" | "simulated". */
+  readonly kind: string;
+  /**
+   * Starts the container and resolves once it runs. Rejects with a message fit for a
+   * TASK_FAILED status when it cannot start (image not found, engine down, no room).
+   */
+  launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched">;
+  /** Resolves when the container ends; undefined for an id this containerizer never knew. */
+  wait(id: ContainerId): Promise<Termination | undefined>;
+  /**
+   * Stops the container: a graceful signal, then after `graceMs` a forced kill. Resolves with
+   * its termination; undefined for an unknown id. Removes what the container left behind.
+   */
+  destroy(id: ContainerId, graceMs: number): Promise<Termination | undefined>;
+  /**
+   * Finds the containers this agent owns (alive, and ended while the agent was away), and
+   * resumes watching the alive ones so `wait` works for them. `known` are the ids the agent's
+   * own records name; others found are returned too, for the agent to kill.
+   */
+  recover(known: ReadonlySet<ContainerId>): Promise<RecoveredContainer[]>;
+  /** The container's output. Empty for an unknown id. */
+  logs(id: ContainerId, options: LogOptions): ReadableStream<Uint8Array>;
+  /** Runs a command inside the container (for COMMAND health checks); resolves with its exit code. */
+  exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number>;
+}
+
+/** The HealthCheck type re-exported for health checkers built on a containerizer. */
+export type { HealthCheck };

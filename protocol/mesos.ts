@@ -1,0 +1,409 @@
+/**
+ * The Mesos v1 wire types, JSON flavour: field names and shapes exactly as Mesos' protobufs
+ * serialise them (snake_case, enums by name, ids wrapped in `{value}`), so existing Mesos
+ * HTTP clients work unchanged. Unknown keys are ignored, as Mesos ignores them.
+ */
+import { z } from "zod";
+
+const IdSchema = z.object({ value: z.string().min(1) });
+export const FrameworkIdSchema = IdSchema;
+export const AgentIdSchema = IdSchema;
+export const OfferIdSchema = IdSchema;
+export const TaskIdSchema = IdSchema;
+export const ExecutorIdSchema = IdSchema;
+/** An id wrapped as Mesos wraps every id: `{"value": "..."}`. */
+export type Id = z.infer<typeof IdSchema>;
+
+export const RangeSchema = z.object({
+  begin: z.number().int().nonnegative(),
+  end: z.number().int().nonnegative(),
+}).refine((r) => r.begin <= r.end, { message: "range begin must not exceed end" });
+export type Range = z.infer<typeof RangeSchema>;
+
+export const ResourceSchema = z.object({
+  name: z.string().min(1),
+  type: z.enum(["SCALAR", "RANGES", "SET"]),
+  scalar: z.object({ value: z.number().nonnegative() }).optional(),
+  ranges: z.object({ range: z.array(RangeSchema) }).optional(),
+  set: z.object({ item: z.array(z.string()) }).optional(),
+  role: z.string().optional(),
+  allocation_info: z.object({ role: z.string().optional() }).optional(),
+}).superRefine((r, ctx) => {
+  const need = r.type === "SCALAR" ? "scalar" : r.type === "RANGES" ? "ranges" : "set";
+  if (r[need] === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `resource "${r.name}" of type ${r.type} needs "${need}"`,
+    });
+  }
+});
+export type Resource = z.infer<typeof ResourceSchema>;
+
+export const AttributeSchema = z.object({
+  name: z.string().min(1),
+  type: z.enum(["SCALAR", "RANGES", "SET", "TEXT"]),
+  scalar: z.object({ value: z.number() }).optional(),
+  ranges: z.object({ range: z.array(RangeSchema) }).optional(),
+  set: z.object({ item: z.array(z.string()) }).optional(),
+  text: z.object({ value: z.string() }).optional(),
+});
+export type Attribute = z.infer<typeof AttributeSchema>;
+
+export const LabelsSchema = z.object({
+  labels: z.array(z.object({ key: z.string(), value: z.string().optional() })).default([]),
+});
+export type Labels = z.infer<typeof LabelsSchema>;
+
+export const EnvironmentSchema = z.object({
+  variables: z.array(z.object({
+    name: z.string().min(1),
+    type: z.enum(["VALUE", "SECRET", "UNKNOWN"]).optional(),
+    value: z.string().optional(),
+  })).default([]),
+});
+
+export const CommandInfoSchema = z.object({
+  uris: z.array(z.object({
+    value: z.string(),
+    executable: z.boolean().optional(),
+    extract: z.boolean().optional(),
+    cache: z.boolean().optional(),
+    output_file: z.string().optional(),
+  })).optional(),
+  environment: EnvironmentSchema.optional(),
+  /** Default true: `value` runs under `/bin/sh -c`. */
+  shell: z.boolean().optional(),
+  value: z.string().optional(),
+  arguments: z.array(z.string()).optional(),
+  user: z.string().optional(),
+});
+export type CommandInfo = z.infer<typeof CommandInfoSchema>;
+
+export const PortMappingSchema = z.object({
+  host_port: z.number().int().min(0).max(65535),
+  container_port: z.number().int().min(0).max(65535),
+  protocol: z.string().optional(),
+});
+export type PortMapping = z.infer<typeof PortMappingSchema>;
+
+export const ContainerInfoSchema = z.object({
+  type: z.enum(["DOCKER", "MESOS"]),
+  volumes: z.array(z.object({
+    container_path: z.string(),
+    host_path: z.string().optional(),
+    mode: z.enum(["RW", "RO"]).optional(),
+  })).optional(),
+  hostname: z.string().optional(),
+  docker: z.object({
+    image: z.string().min(1),
+    network: z.enum(["HOST", "BRIDGE", "NONE", "USER"]).optional(),
+    port_mappings: z.array(PortMappingSchema).optional(),
+    privileged: z.boolean().optional(),
+    parameters: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
+    force_pull_image: z.boolean().optional(),
+  }).optional(),
+  mesos: z.object({ image: z.unknown().optional() }).optional(),
+  network_infos: z.array(z.object({
+    name: z.string().optional(),
+    port_mappings: z.array(PortMappingSchema).optional(),
+  })).optional(),
+});
+export type ContainerInfo = z.infer<typeof ContainerInfoSchema>;
+
+export const HealthCheckSchema = z.object({
+  type: z.enum(["UNKNOWN", "COMMAND", "HTTP", "TCP"]).optional(),
+  delay_seconds: z.number().nonnegative().optional(),
+  interval_seconds: z.number().positive().optional(),
+  timeout_seconds: z.number().positive().optional(),
+  consecutive_failures: z.number().int().nonnegative().optional(),
+  grace_period_seconds: z.number().nonnegative().optional(),
+  http: z.object({
+    scheme: z.string().optional(),
+    port: z.number().int().min(0).max(65535),
+    path: z.string().optional(),
+    statuses: z.array(z.number().int()).optional(),
+  }).optional(),
+  tcp: z.object({ port: z.number().int().min(0).max(65535) }).optional(),
+  command: CommandInfoSchema.optional(),
+});
+export type HealthCheck = z.infer<typeof HealthCheckSchema>;
+
+export const DurationInfoSchema = z.object({ nanoseconds: z.number().int() });
+
+export const KillPolicySchema = z.object({ grace_period: DurationInfoSchema.optional() });
+export type KillPolicy = z.infer<typeof KillPolicySchema>;
+
+export const DiscoveryInfoSchema = z.object({
+  visibility: z.enum(["FRAMEWORK", "CLUSTER", "EXTERNAL"]),
+  name: z.string().optional(),
+  environment: z.string().optional(),
+  location: z.string().optional(),
+  version: z.string().optional(),
+  ports: z.object({
+    ports: z.array(z.object({
+      number: z.number().int().min(0).max(65535),
+      name: z.string().optional(),
+      protocol: z.string().optional(),
+      labels: LabelsSchema.optional(),
+    })).default([]),
+  }).optional(),
+  labels: LabelsSchema.optional(),
+});
+export type DiscoveryInfo = z.infer<typeof DiscoveryInfoSchema>;
+
+export const ExecutorInfoSchema = z.object({
+  type: z.enum(["UNKNOWN", "DEFAULT", "CUSTOM"]).optional(),
+  executor_id: ExecutorIdSchema,
+  framework_id: FrameworkIdSchema.optional(),
+  command: CommandInfoSchema.optional(),
+  container: ContainerInfoSchema.optional(),
+  resources: z.array(ResourceSchema).optional(),
+  name: z.string().optional(),
+});
+export type ExecutorInfo = z.infer<typeof ExecutorInfoSchema>;
+
+export const TaskInfoSchema = z.object({
+  name: z.string(),
+  task_id: TaskIdSchema,
+  agent_id: AgentIdSchema,
+  resources: z.array(ResourceSchema).default([]),
+  executor: ExecutorInfoSchema.optional(),
+  command: CommandInfoSchema.optional(),
+  container: ContainerInfoSchema.optional(),
+  health_check: HealthCheckSchema.optional(),
+  kill_policy: KillPolicySchema.optional(),
+  data: z.string().optional(),
+  labels: LabelsSchema.optional(),
+  discovery: DiscoveryInfoSchema.optional(),
+});
+export type TaskInfo = z.infer<typeof TaskInfoSchema>;
+
+export const TASK_STATES = [
+  "TASK_STAGING",
+  "TASK_STARTING",
+  "TASK_RUNNING",
+  "TASK_KILLING",
+  "TASK_FINISHED",
+  "TASK_FAILED",
+  "TASK_KILLED",
+  "TASK_ERROR",
+  "TASK_LOST",
+  "TASK_DROPPED",
+  "TASK_UNREACHABLE",
+  "TASK_GONE",
+  "TASK_GONE_BY_OPERATOR",
+  "TASK_UNKNOWN",
+] as const;
+export const TaskStateSchema = z.enum(TASK_STATES);
+export type TaskState = z.infer<typeof TaskStateSchema>;
+
+const TERMINAL_STATES: ReadonlySet<TaskState> = new Set([
+  "TASK_FINISHED",
+  "TASK_FAILED",
+  "TASK_KILLED",
+  "TASK_ERROR",
+  "TASK_LOST",
+  "TASK_DROPPED",
+  "TASK_GONE",
+  "TASK_GONE_BY_OPERATOR",
+]);
+
+/** Whether a task in this state will never run again (Mesos' isTerminalState). */
+export function isTerminalState(state: TaskState): boolean {
+  return TERMINAL_STATES.has(state);
+}
+
+export const TaskStatusSchema = z.object({
+  task_id: TaskIdSchema,
+  state: TaskStateSchema,
+  message: z.string().optional(),
+  source: z.enum(["SOURCE_MASTER", "SOURCE_AGENT", "SOURCE_EXECUTOR"]).optional(),
+  reason: z.string().optional(),
+  data: z.string().optional(),
+  agent_id: AgentIdSchema.optional(),
+  executor_id: ExecutorIdSchema.optional(),
+  timestamp: z.number().optional(),
+  /** Base64. Present means the update is reliable and must be acknowledged. */
+  uuid: z.string().optional(),
+  healthy: z.boolean().optional(),
+  labels: LabelsSchema.optional(),
+  container_status: z.object({
+    container_id: z.object({ value: z.string() }).optional(),
+    network_infos: z.array(z.object({
+      ip_addresses: z.array(z.object({ ip_address: z.string().optional() })).optional(),
+    })).optional(),
+    executor_pid: z.number().int().optional(),
+  }).optional(),
+  unreachable_time: z.object({ nanoseconds: z.number() }).optional(),
+});
+export type TaskStatus = z.infer<typeof TaskStatusSchema>;
+
+export const FrameworkInfoSchema = z.object({
+  user: z.string(),
+  name: z.string(),
+  id: FrameworkIdSchema.optional(),
+  failover_timeout: z.number().nonnegative().optional(),
+  checkpoint: z.boolean().optional(),
+  role: z.string().optional(),
+  roles: z.array(z.string().min(1)).optional(),
+  hostname: z.string().optional(),
+  principal: z.string().optional(),
+  webui_url: z.string().optional(),
+  capabilities: z.array(z.object({ type: z.string() })).optional(),
+  labels: LabelsSchema.optional(),
+});
+export type FrameworkInfo = z.infer<typeof FrameworkInfoSchema>;
+
+export const FiltersSchema = z.object({ refuse_seconds: z.number().optional() });
+export type Filters = z.infer<typeof FiltersSchema>;
+
+export const OfferSchema = z.object({
+  id: OfferIdSchema,
+  framework_id: FrameworkIdSchema,
+  agent_id: AgentIdSchema,
+  hostname: z.string(),
+  url: z.object({
+    scheme: z.string(),
+    address: z.object({ hostname: z.string().optional(), ip: z.string().optional(), port: z.number() }),
+    path: z.string().optional(),
+  }).optional(),
+  resources: z.array(ResourceSchema),
+  attributes: z.array(AttributeSchema).default([]),
+  executor_ids: z.array(ExecutorIdSchema).default([]),
+  allocation_info: z.object({ role: z.string() }).optional(),
+});
+export type Offer = z.infer<typeof OfferSchema>;
+
+export const OperationSchema = z.object({
+  type: z.enum([
+    "UNKNOWN",
+    "LAUNCH",
+    "LAUNCH_GROUP",
+    "RESERVE",
+    "UNRESERVE",
+    "CREATE",
+    "DESTROY",
+    "GROW_VOLUME",
+    "SHRINK_VOLUME",
+    "CREATE_DISK",
+    "DESTROY_DISK",
+  ]),
+  id: z.object({ value: z.string() }).optional(),
+  launch: z.object({ task_infos: z.array(TaskInfoSchema) }).optional(),
+  launch_group: z.object({
+    executor: ExecutorInfoSchema,
+    task_group: z.object({ tasks: z.array(TaskInfoSchema) }),
+  }).optional(),
+});
+export type Operation = z.infer<typeof OperationSchema>;
+
+const RolesPayload = z.object({ roles: z.array(z.string()).optional() }).default({});
+
+/** A scheduler call (`POST /api/v1/scheduler`), one variant per `type`. */
+export const CallSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("SUBSCRIBE"),
+    framework_id: FrameworkIdSchema.optional(),
+    subscribe: z.object({
+      framework_info: FrameworkInfoSchema,
+      suppressed_roles: z.array(z.string()).optional(),
+    }),
+  }),
+  z.object({ type: z.literal("TEARDOWN"), framework_id: FrameworkIdSchema }),
+  z.object({
+    type: z.literal("ACCEPT"),
+    framework_id: FrameworkIdSchema,
+    accept: z.object({
+      offer_ids: z.array(OfferIdSchema).min(1),
+      operations: z.array(OperationSchema).default([]),
+      filters: FiltersSchema.optional(),
+    }),
+  }),
+  z.object({
+    type: z.literal("DECLINE"),
+    framework_id: FrameworkIdSchema,
+    decline: z.object({
+      offer_ids: z.array(OfferIdSchema).min(1),
+      filters: FiltersSchema.optional(),
+    }),
+  }),
+  z.object({ type: z.literal("REVIVE"), framework_id: FrameworkIdSchema, revive: RolesPayload }),
+  z.object({ type: z.literal("SUPPRESS"), framework_id: FrameworkIdSchema, suppress: RolesPayload }),
+  z.object({
+    type: z.literal("KILL"),
+    framework_id: FrameworkIdSchema,
+    kill: z.object({
+      task_id: TaskIdSchema,
+      agent_id: AgentIdSchema.optional(),
+      kill_policy: KillPolicySchema.optional(),
+    }),
+  }),
+  z.object({
+    type: z.literal("SHUTDOWN"),
+    framework_id: FrameworkIdSchema,
+    shutdown: z.object({ executor_id: ExecutorIdSchema, agent_id: AgentIdSchema }),
+  }),
+  z.object({
+    type: z.literal("ACKNOWLEDGE"),
+    framework_id: FrameworkIdSchema,
+    acknowledge: z.object({ agent_id: AgentIdSchema, task_id: TaskIdSchema, uuid: z.string().min(1) }),
+  }),
+  z.object({
+    type: z.literal("RECONCILE"),
+    framework_id: FrameworkIdSchema,
+    reconcile: z.object({
+      tasks: z.array(z.object({ task_id: TaskIdSchema, agent_id: AgentIdSchema.optional() }))
+        .default([]),
+    }).default({}),
+  }),
+  z.object({
+    type: z.literal("MESSAGE"),
+    framework_id: FrameworkIdSchema,
+    message: z.object({
+      agent_id: AgentIdSchema,
+      executor_id: ExecutorIdSchema,
+      data: z.string(),
+    }),
+  }),
+  z.object({
+    type: z.literal("REQUEST"),
+    framework_id: FrameworkIdSchema,
+    request: z.object({ requests: z.array(z.unknown()).default([]) }).default({}),
+  }),
+]);
+export type Call = z.infer<typeof CallSchema>;
+export type CallType = Call["type"];
+
+/** A scheduler event, as it travels on the SUBSCRIBE stream. */
+export const EventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("SUBSCRIBED"),
+    subscribed: z.object({
+      framework_id: FrameworkIdSchema,
+      heartbeat_interval_seconds: z.number().optional(),
+      master_info: z.object({
+        id: z.string(),
+        hostname: z.string().optional(),
+        port: z.number().optional(),
+      }).passthrough().optional(),
+    }),
+  }),
+  z.object({ type: z.literal("OFFERS"), offers: z.object({ offers: z.array(OfferSchema) }) }),
+  z.object({ type: z.literal("RESCIND"), rescind: z.object({ offer_id: OfferIdSchema }) }),
+  z.object({ type: z.literal("UPDATE"), update: z.object({ status: TaskStatusSchema }) }),
+  z.object({
+    type: z.literal("MESSAGE"),
+    message: z.object({ agent_id: AgentIdSchema, executor_id: ExecutorIdSchema, data: z.string() }),
+  }),
+  z.object({
+    type: z.literal("FAILURE"),
+    failure: z.object({
+      agent_id: AgentIdSchema.optional(),
+      executor_id: ExecutorIdSchema.optional(),
+      status: z.number().optional(),
+    }),
+  }),
+  z.object({ type: z.literal("ERROR"), error: z.object({ message: z.string() }) }),
+  z.object({ type: z.literal("HEARTBEAT") }),
+]);
+export type Event = z.infer<typeof EventSchema>;

@@ -1,0 +1,17 @@
+/**
+ * Wire types and small shared pieces: the Mesos v1 schemas, the agent protocol, RecordIO,
+ * resource arithmetic, the error type, and the Clock/Ids effects.
+ *
+ * @module
+ * @example
+ * ```ts
+ * import { CallSchema } from "./protocol/mod.ts";
+ * const call = CallSchema.parse({ type: "REVIVE", framework_id: { value: "f" }, revive: {} });
+ * ```
+ */
+export * from "./mesos.ts";
+export * from "./agent_api.ts";
+export * from "./recordio.ts";
+export * from "./errors.ts";
+export * from "./clock.ts";
+export * from "./resources.ts";
