@@ -1,0 +1,21 @@
+/** Every key of the agent's Deno KV store, built in one place. */
+type Key = Deno.KvKey;
+
+/** Keys of the agent's store. */
+export const keys = {
+  /** The id the master gave this agent. */
+  agentId: (): Key => ["agent", "id"],
+  /** A task this agent runs or ran (until its terminal update is acknowledged). */
+  task: (frameworkId: string, taskId: string): Key => ["tasks", frameworkId, taskId],
+  /** Prefix of every task record. */
+  tasks: (): Key => ["tasks"],
+  /** One unacknowledged status update; `seq` orders the updates of a task. */
+  update: (frameworkId: string, taskId: string, seq: number): Key => [
+    "updates",
+    frameworkId,
+    taskId,
+    seq,
+  ],
+  /** Prefix of every unacknowledged status update. */
+  updates: (): Key => ["updates"],
+};
