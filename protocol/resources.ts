@@ -46,7 +46,9 @@ export class Resources {
   static scalars(values: Record<string, number>): Resources {
     const m = new Map<string, Entry>();
     for (const [name, v] of Object.entries(values)) {
-      if (!(v >= 0)) throw new Error(`resource "${name}" must be a non-negative number, got ${v}`);
+      if (!(v >= 0) || !Number.isFinite(v)) {
+        throw new Error(`resource "${name}" must be a finite non-negative number, got ${v}`);
+      }
       const milli = toMilli(v);
       if (milli > 0) m.set(name, { kind: "SCALAR", milli });
     }
@@ -56,7 +58,9 @@ export class Resources {
   /** One ranges resource (`ports`, `[{begin: 31000, end: 32000}]`). */
   static ranges(name: string, ranges: readonly Range[]): Resources {
     const norm = normRanges(ranges);
-    return norm.length === 0 ? Resources.empty() : Resources.#of(name, { kind: "RANGES", ranges: norm });
+    return norm.length === 0
+      ? Resources.empty()
+      : Resources.#of(name, { kind: "RANGES", ranges: norm });
   }
 
   /**
@@ -82,7 +86,8 @@ export class Resources {
         );
         out = out.add(Resources.ranges(name, ranges));
       } else if (value.startsWith("{")) {
-        const items = value.replace(/^\{|\}$/g, "").split(",").map((s) => s.trim()).filter(
+        if (!value.endsWith("}")) throw new Error(`invalid set for "${name}": ${value}`);
+        const items = value.slice(1, -1).split(",").map((s) => s.trim()).filter(
           Boolean,
         );
         out = out.add(Resources.#of(name, { kind: "SET", items: normSet(items) }));
@@ -98,7 +103,8 @@ export class Resources {
   }
 
   static #of(name: string, entry: Entry): Resources {
-    return new Resources(new Map([[name, entry]]));
+    // An empty entry would make a bag that is not isEmpty() and breaks subtract().
+    return isEmptyEntry(entry) ? Resources.empty() : new Resources(new Map([[name, entry]]));
   }
 
   /** Names present, sorted. */
@@ -205,8 +211,9 @@ export class Resources {
         role: "*",
         ...(allocationRole ? { allocation_info: { role: allocationRole } } : {}),
       };
-      if (e.kind === "SCALAR") out.push({ ...base, type: "SCALAR", scalar: { value: e.milli / MILLI } });
-      else if (e.kind === "RANGES") {
+      if (e.kind === "SCALAR") {
+        out.push({ ...base, type: "SCALAR", scalar: { value: e.milli / MILLI } });
+      } else if (e.kind === "RANGES") {
         out.push({ ...base, type: "RANGES", ranges: { range: e.ranges.map((r) => ({ ...r })) } });
       } else out.push({ ...base, type: "SET", set: { item: [...e.items] } });
     }
@@ -286,13 +293,17 @@ function combine(name: string, a: Entry, b: Entry, sign: 1 | -1): Entry {
   if (a.kind === "RANGES" && b.kind === "RANGES") {
     return {
       kind: "RANGES",
-      ranges: sign > 0 ? normRanges([...a.ranges, ...b.ranges]) : subtractRanges(a.ranges, b.ranges),
+      ranges: sign > 0
+        ? normRanges([...a.ranges, ...b.ranges])
+        : subtractRanges(a.ranges, b.ranges),
     };
   }
   if (a.kind === "SET" && b.kind === "SET") {
     return {
       kind: "SET",
-      items: sign > 0 ? normSet([...a.items, ...b.items]) : a.items.filter((i) => !b.items.includes(i)),
+      items: sign > 0
+        ? normSet([...a.items, ...b.items])
+        : a.items.filter((i) => !b.items.includes(i)),
     };
   }
   throw new Error(`resource "${name}" is ${a.kind} on one side and ${b.kind} on the other`);
