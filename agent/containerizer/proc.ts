@@ -1,0 +1,63 @@
+/** Small Linux process-table helpers (`/proc`), for containerizers that run plain processes. */
+
+/** Fields of `/proc/<pid>/stat` the agent needs. */
+export interface ProcStat {
+  pid: number;
+  state: string;
+  pgrp: number;
+  /** Start time in clock ticks since boot: with the pid, names one process across pid reuse. */
+  startTime: number;
+}
+
+/** Parses one `/proc/<pid>/stat` line (the command name may hold spaces and parentheses). */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const close = text.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const pid = Number(text.slice(0, text.indexOf(" ")));
+  const rest = text.slice(close + 2).split(" ");
+  // rest[0] is field 3 (state); field n sits at rest[n - 3].
+  const state = rest[0], pgrp = Number(rest[2]), startTime = Number(rest[19]);
+  if (!state || !Number.isFinite(pid) || !Number.isFinite(pgrp) || !Number.isFinite(startTime)) {
+    return undefined;
+  }
+  return { pid, state, pgrp, startTime };
+}
+
+/** The stat of a live (not zombie) process, undefined when it is gone. */
+export async function procStat(pid: number): Promise<ProcStat | undefined> {
+  try {
+    const stat = parseProcStat(await Deno.readTextFile(`/proc/${pid}/stat`));
+    return stat && stat.state !== "Z" && stat.state !== "X" ? stat : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether any live process is still in process group `pgid`. */
+export async function groupAlive(pgid: number): Promise<boolean> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = await procStat(Number(entry.name));
+    if (stat && stat.pgrp === pgid) return true;
+  }
+  return false;
+}
+
+/** Sends a signal to a whole process group; a group already gone is not an error. */
+export function signalGroup(pgid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(-pgid, signal);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Polls until the group has no live process or `ms` pass; says whether it is gone. */
+export async function waitGroupGone(pgid: number, ms: number, pollMs = 50): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (true) {
+    if (!(await groupAlive(pgid))) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, until - Date.now()))));
+  }
+}

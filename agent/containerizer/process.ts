@@ -1,0 +1,292 @@
+/**
+ * The process containerizer: each task is a plain host process in its own session and process
+ * group, started through a tiny `sh` wrapper that sends output to `stdout`/`stderr` files in the
+ * sandbox and writes the exit status to the container's run directory, so an agent restarted
+ * after the task ended still learns how it ended. No image, no resource limits enforced.
+ *
+ * Layout under `workDir`: `containers/<id>/meta.json` (pid, start time, task, sandbox, env) and
+ * `containers/<id>/exit_status`.
+ */
+import { z } from "zod";
+import type { CommandInfo } from "../../protocol/mod.ts";
+import type {
+  ContainerId,
+  Containerizer,
+  ContainerSpec,
+  LogOptions,
+  RecoveredContainer,
+  Termination,
+} from "./containerizer.ts";
+import { streamLogFile } from "./log_file.ts";
+import { procStat, signalGroup, waitGroupGone } from "./proc.ts";
+
+// $1 = run dir, $2 = sandbox, then the argv to run. The `exit_status` file is written atomically.
+const WRAPPER = `r="$1"; d="$2"; shift 2
+exec >>"$d/stdout" 2>>"$d/stderr" </dev/null
+"$@"
+s=$?
+echo "$s" > "$r/exit_status.tmp" && mv "$r/exit_status.tmp" "$r/exit_status"
+exit "$s"`;
+
+const MetaSchema = z.object({
+  frameworkId: z.string(),
+  taskId: z.string(),
+  sandbox: z.string(),
+  pid: z.number().int().positive(),
+  startTime: z.number(),
+  env: z.record(z.string()),
+});
+type Meta = z.infer<typeof MetaSchema>;
+
+interface Entry {
+  meta: Meta;
+  child?: Deno.ChildProcess;
+  termination: Promise<Termination>;
+  settle: (t: Termination) => void;
+  settled?: Termination;
+  destroying?: Promise<Termination>;
+  pollTimer?: ReturnType<typeof setTimeout>;
+}
+
+/** Options of `ProcessContainerizer`. */
+export interface ProcessContainerizerOptions {
+  /** Where run directories live (the agent's work dir). */
+  workDir: string;
+  /** How often adopted processes are polled for exit (default 500 ms). */
+  pollMs?: number;
+}
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The argv a task's command runs as (Mesos: shell=true means `/bin/sh -c value`). */
+export function commandArgv(command: CommandInfo | undefined): string[] {
+  if (!command?.value) throw new Error("the task has no command to run");
+  if (command.shell === false) return [command.value, ...(command.arguments?.slice(1) ?? [])];
+  return ["/bin/sh", "-c", command.value];
+}
+
+/** Runs tasks as plain processes in their own process group. */
+export class ProcessContainerizer implements Containerizer {
+  readonly kind = "process";
+  readonly #root: string;
+  readonly #pollMs: number;
+  readonly #entries = new Map<ContainerId, Entry>();
+  #closed = false;
+
+  constructor(options: ProcessContainerizerOptions) {
+    this.#root = `${options.workDir}/containers`;
+    this.#pollMs = options.pollMs ?? 500;
+  }
+
+  async launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
+    if (this.#entries.has(id)) return "already_launched";
+    if (spec.container?.type === "DOCKER") {
+      throw new Error(
+        `the process containerizer cannot run image "${spec.container.docker?.image}"`,
+      );
+    }
+    const argv = commandArgv(spec.command);
+    const runDir = this.#runDir(id);
+    await Deno.mkdir(runDir, { recursive: true });
+    await Deno.mkdir(spec.sandbox, { recursive: true });
+    const env = { PATH: Deno.env.get("PATH") ?? DEFAULT_PATH, ...spec.env };
+    const child = new Deno.Command("/bin/sh", {
+      args: ["-c", WRAPPER, "tender-task", runDir, spec.sandbox, ...argv],
+      cwd: spec.sandbox,
+      env,
+      clearEnv: true,
+      detached: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const stat = await procStat(child.pid);
+    const meta: Meta = {
+      frameworkId: spec.frameworkId,
+      taskId: spec.taskId,
+      sandbox: spec.sandbox,
+      pid: child.pid,
+      startTime: stat?.startTime ?? 0,
+      env,
+    };
+    await Deno.writeTextFile(`${runDir}/meta.json`, JSON.stringify(meta));
+    const entry = this.#entry(id, meta);
+    entry.child = child;
+    child.status.then((s) => {
+      if (entry.destroying) return;
+      const code = s.signal === null ? s.code : null;
+      entry.settle({
+        exitCode: code,
+        reason: "exited",
+        message: code === null ? `terminated by ${s.signal}` : `exited with status ${code}`,
+      });
+    });
+    return "launched";
+  }
+
+  async wait(id: ContainerId): Promise<Termination | undefined> {
+    return await this.#entries.get(id)?.termination;
+  }
+
+  async destroy(id: ContainerId, graceMs: number): Promise<Termination | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    entry.destroying ??= this.#destroy(id, entry, graceMs);
+    return await entry.destroying;
+  }
+
+  async #destroy(id: ContainerId, entry: Entry, graceMs: number): Promise<Termination> {
+    const pgid = entry.meta.pid;
+    let term = entry.settled;
+    if (!term) {
+      signalGroup(pgid, "SIGTERM");
+      let by = "SIGTERM";
+      if (!(await waitGroupGone(pgid, graceMs))) {
+        by = "SIGKILL";
+        signalGroup(pgid, "SIGKILL");
+        await waitGroupGone(pgid, 10_000);
+      }
+      const status = await entry.child?.status;
+      const code = status && status.signal === null ? status.code : null;
+      term = entry.settled ?? { exitCode: code, reason: "killed", message: `killed by ${by}` };
+      entry.settle(term);
+    } else {
+      // Ended by itself: stop whatever it left running in its group.
+      signalGroup(pgid, "SIGKILL");
+      await waitGroupGone(pgid, 10_000);
+    }
+    await Deno.remove(this.#runDir(id), { recursive: true }).catch(() => undefined);
+    return term;
+  }
+
+  async recover(_known: ReadonlySet<ContainerId>): Promise<RecoveredContainer[]> {
+    const out: RecoveredContainer[] = [];
+    let dirs: Deno.DirEntry[];
+    try {
+      dirs = await Array.fromAsync(Deno.readDir(this.#root));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+    for (const dir of dirs) {
+      const id = dir.name;
+      let entry = this.#entries.get(id);
+      if (!entry) {
+        const meta = await readMeta(`${this.#runDir(id)}/meta.json`);
+        if (!meta) continue;
+        entry = this.#entry(id, meta);
+        const stat = await procStat(meta.pid);
+        if (stat && stat.startTime === meta.startTime) this.#poll(id, entry);
+        else entry.settle(await this.#endedWhileAway(id));
+      }
+      out.push({
+        id,
+        frameworkId: entry.meta.frameworkId,
+        taskId: entry.meta.taskId,
+        ...(entry.settled ? { termination: entry.settled } : {}),
+      });
+    }
+    return out;
+  }
+
+  logs(id: ContainerId, options: LogOptions): ReadableStream<Uint8Array> {
+    const entry = this.#entries.get(id);
+    if (!entry) return new ReadableStream({ start: (c) => c.close() });
+    return streamLogFile(`${entry.meta.sandbox}/${options.stream}`, {
+      tail: options.tail,
+      follow: options.follow,
+      signal: options.signal,
+      ended: () => entry.settled !== undefined,
+    });
+  }
+
+  async exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number> {
+    const entry = this.#entries.get(id);
+    if (!entry) throw new Error(`container "${id}" is unknown`);
+    const [program, ...args] = commandArgv(command);
+    const child = new Deno.Command(program!, {
+      args,
+      cwd: entry.meta.sandbox,
+      env: entry.meta.env,
+      clearEnv: true,
+      detached: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const result = await Promise.race([child.status, timedOut]);
+    clearTimeout(timer);
+    if (result === "timeout") {
+      signalGroup(child.pid, "SIGKILL");
+      await child.status;
+      throw new Error(`command timed out after ${timeoutMs} ms`);
+    }
+    return result.signal === null ? result.code : 128 + 9;
+  }
+
+  /** Stops polling adopted processes (tasks keep running). */
+  close(): void {
+    this.#closed = true;
+    for (const entry of this.#entries.values()) clearTimeout(entry.pollTimer);
+  }
+
+  #runDir(id: ContainerId): string {
+    return `${this.#root}/${id}`;
+  }
+
+  #entry(id: ContainerId, meta: Meta): Entry {
+    let settle!: (t: Termination) => void;
+    const termination = new Promise<Termination>((resolve) => (settle = resolve));
+    const entry: Entry = {
+      meta,
+      termination,
+      settle: (t) => {
+        if (entry.settled) return;
+        entry.settled = t;
+        settle(t);
+      },
+    };
+    this.#entries.set(id, entry);
+    return entry;
+  }
+
+  /** Watches an adopted process (not our child: no exit status but the wrapper's file). */
+  #poll(id: ContainerId, entry: Entry): void {
+    const tick = async () => {
+      if (this.#closed || entry.settled || entry.destroying) return;
+      const stat = await procStat(entry.meta.pid);
+      if (stat && stat.startTime === entry.meta.startTime) {
+        if (!this.#closed) entry.pollTimer = setTimeout(tick, this.#pollMs);
+        return;
+      }
+      if (!entry.destroying) entry.settle(await this.#endedWhileAway(id));
+    };
+    entry.pollTimer = setTimeout(tick, this.#pollMs);
+  }
+
+  async #endedWhileAway(id: ContainerId): Promise<Termination> {
+    try {
+      const code = Number((await Deno.readTextFile(`${this.#runDir(id)}/exit_status`)).trim());
+      if (Number.isInteger(code)) {
+        return { exitCode: code, reason: "exited", message: `exited with status ${code}` };
+      }
+    } catch { /* no status written: killed with its wrapper */ }
+    return {
+      exitCode: null,
+      reason: "exited",
+      message: "ended with an unknown status while the agent was away",
+    };
+  }
+}
+
+async function readMeta(path: string): Promise<Meta | undefined> {
+  try {
+    return MetaSchema.parse(JSON.parse(await Deno.readTextFile(path)));
+  } catch {
+    return undefined;
+  }
+}
