@@ -12,3 +12,6 @@
  */
 export * from "./catalog.ts";
 export * from "./catalog_store.ts";
+export * from "./dns/message.ts";
+export * from "./dns/resolver.ts";
+export * from "./dns/server.ts";
