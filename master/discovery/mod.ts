@@ -15,3 +15,4 @@ export * from "./catalog_store.ts";
 export * from "./dns/message.ts";
 export * from "./dns/resolver.ts";
 export * from "./dns/server.ts";
+export * from "./http.ts";

@@ -1,0 +1,80 @@
+/**
+ * The catalog's HTTP API, as hono routes the master mounts: the list, one service, and an
+ * SSE stream of changes (a `snapshot` event, then `changes` events). Unknown services throw
+ * `TenderError("not_found")` for the master's `onError`.
+ */
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { TenderError } from "../../protocol/mod.ts";
+import { type CatalogChange, findService } from "./catalog.ts";
+import type { CatalogSource } from "./catalog_store.ts";
+
+/** Options of `discoveryRoutes()`. */
+export interface DiscoveryRoutesOptions {
+  /** Interval of SSE keep-alive comments, ms. Default 10 000. */
+  heartbeatMs?: number;
+}
+
+/** Body of the `changes` SSE event. */
+export interface CatalogChangesEvent {
+  version: number;
+  changes: CatalogChange[];
+}
+
+/** Routes under `/api/v1/services` serving `source`. */
+export function discoveryRoutes(source: CatalogSource, options: DiscoveryRoutesOptions = {}): Hono {
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const app = new Hono();
+
+  app.get("/api/v1/services", (c) => {
+    const { catalog, version } = source.current();
+    return c.json({ version, services: catalog.services });
+  });
+
+  app.get("/api/v1/services/events", (c) =>
+    streamSSE(c, async (stream) => {
+      let chain = Promise.resolve();
+      const send = (event: string, data: unknown, id: number) => {
+        chain = chain.then(() =>
+          stream.writeSSE({ event, data: JSON.stringify(data), id: String(id) })
+        ).catch(() => stream.abort());
+      };
+      // Subscribe before reading the snapshot so no change falls between the two.
+      const pending: CatalogChangesEvent[] = [];
+      let live = false;
+      const off = source.subscribe((changes, version) => {
+        const event = { version, changes: [...changes] };
+        if (live) send("changes", event, version);
+        else pending.push(event);
+      });
+      stream.onAbort(off);
+      const { catalog, version } = source.current();
+      send("snapshot", { version, services: catalog.services }, version);
+      for (const event of pending) {
+        if (event.version > version) send("changes", event, event.version);
+      }
+      live = true;
+      try {
+        while (!stream.aborted && !stream.closed) {
+          await stream.sleep(heartbeatMs);
+          chain = chain.then(() => stream.write(": ping\n\n")).then(() => {}).catch(() =>
+            stream.abort()
+          );
+          await chain;
+        }
+      } finally {
+        off();
+      }
+    }));
+
+  app.get("/api/v1/services/:name", (c) => {
+    const name = decodeURIComponent(c.req.param("name"));
+    const service = findService(source.current().catalog, name);
+    if (service === undefined) {
+      throw new TenderError("not_found", `Service "${name}" is not in the catalog`);
+    }
+    return c.json(service);
+  });
+
+  return app;
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { TenderError } from "../../protocol/mod.ts";
+import type { CatalogTask } from "./catalog.ts";
+import { CatalogStore } from "./catalog_store.ts";
+import { discoveryRoutes } from "./http.ts";
+
+function task(id: string, appId: string): CatalogTask {
+  return {
+    frameworkName: "marathon",
+    taskId: id,
+    taskName: "x",
+    state: "TASK_RUNNING",
+    hasHealthCheck: false,
+    agentHostname: "h",
+    agentIp: "10.0.0.1",
+    hostPorts: [31000],
+    labels: { MARATHON_APP_ID: appId },
+  };
+}
+
+function mount(store: CatalogStore): Hono {
+  const app = new Hono();
+  app.route("/", discoveryRoutes(store, { heartbeatMs: 50 }));
+  app.onError((e, c) =>
+    e instanceof TenderError
+      ? c.json({ message: e.message }, e.code === "not_found" ? 404 : 500)
+      : c.json({ message: String(e) }, 500)
+  );
+  return app;
+}
+
+/** Reads SSE events (skipping comments) until `n` have arrived. */
+async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: number) {
+  const events: { event: string; data: unknown }[] = [];
+  let buffer = "";
+  const decoder = new TextDecoder();
+  while (events.length < n) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("stream ended");
+    buffer += decoder.decode(value);
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
+    }
+  }
+  return events;
+}
+
+Deno.test("discoveryRoutes() lists services and finds one by id, name or app id", async () => {
+  const store = new CatalogStore();
+  store.update([task("t1", "/prod/web"), task("t2", "/db")]);
+  const app = mount(store);
+  const list = await (await app.request("/api/v1/services")).json();
+  assert.equal(list.version, 1);
+  assert.deepEqual(list.services.map((s: { id: string }) => s.id), [
+    "db.marathon",
+    "web-prod.marathon",
+  ]);
+  for (const key of ["web-prod.marathon", "web-prod", "%2Fprod%2Fweb"]) {
+    const res = await app.request(`/api/v1/services/${key}`);
+    assert.equal(res.status, 200, key);
+    assert.equal((await res.json()).endpoints[0].port, 31000);
+  }
+  const missing = await app.request("/api/v1/services/nope");
+  assert.equal(missing.status, 404);
+  assert.match((await missing.json()).message, /"nope"/);
+});
+
+Deno.test("discoveryRoutes() streams a snapshot, then each change batch, over SSE", async () => {
+  const store = new CatalogStore();
+  store.update([task("t1", "/web")]);
+  const app = mount(store);
+  const res = await app.request("/api/v1/services/events");
+  assert.equal(res.headers.get("content-type"), "text/event-stream");
+  const reader = res.body!.getReader();
+  const [snapshot] = await readEvents(reader, 1);
+  assert.equal(snapshot?.event, "snapshot");
+  assert.deepEqual(snapshot?.data, { version: 1, services: store.current().catalog.services });
+  store.update([task("t1", "/web"), task("t2", "/api")]);
+  store.update([task("t2", "/api")]);
+  const [added, removed] = await readEvents(reader, 2);
+  assert.deepEqual(added, {
+    event: "changes",
+    data: {
+      version: 2,
+      changes: [{ type: "added", service: store.current().catalog.services[0] }],
+    },
+  });
+  assert.deepEqual(removed?.data, {
+    version: 3,
+    changes: [{ type: "removed", id: "web.marathon" }],
+  });
+  await reader.cancel();
+});
