@@ -14,7 +14,10 @@ export type ErrorCode =
   | "internal";
 
 /** HTTP status for each error code. */
-export const HTTP_STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 405 | 409 | 416 | 422 | 503 | 500> = {
+export const HTTP_STATUS: Record<
+  ErrorCode,
+  400 | 401 | 403 | 404 | 405 | 409 | 416 | 422 | 503 | 500
+> = {
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,

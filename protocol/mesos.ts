@@ -264,7 +264,11 @@ export const OfferSchema = z.object({
   hostname: z.string(),
   url: z.object({
     scheme: z.string(),
-    address: z.object({ hostname: z.string().optional(), ip: z.string().optional(), port: z.number() }),
+    address: z.object({
+      hostname: z.string().optional(),
+      ip: z.string().optional(),
+      port: z.number(),
+    }),
     path: z.string().optional(),
   }).optional(),
   resources: z.array(ResourceSchema),
@@ -328,7 +332,11 @@ export const CallSchema = z.discriminatedUnion("type", [
     }),
   }),
   z.object({ type: z.literal("REVIVE"), framework_id: FrameworkIdSchema, revive: RolesPayload }),
-  z.object({ type: z.literal("SUPPRESS"), framework_id: FrameworkIdSchema, suppress: RolesPayload }),
+  z.object({
+    type: z.literal("SUPPRESS"),
+    framework_id: FrameworkIdSchema,
+    suppress: RolesPayload,
+  }),
   z.object({
     type: z.literal("KILL"),
     framework_id: FrameworkIdSchema,
@@ -346,7 +354,11 @@ export const CallSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("ACKNOWLEDGE"),
     framework_id: FrameworkIdSchema,
-    acknowledge: z.object({ agent_id: AgentIdSchema, task_id: TaskIdSchema, uuid: z.string().min(1) }),
+    acknowledge: z.object({
+      agent_id: AgentIdSchema,
+      task_id: TaskIdSchema,
+      uuid: z.string().min(1),
+    }),
   }),
   z.object({
     type: z.literal("RECONCILE"),

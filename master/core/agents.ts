@@ -1,0 +1,264 @@
+/** Agent lifecycle: (re)registration with reconciliation, status updates, silence, loss. */
+import type { AgentInfo, AgentTask, TaskStatus } from "../../protocol/mod.ts";
+import { badRequest, isTerminalState, Resources, TenderError } from "../../protocol/mod.ts";
+import { withStatus } from "./calls.ts";
+import type { MasterContext } from "./context.ts";
+import { isPartitionAware, masterStatus } from "./frameworks.ts";
+import { rescindOffer } from "./offers.ts";
+import type { AgentRecord, TaskRecord } from "./records.ts";
+
+/** Admits a new agent or re-admits a known one on a new stream, and reconciles its tasks. */
+export function subscribeAgent(
+  ctx: MasterContext,
+  request: { info: AgentInfo; tasks: AgentTask[]; streamId: string },
+): string {
+  const now = ctx.now();
+  const claimed = request.info.id?.value;
+  const existing = claimed ? ctx.agents.get(claimed) : undefined;
+  const id = claimed ?? ctx.nextAgentId();
+  const old = ctx.agentConnections.get(id);
+  if (old) {
+    ctx.outbox.push({ to: "close_agent", agentId: id, streamId: old.streamId });
+  }
+  for (const offer of ctx.offers.forAgent(id)) rescindOffer(ctx, offer);
+  const record: AgentRecord = {
+    id,
+    info: { ...request.info, id: { value: id } },
+    registeredTime: existing?.registeredTime ?? now,
+    reregisteredTime: existing ? now : undefined,
+    unreachableTime: undefined,
+  };
+  ctx.putAgent(record);
+  ctx.agentConnections.set(id, { streamId: request.streamId, lastSeen: now });
+  ctx.silentSince.delete(id);
+  ctx.allocator.addAgent({
+    id,
+    hostname: record.info.hostname,
+    total: Resources.fromMesos(record.info.resources),
+    attributes: record.info.attributes,
+  });
+  ctx.allocator.activateAgent(id);
+  ctx.sendToAgent(id, {
+    type: "SUBSCRIBED",
+    subscribed: {
+      agent_id: { value: id },
+      master_id: ctx.masterId,
+      heartbeat_interval_seconds: ctx.options.heartbeatIntervalMs / 1000,
+    },
+  });
+  reconcileAgentTasks(ctx, id, request.tasks);
+  ctx.wantAllocation(id);
+  return id;
+}
+
+/**
+ * Brings the master's view of an agent's tasks in line with the agent's report: tasks the
+ * agent runs but the master lost are re-learned (or killed when their framework is gone);
+ * tasks the master expected but the agent does not have are lost.
+ */
+function reconcileAgentTasks(ctx: MasterContext, agentId: string, reported: AgentTask[]): void {
+  const seen = new Set<string>();
+  for (const report of reported) {
+    const frameworkId = report.framework_id.value;
+    const taskId = report.task.task_id.value;
+    seen.add(`${frameworkId}\u0000${taskId}`);
+    const framework = ctx.frameworks.get(frameworkId);
+    if (!framework) {
+      ctx.sendToAgent(agentId, {
+        type: "SHUTDOWN_FRAMEWORK",
+        shutdown_framework: { framework_id: { value: frameworkId } },
+      });
+      continue;
+    }
+    const known = ctx.getTask(frameworkId, taskId);
+    if (!known) {
+      if (isTerminalState(report.status.state)) continue;
+      const resources = Resources.fromMesos(report.task.resources);
+      const role = framework.roles[0] ?? "*";
+      ctx.putTask({
+        frameworkId,
+        agentId,
+        role,
+        info: report.task,
+        resources: resources.toMesos(role),
+        state: report.status.state,
+        statuses: [report.status],
+        killRequested: false,
+      });
+      ctx.allocator.allocate(frameworkId, role, agentId, resources);
+      continue;
+    }
+    if (known.killRequested) {
+      ctx.sendToAgent(agentId, {
+        type: "KILL",
+        kill: { framework_id: report.framework_id, task_id: report.task.task_id },
+      });
+    }
+    if (known.state === "TASK_UNREACHABLE" && !isTerminalState(report.status.state)) {
+      // Back from a partition: tell the framework the task still runs.
+      const status = masterStatus(ctx, { taskId, agentId }, {
+        state: report.status.state,
+        reason: "REASON_AGENT_REREGISTERED",
+        message: "Agent re-registered; the task is still running",
+        healthy: report.status.healthy,
+      });
+      ctx.putTask({ ...known, state: report.status.state, statuses: withStatus(known, status) });
+      ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status } });
+    }
+  }
+  for (const task of ctx.tasksOfAgent(agentId)) {
+    const key = `${task.frameworkId}\u0000${task.info.task_id.value}`;
+    if (seen.has(key) || isTerminalState(task.state)) continue;
+    // The master expected it, the agent does not have it: the launch was lost or it is gone.
+    const framework = ctx.frameworks.get(task.frameworkId);
+    const state = task.state === "TASK_STAGING"
+      ? (isPartitionAware(framework) ? "TASK_DROPPED" : "TASK_LOST")
+      : (isPartitionAware(framework) ? "TASK_GONE" : "TASK_LOST");
+    terminate(
+      ctx,
+      task,
+      masterStatus(ctx, { taskId: task.info.task_id.value, agentId }, {
+        state,
+        reason: "REASON_AGENT_REREGISTERED",
+        message: "The agent re-registered without this task",
+      }),
+    );
+  }
+}
+
+/**
+ * Records a status update from an agent, durably, and forwards it to the framework. A retry
+ * of an update already recorded is forwarded again but not recorded twice.
+ */
+export function recordUpdate(
+  ctx: MasterContext,
+  agentId: string,
+  update: { frameworkId: string; status: TaskStatus },
+): void {
+  requireConnectedAgent(ctx, agentId);
+  const { frameworkId, status } = update;
+  ctx.counters.statusUpdates += 1;
+  const task = ctx.getTask(frameworkId, status.task_id.value);
+  if (!task || !ctx.frameworks.has(frameworkId)) {
+    // Nobody will ever acknowledge it: acknowledge on the framework's behalf.
+    if (status.uuid) {
+      ctx.sendToAgent(agentId, {
+        type: "ACKNOWLEDGE",
+        acknowledge: {
+          framework_id: { value: frameworkId },
+          task_id: status.task_id,
+          uuid: status.uuid,
+        },
+      });
+    }
+    return;
+  }
+  if (task.agentId !== agentId) {
+    throw badRequest(
+      `Task "${status.task_id.value}" runs on agent "${task.agentId}", not "${agentId}"`,
+    );
+  }
+  const full: TaskStatus = { ...status, agent_id: { value: agentId } };
+  const latest = task.statuses[task.statuses.length - 1];
+  if (!(status.uuid && latest?.uuid === status.uuid)) {
+    const wasTerminal = isTerminalState(task.state);
+    ctx.putTask({
+      ...task,
+      state: status.state,
+      statuses: withStatus(task, full),
+      pendingUuid: status.uuid,
+    });
+    if (isTerminalState(status.state) && !wasTerminal) {
+      ctx.allocator.recover({
+        frameworkId,
+        role: task.role,
+        agentId,
+        resources: Resources.fromMesos(task.resources),
+      });
+      ctx.wantAllocation(agentId);
+    }
+  }
+  ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status: full } });
+}
+
+/** An agent's heartbeat. */
+export function heartbeat(ctx: MasterContext, agentId: string): void {
+  const conn = requireConnectedAgent(ctx, agentId);
+  conn.lastSeen = ctx.now();
+}
+
+/** The agent's stream closed; it has until the agent timeout to come back. */
+export function disconnectAgent(ctx: MasterContext, agentId: string, streamId: string): void {
+  const conn = ctx.agentConnections.get(agentId);
+  if (!conn || conn.streamId !== streamId) return;
+  ctx.agentConnections.delete(agentId);
+  ctx.silentSince.set(agentId, conn.lastSeen);
+  ctx.allocator.deactivateAgent(agentId);
+  for (const offer of ctx.offers.forAgent(agentId)) rescindOffer(ctx, offer);
+}
+
+/** Marks agents silent past the timeout unreachable and reports their tasks. */
+export function expireAgents(ctx: MasterContext): void {
+  const now = ctx.now();
+  for (const agent of ctx.agents.values()) {
+    if (agent.unreachableTime !== undefined) continue;
+    const conn = ctx.agentConnections.get(agent.id);
+    const lastSeen = conn?.lastSeen ?? ctx.silentSince.get(agent.id) ?? now;
+    if (now - lastSeen < ctx.options.agentTimeoutMs) continue;
+    markUnreachable(ctx, agent);
+  }
+}
+
+function markUnreachable(ctx: MasterContext, agent: AgentRecord): void {
+  const now = ctx.now();
+  const conn = ctx.agentConnections.get(agent.id);
+  if (conn) {
+    ctx.outbox.push({
+      to: "close_agent",
+      agentId: agent.id,
+      streamId: conn.streamId,
+      error: "Agent missed its heartbeats and was marked unreachable",
+    });
+    ctx.agentConnections.delete(agent.id);
+  }
+  ctx.allocator.deactivateAgent(agent.id);
+  for (const offer of ctx.offers.forAgent(agent.id)) rescindOffer(ctx, offer);
+  ctx.putAgent({ ...agent, unreachableTime: now });
+  for (const task of ctx.tasksOfAgent(agent.id)) {
+    if (isTerminalState(task.state)) continue;
+    const framework = ctx.frameworks.get(task.frameworkId);
+    const aware = isPartitionAware(framework);
+    const status = masterStatus(ctx, { taskId: task.info.task_id.value, agentId: agent.id }, {
+      state: aware ? "TASK_UNREACHABLE" : "TASK_LOST",
+      reason: "REASON_AGENT_DISCONNECTED",
+      message: `Agent "${agent.info.hostname}" has been silent for over ${
+        ctx.options.agentTimeoutMs / 1000
+      } s`,
+      unreachable_time: { nanoseconds: now * 1_000_000 },
+    });
+    // Kept as UNREACHABLE (not terminal) so that it can come back when the agent does.
+    ctx.putTask({ ...task, state: "TASK_UNREACHABLE", statuses: withStatus(task, status) });
+    ctx.sendToFramework(task.frameworkId, { type: "UPDATE", update: { status } });
+  }
+}
+
+/** Ends a task with a master-made terminal status and returns its resources. */
+function terminate(ctx: MasterContext, task: TaskRecord, status: TaskStatus): void {
+  ctx.allocator.recover({
+    frameworkId: task.frameworkId,
+    role: task.role,
+    agentId: task.agentId,
+    resources: Resources.fromMesos(task.resources),
+  });
+  ctx.sendToFramework(task.frameworkId, { type: "UPDATE", update: { status } });
+  ctx.removeTask({ ...task, state: status.state, statuses: withStatus(task, status) });
+}
+
+function requireConnectedAgent(ctx: MasterContext, agentId: string) {
+  if (!ctx.agents.has(agentId)) throw badRequest(`Agent "${agentId}" is unknown`);
+  const conn = ctx.agentConnections.get(agentId);
+  if (!conn) {
+    throw new TenderError("forbidden", `Agent "${agentId}" is not subscribed; subscribe first`);
+  }
+  return conn;
+}

@@ -1,0 +1,344 @@
+/**
+ * Scheduler calls other than SUBSCRIBE. Each validates everything first and throws a 400
+ * error naming the problem, so a rejected call changes nothing; then it applies.
+ */
+import type { Call, ExecutorInfo, Filters, KillPolicy, TaskInfo } from "../../protocol/mod.ts";
+import { badRequest, isTerminalState, Resources } from "../../protocol/mod.ts";
+import type { OfferRecord } from "../allocator/offer_book.ts";
+import type { MasterContext } from "./context.ts";
+import { isPartitionAware, masterStatus } from "./frameworks.ts";
+import { refuseUntil, returnOffer } from "./offers.ts";
+import type { TaskRecord } from "./records.ts";
+import { STATUS_HISTORY } from "./records.ts";
+
+type CallOf<T extends Call["type"]> = Extract<Call, { type: T }>;
+
+/** One task to launch, with the executor of its group when it came in a LAUNCH_GROUP. */
+interface Launch {
+  task: TaskInfo;
+  group?: { executor: ExecutorInfo; tasks: TaskInfo[] };
+  resources: Resources;
+}
+
+/** ACCEPT: launches tasks on the offered resources; the unused rest is declined. */
+export function accept(ctx: MasterContext, call: CallOf<"ACCEPT">): void {
+  const frameworkId = call.framework_id.value;
+  const offers = validOffers(ctx, frameworkId, call.accept.offer_ids.map((o) => o.value));
+  const first = offers[0]!;
+  const offered = offers.reduce((sum, o) => sum.add(o.resources), Resources.empty());
+  const launches = validLaunches(ctx, {
+    frameworkId,
+    agentId: first.agentId,
+    offered,
+    offerIds: offers.map((o) => o.id),
+    operations: call.accept.operations,
+  });
+  for (const o of offers) ctx.offers.take(o.id);
+  const framework = ctx.frameworks.get(frameworkId)!;
+  let unused = offered;
+  const sentGroups = new Set<unknown>();
+  for (const launch of launches) {
+    unused = unused.subtract(launch.resources);
+    const record: TaskRecord = {
+      frameworkId,
+      agentId: first.agentId,
+      role: first.role,
+      info: launch.task,
+      resources: launch.resources.toMesos(first.role),
+      state: "TASK_STAGING",
+      statuses: [],
+      killRequested: false,
+    };
+    ctx.putTask(record);
+    ctx.counters.tasksLaunched += 1;
+    if (launch.group) {
+      if (sentGroups.has(launch.group)) continue;
+      sentGroups.add(launch.group);
+      ctx.sendToAgent(first.agentId, {
+        type: "LAUNCH_GROUP",
+        launch_group: {
+          framework_id: { value: frameworkId },
+          framework_info: framework.info,
+          executor: launch.group.executor,
+          tasks: launch.group.tasks,
+        },
+      });
+    } else {
+      ctx.sendToAgent(first.agentId, {
+        type: "LAUNCH",
+        launch: {
+          framework_id: { value: frameworkId },
+          framework_info: framework.info,
+          task: launch.task,
+        },
+      });
+    }
+  }
+  // The launched resources stay allocated (now used); the rest is declined.
+  returnOffer(ctx, first, unused, refuseUntil(ctx, call.accept.filters?.refuse_seconds));
+  ctx.counters.offersAccepted += offers.length;
+}
+
+/** DECLINE: gives the offers back, filtered from this framework for `refuse_seconds`. */
+export function decline(
+  ctx: MasterContext,
+  frameworkId: string,
+  decline: { offer_ids: { value: string }[]; filters?: Filters },
+): void {
+  const offers = validOffers(ctx, frameworkId, decline.offer_ids.map((o) => o.value), {
+    sameAgent: false,
+  });
+  const until = refuseUntil(ctx, decline.filters?.refuse_seconds);
+  for (const offer of offers) {
+    ctx.offers.take(offer.id);
+    returnOffer(ctx, offer, offer.resources, until);
+  }
+  ctx.counters.offersDeclined += offers.length;
+}
+
+/** KILL: asks the task's agent to kill it; an unknown task is answered with TASK_LOST. */
+export function kill(
+  ctx: MasterContext,
+  frameworkId: string,
+  kill: { task_id: { value: string }; agent_id?: { value: string }; kill_policy?: KillPolicy },
+): void {
+  const taskId = kill.task_id.value;
+  const task = ctx.getTask(frameworkId, taskId);
+  if (!task || isTerminalState(task.state)) {
+    const framework = ctx.frameworks.get(frameworkId);
+    const latest = task?.statuses[task.statuses.length - 1];
+    const status = latest && task
+      ? { ...latest, uuid: undefined, reason: "REASON_RECONCILIATION" }
+      : masterStatus(ctx, { taskId, agentId: kill.agent_id?.value ?? "" }, {
+        state: isPartitionAware(framework) ? "TASK_UNKNOWN" : "TASK_LOST",
+        reason: "REASON_TASK_UNKNOWN",
+        message: `Cannot kill task "${taskId}": it is unknown to the master`,
+      });
+    ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status } });
+    return;
+  }
+  const sent = ctx.sendToAgent(task.agentId, {
+    type: "KILL",
+    kill: {
+      framework_id: { value: frameworkId },
+      task_id: { value: taskId },
+      kill_policy: kill.kill_policy ?? task.info.kill_policy,
+    },
+  });
+  if (!sent) ctx.putTask({ ...task, killRequested: true });
+}
+
+/** ACKNOWLEDGE: the framework has the update; the agent may send the next one. */
+export function acknowledge(ctx: MasterContext, call: CallOf<"ACKNOWLEDGE">): void {
+  const frameworkId = call.framework_id.value;
+  const { task_id, agent_id, uuid } = call.acknowledge;
+  const task = ctx.getTask(frameworkId, task_id.value);
+  if (task && task.agentId !== agent_id.value) {
+    throw badRequest(
+      `Cannot acknowledge task "${task_id.value}": it runs on agent "${task.agentId}", not "${agent_id.value}"`,
+    );
+  }
+  ctx.sendToAgent(agent_id.value, {
+    type: "ACKNOWLEDGE",
+    acknowledge: { framework_id: { value: frameworkId }, task_id, uuid },
+  });
+  if (!task || task.pendingUuid !== uuid) return;
+  if (isTerminalState(task.state)) ctx.removeTask(task);
+  else ctx.putTask({ ...task, pendingUuid: undefined });
+}
+
+/** RECONCILE: the latest state of the named tasks, or of all the framework's tasks. */
+export function reconcile(ctx: MasterContext, call: CallOf<"RECONCILE">): void {
+  const frameworkId = call.framework_id.value;
+  const framework = ctx.frameworks.get(frameworkId);
+  const asked = call.reconcile.tasks;
+  const tasks = asked.length === 0
+    ? ctx.tasksOfFramework(frameworkId).map((t) => ({ taskId: t.info.task_id.value, task: t }))
+    : asked.map((a) => ({
+      taskId: a.task_id.value,
+      task: ctx.getTask(frameworkId, a.task_id.value),
+      agentId: a.agent_id?.value,
+    }));
+  for (const { taskId, task } of tasks) {
+    const latest = task?.statuses[task.statuses.length - 1];
+    const status = task
+      ? masterStatus(ctx, { taskId, agentId: task.agentId }, {
+        state: task.state,
+        reason: "REASON_RECONCILIATION",
+        message: "Reconciliation: latest task state",
+        healthy: latest?.healthy,
+        container_status: latest?.container_status,
+      })
+      : masterStatus(ctx, { taskId, agentId: "" }, {
+        state: isPartitionAware(framework) ? "TASK_UNKNOWN" : "TASK_LOST",
+        reason: "REASON_RECONCILIATION",
+        message: "Reconciliation: task is unknown to the master",
+      });
+    ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status } });
+  }
+}
+
+/** REVIVE and SUPPRESS. */
+export function setSuppressed(
+  ctx: MasterContext,
+  frameworkId: string,
+  options: { suppress: boolean; roles?: string[] },
+): void {
+  const framework = ctx.frameworks.get(frameworkId)!;
+  const roles = options.roles && options.roles.length > 0 ? options.roles : framework.roles;
+  const unknown = roles.filter((r) => !framework.roles.includes(r));
+  if (unknown.length > 0) {
+    throw badRequest(`Role "${unknown[0]}" is not one of the framework's roles`);
+  }
+  if (options.suppress) ctx.allocator.suppress(frameworkId, roles);
+  else {
+    ctx.allocator.revive(frameworkId, roles);
+    ctx.wantAllocation();
+  }
+  const suppressed = new Set(framework.suppressedRoles);
+  for (const r of roles) options.suppress ? suppressed.add(r) : suppressed.delete(r);
+  ctx.putFramework({ ...framework, suppressedRoles: [...suppressed] });
+}
+
+/** SHUTDOWN: kills every task launched with that executor on that agent. */
+export function shutdownExecutor(ctx: MasterContext, call: CallOf<"SHUTDOWN">): void {
+  const frameworkId = call.framework_id.value;
+  const executorId = call.shutdown.executor_id.value;
+  const tasks = ctx.tasksOfAgent(call.shutdown.agent_id.value).filter((t) =>
+    t.frameworkId === frameworkId && t.info.executor?.executor_id.value === executorId
+  );
+  if (tasks.length === 0) {
+    throw badRequest(
+      `Executor "${executorId}" is unknown on agent "${call.shutdown.agent_id.value}"`,
+    );
+  }
+  for (const t of tasks) kill(ctx, frameworkId, { task_id: t.info.task_id });
+}
+
+function validOffers(
+  ctx: MasterContext,
+  frameworkId: string,
+  ids: string[],
+  options: { sameAgent: boolean } = { sameAgent: true },
+): OfferRecord[] {
+  const seen = new Set<string>();
+  const offers: OfferRecord[] = [];
+  for (const id of ids) {
+    if (seen.has(id)) throw badRequest(`Offer "${id}" appears more than once in the call`);
+    seen.add(id);
+    const offer = ctx.offers.get(id);
+    if (!offer) {
+      throw badRequest(`Offer "${id}" is unknown or no longer valid (used, declined or rescinded)`);
+    }
+    if (offer.frameworkId !== frameworkId) {
+      throw badRequest(`Offer "${id}" was made to another framework`);
+    }
+    const first = offers[0];
+    if (options.sameAgent && first && first.agentId !== offer.agentId) {
+      throw badRequest(
+        `Offers "${first.id}" and "${id}" are for different agents; one ACCEPT takes one agent's offers`,
+      );
+    }
+    if (options.sameAgent && first && first.role !== offer.role) {
+      throw badRequest(`Offers "${first.id}" and "${id}" are for different roles`);
+    }
+    offers.push(offer);
+  }
+  return offers;
+}
+
+function validLaunches(
+  ctx: MasterContext,
+  a: {
+    frameworkId: string;
+    agentId: string;
+    offered: Resources;
+    offerIds: string[];
+    operations: CallOf<"ACCEPT">["accept"]["operations"];
+  },
+): Launch[] {
+  const launches: Launch[] = [];
+  const ids = new Set<string>();
+  let remaining = a.offered;
+  const offerNames = a.offerIds.map((id) => `"${id}"`).join(", ");
+  const take = (what: string, resources: Resources) => {
+    if (!remaining.contains(resources)) {
+      throw badRequest(
+        `${what} needs ${resources} but offer ${offerNames} has only ${remaining} left`,
+      );
+    }
+    remaining = remaining.subtract(resources);
+  };
+  for (const [i, op] of a.operations.entries()) {
+    if (op.type === "LAUNCH") {
+      if (!op.launch) throw badRequest(`operations[${i}]: LAUNCH needs 'launch'`);
+      for (const task of op.launch.task_infos) {
+        checkTask(ctx, { ...a, task, ids, hasExecutor: false });
+        const resources = Resources.fromMesos(task.resources);
+        take(`Task "${task.task_id.value}"`, resources);
+        launches.push({ task, resources });
+      }
+    } else if (op.type === "LAUNCH_GROUP") {
+      const group = op.launch_group;
+      if (!group) throw badRequest(`operations[${i}]: LAUNCH_GROUP needs 'launch_group'`);
+      if (group.task_group.tasks.length === 0) {
+        throw badRequest(`operations[${i}]: LAUNCH_GROUP needs at least one task`);
+      }
+      const executor = Resources.fromMesos(group.executor.resources ?? []);
+      take(`Executor "${group.executor.executor_id.value}"`, executor);
+      const g = { executor: group.executor, tasks: group.task_group.tasks };
+      group.task_group.tasks.forEach((task, n) => {
+        checkTask(ctx, { ...a, task, ids, hasExecutor: true });
+        const resources = Resources.fromMesos(task.resources);
+        take(`Task "${task.task_id.value}"`, resources);
+        launches.push({ task, group: g, resources: n === 0 ? resources.add(executor) : resources });
+      });
+    } else {
+      throw badRequest(`operations[${i}]: operation ${op.type} is not supported by Tender`);
+    }
+  }
+  return launches;
+}
+
+function checkTask(
+  ctx: MasterContext,
+  a: {
+    frameworkId: string;
+    agentId: string;
+    offerIds: string[];
+    task: TaskInfo;
+    ids: Set<string>;
+    hasExecutor: boolean;
+  },
+): void {
+  const { task } = a;
+  const id = task.task_id.value;
+  if (task.agent_id.value !== a.agentId) {
+    throw badRequest(
+      `Task "${id}" names agent "${task.agent_id.value}" but offer "${
+        a.offerIds[0]
+      }" is for agent "${a.agentId}"`,
+    );
+  }
+  if (a.ids.has(id)) throw badRequest(`Task "${id}" appears more than once in the call`);
+  a.ids.add(id);
+  const existing = ctx.getTask(a.frameworkId, id);
+  if (existing && !isTerminalState(existing.state)) {
+    throw badRequest(`Task "${id}" already exists and is ${existing.state}`);
+  }
+  if (!task.command && !task.container && !task.executor && !a.hasExecutor) {
+    throw badRequest(`Task "${id}" needs a 'command', a 'container' or an 'executor'`);
+  }
+  if (task.container?.type === "DOCKER" && !task.container.docker) {
+    throw badRequest(`Task "${id}": a DOCKER container needs 'container.docker.image'`);
+  }
+  if (task.resources.length === 0) throw badRequest(`Task "${id}" uses no resources`);
+}
+
+/** Appends a status to a task's bounded history. */
+export function withStatus(
+  task: TaskRecord,
+  status: TaskRecord["statuses"][number],
+): TaskRecord["statuses"] {
+  return [...task.statuses, status].slice(-STATUS_HISTORY);
+}

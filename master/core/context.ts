@@ -1,0 +1,210 @@
+/**
+ * The master's in-memory books and the two queues the shell drains after each operation:
+ * `changes` (records to persist before anything is acknowledged) and `outbox` (events to send).
+ */
+import type { AgentEvent, Clock, Event, Ids } from "../../protocol/mod.ts";
+import { Allocator } from "../allocator/allocator.ts";
+import { OfferBook } from "../allocator/offer_book.ts";
+import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
+import { taskKey } from "./records.ts";
+
+/** A record to write to or delete from the store. */
+export type Change =
+  | { kind: "agent"; id: string; value: AgentRecord | null }
+  | { kind: "framework"; id: string; value: FrameworkRecord | null }
+  | { kind: "task"; frameworkId: string; taskId: string; value: TaskRecord | null }
+  | { kind: "removed_framework"; id: string };
+
+/** A message for the shell to deliver. */
+export type Outgoing =
+  | { to: "framework"; frameworkId: string; event: Event }
+  | { to: "agent"; agentId: string; event: AgentEvent }
+  /** Ends a framework's event stream, optionally with an ERROR event first. */
+  | { to: "close_framework"; frameworkId: string; streamId?: string; error?: string }
+  | { to: "close_agent"; agentId: string; streamId?: string; error?: string };
+
+/** Master settings, all durations in milliseconds. */
+export interface MasterOptions {
+  hostname: string;
+  port: number;
+  heartbeatIntervalMs: number;
+  /** An agent silent this long is marked unreachable. */
+  agentTimeoutMs: number;
+  /** Agents recovered from the store get this long to re-register after a master restart. */
+  agentReregisterTimeoutMs: number;
+  /** Outstanding offers older than this are rescinded (0: never). */
+  offerTimeoutMs: number;
+  /** The batch allocation interval. */
+  allocationIntervalMs: number;
+}
+
+export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
+  hostname: "127.0.0.1",
+  port: 5050,
+  heartbeatIntervalMs: 15_000,
+  agentTimeoutMs: 15_000,
+  agentReregisterTimeoutMs: 60_000,
+  offerTimeoutMs: 0,
+  allocationIntervalMs: 1_000,
+};
+
+/** Live (not persisted) facts about a connected party. */
+export interface Connection {
+  streamId: string;
+  lastSeen: number;
+}
+
+/** Counters for metrics and /master/state. */
+export interface Counters {
+  offersSent: number;
+  offersDeclined: number;
+  offersRescinded: number;
+  offersAccepted: number;
+  tasksLaunched: number;
+  statusUpdates: number;
+  invalidCalls: number;
+}
+
+/** Everything the master's core operations share. */
+export class MasterContext {
+  readonly agents = new Map<string, AgentRecord>();
+  readonly frameworks = new Map<string, FrameworkRecord>();
+  readonly removedFrameworks = new Set<string>();
+  readonly tasks = new Map<string, TaskRecord>();
+  readonly tasksByAgent = new Map<string, Set<string>>();
+  readonly tasksByFramework = new Map<string, Set<string>>();
+  /** Terminal, acknowledged tasks, newest last (bounded, memory only, as in Mesos). */
+  readonly completedTasks: TaskRecord[] = [];
+  readonly agentConnections = new Map<string, Connection>();
+  readonly frameworkConnections = new Map<string, Connection>();
+  /** When each disconnected agent was last heard from (recovered agents: the recovery time). */
+  readonly silentSince = new Map<string, number>();
+  readonly offers = new OfferBook();
+  readonly allocator = new Allocator();
+  readonly changes: Change[] = [];
+  readonly outbox: Outgoing[] = [];
+  readonly counters: Counters = {
+    offersSent: 0,
+    offersDeclined: 0,
+    offersRescinded: 0,
+    offersAccepted: 0,
+    tasksLaunched: 0,
+    statusUpdates: 0,
+    invalidCalls: 0,
+  };
+  /** Agents whose resources changed since the last allocation run. */
+  readonly allocationCandidates = new Set<string>();
+  allocateAll = false;
+  readonly masterId: string;
+  readonly startTime: number;
+  #offerSeq = 0;
+  #frameworkSeq = 0;
+  #agentSeq = 0;
+
+  constructor(
+    readonly deps: { clock: Clock; ids: Ids },
+    readonly options: MasterOptions,
+  ) {
+    this.masterId = deps.ids.uuid();
+    this.startTime = deps.clock.now();
+  }
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  nextFrameworkId(): string {
+    return `${this.masterId}-${String(this.#frameworkSeq++).padStart(4, "0")}`;
+  }
+
+  nextAgentId(): string {
+    return `${this.masterId}-S${this.#agentSeq++}`;
+  }
+
+  nextOfferId(): string {
+    this.#offerSeq += 1;
+    return `${this.masterId}-O${this.#offerSeq}`;
+  }
+
+  sendToFramework(frameworkId: string, event: Event): void {
+    if (this.frameworkConnections.has(frameworkId)) {
+      this.outbox.push({ to: "framework", frameworkId, event });
+    }
+  }
+
+  sendToAgent(agentId: string, event: AgentEvent): boolean {
+    if (!this.agentConnections.has(agentId)) return false;
+    this.outbox.push({ to: "agent", agentId, event });
+    return true;
+  }
+
+  putAgent(agent: AgentRecord): void {
+    this.agents.set(agent.id, agent);
+    this.changes.push({ kind: "agent", id: agent.id, value: agent });
+  }
+
+  putFramework(framework: FrameworkRecord): void {
+    this.frameworks.set(framework.id, framework);
+    this.changes.push({ kind: "framework", id: framework.id, value: framework });
+  }
+
+  deleteFramework(id: string): void {
+    this.frameworks.delete(id);
+    this.removedFrameworks.add(id);
+    this.changes.push({ kind: "framework", id, value: null });
+    this.changes.push({ kind: "removed_framework", id });
+  }
+
+  getTask(frameworkId: string, taskId: string): TaskRecord | undefined {
+    return this.tasks.get(taskKey(frameworkId, taskId));
+  }
+
+  putTask(task: TaskRecord): void {
+    const key = taskKey(task.frameworkId, task.info.task_id.value);
+    this.tasks.set(key, task);
+    index(this.tasksByAgent, task.agentId).add(key);
+    index(this.tasksByFramework, task.frameworkId).add(key);
+    this.changes.push({
+      kind: "task",
+      frameworkId: task.frameworkId,
+      taskId: task.info.task_id.value,
+      value: task,
+    });
+  }
+
+  /** Forgets a task (terminal and acknowledged, or its framework is gone). */
+  removeTask(task: TaskRecord): void {
+    const key = taskKey(task.frameworkId, task.info.task_id.value);
+    this.tasks.delete(key);
+    this.tasksByAgent.get(task.agentId)?.delete(key);
+    this.tasksByFramework.get(task.frameworkId)?.delete(key);
+    this.changes.push({
+      kind: "task",
+      frameworkId: task.frameworkId,
+      taskId: task.info.task_id.value,
+      value: null,
+    });
+    this.completedTasks.push(task);
+    if (this.completedTasks.length > 1000) this.completedTasks.shift();
+  }
+
+  tasksOfAgent(agentId: string): TaskRecord[] {
+    return [...(this.tasksByAgent.get(agentId) ?? [])].map((k) => this.tasks.get(k)!);
+  }
+
+  tasksOfFramework(frameworkId: string): TaskRecord[] {
+    return [...(this.tasksByFramework.get(frameworkId) ?? [])].map((k) => this.tasks.get(k)!);
+  }
+
+  /** Asks for an allocation run over these agents (all when omitted) at the next chance. */
+  wantAllocation(agentId?: string): void {
+    if (agentId === undefined) this.allocateAll = true;
+    else this.allocationCandidates.add(agentId);
+  }
+}
+
+function index(map: Map<string, Set<string>>, key: string): Set<string> {
+  let set = map.get(key);
+  if (!set) map.set(key, set = new Set());
+  return set;
+}

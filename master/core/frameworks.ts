@@ -1,0 +1,188 @@
+/** Framework lifecycle: subscribe, failover, disconnect, teardown. */
+import type { FrameworkInfo, TaskStatus } from "../../protocol/mod.ts";
+import { badRequest, isTerminalState, Resources } from "../../protocol/mod.ts";
+import type { MasterContext } from "./context.ts";
+import { rescindOffer } from "./offers.ts";
+import type { FrameworkRecord, TaskRecord } from "./records.ts";
+
+/** What a successful SUBSCRIBE gives the shell. */
+export interface Subscription {
+  frameworkId: string;
+  resubscribed: boolean;
+}
+
+/** The roles a framework asks for (MULTI_ROLE: `roles`, else `role`, default "*"). */
+export function rolesOf(info: FrameworkInfo): string[] {
+  const multi = info.capabilities?.some((c) => c.type === "MULTI_ROLE") ?? false;
+  if (multi && info.roles && info.roles.length > 0) return [...new Set(info.roles)];
+  return [info.role ?? "*"];
+}
+
+/** Whether the framework understands TASK_UNREACHABLE and friends. */
+export function isPartitionAware(framework: FrameworkRecord | undefined): boolean {
+  return framework?.info.capabilities?.some((c) => c.type === "PARTITION_AWARE") ?? false;
+}
+
+/**
+ * Subscribes (or re-subscribes) a scheduler on a new stream. Throws a 400 error naming the
+ * problem for an invalid request; changes nothing then.
+ */
+export function subscribe(
+  ctx: MasterContext,
+  request: {
+    info: FrameworkInfo;
+    frameworkId?: string;
+    suppressedRoles?: string[];
+    streamId: string;
+  },
+): Subscription {
+  const { info } = request;
+  const claimed = request.frameworkId ?? info.id?.value;
+  if (request.frameworkId && info.id && request.frameworkId !== info.id.value) {
+    throw badRequest(
+      `'framework_id' ("${request.frameworkId}") differs from 'framework_info.id' ("${info.id.value}")`,
+    );
+  }
+  if (claimed && ctx.removedFrameworks.has(claimed)) {
+    throw badRequest(`Framework "${claimed}" has been removed; subscribe without an id`);
+  }
+  if (info.user === "") throw badRequest("'framework_info.user' must not be empty");
+  const roles = rolesOf(info);
+  const now = ctx.now();
+  const existing = claimed ? ctx.frameworks.get(claimed) : undefined;
+  const id = claimed ?? ctx.nextFrameworkId();
+  const old = ctx.frameworkConnections.get(id);
+  if (old) {
+    ctx.outbox.push({
+      to: "close_framework",
+      frameworkId: id,
+      streamId: old.streamId,
+      error: "Framework failed over",
+    });
+  }
+  const record: FrameworkRecord = {
+    id,
+    info: { ...info, id: { value: id } },
+    roles,
+    registeredTime: existing?.registeredTime ?? now,
+    reregisteredTime: existing ? now : undefined,
+    disconnectedTime: undefined,
+    suppressedRoles: request.suppressedRoles ?? [],
+  };
+  ctx.putFramework(record);
+  ctx.frameworkConnections.set(id, { streamId: request.streamId, lastSeen: now });
+  for (const offer of ctx.offers.forFramework(id)) rescindOffer(ctx, offer);
+  ctx.allocator.addFramework(id, {
+    roles,
+    suppressedRoles: record.suppressedRoles,
+    active: true,
+  });
+  ctx.allocator.activateFramework(id);
+  ctx.sendToFramework(id, {
+    type: "SUBSCRIBED",
+    subscribed: {
+      framework_id: { value: id },
+      heartbeat_interval_seconds: ctx.options.heartbeatIntervalMs / 1000,
+      master_info: {
+        id: ctx.masterId,
+        hostname: ctx.options.hostname,
+        port: ctx.options.port,
+      },
+    },
+  });
+  // Updates the framework missed while away: the agent would resend them, but not at once.
+  for (const task of ctx.tasksOfFramework(id)) {
+    const latest = task.statuses[task.statuses.length - 1];
+    if (task.pendingUuid && latest) {
+      ctx.sendToFramework(id, { type: "UPDATE", update: { status: latest } });
+    }
+  }
+  ctx.wantAllocation();
+  return { frameworkId: id, resubscribed: existing !== undefined };
+}
+
+/** The scheduler's stream closed: offers are rescinded and the failover timeout starts. */
+export function disconnect(ctx: MasterContext, frameworkId: string, streamId: string): void {
+  const conn = ctx.frameworkConnections.get(frameworkId);
+  const framework = ctx.frameworks.get(frameworkId);
+  if (!conn || conn.streamId !== streamId || !framework) return;
+  ctx.frameworkConnections.delete(frameworkId);
+  for (const offer of ctx.offers.forFramework(frameworkId)) {
+    ctx.offers.take(offer.id);
+    ctx.allocator.recover({
+      frameworkId,
+      role: offer.role,
+      agentId: offer.agentId,
+      resources: offer.resources,
+    });
+    ctx.wantAllocation(offer.agentId);
+  }
+  ctx.allocator.deactivateFramework(frameworkId);
+  ctx.putFramework({ ...framework, disconnectedTime: ctx.now() });
+}
+
+/** Removes frameworks whose failover timeout has passed. */
+export function expireFailovers(ctx: MasterContext): void {
+  const now = ctx.now();
+  for (const framework of [...ctx.frameworks.values()]) {
+    if (framework.disconnectedTime === undefined) continue;
+    const timeoutMs = (framework.info.failover_timeout ?? 0) * 1000;
+    if (now >= framework.disconnectedTime + timeoutMs) teardown(ctx, framework.id);
+  }
+}
+
+/** Removes a framework: its tasks are killed, its offers withdrawn, its stream closed. */
+export function teardown(ctx: MasterContext, frameworkId: string): void {
+  const framework = ctx.frameworks.get(frameworkId);
+  if (!framework) return;
+  for (const offer of ctx.offers.forFramework(frameworkId)) {
+    ctx.offers.take(offer.id);
+    ctx.allocator.recover({
+      frameworkId,
+      role: offer.role,
+      agentId: offer.agentId,
+      resources: offer.resources,
+    });
+  }
+  const agents = new Set<string>();
+  for (const task of ctx.tasksOfFramework(frameworkId)) {
+    agents.add(task.agentId);
+    if (!isTerminalState(task.state)) {
+      ctx.allocator.recover({
+        frameworkId,
+        role: task.role,
+        agentId: task.agentId,
+        resources: Resources.fromMesos(task.resources),
+      });
+    }
+    ctx.removeTask(task);
+  }
+  for (const agentId of agents) {
+    ctx.sendToAgent(agentId, {
+      type: "SHUTDOWN_FRAMEWORK",
+      shutdown_framework: { framework_id: { value: frameworkId } },
+    });
+    ctx.wantAllocation(agentId);
+  }
+  if (ctx.frameworkConnections.has(frameworkId)) {
+    ctx.outbox.push({ to: "close_framework", frameworkId });
+    ctx.frameworkConnections.delete(frameworkId);
+  }
+  ctx.allocator.removeFramework(frameworkId);
+  ctx.deleteFramework(frameworkId);
+}
+
+/** A status the master itself makes (reconciliation, loss): unreliable, so no uuid. */
+export function masterStatus(
+  ctx: MasterContext,
+  task: Pick<TaskRecord, "agentId"> & { taskId: string },
+  fields: Pick<TaskStatus, "state"> & Partial<TaskStatus>,
+): TaskStatus {
+  return {
+    task_id: { value: task.taskId },
+    agent_id: task.agentId ? { value: task.agentId } : undefined,
+    source: "SOURCE_MASTER",
+    timestamp: ctx.now() / 1000,
+    ...fields,
+  };
+}

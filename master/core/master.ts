@@ -1,0 +1,204 @@
+/**
+ * The master's pure core: named operations over its books. It performs no I/O; after each
+ * operation the shell takes `drain()` — the records to persist, then the events to send —
+ * and persists before it acknowledges anything.
+ */
+import type { AgentCall, Call, Clock, Ids } from "../../protocol/mod.ts";
+import { isTerminalState, Resources, TenderError } from "../../protocol/mod.ts";
+import {
+  accept,
+  acknowledge,
+  decline,
+  kill,
+  reconcile,
+  setSuppressed,
+  shutdownExecutor,
+} from "./calls.ts";
+import type { Change, MasterOptions, Outgoing } from "./context.ts";
+import { MasterContext } from "./context.ts";
+import { disconnect, expireFailovers, subscribe, teardown } from "./frameworks.ts";
+import {
+  disconnectAgent,
+  expireAgents,
+  heartbeat,
+  recordUpdate,
+  subscribeAgent,
+} from "./agents.ts";
+import { allocate, rescindOffer } from "./offers.ts";
+import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
+
+/** What the store gives back on start-up. */
+export interface Snapshot {
+  agents: AgentRecord[];
+  frameworks: FrameworkRecord[];
+  tasks: TaskRecord[];
+  removedFrameworks: string[];
+}
+
+/** The master core. One instance per master process; not thread-safe (the shell serialises). */
+export class Master {
+  readonly ctx: MasterContext;
+
+  constructor(deps: { clock: Clock; ids: Ids }, options: MasterOptions) {
+    this.ctx = new MasterContext(deps, options);
+  }
+
+  get id(): string {
+    return this.ctx.masterId;
+  }
+
+  /**
+   * Loads the books from a snapshot. Every framework starts disconnected (its failover
+   * timeout runs from when it was last connected, or from now); every agent gets the
+   * re-register timeout to come back.
+   */
+  recover(snapshot: Snapshot): void {
+    const { ctx } = this;
+    const now = ctx.now();
+    for (const id of snapshot.removedFrameworks) ctx.removedFrameworks.add(id);
+    for (const agent of snapshot.agents) {
+      ctx.agents.set(agent.id, agent);
+      ctx.allocator.addAgent({
+        id: agent.id,
+        hostname: agent.info.hostname,
+        total: Resources.fromMesos(agent.info.resources),
+        attributes: agent.info.attributes,
+      });
+      ctx.allocator.deactivateAgent(agent.id);
+      const grace = ctx.options.agentReregisterTimeoutMs - ctx.options.agentTimeoutMs;
+      ctx.silentSince.set(agent.id, now + grace);
+    }
+    for (const framework of snapshot.frameworks) {
+      const record = { ...framework, disconnectedTime: framework.disconnectedTime ?? now };
+      ctx.frameworks.set(record.id, record);
+      ctx.allocator.addFramework(record.id, {
+        roles: record.roles,
+        suppressedRoles: record.suppressedRoles,
+        active: false,
+      });
+    }
+    for (const task of snapshot.tasks) {
+      ctx.putTask(task);
+      if (!isTerminalState(task.state) && ctx.agents.has(task.agentId)) {
+        ctx.allocator.allocate(
+          task.frameworkId,
+          task.role,
+          task.agentId,
+          Resources.fromMesos(task.resources),
+        );
+      }
+    }
+    ctx.changes.length = 0;
+  }
+
+  /** SUBSCRIBE from a scheduler, on a stream the shell has opened with `streamId`. */
+  subscribeFramework(call: Extract<Call, { type: "SUBSCRIBE" }>, streamId: string): string {
+    return subscribe(this.ctx, {
+      info: call.subscribe.framework_info,
+      frameworkId: call.framework_id?.value,
+      suppressedRoles: call.subscribe.suppressed_roles,
+      streamId,
+    }).frameworkId;
+  }
+
+  /** Any other scheduler call, from a subscribed framework on its current stream. */
+  schedulerCall(call: Exclude<Call, { type: "SUBSCRIBE" }>, streamId: string | null): void {
+    const { ctx } = this;
+    const frameworkId = call.framework_id.value;
+    if (!ctx.frameworks.has(frameworkId)) {
+      throw new TenderError("bad_request", `Framework "${frameworkId}" cannot be found`);
+    }
+    const conn = ctx.frameworkConnections.get(frameworkId);
+    if (!conn) {
+      throw new TenderError("forbidden", `Framework "${frameworkId}" is not subscribed`);
+    }
+    if (streamId === null) throw new TenderError("bad_request", "Missing 'Mesos-Stream-Id' header");
+    if (streamId !== conn.streamId) {
+      throw new TenderError(
+        "bad_request",
+        `The stream ID "${streamId}" included in this request did not match the stream ID currently associated with framework ID ${frameworkId}`,
+      );
+    }
+    conn.lastSeen = ctx.now();
+    switch (call.type) {
+      case "ACCEPT":
+        return accept(ctx, call);
+      case "DECLINE":
+        return decline(ctx, frameworkId, call.decline);
+      case "KILL":
+        return kill(ctx, frameworkId, call.kill);
+      case "ACKNOWLEDGE":
+        return acknowledge(ctx, call);
+      case "RECONCILE":
+        return reconcile(ctx, call);
+      case "REVIVE":
+        return setSuppressed(ctx, frameworkId, { suppress: false, roles: call.revive.roles });
+      case "SUPPRESS":
+        return setSuppressed(ctx, frameworkId, { suppress: true, roles: call.suppress.roles });
+      case "SHUTDOWN":
+        return shutdownExecutor(ctx, call);
+      case "TEARDOWN":
+        return teardown(ctx, frameworkId);
+      case "MESSAGE":
+      case "REQUEST":
+        // Tender's built-in executors take no messages; the allocator takes no requests.
+        return;
+    }
+  }
+
+  /** The scheduler's stream ended. */
+  frameworkDisconnected(frameworkId: string, streamId: string): void {
+    disconnect(this.ctx, frameworkId, streamId);
+  }
+
+  /** SUBSCRIBE from an agent on a stream with `streamId`; returns the agent id. */
+  subscribeAgent(call: Extract<AgentCall, { type: "SUBSCRIBE" }>, streamId: string): string {
+    return subscribeAgent(this.ctx, {
+      info: call.subscribe.agent_info,
+      tasks: call.subscribe.tasks,
+      streamId,
+    });
+  }
+
+  /** UPDATE or HEARTBEAT from an agent. */
+  agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>): void {
+    if (call.type === "HEARTBEAT") return heartbeat(this.ctx, call.agent_id.value);
+    recordUpdate(this.ctx, call.agent_id.value, {
+      frameworkId: call.update.framework_id.value,
+      status: call.update.status,
+    });
+  }
+
+  /** The agent's stream ended. */
+  agentDisconnected(agentId: string, streamId: string): void {
+    disconnectAgent(this.ctx, agentId, streamId);
+  }
+
+  /**
+   * Timer work, called often by the shell: stale offers, silent agents, expired failovers,
+   * and an allocation run (over everything when `batch`, else over pending candidates).
+   */
+  tick(options: { batch: boolean }): void {
+    const { ctx } = this;
+    if (ctx.options.offerTimeoutMs > 0) {
+      for (const offer of ctx.offers.expired(ctx.now(), ctx.options.offerTimeoutMs)) {
+        rescindOffer(ctx, offer);
+      }
+    }
+    expireAgents(ctx);
+    expireFailovers(ctx);
+    allocate(ctx, options.batch);
+  }
+
+  /** Runs an allocation over the agents whose resources changed, if any. */
+  allocatePending(): void {
+    allocate(this.ctx);
+  }
+
+  /** Takes the records to persist and the messages to send, in order. */
+  drain(): { changes: Change[]; outbox: Outgoing[] } {
+    const changes = this.ctx.changes.splice(0);
+    const outbox = this.ctx.outbox.splice(0);
+    return { changes, outbox };
+  }
+}

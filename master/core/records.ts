@@ -1,0 +1,60 @@
+/**
+ * What the master remembers durably: agents, frameworks and tasks. These records cross the
+ * KV boundary, so each has a schema and is parsed once when loaded.
+ */
+import { z } from "zod";
+import {
+  AgentInfoSchema,
+  FrameworkInfoSchema,
+  ResourceSchema,
+  TaskInfoSchema,
+  TaskStateSchema,
+  TaskStatusSchema,
+} from "../../protocol/mod.ts";
+
+export const AgentRecordSchema = z.object({
+  id: z.string(),
+  info: AgentInfoSchema,
+  registeredTime: z.number(),
+  reregisteredTime: z.number().optional(),
+  /** unreachable: silent past the timeout; its tasks were reported TASK_UNREACHABLE/LOST. */
+  unreachableTime: z.number().optional(),
+});
+export type AgentRecord = z.infer<typeof AgentRecordSchema>;
+
+export const FrameworkRecordSchema = z.object({
+  id: z.string(),
+  info: FrameworkInfoSchema,
+  roles: z.array(z.string()),
+  registeredTime: z.number(),
+  reregisteredTime: z.number().optional(),
+  /** Set while no scheduler is subscribed; the failover timeout runs from here. */
+  disconnectedTime: z.number().optional(),
+  suppressedRoles: z.array(z.string()).default([]),
+});
+export type FrameworkRecord = z.infer<typeof FrameworkRecordSchema>;
+
+export const TaskRecordSchema = z.object({
+  frameworkId: z.string(),
+  agentId: z.string(),
+  role: z.string(),
+  info: TaskInfoSchema,
+  /** Resources charged to the task (task plus executor), as Mesos resources. */
+  resources: z.array(ResourceSchema),
+  state: TaskStateSchema,
+  /** The latest few statuses, oldest first. */
+  statuses: z.array(TaskStatusSchema),
+  /** The uuid of the latest reliable status not yet acknowledged by the framework. */
+  pendingUuid: z.string().optional(),
+  /** A kill asked for while the agent could not be told; sent when it re-registers. */
+  killRequested: z.boolean().default(false),
+});
+export type TaskRecord = z.infer<typeof TaskRecordSchema>;
+
+/** How many statuses a task keeps. */
+export const STATUS_HISTORY = 10;
+
+/** The key under which a task lives in memory and in KV. */
+export function taskKey(frameworkId: string, taskId: string): string {
+  return `${frameworkId}\u0000${taskId}`;
+}

@@ -1,0 +1,110 @@
+/**
+ * The master's HTTP API: the Mesos v1 scheduler API, the agent API, and the operator
+ * endpoints. Handlers parse, call the runtime, and answer; one `onError` writes failures.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { z } from "zod";
+import { AgentCallSchema, badRequest, CallSchema, TenderError } from "../../protocol/mod.ts";
+import type { MasterRuntime } from "../runtime.ts";
+import { masterState, operatorView } from "./state_json.ts";
+
+/** Builds the hono app over a running master. */
+export function masterApp(runtime: MasterRuntime): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof TenderError) return c.text(err.message, err.status as 400);
+    console.error(
+      JSON.stringify({ level: "error", msg: "unhandled", error: String(err?.stack ?? err) }),
+    );
+    return c.text(`Internal error: ${err.message}`, 500);
+  });
+
+  app.post("/api/v1/scheduler", async (c) => {
+    const call = parseBody(await jsonBody(c), CallSchema, "scheduler::Call");
+    const streamId = c.req.header("Mesos-Stream-Id") ?? null;
+    if (call.type === "SUBSCRIBE") {
+      if (streamId !== null) {
+        throw badRequest("Subscribe calls should not include the 'Mesos-Stream-Id' header");
+      }
+      const { streamId: id, body } = await runtime.subscribeFramework(call);
+      return streamResponse(id, body);
+    }
+    await runtime.schedulerCall(call, streamId);
+    return c.body(null, 202);
+  });
+
+  app.post("/api/v1/agent", async (c) => {
+    const call = parseBody(await jsonBody(c), AgentCallSchema, "agent::Call");
+    if (call.type === "SUBSCRIBE") {
+      const { streamId, body } = await runtime.subscribeAgent(call);
+      return streamResponse(streamId, body);
+    }
+    await runtime.agentCall(call);
+    return c.body(null, 202);
+  });
+
+  app.post("/api/v1", async (c) => {
+    const body = await jsonBody(c);
+    const type = typeof body === "object" && body !== null && "type" in body
+      ? String(body.type)
+      : "";
+    const view = await runtime.read((m) => operatorView(m.ctx, type));
+    if (view === undefined) throw badRequest(`Unsupported operator call type "${type}"`);
+    return c.json(view);
+  });
+
+  const state = async (c: Context) => c.json(await runtime.read((m) => masterState(m.ctx)));
+  for (const path of ["/master/state", "/master/state.json", "/state", "/state.json"]) {
+    app.get(path, state);
+  }
+  for (const path of ["/health", "/master/health"]) app.get(path, (c) => c.body(null, 200));
+  return app;
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const type = c.req.header("Content-Type") ?? "";
+  if (type === "") throw badRequest("Expecting 'Content-Type' to be present");
+  if (!type.startsWith("application/json")) {
+    throw new TenderError(
+      "bad_request",
+      `Unsupported 'Content-Type' "${type}": use application/json`,
+    );
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`Failed to parse body into JSON: ${(e as Error).message}`);
+  }
+}
+
+function parseBody<T>(body: unknown, schema: z.ZodType<T, z.ZodTypeDef, unknown>, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = issue.path.join(".") || "(body)";
+  if (issue.code === "invalid_union_discriminator") {
+    const type = typeof body === "object" && body !== null && "type" in body
+      ? body.type
+      : undefined;
+    throw badRequest(
+      type === undefined
+        ? `Failed to validate ${what}: 'type' is required`
+        : `Failed to validate ${what}: unknown call type ${JSON.stringify(type)}`,
+    );
+  }
+  throw badRequest(`Failed to validate ${what}: '${path}': ${issue.message}`);
+}
+
+function streamResponse(streamId: string, body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "Content-Type": "application/json",
+      "Mesos-Stream-Id": streamId,
+      "Cache-Control": "no-cache",
+    },
+  });
+}

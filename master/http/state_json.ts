@@ -1,0 +1,241 @@
+/** The Mesos-shaped views of the master's books: `/master/state` (v0) and operator GET_* (v1). */
+import { isTerminalState, Resources } from "../../protocol/mod.ts";
+import type { MasterContext } from "../core/context.ts";
+import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
+
+const VERSION = "1.11.0-tender-0.1.0";
+
+function flat(resources: Resources): Record<string, number | string> {
+  return resources.toFlat();
+}
+
+function taskResources(task: TaskRecord): Resources {
+  return Resources.fromMesos(task.resources);
+}
+
+function taskJson(task: TaskRecord) {
+  return {
+    id: task.info.task_id.value,
+    name: task.info.name,
+    framework_id: task.frameworkId,
+    executor_id: task.info.executor?.executor_id.value ?? "",
+    slave_id: task.agentId,
+    state: task.state,
+    resources: flat(taskResources(task)),
+    role: task.role,
+    statuses: task.statuses.map((s) => ({
+      state: s.state,
+      timestamp: s.timestamp,
+      healthy: s.healthy,
+      container_status: s.container_status,
+      labels: s.labels?.labels,
+    })),
+    labels: task.info.labels?.labels,
+    discovery: task.info.discovery,
+    container: task.info.container,
+    health_check: task.info.health_check,
+  };
+}
+
+function used(ctx: MasterContext, filter: (t: TaskRecord) => boolean): Resources {
+  let sum = Resources.empty();
+  for (const t of ctx.tasks.values()) {
+    if (filter(t) && !isDone(t)) sum = sum.add(taskResources(t));
+  }
+  return sum;
+}
+
+function offered(
+  ctx: MasterContext,
+  filter: (o: { frameworkId: string; agentId: string }) => boolean,
+) {
+  let sum = Resources.empty();
+  for (const o of ctx.offers.all()) if (filter(o)) sum = sum.add(o.resources);
+  return sum;
+}
+
+function isDone(t: TaskRecord): boolean {
+  return isTerminalState(t.state);
+}
+
+function agentJson(ctx: MasterContext, agent: AgentRecord) {
+  const total = Resources.fromMesos(agent.info.resources);
+  const usedR = used(ctx, (t) => t.agentId === agent.id);
+  return {
+    id: agent.id,
+    pid: `slave(1)@${agent.info.hostname}:${agent.info.port}`,
+    hostname: agent.info.hostname,
+    port: agent.info.port,
+    attributes: Object.fromEntries(agent.info.attributes.map((a) => [
+      a.name,
+      a.text?.value ?? a.scalar?.value ?? a.ranges?.range.map((r) =>
+        `${r.begin}-${r.end}`
+      ).join(",") ??
+        a.set?.item.join(","),
+    ])),
+    registered_time: agent.registeredTime / 1000,
+    reregistered_time: agent.reregisteredTime === undefined
+      ? undefined
+      : agent.reregisteredTime / 1000,
+    resources: flat(total),
+    used_resources: flat(usedR),
+    offered_resources: flat(offered(ctx, (o) => o.agentId === agent.id)),
+    reserved_resources: {},
+    unreserved_resources: flat(total),
+    active: ctx.agentConnections.has(agent.id),
+    deactivated: false,
+    version: VERSION,
+    capabilities: ["MULTI_ROLE"],
+  };
+}
+
+function frameworkJson(ctx: MasterContext, f: FrameworkRecord) {
+  const tasks = ctx.tasksOfFramework(f.id);
+  const connected = ctx.frameworkConnections.has(f.id);
+  return {
+    id: f.id,
+    name: f.info.name,
+    pid: "",
+    user: f.info.user,
+    failover_timeout: f.info.failover_timeout ?? 0,
+    checkpoint: f.info.checkpoint ?? false,
+    hostname: f.info.hostname ?? "",
+    webui_url: f.info.webui_url ?? "",
+    principal: f.info.principal,
+    role: f.roles[0],
+    roles: f.roles,
+    active: connected,
+    connected,
+    recovered: false,
+    registered_time: f.registeredTime / 1000,
+    reregistered_time: f.reregisteredTime === undefined ? undefined : f.reregisteredTime / 1000,
+    unregistered_time: f.disconnectedTime === undefined ? 0 : f.disconnectedTime / 1000,
+    capabilities: (f.info.capabilities ?? []).map((c) => c.type),
+    used_resources: flat(used(ctx, (t) => t.frameworkId === f.id)),
+    offered_resources: flat(offered(ctx, (o) => o.frameworkId === f.id)),
+    resources: flat(
+      used(ctx, (t) => t.frameworkId === f.id).add(offered(ctx, (o) => o.frameworkId === f.id)),
+    ),
+    tasks: tasks.filter((t) => t.state !== "TASK_UNREACHABLE").map(taskJson),
+    unreachable_tasks: tasks.filter((t) => t.state === "TASK_UNREACHABLE").map(taskJson),
+    completed_tasks: ctx.completedTasks.filter((t) => t.frameworkId === f.id).map(taskJson),
+    offers: ctx.offers.forFramework(f.id).map((o) => ({
+      id: o.id,
+      framework_id: o.frameworkId,
+      slave_id: o.agentId,
+      resources: flat(o.resources),
+    })),
+    executors: [],
+    labels: f.info.labels?.labels ?? [],
+    dominant_share: ctx.allocator.shares().frameworks[f.id] ?? 0,
+  };
+}
+
+/** `GET /master/state`, shaped as Mesos renders it. */
+export function masterState(ctx: MasterContext) {
+  const agents = [...ctx.agents.values()];
+  return {
+    version: VERSION,
+    git_sha: "",
+    start_time: ctx.startTime / 1000,
+    elected_time: ctx.startTime / 1000,
+    id: ctx.masterId,
+    pid: `master@${ctx.options.hostname}:${ctx.options.port}`,
+    hostname: ctx.options.hostname,
+    capabilities: ["AGENT_UPDATE", "MULTI_ROLE"],
+    activated_slaves: agents.filter((a) => ctx.agentConnections.has(a.id)).length,
+    deactivated_slaves:
+      agents.filter((a) => !ctx.agentConnections.has(a.id) && a.unreachableTime === undefined)
+        .length,
+    unreachable_slaves: agents.filter((a) => a.unreachableTime !== undefined).length,
+    leader: `master@${ctx.options.hostname}:${ctx.options.port}`,
+    leader_info: { id: ctx.masterId, hostname: ctx.options.hostname, port: ctx.options.port },
+    flags: {
+      agent_timeout: `${ctx.options.agentTimeoutMs / 1000}secs`,
+      allocation_interval: `${ctx.options.allocationIntervalMs / 1000}secs`,
+      offer_timeout: ctx.options.offerTimeoutMs ? `${ctx.options.offerTimeoutMs / 1000}secs` : "",
+    },
+    slaves: agents.map((a) => agentJson(ctx, a)),
+    recovered_slaves: [],
+    frameworks: [...ctx.frameworks.values()].map((f) => frameworkJson(ctx, f)),
+    completed_frameworks: [],
+    orphan_tasks: [],
+    unregistered_frameworks: [],
+  };
+}
+
+/** Operator API (v1) GET_* answers, built from the v0 view. */
+export function operatorView(ctx: MasterContext, type: string): unknown {
+  const tasks = () => ({
+    tasks: [...ctx.tasks.values()].filter((t) => t.state !== "TASK_UNREACHABLE").map(v1Task),
+    unreachable_tasks: [...ctx.tasks.values()].filter((t) => t.state === "TASK_UNREACHABLE").map(
+      v1Task,
+    ),
+    completed_tasks: ctx.completedTasks.map(v1Task),
+  });
+  const agents = () => ({
+    agents: [...ctx.agents.values()].map((a) => ({
+      agent_info: a.info,
+      active: ctx.agentConnections.has(a.id),
+      deactivated: false,
+      version: VERSION,
+      registered_time: { nanoseconds: a.registeredTime * 1e6 },
+      total_resources: a.info.resources,
+      allocated_resources: used(ctx, (t) => t.agentId === a.id).toMesos(),
+      offered_resources: offered(ctx, (o) => o.agentId === a.id).toMesos(),
+    })),
+    recovered_agents: [],
+  });
+  const frameworks = () => ({
+    frameworks: [...ctx.frameworks.values()].map((f) => ({
+      framework_info: f.info,
+      active: ctx.frameworkConnections.has(f.id),
+      connected: ctx.frameworkConnections.has(f.id),
+      recovered: false,
+      registered_time: { nanoseconds: f.registeredTime * 1e6 },
+      allocated_resources: used(ctx, (t) => t.frameworkId === f.id).toMesos(),
+      offered_resources: offered(ctx, (o) => o.frameworkId === f.id).toMesos(),
+    })),
+    completed_frameworks: [],
+  });
+  switch (type) {
+    case "GET_HEALTH":
+      return { type, get_health: { healthy: true } };
+    case "GET_VERSION":
+      return { type, get_version: { version_info: { version: VERSION } } };
+    case "GET_TASKS":
+      return { type, get_tasks: tasks() };
+    case "GET_AGENTS":
+      return { type, get_agents: agents() };
+    case "GET_FRAMEWORKS":
+      return { type, get_frameworks: frameworks() };
+    case "GET_STATE":
+      return {
+        type,
+        get_state: {
+          get_tasks: tasks(),
+          get_executors: { executors: [] },
+          get_frameworks: frameworks(),
+          get_agents: agents(),
+        },
+      };
+    default:
+      return undefined;
+  }
+}
+
+function v1Task(t: TaskRecord) {
+  return {
+    name: t.info.name,
+    task_id: t.info.task_id,
+    framework_id: { value: t.frameworkId },
+    agent_id: { value: t.agentId },
+    state: t.state,
+    resources: t.resources,
+    statuses: t.statuses,
+    labels: t.info.labels,
+    discovery: t.info.discovery,
+    container: t.info.container,
+    health_check: t.info.health_check,
+  };
+}

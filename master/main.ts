@@ -1,0 +1,78 @@
+/** `deno task master`: flags in, a master out. */
+import { parseArgs } from "node:util";
+import { startMaster } from "./mod.ts";
+
+const USAGE =
+  `Usage: deno task master [--host 127.0.0.1] [--port 5050] [--work-dir ./.tender/master]
+  [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
+  [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]`;
+
+function seconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${name} must be a number of seconds, got "${value}"\n${USAGE}`);
+    Deno.exit(2);
+  }
+  return n * 1000;
+}
+
+let args;
+try {
+  args = parseArgs({
+    args: Deno.args,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "5050" },
+      "work-dir": { type: "string", default: "./.tender/master" },
+      hostname: { type: "string" },
+      "agent-timeout": { type: "string" },
+      "agent-reregister-timeout": { type: "string" },
+      "offer-timeout": { type: "string" },
+      "allocation-interval": { type: "string" },
+      "heartbeat-interval": { type: "string" },
+      help: { type: "boolean" },
+    },
+  }).values;
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  Deno.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const port = Number(args.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`--port must be a port number, got "${args.port}"`);
+  Deno.exit(2);
+}
+const master = await startMaster({
+  host: args.host,
+  port,
+  workDir: args["work-dir"]!,
+  hostname: args.hostname,
+  agentTimeoutMs: seconds("agent-timeout", args["agent-timeout"], 15_000),
+  agentReregisterTimeoutMs: seconds(
+    "agent-reregister-timeout",
+    args["agent-reregister-timeout"],
+    60_000,
+  ),
+  offerTimeoutMs: seconds("offer-timeout", args["offer-timeout"], 0),
+  allocationIntervalMs: seconds("allocation-interval", args["allocation-interval"], 1_000),
+  heartbeatIntervalMs: seconds("heartbeat-interval", args["heartbeat-interval"], 15_000),
+});
+console.log(
+  JSON.stringify({
+    level: "info",
+    msg: "master listening",
+    url: master.url,
+    id: master.runtime.core.id,
+  }),
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await master.stop();
+    Deno.exit(0);
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * The Tender master: agents, frameworks, the DRF allocator and resource offers, over the
+ * Mesos v1 scheduler API, the agent API and the operator endpoints.
+ *
+ * @module
+ * @example
+ * ```ts
+ * import { startMaster } from "./master/mod.ts";
+ * const master = await startMaster({ port: 0, workDir: await Deno.makeTempDir() });
+ * console.log(master.url);
+ * await master.stop();
+ * ```
+ */
+import { Hono } from "hono";
+import type { Clock, Ids } from "../protocol/mod.ts";
+import { randomIds, systemClock } from "../protocol/mod.ts";
+import { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
+import { masterApp } from "./http/app.ts";
+import { MasterRuntime } from "./runtime.ts";
+import { MasterStore } from "./store/master_store.ts";
+
+export { Master, type Snapshot } from "./core/master.ts";
+export { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
+export { MasterRuntime } from "./runtime.ts";
+
+/** How to start a master. Durations in milliseconds. */
+export interface StartMasterOptions extends Partial<MasterOptions> {
+  /** Where the master keeps its state (`<workDir>/master.kv`), or a KV path/URL via `kvPath`. */
+  workDir: string;
+  kvPath?: string;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  clock?: Clock;
+  ids?: Ids;
+  /** Extra routes mounted beside the master's own (the registry, discovery, the dashboard). */
+  mount?: (app: Hono, runtime: MasterRuntime) => void;
+}
+
+/** A master serving HTTP. */
+export interface RunningMaster {
+  url: string;
+  port: number;
+  runtime: MasterRuntime;
+  stop(): Promise<void>;
+}
+
+/** Recovers state from the work dir, then serves the master's API. */
+export async function startMaster(options: StartMasterOptions): Promise<RunningMaster> {
+  await Deno.mkdir(options.workDir, { recursive: true });
+  const store = await MasterStore.open(options.kvPath ?? `${options.workDir}/master.kv`);
+  const host = options.host ?? "127.0.0.1";
+  const settings: MasterOptions = {
+    ...DEFAULT_MASTER_OPTIONS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    hostname: options.hostname ?? host,
+  };
+  const runtime = await MasterRuntime.start(
+    { store, clock: options.clock ?? systemClock, ids: options.ids ?? randomIds },
+    settings,
+  );
+  const app = masterApp(runtime);
+  options.mount?.(app, runtime);
+  const server = Deno.serve(
+    { hostname: host, port: options.port ?? 5050, onListen: () => {} },
+    app.fetch,
+  );
+  const port = server.addr.port;
+  settings.port = port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    runtime,
+    async stop() {
+      await runtime.stop();
+      await server.shutdown();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The master's shell: runs core operations one at a time, persists what each changed before
+ * anything is acknowledged or sent, delivers events to the streams, and drives the timers.
+ */
+import type { AgentCall, Call, Clock, Ids } from "../protocol/mod.ts";
+import type { MasterOptions } from "./core/context.ts";
+import { Master } from "./core/master.ts";
+import { StreamHub } from "./http/streams.ts";
+import type { MasterStore } from "./store/master_store.ts";
+
+/** A running master: its core, store, streams and timers. */
+export class MasterRuntime {
+  readonly core: Master;
+  readonly frameworks = new StreamHub();
+  readonly agents = new StreamHub();
+  readonly #store: MasterStore;
+  readonly #clock: Clock;
+  readonly #ids: Ids;
+  #chain: Promise<void> = Promise.resolve();
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #allocationQueued = false;
+  #closed = false;
+
+  private constructor(
+    deps: { store: MasterStore; clock: Clock; ids: Ids },
+    options: MasterOptions,
+  ) {
+    this.core = new Master({ clock: deps.clock, ids: deps.ids }, options);
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#ids = deps.ids;
+  }
+
+  /** Recovers the master's books from the store and starts its timers. */
+  static async start(
+    deps: { store: MasterStore; clock: Clock; ids: Ids },
+    options: MasterOptions,
+  ): Promise<MasterRuntime> {
+    const runtime = new MasterRuntime(deps, options);
+    runtime.core.recover(await deps.store.load());
+    runtime.#timers.push(
+      setInterval(() => runtime.#run(() => runtime.core.tick({ batch: false })), 250),
+      setInterval(
+        () => runtime.#run(() => runtime.core.tick({ batch: true })),
+        options.allocationIntervalMs,
+      ),
+      setInterval(() => {
+        runtime.frameworks.broadcast({ type: "HEARTBEAT" });
+        runtime.agents.broadcast({ type: "HEARTBEAT" });
+      }, options.heartbeatIntervalMs),
+    );
+    return runtime;
+  }
+
+  /** Opens a scheduler's event stream for a SUBSCRIBE call; resolves once it is durable. */
+  async subscribeFramework(
+    call: Extract<Call, { type: "SUBSCRIBE" }>,
+  ): Promise<{ streamId: string; body: ReadableStream<Uint8Array> }> {
+    const streamId = this.#ids.uuid();
+    const body = this.frameworks.open(streamId, (owner) => {
+      if (owner) this.#run(() => this.core.frameworkDisconnected(owner, streamId));
+    });
+    try {
+      await this.#run(() => {
+        const id = this.core.subscribeFramework(call, streamId);
+        this.frameworks.bind(streamId, id);
+      });
+    } catch (e) {
+      this.frameworks.close("", { streamId });
+      throw e;
+    }
+    return { streamId, body };
+  }
+
+  /** A scheduler call other than SUBSCRIBE; resolves once its effects are durable. */
+  schedulerCall(
+    call: Exclude<Call, { type: "SUBSCRIBE" }>,
+    streamId: string | null,
+  ): Promise<void> {
+    return this.#run(() => this.core.schedulerCall(call, streamId));
+  }
+
+  /** Opens an agent's command stream for its SUBSCRIBE call. */
+  async subscribeAgent(
+    call: Extract<AgentCall, { type: "SUBSCRIBE" }>,
+  ): Promise<{ streamId: string; body: ReadableStream<Uint8Array> }> {
+    const streamId = this.#ids.uuid();
+    const body = this.agents.open(streamId, (owner) => {
+      if (owner) this.#run(() => this.core.agentDisconnected(owner, streamId));
+    });
+    try {
+      await this.#run(() => {
+        const id = this.core.subscribeAgent(call, streamId);
+        this.agents.bind(streamId, id);
+      });
+    } catch (e) {
+      this.agents.close("", { streamId });
+      throw e;
+    }
+    return { streamId, body };
+  }
+
+  /** An agent's UPDATE or HEARTBEAT; resolves once durable. */
+  agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>): Promise<void> {
+    return this.#run(() => this.core.agentCall(call));
+  }
+
+  /** Reads the books (for state endpoints) after pending work has settled. */
+  async read<T>(fn: (master: Master) => T): Promise<T> {
+    await this.#chain;
+    return fn(this.core);
+  }
+
+  /** Stops timers and closes every stream. The store is the caller's to close. */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    await this.#chain.catch(() => {});
+    this.frameworks.closeAll();
+    this.agents.closeAll();
+  }
+
+  /**
+   * Runs one core operation now (synchronously, so operations never interleave), then
+   * persists its changes and delivers its events in order, after those of earlier
+   * operations. Resolves when its changes are durable; rejects if the operation throws.
+   */
+  #run(op: () => void): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    try {
+      op();
+    } finally {
+      this.#queueAllocation();
+    }
+    const { changes, outbox } = this.core.drain();
+    const done = this.#chain.then(async () => {
+      await this.#store.commit(changes);
+      for (const out of outbox) {
+        if (out.to === "framework") this.frameworks.send(out.frameworkId, out.event);
+        else if (out.to === "agent") this.agents.send(out.agentId, out.event);
+        else {
+          const hub = out.to === "close_framework" ? this.frameworks : this.agents;
+          const owner = out.to === "close_framework" ? out.frameworkId : out.agentId;
+          hub.close(owner, {
+            streamId: out.streamId,
+            last: out.error ? { type: "ERROR", error: { message: out.error } } : undefined,
+          });
+        }
+      }
+    });
+    this.#chain = done.catch((e) => {
+      console.error(
+        JSON.stringify({ level: "error", msg: "master persist failed", error: String(e) }),
+      );
+    });
+    return done;
+  }
+
+  /** Event-triggered allocation, coalesced: one run serves every change made meanwhile. */
+  #queueAllocation(): void {
+    const ctx = this.core.ctx;
+    if (this.#allocationQueued || (!ctx.allocateAll && ctx.allocationCandidates.size === 0)) return;
+    this.#allocationQueued = true;
+    setTimeout(() => {
+      this.#allocationQueued = false;
+      this.#run(() => this.core.allocatePending());
+    }, 0);
+  }
+
+  get clock(): Clock {
+    return this.#clock;
+  }
+}

@@ -1,0 +1,11 @@
+/** Every key of the master's KV store, built in one place. */
+export const keys = {
+  agents: ["agents"] as const,
+  agent: (id: string) => ["agents", id] as const,
+  frameworks: ["frameworks"] as const,
+  framework: (id: string) => ["frameworks", id] as const,
+  tasks: ["tasks"] as const,
+  task: (frameworkId: string, taskId: string) => ["tasks", frameworkId, taskId] as const,
+  removedFrameworks: ["removed_frameworks"] as const,
+  removedFramework: (id: string) => ["removed_frameworks", id] as const,
+};
