@@ -1,0 +1,103 @@
+/** From a task as the master sends it to what a containerizer needs to run it (pure). */
+import { Resources, type TaskInfo } from "../protocol/mod.ts";
+import type { ContainerSpec } from "./containerizer/containerizer.ts";
+
+/** The task's host ports: its `ports` ranges expanded, in the order the task lists them. */
+export function taskPorts(task: TaskInfo): number[] {
+  const out: number[] = [];
+  for (const r of task.resources) {
+    if (r.name !== "ports" || r.type !== "RANGES") continue;
+    for (const range of r.ranges?.range ?? []) {
+      for (let p = range.begin; p <= range.end; p++) out.push(p);
+    }
+  }
+  return out;
+}
+
+/** A name fit for an environment variable: `http-api` becomes `HTTP_API`. */
+export function envName(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+}
+
+/** Where a task's environment comes from. */
+export interface TaskEnvInput {
+  task: TaskInfo;
+  frameworkId: string;
+  agentId: string;
+  /** The address the task is reached at (`--advertise-ip`). */
+  host: string;
+  sandbox: string;
+  ports: readonly number[];
+}
+
+/**
+ * The task's environment, as Marathon and Mesos set it: PORT0..n, PORT, PORTS, PORT_<NAME> for
+ * named discovery ports, HOST, MESOS_TASK_ID, MESOS_FRAMEWORK_ID, MESOS_AGENT_ID, MESOS_SANDBOX;
+ * then the command's own variables, which win.
+ */
+export function taskEnvironment(input: TaskEnvInput): Record<string, string> {
+  const env: Record<string, string> = {};
+  input.ports.forEach((port, i) => (env[`PORT${i}`] = String(port)));
+  if (input.ports.length > 0) {
+    env.PORT = String(input.ports[0]);
+    env.PORTS = input.ports.join(",");
+  }
+  const named = input.task.discovery?.ports?.ports ?? [];
+  named.forEach((p, i) => {
+    const port = input.ports[i];
+    if (p.name && port !== undefined) env[`PORT_${envName(p.name)}`] = String(port);
+  });
+  env.HOST = input.host;
+  env.MESOS_TASK_ID = input.task.task_id.value;
+  env.MESOS_FRAMEWORK_ID = input.frameworkId;
+  env.MESOS_AGENT_ID = input.agentId;
+  env.MESOS_SANDBOX = input.sandbox;
+  for (const v of input.task.command?.environment?.variables ?? []) {
+    if (v.value !== undefined && v.type !== "SECRET") env[v.name] = v.value;
+  }
+  return env;
+}
+
+/** A path segment safe for any id: anything but `[A-Za-z0-9._-]` becomes `_`. */
+export function safeSegment(id: string): string {
+  const s = id.replace(/[^A-Za-z0-9._-]/g, "_");
+  return s === "." || s === ".." ? s.replace(/\./g, "_") : s;
+}
+
+/** The task's sandbox directory under the agent's work dir. */
+export function sandboxPath(workDir: string, frameworkId: string, taskId: string): string {
+  return `${workDir}/sandboxes/${safeSegment(frameworkId)}/${safeSegment(taskId)}`;
+}
+
+/** Options for `containerSpec`. */
+export interface ContainerSpecInput {
+  task: TaskInfo;
+  frameworkId: string;
+  agentId: string;
+  host: string;
+  workDir: string;
+}
+
+/** Everything the containerizer needs to run the task. */
+export function containerSpec(input: ContainerSpecInput): ContainerSpec {
+  const { task, frameworkId, agentId } = input;
+  const sandbox = sandboxPath(input.workDir, frameworkId, task.task_id.value);
+  const ports = taskPorts(task);
+  const resources = Resources.fromMesos(task.resources);
+  return {
+    agentId,
+    frameworkId,
+    taskId: task.task_id.value,
+    command: task.command,
+    container: task.container,
+    limits: {
+      cpus: resources.scalar("cpus"),
+      memMb: resources.scalar("mem"),
+      diskMb: resources.scalar("disk"),
+    },
+    ports,
+    env: taskEnvironment({ task, frameworkId, agentId, host: input.host, sandbox, ports }),
+    hostIp: input.host,
+    sandbox,
+  };
+}
