@@ -1,0 +1,245 @@
+/**
+ * Content-addressed blobs on disk. Uploads grow in `blobs/uploads/<id>`; a finished upload is fsynced and
+ * renamed to `blobs/sha256/<aa>/<hex>`, so a blob path never shows partial content.
+ */
+import { join } from "node:path";
+import type { Sha256 } from "./digest.ts";
+
+/** A byte range of a blob, inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
+}
+
+async function statSize(path: string): Promise<number | undefined> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** Streams bytes `[start, end]` of an open file, closing it at the end or on cancel. */
+function rangeStream(file: Deno.FsFile, range: ByteRange): ReadableStream<Uint8Array> {
+  let remaining = range.end - range.start + 1;
+  let positioned = false;
+  const close = () => {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+  };
+  return new ReadableStream<Uint8Array>({
+    type: "bytes",
+    async pull(controller) {
+      if (!positioned) {
+        await file.seek(range.start, Deno.SeekMode.Start);
+        positioned = true;
+      }
+      const buffer = new Uint8Array(Math.min(remaining, 256 * 1024));
+      const n = await file.read(buffer);
+      if (n === null || n === 0) {
+        close();
+        controller.close();
+        return;
+      }
+      remaining -= n;
+      controller.enqueue(buffer.subarray(0, n));
+      if (remaining <= 0) {
+        close();
+        controller.close();
+      }
+    },
+    cancel: close,
+  });
+}
+
+/** The blob and upload files under one root directory. */
+export class BlobStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** Creates the directories. */
+  async init(): Promise<void> {
+    await Deno.mkdir(join(this.root, "blobs", "sha256"), { recursive: true });
+    await Deno.mkdir(join(this.root, "blobs", "uploads"), { recursive: true });
+  }
+
+  /** Where a blob lives (`sha256:<hex>` only). */
+  blobPath(digest: string): string {
+    const hex = digest.slice("sha256:".length);
+    return join(this.root, "blobs", "sha256", hex.slice(0, 2), hex);
+  }
+
+  /** Where an upload's bytes grow. */
+  uploadPath(id: string): string {
+    return join(this.root, "blobs", "uploads", id);
+  }
+
+  /** Size of a stored blob, or undefined. */
+  size(digest: string): Promise<number | undefined> {
+    return statSize(this.blobPath(digest));
+  }
+
+  /** Opens a blob for streaming (a byte range of it when given). */
+  async open(digest: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | undefined> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.blobPath(digest), { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    return range ? rangeStream(file, range) : file.readable;
+  }
+
+  /** Reads a whole (small) blob, e.g. a manifest. */
+  async read(digest: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    try {
+      return await Deno.readFile(this.blobPath(digest));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /** Creates an empty upload file. */
+  async createUpload(id: string): Promise<void> {
+    await Deno.writeFile(this.uploadPath(id), new Uint8Array(0), { createNew: true });
+  }
+
+  /** Current size of an upload, or undefined when its file is gone. */
+  uploadSize(id: string): Promise<number | undefined> {
+    return statSize(this.uploadPath(id));
+  }
+
+  /** Appends a body to an upload, feeding the hasher; returns the bytes written. */
+  async append(
+    id: string,
+    body: ReadableStream<Uint8Array> | null,
+    hasher: Sha256,
+  ): Promise<number> {
+    if (body === null) return 0;
+    const file = await Deno.open(this.uploadPath(id), { write: true, append: true });
+    let written = 0;
+    try {
+      for await (const chunk of body) {
+        hasher.update(chunk);
+        await writeAll(file, chunk);
+        written += chunk.byteLength;
+      }
+    } finally {
+      file.close();
+    }
+    return written;
+  }
+
+  /** Cuts an upload back to `size` bytes (after a rejected chunk). */
+  async truncateUpload(id: string, size: number): Promise<void> {
+    await Deno.truncate(this.uploadPath(id), size);
+  }
+
+  /** Fsyncs a finished upload and renames it into place as `digest`. */
+  async commitUpload(id: string, digest: string): Promise<void> {
+    const source = this.uploadPath(id);
+    const file = await Deno.open(source, { read: true, write: true });
+    try {
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await this.#place(source, digest);
+  }
+
+  /** Writes small content (a manifest) to a temporary file and renames it into place. */
+  async put(digest: string, bytes: Uint8Array, tempId: string): Promise<void> {
+    const temp = this.uploadPath(`${tempId}.manifest`);
+    const file = await Deno.open(temp, { write: true, createNew: true });
+    try {
+      await writeAll(file, bytes);
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await this.#place(temp, digest);
+  }
+
+  async #place(source: string, digest: string): Promise<void> {
+    const target = this.blobPath(digest);
+    await Deno.mkdir(join(target, ".."), { recursive: true });
+    await Deno.rename(source, target);
+  }
+
+  /** Deletes an upload's file. */
+  removeUpload(id: string): Promise<void> {
+    return removeIfPresent(this.uploadPath(id));
+  }
+
+  /** Moves a blob aside before its metadata is dropped; false when it is not on disk. */
+  async trash(digest: string, token: string): Promise<boolean> {
+    try {
+      await Deno.rename(this.blobPath(digest), `${this.blobPath(digest)}.gc-${token}`);
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  }
+
+  /** Puts a trashed blob back (its metadata changed meanwhile). */
+  async restore(digest: string, token: string): Promise<void> {
+    await Deno.rename(`${this.blobPath(digest)}.gc-${token}`, this.blobPath(digest));
+  }
+
+  /** Deletes a trashed blob for good. */
+  purge(digest: string, token: string): Promise<void> {
+    return removeIfPresent(`${this.blobPath(digest)}.gc-${token}`);
+  }
+
+  /** Deletes a blob file outright (an orphan with no metadata). */
+  remove(digest: string): Promise<void> {
+    return removeIfPresent(this.blobPath(digest));
+  }
+
+  /** Every blob file on disk with its size and modification time. */
+  async *listBlobFiles(): AsyncIterable<{ digest: string; size: number; mtime: number }> {
+    const base = join(this.root, "blobs", "sha256");
+    for await (const dir of Deno.readDir(base)) {
+      if (!dir.isDirectory) continue;
+      for await (const entry of Deno.readDir(join(base, dir.name))) {
+        if (!entry.isFile || !/^[a-f0-9]{64}$/.test(entry.name)) continue;
+        const info = await Deno.stat(join(base, dir.name, entry.name));
+        yield {
+          digest: `sha256:${entry.name}`,
+          size: info.size,
+          mtime: info.mtime?.getTime() ?? 0,
+        };
+      }
+    }
+  }
+
+  /** Every upload file with its modification time. */
+  async *listUploadFiles(): AsyncIterable<{ id: string; mtime: number }> {
+    for await (const entry of Deno.readDir(join(this.root, "blobs", "uploads"))) {
+      if (!entry.isFile) continue;
+      const info = await Deno.stat(join(this.root, "blobs", "uploads", entry.name));
+      yield { id: entry.name, mtime: info.mtime?.getTime() ?? 0 };
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/** Opens the registry's stores under a work dir and serves the API with `Deno.serve`. */
+import { join } from "node:path";
+import { type Clock, type Ids, randomIds, systemClock } from "../protocol/clock.ts";
+import { createApp } from "./app.ts";
+import { Authenticator, type AuthOptions } from "./auth.ts";
+import { BlobStore } from "./blob_store.ts";
+import type { GcOptions } from "./gc.ts";
+import { Metadata } from "./metadata.ts";
+import { Registry } from "./registry.ts";
+
+/** How to run a registry. */
+export interface RegistryOptions {
+  /** Holds `registry.kv` and `blobs/`. */
+  workDir: string;
+  /** Default 127.0.0.1. */
+  hostname?: string;
+  /** Default 5000; 0 picks a free port. */
+  port?: number;
+  /** Leave out for an open registry. */
+  auth?: AuthOptions;
+  /** Closes the registry when aborted. */
+  signal?: AbortSignal;
+  /** Collection settings, for the periodic run and `POST /admin/gc`. */
+  gc?: GcOptions & { intervalMs?: number };
+  clock?: Clock;
+  ids?: Ids;
+}
+
+/** A registry that is listening. */
+export interface RunningRegistry {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The registry's stores, opened. */
+export interface OpenedRegistry {
+  registry: Registry;
+  close(): void;
+}
+
+/** Opens the KV store and blob directories under `workDir`. */
+export async function openRegistry(
+  options: { workDir: string; clock?: Clock; ids?: Ids },
+): Promise<OpenedRegistry> {
+  await Deno.mkdir(options.workDir, { recursive: true });
+  const store = new BlobStore(options.workDir);
+  await store.init();
+  const kv = await Deno.openKv(join(options.workDir, "registry.kv"));
+  const meta = new Metadata(kv);
+  const registry = new Registry({
+    store,
+    meta,
+    clock: options.clock ?? systemClock,
+    ids: options.ids ?? randomIds,
+  });
+  return { registry, close: () => kv.close() };
+}
+
+/** Starts a registry server; resolves once it listens. */
+export async function serveRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+  const clock = options.clock ?? systemClock;
+  const opened = await openRegistry({ workDir: options.workDir, clock, ids: options.ids });
+  const auth = options.auth ? new Authenticator(options.auth, () => clock.now()) : undefined;
+  const app = createApp({ registry: opened.registry, auth, gc: options.gc });
+  const hostname = options.hostname ?? "127.0.0.1";
+  const controller = new AbortController();
+  const { promise: listening, resolve } = Promise.withResolvers<number>();
+  const server = Deno.serve({
+    hostname,
+    port: options.port ?? 5000,
+    signal: controller.signal,
+    onListen: ({ port }) => resolve(port),
+  }, app.fetch);
+  const port = await listening;
+  const timer = options.gc?.intervalMs
+    ? setInterval(() => void opened.registry.gc(options.gc).catch(() => {}), options.gc.intervalMs)
+    : undefined;
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      if (timer !== undefined) clearInterval(timer);
+      controller.abort();
+      await server.finished;
+      opened.close();
+    })();
+    return closed;
+  };
+  options.signal?.addEventListener("abort", () => void close(), { once: true });
+  return {
+    port,
+    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+    close,
+  };
+}
