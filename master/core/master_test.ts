@@ -1,0 +1,456 @@
+import assert from "node:assert/strict";
+import type { AgentEvent, Event, TaskInfo } from "../../protocol/mod.ts";
+import { FakeClock, Resources, SequentialIds, TenderError } from "../../protocol/mod.ts";
+import { DEFAULT_MASTER_OPTIONS } from "./context.ts";
+import type { Change, Outgoing } from "./context.ts";
+import { Master, type Snapshot } from "./master.ts";
+import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
+
+/** A master core with a fake clock, and helpers that play framework and agent. */
+function harness(options: Partial<typeof DEFAULT_MASTER_OPTIONS> = {}) {
+  const clock = new FakeClock();
+  const master = new Master({ clock, ids: new SequentialIds() }, {
+    ...DEFAULT_MASTER_OPTIONS,
+    ...options,
+  });
+  const store = new Map<string, unknown>();
+  const sent: Outgoing[] = [];
+  const flush = () => {
+    const { changes, outbox } = master.drain();
+    for (const c of changes) applyChange(store, c);
+    sent.push(...outbox);
+    return { changes, outbox };
+  };
+  const toFramework = (id: string) =>
+    sent.filter((o): o is Extract<Outgoing, { to: "framework" }> =>
+      o.to === "framework" && o.frameworkId === id
+    )
+      .map((o) => o.event);
+  const toAgent = (id: string) =>
+    sent.filter((o): o is Extract<Outgoing, { to: "agent" }> =>
+      o.to === "agent" && o.agentId === id
+    )
+      .map((o) => o.event);
+  const subscribe = (capabilities: string[] = [], failover = 0, stream = "fs1") => {
+    const id = master.subscribeFramework({
+      type: "SUBSCRIBE",
+      subscribe: {
+        framework_info: {
+          user: "u",
+          name: "test",
+          failover_timeout: failover,
+          capabilities: capabilities.map((type) => ({ type })),
+        },
+      },
+    }, stream);
+    flush();
+    return id;
+  };
+  const addAgent = (
+    resources = "cpus:4;mem:4096;ports:[31000-31009]",
+    stream = "as1",
+    hostname = "h1",
+  ) => {
+    const id = master.subscribeAgent({
+      type: "SUBSCRIBE",
+      subscribe: {
+        agent_info: {
+          hostname,
+          port: 5051,
+          resources: Resources.parse(resources).toMesos(),
+          attributes: [],
+        },
+        tasks: [],
+      },
+    }, stream);
+    flush();
+    return id;
+  };
+  const offers = (frameworkId: string) =>
+    toFramework(frameworkId).flatMap((e) => e.type === "OFFERS" ? e.offers.offers : []);
+  const allocate = () => {
+    master.allocatePending();
+    flush();
+  };
+  return {
+    clock,
+    master,
+    store,
+    sent,
+    flush,
+    toFramework,
+    toAgent,
+    subscribe,
+    addAgent,
+    offers,
+    allocate,
+  };
+}
+
+function applyChange(store: Map<string, unknown>, c: Change) {
+  const key = c.kind === "task" ? `task/${c.frameworkId}/${c.taskId}` : `${c.kind}/${c.id}`;
+  const value = c.kind === "removed_framework" ? true : c.value;
+  if (value === null) store.delete(key);
+  else store.set(key, value);
+}
+
+function snapshotOf(store: Map<string, unknown>): Snapshot {
+  const pick = <T>(prefix: string) =>
+    [...store].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v as T);
+  return {
+    agents: pick<AgentRecord>("agent/"),
+    frameworks: pick<FrameworkRecord>("framework/"),
+    tasks: pick<TaskRecord>("task/"),
+    removedFrameworks: [...store.keys()].filter((k) => k.startsWith("removed_framework/")).map((
+      k,
+    ) => k.slice(18)),
+  };
+}
+
+function task(id: string, agentId: string, resources = "cpus:1;mem:128"): TaskInfo {
+  return {
+    name: id,
+    task_id: { value: id },
+    agent_id: { value: agentId },
+    resources: Resources.parse(resources).toMesos(),
+    command: { value: "sleep 10" },
+  };
+}
+
+function launch(
+  h: ReturnType<typeof harness>,
+  frameworkId: string,
+  offerId: string,
+  tasks: TaskInfo[],
+) {
+  h.master.schedulerCall({
+    type: "ACCEPT",
+    framework_id: { value: frameworkId },
+    accept: {
+      offer_ids: [{ value: offerId }],
+      operations: [{ type: "LAUNCH", launch: { task_infos: tasks } }],
+    },
+  }, "fs1");
+  return h.flush();
+}
+
+function update(
+  h: ReturnType<typeof harness>,
+  agentId: string,
+  frameworkId: string,
+  taskId: string,
+  state: TaskRecord["state"],
+  uuid: string,
+) {
+  h.master.agentCall({
+    type: "UPDATE",
+    agent_id: { value: agentId },
+    update: {
+      framework_id: { value: frameworkId },
+      status: { task_id: { value: taskId }, state, uuid },
+    },
+  });
+  return h.flush();
+}
+
+function lastUpdate(events: Event[]) {
+  const u = events.filter((e) => e.type === "UPDATE").at(-1);
+  return u?.type === "UPDATE" ? u.update.status : undefined;
+}
+
+Deno.test("Master.subscribeFramework() answers SUBSCRIBED, then offers each agent's resources", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  assert.equal(h.toFramework(fw)[0]?.type, "SUBSCRIBED");
+  const agent = h.addAgent();
+  h.allocate();
+  const offers = h.offers(fw);
+  assert.equal(offers.length, 1);
+  assert.equal(offers[0]!.agent_id.value, agent);
+  assert.deepEqual(
+    Resources.fromMesos(offers[0]!.resources).toString(),
+    "cpus:4;mem:4096;ports:[31000-31009]",
+  );
+});
+
+Deno.test("Master ACCEPT launches on the agent and declines the unused rest with a filter", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  const offer = h.offers(fw)[0]!;
+  const { changes } = launch(h, fw, offer.id.value, [
+    task("t1", agent, "cpus:1;mem:128;ports:[31000-31000]"),
+  ]);
+  assert.ok(changes.some((c) => c.kind === "task" && c.taskId === "t1"), "the task is persisted");
+  const launched = h.toAgent(agent).find((e) => e.type === "LAUNCH");
+  assert.equal(launched?.type === "LAUNCH" && launched.launch.task.task_id.value, "t1");
+  // The rest is filtered for 5 s: no new offer before, one after.
+  h.allocate();
+  assert.equal(h.offers(fw).length, 1);
+  h.clock.advance(5_001);
+  h.master.tick({ batch: true });
+  h.flush();
+  const again = h.offers(fw);
+  assert.equal(again.length, 2);
+  assert.equal(
+    Resources.fromMesos(again[1]!.resources).toString(),
+    "cpus:3;mem:3968;ports:[31001-31009]",
+  );
+});
+
+Deno.test("Master rejects bad ACCEPTs with 400 and changes nothing", async (t) => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  const offer = h.offers(fw)[0]!.id.value;
+  const expectRejected = (call: () => void, pattern: RegExp) => {
+    assert.throws(
+      call,
+      (e: unknown) => e instanceof TenderError && e.status === 400 && pattern.test(e.message),
+    );
+    const { changes, outbox } = h.master.drain();
+    assert.equal(changes.length + outbox.length, 0, "nothing changed");
+  };
+  const accept = (offerIds: string[], tasks: TaskInfo[]) => () =>
+    h.master.schedulerCall({
+      type: "ACCEPT",
+      framework_id: { value: fw },
+      accept: {
+        offer_ids: offerIds.map((value) => ({ value })),
+        operations: [{ type: "LAUNCH", launch: { task_infos: tasks } }],
+      },
+    }, "fs1");
+  await t.step(
+    "unknown offer",
+    () => expectRejected(accept(["nope"], [task("a", agent)]), /Offer "nope" is unknown/),
+  );
+  await t.step(
+    "offer twice",
+    () => expectRejected(accept([offer, offer], [task("a", agent)]), /appears more than once/),
+  );
+  await t.step(
+    "resources beyond the offer",
+    () =>
+      expectRejected(
+        accept([offer], [task("a", agent, "cpus:5;mem:128")]),
+        /Task "a" needs cpus:5;mem:128 but offer/,
+      ),
+  );
+  await t.step(
+    "wrong agent",
+    () =>
+      expectRejected(
+        accept([offer], [task("a", "other-agent")]),
+        /names agent "other-agent" but offer/,
+      ),
+  );
+  await t.step("the offer is still usable afterwards", () => {
+    launch(h, fw, offer, [task("a", agent)]);
+    assert.ok(h.toAgent(agent).some((e) => e.type === "LAUNCH"));
+  });
+  await t.step(
+    "an offer used once cannot be used again",
+    () => expectRejected(accept([offer], [task("b", agent)]), /no longer valid/),
+  );
+});
+
+Deno.test("Master forwards status updates and the framework's acknowledgements", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_RUNNING");
+  assert.equal(lastUpdate(h.toFramework(fw))?.agent_id?.value, agent);
+  // A retry of the same update is forwarded again but recorded once.
+  const retry = update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  assert.equal(retry.changes.length, 0);
+  h.master.schedulerCall({
+    type: "ACKNOWLEDGE",
+    framework_id: { value: fw },
+    acknowledge: { agent_id: { value: agent }, task_id: { value: "t1" }, uuid: "u1" },
+  }, "fs1");
+  h.flush();
+  const ack = h.toAgent(agent).find((e) => e.type === "ACKNOWLEDGE");
+  assert.equal(ack?.type === "ACKNOWLEDGE" && ack.acknowledge.uuid, "u1");
+  update(h, agent, fw, "t1", "TASK_FINISHED", "u2");
+  h.master.schedulerCall({
+    type: "ACKNOWLEDGE",
+    framework_id: { value: fw },
+    acknowledge: { agent_id: { value: agent }, task_id: { value: "t1" }, uuid: "u2" },
+  }, "fs1");
+  h.flush();
+  assert.equal(h.master.ctx.tasks.size, 0, "a terminal, acknowledged task is forgotten");
+  assert.equal(h.master.ctx.completedTasks.at(-1)?.state, "TASK_FINISHED");
+});
+
+Deno.test("Master marks a silent agent unreachable and reports its tasks TASK_UNREACHABLE", () => {
+  const h = harness({ agentTimeoutMs: 15_000 });
+  const fw = h.subscribe(["PARTITION_AWARE"]);
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  h.clock.advance(14_000);
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_RUNNING");
+  h.clock.advance(2_000);
+  h.master.tick({ batch: false });
+  h.flush();
+  const status = lastUpdate(h.toFramework(fw));
+  assert.equal(status?.state, "TASK_UNREACHABLE");
+  assert.equal(status?.reason, "REASON_AGENT_DISCONNECTED");
+  assert.equal(h.sent.filter((o) => o.to === "close_agent").length, 1);
+  // It comes back still running the task: the framework hears so.
+  h.master.subscribeAgent({
+    type: "SUBSCRIBE",
+    subscribe: {
+      agent_info: {
+        id: { value: agent },
+        hostname: "h1",
+        port: 5051,
+        resources: Resources.parse("cpus:4;mem:4096").toMesos(),
+        attributes: [],
+      },
+      tasks: [{
+        framework_id: { value: fw },
+        task: task("t1", agent),
+        status: { task_id: { value: "t1" }, state: "TASK_RUNNING" },
+      }],
+    },
+  }, "as2");
+  h.flush();
+  assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_RUNNING");
+  assert.equal(h.master.ctx.getTask(fw, "t1")?.state, "TASK_RUNNING");
+});
+
+Deno.test("Master tears down a framework whose failover timeout passes, killing its tasks", () => {
+  const h = harness();
+  const fw = h.subscribe([], 10);
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  h.master.frameworkDisconnected(fw, "fs1");
+  h.clock.advance(9_000);
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.ok(h.master.ctx.frameworks.has(fw));
+  // Re-subscribing within the timeout gets the tasks back.
+  h.master.subscribeFramework({
+    type: "SUBSCRIBE",
+    framework_id: { value: fw },
+    subscribe: {
+      framework_info: { id: { value: fw }, user: "u", name: "test", failover_timeout: 10 },
+    },
+  }, "fs2");
+  h.flush();
+  assert.equal(h.master.ctx.tasksOfFramework(fw).length, 1);
+  h.master.frameworkDisconnected(fw, "fs2");
+  h.master.agentCall({ type: "HEARTBEAT", agent_id: { value: agent } });
+  h.clock.advance(10_001);
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.ok(!h.master.ctx.frameworks.has(fw));
+  assert.ok(h.toAgent(agent).some((e: AgentEvent) => e.type === "SHUTDOWN_FRAMEWORK"));
+  assert.throws(() =>
+    h.master.subscribeFramework({
+      type: "SUBSCRIBE",
+      framework_id: { value: fw },
+      subscribe: { framework_info: { user: "u", name: "test" } },
+    }, "fs4"), /has been removed/);
+});
+
+Deno.test("Master answers implicit and explicit reconciliation", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  h.master.schedulerCall({
+    type: "RECONCILE",
+    framework_id: { value: fw },
+    reconcile: { tasks: [] },
+  }, "fs1");
+  h.flush();
+  const implicit = lastUpdate(h.toFramework(fw));
+  assert.equal(implicit?.state, "TASK_STAGING");
+  assert.equal(implicit?.reason, "REASON_RECONCILIATION");
+  assert.equal(implicit?.uuid, undefined);
+  h.master.schedulerCall({
+    type: "RECONCILE",
+    framework_id: { value: fw },
+    reconcile: { tasks: [{ task_id: { value: "ghost" } }] },
+  }, "fs1");
+  h.flush();
+  assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_LOST");
+});
+
+Deno.test("Master.recover() restores frameworks, agents and tasks from what was persisted", () => {
+  const h = harness();
+  const fw = h.subscribe([], 3600);
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent, "cpus:3;mem:128")]);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+
+  const again = new Master({ clock: h.clock, ids: new SequentialIds() }, DEFAULT_MASTER_OPTIONS);
+  again.recover(snapshotOf(h.store));
+  assert.equal(again.ctx.getTask(fw, "t1")?.state, "TASK_RUNNING");
+  assert.equal(again.ctx.getTask(fw, "t1")?.pendingUuid, "u1");
+  assert.ok(again.ctx.frameworks.has(fw));
+  // The running task's resources stay allocated once the agent and framework are back.
+  again.subscribeAgent({
+    type: "SUBSCRIBE",
+    subscribe: {
+      agent_info: {
+        id: { value: agent },
+        hostname: "h1",
+        port: 5051,
+        resources: Resources.parse("cpus:4;mem:4096;ports:[31000-31009]").toMesos(),
+        attributes: [],
+      },
+      tasks: [{
+        framework_id: { value: fw },
+        task: task("t1", agent, "cpus:3;mem:128"),
+        status: { task_id: { value: "t1" }, state: "TASK_RUNNING" },
+      }],
+    },
+  }, "as9");
+  again.subscribeFramework({
+    type: "SUBSCRIBE",
+    framework_id: { value: fw },
+    subscribe: {
+      framework_info: { id: { value: fw }, user: "u", name: "test", failover_timeout: 3600 },
+    },
+  }, "fs9");
+  again.allocatePending();
+  const { outbox } = again.drain();
+  const offers = outbox.flatMap((o) =>
+    o.to === "framework" && o.event.type === "OFFERS" ? o.event.offers.offers : []
+  );
+  assert.equal(offers.length, 1);
+  assert.equal(Resources.fromMesos(offers[0]!.resources).scalar("cpus"), 1);
+  // The unacknowledged update is sent again on re-subscription.
+  assert.ok(
+    outbox.some((o) =>
+      o.to === "framework" && o.event.type === "UPDATE" && o.event.update.status.uuid === "u1"
+    ),
+  );
+});
+
+Deno.test("Master never offers the same resources to two frameworks at once", () => {
+  const h = harness();
+  const a = h.subscribe([], 0, "fs1");
+  const b = h.subscribe([], 0, "fs2");
+  h.addAgent("cpus:4;mem:4096", "as1", "h1");
+  h.addAgent("cpus:4;mem:4096", "as2", "h2");
+  h.allocate();
+  const all = [...h.offers(a), ...h.offers(b)];
+  assert.equal(all.length, 2);
+  assert.notEqual(all[0]!.agent_id.value, all[1]!.agent_id.value);
+  assert.equal(h.offers(a).length, 1, "DRF gives each framework one agent");
+});
