@@ -1,0 +1,442 @@
+/**
+ * The Docker containerizer: runs each task as a container through the Engine API. Containers
+ * are named `tender-<containerId>`, labelled with the owning agent instance, and found again by
+ * that label on `recover()`. See README.md for limits, networking and daemon restarts.
+ */
+import { type Clock, type CommandInfo, systemClock } from "../../protocol/mod.ts";
+import type {
+  ContainerId,
+  Containerizer,
+  ContainerSpec,
+  LogOptions,
+  RecoveredContainer,
+  Termination,
+} from "./containerizer.ts";
+import {
+  type ContainerInspect,
+  type CreateContainerBody,
+  demultiplex,
+  DockerEngine,
+  EngineError,
+} from "./docker_engine.ts";
+
+/** Options of a `DockerContainerizer`. */
+export interface DockerOptions {
+  /** The Engine's Unix socket, e.g. /var/run/docker.sock. */
+  socketPath: string;
+  /** Stable id of this agent instance (from its work dir); every container carries it. */
+  owner: string;
+  clock?: Clock;
+}
+
+/** Label keys set on every container. */
+export const LABELS = {
+  owner: "tender.owner",
+  agentId: "tender.agent_id",
+  frameworkId: "tender.framework_id",
+  taskId: "tender.task_id",
+  containerId: "tender.container_id",
+} as const;
+
+const MIN_MEMORY = 4 * 1024 * 1024;
+const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM" };
+
+/** The Docker container name for a container id (Docker allows `[a-zA-Z0-9][a-zA-Z0-9_.-]*`). */
+export function containerName(id: ContainerId): string {
+  return `tender-${id.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
+}
+
+/** Whether a Docker Engine answers on this socket (GET /_ping), within a short timeout. */
+export async function probeDocker(socketPath: string, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    await Deno.stat(socketPath);
+  } catch {
+    return false;
+  }
+  const engine = new DockerEngine(socketPath);
+  try {
+    return await engine.ping(timeoutMs);
+  } finally {
+    engine.close();
+  }
+}
+
+/** What the containerizer knows of one container. */
+interface Entry {
+  name: string;
+  frameworkId: string;
+  taskId: string;
+  /** Settles when launch() finished (either way). */
+  launching: Promise<unknown>;
+  /** Set when destroy() stopped it, so its exit reads "killed". */
+  destroyed: boolean;
+  removed: boolean;
+  ended: Promise<Termination>;
+  end(termination: Termination): void;
+  termination?: Termination;
+}
+
+/** Runs task containers with the Docker Engine. `close()` releases the socket. */
+export class DockerContainerizer implements Containerizer {
+  readonly kind = "docker";
+  readonly engine: DockerEngine;
+  #owner: string;
+  #clock: Clock;
+  #entries = new Map<ContainerId, Entry>();
+  #closing = new AbortController();
+
+  constructor(options: DockerOptions) {
+    this.engine = new DockerEngine(options.socketPath);
+    this.#owner = options.owner;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
+    if (this.#entries.has(id)) return Promise.resolve("already_launched");
+    const entry = this.#newEntry(id, spec.frameworkId, spec.taskId);
+    const launching = this.#launch(id, entry, spec).catch((e) => {
+      const message = e instanceof Error ? e.message : String(e);
+      entry.end({ exitCode: null, reason: "launch_failed", message });
+      throw new Error(message);
+    });
+    entry.launching = launching.catch(() => undefined);
+    return launching;
+  }
+
+  wait(id: ContainerId): Promise<Termination | undefined> {
+    return this.#entries.get(id)?.ended ?? Promise.resolve(undefined);
+  }
+
+  async destroy(id: ContainerId, graceMs: number): Promise<Termination | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    await entry.launching;
+    if (!entry.termination) {
+      entry.destroyed = true;
+      await this.#stop(entry, graceMs);
+    }
+    const termination = await entry.ended;
+    if (!entry.removed) {
+      await this.engine.remove(entry.name);
+      entry.removed = true;
+    }
+    return termination;
+  }
+
+  async recover(_known: ReadonlySet<ContainerId>): Promise<RecoveredContainer[]> {
+    const found = await this.engine.list([`${LABELS.owner}=${this.#owner}`]);
+    const recovered: RecoveredContainer[] = [];
+    for (const summary of found) {
+      const labels = summary.Labels ?? {};
+      const id = labels[LABELS.containerId];
+      if (!id) continue;
+      let entry = this.#entries.get(id);
+      if (!entry) {
+        entry = this.#newEntry(id, labels[LABELS.frameworkId] ?? "", labels[LABELS.taskId] ?? "");
+        const info = await this.engine.inspect(summary.Id);
+        if (!info) {
+          entry.end({ exitCode: null, reason: "exited", message: "container vanished" });
+        } else if (info.State.Running) {
+          void this.#watch(entry);
+        } else {
+          entry.end(terminationOf(info, false));
+        }
+      }
+      recovered.push({
+        id,
+        frameworkId: entry.frameworkId,
+        taskId: entry.taskId,
+        termination: entry.termination,
+      });
+    }
+    return recovered;
+  }
+
+  logs(id: ContainerId, options: LogOptions): ReadableStream<Uint8Array> {
+    const entry = this.#entries.get(id);
+    if (!entry) return emptyStream();
+    const want = options.stream === "stdout" ? 1 : 2;
+    const engine = this.engine;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const source = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          reader ??= (await engine.logs(entry.name, {
+            stdout: want === 1,
+            stderr: want === 2,
+            // Docker counts tail lines across both streams; without follow we cut them here.
+            tail: options.follow ? options.tail : undefined,
+            follow: options.follow,
+            signal: options.signal,
+          })).getReader();
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch {
+          // Aborted, gone or unreachable: the output ends here.
+          controller.close();
+        }
+      },
+      async cancel() {
+        await reader?.cancel().catch(() => undefined);
+      },
+    });
+    const demuxed = source.pipeThrough(demultiplex(want));
+    return options.tail !== undefined && !options.follow
+      ? demuxed.pipeThrough(lastLines(options.tail))
+      : demuxed;
+  }
+
+  async exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number> {
+    const entry = this.#entries.get(id);
+    if (!entry) throw new Error(`Cannot exec in container "${id}": it is unknown`);
+    const deadline = this.#clock.now() + timeoutMs;
+    const execId = await this.engine.execStart(entry.name, argv(command, true));
+    let pause = 20;
+    while (true) {
+      const state = await this.engine.execInspect(execId);
+      if (!state.Running && state.ExitCode !== null) return state.ExitCode;
+      if (this.#clock.now() >= deadline) {
+        throw new Error(`Command in container "${id}" timed out after ${timeoutMs} ms`);
+      }
+      await this.#clock.sleep(Math.min(pause, Math.max(1, deadline - this.#clock.now())));
+      pause = Math.min(pause * 2, 200);
+    }
+  }
+
+  /** Stops watching and releases the Engine connection; containers keep running. */
+  close(): void {
+    this.#closing.abort();
+    this.engine.close();
+  }
+
+  #newEntry(id: ContainerId, frameworkId: string, taskId: string): Entry {
+    let end: (t: Termination) => void = () => {};
+    const ended = new Promise<Termination>((resolve) => (end = resolve));
+    const entry: Entry = {
+      name: containerName(id),
+      frameworkId,
+      taskId,
+      launching: Promise.resolve(),
+      destroyed: false,
+      removed: false,
+      ended,
+      end: (t) => {
+        if (entry.termination) return;
+        entry.termination = t;
+        end(t);
+      },
+    };
+    this.#entries.set(id, entry);
+    return entry;
+  }
+
+  async #launch(id: ContainerId, entry: Entry, spec: ContainerSpec): Promise<"launched"> {
+    const docker = spec.container?.docker;
+    if (!docker) {
+      throw new Error(`Cannot launch task "${spec.taskId}": it names no container.docker.image`);
+    }
+    await this.#ensureImage(docker.image, docker.force_pull_image ?? false);
+    const body = createBody(id, spec, this.#owner);
+    try {
+      await this.engine.create(entry.name, body);
+    } catch (e) {
+      if (!(e instanceof EngineError && e.engineStatus === 409)) {
+        throw new Error(`Cannot create container for image "${docker.image}": ${messageOf(e)}`);
+      }
+      // A container of that name is left from an earlier life of this id: replace it.
+      await this.engine.remove(entry.name);
+      await this.engine.create(entry.name, body);
+    }
+    try {
+      await this.engine.start(entry.name);
+    } catch (e) {
+      await this.engine.remove(entry.name).catch(() => undefined);
+      entry.removed = true;
+      throw new Error(`Cannot start container for image "${docker.image}": ${messageOf(e)}`);
+    }
+    void this.#watch(entry);
+    return "launched";
+  }
+
+  async #ensureImage(image: string, force: boolean): Promise<void> {
+    try {
+      if (!force && await this.engine.hasImage(image)) return;
+      await this.engine.pull(image, this.#closing.signal);
+    } catch (e) {
+      if (e instanceof EngineError && e.engineStatus === 0) throw e;
+      throw new Error(`Cannot pull image "${image}": ${messageOf(e)}`);
+    }
+    if (!await this.engine.hasImage(image)) {
+      throw new Error(`Cannot pull image "${image}": not found after pulling`);
+    }
+  }
+
+  /** Follows one container until it ends, riding out Engine restarts. */
+  async #watch(entry: Entry): Promise<void> {
+    let pause = 100;
+    while (!this.#closing.signal.aborted && !entry.termination) {
+      try {
+        await this.engine.wait(entry.name, this.#closing.signal);
+        const info = await this.engine.inspect(entry.name);
+        if (!info) {
+          entry.removed = true;
+          entry.end({ exitCode: null, reason: "exited", message: "container was removed" });
+        } else if (!info.State.Running) {
+          entry.end(terminationOf(info, entry.destroyed));
+        }
+        pause = 100;
+      } catch (e) {
+        if (this.#closing.signal.aborted) return;
+        if (e instanceof EngineError && e.engineStatus === 404) {
+          entry.removed = true;
+          entry.end({ exitCode: null, reason: "exited", message: "container was removed" });
+          return;
+        }
+        // The Engine went away (restart, socket gone): wait for it to answer again.
+        await this.#clock.sleep(pause, this.#closing.signal).catch(() => undefined);
+        pause = Math.min(pause * 2, 2_000);
+      }
+    }
+  }
+
+  async #stop(entry: Entry, graceMs: number): Promise<void> {
+    try {
+      await this.engine.stop(entry.name, graceMs / 1000);
+    } catch (e) {
+      if (e instanceof EngineError && e.engineStatus === 404) return;
+      await this.engine.kill(entry.name).catch(() => undefined);
+    }
+  }
+}
+
+/** The `POST /containers/create` body for a task. */
+export function createBody(
+  id: ContainerId,
+  spec: ContainerSpec,
+  owner: string,
+): CreateContainerBody {
+  const docker = spec.container?.docker;
+  const network = docker?.network ?? "HOST";
+  const body: CreateContainerBody = {
+    Image: docker?.image ?? "",
+    Labels: {
+      [LABELS.owner]: owner,
+      [LABELS.agentId]: spec.agentId,
+      [LABELS.frameworkId]: spec.frameworkId,
+      [LABELS.taskId]: spec.taskId,
+      [LABELS.containerId]: id,
+    },
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    HostConfig: {
+      NetworkMode: network === "BRIDGE" ? "bridge" : network === "NONE" ? "none" : "host",
+      Privileged: docker?.privileged ?? false,
+    },
+  };
+  if (spec.container?.hostname && network !== "HOST") body.Hostname = spec.container.hostname;
+  const cmd = spec.command;
+  if (cmd && (cmd.value !== undefined || (cmd.arguments?.length ?? 0) > 0)) {
+    if (cmd.shell ?? true) {
+      body.Entrypoint = ["/bin/sh", "-c"];
+      body.Cmd = [cmd.value ?? ""];
+    } else {
+      body.Cmd = argv(cmd, false);
+    }
+  }
+  if (spec.limits.cpus > 0) {
+    body.HostConfig.NanoCpus = Math.round(spec.limits.cpus * 1e9);
+    body.HostConfig.CpuShares = Math.max(2, Math.round(spec.limits.cpus * 1024));
+  }
+  if (spec.limits.memMb > 0) {
+    const bytes = Math.max(MIN_MEMORY, Math.round(spec.limits.memMb * 1024 * 1024));
+    body.HostConfig.Memory = bytes;
+    body.HostConfig.MemorySwap = bytes;
+  }
+  if (network === "BRIDGE") {
+    const exposed: Record<string, Record<string, never>> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    (docker?.port_mappings ?? []).forEach((m, i) => {
+      const key = `${m.container_port}/${(m.protocol ?? "tcp").toLowerCase()}`;
+      const hostPort = m.host_port > 0 ? m.host_port : spec.ports[i];
+      exposed[key] = {};
+      bindings[key] = [
+        ...(bindings[key] ?? []),
+        { HostIp: spec.hostIp, HostPort: hostPort ? String(hostPort) : "" },
+      ];
+    });
+    body.ExposedPorts = exposed;
+    body.HostConfig.PortBindings = bindings;
+  }
+  const binds = (spec.container?.volumes ?? [])
+    .filter((v) => v.host_path)
+    .map((v) => `${v.host_path}:${v.container_path}:${v.mode === "RO" ? "ro" : "rw"}`);
+  if (binds.length > 0) body.HostConfig.Binds = binds;
+  return body;
+}
+
+/** The argv of a command: `/bin/sh -c value` for shell commands, else `[value?, ...arguments]`. */
+function argv(command: CommandInfo, forExec: boolean): string[] {
+  if ((command.shell ?? true) && command.value !== undefined) {
+    return forExec ? ["/bin/sh", "-c", command.value] : [command.value];
+  }
+  return [...(command.value !== undefined ? [command.value] : []), ...(command.arguments ?? [])];
+}
+
+/** How an ended container reads as a Termination. */
+export function terminationOf(info: ContainerInspect, destroyed: boolean): Termination {
+  const state = info.State;
+  if (state.OOMKilled) {
+    const mib = Math.round(info.HostConfig.Memory / (1024 * 1024));
+    return {
+      exitCode: null,
+      reason: "oom",
+      message: `killed by the OOM killer: memory limit of ${mib} MiB reached`,
+    };
+  }
+  if (state.Error && !destroyed) {
+    return { exitCode: null, reason: "exited", message: `container failed: ${state.Error}` };
+  }
+  const code = state.ExitCode;
+  if (destroyed) {
+    if (code > 128 && code < 160) {
+      const signal = SIGNALS[code - 128] ?? `signal ${code - 128}`;
+      return { exitCode: null, reason: "killed", message: `killed by ${signal}` };
+    }
+    return { exitCode: code, reason: "killed", message: `stopped; exited with status ${code}` };
+  }
+  return { exitCode: code, reason: "exited", message: `exited with status ${code}` };
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Keeps only the last `n` lines of a finite stream. */
+function lastLines(n: number): TransformStream<Uint8Array, Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  return new TransformStream({
+    transform(chunk) {
+      chunks.push(chunk);
+    },
+    flush(controller) {
+      const text = new TextDecoder().decode(concat(chunks));
+      const lines = text.split(/(?<=\n)/);
+      const kept = n <= 0 ? [] : lines.slice(-n);
+      if (kept.length > 0) controller.enqueue(new TextEncoder().encode(kept.join("")));
+    },
+  });
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (c) => c.close() });
+}
