@@ -89,6 +89,11 @@ export class SchedulerDriver {
     return this.#frameworkId;
   }
 
+  /** True from start() until stop(), teardown(), or the master made the driver give up. */
+  get running(): boolean {
+    return this.#loop !== undefined && !this.#life.signal.aborted;
+  }
+
   /**
    * Subscribes, retrying with backoff while the master is unreachable or answers 5xx.
    * Resolves once SUBSCRIBED arrived; rejects on a 4xx answer (it will not heal) or stop().

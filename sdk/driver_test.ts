@@ -63,7 +63,9 @@ async function withDriver(
 Deno.test("SchedulerDriver.start() subscribes with JSON headers and the framework info", async () => {
   const seen: unknown[] = [];
   await withDriver({ subscribed: (_d, info) => void seen.push(info) }, async (driver, master) => {
+    assert.equal(driver.running, false);
     await driver.start();
+    assert.equal(driver.running, true);
     assert.equal(driver.frameworkId, "fake-master-0001");
     const [sub] = master.callsOf("SUBSCRIBE");
     assert.ok(sub);
@@ -325,6 +327,7 @@ Deno.test("SchedulerDriver reports an ERROR event through error() and stops re-s
     master.send({ type: "ERROR", error: { message: "Framework has been removed" } });
     await master.waitFor(() => errors.length === 1, { what: "error()" });
     assert.deepEqual(errors, ["Framework has been removed"]);
+    assert.equal(driver.running, false);
     await assert.rejects(driver.reconcile(), SchedulerCallError);
     assert.equal(master.callsOf("SUBSCRIBE").length, 1);
   });
