@@ -7,6 +7,7 @@
 import type { Attribute } from "../../protocol/mesos.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { DrfSorter } from "./drf_sorter.ts";
+import { RefuseFilters } from "./refuse_filters.ts";
 import { saturatingDifference } from "./saturating_difference.ts";
 
 /** An agent as the allocator sees it. */
@@ -48,12 +49,6 @@ interface AgentBook {
   free: Resources;
 }
 
-interface Filter {
-  readonly role: string;
-  readonly resources: Resources;
-  readonly until: number;
-}
-
 interface FrameworkBook {
   readonly id: string;
   roles: Set<string>;
@@ -63,8 +58,7 @@ interface FrameworkBook {
   registered: boolean;
   /** Agents where it holds something. */
   readonly agents: Set<string>;
-  /** agent id -> refuse filters. */
-  readonly filters: Map<string, Filter[]>;
+  readonly filters: RefuseFilters;
 }
 
 /** Hierarchical weighted-DRF allocator with Mesos' offer semantics. */
@@ -129,7 +123,7 @@ export class Allocator {
       fw.agents.delete(agentId);
     }
     for (const fw of this.#frameworks.values()) {
-      fw.filters.delete(agentId);
+      fw.filters.dropAgent(agentId);
       this.#forgetIfDone(fw);
     }
     this.#addTotal(agent.total, -1);
@@ -168,7 +162,7 @@ export class Allocator {
         active: true,
         registered: true,
         agents: new Set(),
-        filters: new Map(),
+        filters: new RefuseFilters(),
       };
       this.#frameworks.set(frameworkId, fw);
     }
@@ -228,7 +222,7 @@ export class Allocator {
         active: false,
         registered: false,
         agents: new Set(),
-        filters: new Map(),
+        filters: new RefuseFilters(),
       });
     }
     this.#book(frameworkId, role, agent, resources);
@@ -252,9 +246,7 @@ export class Allocator {
       if (!back.isEmpty()) this.#unbook(frameworkId, role, agentId, back);
     }
     if (options.refuseUntil !== undefined && fw.registered) {
-      const list = fw.filters.get(agentId) ?? [];
-      list.push({ role, resources, until: options.refuseUntil });
-      fw.filters.set(agentId, list);
+      fw.filters.add(agentId, { role, resources, until: options.refuseUntil });
     }
     this.#forgetIfDone(fw);
   }
@@ -278,11 +270,7 @@ export class Allocator {
       fw.suppressed.delete(role);
       this.#sync(fw, role);
     }
-    for (const [agentId, list] of fw.filters) {
-      const kept = which ? list.filter((f) => !which.has(f.role)) : [];
-      if (kept.length > 0) fw.filters.set(agentId, kept);
-      else fw.filters.delete(agentId);
-    }
+    fw.filters.clear(which);
   }
 
   /**
@@ -340,21 +328,12 @@ export class Allocator {
       const sorter = this.#frameworkSorters.get(role)!;
       for (const frameworkId of sorter.sorted()) {
         const fw = this.#frameworks.get(frameworkId)!;
-        if (fw.filters.size > 0 && this.#filtered(fw, agent.id, role, free, now)) continue;
+        if (fw.filters.size > 0 && fw.filters.blocks(agent.id, role, free, now)) continue;
         this.#book(frameworkId, role, agent, free);
         return { frameworkId, role, agentId: agent.id, resources: free };
       }
     }
     return undefined;
-  }
-
-  #filtered(fw: FrameworkBook, agentId: string, role: string, free: Resources, now: number) {
-    const list = fw.filters.get(agentId);
-    if (!list) return false;
-    const live = list.filter((f) => f.until > now);
-    if (live.length === 0) fw.filters.delete(agentId);
-    else if (live.length < list.length) fw.filters.set(agentId, live);
-    return live.some((f) => f.role === role && f.resources.contains(free));
   }
 
   #allocatable(free: Resources): boolean {
@@ -419,7 +398,7 @@ export class Allocator {
     if (!subscribed && !sorter.holdsAnything(fw.id)) sorter.remove(fw.id);
     else if (subscribed && fw.active && !fw.suppressed.has(role)) sorter.activate(fw.id);
     else sorter.deactivate(fw.id);
-    if (sorter.clients().length === 0) {
+    if (sorter.size === 0) {
       this.#frameworkSorters.delete(role);
       this.#roleSorter.remove(role);
     }

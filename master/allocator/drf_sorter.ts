@@ -79,6 +79,11 @@ export class DrfSorter {
     return this.#clients.has(client);
   }
 
+  /** How many clients are known. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
   /** Known clients, in insertion order. */
   clients(): string[] {
     return [...this.#clients.keys()];
