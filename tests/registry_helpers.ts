@@ -133,9 +133,11 @@ export async function pushImage(
 export async function run(
   cmd: string[],
   input?: Uint8Array,
+  env?: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(cmd[0] ?? "", {
     args: cmd.slice(1),
+    env,
     stdin: input ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
@@ -151,8 +153,12 @@ export async function run(
 }
 
 /** Runs a command and throws with its output when it fails. */
-export async function mustRun(cmd: string[], input?: Uint8Array): Promise<string> {
-  const r = await run(cmd, input);
+export async function mustRun(
+  cmd: string[],
+  input?: Uint8Array,
+  env?: Record<string, string>,
+): Promise<string> {
+  const r = await run(cmd, input, env);
   if (r.code !== 0) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
