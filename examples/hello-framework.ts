@@ -100,11 +100,14 @@ const scheduler: Scheduler = {
     }
   },
 
-  update(_driver, status) {
+  async update(driver, status) {
     const taskId = status.task_id.value;
-    if (!taskIds.includes(taskId) || states.get(taskId) === status.state) return;
-    states.set(taskId, status.state);
-    console.log(`task ${taskId} ${status.state}${status.message ? ` (${status.message})` : ""}`);
+    if (taskIds.includes(taskId) && states.get(taskId) !== status.state) {
+      states.set(taskId, status.state);
+      console.log(`task ${taskId} ${status.state}${status.message ? ` (${status.message})` : ""}`);
+    }
+    // acknowledged by hand (autoAcknowledge is off) so that the last one goes out before teardown
+    if (status.uuid) await driver.acknowledge(status);
     const done = taskIds.filter((id) => {
       const state = states.get(id);
       return state !== undefined && isTerminalState(state);
@@ -131,6 +134,7 @@ const driver = new SchedulerDriver(scheduler, {
     name: "hello-framework",
     failover_timeout: 60,
   },
+  autoAcknowledge: false,
 });
 Deno.addSignalListener("SIGINT", () => finish(130));
 try {
