@@ -127,10 +127,9 @@ export class Pool {
     return this.#roundRobin(pool.filter((b) => score(b) === lowest));
   }
 
-  /** Records that work started on `b`. */
+  /** Records that work is being started on `b` (call before connecting, so picks see it). */
   acquire(b: Backend): void {
     b.active += 1;
-    b.total += 1;
   }
 
   /** Records that work on `b` ended; forgets a drained backend once idle. */
@@ -147,8 +146,9 @@ export class Pool {
     b.downUntil = now + this.#benchMs;
   }
 
-  /** Records a successful connect: the backend is no longer benched. */
+  /** Records a successful connect: counted in `total`, no longer benched. */
   ok(b: Backend): void {
+    b.total += 1;
     b.downUntil = 0;
   }
 

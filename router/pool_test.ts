@@ -85,6 +85,7 @@ Deno.test("Pool.setEndpoints() keeps counters of backends that stay", () => {
   const b = pool.pick(0);
   assert.ok(b);
   pool.acquire(b);
+  pool.ok(b);
   pool.release(b);
   pool.setEndpoints([ep(1, 5)]);
   assert.deepEqual(pool.view().map((v) => [v.total, v.weight]), [[1, 5]]);

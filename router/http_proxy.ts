@@ -1,0 +1,139 @@
+/**
+ * Forwards one HTTP request to a backend of a vhost's pool: picks a backend, retries another
+ * when the connection fails, and holds the backend as active until the response body ends,
+ * so a draining backend is released only after its last response.
+ */
+import type { Clock } from "../protocol/mod.ts";
+import type { Backend, Pool } from "./pool.ts";
+
+/** Options of `proxyRequest()`. */
+export interface ProxyOptions {
+  pool: Pool;
+  clock: Clock;
+  /** Backends tried per request before answering 502. Default 3. */
+  maxTries?: number;
+  /** Client address for `X-Forwarded-For`. */
+  clientIp?: string;
+}
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+function stripHopByHop(headers: Headers): Headers {
+  const out = new Headers(headers);
+  for (const name of (headers.get("connection") ?? "").split(",")) {
+    if (/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name.trim())) out.delete(name.trim());
+  }
+  for (const name of HOP_BY_HOP) out.delete(name);
+  return out;
+}
+
+/** A body that calls `done` once, when it ends, fails or is cancelled. */
+function watchBody(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let finished = false;
+  const finish = () => {
+    if (!finished) {
+      finished = true;
+      done();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done: end } = await reader.read();
+        if (end) {
+          finish();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        finish();
+        controller.error(e);
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function reply(status: number, message: string): Response {
+  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain" } });
+}
+
+/** Whether a fetch failure happened before the request could reach the backend. */
+function refused(e: unknown): boolean {
+  return /refused|connect|dns error|unreachable/i.test(String(e));
+}
+
+/** Sends `req` to a backend of `options.pool`; 503 when none, 502 when all tried failed. */
+export async function proxyRequest(req: Request, options: ProxyOptions): Promise<Response> {
+  const { pool, clock } = options;
+  pool.requests += 1;
+  const url = new URL(req.url);
+  const headers = stripHopByHop(req.headers);
+  const prior = headers.get("x-forwarded-for");
+  if (options.clientIp) {
+    headers.set("x-forwarded-for", prior ? `${prior}, ${options.clientIp}` : options.clientIp);
+  }
+  headers.set("x-forwarded-host", req.headers.get("host") ?? url.host);
+  headers.set("x-forwarded-proto", url.protocol.replace(":", ""));
+  // Buffered so the same body can go to a second backend after a failed connect.
+  const body = req.body === null ? undefined : new Uint8Array(await req.arrayBuffer());
+  const tried = new Set<string>();
+  const maxTries = options.maxTries ?? 3;
+  if (pool.size === 0) {
+    pool.failed += 1;
+    return reply(503, `No healthy endpoint for ${url.host}`);
+  }
+  let lastError: unknown;
+  while (tried.size < maxTries) {
+    const backend: Backend | undefined = pool.pick(clock.now(), tried);
+    if (backend === undefined) break;
+    tried.add(backend.key);
+    pool.acquire(backend);
+    let res: Response;
+    try {
+      res = await fetch(`http://${backend.ip}:${backend.port}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers,
+        body,
+        redirect: "manual",
+      });
+    } catch (e) {
+      pool.release(backend);
+      lastError = e;
+      pool.fail(backend, clock.now());
+      if (!IDEMPOTENT.has(req.method) && !refused(e)) break;
+      continue;
+    }
+    pool.ok(backend);
+    const outHeaders = stripHopByHop(res.headers);
+    if (res.body === null) {
+      pool.release(backend);
+      return new Response(null, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: outHeaders,
+      });
+    }
+    return new Response(watchBody(res.body, () => pool.release(backend)), {
+      status: res.status,
+      statusText: res.statusText,
+      headers: outHeaders,
+    });
+  }
+  pool.failed += 1;
+  return reply(502, `Every endpoint tried for ${url.host} failed: ${String(lastError)}`);
+}

@@ -1,0 +1,233 @@
+/**
+ * The router: follows the catalog (in-process, or from a master over HTTP), keeps a TCP
+ * listener per service port and one HTTP port for virtual hosts, and shows its state at
+ * `GET /_router/state` on the HTTP port.
+ */
+import { type CatalogSource, CatalogStore } from "../master/discovery/mod.ts";
+import { type Clock, systemClock } from "../protocol/mod.ts";
+import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
+import { proxyRequest } from "./http_proxy.ts";
+import { type BackendView, Pool } from "./pool.ts";
+import { type Route, routingTable } from "./routes.ts";
+import { TcpFrontend } from "./tcp_frontend.ts";
+
+/** Options of `startRouter()`. Give `master` or `source`. */
+export interface RouterOptions {
+  /** Master base URL to follow (`http://127.0.0.1:5050`). */
+  master?: string;
+  /** An in-process catalog (the dev cluster's master's `CatalogStore`). */
+  source?: CatalogSource;
+  /** Address every listener binds. Default 127.0.0.1. */
+  hostname?: string;
+  /** Virtual-host HTTP port. Default 8081; 0 picks a free one. */
+  httpPort?: number;
+  /** Catalog poll interval when the master's stream is unavailable, ms. Default 1000. */
+  pollMs?: number;
+  /** How long a backend that refused a connect is skipped, ms. Default 2000. */
+  benchMs?: number;
+  /** Connect timeout per backend for TCP routes, ms. Default 2000. */
+  connectTimeoutMs?: number;
+  /** Backends tried per connection or request. Default 3. */
+  maxTries?: number;
+  clock?: Clock;
+}
+
+/** One route's counters, as `GET /_router/state` lists them. */
+export interface RouteState {
+  balance: string;
+  services: string[];
+  requests: number;
+  failed: number;
+  backends: BackendView[];
+}
+
+/** What `GET /_router/state` answers. */
+export interface RouterState {
+  catalog: { version: number; follow: FollowStatus | "in-process" };
+  services: { id: string; appId?: string; endpoints: number }[];
+  tcp: (RouteState & { servicePort: number; listening: boolean; error?: string })[];
+  vhosts: (RouteState & { host: string })[];
+}
+
+/** A running router. */
+export interface Router {
+  hostname: string;
+  httpPort: number;
+  /** Service ports with an open listener. */
+  servicePorts(): number[];
+  state(): RouterState;
+  /** Stops following, closes every listener and cuts open connections. */
+  close(): Promise<void>;
+}
+
+interface TcpRoute {
+  pool: Pool;
+  services: string[];
+  frontend?: TcpFrontend;
+  error?: string;
+}
+
+interface VhostRoute {
+  pool: Pool;
+  services: string[];
+}
+
+function routeState(pool: Pool, services: string[]): RouteState {
+  return {
+    balance: pool.balance,
+    services,
+    requests: pool.requests,
+    failed: pool.failed,
+    backends: pool.view(),
+  };
+}
+
+/** Starts a router. */
+export async function startRouter(options: RouterOptions): Promise<Router> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const clock = options.clock ?? systemClock;
+  const stop = new AbortController();
+  let follow: FollowStatus | "in-process" = "in-process";
+  let source: CatalogSource;
+  let following: Promise<void> = Promise.resolve();
+  let synced: Promise<void> = Promise.resolve();
+  if (options.source) {
+    source = options.source;
+  } else if (options.master) {
+    const store = new CatalogStore();
+    source = store;
+    follow = "connecting";
+    let onSynced = () => {};
+    synced = new Promise((resolve) => onSynced = resolve);
+    following = followCatalog({
+      master: options.master,
+      store,
+      clock,
+      signal: stop.signal,
+      pollMs: options.pollMs,
+      onStatus: (s) => follow = s,
+      onSynced: () => onSynced(),
+    });
+  } else {
+    throw new Error("startRouter() needs a master URL or a catalog source");
+  }
+
+  const tcp = new Map<number, TcpRoute>();
+  const vhosts = new Map<string, VhostRoute>();
+  const remembered = new Map<string, Set<number>>();
+  const newPool = (route: Route) => new Pool({ balance: route.balance, benchMs: options.benchMs });
+
+  const sync = () => {
+    const table = routingTable(source.current().catalog, remembered);
+    for (const [port, route] of table.tcp) {
+      let entry = tcp.get(port);
+      if (entry === undefined) {
+        entry = { pool: newPool(route), services: route.services };
+        tcp.set(port, entry);
+      }
+      entry.services = route.services;
+      entry.pool.balance = route.balance;
+      entry.pool.setEndpoints(route.endpoints);
+      if (entry.frontend === undefined) {
+        try {
+          entry.frontend = TcpFrontend.open({
+            hostname,
+            port,
+            pool: entry.pool,
+            clock,
+            connectTimeoutMs: options.connectTimeoutMs,
+            maxTries: options.maxTries,
+          });
+          delete entry.error;
+        } catch (e) {
+          entry.error = `Cannot listen on ${hostname}:${port}: ${String(e)}`;
+        }
+      }
+    }
+    for (const [port, entry] of tcp) {
+      if (table.tcp.has(port)) continue;
+      entry.pool.setEndpoints([]);
+      entry.frontend?.stop();
+      tcp.delete(port);
+    }
+    for (const [host, route] of table.vhosts) {
+      let entry = vhosts.get(host);
+      if (entry === undefined) {
+        entry = { pool: newPool(route), services: route.services };
+        vhosts.set(host, entry);
+      }
+      entry.services = route.services;
+      entry.pool.balance = route.balance;
+      entry.pool.setEndpoints(route.endpoints);
+    }
+    for (const [host, entry] of vhosts) {
+      if (table.vhosts.has(host)) continue;
+      entry.pool.setEndpoints([]);
+      if (entry.pool.empty) vhosts.delete(host);
+    }
+  };
+  const unsubscribe = source.subscribe(sync);
+  sync();
+
+  const state = (): RouterState => {
+    const { catalog, version } = source.current();
+    return {
+      catalog: { version, follow },
+      services: catalog.services.map((s) => ({
+        id: s.id,
+        ...(s.appId === undefined ? {} : { appId: s.appId }),
+        endpoints: s.endpoints.length,
+      })),
+      tcp: [...tcp].sort(([a], [b]) => a - b).map(([servicePort, e]) => ({
+        servicePort,
+        listening: e.frontend !== undefined,
+        ...(e.error === undefined ? {} : { error: e.error }),
+        ...routeState(e.pool, e.services),
+      })),
+      vhosts: [...vhosts].sort(([a], [b]) => a < b ? -1 : 1).map(([host, e]) => ({
+        host,
+        ...routeState(e.pool, e.services),
+      })),
+    };
+  };
+
+  const server = Deno.serve({
+    hostname,
+    port: options.httpPort ?? 8081,
+    onListen: () => {},
+  }, (req, info) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/_router/state" && req.method === "GET") return Response.json(state());
+    const host = (req.headers.get("host") ?? "").toLowerCase().replace(/:\d+$/, "");
+    const route = vhosts.get(host);
+    if (route === undefined) {
+      return new Response(`No service for virtual host "${host}"\n`, { status: 503 });
+    }
+    return proxyRequest(req, {
+      pool: route.pool,
+      clock,
+      maxTries: options.maxTries,
+      clientIp: info.remoteAddr.hostname,
+    });
+  });
+
+  // Start with the master's routes when it answers quickly; otherwise they follow.
+  const waited = new AbortController();
+  await Promise.race([synced, clock.sleep(2000, waited.signal).catch(() => {})]);
+  waited.abort();
+
+  return {
+    hostname,
+    httpPort: server.addr.port,
+    servicePorts: () =>
+      [...tcp].filter(([, e]) => e.frontend !== undefined).map(([p]) => p).sort((a, b) => a - b),
+    state,
+    async close() {
+      stop.abort();
+      unsubscribe();
+      await following;
+      await Promise.all([...tcp.values()].map((e) => e.frontend?.close()));
+      await server.shutdown();
+    },
+  };
+}
