@@ -5,6 +5,8 @@ type Key = Deno.KvKey;
 export const keys = {
   /** The id the master gave this agent. */
   agentId: (): Key => ["agent", "id"],
+  /** A random id naming this agent's work dir; the Docker containerizer labels containers with it. */
+  owner: (): Key => ["agent", "owner"],
   /** A task this agent runs or ran (until its terminal update is acknowledged). */
   task: (frameworkId: string, taskId: string): Key => ["tasks", frameworkId, taskId],
   /** Prefix of every task record. */

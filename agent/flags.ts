@@ -1,0 +1,72 @@
+/** The command line of `deno task agent`, parsed into `StartAgentOptions`. */
+import { parseArgs } from "node:util";
+import type { ContainerizerKind, StartAgentOptions } from "./start_agent.ts";
+
+/** The usage text. */
+export const USAGE =
+  `deno task agent --master URL [--port 5051] [--host 127.0.0.1] [--hostname NAME]
+  [--advertise-ip 127.0.0.1] [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
+  [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|simulated] [--docker-socket PATH]
+  [--kill-grace 5s] [--status-update-retry-ms 2000]`;
+
+/** Parses `500ms`, `5s`, `2m` or a bare number of seconds into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`invalid duration "${text}": use e.g. 500ms, 5s or 2m`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
+}
+
+function parsePort(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid ${flag} "${text}"`);
+  return n;
+}
+
+const KINDS: readonly ContainerizerKind[] = ["docker", "process", "simulated"];
+
+/** Parses the agent's flags; throws an error naming the bad flag. */
+export function parseAgentFlags(args: string[]): StartAgentOptions {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      master: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      hostname: { type: "string" },
+      "advertise-ip": { type: "string" },
+      "work-dir": { type: "string" },
+      resources: { type: "string" },
+      attributes: { type: "string" },
+      containerizer: { type: "string" },
+      "docker-socket": { type: "string" },
+      "kill-grace": { type: "string" },
+      "status-update-retry-ms": { type: "string" },
+    },
+  });
+  if (!values.master) throw new Error("--master is required");
+  const kind = values.containerizer;
+  if (kind !== undefined && !KINDS.includes(kind as ContainerizerKind)) {
+    throw new Error(`invalid --containerizer "${kind}": use ${KINDS.join(", ")}`);
+  }
+  const options: StartAgentOptions = {
+    master: /^https?:\/\//.test(values.master) ? values.master : `http://${values.master}`,
+    port: values.port === undefined ? 5051 : parsePort(values.port, "--port"),
+    host: values.host,
+    hostname: values.hostname,
+    advertiseIp: values["advertise-ip"],
+    workDir: values["work-dir"],
+    resources: values.resources,
+    attributes: values.attributes,
+    containerizer: KINDS.find((k) => k === kind),
+    dockerSocket: values["docker-socket"],
+    killGraceMs: values["kill-grace"] === undefined
+      ? undefined
+      : parseDuration(values["kill-grace"]),
+    statusUpdateRetryMs: values["status-update-retry-ms"] === undefined
+      ? undefined
+      : parseDuration(`${values["status-update-retry-ms"]}ms`),
+  };
+  return options;
+}

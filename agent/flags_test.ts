@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { parseAgentFlags, parseDuration } from "./flags.ts";
+
+Deno.test("parseAgentFlags() reads every flag", () => {
+  const o = parseAgentFlags([
+    "--master",
+    "127.0.0.1:5050",
+    "--port=5052",
+    "--hostname",
+    "n2",
+    "--work-dir",
+    "/tmp/a",
+    "--resources",
+    "cpus:2;mem:1024",
+    "--attributes",
+    "rack:r1",
+    "--containerizer",
+    "process",
+    "--kill-grace",
+    "3s",
+    "--status-update-retry-ms",
+    "500",
+    "--advertise-ip",
+    "10.0.0.2",
+  ]);
+  assert.equal(o.master, "http://127.0.0.1:5050");
+  assert.equal(o.port, 5052);
+  assert.equal(o.hostname, "n2");
+  assert.equal(o.workDir, "/tmp/a");
+  assert.equal(o.resources, "cpus:2;mem:1024");
+  assert.equal(o.attributes, "rack:r1");
+  assert.equal(o.containerizer, "process");
+  assert.equal(o.killGraceMs, 3000);
+  assert.equal(o.statusUpdateRetryMs, 500);
+  assert.equal(o.advertiseIp, "10.0.0.2");
+});
+
+Deno.test("parseAgentFlags() defaults the port and rejects bad flags", () => {
+  assert.equal(parseAgentFlags(["--master", "http://m:5050"]).port, 5051);
+  assert.throws(() => parseAgentFlags([]), /--master is required/);
+  assert.throws(
+    () => parseAgentFlags(["--master", "m", "--containerizer", "lxc"]),
+    /--containerizer "lxc"/,
+  );
+  assert.throws(() => parseAgentFlags(["--master", "m", "--port", "70000"]), /--port/);
+  assert.throws(() => parseAgentFlags(["--master", "m", "--bogus"]));
+});
+
+Deno.test("parseDuration() reads ms, s, m and bare seconds", () => {
+  assert.equal(parseDuration("500ms"), 500);
+  assert.equal(parseDuration("5s"), 5000);
+  assert.equal(parseDuration("2m"), 120_000);
+  assert.equal(parseDuration("1.5"), 1500);
+  assert.throws(() => parseDuration("soon"), /invalid duration "soon"/);
+});

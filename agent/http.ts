@@ -1,0 +1,50 @@
+/** The agent's own HTTP API: `/health`, `/state` and task output at `/tasks/{id}/logs`. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { badRequest, TenderError } from "../protocol/mod.ts";
+import type { AgentState } from "./agent.ts";
+import type { LogOptions } from "./containerizer/containerizer.ts";
+
+/** What the API reads from the agent. */
+export interface AgentApiSource {
+  state(): AgentState;
+  /** Undefined when the agent does not know the task. */
+  logs(taskId: string, options: LogOptions): ReadableStream<Uint8Array> | undefined;
+}
+
+const LogQuerySchema = z.object({
+  stream: z.enum(["stdout", "stderr"]).default("stdout"),
+  tail: z.coerce.number().int().positive().optional(),
+  follow: z.enum(["true", "false", "1", "0"]).optional(),
+});
+
+/** Builds the hono app over an agent. */
+export function agentApp(agent: AgentApiSource): Hono {
+  const app = new Hono();
+  app.onError((err, c) => {
+    if (err instanceof TenderError) return c.text(err.message, err.status as 400);
+    return c.text(`Internal error: ${err.message}`, 500);
+  });
+  app.get("/health", (c) => c.text("ok"));
+  app.get("/state", (c) => c.json(agent.state()));
+  app.get("/tasks/:taskId/logs", (c) => {
+    const taskId = c.req.param("taskId");
+    const parsed = LogQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw badRequest(`Invalid query parameter "${issue.path.join(".")}": ${issue.message}`);
+    }
+    const { stream, tail, follow } = parsed.data;
+    const body = agent.logs(taskId, {
+      stream,
+      tail,
+      follow: follow === "true" || follow === "1",
+      signal: c.req.raw.signal,
+    });
+    if (!body) throw new TenderError("not_found", `Task "${taskId}" is unknown to this agent`);
+    return new Response(body, {
+      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },
+    });
+  });
+  return app;
+}

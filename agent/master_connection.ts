@@ -1,0 +1,211 @@
+/**
+ * The agent's one connection to the master: SUBSCRIBE, read the RecordIO stream of commands,
+ * post HEARTBEAT every interval, and when the stream breaks or falls silent for three
+ * intervals, reconnect with a jittered exponential backoff and subscribe again.
+ */
+import {
+  type AgentCall,
+  type AgentEvent,
+  AgentEventSchema,
+  type Clock,
+  decodeRecords,
+  TenderError,
+} from "../protocol/mod.ts";
+
+/** What the connection calls back into. */
+export interface MasterConnectionHandlers {
+  /** Builds the SUBSCRIBE call afresh for each attempt (the agent's tasks change). */
+  subscribeCall: () => Promise<AgentCall> | AgentCall;
+  /** Each event of the stream, in order. Must not block for long: queue long work. */
+  onEvent: (event: AgentEvent) => Promise<void> | void;
+  /** The stream broke (before a reconnection attempt). */
+  onDisconnected?: (reason: string) => void;
+}
+
+/** Effects the connection uses. */
+export interface MasterConnectionDeps {
+  clock: Clock;
+  fetch?: typeof fetch;
+  /** A number in [0, 1) for jitter. */
+  random?: () => number;
+  log?: (message: string) => void;
+}
+
+/** Timing of the connection. */
+export interface MasterConnectionOptions {
+  /** The master's base URL, e.g. http://127.0.0.1:5050. */
+  master: string;
+  /** First reconnection delay (default 250 ms), doubling up to `reconnectMaxMs` (default 5 s). */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** How long to wait for SUBSCRIBED after the stream opened (default 15 s). */
+  subscribeTimeoutMs?: number;
+}
+
+/** The reconnection delay before attempt `n` (0-based): doubling, capped, jittered to 50-100%. */
+export function reconnectDelay(
+  attempt: number,
+  options: { minMs: number; maxMs: number; random: number },
+): number {
+  const base = Math.min(options.maxMs, options.minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (0.5 + options.random / 2));
+}
+
+/** The agent's connection to its master. */
+export class MasterConnection {
+  readonly #deps: MasterConnectionDeps;
+  readonly #options: Required<MasterConnectionOptions>;
+  readonly #handlers: MasterConnectionHandlers;
+  readonly #url: string;
+  #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #streamId: string | undefined;
+  #agentId: string | undefined;
+  #subscribed = false;
+
+  constructor(
+    deps: MasterConnectionDeps,
+    options: MasterConnectionOptions,
+    handlers: MasterConnectionHandlers,
+  ) {
+    this.#deps = deps;
+    this.#options = {
+      master: options.master,
+      reconnectMinMs: options.reconnectMinMs ?? 250,
+      reconnectMaxMs: options.reconnectMaxMs ?? 5000,
+      subscribeTimeoutMs: options.subscribeTimeoutMs ?? 15_000,
+    };
+    this.#handlers = handlers;
+    this.#url = `${options.master.replace(/\/+$/, "")}/api/v1/agent`;
+  }
+
+  /** Whether a SUBSCRIBED arrived on the current stream. */
+  get subscribed(): boolean {
+    return this.#subscribed;
+  }
+
+  /** Starts connecting (and reconnecting) in the background. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Closes the stream and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.#stop.abort(new Error("agent stopping"));
+    await this.#loop;
+  }
+
+  /** Posts a non-SUBSCRIBE call; rejects unless the master answers 2xx. */
+  async post(call: AgentCall): Promise<void> {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (this.#streamId) headers["Mesos-Stream-Id"] = this.#streamId;
+    const res = await this.#fetch(this.#url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(call),
+      signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(10_000)]),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      throw new TenderError(
+        "unavailable",
+        `Master answered ${call.type} with ${res.status}: ${text.slice(0, 200)}`,
+      );
+    }
+  }
+
+  get #fetch(): typeof fetch {
+    return this.#deps.fetch ?? fetch;
+  }
+
+  async #run(): Promise<void> {
+    const { clock } = this.#deps;
+    let attempt = 0;
+    while (!this.#stop.signal.aborted) {
+      let gotSubscribed = false;
+      await this.#session(() => (gotSubscribed = true)).catch((e) => {
+        if (!this.#stop.signal.aborted) this.#deps.log?.(`Master connection lost: ${message(e)}`);
+      });
+      this.#subscribed = false;
+      if (this.#stop.signal.aborted) break;
+      this.#handlers.onDisconnected?.("stream ended");
+      if (gotSubscribed) attempt = 0;
+      const delay = reconnectDelay(attempt++, {
+        minMs: this.#options.reconnectMinMs,
+        maxMs: this.#options.reconnectMaxMs,
+        random: (this.#deps.random ?? Math.random)(),
+      });
+      await clock.sleep(delay, this.#stop.signal).catch(() => {});
+    }
+  }
+
+  /** One subscription; rejects when the stream ends, saying why. */
+  async #session(onSubscribed: () => void): Promise<never> {
+    const { clock } = this.#deps;
+    const session = new AbortController();
+    const signal = AbortSignal.any([this.#stop.signal, session.signal]);
+    let subscribedOnce = false;
+    let lastEventAt = clock.now();
+    let silenceMs = this.#options.subscribeTimeoutMs;
+    // Watchdog: no event (the master sends HEARTBEATs) for three intervals ends the session.
+    const watchdog = (async () => {
+      while (!signal.aborted) {
+        await clock.sleep(Math.max(10, Math.min(1000, silenceMs / 3)), signal).catch(() => {});
+        if (!signal.aborted && clock.now() - lastEventAt > silenceMs) {
+          session.abort(new Error(`no event from the master for ${silenceMs} ms`));
+        }
+      }
+    })();
+    try {
+      const call = await this.#handlers.subscribeCall();
+      const res = await this.#fetch(this.#url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(call),
+        signal,
+      });
+      if (!res.ok || !res.body) {
+        const text = await res.text().catch(() => "");
+        throw new Error(`Master refused SUBSCRIBE with ${res.status}: ${text.slice(0, 200)}`);
+      }
+      this.#streamId = res.headers.get("Mesos-Stream-Id") ?? undefined;
+      for await (const record of decodeRecords(res.body)) {
+        const event = AgentEventSchema.parse(JSON.parse(record));
+        lastEventAt = clock.now();
+        if (event.type === "SUBSCRIBED") {
+          const intervalMs = event.subscribed.heartbeat_interval_seconds * 1000;
+          silenceMs = 3 * intervalMs;
+          this.#agentId = event.subscribed.agent_id.value;
+          this.#subscribed = true;
+          if (!subscribedOnce) this.#heartbeats(intervalMs, signal);
+          subscribedOnce = true;
+          onSubscribed();
+        }
+        await this.#handlers.onEvent(event);
+      }
+      throw new Error("the master closed the stream");
+    } catch (e) {
+      if (session.signal.aborted) throw session.signal.reason;
+      throw e;
+    } finally {
+      session.abort(new Error("session over"));
+      await watchdog;
+    }
+  }
+
+  #heartbeats(intervalMs: number, signal: AbortSignal): void {
+    (async () => {
+      while (!signal.aborted) {
+        await this.#deps.clock.sleep(intervalMs, signal).catch(() => {});
+        if (signal.aborted || !this.#agentId) break;
+        await this.post({ type: "HEARTBEAT", agent_id: { value: this.#agentId } }).catch((e) =>
+          this.#deps.log?.(`Heartbeat not sent: ${message(e)}`)
+        );
+      }
+    })();
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

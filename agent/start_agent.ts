@@ -1,0 +1,151 @@
+/**
+ * Assembles a real agent: its KV store under the work dir, detected resources, the chosen
+ * containerizer, the HTTP API on `host:port`, and the connection to the master.
+ */
+import { type Clock, type Ids, randomIds, systemClock } from "../protocol/mod.ts";
+import { Agent } from "./agent.ts";
+import type { Containerizer } from "./containerizer/containerizer.ts";
+import { DockerContainerizer, probeDocker } from "./containerizer/docker.ts";
+import { ProcessContainerizer } from "./containerizer/process.ts";
+import { SimulatedContainerizer } from "./containerizer/simulated.ts";
+import { agentApp } from "./http.ts";
+import { keys } from "./keys.ts";
+import { agentResources, parseAttributes } from "./resources_detect.ts";
+
+/** The containerizers an agent can be started with. */
+export type ContainerizerKind = "docker" | "process" | "simulated";
+
+/** Options of `startAgent` (the flags of `deno task agent`). */
+export interface StartAgentOptions {
+  /** The master's base URL, e.g. http://127.0.0.1:5050. */
+  master: string;
+  /** The agent API port (default 5051; 0 picks a free one). */
+  port?: number;
+  /** The address the agent API binds to (default 127.0.0.1). */
+  host?: string;
+  /** The name the agent registers with (default `Deno.hostname()`). */
+  hostname?: string;
+  /** The address tasks are reached at (default 127.0.0.1). */
+  advertiseIp?: string;
+  /** State and sandboxes (default `./.tender/agent-<port>`). */
+  workDir?: string;
+  /** `cpus:2;mem:1024;ports:[31000-31100]`: overrides detected resources per name. */
+  resources?: string;
+  /** `rack:r1;zone:a`. */
+  attributes?: string;
+  /** Default: docker where a Docker socket answers, process otherwise. */
+  containerizer?: ContainerizerKind;
+  dockerSocket?: string;
+  /** Default grace between SIGTERM and SIGKILL (5000 ms). */
+  killGraceMs?: number;
+  /** First status update retry (2000 ms), doubling to 60 s. */
+  statusUpdateRetryMs?: number;
+  reconnectMaxMs?: number;
+  clock?: Clock;
+  ids?: Ids;
+  log?: (message: string) => void;
+}
+
+/** A started agent. */
+export interface RunningAgent {
+  agent: Agent;
+  /** The agent API's base URL. */
+  url: string;
+  port: number;
+  workDir: string;
+  containerizer: Containerizer;
+  /** Stops the agent and its API and closes its store; tasks keep running. */
+  stop(): Promise<void>;
+}
+
+/** Picks the containerizer: the asked one, else docker when its socket answers, else process. */
+export async function chooseContainerizer(
+  asked: ContainerizerKind | undefined,
+  dockerSocket: string,
+): Promise<ContainerizerKind> {
+  if (asked) return asked;
+  return (await probeDocker(dockerSocket)) ? "docker" : "process";
+}
+
+/** Starts an agent in this process. */
+export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
+  const log = options.log ?? ((m: string) => console.log(`[agent] ${m}`));
+  const host = options.host ?? "127.0.0.1";
+  const dockerSocket = options.dockerSocket ?? "/var/run/docker.sock";
+
+  let agent: Agent | undefined;
+  const app = agentApp({
+    state: () => {
+      if (!agent) throw new Error("the agent is starting");
+      return agent.state();
+    },
+    logs: (taskId, o) => agent?.logs(taskId, o),
+  });
+  const server = Deno.serve(
+    { hostname: host, port: options.port ?? 5051, onListen: () => {} },
+    app.fetch,
+  );
+  const port = server.addr.port;
+  const workDir = options.workDir ?? `./.tender/agent-${port}`;
+  let kv: Deno.Kv | undefined;
+  let containerizer: Containerizer | undefined;
+  try {
+    await Deno.mkdir(workDir, { recursive: true });
+    kv = await Deno.openKv(`${workDir}/agent.kv`);
+    const kind = await chooseContainerizer(options.containerizer, dockerSocket);
+    containerizer = await makeContainerizer(kind, { kv, workDir, dockerSocket, clock, ids });
+    log(`Using the ${kind} containerizer${kind === "docker" ? ` (${dockerSocket})` : ""}`);
+    const resources = await agentResources(workDir, options.resources);
+    agent = new Agent({ kv, clock, ids, containerizer, log }, {
+      master: options.master,
+      hostname: options.hostname ?? Deno.hostname(),
+      port,
+      advertiseIp: options.advertiseIp ?? "127.0.0.1",
+      workDir,
+      resources,
+      attributes: parseAttributes(options.attributes ?? ""),
+      killGraceMs: options.killGraceMs,
+      statusUpdateRetryMs: options.statusUpdateRetryMs,
+      reconnectMaxMs: options.reconnectMaxMs,
+    });
+    await agent.start();
+    log(`Agent API on http://${host}:${port}, resources ${resources}, master ${options.master}`);
+  } catch (e) {
+    await server.shutdown();
+    kv?.close();
+    throw e;
+  }
+  const started = agent, store = kv, engine = containerizer;
+  return {
+    agent: started,
+    url: `http://${host}:${port}`,
+    port,
+    workDir,
+    containerizer: engine,
+    stop: async () => {
+      await started.stop();
+      await server.shutdown();
+      if (engine instanceof ProcessContainerizer || engine instanceof DockerContainerizer) {
+        engine.close();
+      }
+      store.close();
+    },
+  };
+}
+
+async function makeContainerizer(
+  kind: ContainerizerKind,
+  deps: { kv: Deno.Kv; workDir: string; dockerSocket: string; clock: Clock; ids: Ids },
+): Promise<Containerizer> {
+  if (kind === "process") return new ProcessContainerizer({ workDir: deps.workDir });
+  if (kind === "simulated") return new SimulatedContainerizer(deps.clock);
+  const saved = await deps.kv.get<string>(keys.owner());
+  let owner = typeof saved.value === "string" ? saved.value : undefined;
+  if (!owner) {
+    owner = deps.ids.uuid();
+    await deps.kv.set(keys.owner(), owner);
+  }
+  return new DockerContainerizer({ socketPath: deps.dockerSocket, owner, clock: deps.clock });
+}
