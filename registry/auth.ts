@@ -167,6 +167,15 @@ export class Authenticator {
       access: new Set(this.#options.anonymousPull ? ["pull"] : []),
       authenticated: false,
     };
+    // Bad or expired credentials are refused even where anonymous access would do, so that
+    // clients learn to fetch a new token instead of silently losing their rights.
+    if (header && !identity) {
+      return {
+        ok: false,
+        challenge: this.challenge(args.realm, args.scope, false),
+        message: "Invalid credentials",
+      };
+    }
     const who = identity ?? anonymous;
     const allowed = action === "ping"
       ? who.authenticated

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { FakeClock, SequentialIds } from "../protocol/clock.ts";
+import { BlobStore } from "./blob_store.ts";
+import { Metadata } from "./metadata.ts";
+import { collectGarbage } from "./gc.ts";
+import { parseManifest } from "./manifests.ts";
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+Deno.test("collectGarbage() spares blobs touched after it read them, and referenced ones", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/kv`);
+  try {
+    const meta = new Metadata(kv);
+    const store = new BlobStore(dir);
+    await store.init();
+    const clock = new FakeClock();
+    await meta.recordBlob({ name: "r", digest: digest("a"), size: 1, now: clock.now() });
+    await meta.recordBlob({ name: "r", digest: digest("b"), size: 1, now: clock.now() });
+    clock.advance(10_000);
+    const deps = { store, meta, clock, ids: new SequentialIds() };
+    // A reference arriving between GC's read and its delete wins: the delete's check fails.
+    const [stale] = (await meta.listBlobs()).filter((b) => b.digest === digest("a"));
+    const manifest = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      config: { mediaType: "c", digest: digest("a"), size: 1 },
+      layers: [],
+    }));
+    await meta.putManifest({
+      name: "r",
+      digest: digest("f"),
+      size: manifest.byteLength,
+      parsed: parseManifest(manifest, undefined),
+      tags: ["t"],
+      now: clock.now(),
+    });
+    assert.equal(await meta.forgetBlob(digest("a"), stale?.versionstamp ?? ""), false);
+    // A young unreferenced blob survives the grace period; an old one goes.
+    await meta.recordBlob({ name: "r", digest: digest("c"), size: 1, now: clock.now() });
+    const report = await collectGarbage(deps, { graceMs: 5_000 });
+    assert.equal(report.blobsDeleted, 1); // only "b"
+    assert.equal(await meta.getBlob(digest("b")), undefined);
+    assert.equal(await meta.isLinked("r", digest("b")), false);
+    assert.ok(await meta.getBlob(digest("a")));
+    assert.ok(await meta.getBlob(digest("c")));
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Metadata.putManifest() fails once a collection deleted a blob it references", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/kv`);
+  try {
+    const meta = new Metadata(kv);
+    await meta.recordBlob({ name: "r", digest: digest("a"), size: 1, now: 0 });
+    const [record] = await meta.listBlobs();
+    assert.ok(await meta.forgetBlob(digest("a"), record?.versionstamp ?? ""));
+    const manifest = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      config: { mediaType: "c", digest: digest("a"), size: 1 },
+      layers: [],
+    }));
+    await assert.rejects(
+      meta.putManifest({
+        name: "r",
+        digest: digest("f"),
+        size: 1,
+        parsed: parseManifest(manifest, undefined),
+        tags: [],
+        now: 1,
+      }),
+      /unknown to repository/,
+    );
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
