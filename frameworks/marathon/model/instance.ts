@@ -1,0 +1,109 @@
+/**
+ * An instance of an app: one placement of it, Marathon's "instance" with its one task. The
+ * condition follows Mesos task states; the goal says what Marathon wants of it.
+ */
+import { z } from "zod";
+import { AttributeSchema, type TaskState } from "../../../protocol/mod.ts";
+
+export const CONDITIONS = [
+  "Scheduled",
+  "Provisioned",
+  "Staging",
+  "Starting",
+  "Running",
+  "Killing",
+  "Unreachable",
+  "UnreachableInactive",
+  "Finished",
+  "Failed",
+  "Killed",
+  "Error",
+  "Gone",
+  "Dropped",
+  "Unknown",
+] as const;
+export const ConditionSchema = z.enum(CONDITIONS);
+/** Marathon's instance condition. */
+export type Condition = z.infer<typeof ConditionSchema>;
+
+export const InstanceSchema = z.object({
+  instanceId: z.string(),
+  taskId: z.string(),
+  appId: z.string(),
+  /** The app's config version this instance was launched with. */
+  version: z.string(),
+  condition: ConditionSchema,
+  goal: z.enum(["Running", "Stopped", "Decommissioned"]),
+  agentId: z.string().optional(),
+  hostname: z.string().optional(),
+  attributes: z.array(AttributeSchema).default([]),
+  hostPorts: z.array(z.number().int()).default([]),
+  /** Last health report; undefined while none arrived (or the app has no checks). */
+  healthy: z.boolean().optional(),
+  /** Readiness (readiness checks); undefined while unknown. */
+  ready: z.boolean().optional(),
+  stagedAt: z.number(),
+  startedAt: z.number().optional(),
+  /** When the condition last changed (ms since epoch). */
+  since: z.number(),
+  message: z.string().optional(),
+});
+/** An app instance as the framework tracks and stores it. */
+export type Instance = z.infer<typeof InstanceSchema>;
+
+const TERMINAL: ReadonlySet<Condition> = new Set([
+  "Finished",
+  "Failed",
+  "Killed",
+  "Error",
+  "Gone",
+  "Dropped",
+  "Unknown",
+]);
+
+/** Whether the condition is final (the instance will never run again). */
+export function isTerminal(c: Condition): boolean {
+  return TERMINAL.has(c);
+}
+
+/** Whether the instance counts towards the app's instances: wanted running and not dead. */
+export function isActive(i: Instance): boolean {
+  return i.goal === "Running" && !isTerminal(i.condition) && i.condition !== "UnreachableInactive";
+}
+
+/** The condition a Mesos task state maps to. */
+export function conditionOf(state: TaskState): Condition {
+  switch (state) {
+    case "TASK_STAGING":
+      return "Staging";
+    case "TASK_STARTING":
+      return "Starting";
+    case "TASK_RUNNING":
+      return "Running";
+    case "TASK_KILLING":
+      return "Killing";
+    case "TASK_FINISHED":
+      return "Finished";
+    case "TASK_FAILED":
+      return "Failed";
+    case "TASK_KILLED":
+      return "Killed";
+    case "TASK_ERROR":
+      return "Error";
+    case "TASK_LOST":
+    case "TASK_GONE":
+    case "TASK_GONE_BY_OPERATOR":
+      return "Gone";
+    case "TASK_DROPPED":
+      return "Dropped";
+    case "TASK_UNREACHABLE":
+      return "Unreachable";
+    case "TASK_UNKNOWN":
+      return "Unknown";
+  }
+}
+
+/** Whether a condition change grows the launch backoff (Marathon's "limit-worthy" set). */
+export function isBackoffWorthy(c: Condition): boolean {
+  return c === "Failed" || c === "Finished" || c === "Error" || c === "Gone" || c === "Dropped";
+}
