@@ -5,7 +5,8 @@ import { startMaster } from "./mod.ts";
 const USAGE =
   `Usage: deno task master [--host 127.0.0.1] [--port 5050] [--work-dir ./.tender/master]
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
-  [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]`;
+  [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
+  [--weights 'role=2;other=0.5']`;
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -31,6 +32,7 @@ try {
       "offer-timeout": { type: "string" },
       "allocation-interval": { type: "string" },
       "heartbeat-interval": { type: "string" },
+      weights: { type: "string" },
       help: { type: "boolean" },
     },
   }).values;
@@ -47,6 +49,20 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got "${args.port}"`);
   Deno.exit(2);
 }
+function weights(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (text ?? "").split(";").map((p) => p.trim()).filter(Boolean)) {
+    const [role, value] = part.split("=");
+    const weight = Number(value);
+    if (!role || !(weight > 0)) {
+      console.error(`--weights: "${part}" must be role=positive-number\n${USAGE}`);
+      Deno.exit(2);
+    }
+    out[role] = weight;
+  }
+  return out;
+}
+
 const master = await startMaster({
   host: args.host,
   port,
@@ -61,6 +77,7 @@ const master = await startMaster({
   offerTimeoutMs: seconds("offer-timeout", args["offer-timeout"], 0),
   allocationIntervalMs: seconds("allocation-interval", args["allocation-interval"], 1_000),
   heartbeatIntervalMs: seconds("heartbeat-interval", args["heartbeat-interval"], 15_000),
+  weights: weights(args.weights),
 });
 console.log(
   JSON.stringify({

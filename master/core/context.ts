@@ -36,6 +36,8 @@ export interface MasterOptions {
   offerTimeoutMs: number;
   /** The batch allocation interval. */
   allocationIntervalMs: number;
+  /** Weighted DRF: each role's share is divided by its weight (default 1). */
+  weights: Record<string, number>;
 }
 
 export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
@@ -46,6 +48,7 @@ export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
   agentReregisterTimeoutMs: 60_000,
   offerTimeoutMs: 0,
   allocationIntervalMs: 1_000,
+  weights: {},
 };
 
 /** Live (not persisted) facts about a connected party. */
@@ -107,6 +110,9 @@ export class MasterContext {
   ) {
     this.masterId = deps.ids.uuid();
     this.startTime = deps.clock.now();
+    for (const [role, weight] of Object.entries(options.weights)) {
+      this.allocator.setWeight(role, weight);
+    }
   }
 
   now(): number {
