@@ -6,7 +6,7 @@
  */
 import type { Attribute } from "../../protocol/mesos.ts";
 import { Resources } from "../../protocol/resources.ts";
-import { DrfSorter } from "./drf_sorter.ts";
+import { DrfSorter, scalarsOf } from "./drf_sorter.ts";
 import { RefuseFilters } from "./refuse_filters.ts";
 import { saturatingDifference } from "./saturating_difference.ts";
 
@@ -47,6 +47,8 @@ interface AgentBook {
   readonly holdings: Map<string, Map<string, Resources>>;
   /** `total` minus every holding, floored at nothing. */
   free: Resources;
+  /** Whether free and holdings are disjoint and add up to `total` (no over-commit). */
+  exact: boolean;
 }
 
 interface FrameworkBook {
@@ -58,6 +60,8 @@ interface FrameworkBook {
   registered: boolean;
   /** Agents where it holds something. */
   readonly agents: Set<string>;
+  /** role -> on how many agents it holds something under that role. */
+  readonly roleHoldings: Map<string, number>;
   readonly filters: RefuseFilters;
 }
 
@@ -95,9 +99,11 @@ export class Allocator {
     if (known) {
       this.#addTotal(known.total, -1);
       known.hostname = agent.hostname;
-      known.total = agent.total;
       known.attributes = agent.attributes;
-      this.#refreshFree(known);
+      const held = known.exact ? known.total.subtract(known.free) : undefined;
+      known.total = agent.total;
+      if (held && agent.total.contains(held)) known.free = agent.total.subtract(held);
+      else this.#refreshFree(known);
     } else {
       this.#agents.set(agent.id, {
         id: agent.id,
@@ -107,6 +113,7 @@ export class Allocator {
         active: true,
         holdings: new Map(),
         free: agent.total,
+        exact: true,
       });
       this.#agentOrder.splice(lowerBound(this.#agentOrder, agent.id), 0, agent.id);
     }
@@ -162,6 +169,7 @@ export class Allocator {
         active: true,
         registered: true,
         agents: new Set(),
+        roleHoldings: new Map(),
         filters: new RefuseFilters(),
       };
       this.#frameworks.set(frameworkId, fw);
@@ -222,6 +230,7 @@ export class Allocator {
         active: false,
         registered: false,
         agents: new Set(),
+        roleHoldings: new Map(),
         filters: new RefuseFilters(),
       });
     }
@@ -242,13 +251,15 @@ export class Allocator {
     if (!fw || !this.#agents.has(agentId)) return;
     const held = this.#agents.get(agentId)!.holdings.get(frameworkId)?.get(role);
     if (held) {
-      const back = held.subtract(saturatingDifference(held, resources));
+      const back = held.contains(resources)
+        ? resources
+        : held.subtract(saturatingDifference(held, resources));
       if (!back.isEmpty()) this.#unbook(frameworkId, role, agentId, back);
     }
     if (options.refuseUntil !== undefined && fw.registered) {
       fw.filters.add(agentId, { role, resources, until: options.refuseUntil });
     }
-    this.#forgetIfDone(fw);
+    this.#forgetIfDone(fw, role);
   }
 
   /** Stops offers to the framework for these roles (all its roles when omitted). */
@@ -347,31 +358,46 @@ export class Allocator {
   #book(frameworkId: string, role: string, agent: AgentBook, resources: Resources): void {
     let byRole = agent.holdings.get(frameworkId);
     if (!byRole) agent.holdings.set(frameworkId, byRole = new Map());
-    byRole.set(role, (byRole.get(role) ?? Resources.empty()).add(resources));
-    agent.free = resources === agent.free
-      ? Resources.empty()
-      : saturatingDifference(agent.free, resources);
-    this.#frameworks.get(frameworkId)!.agents.add(agent.id);
-    this.#sorterFor(role).allocated(frameworkId, agent.id, resources);
-    this.#roleSorter.allocated(role, agent.id, resources);
-    this.#frameworkTotals.allocated(frameworkId, agent.id, resources);
+    const before = byRole.get(role);
+    byRole.set(role, before ? before.add(resources) : resources);
+    if (resources === agent.free) agent.free = Resources.empty();
+    else if (agent.free.contains(resources)) agent.free = agent.free.subtract(resources);
+    else {
+      agent.free = saturatingDifference(agent.free, resources);
+      agent.exact = false;
+    }
+    const fw = this.#frameworks.get(frameworkId)!;
+    fw.agents.add(agent.id);
+    if (!before) fw.roleHoldings.set(role, (fw.roleHoldings.get(role) ?? 0) + 1);
+    const scalars = scalarsOf(resources);
+    this.#sorterFor(role).allocatedScalars(frameworkId, scalars);
+    this.#roleSorter.allocatedScalars(role, scalars);
+    this.#frameworkTotals.allocatedScalars(frameworkId, scalars);
   }
 
   /** Takes back exactly `resources`, which the framework holds there under the role. */
   #unbook(frameworkId: string, role: string, agentId: string, resources: Resources): void {
     const agent = this.#agents.get(agentId)!;
     const byRole = agent.holdings.get(frameworkId)!;
+    const fw = this.#frameworks.get(frameworkId)!;
     const left = byRole.get(role)!.subtract(resources);
-    if (left.isEmpty()) byRole.delete(role);
-    else byRole.set(role, left);
+    if (!left.isEmpty()) byRole.set(role, left);
+    else {
+      byRole.delete(role);
+      const n = (fw.roleHoldings.get(role) ?? 0) - 1;
+      if (n > 0) fw.roleHoldings.set(role, n);
+      else fw.roleHoldings.delete(role);
+    }
     if (byRole.size === 0) {
       agent.holdings.delete(frameworkId);
-      this.#frameworks.get(frameworkId)?.agents.delete(agentId);
+      fw.agents.delete(agentId);
     }
-    this.#refreshFree(agent);
-    this.#frameworkSorters.get(role)!.unallocated(frameworkId, agentId, resources);
-    this.#roleSorter.unallocated(role, agentId, resources);
-    this.#frameworkTotals.unallocated(frameworkId, agentId, resources);
+    if (agent.exact) agent.free = agent.free.add(resources);
+    else this.#refreshFree(agent);
+    const scalars = scalarsOf(resources);
+    this.#frameworkSorters.get(role)!.unallocatedScalars(frameworkId, scalars);
+    this.#roleSorter.unallocatedScalars(role, scalars);
+    this.#frameworkTotals.unallocatedScalars(frameworkId, scalars);
   }
 
   /** Recomputed from the holdings, so that over-committed books heal as holdings go. */
@@ -381,6 +407,7 @@ export class Allocator {
       for (const held of byRole.values()) free = saturatingDifference(free, held);
     }
     agent.free = free;
+    agent.exact = agent.holdings.size === 0;
   }
 
   #setActive(frameworkId: string, active: boolean): void {
@@ -395,7 +422,7 @@ export class Allocator {
     const sorter = this.#frameworkSorters.get(role);
     if (!sorter || !sorter.has(fw.id)) return;
     const subscribed = fw.roles.has(role);
-    if (!subscribed && !sorter.holdsAnything(fw.id)) sorter.remove(fw.id);
+    if (!subscribed && !fw.roleHoldings.has(role)) sorter.remove(fw.id);
     else if (subscribed && fw.active && !fw.suppressed.has(role)) sorter.activate(fw.id);
     else sorter.deactivate(fw.id);
     if (sorter.size === 0) {
@@ -405,8 +432,9 @@ export class Allocator {
   }
 
   /** Drops a framework that neither subscribes nor holds anything any more. */
-  #forgetIfDone(fw: FrameworkBook): void {
-    for (const role of this.#frameworkSorters.keys()) this.#sync(fw, role);
+  #forgetIfDone(fw: FrameworkBook, role?: string): void {
+    if (role !== undefined) this.#sync(fw, role);
+    else for (const r of this.#frameworkSorters.keys()) this.#sync(fw, r);
     if (!fw.registered && fw.agents.size === 0) {
       this.#frameworks.delete(fw.id);
       this.#frameworkTotals.remove(fw.id);

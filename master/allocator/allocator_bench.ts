@@ -47,3 +47,17 @@ Deno.bench("Allocator: 1,000 agents, 1 framework places 10,000 tasks via offers"
     now += 1000;
   }
 });
+
+Deno.bench("Allocator.allocate() + recover() of 10,000 task-sized bundles on 1,000 agents", () => {
+  const a = cluster(1000, 1);
+  const task = Resources.parse("cpus:0.1;mem:64;ports:[31000-31000]");
+  for (let i = 0; i < 10_000; i++) a.allocate("fw-0", "role-0", `agent-${i % 1000}`, task);
+  for (let i = 0; i < 10_000; i++) {
+    a.recover({
+      frameworkId: "fw-0",
+      role: "role-0",
+      agentId: `agent-${i % 1000}`,
+      resources: task,
+    });
+  }
+});

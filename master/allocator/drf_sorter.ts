@@ -5,7 +5,18 @@
  * at a time, so an allocation run pays O(clients) per grant rather than a full sort.
  */
 import { Resources } from "../../protocol/resources.ts";
-import { saturatingDifference } from "./saturating_difference.ts";
+
+/** A scalar resource's name and amount in milli-units. */
+export type ScalarAmount = readonly [name: string, milli: number];
+
+/** The scalars of a bundle, in milli-units: what a sorter counts. */
+export function scalarsOf(resources: Resources): ScalarAmount[] {
+  const out: ScalarAmount[] = [];
+  for (const name of resources.names()) {
+    if (resources.kind(name) === "SCALAR") out.push([name, resources.scalarMilli(name)]);
+  }
+  return out;
+}
 
 /** Options of a `DrfSorter`. */
 export interface DrfSorterOptions {
@@ -21,7 +32,6 @@ interface Client {
   count: number;
   /** Allocated scalars in milli-units, by name. */
   readonly scalars: Map<string, number>;
-  readonly perAgent: Map<string, Resources>;
   /** Cached unweighted dominant share, valid while the client is not dirty. */
   share: number;
 }
@@ -54,7 +64,6 @@ export class DrfSorter {
       active: true,
       count: 0,
       scalars: new Map(),
-      perAgent: new Map(),
       share: 0,
     };
     this.#clients.set(client, fresh);
@@ -104,51 +113,47 @@ export class DrfSorter {
     return this.#clients.get(client)?.active ?? false;
   }
 
-  /** Counts `resources` on `agentId` as the client's. Unknown clients are added first. */
-  allocated(client: string, agentId: string, resources: Resources): void {
+  /**
+   * Counts `resources` (held on agent `_agentId`) as the client's; unknown clients are added.
+   * Only scalar sums are kept: the allocator holds the per-agent books.
+   */
+  allocated(client: string, _agentId: string, resources: Resources): void {
+    this.allocatedScalars(client, scalarsOf(resources));
+  }
+
+  /** Takes `resources` back from the client, scalars floored at zero. Throws for an unknown client. */
+  unallocated(client: string, _agentId: string, resources: Resources): void {
+    this.unallocatedScalars(client, scalarsOf(resources));
+  }
+
+  /** `allocated()` for scalars already split out by `scalarsOf()` (one split per grant). */
+  allocatedScalars(client: string, scalars: readonly ScalarAmount[]): void {
     if (!this.#clients.has(client)) this.add(client);
     const c = this.#clients.get(client)!;
     c.count++;
-    c.perAgent.set(agentId, (c.perAgent.get(agentId) ?? Resources.empty()).add(resources));
-    for (const name of resources.names()) {
-      if (resources.kind(name) !== "SCALAR") continue;
-      c.scalars.set(name, (c.scalars.get(name) ?? 0) + resources.scalarMilli(name));
-    }
+    for (const [name, milli] of scalars) c.scalars.set(name, (c.scalars.get(name) ?? 0) + milli);
     this.#dirty.add(c);
   }
 
-  /**
-   * Takes `resources` on `agentId` back from the client, as much of them as it holds there (a
-   * caller's over-commit must not wedge the books). Throws for an unknown client.
-   */
-  unallocated(client: string, agentId: string, resources: Resources): void {
+  /** `unallocated()` for scalars already split out by `scalarsOf()`. */
+  unallocatedScalars(client: string, scalars: readonly ScalarAmount[]): void {
     const c = this.#clients.get(client);
     if (!c) throw new Error(`Cannot unallocate from "${client}": unknown client`);
-    const left = saturatingDifference(c.perAgent.get(agentId) ?? Resources.empty(), resources);
-    if (left.isEmpty()) c.perAgent.delete(agentId);
-    else c.perAgent.set(agentId, left);
-    for (const name of resources.names()) {
-      if (resources.kind(name) !== "SCALAR") continue;
-      const milli = (c.scalars.get(name) ?? 0) - resources.scalarMilli(name);
+    for (const [name, amount] of scalars) {
+      const milli = (c.scalars.get(name) ?? 0) - amount;
       if (milli > 0) c.scalars.set(name, milli);
       else c.scalars.delete(name);
     }
     this.#dirty.add(c);
   }
 
-  /** The client's allocation on one agent, or in total. */
-  allocation(client: string, agentId?: string): Resources {
-    const c = this.#clients.get(client);
-    if (!c) return Resources.empty();
-    if (agentId !== undefined) return c.perAgent.get(agentId) ?? Resources.empty();
-    let sum = Resources.empty();
-    for (const r of c.perAgent.values()) sum = sum.add(r);
-    return sum;
-  }
-
-  /** Whether the client holds anything on any agent. */
-  holdsAnything(client: string): boolean {
-    return (this.#clients.get(client)?.perAgent.size ?? 0) > 0;
+  /** The scalar part of the client's allocation (the only part a sorter keeps). */
+  allocation(client: string): Resources {
+    const units: Record<string, number> = {};
+    for (const [name, milli] of this.#clients.get(client)?.scalars ?? []) {
+      units[name] = milli / 1000;
+    }
+    return Resources.scalars(units);
   }
 
   /** The cluster total shares are measured against (only its scalars matter). */

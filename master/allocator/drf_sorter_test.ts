@@ -37,7 +37,7 @@ Deno.test("DrfSorter.sort() puts the lowest dominant share first", () => {
   sorter.unallocated("a", "s1", r("cpus:5"));
   assert.deepEqual(sorter.sort(), ["a", "b", "c"]);
   assert.equal(sorter.share("a"), 0);
-  assert.ok(sorter.allocation("a", "s1").isEmpty());
+  assert.ok(sorter.allocation("a").isEmpty());
 });
 
 Deno.test("DrfSorter.sort() divides shares by weight", () => {
@@ -111,7 +111,7 @@ Deno.test("DrfSorter lazy re-sorting matches a full sort under random changes", 
     if (x < 0.5) {
       sorter.allocated(c, "s", r(`cpus:${Math.floor(rand() * 3)};mem:${Math.floor(rand() * 30)}`));
       counts.set(c, counts.get(c)! + 1);
-    } else if (x < 0.8) sorter.unallocated(c, "s", sorter.allocation(c, "s"));
+    } else if (x < 0.8) sorter.unallocated(c, "s", sorter.allocation(c));
     else if (x < 0.9) sorter.deactivate(c);
     else sorter.activate(c);
     const want = names.filter((n) => sorter.isActive(n)).sort((a, b) =>
