@@ -4,11 +4,9 @@
  */
 import {
   type Call,
-  type CallType,
   type Clock,
   decodeRecords,
   type Event,
-  EventSchema,
   type Filters,
   type FrameworkInfo,
   type Operation,
@@ -17,6 +15,7 @@ import {
   type TaskStatus,
 } from "../protocol/mod.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { fromBase64, MasterClient, parseEventRecord, toBase64 } from "./master_client.ts";
 import { type CallbackResult, type Scheduler, SchedulerCallError } from "./scheduler.ts";
 
 /** How a `SchedulerDriver` reaches the master and presents the framework. */
@@ -40,12 +39,7 @@ export interface SchedulerDriverOptions {
   missedHeartbeats?: number;
 }
 
-const SCHEDULER_PATH = "api/v1/scheduler";
 const DEFAULT_HEARTBEAT_SECONDS = 15;
-const MAX_REDIRECTS = 5;
-const KNOWN_EVENTS: ReadonlySet<string> = new Set(
-  EventSchema.options.map((o) => o.shape.type.value),
-);
 
 /** Drives one framework: subscribes, re-subscribes with backoff, sends calls, runs callbacks. */
 export class SchedulerDriver {
@@ -58,7 +52,7 @@ export class SchedulerDriver {
   readonly #callTimeoutMs: number;
   readonly #missedHeartbeats: number;
   readonly #life = new AbortController();
-  #endpoint: URL;
+  readonly #client: MasterClient;
   #frameworkId: string | undefined;
   #streamId: string | undefined;
   #subscribedOnce = false;
@@ -80,8 +74,7 @@ export class SchedulerDriver {
     this.#autoAck = options.autoAcknowledge ?? true;
     this.#callTimeoutMs = options.callTimeoutMs ?? 75_000;
     this.#missedHeartbeats = options.missedHeartbeats ?? 5;
-    const base = options.master.endsWith("/") ? options.master : `${options.master}/`;
-    this.#endpoint = new URL(SCHEDULER_PATH, base);
+    this.#client = new MasterClient(options.master);
   }
 
   /** The framework id, once the master assigned one (or the one given to re-subscribe). */
@@ -301,7 +294,7 @@ export class SchedulerDriver {
     };
     void watchdog();
     try {
-      const response = await this.#post(call, { signal });
+      const response = await this.#client.post(call, { signal });
       const streamId = response.headers.get("Mesos-Stream-Id");
       if (!streamId || !response.body) {
         await response.body?.cancel();
@@ -314,8 +307,13 @@ export class SchedulerDriver {
       this.#streamId = streamId;
       for await (const text of decodeRecords(response.body)) {
         lastEventAt = this.#clock.now();
-        const event = this.#parseEvent(text);
-        if (!event || event.type === "HEARTBEAT") continue;
+        const record = parseEventRecord(text);
+        if (record.kind === "invalid") {
+          this.#enqueue("error", () => this.#report(`Ignoring ${record.message}`));
+        }
+        if (record.kind !== "event") continue;
+        const event = record.event;
+        if (event.type === "HEARTBEAT") continue;
         if (event.type === "SUBSCRIBED") {
           subscribed = true;
           const info = event.subscribed;
@@ -354,31 +352,6 @@ export class SchedulerDriver {
     } finally {
       connection.abort(new Error("connection closed"));
     }
-  }
-
-  #parseEvent(text: string): Event | undefined {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      this.#enqueue(
-        "error",
-        () => this.#report(`Ignoring an event that is not JSON: ${text.slice(0, 80)}`),
-      );
-      return undefined;
-    }
-    const type = typeof json === "object" && json !== null && "type" in json
-      ? json.type
-      : undefined;
-    if (typeof type !== "string" || !KNOWN_EVENTS.has(type)) return undefined; // newer event kinds
-    const parsed = EventSchema.safeParse(json);
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0];
-    this.#enqueue("error", () =>
-      this.#report(
-        `Ignoring an invalid ${type} event: ${issue?.path.join(".")}: ${issue?.message}`,
-      ));
-    return undefined;
   }
 
   async #dispatch(event: Event): Promise<void> {
@@ -463,7 +436,7 @@ export class SchedulerDriver {
       throw new SchedulerCallError({
         callType: call.type,
         message:
-          `Cannot send ${call.type}: the driver is not subscribed to ${this.#endpoint.origin}`,
+          `Cannot send ${call.type}: the driver is not subscribed to ${this.#client.endpoint.origin}`,
       });
     }
     const timeout = new AbortController();
@@ -472,70 +445,13 @@ export class SchedulerDriver {
       () => {},
     );
     try {
-      const response = await this.#post(call, {
+      const response = await this.#client.post(call, {
         signal: AbortSignal.any([this.#life.signal, timeout.signal]),
         streamId,
       });
       await response.body?.cancel();
     } finally {
       timeout.abort();
-    }
-  }
-
-  /** POSTs a call, following 307s to the leading master; throws on any other non-2xx. */
-  async #post(call: Call, options: { signal: AbortSignal; streamId?: string }): Promise<Response> {
-    const type: CallType = call.type;
-    const headers: Record<string, string> = {
-      "Content-Type": "application/json",
-      "Accept": "application/json",
-      ...(options.streamId ? { "Mesos-Stream-Id": options.streamId } : {}),
-    };
-    const body = JSON.stringify(call);
-    for (let hop = 0;; hop++) {
-      const url = this.#endpoint;
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: "POST",
-          headers,
-          body,
-          redirect: "manual",
-          signal: options.signal,
-        });
-      } catch (e) {
-        const why = options.signal.aborted ? errorText(options.signal.reason) : errorText(e);
-        throw new SchedulerCallError({
-          callType: type,
-          message: `${type} to ${url} failed: ${why}`,
-        });
-      }
-      if (response.status >= 300 && response.status < 400) {
-        const location = response.headers.get("Location");
-        await response.body?.cancel();
-        if (!location || hop >= MAX_REDIRECTS) {
-          throw new SchedulerCallError({
-            callType: type,
-            httpStatus: response.status,
-            message: `${type} to ${url}: ${
-              location ? "too many redirects" : "redirect without Location"
-            }`,
-          });
-        }
-        this.#endpoint = new URL(location, url); // `//host:port/path` keeps the scheme
-        continue;
-      }
-      if (!response.ok) {
-        const text = await response.text().catch(() => "");
-        throw new SchedulerCallError({
-          callType: type,
-          httpStatus: response.status,
-          body: text,
-          message: `Master refused ${type} with ${response.status}: ${
-            text.trim() || response.statusText
-          }`,
-        });
-      }
-      return response;
     }
   }
 }
@@ -551,14 +467,4 @@ function id(value: string): { value: string } {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }

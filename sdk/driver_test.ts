@@ -365,3 +365,29 @@ Deno.test("SchedulerDriver.stop({ teardown: true }) sends TEARDOWN and does not 
     },
   );
 });
+
+Deno.test("SchedulerDriver delivers MESSAGE and FAILURE, skips unknown events, reports bad ones", async () => {
+  const log: string[] = [];
+  const scheduler: Scheduler = {
+    message: (_d, m) =>
+      void log.push(`message ${m.agentId} ${m.executorId} ${new TextDecoder().decode(m.data)}`),
+    failure: (_d, f) => void log.push(`failure ${JSON.stringify(f)}`),
+    error: (_d, message) => void log.push(`error ${message}`),
+  };
+  await withDriver(scheduler, async (driver, master) => {
+    await driver.start();
+    master.sendRaw({ type: "INVERSE_OFFERS", inverse_offers: { inverse_offers: [] } });
+    master.send({
+      type: "MESSAGE",
+      message: { agent_id: { value: "a-1" }, executor_id: { value: "e-1" }, data: "aGk=" },
+    });
+    master.sendRaw({ type: "OFFERS", offers: [] });
+    master.send({ type: "FAILURE", failure: { agent_id: { value: "a-1" }, status: 9 } });
+    await master.waitFor(() => log.length === 3, { what: "three callbacks" });
+    assert.deepEqual(log, [
+      "message a-1 e-1 hi",
+      "error Ignoring an invalid OFFERS event: offers: Expected object, received array",
+      `failure {"agentId":"a-1","status":9}`,
+    ]);
+  });
+});

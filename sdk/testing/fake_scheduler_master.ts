@@ -97,9 +97,14 @@ export class FakeSchedulerMaster {
 
   /** Sends an event on the current stream. Throws when no subscriber is connected. */
   send(event: Event): void {
+    this.sendRaw(event);
+  }
+
+  /** Sends any JSON record (e.g. an event kind the protocol module does not know). */
+  sendRaw(record: unknown): void {
     const stream = this.#current;
     if (!stream || stream.closed) throw new Error("FakeSchedulerMaster: no subscriber to send to");
-    stream.controller.enqueue(encodeRecord(event));
+    stream.controller.enqueue(encodeRecord(record));
   }
 
   /** Ends the current event stream, as a master that drops a framework's connection. */
