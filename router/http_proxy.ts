@@ -27,6 +27,9 @@ const HOP_BY_HOP = [
   "upgrade",
 ];
 
+/** Responses up to this size (by Content-Length) are buffered rather than streamed. */
+const SMALL_BODY = 64 * 1024;
+
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 function stripHopByHop(headers: Headers): Headers {
@@ -120,9 +123,12 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
     }
     pool.ok(backend);
     const outHeaders = stripHopByHop(res.headers);
-    if (res.body === null) {
+    const length = Number(res.headers.get("content-length") ?? NaN);
+    if (res.body === null || length <= SMALL_BODY) {
+      // Small bodies are read whole: one write to the client, and no chunked framing.
+      const bytes = res.body === null ? null : new Uint8Array(await res.arrayBuffer());
       pool.release(backend);
-      return new Response(null, {
+      return new Response(bytes, {
         status: res.status,
         statusText: res.statusText,
         headers: outHeaders,
