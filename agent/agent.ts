@@ -352,6 +352,7 @@ export class Agent {
       }, "SOURCE_AGENT");
       return;
     }
+    entry.record = { ...record, started_at: this.#deps.clock.now() };
     await this.#status(entry, {
       state: "TASK_RUNNING",
       container_status: {
@@ -378,17 +379,17 @@ export class Agent {
     entry.health = watchHealth({
       containerizer: this.#deps.containerizer,
       record: entry.record,
-      ports: taskPorts(entry.record.task),
       host: this.#options.advertiseIp,
       clock: this.#deps.clock,
-      onChange: (healthy) =>
+      startedAt: entry.record.started_at,
+      onChange: (healthy, message) =>
         this.#enqueue(entry, async () => {
           if (entry.record.status.state !== "TASK_RUNNING") return;
           await this.#status(entry, {
             ...entry.record.status,
             healthy,
+            message,
             reason: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
-            message: undefined,
           });
         }),
       onKill: (why) =>
@@ -396,6 +397,7 @@ export class Agent {
           this.#kill(entry, {
             message: `Task failed its health check: ${why}`,
             reason: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
+            healthy: false,
           })),
     });
   }
@@ -414,7 +416,7 @@ export class Agent {
   async #kill(entry: TaskEntry, cause: KillCause & { graceMs?: number }): Promise<void> {
     const { record } = entry;
     if (isTerminalState(record.status.state)) return;
-    entry.killing ??= { message: cause.message, reason: cause.reason };
+    entry.killing ??= { message: cause.message, reason: cause.reason, healthy: cause.healthy };
     entry.health?.stop();
     if (
       hasCapability(record.framework_info, "TASK_KILLING_STATE") &&

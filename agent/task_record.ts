@@ -15,6 +15,8 @@ export const TaskRecordSchema = AgentTaskSchema.extend({
   container_id: z.string().min(1),
   /** The executor id of the LAUNCH_GROUP the task came in: the group lives and dies together. */
   group: z.string().optional(),
+  /** When the task first reported TASK_RUNNING (ms since the epoch). */
+  started_at: z.number().optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 
@@ -27,6 +29,8 @@ export type StatusFields =
 export interface KillCause {
   message?: string;
   reason?: string;
+  /** Set when a failed health check is the cause. */
+  healthy?: boolean;
 }
 
 /**
@@ -40,6 +44,7 @@ export function terminalStatus(termination: Termination, killing?: KillCause): S
       state: "TASK_KILLED",
       message: killing.message ?? `Killed: ${termination.message}`,
       ...(killing.reason ? { reason: killing.reason } : {}),
+      ...(killing.healthy !== undefined ? { healthy: killing.healthy } : {}),
     };
   }
   if (termination.reason === "oom") {

@@ -48,6 +48,13 @@ function kill(taskId: string, graceMs?: number): AgentEvent {
   };
 }
 
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
 async function logsOf(agent: RunningAgent, taskId: string): Promise<string> {
   const res = await fetch(`${agent.url}/tasks/${taskId}/logs`);
   return await res.text();
@@ -195,6 +202,45 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
         "no TASK_KILLING without the capability",
       );
     });
+
+    await t.step(
+      "an HTTP health check marks the task healthy, then kills it when it fails",
+      async () => {
+        const port = freePort();
+        master.send(launch(
+          task("web", "echo ok > index.html; exec /bin/busybox httpd -f -p 127.0.0.1:$PORT0 -h .", {
+            resources: [{
+              name: "ports",
+              type: "RANGES",
+              ranges: { range: [{ begin: port, end: port }] },
+            }],
+            health_check: {
+              type: "HTTP",
+              http: { port, path: "/index.html" },
+              delay_seconds: 0,
+              interval_seconds: 0.2,
+              timeout_seconds: 1,
+              grace_period_seconds: 5,
+              consecutive_failures: 2,
+            },
+          }),
+        ));
+        await waitFor(() => master.statusesOf("web").some((s) => s.healthy === true), {
+          what: "a healthy TASK_RUNNING",
+        });
+        const healthy = master.statusesOf("web").find((s) => s.healthy === true)!;
+        assert.equal(healthy.state, "TASK_RUNNING");
+        assert.equal(healthy.reason, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED");
+        await Deno.remove(`${workDir}/sandboxes/fw-1/web/index.html`);
+        const killed = await master.waitForState("web", "TASK_KILLED");
+        assert.equal(killed.healthy, false);
+        assert.equal(killed.reason, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED");
+        assert.match(killed.message ?? "", /failed its health check/);
+        assert.ok(
+          master.statusesOf("web").some((s) => s.state === "TASK_RUNNING" && s.healthy === false),
+        );
+      },
+    );
 
     await t.step("a KILL of an unknown task answers TASK_LOST, REASON_TASK_UNKNOWN", async () => {
       master.send(kill("ghost"));
