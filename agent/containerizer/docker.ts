@@ -204,6 +204,18 @@ export class DockerContainerizer implements Containerizer {
     }
   }
 
+  /**
+   * The container's own address on the bridge network, for health checks (a TCP connect to a
+   * published port reaches docker-proxy, which accepts even when the task does not listen).
+   * Undefined for host networking or an unknown id: check `hostIp` and the host port instead.
+   */
+  async networkAddress(id: ContainerId): Promise<string | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    const info = await this.engine.inspect(entry.name);
+    return info?.NetworkSettings?.IPAddress || undefined;
+  }
+
   /** Stops watching and releases the Engine connection; containers keep running. */
   close(): void {
     this.#closing.abort();

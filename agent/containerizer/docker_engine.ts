@@ -63,7 +63,10 @@ export const ContainerInspectSchema = z.object({
     NetworkMode: z.string().default(""),
     PortBindings: PortBindingsSchema,
   }),
-  NetworkSettings: z.object({ Ports: PortBindingsSchema }).optional(),
+  NetworkSettings: z.object({
+    Ports: PortBindingsSchema,
+    IPAddress: z.string().default(""),
+  }).optional(),
 });
 export type ContainerInspect = z.infer<typeof ContainerInspectSchema>;
 
