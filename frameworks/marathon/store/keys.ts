@@ -1,0 +1,24 @@
+/** Every Deno KV key of the Marathon framework, built in one place, under `["marathon"]`. */
+
+const ROOT = "marathon";
+
+/** The KV keys of the Marathon store. */
+export const keys = {
+  /** The current definition of an app. */
+  app: (appId: string) => [ROOT, "apps", appId] as const,
+  apps: () => [ROOT, "apps"] as const,
+  /** A stored version of an app, keyed by its ISO timestamp. */
+  appVersion: (appId: string, version: string) => [ROOT, "app_versions", appId, version] as const,
+  appVersions: (appId: string) => [ROOT, "app_versions", appId] as const,
+  /** The deployment that holds an app (absent when none does). */
+  lock: (appId: string) => [ROOT, "locks", appId] as const,
+  deployment: (id: string) => [ROOT, "deployments", id] as const,
+  deployments: () => [ROOT, "deployments"] as const,
+  instance: (appId: string, instanceId: string) => [ROOT, "instances", appId, instanceId] as const,
+  instancesOf: (appId: string) => [ROOT, "instances", appId] as const,
+  instances: () => [ROOT, "instances"] as const,
+  /** Launch backoff state per app. */
+  backoff: (appId: string) => [ROOT, "backoff", appId] as const,
+  /** The framework id the master gave, kept to re-subscribe after a restart. */
+  frameworkId: () => [ROOT, "framework_id"] as const,
+};

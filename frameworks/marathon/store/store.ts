@@ -1,0 +1,245 @@
+/**
+ * The Marathon framework's state in Deno KV: apps (current and every version), deployments
+ * with the locks they hold on apps, instances, launch backoff and the framework id. Every
+ * change is a named operation in one `kv.atomic()` with versionstamp checks; a lost race is a
+ * 409 conflict, never a silent overwrite. Values are parsed by their schemas when read.
+ */
+import { TenderError } from "../../../protocol/mod.ts";
+import type { App } from "../app/normalize.ts";
+import { readStoredApp } from "../app/parse.ts";
+import type { BackoffState } from "../deployment/backoff.ts";
+import { type Instance, InstanceSchema } from "../model/instance.ts";
+import { type DeploymentRecord, DeploymentRecordSchema } from "./deployment_record.ts";
+import { keys } from "./keys.ts";
+import { z } from "zod";
+
+const BackoffStateSchema = z.object({
+  configVersion: z.string(),
+  failures: z.number().int(),
+  delayMs: z.number(),
+  lastFailureAt: z.number(),
+});
+
+/** A change that starts a deployment: apps written, apps removed, and the deployment itself. */
+export interface DeploymentChange {
+  deployment: DeploymentRecord;
+  /** Apps to write (their `version` is the key of the stored version). */
+  put: readonly App[];
+  /** App ids to remove. */
+  remove?: readonly string[];
+  /** Ids that must not exist yet (POST create). */
+  mustBeNew?: readonly string[];
+  /** Ids that must exist (PATCH, DELETE). */
+  mustExist?: readonly string[];
+  /** Cancel deployments holding these apps instead of answering 409. */
+  force?: boolean;
+}
+
+/** The 409 Marathon answers when a deployment holds an app. */
+export function lockedError(deploymentIds: readonly string[]): TenderError {
+  return new TenderError(
+    "conflict",
+    "App is locked by one or more deployments. Override with the option '?force=true'. " +
+      `View details at '/v2/deployments/${deploymentIds[0] ?? ""}'.`,
+    { deployments: deploymentIds.map((id) => ({ id })) },
+  );
+}
+
+/** Marathon's state over one Deno KV handle (opened and closed by the caller). */
+export class MarathonStore {
+  readonly #kv: Deno.Kv;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** The current definition of an app. */
+  async getApp(appId: string): Promise<App | undefined> {
+    const e = await this.#kv.get(keys.app(appId));
+    return e.value === null ? undefined : readStoredApp(e.value);
+  }
+
+  /** Every current app, by id. */
+  async listApps(): Promise<App[]> {
+    const out: App[] = [];
+    for await (const e of this.#kv.list({ prefix: keys.apps() })) out.push(readStoredApp(e.value));
+    return out;
+  }
+
+  /** The stored versions of an app, newest first. */
+  async listVersions(appId: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.#kv.list({ prefix: keys.appVersions(appId) })) {
+      out.push(String(e.key[e.key.length - 1]));
+    }
+    return out.sort().reverse();
+  }
+
+  /** One stored version of an app. */
+  async getVersion(appId: string, version: string): Promise<App | undefined> {
+    const e = await this.#kv.get(keys.appVersion(appId, version));
+    return e.value === null ? undefined : readStoredApp(e.value);
+  }
+
+  /** The id of the deployment holding an app, if any. */
+  async getLock(appId: string): Promise<string | undefined> {
+    const e = await this.#kv.get<string>(keys.lock(appId));
+    return e.value ?? undefined;
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
+    const e = await this.#kv.get(keys.deployment(id));
+    return e.value === null ? undefined : DeploymentRecordSchema.parse(e.value);
+  }
+
+  async listDeployments(): Promise<DeploymentRecord[]> {
+    const out: DeploymentRecord[] = [];
+    for await (const e of this.#kv.list({ prefix: keys.deployments() })) {
+      out.push(DeploymentRecordSchema.parse(e.value));
+    }
+    return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
+  /**
+   * Writes apps and starts their deployment atomically: each affected app is checked against
+   * the versionstamp read here and against locks (409 unless `force`, which cancels the holder).
+   */
+  async startDeployment(change: DeploymentChange): Promise<void> {
+    const ids = [...new Set([...change.put.map((a) => a.id), ...(change.remove ?? [])])];
+    const appEntries = await this.#kv.getMany(ids.map((id) => keys.app(id)));
+    const lockEntries = await this.#kv.getMany<string[]>(ids.map((id) => keys.lock(id)));
+    ids.forEach((id, i) => {
+      const exists = appEntries[i]!.value !== null;
+      if (exists && change.mustBeNew?.includes(id)) {
+        throw new TenderError("conflict", `An app with id [${id}] already exists.`);
+      }
+      if (!exists && (change.mustExist?.includes(id) || change.remove?.includes(id))) {
+        throw new TenderError("not_found", `App '${id}' does not exist`);
+      }
+    });
+    const holders = [
+      ...new Set(lockEntries.flatMap((e) => (typeof e.value === "string" ? [e.value] : []))),
+    ];
+    if (holders.length > 0 && !change.force) throw lockedError(holders);
+
+    const op = this.#kv.atomic();
+    appEntries.forEach((e) => op.check(e));
+    lockEntries.forEach((e) => op.check(e));
+    for (const holder of holders) await this.#cancelInto(op, holder);
+    for (const app of change.put) {
+      op.set(keys.app(app.id), app);
+      op.set(keys.appVersion(app.id, app.version ?? ""), app);
+    }
+    for (const id of change.remove ?? []) op.delete(keys.app(id));
+    for (const id of change.deployment.affectedApps) op.set(keys.lock(id), change.deployment.id);
+    op.set(keys.deployment(change.deployment.id), change.deployment);
+    await this.#commit(op, `deployment ${change.deployment.id}`);
+  }
+
+  /** Moves a deployment to its next step (checked against concurrent changes). */
+  async advanceDeployment(id: string, currentStep: number): Promise<void> {
+    const e = await this.#kv.get(keys.deployment(id));
+    if (e.value === null) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
+    const record = { ...DeploymentRecordSchema.parse(e.value), currentStep };
+    await this.#commit(
+      this.#kv.atomic().check(e).set(keys.deployment(id), record),
+      `deployment ${id}`,
+    );
+  }
+
+  /** Ends a deployment (finished or cancelled): its record and the locks it holds go. */
+  async endDeployment(id: string): Promise<void> {
+    const op = this.#kv.atomic();
+    const found = await this.#cancelInto(op, id);
+    if (!found) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
+    await this.#commit(op, `deployment ${id}`);
+  }
+
+  async #cancelInto(op: Deno.AtomicOperation, id: string): Promise<boolean> {
+    const e = await this.#kv.get(keys.deployment(id));
+    if (e.value === null) return false;
+    const record = DeploymentRecordSchema.parse(e.value);
+    op.check(e).delete(keys.deployment(id));
+    for (const appId of record.affectedApps) {
+      const lock = await this.#kv.get<string>(keys.lock(appId));
+      if (lock.value === id) op.check(lock).delete(keys.lock(appId));
+    }
+    return true;
+  }
+
+  /** Deletes every stored version of an app (after the app itself was removed). */
+  async purgeVersions(appId: string): Promise<void> {
+    for await (const e of this.#kv.list({ prefix: keys.appVersions(appId) })) {
+      await this.#kv.delete(e.key);
+    }
+  }
+
+  /** The instances of one app, or of every app. */
+  async listInstances(appId?: string): Promise<Instance[]> {
+    const prefix = appId === undefined ? keys.instances() : keys.instancesOf(appId);
+    const out: Instance[] = [];
+    for await (const e of this.#kv.list({ prefix })) out.push(InstanceSchema.parse(e.value));
+    return out;
+  }
+
+  async getInstance(appId: string, instanceId: string): Promise<Instance | undefined> {
+    const e = await this.#kv.get(keys.instance(appId, instanceId));
+    return e.value === null ? undefined : InstanceSchema.parse(e.value);
+  }
+
+  /** Records a new instance; a 409 if the id is already taken. */
+  async addInstance(instance: Instance): Promise<void> {
+    const key = keys.instance(instance.appId, instance.instanceId);
+    await this.#commit(
+      this.#kv.atomic().check({ key, versionstamp: null }).set(key, instance),
+      instance.instanceId,
+    );
+  }
+
+  /**
+   * Read-modify-write of one instance: `change` gets the stored instance and answers the new
+   * one (undefined deletes it). Retried when another writer got there first.
+   */
+  async updateInstance(
+    appId: string,
+    instanceId: string,
+    change: (current: Instance) => Instance | undefined,
+  ): Promise<Instance | undefined> {
+    const key = keys.instance(appId, instanceId);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const e = await this.#kv.get(key);
+      if (e.value === null) return undefined;
+      const next = change(InstanceSchema.parse(e.value));
+      const op = this.#kv.atomic().check(e);
+      if (next === undefined) op.delete(key);
+      else op.set(key, next);
+      if ((await op.commit()).ok) return next;
+    }
+    throw new TenderError("conflict", `Instance '${instanceId}' changed concurrently, try again`);
+  }
+
+  async getBackoff(appId: string): Promise<BackoffState | undefined> {
+    const e = await this.#kv.get(keys.backoff(appId));
+    return e.value === null ? undefined : BackoffStateSchema.parse(e.value);
+  }
+
+  /** Stores (or with undefined clears) an app's launch backoff. */
+  async setBackoff(appId: string, state: BackoffState | undefined): Promise<void> {
+    if (state === undefined) await this.#kv.delete(keys.backoff(appId));
+    else await this.#kv.set(keys.backoff(appId), state);
+  }
+
+  async getFrameworkId(): Promise<string | undefined> {
+    const e = await this.#kv.get<string>(keys.frameworkId());
+    return typeof e.value === "string" ? e.value : undefined;
+  }
+
+  async setFrameworkId(id: string): Promise<void> {
+    await this.#kv.set(keys.frameworkId(), id);
+  }
+
+  async #commit(op: Deno.AtomicOperation, what: string): Promise<void> {
+    const r = await op.commit();
+    if (!r.ok) throw new TenderError("conflict", `Concurrent change to ${what}, try again`);
+  }
+}
