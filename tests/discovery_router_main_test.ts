@@ -1,0 +1,82 @@
+/** `deno task router` as its own process, and following a master that has no change stream. */
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { CatalogStore } from "../master/discovery/mod.ts";
+import { startRouter } from "../router/mod.ts";
+import {
+  freePort,
+  getOnce,
+  startBackend,
+  startCatalogServer,
+  task,
+  waitFor,
+} from "./discovery_harness.ts";
+
+Deno.test("router/main.ts follows a master and serves its state until SIGTERM", async () => {
+  const catalog = startCatalogServer();
+  const backend = startBackend("only");
+  catalog.store.update([task("/web", backend, { TENDER_VHOST: "web.test" })]);
+  const httpPort = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../router/main.ts", import.meta.url).pathname,
+      "--master",
+      catalog.url,
+      "--http-port",
+      String(httpPort),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    await waitFor("the router's state page", async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/_router/state`);
+        const state = await res.json();
+        return state.catalog.follow === "streaming" && state.vhosts.length === 1;
+      } catch {
+        return false;
+      }
+    }, 15_000);
+    const res = await getOnce(httpPort, "web.test");
+    assert.deepEqual([res.status, res.body], [200, "only"]);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+    await catalog.close();
+    await backend.close();
+    assert.equal(status.code, 0);
+  }
+});
+
+Deno.test("startRouter() polls a master without the change stream and follows within 1 s", async () => {
+  const store = new CatalogStore();
+  const app = new Hono();
+  app.get(
+    "/api/v1/services",
+    (c) => c.json({ version: 0, services: store.current().catalog.services }),
+  );
+  const master = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  const backend = startBackend("polled");
+  const router = await startRouter({
+    master: `http://127.0.0.1:${master.addr.port}`,
+    httpPort: 0,
+    pollMs: 300,
+  });
+  try {
+    assert.equal(router.state().catalog.follow, "polling");
+    store.update([task("/web", backend, { TENDER_VHOST: "web.test" })]);
+    const at = Date.now();
+    await waitFor("the polled route", () => router.state().vhosts.length === 1, 1000);
+    assert.ok(Date.now() - at <= 1000);
+    assert.equal((await getOnce(router.httpPort, "web.test")).body, "polled");
+  } finally {
+    await router.close();
+    await master.shutdown();
+    await backend.close();
+  }
+});
