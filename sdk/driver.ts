@@ -92,7 +92,9 @@ export class SchedulerDriver {
    * Resolves once SUBSCRIBED arrived; rejects on a 4xx answer (it will not heal) or stop().
    */
   start(): Promise<void> {
-    if (this.#loop) return Promise.reject(new Error("SchedulerDriver.start() was already called"));
+    if (this.#loop || this.#life.signal.aborted) {
+      return Promise.reject(new Error("SchedulerDriver.start() was already called, or stop()"));
+    }
     return new Promise<void>((resolve, reject) => {
       this.#startWaiter = { resolve, reject };
       this.#loop = this.#run();

@@ -35,6 +35,8 @@ export interface FakeSchedulerMasterOptions {
   heartbeatIntervalSeconds?: number;
   /** Whether the fake sends HEARTBEAT events by itself every interval; default true. */
   heartbeats?: boolean;
+  /** Port on 127.0.0.1; default 0 (any free one). */
+  port?: number;
 }
 
 interface OpenStream {
@@ -50,7 +52,7 @@ export class FakeSchedulerMaster {
   /** Every request received, in order, SUBSCRIBE included. */
   readonly calls: RecordedCall[] = [];
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
-  readonly #options: Required<FakeSchedulerMasterOptions>;
+  readonly #options: Required<Omit<FakeSchedulerMasterOptions, "port">>;
   readonly #scripts = new Map<string, ScriptedAnswer[]>();
   readonly #streams = new Set<OpenStream>();
   #current: OpenStream | undefined;
@@ -63,7 +65,7 @@ export class FakeSchedulerMaster {
       heartbeats: options.heartbeats ?? true,
     };
     this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      { hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} },
       (request) => this.#handle(request),
     );
   }
