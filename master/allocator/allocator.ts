@@ -217,7 +217,8 @@ export class Allocator {
   /**
    * Counts resources as allocated to a framework (used on recovery and when tasks are
    * re-learned). An unknown framework is tracked, inactive, until it subscribes. Throws for an
-   * unknown agent. Holding more than the agent's total leaves it with nothing free.
+   * unknown agent. Holding more than the agent's total leaves it with nothing free. A holding
+   * is a set: a port the (framework, role) already holds on the agent is counted once.
    */
   allocate(frameworkId: string, role: string, agentId: string, resources: Resources): void {
     const agent = this.#agents.get(agentId);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Resources } from "../../protocol/resources.ts";
 import { type Allocation, Allocator } from "./allocator.ts";
+import { intersection } from "./saturating_difference.ts";
 
 const r = (text: string) => Resources.parse(text);
 const SLICE = "cpus:4;mem:4096;disk:1000;ports:[31000-31009]";
@@ -397,4 +398,60 @@ Deno.test("Allocator never hands out the same resource twice (random operations)
     // The walk must really exercise the allocator, not idle with nothing to give.
     assert.ok(grants > 150 && recovered > 150, `seed ${seed}: ${grants} grants, ${recovered} back`);
   }
+});
+
+Deno.test("Allocator books heal from over-commit and shrunken agents (random operations)", () => {
+  const rand = prng(42);
+  const a = new Allocator();
+  const totals = new Map<string, Resources>();
+  let outstanding: Allocation[] = [];
+  const bundle = () =>
+    r(`cpus:${Math.floor(rand() * 5)};mem:${256 * Math.floor(rand() * 9)};ports:[${
+      31000 + Math.floor(rand() * 10)
+    }-${31010 + Math.floor(rand() * 10)}]`);
+  for (let i = 0; i < 4; i++) {
+    totals.set(`a${i}`, bundle());
+    a.addAgent({ id: `a${i}`, hostname: "h", total: totals.get(`a${i}`)!, attributes: [] });
+  }
+  a.addFramework("f1", { roles: ["*"] });
+  a.addFramework("f2", { roles: ["web"] });
+  for (let step = 0; step < 1000; step++) {
+    const op = rand();
+    const id = `a${Math.floor(rand() * 4)}`;
+    if (op < 0.3) outstanding.push(...a.run(step));
+    else if (op < 0.5) {
+      const x = {
+        frameworkId: `old${step}`, // a holding is a set: no holder over-commits itself
+        role: "*",
+        agentId: id,
+        resources: bundle(),
+      };
+      a.allocate(x.frameworkId, x.role, x.agentId, x.resources); // may over-commit
+      outstanding.push(x);
+    } else if (op < 0.8) {
+      const x = outstanding[Math.floor(rand() * outstanding.length)];
+      if (x) (outstanding = outstanding.filter((y) => y !== x), a.recover(x));
+    } else {
+      totals.set(id, bundle()); // may shrink below what is held
+      a.addAgent({ id, hostname: "h", total: totals.get(id)!, attributes: [] });
+    }
+    for (const [agentId, total] of totals) {
+      const free = a.available(agentId);
+      assert.ok(total.contains(free), `free beyond total on ${agentId} at step ${step}`);
+      const held = outstanding.filter((y) => y.agentId === agentId);
+      for (const x of held) {
+        const ports = x.resources.filter((n) => n === "ports");
+        assert.ok(intersection(free, ports).isEmpty(), `held port free at step ${step}`);
+      }
+      for (const name of ["cpus", "mem"]) {
+        const used = held.reduce((sum, x) => sum + x.resources.scalarMilli(name), 0);
+        const room = Math.max(0, total.scalarMilli(name) - used);
+        assert.equal(free.scalarMilli(name), room, `free ${name} on ${agentId} at step ${step}`);
+      }
+    }
+  }
+  for (const x of outstanding) a.recover(x);
+  for (const [agentId, total] of totals) assert.ok(a.available(agentId).equals(total), agentId);
+  assert.deepEqual(a.shares().roles, { "*": 0, web: 0 });
+  assert.deepEqual(Object.keys(a.shares().frameworks).sort(), ["f1", "f2"]);
 });
