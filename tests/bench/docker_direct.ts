@@ -1,0 +1,56 @@
+/**
+ * Baseline for launch latency: starts N busybox `sleep 3600` containers straight through the
+ * Engine API (no Tender in the way), at a given concurrency, and removes them afterwards.
+ *
+ *     deno run -A tests/bench/docker_direct.ts [n=50] [concurrency=8]
+ *     → direct_start_50 <ms> ms
+ */
+import { DockerEngine } from "../../agent/containerizer/docker_engine.ts";
+
+const SOCKET = Deno.env.get("DOCKER_HOST")?.startsWith("unix://")
+  ? Deno.env.get("DOCKER_HOST")!.slice("unix://".length)
+  : "/var/run/docker.sock";
+const IMAGE = "tender-busybox:latest";
+
+/** Milliseconds from the first create until all `n` containers run (clean-up not counted). */
+export async function startContainersDirect(n: number, concurrency: number): Promise<number> {
+  const engine = new DockerEngine(SOCKET);
+  const owner = `bench-direct-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    if (!await engine.hasImage(IMAGE)) {
+      throw new Error(`${IMAGE} is missing: run scripts/build-test-image.sh`);
+    }
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < n) {
+        const i = next++;
+        const id = await engine.create(`${owner}-${i}`, {
+          Image: IMAGE,
+          Labels: { "tender.owner": owner },
+          Env: [],
+          Cmd: ["sleep", "3600"],
+          HostConfig: { NetworkMode: "bridge" },
+        });
+        await engine.start(id);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, n)) }, worker));
+    const elapsed = performance.now() - started;
+    const running = (await engine.list([`tender.owner=${owner}`]))
+      .filter((c) => c.State === "running").length;
+    if (running !== n) throw new Error(`only ${running} of ${n} containers run`);
+    return elapsed;
+  } finally {
+    const all = await engine.list([`tender.owner=${owner}`]).catch(() => []);
+    await Promise.all(all.map((c) => engine.remove(c.Id).catch(() => undefined)));
+    engine.close();
+  }
+}
+
+if (import.meta.main) {
+  const n = Number(Deno.args[0] ?? 50);
+  const concurrency = Number(Deno.args[1] ?? 8);
+  const ms = await startContainersDirect(n, concurrency);
+  console.log(`direct_start_${n} ${Math.round(ms)} ms`);
+}
