@@ -5,6 +5,7 @@
 import { type Clock, type Ids, randomIds, systemClock } from "../protocol/mod.ts";
 import { Agent } from "./agent.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
+import { CompositeContainerizer } from "./containerizer/composite.ts";
 import { DockerContainerizer, probeDocker } from "./containerizer/docker.ts";
 import { ProcessContainerizer } from "./containerizer/process.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
@@ -91,12 +92,22 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const workDir = options.workDir ?? `./.tender/agent-${port}`;
   let kv: Deno.Kv | undefined;
   let containerizer: Containerizer | undefined;
+  let closeContainerizer = () => {};
   try {
     await Deno.mkdir(workDir, { recursive: true });
     kv = await Deno.openKv(`${workDir}/agent.kv`);
     const kind = await chooseContainerizer(options.containerizer, dockerSocket);
-    containerizer = await makeContainerizer(kind, { kv, workDir, dockerSocket, clock, ids });
-    log(`Using the ${kind} containerizer${kind === "docker" ? ` (${dockerSocket})` : ""}`);
+    ({ containerizer, close: closeContainerizer } = await makeContainerizer(kind, {
+      kv,
+      workDir,
+      dockerSocket,
+      clock,
+      ids,
+    }));
+    log(
+      `Using the ${kind} containerizer` +
+        (kind === "docker" ? ` (${dockerSocket}; tasks without an image run as processes)` : ""),
+    );
     const resources = await agentResources(workDir, options.resources);
     agent = new Agent({ kv, clock, ids, containerizer, log }, {
       master: options.master,
@@ -114,6 +125,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     log(`Agent API on http://${host}:${port}, resources ${resources}, master ${options.master}`);
   } catch (e) {
     await server.shutdown();
+    closeContainerizer();
     kv?.close();
     throw e;
   }
@@ -135,17 +147,35 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   };
 }
 
+/**
+ * Builds the containerizer. `docker` is Mesos' `--containerizers=docker,mesos`: tasks with a
+ * DOCKER container run in Docker, plain commands as processes.
+ */
 async function makeContainerizer(
   kind: ContainerizerKind,
   deps: { kv: Deno.Kv; workDir: string; dockerSocket: string; clock: Clock; ids: Ids },
-): Promise<Containerizer> {
-  if (kind === "process") return new ProcessContainerizer({ workDir: deps.workDir });
-  if (kind === "simulated") return new SimulatedContainerizer(deps.clock);
+): Promise<{ containerizer: Containerizer; close: () => void }> {
+  if (kind === "simulated") {
+    return { containerizer: new SimulatedContainerizer(deps.clock), close: () => {} };
+  }
+  const processes = new ProcessContainerizer({ workDir: deps.workDir });
+  if (kind === "process") return { containerizer: processes, close: () => processes.close() };
   const saved = await deps.kv.get<string>(keys.owner());
   let owner = typeof saved.value === "string" ? saved.value : undefined;
   if (!owner) {
     owner = deps.ids.uuid();
     await deps.kv.set(keys.owner(), owner);
   }
-  return new DockerContainerizer({ socketPath: deps.dockerSocket, owner, clock: deps.clock });
+  const docker = new DockerContainerizer({
+    socketPath: deps.dockerSocket,
+    owner,
+    clock: deps.clock,
+  });
+  return {
+    containerizer: new CompositeContainerizer({ docker, process: processes }),
+    close: () => {
+      docker.close();
+      processes.close();
+    },
+  };
 }

@@ -1,0 +1,127 @@
+/**
+ * The agent with the docker containerizer (Docker for DOCKER tasks, processes for plain
+ * commands) against a FakeMaster: real containers from tender-busybox:latest.
+ */
+import assert from "node:assert/strict";
+import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
+import { probeDocker, startAgent } from "../agent/mod.ts";
+import { FakeMaster, waitFor } from "./support/fake_master.ts";
+
+const SOCKET = "/var/run/docker.sock";
+const dockerUp = await probeDocker(SOCKET);
+
+function dockerTask(id: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
+  return {
+    name: id,
+    task_id: { value: id },
+    agent_id: { value: "agent-1" },
+    resources: [
+      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
+      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
+    ],
+    command: { value: command },
+    container: { type: "DOCKER", docker: { image: "tender-busybox:latest", network: "HOST" } },
+    ...extra,
+  };
+}
+
+function launch(task: TaskInfo): AgentEvent {
+  return {
+    type: "LAUNCH",
+    launch: {
+      framework_id: { value: "fw-1" },
+      framework_info: { user: "t", name: "t", id: { value: "fw-1" } },
+      task,
+    },
+  };
+}
+
+async function ownedContainers(): Promise<string[]> {
+  const out = await new Deno.Command("docker", {
+    args: ["ps", "-a", "--filter", "name=tender-", "--format", "{{.Names}}"],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+}
+
+Deno.test({
+  name: "agent with the docker containerizer runs, fails and kills real containers (needs Docker)",
+  ignore: !dockerUp,
+  fn: async (t) => {
+    const master = new FakeMaster({ heartbeatIntervalSeconds: 1 });
+    const workDir = await Deno.makeTempDir({ prefix: "tender-agent-docker-" });
+    const before = new Set(await ownedContainers());
+    const agent = await startAgent({
+      master: master.url,
+      port: 0,
+      workDir,
+      resources: "cpus:2;mem:1024",
+      containerizer: "docker",
+      dockerSocket: SOCKET,
+      statusUpdateRetryMs: 300,
+      log: () => {},
+    });
+    try {
+      await t.step("a docker task runs to TASK_FINISHED and its output is served", async () => {
+        await waitFor(() => agent.agent.connected, { what: "the agent to subscribe" });
+        master.autoAck = false;
+        master.send(launch(dockerTask("hello", "echo hello from $MESOS_TASK_ID")));
+        master.ack(await master.waitForState("hello", "TASK_STARTING", 30_000));
+        master.ack(await master.waitForState("hello", "TASK_RUNNING", 30_000));
+        const finished = await master.waitForState("hello", "TASK_FINISHED", 30_000);
+        const res = await fetch(`${agent.url}/tasks/hello/logs?stream=stdout`);
+        assert.equal(await res.text(), "hello from hello\n");
+        master.ack(finished);
+        master.autoAck = true;
+      });
+
+      await t.step("a missing image is TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED", async () => {
+        const task = dockerTask("noimage", "true");
+        task.container = { type: "DOCKER", docker: { image: "tender-no-such-image:latest" } };
+        master.send(launch(task));
+        const failed = await master.waitForState("noimage", "TASK_FAILED", 30_000);
+        assert.equal(failed.reason, "REASON_CONTAINER_LAUNCH_FAILED");
+        assert.match(failed.message ?? "", /tender-no-such-image/);
+      });
+
+      await t.step("a plain command on a docker agent runs as a process", async () => {
+        master.send(launch({ ...dockerTask("plain", "exit 4"), container: undefined }));
+        const failed = await master.waitForState("plain", "TASK_FAILED", 30_000);
+        assert.equal(failed.message, "Command exited with status 4");
+      });
+
+      await t.step("a KILL stops a docker task: TASK_KILLED", async () => {
+        master.send(
+          launch(dockerTask("sleeper", "trap 'exit 0' TERM; while true; do sleep 0.1; done")),
+        );
+        await master.waitForState("sleeper", "TASK_RUNNING", 30_000);
+        master.send({
+          type: "KILL",
+          kill: {
+            framework_id: { value: "fw-1" },
+            task_id: { value: "sleeper" },
+            kill_policy: { grace_period: { nanoseconds: 10e9 } },
+          },
+        });
+        await master.waitForState("sleeper", "TASK_KILLED", 30_000);
+      });
+
+      await t.step(
+        "containers are removed once their terminal updates are acknowledged",
+        async () => {
+          await waitFor(() => agent.agent.tasks().length === 0, { what: "all task records to go" });
+          await waitFor(async () => (await ownedContainers()).every((n) => before.has(n)), {
+            what: "the agent's containers to be removed",
+          });
+        },
+      );
+    } finally {
+      for (const c of await agent.containerizer.recover(new Set())) {
+        await agent.containerizer.destroy(c.id, 0).catch(() => {});
+      }
+      await agent.stop();
+      await master.close();
+      await Deno.remove(workDir, { recursive: true });
+    }
+  },
+});
