@@ -35,12 +35,8 @@ export function agentApp(agent: AgentApiSource): Hono {
       throw badRequest(`Invalid query parameter "${issue.path.join(".")}": ${issue.message}`);
     }
     const { stream, tail, follow } = parsed.data;
-    const body = agent.logs(taskId, {
-      stream,
-      tail,
-      follow: follow === "true" || follow === "1",
-      signal: c.req.raw.signal,
-    });
+    // A client that goes away cancels the body stream, which stops a followed log.
+    const body = agent.logs(taskId, { stream, tail, follow: follow === "true" || follow === "1" });
     if (!body) throw new TenderError("not_found", `Task "${taskId}" is unknown to this agent`);
     return new Response(body, {
       headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },
