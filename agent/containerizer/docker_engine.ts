@@ -177,6 +177,16 @@ export class DockerEngine {
     }
   }
 
+  /** Removes a local image (absent is fine). */
+  async removeImage(image: string): Promise<void> {
+    try {
+      await this.#empty("DELETE", `/images/${encodeURIComponent(image)}?force=true`);
+    } catch (e) {
+      if (e instanceof EngineError && e.engineStatus === 404) return;
+      throw e;
+    }
+  }
+
   /** Creates a container; resolves with its engine id. */
   async create(name: string, body: CreateContainerBody): Promise<string> {
     const query = new URLSearchParams({ name });
