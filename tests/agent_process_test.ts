@@ -242,6 +242,23 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
       },
     );
 
+    await t.step("LAUNCH_GROUP runs every task; killing one kills the group", async () => {
+      master.send({
+        type: "LAUNCH_GROUP",
+        launch_group: {
+          framework_id: { value: "fw-1" },
+          framework_info: FRAMEWORK,
+          executor: { executor_id: { value: "pod-1" }, type: "DEFAULT" },
+          tasks: [task("pod-a", "sleep 30"), task("pod-b", "sleep 30")],
+        },
+      });
+      await master.waitForState("pod-a", "TASK_RUNNING");
+      await master.waitForState("pod-b", "TASK_RUNNING");
+      master.send(kill("pod-a", 0));
+      await master.waitForState("pod-a", "TASK_KILLED");
+      await master.waitForState("pod-b", "TASK_KILLED");
+    });
+
     await t.step("a KILL of an unknown task answers TASK_LOST, REASON_TASK_UNKNOWN", async () => {
       master.send(kill("ghost"));
       const lost = await master.waitForState("ghost", "TASK_LOST");
