@@ -107,7 +107,11 @@ const scheduler: Scheduler = {
       console.log(`task ${taskId} ${status.state}${status.message ? ` (${status.message})` : ""}`);
     }
     // acknowledged by hand (autoAcknowledge is off) so that the last one goes out before teardown
-    if (status.uuid) await driver.acknowledge(status);
+    if (status.uuid) {
+      await driver.acknowledge(status).catch((e) =>
+        console.error(`ack of ${taskId} failed (the agent will resend it): ${e.message}`)
+      );
+    }
     const done = taskIds.filter((id) => {
       const state = states.get(id);
       return state !== undefined && isTerminalState(state);

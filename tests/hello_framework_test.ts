@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { Call, Event, Offer, TaskState } from "../mod.ts";
 import { FakeSchedulerMaster } from "../sdk/testing/fake_scheduler_master.ts";
-import { Cluster } from "./support/cluster.ts";
+import { Cluster, waitFor } from "./support/cluster.ts";
 
 const EXAMPLE = new URL("../examples/hello-framework.ts", import.meta.url).pathname;
 
@@ -197,6 +197,45 @@ Deno.test({
         0,
         "the framework was torn down",
       );
+    } finally {
+      run?.kill();
+      await run?.exit(10_000);
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "hello-framework re-subscribes after the master is killed and finishes its tasks",
+  ignore: !agentReady,
+  async fn() {
+    const cluster = await Cluster.start(["--allocation-interval", "0.2"]);
+    let run: ExampleRun | undefined;
+    try {
+      await cluster.addAgent(["--containerizer", "process"]);
+      run = new ExampleRun([
+        "--master",
+        cluster.masterUrl,
+        "--tasks",
+        "2",
+        "--cmd",
+        "echo hi; sleep 4",
+      ]);
+      const example = run;
+      await waitFor(
+        "both tasks running",
+        () => ["hello-1", "hello-2"].every((t) => example.states(t).includes("TASK_RUNNING")),
+        30_000,
+      );
+      await cluster.master.kill("SIGKILL");
+      cluster.master.start();
+      const code = await run.exit(60_000);
+      assert.equal(code, 0, run.lines.join("\n"));
+      assert.ok(run.lines.some((l) => l.startsWith("disconnected:")), run.lines.join("\n"));
+      assert.ok(run.lines.some((l) => l.endsWith("(again)")), run.lines.join("\n"));
+      for (const taskId of ["hello-1", "hello-2"]) {
+        assert.equal(run.states(taskId).at(-1), "TASK_FINISHED", run.lines.join("\n"));
+      }
     } finally {
       run?.kill();
       await run?.exit(10_000);
