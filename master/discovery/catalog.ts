@@ -17,6 +17,11 @@ export interface CatalogTask {
   healthy?: boolean;
   /** Whether the task was launched with a health check (then only `healthy: true` counts). */
   hasHealthCheck: boolean;
+  /**
+   * Set by the master from the moment it decides to kill the task until the kill is sent:
+   * the task loses its endpoints at once, so routers drain it before it stops.
+   */
+  draining?: boolean;
   agentHostname: string;
   agentIp: string;
   /** Host ports of the task, in port-index order. */
@@ -102,9 +107,9 @@ export function serviceName(task: CatalogTask): string {
   return dnsLabel(task.discovery?.name ?? task.taskName);
 }
 
-/** Whether a task may receive traffic: running, and healthy if it has a health check. */
+/** Whether a task may receive traffic: running, not draining, healthy if it has a check. */
 export function isServing(task: CatalogTask): boolean {
-  if (task.state !== "TASK_RUNNING") return false;
+  if (task.state !== "TASK_RUNNING" || task.draining === true) return false;
   return task.hasHealthCheck ? task.healthy === true : task.healthy !== false;
 }
 

@@ -58,7 +58,7 @@ Deno.test("deriveCatalog() names services by app id, discovery name, then task n
   assert.equal(findService(catalog, "nope"), undefined);
 });
 
-Deno.test("deriveCatalog() keeps only running tasks that are healthy or have no check", () => {
+Deno.test("deriveCatalog() keeps only running, undrained tasks that are healthy or unchecked", () => {
   const catalog = deriveCatalog([
     task({ taskId: "running" }),
     task({ taskId: "staging", state: "TASK_STAGING" }),
@@ -67,6 +67,7 @@ Deno.test("deriveCatalog() keeps only running tasks that are healthy or have no 
     task({ taskId: "checked-sick", hasHealthCheck: true, healthy: false }),
     task({ taskId: "checked-ok", hasHealthCheck: true, healthy: true }),
     task({ taskId: "finished", state: "TASK_FINISHED" }),
+    task({ taskId: "draining", draining: true }),
   ]);
   assert.equal(catalog.services.length, 1);
   assert.deepEqual(catalog.services[0]?.endpoints.map((e) => e.taskId), ["checked-ok", "running"]);
