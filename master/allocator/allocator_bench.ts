@@ -50,14 +50,16 @@ Deno.bench("Allocator: 1,000 agents, 1 framework places 10,000 tasks via offers"
 
 Deno.bench("Allocator.allocate() + recover() of 10,000 task-sized bundles on 1,000 agents", () => {
   const a = cluster(1000, 1);
-  const task = Resources.parse("cpus:0.1;mem:64;ports:[31000-31000]");
-  for (let i = 0; i < 10_000; i++) a.allocate("fw-0", "role-0", `agent-${i % 1000}`, task);
+  // Ten tasks per agent, each with its own port.
+  const tasks = Array.from(
+    { length: 10 },
+    (_, k) => Resources.parse(`cpus:0.1;mem:64;ports:[${31000 + k}-${31000 + k}]`),
+  );
   for (let i = 0; i < 10_000; i++) {
-    a.recover({
-      frameworkId: "fw-0",
-      role: "role-0",
-      agentId: `agent-${i % 1000}`,
-      resources: task,
-    });
+    a.allocate("fw-0", "role-0", `agent-${i % 1000}`, tasks[Math.floor(i / 1000)]!);
+  }
+  for (let i = 0; i < 10_000; i++) {
+    const resources = tasks[Math.floor(i / 1000)]!;
+    a.recover({ frameworkId: "fw-0", role: "role-0", agentId: `agent-${i % 1000}`, resources });
   }
 });
