@@ -109,7 +109,11 @@ const scheduler: Scheduler = {
     // acknowledged by hand (autoAcknowledge is off) so that the last one goes out before teardown
     if (status.uuid) {
       await driver.acknowledge(status).catch((e) =>
-        console.error(`ack of ${taskId} failed (the agent will resend it): ${e.message}`)
+        console.error(
+          `ack of ${taskId} failed (the agent will resend it): ${
+            e instanceof Error ? e.message : e
+          }`,
+        )
       );
     }
     const done = taskIds.filter((id) => {
