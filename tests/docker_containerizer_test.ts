@@ -332,6 +332,7 @@ Deno.test({
       let ended = false;
       const waiting = h.c.wait(id).then((t) => (ended = true, t));
       await proxy.stop(); // the Engine "goes away" mid long-poll
+      await assert.rejects(() => h.c.destroy(id, 0), /Cannot stop container .*unreachable/);
       const direct = new DockerContainerizer({ socketPath: SOCKET, owner: "direct" });
       try {
         await direct.engine.kill(containerName(id)); // it dies while we cannot see it

@@ -256,7 +256,12 @@ export class DockerContainerizer implements Containerizer {
       if (!(e instanceof EngineError && e.engineStatus === 409)) {
         throw new Error(`Cannot create container for image "${docker.image}": ${messageOf(e)}`);
       }
-      // A container of that name is left from an earlier life of this id: replace it.
+      // A container of that name is left from an earlier life of this id: replace it, but
+      // only when it is ours (agents sharing an engine must not remove each other's).
+      const stale = await this.engine.inspect(entry.name);
+      if (stale && stale.Config.Labels?.[LABELS.owner] !== this.#owner) {
+        throw new Error(`Cannot create container "${entry.name}": another agent owns that name`);
+      }
       await this.engine.remove(entry.name);
       await this.engine.create(entry.name, body);
     }
@@ -312,12 +317,19 @@ export class DockerContainerizer implements Containerizer {
     }
   }
 
+  /** Stop with grace, else kill; throws (and forgets the intent) when the engine is away. */
   async #stop(entry: Entry, graceMs: number): Promise<void> {
     try {
       await this.engine.stop(entry.name, graceMs / 1000);
     } catch (e) {
       if (e instanceof EngineError && e.engineStatus === 404) return;
-      await this.engine.kill(entry.name).catch(() => undefined);
+      try {
+        await this.engine.kill(entry.name);
+      } catch (e) {
+        if (!(e instanceof EngineError && e.engineStatus === 0)) return; // e.g. 409: not running
+        entry.destroyed = false;
+        throw new Error(`Cannot stop container "${entry.name}": ${e.message}`);
+      }
     }
   }
 }
