@@ -139,6 +139,25 @@ Deno.test("SchedulerDriver acknowledges an update with uuid only after update() 
   });
 });
 
+Deno.test("SchedulerDriver does not acknowledge an update whose update() threw", async () => {
+  const errors: string[] = [];
+  const scheduler: Scheduler = {
+    update: (_d, status) => {
+      if (status.task_id.value === "t-1") throw new Error("store is down");
+    },
+    error: (_d, message) => void errors.push(message),
+  };
+  await withDriver(scheduler, async (driver, master) => {
+    await driver.start();
+    master.send(update("t-1", "TASK_RUNNING", "dXVpZC0x"));
+    master.send(update("t-2", "TASK_RUNNING", "dXVpZC0y"));
+    const ack = await master.waitFor(() => master.callsOf("ACKNOWLEDGE")[0], { what: "an ack" });
+    assert.equal(ack.call?.type === "ACKNOWLEDGE" && ack.call.acknowledge.uuid, "dXVpZC0y");
+    assert.equal(master.callsOf("ACKNOWLEDGE").length, 1);
+    assert.deepEqual(errors, ["Scheduler.update() threw: store is down"]);
+  });
+});
+
 Deno.test("SchedulerDriver sends each call with the stream id and Mesos' JSON shape", async () => {
   await withDriver({}, async (driver, master) => {
     await driver.start();

@@ -42,7 +42,8 @@ export interface Scheduler {
   rescind?(driver: SchedulerDriver, offerId: string): CallbackResult;
   /**
    * A task status. With `autoAcknowledge` (the default) the driver acknowledges an update
-   * that carries a uuid once this returned; updates may repeat, so handle them idempotently.
+   * that carries a uuid once this returned (not when it threw: the agent then resends it);
+   * updates may repeat, so handle them idempotently.
    */
   update?(driver: SchedulerDriver, status: TaskStatus): CallbackResult;
   /** Data from an executor. Unreliable: may be lost. */
