@@ -101,9 +101,12 @@ export class SchedulerDriver {
     });
   }
 
-  /** Closes the event stream and stops re-subscribing; `teardown` first removes the framework. */
+  /**
+   * Closes the event stream and stops re-subscribing. With `teardown`, first removes the
+   * framework (see `teardown()`); that throws, after stopping, when the driver is disconnected.
+   */
   async stop(options: { teardown?: boolean } = {}): Promise<void> {
-    if (options.teardown && this.#streamId && !this.#halted) return await this.teardown();
+    if (options.teardown && this.#frameworkId && !this.#halted) return await this.teardown();
     this.#closing = true;
     this.#life.abort(new Error("driver stopped"));
     this.#settleStart(new Error("SchedulerDriver stopped before it subscribed"));
