@@ -1,0 +1,427 @@
+/**
+ * The life of every task on the agent: launch through the containerizer, watch to the end,
+ * health checks, kills (graceful, by group, by framework), status updates, clean-up once the
+ * terminal update is acknowledged, and recovery after an agent restart. The operations of one
+ * task run one after another, in the order they were asked for.
+ */
+import {
+  type Clock,
+  type FrameworkInfo,
+  type Ids,
+  isTerminalState,
+  type KillPolicy,
+  type TaskInfo,
+  type TaskStatus,
+} from "../protocol/mod.ts";
+import type { Containerizer } from "./containerizer/containerizer.ts";
+import { keys } from "./keys.ts";
+import {
+  type PendingUpdate,
+  type StatusUpdateManager,
+  streamKey,
+} from "./status_update_manager.ts";
+import { type HealthWatch, watchHealth } from "./task_health.ts";
+import { containerSpec } from "./task_spec.ts";
+import {
+  type KillCause,
+  type StatusFields,
+  type TaskRecord,
+  TaskRecordSchema,
+  terminalStatus,
+  vanishedState,
+} from "./task_record.ts";
+
+/** What the supervisor needs. */
+export interface TaskSupervisorDeps {
+  kv: Deno.Kv;
+  clock: Clock;
+  ids: Ids;
+  containerizer: Containerizer;
+  updates: StatusUpdateManager;
+  /** The agent's current id (undefined before the first SUBSCRIBED). */
+  agentId: () => string | undefined;
+  log?: (message: string) => void;
+}
+
+/** Settings of the supervisor. */
+export interface TaskSupervisorOptions {
+  /** The address tasks are reached at (HOST, container_status). */
+  advertiseIp: string;
+  workDir: string;
+  /** Grace between SIGTERM and SIGKILL when neither KILL nor task names one (default 5 s). */
+  killGraceMs?: number;
+}
+
+interface TaskEntry {
+  record: TaskRecord;
+  chain: Promise<void>;
+  killing?: KillCause;
+  health?: HealthWatch;
+}
+
+/** Whether a framework declared a capability. */
+function hasCapability(info: FrameworkInfo, type: string): boolean {
+  return (info.capabilities ?? []).some((c) => c.type === type);
+}
+
+/** A kill policy's grace period in milliseconds. */
+export function graceOf(policy: KillPolicy | undefined): number | undefined {
+  const ns = policy?.grace_period?.nanoseconds;
+  return ns === undefined ? undefined : Math.max(0, Math.round(ns / 1e6));
+}
+
+/** Runs and reports the agent's tasks. */
+export class TaskSupervisor {
+  readonly #deps: TaskSupervisorDeps;
+  readonly #options: TaskSupervisorOptions;
+  readonly #entries = new Map<string, TaskEntry>();
+
+  constructor(deps: TaskSupervisorDeps, options: TaskSupervisorOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  get #agentId(): string | undefined {
+    return this.#deps.agentId();
+  }
+
+  get #updates(): StatusUpdateManager {
+    return this.#deps.updates;
+  }
+
+  #log(message: string): void {
+    this.#deps.log?.(message);
+  }
+
+  /** Every task held (until its terminal update is acknowledged). */
+  records(): TaskRecord[] {
+    return [...this.#entries.values()].map((e) => e.record);
+  }
+
+  /** A task by its id (in any framework). */
+  find(taskId: string): TaskRecord | undefined {
+    return [...this.#entries.values()].find((e) => e.record.task.task_id.value === taskId)?.record;
+  }
+
+  /** Resolves once every queued task operation has run. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#entries.values()].map((e) => e.chain));
+  }
+
+  /** Stops health checks and waits for queued operations; tasks keep running. */
+  async stop(): Promise<void> {
+    for (const entry of this.#entries.values()) entry.health?.stop();
+    await this.settled();
+  }
+
+  /** Handles a KILL: the task and its group, or TASK_LOST for a task the agent does not know. */
+  kill(frameworkId: string, taskId: string, policy?: KillPolicy): void {
+    const entry = this.#entries.get(streamKey(frameworkId, taskId));
+    if (!entry) return void this.#unknownKill(frameworkId, taskId);
+    this.#killGroupOf(entry, { graceMs: graceOf(policy) });
+  }
+
+  /** Kills every task of a framework that was torn down. */
+  shutdownFramework(frameworkId: string): void {
+    for (const entry of this.#entries.values()) {
+      if (entry.record.framework_id.value !== frameworkId) continue;
+      this.#enqueue(
+        entry,
+        () =>
+          this.#kill(entry, { message: "Framework shut down", reason: "REASON_FRAMEWORK_REMOVED" }),
+      );
+    }
+  }
+
+  /** After an update was acknowledged: a terminal one releases the task's container and records. */
+  acknowledged(acked: PendingUpdate): void {
+    const entry = this.#entries.get(
+      streamKey(acked.framework_id.value, acked.status.task_id.value),
+    );
+    if (entry && isTerminalState(acked.status.state)) {
+      this.#enqueue(entry, () => this.#cleanup(entry));
+    }
+  }
+
+  /** The latest status of a task for RECONCILE (no uuid); TASK_LOST when unknown. */
+  latestStatus(frameworkId: string, taskId: string): TaskStatus {
+    const entry = this.#entries.get(streamKey(frameworkId, taskId));
+    const latest: TaskStatus = entry
+      ? { ...entry.record.status, reason: "REASON_RECONCILIATION", timestamp: this.#now() }
+      : this.#fullStatus(taskId, {
+        state: "TASK_LOST",
+        message: `Task "${taskId}" is unknown to this agent`,
+        reason: "REASON_RECONCILIATION",
+      }, "SOURCE_AGENT");
+    delete latest.uuid;
+    return latest;
+  }
+
+  #enqueue(entry: TaskEntry, op: () => Promise<void>): void {
+    entry.chain = entry.chain.then(op).catch((e) => {
+      this.#log(
+        `Task "${entry.record.task.task_id.value}": ${e instanceof Error ? e.stack : String(e)}`,
+      );
+    });
+  }
+
+  /** Runs a task the master sent (`group`: the executor id of its LAUNCH_GROUP). */
+  launch(frameworkId: string, frameworkInfo: FrameworkInfo, task: TaskInfo, group?: string): void {
+    const key = streamKey(frameworkId, task.task_id.value);
+    if (this.#entries.has(key)) {
+      this.#log(`Ignoring a second LAUNCH of task "${task.task_id.value}"`);
+      return;
+    }
+    const record: TaskRecord = {
+      framework_id: { value: frameworkId },
+      framework_info: frameworkInfo,
+      task,
+      status: { task_id: task.task_id, state: "TASK_STAGING" },
+      container_id: this.#deps.ids.uuid(),
+      ...(group ? { group } : {}),
+    };
+    const entry: TaskEntry = { record, chain: Promise.resolve() };
+    this.#entries.set(key, entry);
+    this.#enqueue(entry, () => this.#run(entry));
+  }
+
+  async #run(entry: TaskEntry): Promise<void> {
+    const { record } = entry;
+    // The task record is written with TASK_STARTING, atomically, before anything runs.
+    await this.#status(entry, { state: "TASK_STARTING" });
+    const spec = containerSpec({
+      task: record.task,
+      frameworkId: record.framework_id.value,
+      agentId: this.#agentIdFor(record),
+      host: this.#options.advertiseIp,
+      workDir: this.#options.workDir,
+    });
+    try {
+      await Deno.mkdir(spec.sandbox, { recursive: true });
+      await this.#deps.containerizer.launch(record.container_id, spec);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      await this.#status(entry, {
+        state: "TASK_FAILED",
+        message,
+        reason: "REASON_CONTAINER_LAUNCH_FAILED",
+      }, "SOURCE_AGENT");
+      return;
+    }
+    entry.record = { ...record, started_at: this.#deps.clock.now() };
+    await this.#status(entry, {
+      state: "TASK_RUNNING",
+      container_status: {
+        container_id: { value: record.container_id },
+        network_infos: [{ ip_addresses: [{ ip_address: this.#options.advertiseIp }] }],
+      },
+    });
+    this.#watch(entry);
+  }
+
+  /** Follows a running container to its end, and its health while it runs. */
+  #watch(entry: TaskEntry): void {
+    this.#deps.containerizer.wait(entry.record.container_id).then((termination) => {
+      this.#enqueue(entry, async () => {
+        if (!termination || isTerminalState(entry.record.status.state)) return;
+        entry.health?.stop();
+        const fields = terminalStatus(termination, entry.killing);
+        await this.#status(entry, fields);
+        if (entry.record.group && fields.state !== "TASK_FINISHED") {
+          this.#killGroupOf(entry, { message: `A task of its group ended: ${fields.message}` });
+        }
+      });
+    });
+    entry.health = watchHealth({
+      containerizer: this.#deps.containerizer,
+      record: entry.record,
+      host: this.#options.advertiseIp,
+      clock: this.#deps.clock,
+      startedAt: entry.record.started_at,
+      onChange: (healthy, message) =>
+        this.#enqueue(entry, async () => {
+          if (entry.record.status.state !== "TASK_RUNNING") return;
+          await this.#status(entry, {
+            ...entry.record.status,
+            healthy,
+            message,
+            reason: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
+          });
+        }),
+      onKill: (why) =>
+        this.#enqueue(entry, () =>
+          this.#kill(entry, {
+            message: `Task failed its health check: ${why}`,
+            reason: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
+            healthy: false,
+          })),
+    });
+  }
+
+  /** Kills the task, and every other task of its LAUNCH_GROUP. */
+  #killGroupOf(entry: TaskEntry, cause: KillCause & { graceMs?: number }): void {
+    const group = entry.record.group;
+    const members = group
+      ? [...this.#entries.values()].filter((e) =>
+        e.record.group === group && e.record.framework_id.value === entry.record.framework_id.value
+      )
+      : [entry];
+    for (const member of members) this.#enqueue(member, () => this.#kill(member, cause));
+  }
+
+  async #kill(entry: TaskEntry, cause: KillCause & { graceMs?: number }): Promise<void> {
+    const { record } = entry;
+    if (isTerminalState(record.status.state)) return;
+    entry.killing ??= { message: cause.message, reason: cause.reason, healthy: cause.healthy };
+    entry.health?.stop();
+    if (
+      hasCapability(record.framework_info, "TASK_KILLING_STATE") &&
+      record.status.state !== "TASK_KILLING"
+    ) {
+      await this.#status(entry, { state: "TASK_KILLING" });
+    }
+    const grace = cause.graceMs ?? graceOf(record.task.kill_policy) ?? this.#options.killGraceMs ??
+      5000;
+    const termination = await this.#deps.containerizer.destroy(record.container_id, grace);
+    if (isTerminalState(entry.record.status.state)) return;
+    await this.#status(
+      entry,
+      terminalStatus(
+        termination ?? { exitCode: null, reason: "killed", message: "container gone" },
+        entry.killing,
+      ),
+    );
+  }
+
+  /** Mesos' answer to a KILL of a task the agent does not know: TASK_LOST, REASON_TASK_UNKNOWN. */
+  async #unknownKill(frameworkId: string, taskId: string): Promise<void> {
+    const status: TaskStatus = this.#fullStatus(taskId, {
+      state: "TASK_LOST",
+      message: `Cannot kill task "${taskId}": this agent does not know it`,
+      reason: "REASON_TASK_UNKNOWN",
+    }, "SOURCE_AGENT");
+    await this.#updates.update(frameworkId, status).catch((e) => this.#log(String(e)));
+  }
+
+  /** After the terminal update is acknowledged: the container goes, then the task's records. */
+  async #cleanup(entry: TaskEntry): Promise<void> {
+    const { record } = entry;
+    if (this.#updates.pendingFor(record.framework_id.value, record.task.task_id.value).length > 0) {
+      return;
+    }
+    entry.health?.stop();
+    await this.#deps.containerizer.destroy(record.container_id, 0).catch((e) =>
+      this.#log(
+        `Cannot remove container ${record.container_id}: ${e instanceof Error ? e.message : e}`,
+      )
+    );
+    await this.#deps.kv.delete(keys.task(record.framework_id.value, record.task.task_id.value));
+    this.#entries.delete(streamKey(record.framework_id.value, record.task.task_id.value));
+  }
+
+  #now(): number {
+    return this.#deps.clock.now() / 1000;
+  }
+
+  #agentIdFor(record: TaskRecord): string {
+    return this.#agentId ?? record.task.agent_id.value;
+  }
+
+  #fullStatus(taskId: string, fields: StatusFields, source: TaskStatus["source"]): TaskStatus {
+    return {
+      ...fields,
+      task_id: { value: taskId },
+      source,
+      ...(this.#agentId ? { agent_id: { value: this.#agentId } } : {}),
+      timestamp: this.#now(),
+    };
+  }
+
+  /** Records and sends a new status of the task: one atomic write of record and update. */
+  async #status(
+    entry: TaskEntry,
+    fields: StatusFields,
+    source: TaskStatus["source"] = "SOURCE_EXECUTOR",
+  ): Promise<void> {
+    const status: TaskStatus = {
+      ...fields,
+      task_id: entry.record.task.task_id,
+      source,
+      agent_id: { value: this.#agentIdFor(entry.record) },
+      timestamp: this.#now(),
+    };
+    for (const k of Object.keys(status) as (keyof TaskStatus)[]) {
+      if (status[k] === undefined) delete status[k];
+    }
+    delete status.uuid;
+    const record: TaskRecord = { ...entry.record, status };
+    const { framework_id, task } = record;
+    await this.#updates.update(
+      framework_id.value,
+      status,
+      (op) => op.set(keys.task(framework_id.value, task.task_id.value), record),
+    );
+    entry.record = record;
+  }
+
+  /**
+   * Loads the tasks and pending updates from the store, finds their containers, and settles
+   * what changed while the agent was down. Resolves with how many tasks it holds.
+   */
+  async recover(): Promise<number> {
+    const { kv, containerizer } = this.#deps;
+    for await (const item of kv.list({ prefix: keys.tasks() })) {
+      const record = TaskRecordSchema.parse(item.value);
+      this.#entries.set(streamKey(record.framework_id.value, record.task.task_id.value), {
+        record,
+        chain: Promise.resolve(),
+      });
+    }
+    const pending = await this.#updates.load();
+    const known = new Set([...this.#entries.values()].map((e) => e.record.container_id));
+    const found = new Map((await containerizer.recover(known)).map((c) => [c.id, c]));
+    for (const container of found.values()) {
+      if (known.has(container.id)) continue;
+      this.#log(`Killing container ${container.id} (task "${container.taskId}"): no record of it`);
+      await containerizer.destroy(container.id, 0).catch(() => undefined);
+    }
+    for (const entry of this.#entries.values()) {
+      const { record } = entry;
+      const state = record.status.state;
+      if (isTerminalState(state)) {
+        const waiting = this.#updates.pendingFor(
+          record.framework_id.value,
+          record.task.task_id.value,
+        );
+        if (waiting.length === 0) this.#enqueue(entry, () => this.#cleanup(entry));
+        continue;
+      }
+      const container = found.get(record.container_id);
+      if (state === "TASK_KILLING") entry.killing = { message: "Killed while the agent restarted" };
+      if (container && !container.termination) {
+        if (state === "TASK_STAGING" || state === "TASK_STARTING") {
+          this.#enqueue(entry, () => this.#status(entry, { state: "TASK_RUNNING" }));
+        }
+        this.#watch(entry);
+        // A kill the agent did not finish before it went down is finished now.
+        if (state === "TASK_KILLING") this.#enqueue(entry, () => this.#kill(entry, {}));
+      } else if (container?.termination) {
+        const termination = container.termination;
+        this.#enqueue(entry, () => this.#status(entry, terminalStatus(termination, entry.killing)));
+      } else {
+        const partitionAware = hasCapability(record.framework_info, "PARTITION_AWARE");
+        this.#enqueue(entry, () =>
+          this.#status(entry, {
+            state: entry.killing ? "TASK_KILLED" : vanishedState(partitionAware),
+            message: `The agent restarted and container ${record.container_id} is gone`,
+            reason: "REASON_AGENT_RESTARTED",
+          }, "SOURCE_AGENT"));
+      }
+    }
+    await this.settled();
+    this.#log(
+      `Recovered ${this.#entries.size} task(s), ${pending.length} pending status update(s)`,
+    );
+    return this.#entries.size;
+  }
+}
