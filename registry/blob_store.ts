@@ -11,6 +11,9 @@ export interface ByteRange {
   end: number;
 }
 
+/** Size of the buffer uploads are gathered in before hashing and writing. */
+const WRITE_BUFFER_BYTES = 256 * 1024;
+
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
@@ -129,7 +132,11 @@ export class BlobStore {
     return statSize(this.uploadPath(id));
   }
 
-  /** Appends a body to an upload, feeding the hasher; returns the bytes written. */
+  /**
+   * Appends a body to an upload, feeding the hasher; returns the bytes written. Incoming chunks
+   * are gathered into two reused buffers: one fills from the network while the other is being
+   * written (hashing and writing many small fresh buffers costs far more in Deno than copying).
+   */
   async append(
     id: string,
     body: ReadableStream<Uint8Array> | null,
@@ -137,14 +144,36 @@ export class BlobStore {
   ): Promise<number> {
     if (body === null) return 0;
     const file = await Deno.open(this.uploadPath(id), { write: true, append: true });
+    let pool = new Uint8Array(WRITE_BUFFER_BYTES);
+    let spare = new Uint8Array(WRITE_BUFFER_BYTES);
+    let fill = 0;
     let written = 0;
+    let pending: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      if (fill === 0) return;
+      const view = pool.subarray(0, fill);
+      hasher.update(view);
+      await pending; // the other buffer's write must finish first, to keep the order
+      pending = writeAll(file, view);
+      written += fill;
+      fill = 0;
+      [pool, spare] = [spare, pool];
+    };
     try {
       for await (const chunk of body) {
-        hasher.update(chunk);
-        await writeAll(file, chunk);
-        written += chunk.byteLength;
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          const n = Math.min(chunk.byteLength - offset, pool.byteLength - fill);
+          pool.set(chunk.subarray(offset, offset + n), fill);
+          fill += n;
+          offset += n;
+          if (fill === pool.byteLength) await flush();
+        }
       }
+      await flush();
+      await pending;
     } finally {
+      await pending.catch(() => {});
       file.close();
     }
     return written;

@@ -73,12 +73,14 @@ export class Metadata {
     return (await this.kv.get(keys.repo(name))).versionstamp !== null;
   }
 
-  /** Records that `name` now owns a blob just written to disk. */
+  /** Records that `name` now owns a blob just written to disk (closing `upload` if given). */
   async recordBlob(
-    args: { name: string; digest: string; size: number; now: number },
+    args: { name: string; digest: string; size: number; now: number; upload?: string },
   ): Promise<void> {
-    const { name, digest, size, now } = args;
-    await this.kv.atomic()
+    const { name, digest, size, now, upload } = args;
+    const op = this.kv.atomic();
+    if (upload !== undefined) op.delete(keys.upload(upload));
+    await op
       .set(keys.blob(digest), { size, touchedAt: now } satisfies BlobRecord)
       .set(keys.link(name, digest), { linkedAt: now })
       .set(keys.owner(digest, name), true)

@@ -92,10 +92,11 @@ export class Uploads {
       const { store, meta, clock } = this.#deps;
       // The blob record is written before the file is placed: a collection that runs meanwhile
       // sees a freshly touched record and leaves the digest alone (see gc.ts).
-      await meta.recordBlob({ name, digest, size, now: clock.now() });
+      // The session's record goes in the same commit; its file goes right after (a crash in
+      // between leaves a file with no record, which collection removes).
+      await meta.recordBlob({ name, digest, size, now: clock.now(), upload: id });
       if ((await store.size(digest)) === size) await store.removeUpload(id);
       else await store.commitUpload(id, digest);
-      await meta.deleteUpload(id);
       this.#hashers.delete(id);
       return { digest, size };
     });
