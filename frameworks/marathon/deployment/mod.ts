@@ -14,3 +14,4 @@ export * from "./plan.ts";
 export * from "./reconcile.ts";
 export * from "./kill_selection.ts";
 export * from "./backoff.ts";
+export * from "./progress.ts";

@@ -1,0 +1,208 @@
+/**
+ * Marathon's REST API v2 over hono: apps and tasks (`apps_routes.ts`), deployments, groups,
+ * queue, events (SSE), info, leader, ping. One `onError` writes Marathon's error bodies:
+ * `{"message": …}` plus `details` (array or string) or extra fields such as `deployments`.
+ */
+import { type Context, Hono } from "hono";
+import { type Clock, TenderError } from "../../../protocol/mod.ts";
+import { Backoff } from "../deployment/backoff.ts";
+import { configVersion } from "../deployment/reconcile.ts";
+import type { EventBus } from "../events/event_bus.ts";
+import { isActive } from "../model/instance.ts";
+import type { MarathonService } from "../service/marathon_service.ts";
+import { appInfo, groupTree } from "../service/views.ts";
+import { appsRoutes } from "./apps_routes.ts";
+import { body, clientIp, flag } from "./request.ts";
+
+/** What the API shows about this Marathon in `/v2/info` and `/v2/leader`. */
+export interface ApiInfo {
+  /** `host:port` of this API (Marathon's leader field). */
+  leader: string;
+  master: string;
+  frameworkId(): string | undefined;
+  httpPort: number;
+}
+
+/** Dependencies of the API. */
+export interface MarathonApiDeps {
+  service: MarathonService;
+  events: EventBus;
+  clock: Clock;
+  info: ApiInfo;
+  backoff?: Backoff;
+}
+
+/** Builds the hono app serving Marathon's REST API. */
+export function marathonApi(deps: MarathonApiDeps): Hono {
+  const { service, events, clock, info } = deps;
+  const store = service.store;
+  const backoff = deps.backoff ?? new Backoff();
+  const api = new Hono();
+
+  api.onError((err, c) => {
+    if (!(err instanceof TenderError)) {
+      console.error(
+        JSON.stringify({ level: "error", msg: "marathon api", error: String(err?.stack ?? err) }),
+      );
+      return c.json({ message: `Internal error: ${err.message}` }, 500);
+    }
+    const d = err.details;
+    const extra = Array.isArray(d) || typeof d === "string"
+      ? { details: d }
+      : typeof d === "object" && d !== null
+      ? d
+      : {};
+    return c.json({ message: err.message, ...extra }, err.status as 400);
+  });
+  api.notFound((c) => c.json({ message: `Not found: ${c.req.method} ${c.req.path}` }, 404));
+
+  api.get("/ping", (c) => c.text("pong"));
+  api.get("/v2/leader", (c) => c.json({ leader: info.leader }));
+  api.get("/v2/info", (c) =>
+    c.json({
+      name: "marathon",
+      version: "1.10.0-tender",
+      buildref: "tender",
+      elected: true,
+      leader: info.leader,
+      frameworkId: info.frameworkId() ?? null,
+      marathon_config: {
+        master: info.master,
+        local_port_min: 10000,
+        local_port_max: 20000,
+        task_launch_timeout: 300000,
+        reconciliation_interval: 600000,
+        max_instances_per_offer: 5,
+        mesos_role: "*",
+        features: [],
+      },
+      zookeeper_config: {},
+      http_config: { http_port: info.httpPort, https_port: 8443 },
+    }));
+
+  appsRoutes(api, service);
+
+  api.get("/v2/deployments", async (c) => {
+    const list = await store.listDeployments();
+    return c.json(list.map((d) => ({
+      id: d.id,
+      version: d.version,
+      affectedApps: d.affectedApps,
+      affectedPods: [],
+      steps: d.steps,
+      currentActions: (d.steps[d.currentStep - 1]?.actions ?? []).map((a) => ({
+        ...a,
+        readinessCheckResults: [],
+      })),
+      currentStep: d.currentStep,
+      totalSteps: d.steps.length,
+    })));
+  });
+
+  api.delete("/v2/deployments/:id", async (c) => {
+    const r = await service.cancelDeployment(c.req.param("id"), {
+      force: flag(c, "force"),
+      clientIp: clientIp(c),
+    });
+    if (!r) return c.body(null, 202);
+    c.header("Marathon-Deployment-Id", r.deploymentId);
+    return c.json({ deploymentId: r.deploymentId, version: r.version });
+  });
+
+  const groups = async (rootId: string) => {
+    const apps = await store.listApps();
+    const renders = new Map(
+      await Promise.all(
+        apps.map(async (a) =>
+          [
+            a.id,
+            appInfo(a, await store.listInstances(a.id), await store.getLock(a.id), {
+              tasks: false,
+            }),
+          ] as const
+        ),
+      ),
+    );
+    const version = new Date(clock.now()).toISOString();
+    return groupTree(rootId, apps, (a) => renders.get(a.id)!, version);
+  };
+  api.get("/v2/groups", async (c) => c.json(await groups("/")));
+  api.get("/v2/groups/*", async (c) => {
+    const id = "/" + c.req.path.slice("/v2/groups".length).replace(/^\/+|\/+$/g, "");
+    const tree = await groups(id);
+    if (id !== "/" && tree.apps.length === 0 && tree.groups.length === 0) {
+      throw new TenderError("not_found", `Group '${id}' does not exist`);
+    }
+    return c.json(tree);
+  });
+  const postGroup = async (c: Context, groupId?: string) => {
+    const r = await service.createGroup(await body(c), {
+      force: flag(c, "force"),
+      clientIp: clientIp(c),
+      ...(groupId ? { groupId } : {}),
+    });
+    c.header("Marathon-Deployment-Id", r.deploymentId);
+    c.header("Location", new URL(`/v2/groups${groupId ?? ""}`, c.req.url).toString());
+    return c.json({ deploymentId: r.deploymentId, version: r.version }, 201);
+  };
+  api.post("/v2/groups", (c) => postGroup(c));
+  api.post(
+    "/v2/groups/*",
+    (c) => postGroup(c, "/" + c.req.path.slice("/v2/groups/".length).replace(/\/+$/, "")),
+  );
+
+  api.get("/v2/queue", async (c) => {
+    const now = clock.now();
+    const queue = [];
+    for (const app of await store.listApps()) {
+      const active = (await store.listInstances(app.id)).filter(isActive).length;
+      const state = await store.getBackoff(app.id);
+      const allowedAt = backoff.launchAllowedAt(app, configVersion(app), state, now);
+      const left = Math.max(0, app.instances - active);
+      if (left === 0 && allowedAt <= now) continue;
+      queue.push({
+        app,
+        count: left,
+        role: app.role ?? "*",
+        delay: {
+          timeLeftSeconds: Math.max(0, Math.ceil((allowedAt - now) / 1000)),
+          overdue: allowedAt <= now,
+        },
+        since: new Date(state?.lastFailureAt ?? now).toISOString(),
+      });
+    }
+    return c.json({ queue });
+  });
+  api.delete("/v2/queue/*", async (c) => {
+    const m = /^\/v2\/queue(\/.+)\/delay$/.exec(c.req.path);
+    if (!m) throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
+    const id = m[1]!;
+    if (!(await store.getApp(id))) {
+      throw new TenderError("not_found", `Application ${id} not found in tasks queue.`);
+    }
+    await store.setBackoff(id, undefined);
+    return c.body(null, 204);
+  });
+
+  api.get("/v2/events", (c) => {
+    if (!(c.req.header("accept") ?? "").includes("text/event-stream")) {
+      throw new TenderError(
+        "method_not_allowed",
+        "The event stream needs 'Accept: text/event-stream'",
+      );
+    }
+    const stream = events.subscribe({
+      eventTypes: c.req.queries("event_type") ?? [],
+      remoteAddress: clientIp(c),
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      },
+    });
+  });
+
+  return api;
+}

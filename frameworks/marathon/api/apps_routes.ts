@@ -1,0 +1,140 @@
+/** `/v2/apps` and `/v2/tasks`: thin handlers over the service; failures go to `onError`. */
+import type { Context, Hono } from "hono";
+import { TenderError } from "../../../protocol/mod.ts";
+import type { App } from "../app/normalize.ts";
+import type { Instance } from "../model/instance.ts";
+import type { DeploymentResult, MarathonService } from "../service/marathon_service.ts";
+import { appInfo, taskJson } from "../service/views.ts";
+import { parseLabelSelector } from "./label_selector.ts";
+import { appPath, body, clientIp, embeds, flag } from "./request.ts";
+
+/** Registers the app and task routes. */
+export function appsRoutes(api: Hono, service: MarathonService): void {
+  const store = service.store;
+  const info = async (app: App, embedTasks: boolean) =>
+    appInfo(app, await store.listInstances(app.id), await store.getLock(app.id), {
+      tasks: embedTasks,
+    });
+  const mutation = (c: Context) => ({
+    force: flag(c, "force"),
+    clientIp: clientIp(c),
+    uri: c.req.path,
+  });
+  const deployed = (c: Context, r: DeploymentResult, status: 200 | 201 = 200) => {
+    c.header("Marathon-Deployment-Id", r.deploymentId);
+    return c.json({ deploymentId: r.deploymentId, version: r.version }, status);
+  };
+  const mustGet = async (id: string): Promise<App> => {
+    const app = await store.getApp(id);
+    if (!app) throw new TenderError("not_found", `App '${id}' does not exist`);
+    return app;
+  };
+
+  api.get("/v2/apps", async (c) => {
+    const id = c.req.query("id")?.toLowerCase();
+    const cmd = c.req.query("cmd")?.toLowerCase();
+    const label = c.req.query("label");
+    let select: (labels: Record<string, string>) => boolean = () => true;
+    if (label !== undefined) {
+      try {
+        select = parseLabelSelector(label);
+      } catch (e) {
+        throw new TenderError("bad_request", e instanceof Error ? e.message : String(e));
+      }
+    }
+    const e = embeds(c);
+    const apps = (await store.listApps()).filter((a) =>
+      (id === undefined || a.id.toLowerCase().includes(id)) &&
+      (cmd === undefined || (a.cmd ?? "").toLowerCase().includes(cmd)) && select(a.labels)
+    );
+    return c.json({
+      apps: await Promise.all(apps.map((a) => info(a, e.has("tasks") || e.has("failures")))),
+    });
+  });
+
+  api.post("/v2/apps", async (c) => {
+    const r = await service.createApp(await body(c), mutation(c));
+    const app = r.apps[0]!;
+    c.header("Location", new URL(`/v2/apps${app.id}`, c.req.url).toString());
+    c.header("Marathon-Deployment-Id", r.deploymentId);
+    return c.json({ ...(await info(app, false)), deployments: [{ id: r.deploymentId }] }, 201);
+  });
+
+  api.put("/v2/apps", async (c) => deployed(c, await service.putApps(await body(c), mutation(c))));
+
+  api.get("/v2/apps/*", async (c) => {
+    const p = appPath(c.req.path.slice("/v2/apps".length));
+    if (p.kind === "app" && p.id.endsWith("/*")) {
+      const group = p.id.slice(0, -2);
+      const apps = (await store.listApps()).filter((a) => a.id.startsWith(`${group}/`));
+      return c.json({ "*": await Promise.all(apps.map((a) => info(a, true))) });
+    }
+    if (p.kind === "app") return c.json({ app: await info(await mustGet(p.id), true) });
+    if (p.kind === "versions") {
+      await mustGet(p.id);
+      return c.json({ versions: await store.listVersions(p.id) });
+    }
+    if (p.kind === "version") {
+      const v = await store.getVersion(p.id, p.version);
+      if (!v) {
+        throw new TenderError("not_found", `App '${p.id}' does not exist in version ${p.version}`);
+      }
+      return c.json(v);
+    }
+    if (p.kind === "tasks") {
+      const app = await mustGet(p.id);
+      return c.json({ tasks: (await store.listInstances(app.id)).map((i) => taskJson(app, i)) });
+    }
+    throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
+  });
+
+  api.put("/v2/apps/*", async (c) => {
+    const p = appPath(c.req.path.slice("/v2/apps".length));
+    if (p.kind !== "app") {
+      throw new TenderError("method_not_allowed", `PUT is not supported on ${c.req.path}`);
+    }
+    const r = await service.putApp(p.id, await body(c), {
+      ...mutation(c),
+      partialUpdate: flag(c, "partialUpdate", true),
+    });
+    if (r.created) c.header("Location", new URL(`/v2/apps${r.apps[0]!.id}`, c.req.url).toString());
+    return deployed(c, r, r.created ? 201 : 200);
+  });
+
+  api.patch("/v2/apps/*", async (c) => {
+    const p = appPath(c.req.path.slice("/v2/apps".length));
+    if (p.kind !== "app") {
+      throw new TenderError("method_not_allowed", `PATCH is not supported on ${c.req.path}`);
+    }
+    return deployed(c, await service.patchApp(p.id, await body(c), mutation(c)));
+  });
+
+  api.post("/v2/apps/*", async (c) => {
+    const p = appPath(c.req.path.slice("/v2/apps".length));
+    if (p.kind !== "restart") throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
+    return deployed(c, await service.restartApp(p.id, mutation(c)));
+  });
+
+  api.delete("/v2/apps/*", async (c) => {
+    const p = appPath(c.req.path.slice("/v2/apps".length));
+    if (p.kind !== "app") {
+      throw new TenderError("method_not_allowed", `DELETE is not supported on ${c.req.path}`);
+    }
+    return deployed(
+      c,
+      await service.deleteApp(p.id, { ...mutation(c), force: flag(c, "force", true) }),
+    );
+  });
+
+  api.get("/v2/tasks", async (c) => {
+    const wanted = new Set((c.req.queries("status") ?? []).map((s) => s.toLowerCase()));
+    const apps = new Map((await store.listApps()).map((a) => [a.id, a]));
+    const keep = (i: Instance) =>
+      wanted.size === 0 || (wanted.has("running") && i.condition === "Running") ||
+      (wanted.has("staging") && (i.condition === "Staging" || i.condition === "Starting"));
+    const tasks = (await store.listInstances()).filter(keep).map((i) =>
+      taskJson(apps.get(i.appId), i)
+    );
+    return c.json({ tasks });
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * Deployment progress: which step of a plan is done, judged from the apps' current
+ * definitions and instances. A step is done when each action is: Stop → no active instance
+ * left and the app gone; Start → always; Scale/Restart → the app has settled (reconciler).
+ */
+import type { App } from "../app/normalize.ts";
+import { type Instance, isActive } from "../model/instance.ts";
+import type { DeploymentAction, DeploymentPlan } from "./plan.ts";
+import { reconcileApp } from "./reconcile.ts";
+
+/** Where a deployment stands: the first unfinished step (1-based), or done. */
+export type Progress = { done: true } | { done: false; currentStep: number };
+
+/** Whether one action of a plan has completed. */
+export function actionDone(
+  action: DeploymentAction,
+  apps: ReadonlyMap<string, App>,
+  instances: readonly Instance[],
+): boolean {
+  const mine = instances.filter((i) => i.appId === action.app);
+  const app = apps.get(action.app);
+  switch (action.action) {
+    case "StartApplication":
+      return true;
+    case "StopApplication":
+      return app === undefined && !mine.some(isActive);
+    case "ScaleApplication":
+    case "RestartApplication":
+      // An app replaced or removed by a later change no longer holds this step up.
+      return app === undefined || reconcileApp(app, mine).settled;
+  }
+}
+
+/** The progress of `plan` given the apps and all instances. */
+export function deploymentProgress(
+  plan: DeploymentPlan,
+  apps: ReadonlyMap<string, App>,
+  instances: readonly Instance[],
+): Progress {
+  for (let s = 0; s < plan.steps.length; s++) {
+    const step = plan.steps[s]!;
+    if (!step.actions.every((a) => actionDone(a, apps, instances))) {
+      return { done: false, currentStep: s + 1 };
+    }
+  }
+  return { done: true };
+}

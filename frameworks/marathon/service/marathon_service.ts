@@ -1,0 +1,304 @@
+/**
+ * The Marathon application layer: every API mutation becomes new app versions plus one
+ * deployment (planned, stored atomically with its locks, announced on the event bus). Reads
+ * render Marathon's JSON. The scheduler drives deployments to completion via `syncDeployments`.
+ */
+import { type Clock, type Ids, TenderError } from "../../../protocol/mod.ts";
+import { allApps, parseGroup } from "../app/group.ts";
+import type { App } from "../app/normalize.ts";
+import { parseApp } from "../app/parse.ts";
+import { isChildOf, resolvePathId } from "../app/path_id.ts";
+import { isConfigChange, planDeployment } from "../deployment/plan.ts";
+import { deploymentProgress } from "../deployment/progress.ts";
+import type { EventBus } from "../events/event_bus.ts";
+import { ServicePortAllocator } from "../placement/service_ports.ts";
+import type { DeploymentRecord } from "../store/deployment_record.ts";
+import type { MarathonStore } from "../store/store.ts";
+import { mergeUpdate, rollbackVersion } from "./merge.ts";
+
+/** What the service needs. */
+export interface MarathonServiceDeps {
+  store: MarathonStore;
+  clock: Clock;
+  ids: Ids;
+  events: EventBus;
+  servicePorts?: ServicePortAllocator;
+}
+
+/** Per-request options of a mutation. */
+export interface MutationOptions {
+  force?: boolean;
+  clientIp?: string;
+  uri?: string;
+}
+
+/** What a deployable call answers (`{deploymentId, version}`), plus the written apps. */
+export interface DeploymentResult {
+  deploymentId: string;
+  version: string;
+  apps: App[];
+}
+
+interface DeployRequest extends MutationOptions {
+  put: App[];
+  remove?: string[];
+  restart?: string[];
+  mustBeNew?: string[];
+  mustExist?: string[];
+  /** Whether an app counts as a config change (default: `isConfigChange`; new apps always). */
+  configChanged?: (before: App | undefined, after: App) => boolean;
+}
+
+/** Marathon's operations over the store. */
+export class MarathonService {
+  readonly #d: MarathonServiceDeps;
+  readonly #ports: ServicePortAllocator;
+  #lastVersion = 0;
+
+  constructor(deps: MarathonServiceDeps) {
+    this.#d = deps;
+    this.#ports = deps.servicePorts ?? new ServicePortAllocator();
+  }
+
+  get store(): MarathonStore {
+    return this.#d.store;
+  }
+
+  /** `POST /v2/apps`: a new app; 409 when the id exists. */
+  async createApp(raw: unknown, options: MutationOptions = {}): Promise<DeploymentResult> {
+    const app = parseApp(raw);
+    return await this.#deploy({ ...options, put: [app], mustBeNew: [app.id] });
+  }
+
+  /** `PUT /v2/apps/{id}`: create, replace, merge (`partialUpdate`) or roll back. */
+  async putApp(
+    id: string,
+    body: unknown,
+    options: MutationOptions & { partialUpdate?: boolean },
+  ): Promise<DeploymentResult & { created: boolean }> {
+    const appId = resolvePathId(id);
+    const current = await this.#d.store.getApp(appId);
+    const rollback = rollbackVersion(body);
+    if (rollback !== undefined) {
+      const stored = await this.#d.store.getVersion(appId, rollback);
+      if (!stored) {
+        throw new TenderError("not_found", `App '${appId}' does not exist in version ${rollback}`);
+      }
+      return {
+        ...(await this.#deploy({ ...options, put: [stored] })),
+        created: current === undefined,
+      };
+    }
+    const raw = mergeUpdate(options.partialUpdate === false ? undefined : current, body, appId);
+    const result = await this.#deploy({ ...options, put: [parseApp(raw)] });
+    return { ...result, created: current === undefined };
+  }
+
+  /** `PATCH /v2/apps/{id}`: a partial update of an existing app. */
+  async patchApp(
+    id: string,
+    body: unknown,
+    options: MutationOptions = {},
+  ): Promise<DeploymentResult> {
+    const appId = resolvePathId(id);
+    const current = await this.#d.store.getApp(appId);
+    if (!current) throw new TenderError("not_found", `App '${appId}' does not exist`);
+    return await this.#deploy({
+      ...options,
+      put: [parseApp(mergeUpdate(current, body, appId))],
+      mustExist: [appId],
+    });
+  }
+
+  /** `PUT /v2/apps`: create or update many apps at once (partial updates). */
+  async putApps(body: unknown, options: MutationOptions = {}): Promise<DeploymentResult> {
+    if (!Array.isArray(body)) throw new TenderError("unprocessable", "Expected an array of apps");
+    const apps: App[] = [];
+    for (const raw of body) {
+      const id = typeof raw === "object" && raw !== null && "id" in raw ? String(raw.id) : "";
+      const appId = resolvePathId(id);
+      apps.push(parseApp(mergeUpdate(await this.#d.store.getApp(appId), raw, appId)));
+    }
+    return await this.#deploy({ ...options, put: apps });
+  }
+
+  /** `DELETE /v2/apps/{id}`: stops and removes an app (force defaults to true, as Marathon). */
+  async deleteApp(id: string, options: MutationOptions = {}): Promise<DeploymentResult> {
+    const appId = resolvePathId(id);
+    return await this.#deploy({ force: true, ...options, put: [], remove: [appId] });
+  }
+
+  /** `POST /v2/apps/{id}/restart`: a new version with the same config, rolled out. */
+  async restartApp(id: string, options: MutationOptions = {}): Promise<DeploymentResult> {
+    const appId = resolvePathId(id);
+    const current = await this.#d.store.getApp(appId);
+    if (!current) throw new TenderError("not_found", `App '${appId}' does not exist`);
+    return await this.#deploy({
+      ...options,
+      put: [current],
+      restart: [appId],
+      configChanged: () => true,
+    });
+  }
+
+  /** `POST /v2/groups`: creates every app of a group tree; 409 when any exists. */
+  async createGroup(
+    body: unknown,
+    options: MutationOptions & { groupId?: string } = {},
+  ): Promise<DeploymentResult> {
+    const withId = typeof body === "object" && body !== null && !("id" in body) && options.groupId
+      ? { ...body, id: options.groupId }
+      : body;
+    const group = parseGroup(withId);
+    const existing = (await this.#d.store.listApps()).filter((a) => isChildOf(a.id, group.id));
+    if (existing.length > 0) {
+      throw new TenderError(
+        "conflict",
+        `Group ${group.id} is already created. Use PUT to change this group.`,
+      );
+    }
+    const apps = allApps(group);
+    return await this.#deploy({ ...options, put: apps, mustBeNew: apps.map((a) => a.id) });
+  }
+
+  /**
+   * `DELETE /v2/deployments/{id}`: with `force` the deployment just stops (undefined answer,
+   * 202); otherwise a new deployment reverts its apps to their versions before it.
+   */
+  async cancelDeployment(
+    id: string,
+    options: MutationOptions = {},
+  ): Promise<DeploymentResult | undefined> {
+    const record = await this.#d.store.getDeployment(id);
+    if (!record) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
+    if (options.force) {
+      await this.#d.store.endDeployment(id);
+      this.#d.events.publish("deployment_failed", {
+        id,
+        plan: planOf(record),
+        reason: "cancelled",
+      });
+      return undefined;
+    }
+    const put: App[] = [];
+    const remove: string[] = [];
+    for (const [appId, version] of Object.entries(record.originalVersions)) {
+      const original = version === null
+        ? undefined
+        : await this.#d.store.getVersion(appId, version);
+      if (original) put.push(original);
+      else if (await this.#d.store.getApp(appId)) remove.push(appId);
+    }
+    return await this.#deploy({ ...options, force: true, put, remove });
+  }
+
+  /**
+   * Checks every deployment against the apps and instances: advances steps, ends finished
+   * deployments and announces both. Called by the scheduler after changes and periodically.
+   */
+  async syncDeployments(): Promise<void> {
+    const apps = new Map((await this.#d.store.listApps()).map((a) => [a.id, a]));
+    const instances = await this.#d.store.listInstances();
+    for (const record of await this.#d.store.listDeployments()) {
+      const progress = deploymentProgress(record, apps, instances);
+      if (progress.done) {
+        await this.#d.store.endDeployment(record.id).catch(ignoreNotFound);
+        this.#d.events.publish("deployment_success", { id: record.id, plan: planOf(record) });
+        for (const a of record.steps.flatMap((s) => s.actions)) {
+          if (a.action === "StopApplication") {
+            this.#d.events.publish("app_terminated_event", { appId: a.app });
+          }
+        }
+      } else if (progress.currentStep !== record.currentStep) {
+        await this.#d.store.advanceDeployment(record.id, progress.currentStep).catch(
+          ignoreNotFound,
+        );
+        this.#d.events.publish("deployment_step_success", {
+          plan: planOf(record),
+          currentStep: record.steps[record.currentStep - 1] ?? { actions: [] },
+        });
+      }
+    }
+  }
+
+  async #deploy(req: DeployRequest): Promise<DeploymentResult> {
+    const store = this.#d.store;
+    const version = this.#nextVersion();
+    const allCurrent = await store.listApps();
+    const current = new Map(allCurrent.map((a) => [a.id, a]));
+    const ids = [...new Set([...req.put.map((a) => a.id), ...(req.remove ?? [])])];
+    const original = new Map(
+      ids.flatMap((id) => (current.has(id) ? [[id, current.get(id)!] as const] : [])),
+    );
+    const used = new Set(
+      allCurrent.filter((a) => !ids.includes(a.id)).flatMap((a) => ServicePortAllocator.portsOf(a)),
+    );
+    const configChanged = req.configChanged ??
+      ((b: App | undefined, a: App) => !b || isConfigChange(b, a));
+    const put = req.put.map((raw) => {
+      const before = current.get(raw.id);
+      const app = this.#ports.assign(raw, { used, ...(before ? { previous: before } : {}) });
+      for (const p of ServicePortAllocator.portsOf(app)) used.add(p);
+      const changed = configChanged(before, app);
+      const lastConfigChangeAt = changed
+        ? version
+        : before?.versionInfo?.lastConfigChangeAt ?? version;
+      return { ...app, version, versionInfo: { lastScalingAt: version, lastConfigChangeAt } };
+    });
+    const target = new Map(original);
+    for (const id of req.remove ?? []) target.delete(id);
+    for (const app of put) target.set(app.id, app);
+    const id = this.#d.ids.uuid();
+    const plan = planDeployment({
+      id,
+      version,
+      original,
+      target,
+      restart: new Set(req.restart ?? []),
+    });
+    const record: DeploymentRecord = {
+      ...plan,
+      affectedApps: ids.sort(),
+      currentStep: 1,
+      originalVersions: Object.fromEntries(ids.map((i) => [i, original.get(i)?.version ?? null])),
+      startedAt: version,
+    };
+    await store.startDeployment({
+      deployment: record,
+      put,
+      remove: req.remove ?? [],
+      mustBeNew: req.mustBeNew ?? [],
+      mustExist: req.mustExist ?? [],
+      force: req.force ?? false,
+    });
+    for (const app of put) {
+      this.#d.events.publish("api_post_event", {
+        clientIp: req.clientIp ?? "",
+        uri: req.uri ?? "",
+        appDefinition: app,
+      });
+    }
+    this.#d.events.publish("group_change_success", { groupId: "/", version });
+    this.#d.events.publish("deployment_info", {
+      plan: planOf(record),
+      currentStep: record.steps[0] ?? { actions: [] },
+    });
+    if (plan.steps.length === 0) await this.syncDeployments();
+    return { deploymentId: id, version, apps: put };
+  }
+
+  #nextVersion(): string {
+    this.#lastVersion = Math.max(this.#d.clock.now(), this.#lastVersion + 1);
+    return new Date(this.#lastVersion).toISOString();
+  }
+}
+
+/** A deployment's plan in the event payload shape. */
+export function planOf(r: DeploymentRecord): Record<string, unknown> {
+  return { id: r.id, steps: r.steps, version: r.version };
+}
+
+function ignoreNotFound(e: unknown): void {
+  if (e instanceof TenderError && e.code === "not_found") return;
+  throw e;
+}

@@ -1,0 +1,122 @@
+/**
+ * The JSON Marathon answers with: AppInfo (app + counts + deployments + tasks), Task, and the
+ * group tree derived from app ids. Pure renderers over canonical apps and instances.
+ */
+import type { App } from "../app/normalize.ts";
+import { ServicePortAllocator } from "../placement/service_ports.ts";
+import { segments } from "../app/path_id.ts";
+import { type Condition, type Instance, isActive } from "../model/instance.ts";
+import { isHealthy } from "../deployment/reconcile.ts";
+
+const TASK_STATE: Record<Condition, string> = {
+  Scheduled: "TASK_STAGING",
+  Provisioned: "TASK_STAGING",
+  Staging: "TASK_STAGING",
+  Starting: "TASK_STARTING",
+  Running: "TASK_RUNNING",
+  Killing: "TASK_KILLING",
+  Unreachable: "TASK_UNREACHABLE",
+  UnreachableInactive: "TASK_UNREACHABLE",
+  Finished: "TASK_FINISHED",
+  Failed: "TASK_FAILED",
+  Killed: "TASK_KILLED",
+  Error: "TASK_ERROR",
+  Gone: "TASK_GONE",
+  Dropped: "TASK_DROPPED",
+  Unknown: "TASK_UNKNOWN",
+};
+
+/** What an AppInfo embeds beyond the counts and deployments always shown. */
+export interface Embed {
+  tasks: boolean;
+  readiness?: boolean;
+}
+
+/** Marathon's Task JSON for an instance. */
+export function taskJson(app: App | undefined, i: Instance): Record<string, unknown> {
+  return {
+    id: i.taskId,
+    appId: i.appId,
+    host: i.hostname ?? "",
+    ports: i.hostPorts,
+    servicePorts: app ? ServicePortAllocator.portsOf(app) : [],
+    slaveId: i.agentId ?? "",
+    state: TASK_STATE[i.condition],
+    stagedAt: new Date(i.stagedAt).toISOString(),
+    ...(i.startedAt !== undefined ? { startedAt: new Date(i.startedAt).toISOString() } : {}),
+    version: i.version,
+    ipAddresses: [],
+    healthCheckResults: i.healthy === undefined ? [] : [{
+      alive: i.healthy,
+      consecutiveFailures: i.healthy ? 0 : 1,
+      firstSuccess: null,
+      lastSuccess: null,
+      lastFailure: null,
+      lastFailureCause: null,
+      instanceId: i.instanceId,
+    }],
+  };
+}
+
+/** Marathon's AppInfo: the app with task counts, deployments and optionally tasks. */
+export function appInfo(
+  app: App,
+  instances: readonly Instance[],
+  lock: string | undefined,
+  embed: Embed,
+): Record<string, unknown> {
+  const active = instances.filter(isActive);
+  const withChecks = app.healthChecks.length > 0;
+  return {
+    ...app,
+    tasksStaged:
+      active.filter((i) =>
+        ["Scheduled", "Provisioned", "Staging", "Starting"].includes(i.condition)
+      )
+        .length,
+    tasksRunning: active.filter((i) => i.condition === "Running").length,
+    tasksHealthy: withChecks ? active.filter((i) => isHealthy(app, i)).length : 0,
+    tasksUnhealthy: withChecks
+      ? active.filter((i) => i.condition === "Running" && i.healthy === false).length
+      : 0,
+    deployments: lock ? [{ id: lock }] : [],
+    ...(embed.tasks ? { tasks: active.map((i) => taskJson(app, i)) } : {}),
+  };
+}
+
+/** A group of the tree derived from app ids. */
+export interface GroupView {
+  id: string;
+  apps: Record<string, unknown>[];
+  groups: GroupView[];
+  pods: never[];
+  dependencies: string[];
+  version: string;
+}
+
+/** The group tree rooted at `rootId` holding `apps` (rendered by `render`). */
+export function groupTree(
+  rootId: string,
+  apps: readonly App[],
+  render: (app: App) => Record<string, unknown>,
+  version: string,
+): GroupView {
+  const depth = segments(rootId).length;
+  const mine = apps.filter((a) => rootId === "/" || a.id.startsWith(`${rootId}/`));
+  const direct = mine.filter((a) => segments(a.id).length === depth + 1);
+  const childIds = [
+    ...new Set(
+      mine.filter((a) => segments(a.id).length > depth + 1).map((a) =>
+        "/" + segments(a.id).slice(0, depth + 1).join("/")
+      ),
+    ),
+  ].sort();
+  return {
+    id: rootId,
+    apps: direct.sort((a, b) => a.id.localeCompare(b.id)).map(render),
+    groups: childIds.map((g) => groupTree(g, mine, render, version)),
+    pods: [],
+    dependencies: [],
+    version,
+  };
+}
