@@ -1,0 +1,55 @@
+/**
+ * The master's Prometheus metrics: `masterMetrics` renders its books, `HttpMetrics` times
+ * requests by route, and `mountMasterMetrics` serves both at `GET /metrics`.
+ *
+ * @module
+ * @example
+ * ```ts
+ * import { startMaster } from "../mod.ts";
+ * import { mountMasterMetrics } from "./mod.ts";
+ * const master = await startMaster({ port: 0, workDir: "/tmp/m", mount: mountMasterMetrics });
+ * console.log(await (await fetch(`${master.url}/metrics`)).text());
+ * await master.stop();
+ * ```
+ */
+import type { Hono } from "hono";
+import { PROMETHEUS_CONTENT_TYPE } from "../../protocol/prometheus.ts";
+import type { MasterRuntime } from "../runtime.ts";
+import { HttpMetrics } from "./http_metrics.ts";
+import { MasterInstruments, masterMetrics } from "./master_metrics.ts";
+
+export { HttpMetrics } from "./http_metrics.ts";
+export { MasterInstruments, masterMetrics, type MasterMetricsSources } from "./master_metrics.ts";
+export {
+  type AgentBooks,
+  agentBooks,
+  type AgentStatus,
+  agentStatus,
+  amount,
+  clusterBooks,
+} from "./books.ts";
+
+/** What `mountMasterMetrics` set up, for the shell to feed. */
+export interface MountedMasterMetrics {
+  http: HttpMetrics;
+  instruments: MasterInstruments;
+}
+
+/**
+ * Adds the request-duration middleware (it times routes registered after this call) and
+ * `GET /metrics`. Pass `http`/`instruments` to share ones created earlier.
+ */
+export function mountMasterMetrics(
+  app: Hono,
+  runtime: MasterRuntime,
+  options: Partial<MountedMasterMetrics> = {},
+): MountedMasterMetrics {
+  const http = options.http ?? new HttpMetrics();
+  const instruments = options.instruments ?? new MasterInstruments(runtime.clock);
+  if (!options.http) app.use(http.middleware());
+  app.get("/metrics", async (c) => {
+    const text = await runtime.read(() => masterMetrics(runtime, { http, instruments }));
+    return c.body(text, 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
+  });
+  return { http, instruments };
+}
