@@ -34,17 +34,26 @@ export function startBackend(name: string): Backend {
   return backend;
 }
 
-/** A master stand-in: the discovery routes over a `CatalogStore`, on a free port. */
-export function startCatalogServer(): {
-  store: CatalogStore;
-  url: string;
-  close(): Promise<void>;
-} {
-  const store = new CatalogStore();
+/** A master stand-in: the discovery routes over a `CatalogStore`, on a free port by default. */
+export function startCatalogServer(
+  options: { store?: CatalogStore; port?: number } = {},
+): { store: CatalogStore; url: string; close(): Promise<void> } {
+  const store = options.store ?? new CatalogStore();
   const app = new Hono();
-  app.route("/", discoveryRoutes(store, { heartbeatMs: 1000 }));
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  return { store, url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+  const stop = new AbortController();
+  app.route("/", discoveryRoutes(store, { heartbeatMs: 1000, signal: stop.signal }));
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} },
+    app.fetch,
+  );
+  return {
+    store,
+    url: `http://127.0.0.1:${server.addr.port}`,
+    close: () => {
+      stop.abort();
+      return server.shutdown();
+    },
+  };
 }
 
 /** A running Marathon-style task on 127.0.0.1 for the catalog. */

@@ -80,3 +80,33 @@ Deno.test("startRouter() polls a master without the change stream and follows wi
     await backend.close();
   }
 });
+
+Deno.test("startRouter() keeps routing while the master restarts, then follows it again", async () => {
+  const first = startCatalogServer();
+  const port = Number(new URL(first.url).port);
+  const a = startBackend("a");
+  const b = startBackend("b");
+  first.store.update([task("/web", a, { TENDER_VHOST: "web.test" })]);
+  const router = await startRouter({ master: first.url, httpPort: 0, pollMs: 100 });
+  let second: ReturnType<typeof startCatalogServer> | undefined;
+  try {
+    await waitFor("the first catalog", () => router.state().vhosts.length === 1);
+    await first.close();
+    await waitFor("the router to notice", () => router.state().catalog.follow !== "streaming");
+    assert.equal((await getOnce(router.httpPort, "web.test")).body, "a");
+    second = startCatalogServer({ port });
+    second.store.update([task("/web", b, { TENDER_VHOST: "web.test" })]);
+    await waitFor(
+      "the restarted master's catalog",
+      () =>
+        router.state().catalog.follow === "streaming" &&
+        router.state().vhosts[0]?.backends.every((x) => x.port === b.port) === true,
+    );
+    assert.equal((await getOnce(router.httpPort, "web.test")).body, "b");
+  } finally {
+    await router.close();
+    await second?.close();
+    await a.close();
+    await b.close();
+  }
+});

@@ -13,6 +13,11 @@ import type { CatalogSource } from "./catalog_store.ts";
 export interface DiscoveryRoutesOptions {
   /** Interval of SSE keep-alive comments, ms. Default 10 000. */
   heartbeatMs?: number;
+  /**
+   * Ends every open change stream when aborted. Abort it before `server.shutdown()`, which
+   * otherwise waits for subscribed routers forever.
+   */
+  signal?: AbortSignal;
 }
 
 /** Body of the `changes` SSE event. */
@@ -54,15 +59,28 @@ export function discoveryRoutes(source: CatalogSource, options: DiscoveryRoutesO
         if (event.version > version) send("changes", event, event.version);
       }
       live = true;
+      let wake = () => {};
+      const stop = () => wake();
+      stream.onAbort(stop);
+      options.signal?.addEventListener("abort", stop);
       try {
-        while (!stream.aborted && !stream.closed) {
-          await stream.sleep(heartbeatMs);
+        while (!stream.aborted && !stream.closed && !options.signal?.aborted) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, heartbeatMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          if (stream.aborted || options.signal?.aborted) break;
           chain = chain.then(() => stream.write(": ping\n\n")).then(() => {}).catch(() =>
             stream.abort()
           );
           await chain;
         }
+        await chain;
       } finally {
+        options.signal?.removeEventListener("abort", stop);
         off();
       }
     }));

@@ -97,3 +97,15 @@ Deno.test("discoveryRoutes() streams a snapshot, then each change batch, over SS
   });
   await reader.cancel();
 });
+
+Deno.test("discoveryRoutes() ends open change streams when its signal aborts", async () => {
+  const store = new CatalogStore();
+  const stop = new AbortController();
+  const app = new Hono();
+  app.route("/", discoveryRoutes(store, { heartbeatMs: 60_000, signal: stop.signal }));
+  const res = await app.request("/api/v1/services/events");
+  const reader = res.body!.getReader();
+  await readEvents(reader, 1);
+  stop.abort();
+  for (;;) if ((await reader.read()).done) break;
+});
