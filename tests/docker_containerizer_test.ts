@@ -188,6 +188,40 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "DockerContainerizer runs HOST-network tasks on the host's ports, and caps CPUs at the host's",
+  ignore: noDocker,
+  fn: async () => {
+    const h = harness("hostnet");
+    try {
+      const id = h.id("web");
+      const port = freePort();
+      await h.c.launch(
+        id,
+        h.spec(id, {
+          command: { value: 'exec httpd -f -p "127.0.0.1:$PORT0" -h /www' },
+          container: { type: "DOCKER", docker: { image: IMAGE, network: "HOST" } },
+          limits: { cpus: 64, memMb: 32, diskMb: 0 },
+          ports: [port],
+          env: { PORT0: String(port) },
+        }),
+      );
+      const info = await h.c.engine.inspect(containerName(id));
+      assert.equal(info?.HostConfig.NetworkMode, "host");
+      assert.equal(info?.HostConfig.NanoCpus, (await h.c.engine.info()).NCPU * 1e9);
+      assert.equal(await h.c.networkAddress(id), undefined);
+      const body = await eventually("httpd answers on the host port", async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+        return res?.ok ? await res.text() : (await res?.body?.cancel(), undefined);
+      });
+      assert.equal(body, "ok\n");
+    } finally {
+      await h.done();
+    }
+  },
+});
+
+Deno.test({
   name: "DockerContainerizer.launch() fails with launch_failed naming a missing image",
   ignore: noDocker,
   fn: async () => {
@@ -307,6 +341,12 @@ Deno.test({
       const after = await fresh.engine.inspect(containerName(alive));
       assert.equal(after?.Id, before?.Id);
       assert.equal(after?.State.StartedAt, before?.State.StartedAt);
+      const stranger = new DockerContainerizer({ socketPath: SOCKET, owner: testOwner("other") });
+      try {
+        assert.deepEqual(await stranger.recover(new Set()), [], "saw another owner's containers");
+      } finally {
+        stranger.close();
+      }
 
       // Adopted containers are watched again: an exit is seen, a destroy works.
       await fresh.engine.kill(containerName(alive));

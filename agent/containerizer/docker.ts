@@ -84,6 +84,7 @@ export class DockerContainerizer implements Containerizer {
   #clock: Clock;
   #entries = new Map<ContainerId, Entry>();
   #closing = new AbortController();
+  #hostCpus?: Promise<number | undefined>;
 
   constructor(options: DockerOptions) {
     this.engine = new DockerEngine(options.socketPath);
@@ -249,7 +250,8 @@ export class DockerContainerizer implements Containerizer {
       throw new Error(`Cannot launch task "${spec.taskId}": it names no container.docker.image`);
     }
     await this.#ensureImage(docker.image, docker.force_pull_image ?? false);
-    const body = createBody(id, spec, this.#owner);
+    this.#hostCpus ??= this.engine.info().then((i) => i.NCPU, () => undefined);
+    const body = createBody(spec, { id, owner: this.#owner, maxCpus: await this.#hostCpus });
     try {
       await this.engine.create(entry.name, body);
     } catch (e) {
@@ -334,12 +336,17 @@ export class DockerContainerizer implements Containerizer {
   }
 }
 
+/** Who a container belongs to, and what the engine's host can give. */
+export interface CreateBodyOptions {
+  id: ContainerId;
+  owner: string;
+  /** The host's CPU count: Docker refuses a NanoCpus quota above it. */
+  maxCpus?: number;
+}
+
 /** The `POST /containers/create` body for a task. */
-export function createBody(
-  id: ContainerId,
-  spec: ContainerSpec,
-  owner: string,
-): CreateContainerBody {
+export function createBody(spec: ContainerSpec, options: CreateBodyOptions): CreateContainerBody {
+  const { id, owner } = options;
   const docker = spec.container?.docker;
   const network = docker?.network ?? "HOST";
   const body: CreateContainerBody = {
@@ -368,7 +375,9 @@ export function createBody(
     }
   }
   if (spec.limits.cpus > 0) {
-    body.HostConfig.NanoCpus = Math.round(spec.limits.cpus * 1e9);
+    // Docker accepts quotas from 0.01 CPU up to the host's CPU count.
+    const cpus = Math.min(Math.max(spec.limits.cpus, 0.01), options.maxCpus ?? Infinity);
+    body.HostConfig.NanoCpus = Math.round(cpus * 1e9);
     body.HostConfig.CpuShares = Math.max(2, Math.round(spec.limits.cpus * 1024));
   }
   if (spec.limits.memMb > 0) {

@@ -78,6 +78,9 @@ export const ContainerSummarySchema = z.object({
 });
 export type ContainerSummary = z.infer<typeof ContainerSummarySchema>;
 
+const InfoSchema = z.object({ NCPU: z.number().int().positive(), MemTotal: z.number() });
+export type EngineInfo = z.infer<typeof InfoSchema>;
+
 const CreateReplySchema = z.object({ Id: z.string() });
 const WaitReplySchema = z.object({
   StatusCode: z.number().int(),
@@ -151,6 +154,11 @@ export class DockerEngine {
     } catch {
       return false;
     }
+  }
+
+  /** The engine host's CPU count and memory. */
+  async info(): Promise<EngineInfo> {
+    return await this.#json("GET", "/info", InfoSchema);
   }
 
   /** Whether the image is present locally. */

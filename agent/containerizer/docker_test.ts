@@ -22,7 +22,7 @@ Deno.test("containerName() keeps Docker's allowed characters only", () => {
 });
 
 Deno.test("createBody() wraps shell commands in /bin/sh -c and sets limits", () => {
-  const body = createBody("c1", base, "owner-1");
+  const body = createBody(base, { id: "c1", owner: "owner-1" });
   assert.deepEqual(body.Entrypoint, ["/bin/sh", "-c"]);
   assert.deepEqual(body.Cmd, ["echo hi"]);
   assert.equal(body.HostConfig.NanoCpus, 500_000_000);
@@ -35,20 +35,35 @@ Deno.test("createBody() wraps shell commands in /bin/sh -c and sets limits", () 
   assert.equal(body.Labels["tender.container_id"], "c1");
 });
 
+Deno.test("createBody() keeps the CPU quota within what Docker accepts", () => {
+  const many = createBody({ ...base, limits: { ...base.limits, cpus: 8 } }, {
+    id: "c1",
+    owner: "o",
+    maxCpus: 2,
+  });
+  assert.equal(many.HostConfig.NanoCpus, 2e9);
+  assert.equal(many.HostConfig.CpuShares, 8192);
+  const tiny = createBody({ ...base, limits: { ...base.limits, cpus: 0.001 } }, {
+    id: "c1",
+    owner: "o",
+  });
+  assert.equal(tiny.HostConfig.NanoCpus, 1e7);
+});
+
 Deno.test("createBody() with shell=false keeps the image entrypoint", () => {
-  const body = createBody("c1", {
+  const body = createBody({
     ...base,
     command: { shell: false, value: "httpd", arguments: ["-f", "-p", "80"] },
-  }, "o");
+  }, { id: "c1", owner: "o" });
   assert.equal(body.Entrypoint, undefined);
   assert.deepEqual(body.Cmd, ["httpd", "-f", "-p", "80"]);
-  const noCommand = createBody("c1", { ...base, command: undefined }, "o");
+  const noCommand = createBody({ ...base, command: undefined }, { id: "c1", owner: "o" });
   assert.equal(noCommand.Cmd, undefined);
   assert.equal(noCommand.Entrypoint, undefined);
 });
 
 Deno.test("createBody() maps BRIDGE ports to the offer's host ports on hostIp", () => {
-  const body = createBody("c1", {
+  const body = createBody({
     ...base,
     container: {
       type: "DOCKER",
@@ -62,7 +77,7 @@ Deno.test("createBody() maps BRIDGE ports to the offer's host ports on hostIp", 
         ],
       },
     },
-  }, "o");
+  }, { id: "c1", owner: "o" });
   assert.equal(body.HostConfig.NetworkMode, "bridge");
   assert.equal(body.Hostname, "web");
   assert.deepEqual(body.ExposedPorts, { "80/tcp": {}, "53/udp": {} });
