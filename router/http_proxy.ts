@@ -108,7 +108,8 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
     pool.acquire(backend);
     let res: Response;
     try {
-      res = await fetch(`http://${backend.ip}:${backend.port}${url.pathname}${url.search}`, {
+      const ip = backend.ip.includes(":") ? `[${backend.ip}]` : backend.ip;
+      res = await fetch(`http://${ip}:${backend.port}${url.pathname}${url.search}`, {
         method: req.method,
         headers,
         body,

@@ -16,3 +16,4 @@ export * from "./dns/message.ts";
 export * from "./dns/resolver.ts";
 export * from "./dns/server.ts";
 export * from "./http.ts";
+export * from "./catalog_task.ts";

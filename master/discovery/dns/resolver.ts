@@ -65,8 +65,14 @@ function lookup(catalog: Catalog, labels: string[]): Lookup {
   return { kind: "none" };
 }
 
+/** Whether `ip` is a dotted IPv4 address (only those make A records). */
+export function isIpv4(ip: string): boolean {
+  const parts = ip.split(".");
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
 function uniqueIps(endpoints: readonly Endpoint[]): string[] {
-  return [...new Set(endpoints.map((e) => e.ip))].sort();
+  return [...new Set(endpoints.map((e) => e.ip).filter(isIpv4))].sort();
 }
 
 /** Builds the response to `query` (which must be a parsed request). */
@@ -160,7 +166,7 @@ export function answerQuery(
       const targets = new Map<string, string>();
       for (const e of service.endpoints.filter((e) => e.protocol === protocol)) {
         const target = `${taskLabel(service.name, e.taskId)}.${service.framework}.${domain}`;
-        targets.set(target, e.ip);
+        if (isIpv4(e.ip)) targets.set(target, e.ip);
         response.answers.push(rr(question.name, RecordType.SRV, {
           kind: "SRV",
           priority: 0,

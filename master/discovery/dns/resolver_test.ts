@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type CatalogTask, deriveCatalog } from "../catalog.ts";
 import { CLASS_IN, type DnsMessage, Rcode, RecordType } from "./message.ts";
-import { answerQuery, taskLabel } from "./resolver.ts";
+import { answerQuery, isIpv4, taskLabel } from "./resolver.ts";
 
 function task(id: string, ip: string, port: number, over: Partial<CatalogTask> = {}): CatalogTask {
   return {
@@ -90,4 +90,23 @@ Deno.test("taskLabel() is a valid DNS label of at most 63 bytes, stable per task
   assert.match(label, /^a+-[0-9a-f]{8}$/);
   assert.equal(taskLabel("web", "x"), taskLabel("web", "x"));
   assert.notEqual(taskLabel("web", "x"), taskLabel("web", "y"));
+});
+
+Deno.test("answerQuery() leaves agents without an IPv4 address out of A records", () => {
+  const odd = deriveCatalog([
+    task("v6", "::1", 31001, { labels: { MARATHON_APP_ID: "/odd" } }),
+    task("named", "localhost", 31002, { labels: { MARATHON_APP_ID: "/odd" } }),
+  ]);
+  const q: DnsMessage = {
+    header: { id: 1, qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, rcode: 0 },
+    questions: [{ name: "_odd._tcp.marathon.tender", type: RecordType.SRV, class: CLASS_IN }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+  const r = answerQuery(q, odd, { ttl: 1, serial: 1 });
+  assert.equal(r.answers.length, 2);
+  assert.equal(r.additionals.length, 0);
+  assert.equal(isIpv4("10.0.0.300"), false);
+  assert.equal(isIpv4("127.0.0.1"), true);
 });

@@ -61,10 +61,15 @@ export function respond(
     ttl: options.ttl,
     serial: version,
   });
-  if (!options.udp) return encodeMessage(answer);
   const opt = query.additionals.find((r) => r.type === RecordType.OPT);
   const limit = opt ? Math.min(EDNS_LIMIT, Math.max(UDP_LIMIT, opt.class)) : UDP_LIMIT;
-  return encodeMessage(answer, limit);
+  try {
+    return encodeMessage(answer, options.udp ? limit : undefined);
+  } catch {
+    // A catalog value that cannot be written (an over-long name): fail this query only.
+    const header = { ...answer.header, rcode: Rcode.SERVFAIL };
+    return encodeMessage({ ...answer, header, answers: [], authorities: [], additionals: [] });
+  }
 }
 
 function bindUdp(hostname: string, port: number): Promise<dgram.Socket> {
@@ -137,9 +142,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   };
   const { socket, listener } = await bindBoth(hostname, options.port ?? 8053);
   socket.on("message", (msg, rinfo) => {
-    const reply = respond(new Uint8Array(msg), { ...settings, udp: true });
-    if (reply) socket.send(reply, rinfo.port, rinfo.address);
+    try {
+      const reply = respond(new Uint8Array(msg), { ...settings, udp: true });
+      if (reply) socket.send(reply, rinfo.port, rinfo.address);
+    } catch {
+      // One bad datagram must never take the server (and the master with it) down.
+    }
   });
+  socket.on("error", () => {});
   const conns = new Set<Deno.Conn>();
   const accepting = (async () => {
     for await (const conn of listener) {
