@@ -222,6 +222,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "DockerContainerizer.logs() with follow and tail starts at the stream's last lines",
+  ignore: noDocker,
+  fn: async () => {
+    const h = harness("tailfollow");
+    try {
+      const id = h.id("x");
+      const script = "echo a; echo b; echo c; echo e1 >&2; echo e2 >&2; " +
+        "while [ ! -f /tmp/go ]; do sleep 0.1; done; echo d; sleep 3600";
+      await h.c.launch(id, h.spec(id, { command: { value: script } }));
+      await eventually("output written", async () => {
+        const text = await new Response(h.c.logs(id, { stream: "stderr" })).text();
+        return text === "e1\ne2\n" ? true : undefined;
+      });
+      const abort = new AbortController();
+      const stream = h.c.logs(id, {
+        stream: "stdout",
+        tail: 2,
+        follow: true,
+        signal: abort.signal,
+      });
+      const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+      const deadline = setTimeout(() => abort.abort(), 20_000); // ends the stream: reads fail
+      let text = "";
+      while (text !== "b\nc\n") {
+        const { value, done } = await reader.read();
+        assert.ok(!done, `stream ended early after ${JSON.stringify(text)}`);
+        text += value;
+      }
+      assert.equal(await h.c.exec(id, { value: "touch /tmp/go" }, 10_000), 0);
+      while (!text.endsWith("d\n")) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, `stream ended early after ${JSON.stringify(text)}`);
+        text += value;
+      }
+      assert.equal(text, "b\nc\nd\n");
+      clearTimeout(deadline);
+      abort.abort();
+      await reader.cancel();
+    } finally {
+      await h.done();
+    }
+  },
+});
+
+Deno.test({
   name: "DockerContainerizer.launch() fails with launch_failed naming a missing image",
   ignore: noDocker,
   fn: async () => {

@@ -158,18 +158,28 @@ export class DockerContainerizer implements Containerizer {
     if (!entry) return emptyStream();
     const want = options.stream === "stdout" ? 1 : 2;
     const engine = this.engine;
+    const open = (follow: boolean) =>
+      engine.logs(entry.name, {
+        stdout: want === 1,
+        stderr: want === 2,
+        follow,
+        signal: options.signal,
+      });
+    // Docker counts `tail` across both streams, so we cut per stream ourselves: without follow
+    // the last lines of the whole output; with follow, by skipping all but the last `tail`
+    // messages (Docker frames one message per line) of what was written before we asked.
+    let skip = 0;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     const source = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
-          reader ??= (await engine.logs(entry.name, {
-            stdout: want === 1,
-            stderr: want === 2,
-            // Docker counts tail lines across both streams; without follow we cut them here.
-            tail: options.follow ? options.tail : undefined,
-            follow: options.follow,
-            signal: options.signal,
-          })).getReader();
+          if (!reader) {
+            if (options.follow && options.tail !== undefined) {
+              const before = await countChunks((await open(false)).pipeThrough(demultiplex(want)));
+              skip = Math.max(0, before - options.tail);
+            }
+            reader = (await open(options.follow ?? false)).getReader();
+          }
           const { done, value } = await reader.read();
           if (done) controller.close();
           else controller.enqueue(value);
@@ -183,9 +193,10 @@ export class DockerContainerizer implements Containerizer {
       },
     });
     const demuxed = source.pipeThrough(demultiplex(want));
-    return options.tail !== undefined && !options.follow
-      ? demuxed.pipeThrough(lastLines(options.tail))
-      : demuxed;
+    if (options.tail === undefined) return demuxed;
+    return options.follow
+      ? demuxed.pipeThrough(dropFirst(() => skip))
+      : demuxed.pipeThrough(lastLines(options.tail));
   }
 
   async exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number> {
@@ -442,6 +453,22 @@ export function terminationOf(info: ContainerInspect, destroyed: boolean): Termi
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Drops the first `count()` chunks (read when the first chunk arrives). */
+function dropFirst(count: () => number): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (seen++ >= count()) controller.enqueue(chunk);
+    },
+  });
+}
+
+async function countChunks(stream: ReadableStream<Uint8Array>): Promise<number> {
+  let n = 0;
+  for await (const _ of stream) n++;
+  return n;
 }
 
 /** Keeps only the last `n` lines of a finite stream. */
