@@ -80,6 +80,25 @@ Deno.test({
       assert.equal((await c.wait(id))?.exitCode, 0);
       assert.equal(await new Response(c.logs(id, { stream: "stdout" })).text(), "pulled\n");
       assert.equal(await c.engine.hasImage(image), true);
+
+      const missing = `127.0.0.1:${port}/tender-pull/busybox:absent`;
+      const id2 = `pull-${crypto.randomUUID().slice(0, 8)}`;
+      await assert.rejects(
+        () =>
+          c.launch(id2, {
+            agentId: "agent-1",
+            frameworkId: "framework-1",
+            taskId: `task-${id2}`,
+            container: { type: "DOCKER", docker: { image: missing } },
+            limits: { cpus: 0.1, memMb: 16, diskMb: 0 },
+            ports: [],
+            env: {},
+            hostIp: "127.0.0.1",
+            sandbox: "/tmp",
+          }),
+        (e: Error) => e.message.startsWith(`Image "${missing}" not found`),
+      );
+      assert.equal((await c.wait(id2))?.reason, "launch_failed");
     } finally {
       await removeOwned(owner);
       await c.engine.removeImage(image).catch(() => undefined);

@@ -295,7 +295,11 @@ export class DockerContainerizer implements Containerizer {
       await this.engine.pull(image, this.#closing.signal);
     } catch (e) {
       if (e instanceof EngineError && e.engineStatus === 0) throw e;
-      throw new Error(`Cannot pull image "${image}": ${messageOf(e)}`);
+      const message = messageOf(e);
+      if (/not found|manifest unknown|does not exist/i.test(message)) {
+        throw new Error(`Image "${image}" not found: ${message}`);
+      }
+      throw new Error(`Cannot pull image "${image}": ${message}`);
     }
     if (!await this.engine.hasImage(image)) {
       throw new Error(`Cannot pull image "${image}": not found after pulling`);
