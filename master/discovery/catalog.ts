@@ -125,10 +125,19 @@ export function deriveCatalog(
   options: CatalogOptions = {},
 ): Catalog {
   const byId = new Map<string, Service>();
+  const names = new Map<string, string>();
+  const memo = (key: string, make: () => string) => {
+    let value = names.get(key);
+    if (value === undefined) names.set(key, value = make());
+    return value;
+  };
   for (const task of tasks) {
     if (!isLive(task.state)) continue;
-    const name = serviceName(task);
-    const framework = dnsLabel(task.frameworkName);
+    const appId = task.labels["MARATHON_APP_ID"];
+    const name = appId
+      ? memo(`a:${appId}`, () => serviceName(task))
+      : memo(`n:${task.discovery?.name ?? task.taskName}`, () => serviceName(task));
+    const framework = memo(`f:${task.frameworkName}`, () => dnsLabel(task.frameworkName));
     if (name === "" || framework === "") continue;
     const id = `${name}.${framework}`;
     let service = byId.get(id);
@@ -239,16 +248,18 @@ function weightOf(labels: Record<string, string>, index: number): number {
 function vhostsOf(labels: Record<string, string>, index: number): string[] {
   const keys = [`HAPROXY_${index}_VHOST`, `TENDER_${index}_VHOST`];
   if (index === 0) keys.push("TENDER_VHOST");
-  const hosts = keys.flatMap((k) => (labels[k] ?? "").split(","))
-    .map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
+  const raw = keys.map((k) => labels[k]).filter((v) => v !== undefined);
+  if (raw.length === 0) return [];
+  const hosts = raw.flatMap((v) => v.split(",")).map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
   return [...new Set(hosts)].sort();
 }
 
 /** `TENDER_BALANCE` or `HAPROXY_{n}_BALANCE`: `leastconn` or `roundrobin`. */
 function balanceOf(labels: Record<string, string>, index: number): Balance | undefined {
-  const raw = labels[`HAPROXY_${index}_BALANCE`] ?? labels["TENDER_BALANCE"];
-  const parsed = BalanceSchema.safeParse(raw?.trim().toLowerCase());
-  return parsed.success ? parsed.data : undefined;
+  const raw = (labels[`HAPROXY_${index}_BALANCE`] ?? labels["TENDER_BALANCE"])?.trim()
+    .toLowerCase();
+  return raw === "roundrobin" || raw === "leastconn" ? raw : undefined;
 }
 
 function compare(a: string, b: string): number {

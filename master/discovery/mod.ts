@@ -17,3 +17,4 @@ export * from "./dns/resolver.ts";
 export * from "./dns/server.ts";
 export * from "./http.ts";
 export * from "./catalog_task.ts";
+export * from "./catalog_updater.ts";
