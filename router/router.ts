@@ -191,11 +191,26 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     };
   };
 
-  const server = Deno.serve({
-    hostname,
-    port: options.httpPort ?? 8081,
-    onListen: () => {},
-  }, (req, info) => {
+  const closeRoutes = async () => {
+    stop.abort();
+    unsubscribe();
+    await following;
+    await Promise.all([...tcp.values()].map((e) => e.frontend?.close()));
+  };
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname,
+      port: options.httpPort ?? 8081,
+      onListen: () => {},
+    }, handle);
+  } catch (e) {
+    await closeRoutes();
+    throw e;
+  }
+
+  function handle(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) {
     const url = new URL(req.url);
     if (url.pathname === "/_router/state" && req.method === "GET") return Response.json(state());
     const host = (req.headers.get("host") ?? "").toLowerCase().replace(/:\d+$/, "");
@@ -209,7 +224,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       maxTries: options.maxTries,
       clientIp: info.remoteAddr.hostname,
     });
-  });
+  }
 
   // Start with the master's routes when it answers quickly; otherwise they follow.
   const waited = new AbortController();
@@ -223,10 +238,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       [...tcp].filter(([, e]) => e.frontend !== undefined).map(([p]) => p).sort((a, b) => a - b),
     state,
     async close() {
-      stop.abort();
-      unsubscribe();
-      await following;
-      await Promise.all([...tcp.values()].map((e) => e.frontend?.close()));
+      await closeRoutes();
       await server.shutdown();
     },
   };

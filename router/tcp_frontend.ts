@@ -50,7 +50,7 @@ function closeQuietly(conn: Deno.Conn): void {
 
 /** Copies `from` into `to`; on EOF half-closes `to`. Resolves false when a side failed. */
 async function pump(from: Deno.Conn, to: Deno.Conn): Promise<boolean> {
-  const buf = new Uint8Array(64 * 1024);
+  const buf = new Uint8Array(32 * 1024);
   try {
     for (;;) {
       const n = await from.read(buf);

@@ -110,3 +110,24 @@ Deno.test("startRouter() keeps routing while the master restarts, then follows i
     await b.close();
   }
 });
+
+Deno.test("startRouter() fails cleanly when its HTTP port is taken", async () => {
+  const catalog = startCatalogServer();
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const servicePort = freePort();
+  catalog.store.update([task("/web", { name: "x", port: 1 }, {
+    TENDER_SERVICE_PORTS: String(servicePort),
+  })]);
+  try {
+    await assert.rejects(
+      startRouter({ master: catalog.url, httpPort: taken.addr.port }),
+      Deno.errors.AddrInUse,
+    );
+    // The service port it had opened is closed again.
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: servicePort });
+    probe.close();
+  } finally {
+    taken.close();
+    await catalog.close();
+  }
+});
