@@ -6,7 +6,10 @@
 import { Hono } from "hono";
 import { CatalogStore, type CatalogTask, discoveryRoutes } from "../master/discovery/mod.ts";
 
-/** A local HTTP server answering `name` (after `delayMs` for paths starting with /slow). */
+/**
+ * A local HTTP server answering `name`; `/slow/MS` answers after MS ms, `/big/N` with N bytes,
+ * and POST echoes `name:body`.
+ */
 export interface Backend {
   name: string;
   port: number;
@@ -25,6 +28,8 @@ export function startBackend(name: string): Backend {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     backend.hits += 1;
     const url = new URL(req.url);
+    const big = /^\/big\/(\d+)/.exec(url.pathname);
+    if (big) return new Response("x".repeat(Number(big[1])));
     const slow = /^\/slow\/(\d+)/.exec(url.pathname);
     if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
     if (req.method === "POST") return new Response(`${name}:${await req.text()}`);

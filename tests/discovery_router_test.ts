@@ -248,3 +248,28 @@ Deno.test("Router's GET /_router/state lists services, endpoints and counters", 
     await s.close();
   }
 });
+
+Deno.test("Router forwards request bodies and streams large responses through a vhost", async () => {
+  const s = await setup(["a"]);
+  try {
+    s.catalog.store.update([task("/web", s.backends[0]!, { TENDER_VHOST: "web.test" })]);
+    await waitFor("the vhost", () => s.router.state().vhosts.length === 1);
+    const conn = await HttpConnection.open(s.router.httpPort);
+    try {
+      const posted = await conn.request("web.test", "/", { method: "POST", body: "hello" });
+      assert.deepEqual([posted.status, posted.body], [200, "a:hello"]);
+      const big = await conn.request("web.test", "/big/1000000");
+      assert.equal(big.status, 200);
+      assert.equal(big.body.length, 1_000_000);
+    } finally {
+      conn.close();
+    }
+    await waitFor(
+      "the streamed response to be released",
+      () => s.router.state().vhosts[0]?.backends[0]?.active === 0,
+    );
+    assert.equal(s.router.state().vhosts[0]?.backends[0]?.total, 2);
+  } finally {
+    await s.close();
+  }
+});
