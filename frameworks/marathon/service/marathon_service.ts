@@ -202,7 +202,7 @@ export class MarathonService {
     for (const record of await this.#d.store.listDeployments()) {
       const progress = deploymentProgress(record, apps, instances);
       if (progress.done) {
-        await this.#d.store.endDeployment(record.id).catch(ignoreNotFound);
+        if (!(await won(this.#d.store.endDeployment(record.id)))) continue;
         this.#d.events.publish("deployment_success", { id: record.id, plan: planOf(record) });
         for (const a of record.steps.flatMap((s) => s.actions)) {
           if (a.action === "StopApplication") {
@@ -210,9 +210,9 @@ export class MarathonService {
           }
         }
       } else if (progress.currentStep !== record.currentStep) {
-        await this.#d.store.advanceDeployment(record.id, progress.currentStep).catch(
-          ignoreNotFound,
-        );
+        if (!(await won(this.#d.store.advanceDeployment(record.id, progress.currentStep)))) {
+          continue;
+        }
         this.#d.events.publish("deployment_step_success", {
           plan: planOf(record),
           currentStep: record.steps[record.currentStep - 1] ?? { actions: [] },
@@ -298,7 +298,13 @@ export function planOf(r: DeploymentRecord): Record<string, unknown> {
   return { id: r.id, steps: r.steps, version: r.version };
 }
 
-function ignoreNotFound(e: unknown): void {
-  if (e instanceof TenderError && e.code === "not_found") return;
-  throw e;
+/** Whether a store change landed; false when the deployment ended or changed meanwhile. */
+async function won(change: Promise<void>): Promise<boolean> {
+  try {
+    await change;
+    return true;
+  } catch (e) {
+    if (e instanceof TenderError && (e.code === "not_found" || e.code === "conflict")) return false;
+    throw e;
+  }
 }

@@ -1,0 +1,297 @@
+/**
+ * The Marathon framework on the SDK: reconciles the stored desired state (apps) with what
+ * runs. Offers → `planLaunches` → LAUNCH (instances recorded first); status updates → instance
+ * bookkeeping, backoff and events; a periodic tick kills surplus and replaced instances
+ * (`reconcileApp`), applies the unreachable strategy, revives offers when launches are
+ * wanted and moves deployments on. Every (re)subscription reconciles task states with the
+ * master.
+ */
+import type { Scheduler, SchedulerDriver, SubscribedInfo } from "../../../mod.ts";
+import {
+  type Clock,
+  type Ids,
+  isTerminalState,
+  type Offer,
+  type TaskStatus,
+} from "../../../protocol/mod.ts";
+import { appIdOfInstance } from "../app/path_id.ts";
+import type { App } from "../app/normalize.ts";
+import { toTaskInfo } from "../app/task_info.ts";
+import type { Backoff } from "../deployment/backoff.ts";
+import { configVersion, isHealthy, reconcileApp } from "../deployment/reconcile.ts";
+import type { EventBus } from "../events/event_bus.ts";
+import { type Instance, isActive, isBackoffWorthy, isTerminal } from "../model/instance.ts";
+import type { MarathonService } from "../service/marathon_service.ts";
+import type { MarathonStore } from "../store/store.ts";
+import { applyStatus, unreachableVerdict } from "./instance_status.ts";
+import { planLaunches } from "./offer_plan.ts";
+
+/** What the scheduler needs. */
+export interface MarathonSchedulerDeps {
+  store: MarathonStore;
+  service: MarathonService;
+  events: EventBus;
+  clock: Clock;
+  ids: Ids;
+  backoff: Backoff;
+}
+
+const RESEND_KILL_MS = 10_000;
+const REVIVE_EVERY_MS = 5_000;
+
+/** The Marathon scheduler. Hand it to a `SchedulerDriver` and call `run()` beside it. */
+export class MarathonScheduler implements Scheduler {
+  readonly #d: MarathonSchedulerDeps;
+  #driver: SchedulerDriver | undefined;
+  readonly #killSentAt = new Map<string, number>();
+  #lastRevive = 0;
+  #ticking: Promise<void> = Promise.resolve();
+  /** Why the last offers did not fit, per app (for `/v2/queue`). */
+  readonly lastReasons = new Map<string, string[]>();
+
+  constructor(deps: MarathonSchedulerDeps) {
+    this.#d = deps;
+  }
+
+  async subscribed(driver: SchedulerDriver, info: SubscribedInfo): Promise<void> {
+    this.#driver = driver;
+    await this.#d.store.setFrameworkId(info.frameworkId);
+    this.#d.events.publish(
+      info.resubscribed ? "scheduler_reregistered_event" : "scheduler_registered_event",
+      {
+        frameworkId: info.frameworkId,
+      },
+    );
+    const known = (await this.#d.store.listInstances()).filter((i) => !isTerminal(i.condition));
+    await driver.reconcile(
+      known.map((i) => ({ taskId: i.taskId, ...(i.agentId ? { agentId: i.agentId } : {}) })),
+    );
+    await driver.reconcile([]);
+    await this.#revive(driver, true);
+  }
+
+  async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+    this.#driver = driver;
+    const now = this.#d.clock.now();
+    const apps = await this.#d.store.listApps();
+    const instances = await this.#d.store.listInstances();
+    const backoffs = new Map(
+      await Promise.all(
+        apps.map(async (a) => [a.id, await this.#d.store.getBackoff(a.id)] as const),
+      ),
+    );
+    const plan = planLaunches({
+      apps,
+      instances,
+      offers,
+      mayLaunch: (app) =>
+        this.#d.backoff.launchAllowedAt(app, configVersion(app), backoffs.get(app.id), now) <= now,
+      uuid: () => this.#d.ids.uuid(),
+      now,
+    });
+    this.lastReasons.clear();
+    for (const [appId, reasons] of plan.reasons) this.lastReasons.set(appId, reasons);
+    const byOffer = Map.groupBy(plan.launches, (l) => l.offerId);
+    for (const [offerId, launches] of byOffer) {
+      for (const l of launches) await this.#d.store.addInstance(l.instance);
+      try {
+        await driver.launch(
+          [offerId],
+          launches.map((l) => toTaskInfo(l.app, l.instance.instanceId, l.match)),
+          {
+            refuse_seconds: 1,
+          },
+        );
+      } catch (e) {
+        for (const l of launches) {
+          await this.#d.store.updateInstance(l.app.id, l.instance.instanceId, () => undefined);
+        }
+        this.#d.events.publish("deployment_step_failure", {
+          reason: `launch failed: ${String(e)}`,
+        });
+      }
+    }
+    if (plan.unusedOfferIds.length > 0) {
+      const stillWanted = apps.some((a) =>
+        reconcileApp(a, instances.filter((i) => i.appId === a.id)).launch > 0
+      );
+      await driver.decline(plan.unusedOfferIds, { refuse_seconds: stillWanted ? 2 : 30 });
+    }
+  }
+
+  async update(driver: SchedulerDriver, status: TaskStatus): Promise<void> {
+    this.#driver = driver;
+    const now = this.#d.clock.now();
+    const taskId = status.task_id.value;
+    const instanceId = taskId.replace(/\._app\.\d+$/, "");
+    const appId = appIdOfInstance(instanceId);
+    const before = appId ? await this.#d.store.getInstance(appId, instanceId) : undefined;
+    if (!appId || !before) {
+      if (!isTerminalState(status.state)) await driver.kill(taskId, status.agent_id?.value);
+      this.#d.events.publish("unknown_instance_terminated_event", {
+        instanceId,
+        runSpecId: appId ?? "",
+        condition: status.state,
+      });
+      return;
+    }
+    const after = applyStatus(before, status, now);
+    this.#d.events.publish("status_update_event", {
+      slaveId: after.agentId ?? "",
+      taskId,
+      taskStatus: status.state,
+      message: status.message ?? "",
+      appId,
+      host: after.hostname ?? "",
+      ipAddresses: [],
+      ports: after.hostPorts,
+      version: after.version,
+    });
+    if (after.condition !== before.condition) {
+      this.#d.events.publish("instance_changed_event", {
+        instanceId,
+        condition: after.condition,
+        runSpecId: appId,
+        agentId: after.agentId ?? "",
+        host: after.hostname ?? "",
+        runSpecVersion: after.version,
+      });
+    }
+    if (after.healthy !== before.healthy && after.healthy !== undefined) {
+      this.#d.events.publish("health_status_changed_event", {
+        appId,
+        instanceId,
+        version: after.version,
+        alive: after.healthy,
+      });
+    }
+    if (isTerminal(after.condition)) {
+      await this.#d.store.updateInstance(appId, instanceId, () => undefined);
+      this.#killSentAt.delete(taskId);
+      if (before.goal === "Running" && isBackoffWorthy(after.condition)) {
+        const app = await this.#d.store.getApp(appId);
+        if (app && configVersion(app) === after.version) {
+          const state = await this.#d.store.getBackoff(appId);
+          await this.#d.store.setBackoff(
+            appId,
+            this.#d.backoff.failed(app, after.version, state, now),
+          );
+        }
+      }
+    } else {
+      await this.#d.store.updateInstance(
+        appId,
+        instanceId,
+        (cur) => ({ ...applyStatus(cur, status, now) }),
+      );
+    }
+    await this.tick();
+  }
+
+  disconnected(): void {
+    this.#d.events.publish("scheduler_disconnected_event", {});
+  }
+
+  /** One reconciliation pass (kills, unreachable, backoff resets, revive, deployments). */
+  tick(): Promise<void> {
+    // Passes run one at a time: the periodic loop and status updates both ask for them.
+    const next = this.#ticking.then(() => this.#tickOnce());
+    this.#ticking = next.catch(() => {});
+    return next;
+  }
+
+  async #tickOnce(): Promise<void> {
+    const driver = this.#driver;
+    const now = this.#d.clock.now();
+    const apps = new Map((await this.#d.store.listApps()).map((a) => [a.id, a]));
+    const instances = await this.#d.store.listInstances();
+    const kills: Instance[] = [];
+    for (const i of instances) {
+      const app = apps.get(i.appId);
+      const verdict = unreachableVerdict(app, i, now);
+      if (verdict === "inactive") {
+        await this.#d.store.updateInstance(
+          i.appId,
+          i.instanceId,
+          (c) => ({ ...c, condition: "UnreachableInactive", since: now }),
+        );
+      } else if (verdict === "expunge") {
+        kills.push(i);
+      }
+      if (!app && isActive(i)) kills.push(i);
+    }
+    let wantLaunch = false;
+    for (const app of apps.values()) {
+      const mine = instances.filter((i) => i.appId === app.id);
+      const actions = reconcileApp(app, mine);
+      kills.push(...actions.kill);
+      if (actions.launch > 0) wantLaunch = true;
+      await this.#resetBackoffAfterHealthyRun(app, mine, now);
+    }
+    for (const i of kills) {
+      await this.#d.store.updateInstance(i.appId, i.instanceId, (c) => ({ ...c, goal: "Stopped" }));
+    }
+    if (driver) {
+      const stopping = (await this.#d.store.listInstances()).filter((i) =>
+        i.goal !== "Running" && !isTerminal(i.condition)
+      );
+      for (const i of stopping) await this.#kill(driver, i, apps.get(i.appId), now);
+      if (wantLaunch) await this.#revive(driver, false);
+    }
+    await this.#d.service.syncDeployments();
+  }
+
+  /** Runs `tick()` every `intervalMs` until `signal` aborts. */
+  async run(signal: AbortSignal, intervalMs = 1000): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.tick();
+      } catch (e) {
+        console.error(JSON.stringify({ level: "error", msg: "marathon tick", error: String(e) }));
+      }
+      await this.#d.clock.sleep(intervalMs, signal).catch(() => {});
+    }
+  }
+
+  async #kill(
+    driver: SchedulerDriver,
+    i: Instance,
+    app: App | undefined,
+    now: number,
+  ): Promise<void> {
+    const sent = this.#killSentAt.get(i.taskId);
+    if (sent !== undefined && now - sent < RESEND_KILL_MS) return;
+    this.#killSentAt.set(i.taskId, now);
+    const grace = app?.taskKillGracePeriodSeconds;
+    try {
+      await driver.kill(i.taskId, i.agentId, grace !== undefined ? grace * 1000 : undefined);
+    } catch (e) {
+      console.error(
+        JSON.stringify({ level: "warn", msg: "marathon kill", taskId: i.taskId, error: String(e) }),
+      );
+    }
+  }
+
+  async #revive(driver: SchedulerDriver, force: boolean): Promise<void> {
+    const now = this.#d.clock.now();
+    if (!force && now - this.#lastRevive < REVIVE_EVERY_MS) return;
+    this.#lastRevive = now;
+    await driver.revive().catch(() => {});
+  }
+
+  async #resetBackoffAfterHealthyRun(
+    app: App,
+    mine: readonly Instance[],
+    now: number,
+  ): Promise<void> {
+    const state = await this.#d.store.getBackoff(app.id);
+    if (!state) return;
+    const runs = mine.filter((i) => isHealthy(app, i) && i.startedAt !== undefined).map((i) =>
+      i.startedAt!
+    );
+    const earliest = runs.length > 0 ? Math.min(...runs) : undefined;
+    if (earliest === undefined) return;
+    const next = this.#d.backoff.ran(state, earliest, now);
+    if (next === undefined) await this.#d.store.setBackoff(app.id, undefined);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Assembles a running Marathon: KV store, event bus, service, REST API on `Deno.serve`, and
+ * the scheduler on a `SchedulerDriver` subscribed to the master. Embeddable (`deno task dev`)
+ * or run alone by `main.ts`.
+ */
+import type { Hono } from "hono";
+import { SchedulerDriver } from "../../mod.ts";
+import { type Clock, type Ids, randomIds, systemClock } from "../../protocol/mod.ts";
+import { marathonApi } from "./api/api.ts";
+import { Backoff } from "./deployment/backoff.ts";
+import { EventBus } from "./events/event_bus.ts";
+import { MarathonScheduler } from "./scheduler/marathon_scheduler.ts";
+import { MarathonService } from "./service/marathon_service.ts";
+import { MarathonStore } from "./store/store.ts";
+
+/** How to start Marathon. */
+export interface StartMarathonOptions {
+  /** The master's base URL, e.g. `http://127.0.0.1:5050`. */
+  master: string;
+  /** API port (default 8080; 0 = any free port). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Where the state lives (`<workDir>/marathon.kv`); or give `kvPath` (a path or KV URL). */
+  workDir?: string;
+  kvPath?: string;
+  /** Framework name and user shown to the master (default "marathon", the current user). */
+  frameworkName?: string;
+  user?: string;
+  /** Reconciliation tick (default 1000 ms). */
+  tickMs?: number;
+  clock?: Clock;
+  ids?: Ids;
+}
+
+/** A running Marathon. */
+export interface RunningMarathon {
+  /** Base URL of the REST API. */
+  url: string;
+  port: number;
+  api: Hono;
+  store: MarathonStore;
+  service: MarathonService;
+  scheduler: MarathonScheduler;
+  driver: SchedulerDriver;
+  events: EventBus;
+  /** Stops the API, the scheduler and the driver (the framework stays registered for failover). */
+  stop(): Promise<void>;
+}
+
+/** Starts Marathon; resolves once the API listens (the driver subscribes in the background). */
+export async function startMarathon(options: StartMarathonOptions): Promise<RunningMarathon> {
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
+  const kvPath = options.kvPath ?? `${options.workDir ?? "./.tender/marathon"}/marathon.kv`;
+  if (!options.kvPath) {
+    await Deno.mkdir(options.workDir ?? "./.tender/marathon", { recursive: true });
+  }
+  const kv = await Deno.openKv(kvPath);
+  const store = new MarathonStore(kv);
+  const events = new EventBus(clock);
+  const backoff = new Backoff();
+  const service = new MarathonService({ store, clock, ids, events });
+  const scheduler = new MarathonScheduler({ store, service, events, clock, ids, backoff });
+  const frameworkId = await store.getFrameworkId();
+  const driver = new SchedulerDriver(scheduler, {
+    master: options.master,
+    framework: {
+      user: options.user ?? Deno.env.get("USER") ?? "root",
+      name: options.frameworkName ?? "marathon",
+      failover_timeout: 7 * 24 * 3600,
+      checkpoint: true,
+    },
+    ...(frameworkId ? { frameworkId } : {}),
+    clock,
+  });
+  const host = options.host ?? "127.0.0.1";
+  let port = 0;
+  const api = marathonApi({
+    service,
+    events,
+    clock,
+    backoff,
+    info: {
+      get leader() {
+        return `${host}:${port}`;
+      },
+      master: options.master,
+      frameworkId: () => driver.frameworkId,
+      get httpPort() {
+        return port;
+      },
+    },
+  });
+  const server = Deno.serve(
+    { hostname: host, port: options.port ?? 8080, onListen: () => {} },
+    api.fetch,
+  );
+  port = server.addr.port;
+  const life = new AbortController();
+  const loop = scheduler.run(life.signal, options.tickMs ?? 1000);
+  driver.start().catch((e) => {
+    if (!life.signal.aborted) {
+      console.error(JSON.stringify({ level: "error", msg: "marathon driver", error: String(e) }));
+    }
+  });
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    api,
+    store,
+    service,
+    scheduler,
+    driver,
+    events,
+    async stop() {
+      life.abort();
+      await driver.stop();
+      await loop;
+      events.close();
+      await server.shutdown();
+      kv.close();
+    },
+  };
+}
