@@ -12,13 +12,11 @@ import type {
   RecoveredContainer,
   Termination,
 } from "./containerizer.ts";
-import {
-  type ContainerInspect,
-  type CreateContainerBody,
-  demultiplex,
-  DockerEngine,
-  EngineError,
-} from "./docker_engine.ts";
+import { demultiplex, DockerEngine, EngineError } from "./docker_engine.ts";
+import { argv, containerName, createBody, LABELS, terminationOf } from "./docker_spec.ts";
+import { countChunks, dropFirst, emptyStream, lastLines } from "./log_streams.ts";
+
+export { containerName, LABELS } from "./docker_spec.ts";
 
 /** Options of a `DockerContainerizer`. */
 export interface DockerOptions {
@@ -27,23 +25,6 @@ export interface DockerOptions {
   /** Stable id of this agent instance (from its work dir); every container carries it. */
   owner: string;
   clock?: Clock;
-}
-
-/** Label keys set on every container. */
-export const LABELS = {
-  owner: "tender.owner",
-  agentId: "tender.agent_id",
-  frameworkId: "tender.framework_id",
-  taskId: "tender.task_id",
-  containerId: "tender.container_id",
-} as const;
-
-const MIN_MEMORY = 4 * 1024 * 1024;
-const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM" };
-
-/** The Docker container name for a container id (Docker allows `[a-zA-Z0-9][a-zA-Z0-9_.-]*`). */
-export function containerName(id: ContainerId): string {
-  return `tender-${id.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
 }
 
 /** Whether a Docker Engine answers on this socket (GET /_ping), within a short timeout. */
@@ -351,156 +332,6 @@ export class DockerContainerizer implements Containerizer {
   }
 }
 
-/** Who a container belongs to, and what the engine's host can give. */
-export interface CreateBodyOptions {
-  id: ContainerId;
-  owner: string;
-  /** The host's CPU count: Docker refuses a NanoCpus quota above it. */
-  maxCpus?: number;
-}
-
-/** The `POST /containers/create` body for a task. */
-export function createBody(spec: ContainerSpec, options: CreateBodyOptions): CreateContainerBody {
-  const { id, owner } = options;
-  const docker = spec.container?.docker;
-  const network = docker?.network ?? "HOST";
-  const body: CreateContainerBody = {
-    Image: docker?.image ?? "",
-    Labels: {
-      [LABELS.owner]: owner,
-      [LABELS.agentId]: spec.agentId,
-      [LABELS.frameworkId]: spec.frameworkId,
-      [LABELS.taskId]: spec.taskId,
-      [LABELS.containerId]: id,
-    },
-    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-    HostConfig: {
-      NetworkMode: network === "BRIDGE" ? "bridge" : network === "NONE" ? "none" : "host",
-      Privileged: docker?.privileged ?? false,
-    },
-  };
-  if (spec.container?.hostname && network !== "HOST") body.Hostname = spec.container.hostname;
-  const cmd = spec.command;
-  if (cmd && (cmd.value !== undefined || (cmd.arguments?.length ?? 0) > 0)) {
-    if (cmd.shell ?? true) {
-      body.Entrypoint = ["/bin/sh", "-c"];
-      body.Cmd = [cmd.value ?? ""];
-    } else {
-      body.Cmd = argv(cmd, false);
-    }
-  }
-  if (spec.limits.cpus > 0) {
-    // Docker accepts quotas from 0.01 CPU up to the host's CPU count.
-    const cpus = Math.min(Math.max(spec.limits.cpus, 0.01), options.maxCpus ?? Infinity);
-    body.HostConfig.NanoCpus = Math.round(cpus * 1e9);
-    body.HostConfig.CpuShares = Math.max(2, Math.round(spec.limits.cpus * 1024));
-  }
-  if (spec.limits.memMb > 0) {
-    const bytes = Math.max(MIN_MEMORY, Math.round(spec.limits.memMb * 1024 * 1024));
-    body.HostConfig.Memory = bytes;
-    body.HostConfig.MemorySwap = bytes;
-  }
-  if (network === "BRIDGE") {
-    const exposed: Record<string, Record<string, never>> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    (docker?.port_mappings ?? []).forEach((m, i) => {
-      const key = `${m.container_port}/${(m.protocol ?? "tcp").toLowerCase()}`;
-      const hostPort = m.host_port > 0 ? m.host_port : spec.ports[i];
-      exposed[key] = {};
-      bindings[key] = [
-        ...(bindings[key] ?? []),
-        { HostIp: spec.hostIp, HostPort: hostPort ? String(hostPort) : "" },
-      ];
-    });
-    body.ExposedPorts = exposed;
-    body.HostConfig.PortBindings = bindings;
-  }
-  const binds = (spec.container?.volumes ?? [])
-    .filter((v) => v.host_path)
-    .map((v) => `${v.host_path}:${v.container_path}:${v.mode === "RO" ? "ro" : "rw"}`);
-  if (binds.length > 0) body.HostConfig.Binds = binds;
-  return body;
-}
-
-/** The argv of a command: `/bin/sh -c value` for shell commands, else `[value?, ...arguments]`. */
-function argv(command: CommandInfo, forExec: boolean): string[] {
-  if ((command.shell ?? true) && command.value !== undefined) {
-    return forExec ? ["/bin/sh", "-c", command.value] : [command.value];
-  }
-  return [...(command.value !== undefined ? [command.value] : []), ...(command.arguments ?? [])];
-}
-
-/** How an ended container reads as a Termination. */
-export function terminationOf(info: ContainerInspect, destroyed: boolean): Termination {
-  const state = info.State;
-  if (state.OOMKilled) {
-    const mib = Math.round(info.HostConfig.Memory / (1024 * 1024));
-    return {
-      exitCode: null,
-      reason: "oom",
-      message: `killed by the OOM killer: memory limit of ${mib} MiB reached`,
-    };
-  }
-  if (state.Error && !destroyed) {
-    return { exitCode: null, reason: "exited", message: `container failed: ${state.Error}` };
-  }
-  const code = state.ExitCode;
-  if (destroyed) {
-    if (code > 128 && code < 160) {
-      const signal = SIGNALS[code - 128] ?? `signal ${code - 128}`;
-      return { exitCode: null, reason: "killed", message: `killed by ${signal}` };
-    }
-    return { exitCode: code, reason: "killed", message: `stopped; exited with status ${code}` };
-  }
-  return { exitCode: code, reason: "exited", message: `exited with status ${code}` };
-}
-
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** Drops the first `count()` chunks (read when the first chunk arrives). */
-function dropFirst(count: () => number): TransformStream<Uint8Array, Uint8Array> {
-  let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      if (seen++ >= count()) controller.enqueue(chunk);
-    },
-  });
-}
-
-async function countChunks(stream: ReadableStream<Uint8Array>): Promise<number> {
-  let n = 0;
-  for await (const _ of stream) n++;
-  return n;
-}
-
-/** Keeps only the last `n` lines of a finite stream. */
-function lastLines(n: number): TransformStream<Uint8Array, Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  return new TransformStream({
-    transform(chunk) {
-      chunks.push(chunk);
-    },
-    flush(controller) {
-      const text = new TextDecoder().decode(concat(chunks));
-      const lines = text.split(/(?<=\n)/);
-      const kept = n <= 0 ? [] : lines.slice(-n);
-      if (kept.length > 0) controller.enqueue(new TextEncoder().encode(kept.join("")));
-    },
-  });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-function emptyStream(): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start: (c) => c.close() });
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ContainerSpec } from "./containerizer.ts";
-import { containerName, createBody, terminationOf } from "./docker.ts";
+import { containerName, createBody, terminationOf } from "./docker_spec.ts";
 import { type ContainerInspect, demultiplex, splitImage } from "./docker_engine.ts";
 
 const base: ContainerSpec = {

@@ -1,0 +1,128 @@
+/**
+ * The pure mapping between Tender and the Engine: a ContainerSpec becomes a
+ * `POST /containers/create` body, an ended container's state becomes a Termination.
+ */
+import type { CommandInfo } from "../../protocol/mod.ts";
+import type { ContainerId, ContainerSpec, Termination } from "./containerizer.ts";
+import type { ContainerInspect, CreateContainerBody } from "./docker_engine.ts";
+
+/** Label keys set on every container. */
+export const LABELS = {
+  owner: "tender.owner",
+  agentId: "tender.agent_id",
+  frameworkId: "tender.framework_id",
+  taskId: "tender.task_id",
+  containerId: "tender.container_id",
+} as const;
+
+const MIN_MEMORY = 4 * 1024 * 1024;
+const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM" };
+
+/** The Docker container name for a container id (Docker allows `[a-zA-Z0-9][a-zA-Z0-9_.-]*`). */
+export function containerName(id: ContainerId): string {
+  return `tender-${id.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
+}
+
+/** Who a container belongs to, and what the engine's host can give. */
+export interface CreateBodyOptions {
+  id: ContainerId;
+  owner: string;
+  /** The host's CPU count: Docker refuses a NanoCpus quota above it. */
+  maxCpus?: number;
+}
+
+/** The `POST /containers/create` body for a task. */
+export function createBody(spec: ContainerSpec, options: CreateBodyOptions): CreateContainerBody {
+  const { id, owner } = options;
+  const docker = spec.container?.docker;
+  const network = docker?.network ?? "HOST";
+  const body: CreateContainerBody = {
+    Image: docker?.image ?? "",
+    Labels: {
+      [LABELS.owner]: owner,
+      [LABELS.agentId]: spec.agentId,
+      [LABELS.frameworkId]: spec.frameworkId,
+      [LABELS.taskId]: spec.taskId,
+      [LABELS.containerId]: id,
+    },
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    HostConfig: {
+      NetworkMode: network === "BRIDGE" ? "bridge" : network === "NONE" ? "none" : "host",
+      Privileged: docker?.privileged ?? false,
+    },
+  };
+  if (spec.container?.hostname && network !== "HOST") body.Hostname = spec.container.hostname;
+  const cmd = spec.command;
+  if (cmd && (cmd.value !== undefined || (cmd.arguments?.length ?? 0) > 0)) {
+    if (cmd.shell ?? true) {
+      body.Entrypoint = ["/bin/sh", "-c"];
+      body.Cmd = [cmd.value ?? ""];
+    } else {
+      body.Cmd = argv(cmd, false);
+    }
+  }
+  if (spec.limits.cpus > 0) {
+    // Docker accepts quotas from 0.01 CPU up to the host's CPU count.
+    const cpus = Math.min(Math.max(spec.limits.cpus, 0.01), options.maxCpus ?? Infinity);
+    body.HostConfig.NanoCpus = Math.round(cpus * 1e9);
+    body.HostConfig.CpuShares = Math.max(2, Math.round(spec.limits.cpus * 1024));
+  }
+  if (spec.limits.memMb > 0) {
+    const bytes = Math.max(MIN_MEMORY, Math.round(spec.limits.memMb * 1024 * 1024));
+    body.HostConfig.Memory = bytes;
+    body.HostConfig.MemorySwap = bytes;
+  }
+  if (network === "BRIDGE") {
+    const exposed: Record<string, Record<string, never>> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    (docker?.port_mappings ?? []).forEach((m, i) => {
+      const key = `${m.container_port}/${(m.protocol ?? "tcp").toLowerCase()}`;
+      const hostPort = m.host_port > 0 ? m.host_port : spec.ports[i];
+      exposed[key] = {};
+      bindings[key] = [
+        ...(bindings[key] ?? []),
+        { HostIp: spec.hostIp, HostPort: hostPort ? String(hostPort) : "" },
+      ];
+    });
+    body.ExposedPorts = exposed;
+    body.HostConfig.PortBindings = bindings;
+  }
+  const binds = (spec.container?.volumes ?? [])
+    .filter((v) => v.host_path)
+    .map((v) => `${v.host_path}:${v.container_path}:${v.mode === "RO" ? "ro" : "rw"}`);
+  if (binds.length > 0) body.HostConfig.Binds = binds;
+  return body;
+}
+
+/** The argv of a command: `/bin/sh -c value` for shell commands, else `[value?, ...arguments]`. */
+export function argv(command: CommandInfo, forExec: boolean): string[] {
+  if ((command.shell ?? true) && command.value !== undefined) {
+    return forExec ? ["/bin/sh", "-c", command.value] : [command.value];
+  }
+  return [...(command.value !== undefined ? [command.value] : []), ...(command.arguments ?? [])];
+}
+
+/** How an ended container reads as a Termination. */
+export function terminationOf(info: ContainerInspect, destroyed: boolean): Termination {
+  const state = info.State;
+  if (state.OOMKilled) {
+    const mib = Math.round(info.HostConfig.Memory / (1024 * 1024));
+    return {
+      exitCode: null,
+      reason: "oom",
+      message: `killed by the OOM killer: memory limit of ${mib} MiB reached`,
+    };
+  }
+  if (state.Error && !destroyed) {
+    return { exitCode: null, reason: "exited", message: `container failed: ${state.Error}` };
+  }
+  const code = state.ExitCode;
+  if (destroyed) {
+    if (code > 128 && code < 160) {
+      const signal = SIGNALS[code - 128] ?? `signal ${code - 128}`;
+      return { exitCode: null, reason: "killed", message: `killed by ${signal}` };
+    }
+    return { exitCode: code, reason: "killed", message: `stopped; exited with status ${code}` };
+  }
+  return { exitCode: code, reason: "exited", message: `exited with status ${code}` };
+}
