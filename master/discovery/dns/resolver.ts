@@ -33,7 +33,7 @@ export function taskLabel(serviceName: string, taskId: string): string {
 
 type Lookup =
   | { kind: "service"; service: Service }
-  | { kind: "srv"; service: Service; protocol: "tcp" | "udp" }
+  | { kind: "srv"; service: Service; protocol: "tcp" | "udp"; portName?: string }
   | { kind: "task"; service: Service; endpoints: Endpoint[] }
   | { kind: "zone" }
   | { kind: "none" };
@@ -55,14 +55,22 @@ function lookup(catalog: Catalog, labels: string[]): Lookup {
     }
     return { kind: "none" };
   }
-  if (labels.length === 3) {
-    const [name, proto] = labels;
-    if (name?.startsWith("_") && (proto === "_tcp" || proto === "_udp")) {
-      const service = inFramework.find((s) => s.name === name.slice(1));
-      if (service) return { kind: "srv", service, protocol: proto === "_tcp" ? "tcp" : "udp" };
-    }
+  // `_<name>._<proto>` or, for a named port, `_<port>._<name>._<proto>` (as Mesos-DNS).
+  const proto = labels[labels.length - 2];
+  const name = labels[labels.length - 3];
+  const port = labels.length === 4 ? labels[0] : undefined;
+  if (labels.length !== 3 && labels.length !== 4) return { kind: "none" };
+  if (proto !== "_tcp" && proto !== "_udp") return { kind: "none" };
+  if (!name?.startsWith("_") || (port !== undefined && !port.startsWith("_"))) {
+    return { kind: "none" };
   }
-  return { kind: "none" };
+  const service = inFramework.find((s) => s.name === name.slice(1));
+  if (service === undefined) return { kind: "none" };
+  const protocol = proto === "_tcp" ? "tcp" : "udp";
+  if (port === undefined) return { kind: "srv", service, protocol };
+  const portName = port.slice(1);
+  const known = service.endpoints.some((e) => e.portName?.toLowerCase() === portName);
+  return known ? { kind: "srv", service, protocol, portName } : { kind: "none" };
 }
 
 /** Whether `ip` is a dotted IPv4 address (only those make A records). */
@@ -164,7 +172,11 @@ export function answerQuery(
       if (!wants(RecordType.SRV)) break;
       const { service, protocol } = found;
       const targets = new Map<string, string>();
-      for (const e of service.endpoints.filter((e) => e.protocol === protocol)) {
+      const matching = service.endpoints.filter((e) =>
+        e.protocol === protocol &&
+        (found.portName === undefined || e.portName?.toLowerCase() === found.portName)
+      );
+      for (const e of matching) {
         const target = `${taskLabel(service.name, e.taskId)}.${service.framework}.${domain}`;
         if (isIpv4(e.ip)) targets.set(target, e.ip);
         response.answers.push(rr(question.name, RecordType.SRV, {

@@ -110,3 +110,31 @@ Deno.test("answerQuery() leaves agents without an IPv4 address out of A records"
   assert.equal(isIpv4("10.0.0.300"), false);
   assert.equal(isIpv4("127.0.0.1"), true);
 });
+
+Deno.test("answerQuery() answers SRV for a named port as _<port>._<name>._tcp", () => {
+  const named = deriveCatalog([task("n1", "10.0.0.3", 31010, {
+    labels: { MARATHON_APP_ID: "/api" },
+    hostPorts: [31010, 31011],
+    discovery: {
+      visibility: "FRAMEWORK",
+      ports: { ports: [{ number: 31010, name: "http" }, { number: 31011, name: "admin" }] },
+    },
+  })]);
+  const q = (name: string): DnsMessage => ({
+    header: { id: 1, qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, rcode: 0 },
+    questions: [{ name, type: RecordType.SRV, class: CLASS_IN }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  });
+  const ports = (name: string) =>
+    answerQuery(q(name), named, { ttl: 1, serial: 1 }).answers.map((a) =>
+      a.data.kind === "SRV" ? a.data.port : 0
+    );
+  assert.deepEqual(ports("_api._tcp.marathon.tender"), [31010, 31011]);
+  assert.deepEqual(ports("_admin._api._tcp.marathon.tender"), [31011]);
+  assert.equal(
+    answerQuery(q("_nope._api._tcp.marathon.tender"), named, { ttl: 1, serial: 1 }).header.rcode,
+    Rcode.NXDOMAIN,
+  );
+});
