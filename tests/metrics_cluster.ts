@@ -30,12 +30,12 @@ export class OpsCluster {
     return new OpsCluster(dir, master);
   }
 
-  /** Starts the agent, registered as 127.0.0.1 so the master can reach its API. */
-  async startAgent(): Promise<RunningAgent> {
+  /** Starts the agent, registered as `hostname` (default 127.0.0.1, which the master reaches). */
+  async startAgent(hostname = "127.0.0.1"): Promise<RunningAgent> {
     this.agent = await startAgent({
       master: this.master.url,
       port: 0,
-      hostname: "127.0.0.1",
+      hostname,
       workDir: `${this.dir}/agent`,
       resources: AGENT_RESOURCES,
       containerizer: "process",

@@ -1,0 +1,89 @@
+/**
+ * Task output for the dashboard. The agent API has no CORS headers and may sit on a network
+ * the browser cannot reach, so the master fetches `/tasks/{id}/logs` from the agent and
+ * streams it through.
+ */
+import { z } from "zod";
+import { badRequest, TenderError } from "../../protocol/mod.ts";
+import type { MasterContext } from "../core/context.ts";
+import type { TaskRecord } from "../core/records.ts";
+
+/** The query the proxy accepts and forwards. */
+export const LogQuerySchema = z.object({
+  stream: z.enum(["stdout", "stderr"]).default("stdout"),
+  tail: z.coerce.number().int().positive().max(100_000).optional(),
+  follow: z.enum(["true", "false"]).optional(),
+});
+export type LogQuery = z.infer<typeof LogQuerySchema>;
+
+/** Parses the proxy's query string, or throws a `bad_request` naming the parameter. */
+export function parseLogQuery(query: Record<string, string>): LogQuery {
+  const parsed = LogQuerySchema.safeParse(query);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw badRequest(`Invalid query parameter "${issue.path.join(".")}": ${issue.message}`);
+}
+
+function hostPort(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The base URLs an agent's API may answer at, best first: its registered hostname, then the
+ * addresses its tasks report (the agent's advertised IP), for hostnames that do not resolve.
+ */
+export function agentAddresses(ctx: MasterContext, agentId: string, taskId: string): string[] {
+  const agent = ctx.agents.get(agentId);
+  if (!agent) throw new TenderError("not_found", `Agent "${agentId}" is unknown to the master`);
+  const { hostname, port } = agent.info;
+  const tasks: TaskRecord[] = [
+    ...ctx.tasksOfAgent(agentId),
+    ...ctx.completedTasks.filter((t) => t.agentId === agentId),
+  ];
+  const own = tasks.filter((t) => t.info.task_id.value === taskId);
+  const ips = [...own, ...tasks].flatMap((t) =>
+    t.statuses.flatMap((s) =>
+      (s.container_status?.network_infos ?? []).flatMap((n) =>
+        (n.ip_addresses ?? []).flatMap((a) => a.ip_address ? [a.ip_address] : [])
+      )
+    )
+  );
+  return [...new Set([hostname, ...ips])].map((h) => hostPort(h, port));
+}
+
+/** Fetches a task's output from the first address that answers; throws `unavailable` if none. */
+export async function fetchTaskLogs(
+  bases: readonly string[],
+  request: { taskId: string; query: LogQuery; signal: AbortSignal; connectTimeoutMs?: number },
+): Promise<Response> {
+  const params = new URLSearchParams({ stream: request.query.stream });
+  if (request.query.tail !== undefined) params.set("tail", String(request.query.tail));
+  if (request.query.follow !== undefined) params.set("follow", request.query.follow);
+  const failures: string[] = [];
+  for (const base of bases) {
+    const url = `${base}/tasks/${encodeURIComponent(request.taskId)}/logs?${params}`;
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(), request.connectTimeoutMs ?? 3000);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.any([request.signal, connect.signal]) });
+      return new Response(r.body, {
+        status: r.status,
+        headers: {
+          "Content-Type": r.headers.get("Content-Type") ?? "text/plain; charset=utf-8",
+          "Cache-Control": "no-cache",
+          "X-Tender-Agent-Url": base,
+        },
+      });
+    } catch (e) {
+      if (request.signal.aborted) throw e;
+      failures.push(`${base} (${e instanceof Error ? e.message : String(e)})`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  throw new TenderError(
+    "unavailable",
+    `Cannot reach the agent's API at ${failures.join(", ")}: ` +
+      "start the agent with a --hostname the master can resolve",
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * The web dashboard, served by the master at `/`: plain HTML, one ES module and one style
+ * sheet (no build step), kept live by Server-Sent Events at `/dashboard/events`.
+ *
+ * @module
+ * @example
+ * ```ts
+ * import { startMaster } from "../mod.ts";
+ * import { mountDashboard } from "./mod.ts";
+ * const master = await startMaster({ port: 0, workDir: "/tmp/m", mount: mountDashboard });
+ * console.log(`open ${master.url}/`);
+ * await master.stop();
+ * ```
+ */
+import type { Context, Hono } from "hono";
+import type { MasterRuntime } from "../runtime.ts";
+import { CapacityHistory } from "./capacity_history.ts";
+import { agentAddresses, fetchTaskLogs, parseLogQuery } from "./logs_proxy.ts";
+import { type AppSummary, dashboardSummary } from "./summary.ts";
+
+export { CapacityHistory, type CapacityPoint } from "./capacity_history.ts";
+export { type AppSummary, type DashboardSummary, dashboardSummary } from "./summary.ts";
+export { agentAddresses, fetchTaskLogs } from "./logs_proxy.ts";
+
+/** How to mount the dashboard. */
+export interface DashboardOptions {
+  /** Apps from a service framework (Marathon), when one is attached. */
+  apps?: () => Promise<AppSummary[]> | AppSummary[];
+  /** How often the summary is pushed and the capacity sampled (1000 ms). */
+  intervalMs?: number;
+  /** Stops the sampler and ends every event stream when aborted (the master's life). */
+  signal?: AbortSignal;
+  history?: CapacityHistory;
+}
+
+/** A mounted dashboard; `close()` stops its timer and ends its event streams. */
+export interface MountedDashboard {
+  history: CapacityHistory;
+  close(): void;
+}
+
+const STATIC: Record<string, string> = {
+  "index.html": "text/html; charset=utf-8",
+  "app.js": "text/javascript; charset=utf-8",
+  "style.css": "text/css; charset=utf-8",
+};
+
+function readStatic(): Map<string, string> {
+  return new Map(
+    Object.keys(STATIC).map((
+      name,
+    ) => [name, Deno.readTextFileSync(new URL(`./static/${name}`, import.meta.url))]),
+  );
+}
+
+/** Serves the dashboard at `/` and `/dashboard/*` on the master's app. */
+export function mountDashboard(
+  app: Hono,
+  runtime: MasterRuntime,
+  options: DashboardOptions = {},
+): MountedDashboard {
+  const files = readStatic();
+  const history = options.history ?? new CapacityHistory();
+  const encoder = new TextEncoder();
+  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const send = (c: ReadableStreamDefaultController<Uint8Array>, event: string, data: unknown) => {
+    try {
+      c.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+    } catch {
+      streams.delete(c);
+    }
+  };
+  const summary = async () => {
+    const apps = options.apps ? await Promise.resolve(options.apps()).catch(() => null) : null;
+    return await runtime.read((m) => dashboardSummary(m.ctx, apps));
+  };
+
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const current = await summary();
+      const point = history.record(current);
+      for (const c of streams) send(c, "summary", { ...current, point });
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick().catch(() => {}), options.intervalMs ?? 1000);
+  Deno.unrefTimer(timer);
+  const close = () => {
+    clearInterval(timer);
+    for (const c of streams) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+    streams.clear();
+  };
+  options.signal?.addEventListener("abort", close, { once: true });
+
+  const page = (name: string) => (c: Context) =>
+    c.body(files.get(name)!, 200, { "Content-Type": STATIC[name]!, "Cache-Control": "no-cache" });
+  for (const path of ["/", "/dashboard", "/dashboard/"]) app.get(path, page("index.html"));
+  app.get("/dashboard/app.js", page("app.js"));
+  app.get("/dashboard/style.css", page("style.css"));
+
+  app.get(
+    "/dashboard/api/summary",
+    async (c) => c.json({ ...(await summary()), history: history.points() }),
+  );
+
+  app.get("/dashboard/events", async (c) => {
+    const first = await summary();
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        controller = ctrl;
+        ctrl.enqueue(encoder.encode("retry: 2000\n\n"));
+        send(ctrl, "history", history.points());
+        send(ctrl, "summary", first);
+        streams.add(ctrl);
+      },
+      cancel() {
+        if (controller) streams.delete(controller);
+      },
+    });
+    c.req.raw.signal.addEventListener("abort", () => {
+      if (!controller) return;
+      streams.delete(controller);
+      try {
+        controller.close();
+      } catch { /* already closed */ }
+    });
+    return new Response(body, {
+      headers: {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+      },
+    });
+  });
+
+  app.get("/dashboard/logs/:agentId/:taskId", async (c) => {
+    const { agentId, taskId } = c.req.param();
+    const query = parseLogQuery(c.req.query());
+    const bases = await runtime.read((m) => agentAddresses(m.ctx, agentId, taskId));
+    return await fetchTaskLogs(bases, { taskId, query, signal: c.req.raw.signal });
+  });
+
+  return { history, close };
+}
