@@ -267,6 +267,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "DockerContainerizer mounts the sandbox at $MESOS_SANDBOX, and volumes where asked",
+  ignore: noDocker,
+  fn: async () => {
+    const h = harness("sandbox");
+    const sandbox = await Deno.makeTempDir({ prefix: "tender-sandbox-" });
+    const shared = await Deno.makeTempDir({ prefix: "tender-volume-" });
+    try {
+      await Deno.writeTextFile(`${shared}/in.txt`, "from host\n");
+      const id = h.id("x");
+      await h.c.launch(
+        id,
+        h.spec(id, {
+          command: { value: 'echo "$MESOS_SANDBOX" > "$MESOS_SANDBOX/out.txt"; cat /data/in.txt' },
+          container: {
+            type: "DOCKER",
+            docker: { image: IMAGE },
+            volumes: [{ host_path: shared, container_path: "/data", mode: "RO" }],
+          },
+          env: { MESOS_SANDBOX: sandbox },
+          sandbox,
+        }),
+      );
+      assert.equal((await h.c.wait(id))?.exitCode, 0);
+      assert.equal(await Deno.readTextFile(`${sandbox}/out.txt`), "/mnt/mesos/sandbox\n");
+      assert.equal(await new Response(h.c.logs(id, { stream: "stdout" })).text(), "from host\n");
+    } finally {
+      await h.done();
+      await Deno.remove(sandbox, { recursive: true });
+      await Deno.remove(shared, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "DockerContainerizer.launch() fails with launch_failed naming a missing image",
   ignore: noDocker,
   fn: async () => {

@@ -243,7 +243,15 @@ export class DockerContainerizer implements Containerizer {
     }
     await this.#ensureImage(docker.image, docker.force_pull_image ?? false);
     this.#hostCpus ??= this.engine.info().then((i) => i.NCPU, () => undefined);
-    const body = createBody(spec, { id, owner: this.#owner, maxCpus: await this.#hostCpus });
+    // The sandbox is bind-mounted: Docker needs an absolute path, and one that exists (else it
+    // creates it, owned by root).
+    const sandbox = spec.sandbox.startsWith("/") ? spec.sandbox : `${Deno.cwd()}/${spec.sandbox}`;
+    await Deno.mkdir(sandbox, { recursive: true });
+    const body = createBody({ ...spec, sandbox }, {
+      id,
+      owner: this.#owner,
+      maxCpus: await this.#hostCpus,
+    });
     try {
       await this.engine.create(entry.name, body);
     } catch (e) {

@@ -15,6 +15,9 @@ export const LABELS = {
   containerId: "tender.container_id",
 } as const;
 
+/** Where a task's sandbox appears inside its container (Mesos' `--sandbox_directory`). */
+export const SANDBOX_IN_CONTAINER = "/mnt/mesos/sandbox";
+
 const MIN_MEMORY = 4 * 1024 * 1024;
 const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM" };
 
@@ -90,6 +93,14 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
   const binds = (spec.container?.volumes ?? [])
     .filter((v) => v.host_path)
     .map((v) => `${v.host_path}:${v.container_path}:${v.mode === "RO" ? "ro" : "rw"}`);
+  if (spec.sandbox.startsWith("/")) {
+    // As Mesos does: the sandbox is mounted in the container, and MESOS_SANDBOX names it there.
+    binds.push(`${spec.sandbox}:${SANDBOX_IN_CONTAINER}:rw`);
+    body.Env = [
+      ...body.Env.filter((e) => !e.startsWith("MESOS_SANDBOX=")),
+      `MESOS_SANDBOX=${SANDBOX_IN_CONTAINER}`,
+    ];
+  }
   if (binds.length > 0) body.HostConfig.Binds = binds;
   return body;
 }

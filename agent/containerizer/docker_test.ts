@@ -30,7 +30,8 @@ Deno.test("createBody() wraps shell commands in /bin/sh -c and sets limits", () 
   assert.equal(body.HostConfig.Memory, 4 * 1024 * 1024, "memory has a 4 MiB floor");
   assert.equal(body.HostConfig.MemorySwap, body.HostConfig.Memory);
   assert.equal(body.HostConfig.NetworkMode, "host", "HOST is Mesos' default");
-  assert.deepEqual(body.Env, ["A=1"]);
+  assert.deepEqual(body.Env, ["A=1", "MESOS_SANDBOX=/mnt/mesos/sandbox"]);
+  assert.deepEqual(body.HostConfig.Binds, ["/tmp/s:/mnt/mesos/sandbox:rw"]);
   assert.equal(body.Labels["tender.owner"], "owner-1");
   assert.equal(body.Labels["tender.container_id"], "c1");
 });
