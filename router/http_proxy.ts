@@ -14,6 +14,8 @@ export interface ProxyOptions {
   maxTries?: number;
   /** Client address for `X-Forwarded-For`. */
   clientIp?: string;
+  /** How long a backend may take to send response headers, ms (then 504). Default 60 000. */
+  headersTimeoutMs?: number;
 }
 
 const HOP_BY_HOP = [
@@ -107,6 +109,8 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
     tried.add(backend.key);
     pool.acquire(backend);
     let res: Response;
+    const slow = new AbortController();
+    const timer = setTimeout(() => slow.abort(), options.headersTimeoutMs ?? 60_000);
     try {
       const ip = backend.ip.includes(":") ? `[${backend.ip}]` : backend.ip;
       res = await fetch(`http://${ip}:${backend.port}${url.pathname}${url.search}`, {
@@ -114,21 +118,35 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
         headers,
         body,
         redirect: "manual",
+        signal: slow.signal,
       });
     } catch (e) {
       pool.release(backend);
+      if (slow.signal.aborted) {
+        pool.failed += 1;
+        return reply(504, `Endpoint ${backend.key} sent no response in time`);
+      }
       lastError = e;
       pool.fail(backend, clock.now());
       if (!IDEMPOTENT.has(req.method) && !refused(e)) break;
       continue;
+    } finally {
+      clearTimeout(timer);
     }
     pool.ok(backend);
     const outHeaders = stripHopByHop(res.headers);
     const length = Number(res.headers.get("content-length") ?? NaN);
     if (res.body === null || length <= SMALL_BODY) {
       // Small bodies are read whole: one write to the client, and no chunked framing.
-      const bytes = res.body === null ? null : new Uint8Array(await res.arrayBuffer());
-      pool.release(backend);
+      let bytes: ArrayBuffer | null = null;
+      try {
+        if (res.body !== null) bytes = await res.arrayBuffer();
+      } catch (e) {
+        pool.failed += 1;
+        return reply(502, `Endpoint ${backend.key} broke off its response: ${String(e)}`);
+      } finally {
+        pool.release(backend);
+      }
       return new Response(bytes, {
         status: res.status,
         statusText: res.statusText,

@@ -29,6 +29,8 @@ export interface RouterOptions {
   connectTimeoutMs?: number;
   /** Backends tried per connection or request. Default 3. */
   maxTries?: number;
+  /** How long an HTTP backend may take to send response headers, ms. Default 60 000. */
+  headersTimeoutMs?: number;
   clock?: Clock;
 }
 
@@ -223,6 +225,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       clock,
       maxTries: options.maxTries,
       clientIp: info.remoteAddr.hostname,
+      headersTimeoutMs: options.headersTimeoutMs,
     });
   }
 

@@ -273,3 +273,24 @@ Deno.test("Router forwards request bodies and streams large responses through a 
     await s.close();
   }
 });
+
+Deno.test("Router answers 504 when a backend sends no response headers in time", async () => {
+  const backend = startBackend("slow");
+  const catalog = startCatalogServer();
+  const router = await startRouter({ master: catalog.url, httpPort: 0, headersTimeoutMs: 200 });
+  try {
+    catalog.store.update([task("/web", backend, { TENDER_VHOST: "web.test" })]);
+    await waitFor("the vhost", () => router.state().vhosts.length === 1);
+    const res = await getOnce(router.httpPort, "web.test", "/slow/1000");
+    assert.equal(res.status, 504);
+    await waitFor(
+      "the backend released",
+      () => router.state().vhosts[0]?.backends[0]?.active === 0,
+    );
+    assert.equal(router.state().vhosts[0]?.failed, 1);
+  } finally {
+    await router.close();
+    await catalog.close();
+    await backend.close();
+  }
+});
