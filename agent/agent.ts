@@ -5,6 +5,7 @@
 import type { AgentCall, AgentEvent, Attribute, Clock, Ids, Resources } from "../protocol/mod.ts";
 import type { Containerizer, LogOptions } from "./containerizer/containerizer.ts";
 import { keys } from "./keys.ts";
+import { KvBatcher } from "./kv_batcher.ts";
 import { MasterConnection } from "./master_connection.ts";
 import { StatusUpdateManager } from "./status_update_manager.ts";
 import { TaskSupervisor } from "./task_supervisor.ts";
@@ -75,8 +76,10 @@ export class Agent {
   constructor(deps: AgentDeps, options: AgentOptions) {
     this.#deps = deps;
     this.#options = options;
+    const batcher = new KvBatcher(deps.kv);
     this.#updates = new StatusUpdateManager({
       kv: deps.kv,
+      batcher,
       clock: deps.clock,
       ids: deps.ids,
       log: deps.log,
@@ -100,6 +103,7 @@ export class Agent {
       ids: deps.ids,
       containerizer: deps.containerizer,
       updates: this.#updates,
+      batcher,
       agentId: () => this.#agentId,
       log: deps.log,
     }, {
@@ -243,8 +247,11 @@ export class Agent {
         return this.#tasks.shutdownFramework(event.shutdown_framework.framework_id.value);
       case "ACKNOWLEDGE": {
         const { framework_id, task_id, uuid } = event.acknowledge;
-        const acked = await this.#updates.acknowledge(framework_id.value, task_id.value, uuid);
-        if (acked) this.#tasks.acknowledged(acked);
+        // Not awaited: the stream goes on while the deletion commits.
+        this.#updates.acknowledge(framework_id.value, task_id.value, uuid).then(
+          (acked) => acked && this.#tasks.acknowledged(acked),
+          (e) => this.#log(`Acknowledgement of "${task_id.value}" not recorded: ${e}`),
+        );
         return;
       }
       case "RECONCILE":

@@ -15,6 +15,7 @@ import {
   TaskStatusSchema,
 } from "../protocol/mod.ts";
 import { keys } from "./keys.ts";
+import { KvBatcher } from "./kv_batcher.ts";
 
 /** One reliable update as it is persisted and sent. `status.uuid` is always set. */
 export const PendingUpdateSchema = z.object({
@@ -146,12 +147,15 @@ export interface StatusUpdateManagerDeps {
   /** Posts one update to the master; rejects when it could not (it is retried later). */
   send: (update: PendingUpdate) => Promise<void>;
   log?: (message: string) => void;
+  /** Shares group commits with other writers of the same store (default: its own). */
+  batcher?: KvBatcher;
 }
 
 /** The KV-backed shell around `UpdateStreams`: persists, sends and retries. */
 export class StatusUpdateManager {
   readonly #deps: StatusUpdateManagerDeps;
   readonly #streams: UpdateStreams;
+  readonly #batcher: KvBatcher;
   #seq = 0;
   #running = false;
   #wake: AbortController = new AbortController();
@@ -160,6 +164,7 @@ export class StatusUpdateManager {
   constructor(deps: StatusUpdateManagerDeps, options: RetryOptions) {
     this.#deps = deps;
     this.#streams = new UpdateStreams(options);
+    this.#batcher = deps.batcher ?? new KvBatcher(deps.kv);
   }
 
   /** Loads the updates left pending by a previous run, in order; they are sent once started. */
@@ -192,21 +197,19 @@ export class StatusUpdateManager {
       framework_id: { value: frameworkId },
       status: withUuid,
     };
-    const op = this.#deps.kv.atomic().set(
-      keys.update(frameworkId, status.task_id.value, update.seq),
-      update,
-    );
-    alsoWrite?.(op);
-    const result = await op.commit();
-    if (!result.ok) {
-      throw new Error(`Cannot persist the status update of task "${status.task_id.value}"`);
-    }
+    await this.#batcher.write((op) => {
+      op.set(keys.update(frameworkId, status.task_id.value, update.seq), update);
+      alsoWrite?.(op);
+    }, 2);
     this.#streams.add(update, this.#deps.clock.now());
     this.#kick();
     return withUuid;
   }
 
-  /** Handles an ACKNOWLEDGE. Returns the acknowledged update, undefined when stale. */
+  /**
+   * Handles an ACKNOWLEDGE: the stream's next update is released at once (synchronously);
+   * resolves with the acknowledged update once its deletion is durable, undefined when stale.
+   */
   async acknowledge(
     frameworkId: string,
     taskId: string,
@@ -217,8 +220,8 @@ export class StatusUpdateManager {
       this.#deps.log?.(`Ignoring an acknowledgement of task "${taskId}" for unknown uuid ${uuid}`);
       return undefined;
     }
-    await this.#deps.kv.delete(keys.update(frameworkId, taskId, acked.seq));
     this.#kick();
+    await this.#batcher.write((op) => op.delete(keys.update(frameworkId, taskId, acked.seq)));
     return acked;
   }
 

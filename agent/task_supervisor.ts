@@ -15,6 +15,7 @@ import {
 } from "../protocol/mod.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
 import { keys } from "./keys.ts";
+import type { KvBatcher } from "./kv_batcher.ts";
 import {
   type PendingUpdate,
   type StatusUpdateManager,
@@ -38,6 +39,8 @@ export interface TaskSupervisorDeps {
   ids: Ids;
   containerizer: Containerizer;
   updates: StatusUpdateManager;
+  /** Group commits shared with the status update manager. */
+  batcher: KvBatcher;
   /** The agent's current id (undefined before the first SUBSCRIBED). */
   agentId: () => string | undefined;
   log?: (message: string) => void;
@@ -315,7 +318,8 @@ export class TaskSupervisor {
         `Cannot remove container ${record.container_id}: ${e instanceof Error ? e.message : e}`,
       )
     );
-    await this.#deps.kv.delete(keys.task(record.framework_id.value, record.task.task_id.value));
+    const key = keys.task(record.framework_id.value, record.task.task_id.value);
+    await this.#deps.batcher.write((op) => op.delete(key));
     this.#entries.delete(streamKey(record.framework_id.value, record.task.task_id.value));
   }
 
