@@ -4,7 +4,9 @@
  *
  *     deno run -A tests/bench/docker_direct.ts [n=50] [concurrency=8]
  *     → direct_start_50 <ms> ms
+ *       containerizer_start_50 <ms> ms   (the same through DockerContainerizer.launch)
  */
+import { DockerContainerizer } from "../../agent/containerizer/docker.ts";
 import { DockerEngine } from "../../agent/containerizer/docker_engine.ts";
 
 const SOCKET = Deno.env.get("DOCKER_HOST")?.startsWith("unix://")
@@ -48,9 +50,49 @@ export async function startContainersDirect(n: number, concurrency: number): Pro
   }
 }
 
+/** The same, through `DockerContainerizer.launch()` (pull check, create with limits, start, watch). */
+export async function startContainersViaContainerizer(
+  n: number,
+  concurrency: number,
+): Promise<number> {
+  const owner = `bench-containerizer-${crypto.randomUUID().slice(0, 8)}`;
+  const c = new DockerContainerizer({ socketPath: SOCKET, owner });
+  const sandbox = await Deno.makeTempDir({ prefix: "tender-bench-" });
+  const ids = Array.from({ length: n }, (_, i) => `${owner}-${i}`);
+  try {
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < n) {
+        const id = ids[next++] ?? "";
+        await c.launch(id, {
+          agentId: "bench",
+          frameworkId: "bench",
+          taskId: id,
+          command: { shell: false, value: "sleep", arguments: ["3600"] },
+          container: { type: "DOCKER", docker: { image: IMAGE, network: "BRIDGE" } },
+          limits: { cpus: 0.01, memMb: 16, diskMb: 0 },
+          ports: [],
+          env: {},
+          hostIp: "127.0.0.1",
+          sandbox,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, n)) }, worker));
+    return performance.now() - started;
+  } finally {
+    await Promise.all(ids.map((id) => c.destroy(id, 0).catch(() => undefined)));
+    c.close();
+    await Deno.remove(sandbox, { recursive: true });
+  }
+}
+
 if (import.meta.main) {
   const n = Number(Deno.args[0] ?? 50);
   const concurrency = Number(Deno.args[1] ?? 8);
   const ms = await startContainersDirect(n, concurrency);
   console.log(`direct_start_${n} ${Math.round(ms)} ms`);
+  const viaContainerizer = await startContainersViaContainerizer(n, concurrency);
+  console.log(`containerizer_start_${n} ${Math.round(viaContainerizer)} ms`);
 }
