@@ -16,6 +16,8 @@ export interface ProxyOptions {
   clientIp?: string;
   /** How long a backend may take to send response headers, ms (then 504). Default 60 000. */
   headersTimeoutMs?: number;
+  /** The client to send with; one made with `allowHost: true` passes the Host header on. */
+  client?: Deno.HttpClient;
 }
 
 const HOP_BY_HOP = [
@@ -119,6 +121,7 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
         body,
         redirect: "manual",
         signal: slow.signal,
+        client: options.client,
       });
     } catch (e) {
       pool.release(backend);

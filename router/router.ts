@@ -200,6 +200,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     await Promise.all([...tcp.values()].map((e) => e.frontend?.close()));
   };
 
+  // allowHost: backends see the Host the client asked for, as behind HAProxy.
+  const client = Deno.createHttpClient({ allowHost: true });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
@@ -208,6 +210,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       onListen: () => {},
     }, handle);
   } catch (e) {
+    client.close();
     await closeRoutes();
     throw e;
   }
@@ -226,6 +229,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       maxTries: options.maxTries,
       clientIp: info.remoteAddr.hostname,
       headersTimeoutMs: options.headersTimeoutMs,
+      client,
     });
   }
 
@@ -243,6 +247,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     async close() {
       await closeRoutes();
       await server.shutdown();
+      client.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import { CatalogStore, type CatalogTask, discoveryRoutes } from "../master/disco
 
 /**
  * A local HTTP server answering `name`; `/slow/MS` answers after MS ms, `/big/N` with N bytes,
- * and POST echoes `name:body`.
+ * `/host` with the Host header it got, and POST echoes `name:body`.
  */
 export interface Backend {
   name: string;
@@ -33,6 +33,7 @@ export function startBackend(name: string): Backend {
     const slow = /^\/slow\/(\d+)/.exec(url.pathname);
     if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
     if (req.method === "POST") return new Response(`${name}:${await req.text()}`);
+    if (url.pathname === "/host") return new Response(req.headers.get("host"));
     return new Response(name);
   });
   backend.port = server.addr.port;

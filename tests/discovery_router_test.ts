@@ -249,13 +249,14 @@ Deno.test("Router's GET /_router/state lists services, endpoints and counters", 
   }
 });
 
-Deno.test("Router forwards request bodies and streams large responses through a vhost", async () => {
+Deno.test("Router passes Host and bodies on and streams large responses through a vhost", async () => {
   const s = await setup(["a"]);
   try {
     s.catalog.store.update([task("/web", s.backends[0]!, { TENDER_VHOST: "web.test" })]);
     await waitFor("the vhost", () => s.router.state().vhosts.length === 1);
     const conn = await HttpConnection.open(s.router.httpPort);
     try {
+      assert.equal((await conn.request("web.test:8081", "/host")).body, "web.test:8081");
       const posted = await conn.request("web.test", "/", { method: "POST", body: "hello" });
       assert.deepEqual([posted.status, posted.body], [200, "a:hello"]);
       const big = await conn.request("web.test", "/big/1000000");
@@ -268,7 +269,7 @@ Deno.test("Router forwards request bodies and streams large responses through a 
       "the streamed response to be released",
       () => s.router.state().vhosts[0]?.backends[0]?.active === 0,
     );
-    assert.equal(s.router.state().vhosts[0]?.backends[0]?.total, 2);
+    assert.equal(s.router.state().vhosts[0]?.backends[0]?.total, 3);
   } finally {
     await s.close();
   }
