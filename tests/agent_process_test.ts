@@ -302,6 +302,25 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
       },
     );
 
+    await t.step(
+      "a stream silent for three heartbeat intervals is abandoned for a new one",
+      async () => {
+        const streams = master.streams;
+        const mutedAt = Date.now();
+        master.muted = true;
+        await waitFor(() => master.streams > streams, {
+          what: "a new subscription",
+          timeoutMs: 10_000,
+        });
+        const took = Date.now() - mutedAt;
+        assert.ok(
+          took >= 2500,
+          `gave up on the stream after ${took} ms, before three 1 s intervals`,
+        );
+        await waitFor(() => agent.agent.connected, { what: "the agent to be subscribed again" });
+      },
+    );
+
     await t.step("SHUTDOWN_FRAMEWORK kills every task of the framework", async () => {
       master.send({
         type: "SHUTDOWN_FRAMEWORK",

@@ -30,6 +30,8 @@ export class FakeMaster {
   readonly updates: Update[] = [];
   heartbeats = 0;
   autoAck: boolean;
+  /** While true the current stream stays open but carries nothing (a hung master). */
+  muted = false;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #options: Required<FakeMasterOptions>;
   #stream: ReadableStreamDefaultController<Uint8Array> | undefined;
@@ -61,6 +63,7 @@ export class FakeMaster {
 
   /** Pushes an event on the current agent stream (dropped when no agent is subscribed). */
   send(event: AgentEvent): void {
+    if (this.muted) return;
     try {
       this.#stream?.enqueue(encodeRecord(event));
     } catch {
@@ -134,6 +137,7 @@ export class FakeMaster {
     if (call.type === "SUBSCRIBE") {
       this.subscriptions.push(call);
       this.dropStream();
+      this.muted = false;
       this.#streamCount++;
       const id = call.subscribe.agent_info.id?.value ?? this.#options.agentId;
       const body = new ReadableStream<Uint8Array>({
