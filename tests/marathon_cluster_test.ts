@@ -103,7 +103,21 @@ Deno.test("Marathon deploys, scales, restarts, backs off and deletes apps on a r
       return entry && entry.delay.timeLeftSeconds > 0 ? entry : false;
     }, 30_000);
     assert.equal(queued.count, 1);
+    const crasher = await app("/crasher");
+    assert.equal(crasher.lastTaskFailure.state, "TASK_FAILED");
+    assert.equal(crasher.lastTaskFailure.appId, "/crasher");
     await call(`${api()}/v2/apps/crasher`, "DELETE");
+
+    // An app no offer can hold waits in the queue, saying why.
+    await call(`${api()}/v2/apps`, "POST", { id: "/huge", cmd: "sleep 1000", mem: 1_000_000 });
+    const waiting = await waitFor("huge to be declined for memory", async () => {
+      const q = (await call(`${api()}/v2/queue`)).json.queue;
+      const entry = q.find((e: Json) => e.app.id === "/huge");
+      const reasons = entry?.processedOffersSummary.rejectSummaryLastOffers ?? [];
+      return reasons.some((r: Json) => r.reason === "InsufficientMemory") ? entry : false;
+    }, 30_000);
+    assert.equal(waiting.count, 1);
+    await call(`${api()}/v2/apps/huge`, "DELETE");
 
     // Marathon restarts on the same state: same framework id, same instance, no relaunch.
     const before = (await app("/sleeper")).tasks[0].id;

@@ -81,6 +81,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
     events,
     clock,
     backoff,
+    offerReasons: (appId) => scheduler.lastReasons.get(appId),
     info: {
       get leader() {
         return `${host}:${port}`;

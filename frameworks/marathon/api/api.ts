@@ -30,6 +30,8 @@ export interface MarathonApiDeps {
   clock: Clock;
   info: ApiInfo;
   backoff?: Backoff;
+  /** Why the last offers did not fit each app (`InsufficientMemory: …`), for `/v2/queue`. */
+  offerReasons?: (appId: string) => readonly string[] | undefined;
 }
 
 /** Builds the hono app serving Marathon's REST API. */
@@ -169,6 +171,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
           overdue: allowedAt <= now,
         },
         since: new Date(state?.lastFailureAt ?? now).toISOString(),
+        processedOffersSummary: offerSummary(deps.offerReasons?.(app.id) ?? []),
       });
     }
     return c.json({ queue });
@@ -205,4 +208,22 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   });
 
   return api;
+}
+
+/** Marathon's `processedOffersSummary` from the reasons the last offers were declined. */
+function offerSummary(reasons: readonly string[]): Record<string, unknown> {
+  const counts = new Map<string, number>();
+  for (const r of reasons) {
+    const name = r.split(":")[0]!;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return {
+    processedOffersCount: reasons.length,
+    unusedOffersCount: reasons.length,
+    rejectSummaryLastOffers: [...counts].map(([reason, declined]) => ({
+      reason,
+      declined,
+      processed: reasons.length,
+    })),
+  };
 }

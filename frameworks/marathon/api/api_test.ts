@@ -355,3 +355,52 @@ Deno.test("/v2/events streams event_stream_attached, api_post_event and deployme
     assert.equal(events.subscriberCount, 0);
   });
 });
+
+Deno.test("task kills: one, by host, in bulk, and with scale=true", async () => {
+  await withApi(async ({ request, store, service }) => {
+    await request("/v2/apps", post({ id: "web", cmd: "serve", instances: 4 }));
+    const app = (await store.getApp("/web"))!;
+    const list = [
+      instance(app, { hostname: "h1" }),
+      instance(app, { hostname: "h1" }),
+      instance(app, { hostname: "h2" }),
+      instance(app, { hostname: "h3" }),
+    ];
+    for (const i of list) await store.addInstance(i);
+    await service.syncDeployments();
+    const goal = async (i: (typeof list)[number]) =>
+      (await store.getInstance("/web", i.instanceId))?.goal;
+
+    const one = await request(`/v2/apps/web/tasks/${list[3]!.taskId}`, { method: "DELETE" });
+    assert.equal(one.status, 200);
+    assert.equal((await one.json()).task.id, list[3]!.taskId);
+    assert.equal(await goal(list[3]!), "Stopped");
+    assert.equal((await store.getApp("/web"))?.instances, 4, "without scale the count stays");
+
+    const byHost = await (await request("/v2/apps/web/tasks?host=h1", { method: "DELETE" })).json();
+    assert.equal(byHost.tasks.length, 2);
+    assert.equal(await goal(list[0]!), "Stopped");
+    assert.equal(await goal(list[2]!), "Running");
+
+    assert.equal((await request("/v2/apps/web/tasks/nope", { method: "DELETE" })).status, 404);
+    assert.equal(
+      (await request("/v2/apps/web/tasks?scale=true&wipe=true", { method: "DELETE" })).status,
+      400,
+    );
+
+    const scaled = await request(`/v2/apps/web/tasks/${list[2]!.taskId}?scale=true`, {
+      method: "DELETE",
+    });
+    assert.equal(scaled.status, 200);
+    assert.ok((await scaled.json()).deploymentId);
+    assert.equal((await store.getApp("/web"))?.instances, 3);
+    assert.equal(await goal(list[2]!), "Stopped");
+
+    const extra = instance(app, { hostname: "h9" });
+    await store.addInstance(extra);
+    const bulk = await request("/v2/tasks/delete", post({ ids: [extra.taskId] }));
+    assert.equal(bulk.status, 200);
+    assert.deepEqual((await bulk.json()).tasks.map((t: { id: string }) => t.id), [extra.taskId]);
+    assert.equal((await request("/v2/tasks/delete", post({ ids: ["garbage"] }))).status, 400);
+  });
+});

@@ -5,6 +5,8 @@ import type { App } from "../app/normalize.ts";
 import type { Instance } from "../model/instance.ts";
 import type { DeploymentResult, MarathonService } from "../service/marathon_service.ts";
 import { appInfo, taskJson } from "../service/views.ts";
+import { type KillResult, killTasks } from "../service/kill_tasks.ts";
+import { appIdOfInstance } from "../app/path_id.ts";
 import { parseLabelSelector } from "./label_selector.ts";
 import { appPath, body, clientIp, embeds, flag } from "./request.ts";
 
@@ -14,6 +16,7 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
   const info = async (app: App, embedTasks: boolean) =>
     appInfo(app, await store.listInstances(app.id), await store.getLock(app.id), {
       tasks: embedTasks,
+      lastTaskFailure: await store.getLastFailure(app.id),
     });
   const mutation = (c: Context) => ({
     force: flag(c, "force"),
@@ -115,8 +118,26 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
     return deployed(c, await service.restartApp(p.id, mutation(c)));
   });
 
+  const killed = async (c: Context, r: KillResult, one: boolean) => {
+    if ("deployment" in r) return deployed(c, r.deployment);
+    const apps = new Map((await store.listApps()).map((a) => [a.id, a]));
+    const tasks = r.killed.map((i) => taskJson(apps.get(i.appId), i));
+    return c.json(one ? { task: tasks[0] } : { tasks });
+  };
+  const killFlags = (c: Context) => {
+    if (flag(c, "scale") && flag(c, "wipe")) {
+      throw new TenderError("bad_request", "You cannot use scale and wipe at the same time.");
+    }
+    return { ...mutation(c), scale: flag(c, "scale") };
+  };
+
   api.delete("/v2/apps/*", async (c) => {
     const p = appPath(c.req.path.slice("/v2/apps".length));
+    if (p.kind === "tasks" || p.kind === "task") {
+      const host = c.req.query("host");
+      const selection = p.kind === "task" ? { taskIds: [p.taskId] } : host ? { host } : {};
+      return killed(c, await killTasks(service, p.id, selection, killFlags(c)), p.kind === "task");
+    }
     if (p.kind !== "app") {
       throw new TenderError("method_not_allowed", `DELETE is not supported on ${c.req.path}`);
     }
@@ -124,6 +145,28 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
       c,
       await service.deleteApp(p.id, { ...mutation(c), force: flag(c, "force", true) }),
     );
+  });
+
+  api.post("/v2/tasks/delete", async (c) => {
+    const raw = await body(c);
+    const ids = typeof raw === "object" && raw !== null && "ids" in raw && Array.isArray(raw.ids)
+      ? raw.ids.map(String)
+      : undefined;
+    if (!ids) throw new TenderError("bad_request", 'Expected a body {"ids": [taskId, ...]}');
+    const byApp = Map.groupBy(
+      ids,
+      (taskId: string) => appIdOfInstance(taskId.replace(/\._app\.\d+$/, "")) ?? "",
+    );
+    if (byApp.has("")) {
+      throw new TenderError("bad_request", `Invalid task id '${byApp.get("")![0]}'`);
+    }
+    const results: KillResult[] = [];
+    for (const [appId, taskIds] of byApp) {
+      results.push(await killTasks(service, appId, { taskIds }, killFlags(c)));
+    }
+    const last = results.findLast((r) => "deployment" in r);
+    if (last && "deployment" in last) return deployed(c, last.deployment);
+    return killed(c, { killed: results.flatMap((r) => ("killed" in r ? r.killed : [])) }, false);
   });
 
   api.get("/v2/tasks", async (c) => {

@@ -1,5 +1,7 @@
 /** Test helpers for the deployment core: instances built in one line, a tiny cluster simulator. */
 import type { App } from "../app/normalize.ts";
+import { instanceIdFor } from "../app/path_id.ts";
+import { taskIdFor } from "../app/task_info.ts";
 import type { Condition, Instance } from "../model/instance.ts";
 import { configVersion, isHealthy, reconcileApp } from "./reconcile.ts";
 
@@ -11,9 +13,10 @@ export function instance(
   overrides: Partial<Instance> & { condition?: Condition } = {},
 ): Instance {
   seq++;
+  const instanceId = instanceIdFor(app.id, `0000-${String(seq).padStart(6, "0")}`);
   return {
-    instanceId: `${app.id.slice(1)}.instance-${String(seq).padStart(4, "0")}`,
-    taskId: `t-${seq}`,
+    instanceId,
+    taskId: taskIdFor(instanceId),
     appId: app.id,
     version: configVersion(app),
     condition: "Running",
@@ -65,7 +68,7 @@ export function simulate(app: App, start: Instance[], options: { maxRounds?: num
     if (actions.settled) break;
     list = list.flatMap((i): Instance[] => {
       if (i.goal !== "Running") return [];
-      if ((Number(i.taskId.slice(2)) + r) % 2 === 0) return [i];
+      if ((Number(i.instanceId.slice(-6)) + r) % 2 === 0) return [i];
       if (i.condition === "Staging") return [{ ...i, condition: "Running", startedAt: r }];
       if (i.condition === "Running" && i.healthy === undefined && app.healthChecks.length > 0) {
         return [{ ...i, healthy: true }];

@@ -169,6 +169,16 @@ export class MarathonScheduler implements Scheduler {
       await this.#d.store.updateInstance(appId, instanceId, () => undefined);
       this.#killSentAt.delete(taskId);
       if (before.goal === "Running" && isBackoffWorthy(after.condition)) {
+        await this.#d.store.setLastFailure({
+          appId,
+          host: after.hostname ?? "",
+          message: status.message ?? "",
+          state: status.state,
+          taskId,
+          timestamp: new Date(now).toISOString(),
+          version: after.version,
+          slaveId: after.agentId ?? "",
+        });
         const app = await this.#d.store.getApp(appId);
         if (app && configVersion(app) === after.version) {
           const state = await this.#d.store.getBackoff(appId);

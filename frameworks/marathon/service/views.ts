@@ -29,7 +29,8 @@ const TASK_STATE: Record<Condition, string> = {
 /** What an AppInfo embeds beyond the counts and deployments always shown. */
 export interface Embed {
   tasks: boolean;
-  readiness?: boolean;
+  /** Marathon's `lastTaskFailure`, shown when known. */
+  lastTaskFailure?: unknown;
 }
 
 /** Marathon's Task JSON for an instance. */
@@ -81,6 +82,7 @@ export function appInfo(
       : 0,
     deployments: lock ? [{ id: lock }] : [],
     ...(embed.tasks ? { tasks: active.map((i) => taskJson(app, i)) } : {}),
+    ...(embed.lastTaskFailure !== undefined ? { lastTaskFailure: embed.lastTaskFailure } : {}),
   };
 }
 

@@ -19,6 +19,8 @@ export const keys = {
   instances: () => [ROOT, "instances"] as const,
   /** Launch backoff state per app. */
   backoff: (appId: string) => [ROOT, "backoff", appId] as const,
+  /** The last task failure of an app (Marathon's `lastTaskFailure`). */
+  lastFailure: (appId: string) => [ROOT, "last_failure", appId] as const,
   /** The framework id the master gave, kept to re-subscribe after a restart. */
   frameworkId: () => [ROOT, "framework_id"] as const,
 };

@@ -13,6 +13,20 @@ import { type DeploymentRecord, DeploymentRecordSchema } from "./deployment_reco
 import { keys } from "./keys.ts";
 import { z } from "zod";
 
+/** Marathon's `lastTaskFailure` of an app. */
+export const TaskFailureSchema = z.object({
+  appId: z.string(),
+  host: z.string(),
+  message: z.string(),
+  state: z.string(),
+  taskId: z.string(),
+  timestamp: z.string(),
+  version: z.string(),
+  slaveId: z.string(),
+});
+/** The last failure of an app's tasks. */
+export type TaskFailure = z.infer<typeof TaskFailureSchema>;
+
 const BackoffStateSchema = z.object({
   configVersion: z.string(),
   failures: z.number().int(),
@@ -227,6 +241,15 @@ export class MarathonStore {
   async setBackoff(appId: string, state: BackoffState | undefined): Promise<void> {
     if (state === undefined) await this.#kv.delete(keys.backoff(appId));
     else await this.#kv.set(keys.backoff(appId), state);
+  }
+
+  async getLastFailure(appId: string): Promise<TaskFailure | undefined> {
+    const e = await this.#kv.get(keys.lastFailure(appId));
+    return e.value === null ? undefined : TaskFailureSchema.parse(e.value);
+  }
+
+  async setLastFailure(failure: TaskFailure): Promise<void> {
+    await this.#kv.set(keys.lastFailure(failure.appId), failure);
   }
 
   async getFrameworkId(): Promise<string | undefined> {
