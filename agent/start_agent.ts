@@ -2,6 +2,7 @@
  * Assembles a real agent: its KV store under the work dir, detected resources, the chosen
  * containerizer, the HTTP API on `host:port`, and the connection to the master.
  */
+import { resolve } from "node:path";
 import { type Clock, type Ids, randomIds, systemClock } from "../protocol/mod.ts";
 import { Agent } from "./agent.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
@@ -89,7 +90,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     app.fetch,
   );
   const port = server.addr.port;
-  const workDir = options.workDir ?? `./.tender/agent-${port}`;
+  // Absolute, so that sandboxes mean the same to tasks (whose cwd is their sandbox) and engines.
+  const workDir = resolve(options.workDir ?? `./.tender/agent-${port}`);
   let kv: Deno.Kv | undefined;
   let containerizer: Containerizer | undefined;
   let closeContainerizer = () => {};

@@ -7,6 +7,7 @@
  * Layout under `workDir`: `containers/<id>/meta.json` (pid, start time, task, sandbox, env) and
  * `containers/<id>/exit_status`.
  */
+import { resolve } from "node:path";
 import { z } from "zod";
 import type { CommandInfo } from "../../protocol/mod.ts";
 import type {
@@ -74,7 +75,7 @@ export class ProcessContainerizer implements Containerizer {
   #closed = false;
 
   constructor(options: ProcessContainerizerOptions) {
-    this.#root = `${options.workDir}/containers`;
+    this.#root = `${resolve(options.workDir)}/containers`;
     this.#pollMs = options.pollMs ?? 500;
   }
 
@@ -87,12 +88,13 @@ export class ProcessContainerizer implements Containerizer {
     }
     const argv = commandArgv(spec.command);
     const runDir = this.#runDir(id);
+    const sandbox = resolve(spec.sandbox);
     await Deno.mkdir(runDir, { recursive: true });
-    await Deno.mkdir(spec.sandbox, { recursive: true });
+    await Deno.mkdir(sandbox, { recursive: true });
     const env = { PATH: Deno.env.get("PATH") ?? DEFAULT_PATH, ...spec.env };
     const child = new Deno.Command("/bin/sh", {
-      args: ["-c", WRAPPER, "tender-task", runDir, spec.sandbox, ...argv],
-      cwd: spec.sandbox,
+      args: ["-c", WRAPPER, "tender-task", runDir, sandbox, ...argv],
+      cwd: sandbox,
       env,
       clearEnv: true,
       detached: true,
@@ -104,7 +106,7 @@ export class ProcessContainerizer implements Containerizer {
     const meta: Meta = {
       frameworkId: spec.frameworkId,
       taskId: spec.taskId,
-      sandbox: spec.sandbox,
+      sandbox,
       pid: child.pid,
       startTime: stat?.startTime ?? 0,
       env,
