@@ -254,11 +254,19 @@ export class Agent {
         );
         return;
       }
-      case "RECONCILE":
-        for (const { framework_id, task_id } of event.reconcile.tasks) {
+      case "RECONCILE": {
+        // An empty list asks for every task the agent holds (implicit reconciliation).
+        const named = event.reconcile.tasks.length > 0
+          ? event.reconcile.tasks
+          : this.#tasks.records().map((r) => ({
+            framework_id: r.framework_id,
+            task_id: r.task.task_id,
+          }));
+        for (const { framework_id, task_id } of named) {
           this.#reconcile(framework_id.value, task_id.value);
         }
         return;
+      }
       case "HEARTBEAT":
         return;
       case "ERROR":

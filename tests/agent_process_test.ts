@@ -281,6 +281,11 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
       assert.equal(latest.state, "TASK_RUNNING");
       assert.equal(latest.reason, "REASON_RECONCILIATION");
       assert.equal(latest.uuid, undefined);
+      const count = master.statusesOf("recon").length;
+      master.send({ type: "RECONCILE", reconcile: { tasks: [] } });
+      await waitFor(() => master.statusesOf("recon").length > count, {
+        what: "implicit reconciliation",
+      });
     });
 
     await t.step(
