@@ -40,6 +40,7 @@ export interface SchedulerDriverOptions {
 }
 
 const DEFAULT_HEARTBEAT_SECONDS = 15;
+const MAX_ACKS_IN_FLIGHT = 64;
 
 /** Drives one framework: subscribes, re-subscribes with backoff, sends calls, runs callbacks. */
 export class SchedulerDriver {
@@ -62,6 +63,7 @@ export class SchedulerDriver {
   #halted = false;
   #loop: Promise<void> | undefined;
   #queue: Promise<void> = Promise.resolve();
+  readonly #acks = new Set<Promise<void>>();
   #startWaiter: { resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(scheduler: Scheduler, options: SchedulerDriverOptions) {
@@ -310,7 +312,12 @@ export class SchedulerDriver {
         });
       }
       this.#streamId = streamId;
-      for await (const text of decodeRecords(response.body)) {
+      // piped with the signal: aborting then errors the reader even where fetch's own abort
+      // of a streaming body does not reach a pending read
+      const events = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
+        signal,
+      });
+      for await (const text of decodeRecords(events)) {
         lastEventAt = this.#clock.now();
         const record = parseEventRecord(text);
         if (record.kind === "invalid") {
@@ -370,7 +377,7 @@ export class SchedulerDriver {
         const status = event.update.status;
         await s.update?.(this, status);
         if (this.#autoAck && status.uuid && status.agent_id && !this.#closing) {
-          await this.acknowledge(status).catch((e) => this.#report(errorText(e)));
+          await this.#autoAcknowledge(status);
         }
         return;
       }
@@ -391,6 +398,19 @@ export class SchedulerDriver {
         });
       }
     }
+  }
+
+  /**
+   * Sends the ACKNOWLEDGE without holding up the next callback (the agent sends a task's next
+   * update only after this one's ack, so acks of different tasks are independent), with at
+   * most MAX_ACKS_IN_FLIGHT outstanding. A failed ack is reported in callback order.
+   */
+  async #autoAcknowledge(status: TaskStatus): Promise<void> {
+    while (this.#acks.size >= MAX_ACKS_IN_FLIGHT) await Promise.race(this.#acks);
+    const ack: Promise<void> = this.acknowledge(status)
+      .catch((e) => this.#enqueue("acknowledge", () => this.#report(errorText(e))))
+      .finally(() => this.#acks.delete(ack));
+    this.#acks.add(ack);
   }
 
   /** The master made further work pointless: stop re-subscribing and tell the framework. */
