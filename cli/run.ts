@@ -1,0 +1,154 @@
+/** Parses the command line, picks the command, runs it, and maps failures to exit codes. */
+import { parseArgs } from "node:util";
+import { Api, normalizeUrl, type Service, SERVICES } from "./api.ts";
+import type { Command, CommandContext, Flags } from "./command.ts";
+import { clusterCommands } from "./commands/cluster.ts";
+import { logsCommand } from "./commands/logs.ts";
+import { registryCommands } from "./commands/registry.ts";
+import { CliError, EXIT, usageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+
+/** Every command, in the order help lists them. */
+export const COMMANDS: Command[] = [...clusterCommands, logsCommand, ...registryCommands];
+
+/** A bare group word runs its `list`. */
+const DEFAULTS: Record<string, string> = {
+  agents: "agents list",
+  frameworks: "frameworks list",
+  tasks: "tasks list",
+  images: "images list",
+};
+
+const OPTIONS = {
+  master: { type: "string" },
+  registry: { type: "string" },
+  marathon: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  follow: { type: "boolean", short: "f" },
+  stderr: { type: "boolean" },
+  tail: { type: "string" },
+  framework: { type: "string" },
+  agent: { type: "string" },
+  state: { type: "string" },
+  all: { type: "boolean", short: "a" },
+  "dry-run": { type: "boolean" },
+} as const;
+
+/** The help text. */
+export function help(): string {
+  const width = 26;
+  const line = (c: Command) =>
+    c.usage.length <= width
+      ? [`  ${c.usage.padEnd(width)}  ${c.summary}`]
+      : [`  ${c.usage}`, `  ${"".padEnd(width)}  ${c.summary}`];
+  return [
+    "tender: operate a Tender cluster",
+    "",
+    "Usage: tender COMMAND [ARGS] [--json] [--master URL] [--registry URL]",
+    "",
+    "Commands:",
+    ...COMMANDS.flatMap(line),
+    "",
+    "Options:",
+    `  --master URL    the master (env TENDER_MASTER, default ${SERVICES.master.fallback})`,
+    `  --registry URL  the registry (env TENDER_REGISTRY, default ${SERVICES.registry.fallback})`,
+    `  --marathon URL  the Marathon API (env TENDER_MARATHON, default ${SERVICES.marathon.fallback})`,
+    "  --json          machine-readable output",
+    "  -h, --help      this help",
+    "",
+    "Exit codes: 0 ok, 1 the operation failed, 2 the command line is wrong.",
+    "",
+  ].join("\n");
+}
+
+function parseTail(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw usageError(`--tail wants a positive number of lines, not "${text}"`);
+  }
+  return n;
+}
+
+/** Finds the command named by the leading positionals; returns it and the rest. */
+function pick(positionals: string[]): { command: Command; args: string[] } {
+  const [first, second, ...rest] = positionals;
+  if (first === undefined) throw usageError("no command given: `tender --help` lists them");
+  const two = COMMANDS.find((c) => c.name === `${first} ${second}`);
+  if (two) return { command: two, args: rest };
+  const one = COMMANDS.find((c) => c.name === first);
+  if (one) return { command: one, args: positionals.slice(1) };
+  const fallback = DEFAULTS[first];
+  if (fallback && second === undefined) {
+    return { command: COMMANDS.find((c) => c.name === fallback)!, args: [] };
+  }
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name);
+  if (group.length > 0) {
+    throw usageError(
+      `unknown command "${first} ${second}": try ${group.map((g) => `\`tender ${g}\``).join(", ")}`,
+    );
+  }
+  throw usageError(`unknown command "${first}": \`tender --help\` lists the commands`);
+}
+
+/** Runs the CLI over `argv`; resolves to the exit code. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+    } catch (e) {
+      throw usageError(
+        `${e instanceof Error ? e.message : String(e)}. \`tender --help\` lists the options`,
+      );
+    }
+    const { values, positionals } = parsed;
+    if (values.help || positionals.length === 0 || positionals[0] === "help") {
+      io.out(help());
+      return positionals.length === 0 && !values.help ? EXIT.usage : EXIT.ok;
+    }
+    const { command, args } = pick(positionals);
+    const flags: Flags = {
+      json: values.json ?? false,
+      follow: values.follow ?? false,
+      stderr: values.stderr ?? false,
+      all: values.all ?? false,
+      dryRun: values["dry-run"] ?? false,
+      tail: parseTail(values.tail),
+      framework: values.framework,
+      agent: values.agent,
+      state: values.state,
+    };
+    const apis = new Map<Service, Api>();
+    const ctx: CommandContext = {
+      io,
+      flags,
+      args,
+      api(service) {
+        let api = apis.get(service);
+        if (!api) {
+          const s = SERVICES[service];
+          const given = service === "agent" ? undefined : values[service] ?? io.env(s.env);
+          api = new Api(service, normalizeUrl(given || s.fallback), io);
+          apis.set(service, api);
+        }
+        return api;
+      },
+      output(human, data) {
+        io.out(flags.json ? `${JSON.stringify(data, null, 2)}\n` : human());
+      },
+    };
+    await command.run(ctx);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`tender: ${e.message}\n`);
+      return e.exitCode;
+    }
+    io.err(
+      `tender: unexpected failure: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`,
+    );
+    return EXIT.failed;
+  }
+}
