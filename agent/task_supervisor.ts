@@ -58,6 +58,8 @@ export interface TaskSupervisorOptions {
 interface TaskEntry {
   record: TaskRecord;
   chain: Promise<void>;
+  /** From LAUNCH until the container runs (or failed to). */
+  launching?: boolean;
   killing?: KillCause;
   health?: HealthWatch;
 }
@@ -183,7 +185,7 @@ export class TaskSupervisor {
       container_id: this.#deps.ids.uuid(),
       ...(group ? { group } : {}),
     };
-    const entry: TaskEntry = { record, chain: Promise.resolve() };
+    const entry: TaskEntry = { record, chain: Promise.resolve(), launching: true };
     this.#entries.set(key, entry);
     this.#enqueue(entry, () => this.#run(entry));
   }
@@ -200,6 +202,7 @@ export class TaskSupervisor {
       workDir: this.#options.workDir,
     });
     try {
+      if (entry.killing) return await this.#killedDuringLaunch(entry, false);
       await Deno.mkdir(spec.sandbox, { recursive: true });
       await this.#deps.containerizer.launch(record.container_id, spec);
     } catch (e) {
@@ -210,7 +213,10 @@ export class TaskSupervisor {
         reason: "REASON_CONTAINER_LAUNCH_FAILED",
       }, "SOURCE_AGENT");
       return;
+    } finally {
+      entry.launching = false;
     }
+    if (entry.killing) return await this.#killedDuringLaunch(entry, true);
     entry.record = { ...record, started_at: this.#deps.clock.now() };
     await this.#status(entry, {
       state: "TASK_RUNNING",
@@ -220,6 +226,20 @@ export class TaskSupervisor {
       },
     });
     this.#watch(entry);
+  }
+
+  /** A KILL came while the task was launching: no TASK_RUNNING, straight to TASK_KILLED. */
+  async #killedDuringLaunch(entry: TaskEntry, launched: boolean): Promise<void> {
+    const termination = launched
+      ? await this.#deps.containerizer.destroy(entry.record.container_id, 0)
+      : undefined;
+    await this.#status(
+      entry,
+      terminalStatus(
+        termination ?? { exitCode: null, reason: "killed", message: "never started" },
+        entry.killing,
+      ),
+    );
   }
 
   /** Follows a running container to its end, and its health while it runs. */
@@ -269,7 +289,15 @@ export class TaskSupervisor {
         e.record.group === group && e.record.framework_id.value === entry.record.framework_id.value
       )
       : [entry];
-    for (const member of members) this.#enqueue(member, () => this.#kill(member, cause));
+    for (const member of members) {
+      if (member.launching) {
+        member.killing ??= {
+          message: "Killed during launch",
+          reason: "REASON_TASK_KILLED_DURING_LAUNCH",
+        };
+      }
+      this.#enqueue(member, () => this.#kill(member, cause));
+    }
   }
 
   async #kill(entry: TaskEntry, cause: KillCause & { graceMs?: number }): Promise<void> {
