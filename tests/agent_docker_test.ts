@@ -51,16 +51,18 @@ Deno.test({
     const master = new FakeMaster({ heartbeatIntervalSeconds: 1 });
     const workDir = await Deno.makeTempDir({ prefix: "tender-agent-docker-" });
     const before = new Set(await ownedContainers());
-    const agent = await startAgent({
-      master: master.url,
-      port: 0,
-      workDir,
-      resources: "cpus:2;mem:1024",
-      containerizer: "docker",
-      dockerSocket: SOCKET,
-      statusUpdateRetryMs: 300,
-      log: () => {},
-    });
+    const start = () =>
+      startAgent({
+        master: master.url,
+        port: 0,
+        workDir,
+        resources: "cpus:2;mem:1024",
+        containerizer: "docker",
+        dockerSocket: SOCKET,
+        statusUpdateRetryMs: 300,
+        log: () => {},
+      });
+    let agent = await start();
     try {
       await t.step("a docker task runs to TASK_FINISHED and its output is served", async () => {
         await waitFor(() => agent.agent.connected, { what: "the agent to subscribe" });
@@ -105,6 +107,37 @@ Deno.test({
         });
         await master.waitForState("sleeper", "TASK_KILLED", 30_000);
       });
+
+      await t.step(
+        "a restarted agent adopts its running container and can still kill it",
+        async () => {
+          master.send(
+            launch(dockerTask("survivor", "trap 'exit 0' TERM; while true; do sleep 0.1; done")),
+          );
+          const running = await master.waitForState("survivor", "TASK_RUNNING", 30_000);
+          await agent.stop();
+          const subscriptions = master.subscriptions.length;
+          agent = await start();
+          await waitFor(
+            () => master.subscriptions.length > subscriptions && agent.agent.connected,
+            {
+              what: "the restarted agent to subscribe",
+            },
+          );
+          const listed = master.subscriptions.at(-1)!.subscribe.tasks.find((x) =>
+            x.task.task_id.value === "survivor"
+          );
+          assert.equal(listed?.status.state, "TASK_RUNNING");
+          assert.deepEqual(agent.agent.tasks().map((x) => x.container_id), [
+            running.container_status?.container_id?.value,
+          ]);
+          master.send({
+            type: "KILL",
+            kill: { framework_id: { value: "fw-1" }, task_id: { value: "survivor" } },
+          });
+          await master.waitForState("survivor", "TASK_KILLED", 30_000);
+        },
+      );
 
       await t.step(
         "containers are removed once their terminal updates are acknowledged",
