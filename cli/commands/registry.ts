@@ -4,6 +4,7 @@ import type { Api } from "../api.ts";
 import type { Command } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { table } from "../table.ts";
+import { imagesPush } from "./images_push.ts";
 
 const CatalogSchema = z.object({ repositories: z.array(z.string()).nullable().default([]) });
 const TagsSchema = z.object({ name: z.string(), tags: z.array(z.string()).nullable().default([]) });
@@ -94,4 +95,4 @@ const registryGc: Command = {
 };
 
 /** The registry commands. */
-export const registryCommands: Command[] = [imagesList, registryGc];
+export const registryCommands: Command[] = [imagesList, imagesPush, registryGc];
