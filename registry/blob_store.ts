@@ -14,6 +14,9 @@ export interface ByteRange {
 /** Size of the buffer uploads are gathered in before hashing and writing. */
 const WRITE_BUFFER_BYTES = 256 * 1024;
 
+/** How much an upload may write before a background fsync is started. */
+const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
+
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
@@ -149,6 +152,10 @@ export class BlobStore {
     let fill = 0;
     let written = 0;
     let pending: Promise<void> = Promise.resolve();
+    // Dirty pages are flushed in the background as the upload grows, so the fsync that closes
+    // the upload finds little left to write.
+    let syncing: Promise<void> | undefined;
+    let unsynced = 0;
     const flush = async () => {
       if (fill === 0) return;
       const view = pool.subarray(0, fill);
@@ -156,8 +163,13 @@ export class BlobStore {
       await pending; // the other buffer's write must finish first, to keep the order
       pending = writeAll(file, view);
       written += fill;
+      unsynced += fill;
       fill = 0;
       [pool, spare] = [spare, pool];
+      if (unsynced >= SYNC_EVERY_BYTES && syncing === undefined) {
+        unsynced = 0;
+        syncing = pending.then(() => file.syncData()).finally(() => (syncing = undefined));
+      }
     };
     try {
       for await (const chunk of body) {
@@ -174,6 +186,7 @@ export class BlobStore {
       await pending;
     } finally {
       await pending.catch(() => {});
+      await syncing?.catch(() => {});
       file.close();
     }
     return written;
