@@ -130,11 +130,10 @@ export class TaskSupervisor {
   shutdownFramework(frameworkId: string): void {
     for (const entry of this.#entries.values()) {
       if (entry.record.framework_id.value !== frameworkId) continue;
-      this.#enqueue(
-        entry,
-        () =>
-          this.#kill(entry, { message: "Framework shut down", reason: "REASON_FRAMEWORK_REMOVED" }),
-      );
+      this.#requestKill(entry, {
+        message: "Framework shut down",
+        reason: "REASON_FRAMEWORK_REMOVED",
+      });
     }
   }
 
@@ -289,15 +288,18 @@ export class TaskSupervisor {
         e.record.group === group && e.record.framework_id.value === entry.record.framework_id.value
       )
       : [entry];
-    for (const member of members) {
-      if (member.launching) {
-        member.killing ??= {
-          message: "Killed during launch",
-          reason: "REASON_TASK_KILLED_DURING_LAUNCH",
-        };
-      }
-      this.#enqueue(member, () => this.#kill(member, cause));
+    for (const member of members) this.#requestKill(member, cause);
+  }
+
+  /** Queues a kill; one asked for while the task launches also stops it becoming RUNNING. */
+  #requestKill(entry: TaskEntry, cause: KillCause & { graceMs?: number }): void {
+    if (entry.launching) {
+      entry.killing ??= {
+        message: "Killed during launch",
+        reason: "REASON_TASK_KILLED_DURING_LAUNCH",
+      };
     }
+    this.#enqueue(entry, () => this.#kill(entry, cause));
   }
 
   async #kill(entry: TaskEntry, cause: KillCause & { graceMs?: number }): Promise<void> {
