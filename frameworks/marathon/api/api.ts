@@ -12,6 +12,7 @@ import { isActive } from "../model/instance.ts";
 import type { MarathonService } from "../service/marathon_service.ts";
 import { appInfo, groupTree } from "../service/views.ts";
 import { appsRoutes } from "./apps_routes.ts";
+import { deleteGroup, updateGroup } from "../service/group_ops.ts";
 import { body, clientIp, flag } from "./request.ts";
 
 /** What the API shows about this Marathon in `/v2/info` and `/v2/leader`. */
@@ -152,6 +153,30 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     "/v2/groups/*",
     (c) => postGroup(c, "/" + c.req.path.slice("/v2/groups/".length).replace(/\/+$/, "")),
   );
+
+  const groupIdOf = (c: Context) =>
+    "/" + c.req.path.slice("/v2/groups".length).replace(/^\/+|\/+$/g, "");
+  for (const path of ["/v2/groups", "/v2/groups/*"]) {
+    api.put(path, async (c) => {
+      const dryRun = flag(c, "dryRun");
+      const r = await updateGroup(service, groupIdOf(c), await body(c), {
+        force: flag(c, "force"),
+        clientIp: clientIp(c),
+        dryRun,
+      });
+      if (dryRun) return c.json({ steps: r.steps });
+      c.header("Marathon-Deployment-Id", r.deploymentId);
+      return c.json({ deploymentId: r.deploymentId, version: r.version });
+    });
+    api.delete(path, async (c) => {
+      const r = await deleteGroup(service, groupIdOf(c), {
+        force: flag(c, "force", true),
+        clientIp: clientIp(c),
+      });
+      c.header("Marathon-Deployment-Id", r.deploymentId);
+      return c.json({ deploymentId: r.deploymentId, version: r.version });
+    });
+  }
 
   api.get("/v2/queue", async (c) => {
     const now = clock.now();

@@ -404,3 +404,35 @@ Deno.test("task kills: one, by host, in bulk, and with scale=true", async () => 
     assert.equal((await request("/v2/tasks/delete", post({ ids: ["garbage"] }))).status, 400);
   });
 });
+
+Deno.test("/v2/groups PUT replaces a group's apps (dryRun, scaleBy) and DELETE removes them", async () => {
+  await withApi(async ({ request, store }) => {
+    await request(
+      "/v2/groups",
+      post({ id: "/g", apps: [{ id: "a", cmd: "serve" }, { id: "b", cmd: "serve" }] }),
+    );
+    const body = { apps: [{ id: "a", cmd: "serve", instances: 2 }, { id: "c", cmd: "serve" }] };
+    const dry = await request("/v2/groups/g?dryRun=true&force=true", { method: "PUT", json: body });
+    assert.equal(dry.status, 200);
+    assert.deepEqual((await dry.json()).steps, [
+      { actions: [{ action: "StopApplication", app: "/g/b" }] },
+      { actions: [{ action: "StartApplication", app: "/g/c" }] },
+      {
+        actions: [{ action: "ScaleApplication", app: "/g/a" }, {
+          action: "ScaleApplication",
+          app: "/g/c",
+        }],
+      },
+    ]);
+    assert.ok(await store.getApp("/g/b"), "dryRun changes nothing");
+    const put = await request("/v2/groups/g?force=true", { method: "PUT", json: body });
+    assert.equal(put.status, 200);
+    assert.deepEqual((await store.listApps()).map((a) => a.id).sort(), ["/g/a", "/g/c"]);
+    await request("/v2/groups/g?force=true", { method: "PUT", json: { scaleBy: 2 } });
+    assert.deepEqual((await store.listApps()).map((a) => a.instances).sort(), [2, 4]);
+    const del = await request("/v2/groups/g", { method: "DELETE" });
+    assert.equal(del.status, 200);
+    assert.deepEqual(await store.listApps(), []);
+    assert.equal((await request("/v2/groups/g", { method: "DELETE" })).status, 404);
+  });
+});

@@ -8,7 +8,7 @@ import { allApps, parseGroup } from "../app/group.ts";
 import type { App } from "../app/normalize.ts";
 import { parseApp } from "../app/parse.ts";
 import { isChildOf, resolvePathId } from "../app/path_id.ts";
-import { isConfigChange, planDeployment } from "../deployment/plan.ts";
+import { type DeploymentPlan, isConfigChange, planDeployment } from "../deployment/plan.ts";
 import { deploymentProgress } from "../deployment/progress.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { ServicePortAllocator } from "../placement/service_ports.ts";
@@ -37,9 +37,11 @@ export interface DeploymentResult {
   deploymentId: string;
   version: string;
   apps: App[];
+  steps: DeploymentPlan["steps"];
 }
 
-interface DeployRequest extends MutationOptions {
+/** A change of apps, the input of `MarathonService.deploy`. */
+export interface DeployRequest extends MutationOptions {
   put: App[];
   remove?: string[];
   restart?: string[];
@@ -47,6 +49,8 @@ interface DeployRequest extends MutationOptions {
   mustExist?: string[];
   /** Whether an app counts as a config change (default: `isConfigChange`; new apps always). */
   configChanged?: (before: App | undefined, after: App) => boolean;
+  /** Plan only: nothing is stored or announced. */
+  dryRun?: boolean;
 }
 
 /** Marathon's operations over the store. */
@@ -67,7 +71,7 @@ export class MarathonService {
   /** `POST /v2/apps`: a new app; 409 when the id exists. */
   async createApp(raw: unknown, options: MutationOptions = {}): Promise<DeploymentResult> {
     const app = parseApp(raw);
-    return await this.#deploy({ ...options, put: [app], mustBeNew: [app.id] });
+    return await this.deploy({ ...options, put: [app], mustBeNew: [app.id] });
   }
 
   /** `PUT /v2/apps/{id}`: create, replace, merge (`partialUpdate`) or roll back. */
@@ -85,12 +89,12 @@ export class MarathonService {
         throw new TenderError("not_found", `App '${appId}' does not exist in version ${rollback}`);
       }
       return {
-        ...(await this.#deploy({ ...options, put: [stored] })),
+        ...(await this.deploy({ ...options, put: [stored] })),
         created: current === undefined,
       };
     }
     const raw = mergeUpdate(options.partialUpdate === false ? undefined : current, body, appId);
-    const result = await this.#deploy({ ...options, put: [parseApp(raw)] });
+    const result = await this.deploy({ ...options, put: [parseApp(raw)] });
     return { ...result, created: current === undefined };
   }
 
@@ -103,7 +107,7 @@ export class MarathonService {
     const appId = resolvePathId(id);
     const current = await this.#d.store.getApp(appId);
     if (!current) throw new TenderError("not_found", `App '${appId}' does not exist`);
-    return await this.#deploy({
+    return await this.deploy({
       ...options,
       put: [parseApp(mergeUpdate(current, body, appId))],
       mustExist: [appId],
@@ -119,13 +123,13 @@ export class MarathonService {
       const appId = resolvePathId(id);
       apps.push(parseApp(mergeUpdate(await this.#d.store.getApp(appId), raw, appId)));
     }
-    return await this.#deploy({ ...options, put: apps });
+    return await this.deploy({ ...options, put: apps });
   }
 
   /** `DELETE /v2/apps/{id}`: stops and removes an app (force defaults to true, as Marathon). */
   async deleteApp(id: string, options: MutationOptions = {}): Promise<DeploymentResult> {
     const appId = resolvePathId(id);
-    return await this.#deploy({ force: true, ...options, put: [], remove: [appId] });
+    return await this.deploy({ force: true, ...options, put: [], remove: [appId] });
   }
 
   /** `POST /v2/apps/{id}/restart`: a new version with the same config, rolled out. */
@@ -133,7 +137,7 @@ export class MarathonService {
     const appId = resolvePathId(id);
     const current = await this.#d.store.getApp(appId);
     if (!current) throw new TenderError("not_found", `App '${appId}' does not exist`);
-    return await this.#deploy({
+    return await this.deploy({
       ...options,
       put: [current],
       restart: [appId],
@@ -158,7 +162,7 @@ export class MarathonService {
       );
     }
     const apps = allApps(group);
-    return await this.#deploy({ ...options, put: apps, mustBeNew: apps.map((a) => a.id) });
+    return await this.deploy({ ...options, put: apps, mustBeNew: apps.map((a) => a.id) });
   }
 
   /**
@@ -189,7 +193,7 @@ export class MarathonService {
       if (original) put.push(original);
       else if (await this.#d.store.getApp(appId)) remove.push(appId);
     }
-    return await this.#deploy({ ...options, force: true, put, remove });
+    return await this.deploy({ ...options, force: true, put, remove });
   }
 
   /**
@@ -221,7 +225,8 @@ export class MarathonService {
     }
   }
 
-  async #deploy(req: DeployRequest): Promise<DeploymentResult> {
+  /** Plans `req` as new app versions plus one deployment, stores it and announces it. */
+  async deploy(req: DeployRequest): Promise<DeploymentResult> {
     const store = this.#d.store;
     const version = this.#nextVersion();
     const allCurrent = await store.listApps();
@@ -263,6 +268,7 @@ export class MarathonService {
       originalVersions: Object.fromEntries(ids.map((i) => [i, original.get(i)?.version ?? null])),
       startedAt: version,
     };
+    if (req.dryRun) return { deploymentId: id, version, apps: put, steps: plan.steps };
     await store.startDeployment({
       deployment: record,
       put,
@@ -284,7 +290,7 @@ export class MarathonService {
       currentStep: record.steps[0] ?? { actions: [] },
     });
     if (plan.steps.length === 0) await this.syncDeployments();
-    return { deploymentId: id, version, apps: put };
+    return { deploymentId: id, version, apps: put, steps: plan.steps };
   }
 
   #nextVersion(): string {
