@@ -96,7 +96,18 @@ function errorMessage(text: string): string {
   try {
     const body: unknown = JSON.parse(text);
     if (typeof body === "object" && body !== null) {
-      if ("message" in body && typeof body.message === "string") return body.message;
+      if ("message" in body && typeof body.message === "string") {
+        // Marathon's 422: {message, details: [{path, errors: [...]}]}
+        const details = "details" in body && Array.isArray(body.details)
+          ? body.details.map((d: unknown) => {
+            if (typeof d !== "object" || d === null) return String(d);
+            const path = "path" in d ? String(d.path) : "";
+            const errors = "errors" in d && Array.isArray(d.errors) ? d.errors.join(", ") : "";
+            return `${path} ${errors}`.trim();
+          })
+          : [];
+        return details.length > 0 ? `${body.message}: ${details.join("; ")}` : body.message;
+      }
       if ("errors" in body && Array.isArray(body.errors)) {
         return body.errors.map((e: unknown) =>
           typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)

@@ -9,6 +9,12 @@ export interface Flags {
   stderr: boolean;
   all: boolean;
   dryRun: boolean;
+  force: boolean;
+  /** Watch the deployment a change starts until it is done. */
+  wait: boolean;
+  timeoutMs?: number;
+  /** `logs --app`: every replica of a Marathon app. */
+  app?: string;
   tail?: number;
   framework?: string;
   agent?: string;

@@ -10,6 +10,8 @@ export interface Io {
   fetch: typeof fetch;
   /** Aborted on Ctrl-C, so `--follow` ends cleanly. */
   signal: AbortSignal;
+  /** Whether standard error is a terminal (progress bars redraw in place). */
+  isTerminal(): boolean;
 }
 
 /** The real process's effects. */
@@ -21,5 +23,6 @@ export function processIo(signal: AbortSignal): Io {
     env: (name) => Deno.env.get(name),
     fetch: globalThis.fetch,
     signal,
+    isTerminal: () => Deno.stderr.isTerminal(),
   };
 }

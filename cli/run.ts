@@ -5,11 +5,19 @@ import type { Command, CommandContext, Flags } from "./command.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { registryCommands } from "./commands/registry.ts";
+import { appCommands } from "./commands/apps.ts";
+import { deploymentCommands } from "./commands/deployments.ts";
 import { CliError, EXIT, usageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: Command[] = [...clusterCommands, logsCommand, ...registryCommands];
+export const COMMANDS: Command[] = [
+  ...clusterCommands,
+  ...appCommands,
+  ...deploymentCommands,
+  logsCommand,
+  ...registryCommands,
+];
 
 /** A bare group word runs its `list`. */
 const DEFAULTS: Record<string, string> = {
@@ -17,6 +25,8 @@ const DEFAULTS: Record<string, string> = {
   frameworks: "frameworks list",
   tasks: "tasks list",
   images: "images list",
+  apps: "apps list",
+  deployments: "deployments list",
 };
 
 const OPTIONS = {
@@ -33,6 +43,10 @@ const OPTIONS = {
   state: { type: "string" },
   all: { type: "boolean", short: "a" },
   "dry-run": { type: "boolean" },
+  force: { type: "boolean" },
+  wait: { type: "boolean", short: "w" },
+  timeout: { type: "string" },
+  app: { type: "string" },
 } as const;
 
 /** The help text. */
@@ -69,6 +83,14 @@ function parseTail(text: string | undefined): number | undefined {
     throw usageError(`--tail wants a positive number of lines, not "${text}"`);
   }
   return n;
+}
+
+function parseSeconds(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
+  if (!m) throw usageError(`--timeout wants a duration like 90s or 5m, not "${text}"`);
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000;
 }
 
 /** Finds the command named by the leading positionals; returns it and the rest. */
@@ -115,6 +137,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       stderr: values.stderr ?? false,
       all: values.all ?? false,
       dryRun: values["dry-run"] ?? false,
+      force: values.force ?? false,
+      wait: values.wait ?? false,
+      timeoutMs: parseSeconds(values.timeout),
+      app: values.app,
       tail: parseTail(values.tail),
       framework: values.framework,
       agent: values.agent,

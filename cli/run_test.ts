@@ -13,6 +13,7 @@ function fakeIo(handler: (url: URL, init?: RequestInit) => Response | Promise<Re
     env: (name) => name === "TENDER_MASTER" ? "master.test:5050" : undefined,
     fetch: (input, init) => Promise.resolve(handler(new URL(String(input)), init)),
     signal: new AbortController().signal,
+    isTerminal: () => false,
   };
   return { io, out: () => out.join(""), err: () => err.join("") };
 }

@@ -28,6 +28,7 @@ Deno.test("tender logs goes through the master's log proxy when the agent cannot
         return fetch(input, init);
       },
       signal: new AbortController().signal,
+      isTerminal: () => false,
     };
     const code = await runCli(["logs", "proxied-1", "--master", cluster.master.url], io);
     assert.equal(code, 0, err.join(""));

@@ -116,23 +116,25 @@ export class OpsCluster {
     return offer;
   }
 
+  /** Waits until the agent runs no task (after a teardown killed them). */
+  async tasksEnded(timeoutMs = 15_000): Promise<void> {
+    const agent = this.agent?.agent;
+    if (!agent) return;
+    const live = ["TASK_RUNNING", "TASK_STAGING", "TASK_STARTING", "TASK_KILLING"];
+    await waitFor(
+      "the agent's tasks to end",
+      () => agent.state().tasks.every((t) => !live.includes(t.state)),
+      timeoutMs,
+    ).catch(() => {});
+  }
+
   /** Tears the framework down (killing its tasks), then stops agent and master. */
   async stop(): Promise<void> {
     const fw = this.framework;
     if (fw?.frameworkId) {
       await fw.call({ type: "TEARDOWN", framework_id: { value: fw.frameworkId } }).catch(() => {});
-      const agent = this.agent?.agent;
-      if (agent) {
-        await waitFor(
-          "tasks killed",
-          () =>
-            agent.state().tasks.every((t) =>
-              !["TASK_RUNNING", "TASK_STAGING", "TASK_STARTING", "TASK_KILLING"].includes(t.state)
-            ),
-          15_000,
-        ).catch(() => {});
-      }
     }
+    await this.tasksEnded();
     clearInterval(this.#acker);
     await fw?.close();
     await this.agent?.stop();

@@ -6,6 +6,7 @@ import { Api } from "../api.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { CliError, usageError } from "../errors.ts";
 import { allTasks, fetchState, findFramework, type TaskRow } from "../master_state.ts";
+import { appId, appPath, TasksSchema } from "../marathon.ts";
 
 function pickTask(rows: TaskRow[], id: string): TaskRow {
   const live = rows.filter((t) => !t.completed);
@@ -54,14 +55,75 @@ async function openStream(ctx: CommandContext, row: TaskRow, query: URLSearchPar
   return { r, api: master, path };
 }
 
+/** Copies a log stream to the output, each line prefixed (replicas) or as is (one task). */
+async function copy(ctx: CommandContext, body: ReadableStream<Uint8Array>, prefix: string) {
+  let pending = "";
+  try {
+    for await (const text of body.pipeThrough(new TextDecoderStream())) {
+      if (prefix === "") {
+        ctx.io.out(text);
+        continue;
+      }
+      const lines = (pending + text).split("\n");
+      pending = lines.pop()!;
+      if (lines.length > 0) ctx.io.out(lines.map((l) => `${prefix}${l}\n`).join(""));
+    }
+    if (pending) ctx.io.out(`${prefix}${pending}\n`);
+  } catch (e) {
+    if (!ctx.io.signal.aborted) throw new CliError(`the log stream broke: ${String(e)}`);
+  }
+}
+
+function logQuery(ctx: CommandContext): URLSearchParams {
+  const query = new URLSearchParams({ stream: ctx.flags.stderr ? "stderr" : "stdout" });
+  if (ctx.flags.tail !== undefined) query.set("tail", String(ctx.flags.tail));
+  if (ctx.flags.follow) query.set("follow", "true");
+  return query;
+}
+
+/** `logs --app APP`: every replica, lines prefixed with the task id, streamed side by side. */
+async function appLogs(ctx: CommandContext, id: string): Promise<void> {
+  const { tasks } = await ctx.api("marathon").json(`${appPath(id)}/tasks`, TasksSchema);
+  if (tasks.length === 0) throw new CliError(`app ${appId(id)} has no tasks`);
+  const state = await fetchState(ctx.api("master"));
+  const rows = allTasks(state);
+  const query = logQuery(ctx);
+  const width = Math.max(...tasks.map((t) => t.id.length));
+  const streams = await Promise.all(tasks.map(async (t) => {
+    const row = rows.find((r) => r.task.id === t.id && !r.completed) ??
+      rows.find((r) => r.task.id === t.id);
+    if (!row) throw new CliError(`the master does not know task ${t.id} of ${appId(id)}`);
+    const { r, api, path } = await openStream(ctx, row, query);
+    if (!r.ok) throw api.failure(r, path, await r.text());
+    return { task: t, body: r.body };
+  }));
+  if (ctx.flags.json) {
+    const out = await Promise.all(streams.map(async (s) => ({
+      task_id: s.task.id,
+      text: s.body ? await new Response(s.body).text() : "",
+    })));
+    ctx.io.out(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  await Promise.all(
+    streams.map((s) => s.body && copy(ctx, s.body, `${s.task.id.padEnd(width)} | `)),
+  );
+}
+
 /** `logs`. */
 export const logsCommand: Command = {
   name: "logs",
-  usage: "logs TASK [--follow] [--stderr] [--tail N] [--framework F]",
-  summary: "a task's stdout (or --stderr); --follow streams until the task ends or Ctrl-C",
+  usage: "logs TASK|--app APP [--follow] [--stderr] [--tail N]",
+  summary: "a task's stdout (or --stderr), or every replica of an app; --follow streams on",
   async run(ctx) {
+    if (ctx.flags.app !== undefined) {
+      if (ctx.args.length > 0) throw usageError("give a TASK or --app APP, not both");
+      return await appLogs(ctx, ctx.flags.app);
+    }
     const [id, ...rest] = ctx.args;
-    if (id === undefined || rest.length > 0) throw usageError("usage: tender logs TASK [--follow]");
+    if (id === undefined || rest.length > 0) {
+      throw usageError("usage: tender logs TASK [--follow], or tender logs --app APP");
+    }
     const state = await fetchState(ctx.api("master"));
     let rows = allTasks(state).filter((t) => t.task.id === id);
     if (ctx.flags.framework !== undefined) {
@@ -70,9 +132,7 @@ export const logsCommand: Command = {
       rows = rows.filter((t) => t.framework.id === f.id);
     }
     const row = pickTask(rows, id);
-    const query = new URLSearchParams({ stream: ctx.flags.stderr ? "stderr" : "stdout" });
-    if (ctx.flags.tail !== undefined) query.set("tail", String(ctx.flags.tail));
-    if (ctx.flags.follow) query.set("follow", "true");
+    const query = logQuery(ctx);
     const { r, api, path } = await openStream(ctx, row, query);
     if (!r.ok) throw api.failure(r, path, await r.text());
     if (ctx.flags.json) {
@@ -89,11 +149,6 @@ export const logsCommand: Command = {
       );
       return;
     }
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of r.body ?? []) ctx.io.out(decoder.decode(chunk, { stream: true }));
-    } catch (e) {
-      if (!ctx.io.signal.aborted) throw new CliError(`the log stream broke: ${String(e)}`);
-    }
+    if (r.body) await copy(ctx, r.body, "");
   },
 };

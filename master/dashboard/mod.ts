@@ -21,6 +21,7 @@ import { type AppSummary, dashboardSummary } from "./summary.ts";
 export { CapacityHistory, type CapacityPoint } from "./capacity_history.ts";
 export { type AppSummary, type DashboardSummary, dashboardSummary } from "./summary.ts";
 export { agentAddresses, fetchTaskLogs } from "./logs_proxy.ts";
+export { marathonApps } from "./marathon_apps.ts";
 
 /** How to mount the dashboard. */
 export interface DashboardOptions {
