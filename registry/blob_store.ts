@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { Sha256 } from "./digest.ts";
+import { FileWriter } from "./file_writer.ts";
 
 /** A byte range of a blob, inclusive. */
 export interface ByteRange {
@@ -12,7 +13,7 @@ export interface ByteRange {
 }
 
 /** Size of the buffer uploads are gathered in before hashing and writing. */
-const WRITE_BUFFER_BYTES = 256 * 1024;
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 /** How much an upload may write before a background fsync is started. */
 const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
@@ -76,6 +77,7 @@ function rangeStream(file: Deno.FsFile, range: ByteRange): ReadableStream<Uint8A
 /** The blob and upload files under one root directory. */
 export class BlobStore {
   readonly root: string;
+  readonly #writer = new FileWriter();
 
   constructor(root: string) {
     this.root = root;
@@ -137,8 +139,9 @@ export class BlobStore {
 
   /**
    * Appends a body to an upload, feeding the hasher; returns the bytes written. Incoming chunks
-   * are gathered into two reused buffers: one fills from the network while the other is being
-   * written (hashing and writing many small fresh buffers costs far more in Deno than copying).
+   * are gathered into two buffers that take turns: one fills from the network on this thread
+   * while the worker writes the other to disk (gathering also avoids the high cost of hashing and
+   * writing many small fresh buffers in Deno).
    */
   async append(
     id: string,
@@ -146,30 +149,19 @@ export class BlobStore {
     hasher: Sha256,
   ): Promise<number> {
     if (body === null) return 0;
-    const file = await Deno.open(this.uploadPath(id), { write: true, append: true });
+    const path = this.uploadPath(id);
     let pool = new Uint8Array(WRITE_BUFFER_BYTES);
-    let spare = new Uint8Array(WRITE_BUFFER_BYTES);
     let fill = 0;
     let written = 0;
-    let pending: Promise<void> = Promise.resolve();
-    // Dirty pages are flushed in the background as the upload grows, so the fsync that closes
-    // the upload finds little left to write.
-    let syncing: Promise<void> | undefined;
-    let unsynced = 0;
+    let inFlight: Promise<ArrayBuffer> = Promise.resolve(new ArrayBuffer(WRITE_BUFFER_BYTES));
     const flush = async () => {
       if (fill === 0) return;
-      const view = pool.subarray(0, fill);
-      hasher.update(view);
-      await pending; // the other buffer's write must finish first, to keep the order
-      pending = writeAll(file, view);
+      hasher.update(pool.subarray(0, fill));
+      const free = await inFlight; // the previous write is done: its buffer is ours again
+      inFlight = this.#writer.write(path, pool.buffer, fill, SYNC_EVERY_BYTES);
       written += fill;
-      unsynced += fill;
       fill = 0;
-      [pool, spare] = [spare, pool];
-      if (unsynced >= SYNC_EVERY_BYTES && syncing === undefined) {
-        unsynced = 0;
-        syncing = pending.then(() => file.syncData()).finally(() => (syncing = undefined));
-      }
+      pool = new Uint8Array(free);
     };
     try {
       for await (const chunk of body) {
@@ -183,13 +175,22 @@ export class BlobStore {
         }
       }
       await flush();
-      await pending;
+      await inFlight;
     } finally {
-      await pending.catch(() => {});
-      await syncing?.catch(() => {});
-      file.close();
+      await inFlight.catch(() => {});
+      await this.#writer.close(path);
     }
     return written;
+  }
+
+  /** Starts the writer thread ahead of the first upload. */
+  startWriter(): void {
+    this.#writer.start();
+  }
+
+  /** Stops the writer thread. */
+  close(): void {
+    this.#writer.terminate();
   }
 
   /** Cuts an upload back to `size` bytes (after a rejected chunk). */

@@ -47,6 +47,7 @@ export async function openRegistry(
   const store = new BlobStore(options.workDir);
   await store.init();
   const kv = await Deno.openKv(join(options.workDir, "registry.kv"));
+  store.startWriter();
   const meta = new Metadata(kv);
   const registry = new Registry({
     store,
@@ -54,7 +55,13 @@ export async function openRegistry(
     clock: options.clock ?? systemClock,
     ids: options.ids ?? randomIds,
   });
-  return { registry, close: () => kv.close() };
+  return {
+    registry,
+    close: () => {
+      store.close();
+      kv.close();
+    },
+  };
 }
 
 /** Starts a registry server; resolves once it listens. */

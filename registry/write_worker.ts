@@ -1,0 +1,77 @@
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+/**
+ * Worker half of `FileWriter`: appends buffers to files on its own thread, so that disk writes
+ * do not hold up the main thread that reads request bodies. Each buffer is transferred here and
+ * back, never copied. Started only by `FileWriter`.
+ */
+
+/** A request to the worker. */
+export type WriteRequest =
+  | {
+    type: "write";
+    seq: number;
+    path: string;
+    buffer: ArrayBuffer;
+    length: number;
+    syncEvery: number;
+  }
+  | { type: "close"; seq: number; path: string };
+
+/** The worker's answer; `buffer` comes back for reuse. */
+export type WriteReply = { seq: number; buffer?: ArrayBuffer; error?: string };
+
+interface OpenFile {
+  file: Deno.FsFile;
+  unsynced: number;
+  syncing?: Promise<void>;
+}
+
+const files = new Map<string, OpenFile>();
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.byteLength) offset += file.writeSync(bytes.subarray(offset));
+}
+
+async function handle(msg: WriteRequest): Promise<WriteReply> {
+  if (msg.type === "close") {
+    const open = files.get(msg.path);
+    files.delete(msg.path);
+    if (open) {
+      await open.syncing?.catch(() => {});
+      open.file.close();
+    }
+    return { seq: msg.seq };
+  }
+  let open = files.get(msg.path);
+  if (!open) {
+    open = { file: Deno.openSync(msg.path, { write: true, append: true }), unsynced: 0 };
+    files.set(msg.path, open);
+  }
+  writeAll(open.file, new Uint8Array(msg.buffer, 0, msg.length));
+  open.unsynced += msg.length;
+  // Flush dirty pages in the background as the file grows, so the closing fsync is short.
+  if (open.unsynced >= msg.syncEvery && open.syncing === undefined) {
+    const current = open;
+    current.unsynced = 0;
+    current.syncing = current.file.syncData().finally(() => (current.syncing = undefined));
+  }
+  return { seq: msg.seq, buffer: msg.buffer };
+}
+
+self.onmessage = (event: MessageEvent<WriteRequest>) => {
+  const msg = event.data;
+  handle(msg).then(
+    (reply) => self.postMessage(reply, reply.buffer ? [reply.buffer] : []),
+    (error) => {
+      const buffer = msg.type === "write" ? msg.buffer : undefined;
+      const reply = {
+        seq: msg.seq,
+        buffer,
+        error: error instanceof Error ? error.message : String(error),
+      };
+      self.postMessage(reply, buffer ? [buffer] : []);
+    },
+  );
+};
