@@ -1,6 +1,6 @@
 /**
  * The `tender` command line: `deno task tender ...`, or installed with
- * `deno install -g -A --unstable-kv -n tender cli/main.ts`.
+ * `deno install -g -A --unstable-kv --config deno.json -n tender cli/main.ts` (from the repo).
  */
 import { processIo } from "./io.ts";
 import { runCli } from "./run.ts";

@@ -1,7 +1,9 @@
 /**
  * The Prometheus text exposition format (version 0.0.4): a writer for counters, gauges and
- * histograms with labels, a live `Histogram` to observe into, and a strict parser for tests.
+ * histograms with labels, a live `Histogram` to observe into, `HttpMetrics` (a hono
+ * middleware timing requests by route), and a strict parser for tests.
  */
+import type { MiddlewareHandler } from "hono";
 
 /** Label names to values. */
 export type Labels = Readonly<Record<string, string>>;
@@ -167,6 +169,47 @@ export class Histogram {
         count: running + s.counts[this.bounds.length]!,
       };
     });
+  }
+}
+
+/** Records each request's duration (until its response starts) under its route pattern. */
+export class HttpMetrics {
+  readonly durations = new Histogram();
+  readonly #now: () => number;
+
+  /** `now` in milliseconds; defaults to `performance.now`. */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /**
+   * The hono middleware. Hono runs handlers in registration order, so it times the routes
+   * registered after it; requests no route matched are labelled `route="unmatched"`.
+   */
+  middleware(): MiddlewareHandler {
+    const self: MiddlewareHandler = async (c, next) => {
+      const start = this.#now();
+      await next();
+      const matched = c.req.matchedRoutes.at(-1);
+      const route = matched === undefined || matched.handler === self
+        ? "unmatched"
+        : c.req.routePath;
+      this.durations.observe((this.#now() - start) / 1000, {
+        route,
+        method: c.req.method,
+        status: String(c.res.status),
+      });
+    };
+    return self;
+  }
+
+  /** Writes the `http_request_duration_seconds` family. */
+  write(writer: PrometheusWriter, prefix: string): void {
+    writer.histogram(
+      `${prefix}_http_request_duration_seconds`,
+      "HTTP request durations (until the response starts) by route pattern, method and status.",
+      this.durations.samples(),
+    );
   }
 }
 

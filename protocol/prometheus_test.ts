@@ -4,6 +4,7 @@ import {
   findSample,
   formatValue,
   Histogram,
+  HttpMetrics,
   parsePrometheus,
   PrometheusWriter,
 } from "./prometheus.ts";
@@ -122,4 +123,33 @@ Deno.test("findSample() refuses an ambiguous match", () => {
   const parsed = parsePrometheus('x{a="1"} 1\nx{a="2"} 2\n');
   assert.throws(() => findSample(parsed, "x"), /2 series/);
   assert.equal(findSample(parsed, "x", { a: "2" }), 2);
+});
+
+Deno.test("HttpMetrics.middleware() times requests by route pattern, method and status", async () => {
+  const { Hono } = await import("hono");
+  let now = 0;
+  const http = new HttpMetrics(() => now);
+  const app = new Hono();
+  app.use(http.middleware());
+  app.get("/apps/:id", (c) => {
+    now += 250;
+    return c.text(c.req.param("id"));
+  });
+  app.post("/apps", (c) => c.text("no", 422));
+  await app.request("/apps/a");
+  await app.request("/apps/b");
+  await app.request("/apps", { method: "POST" });
+  await app.request("/nowhere");
+  const writer = new PrometheusWriter();
+  http.write(writer, "t");
+  const parsed = parsePrometheus(writer.text());
+  const count = (labels: Record<string, string>) =>
+    findSample(parsed, "t_http_request_duration_seconds_count", labels);
+  assert.equal(count({ route: "/apps/:id", method: "GET", status: "200" }), 2);
+  assert.equal(
+    findSample(parsed, "t_http_request_duration_seconds_sum", { route: "/apps/:id" }),
+    0.5,
+  );
+  assert.equal(count({ route: "/apps", method: "POST", status: "422" }), 1);
+  assert.equal(count({ route: "unmatched", method: "GET", status: "404" }), 1);
 });

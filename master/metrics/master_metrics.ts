@@ -5,7 +5,7 @@ import type { Change } from "../core/context.ts";
 import { taskKey } from "../core/records.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { agentBooks, type AgentStatus, amount, clusterBooks } from "./books.ts";
-import type { HttpMetrics } from "./http_metrics.ts";
+import type { HttpMetrics } from "../../protocol/prometheus.ts";
 
 const RESOURCE_NAMES = ["cpus", "mem", "disk", "gpus", "ports"];
 const AGENT_STATUSES: AgentStatus[] = ["active", "disconnected", "unreachable"];

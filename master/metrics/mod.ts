@@ -13,12 +13,11 @@
  * ```
  */
 import type { Hono } from "hono";
-import { PROMETHEUS_CONTENT_TYPE } from "../../protocol/prometheus.ts";
+import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../protocol/prometheus.ts";
 import type { MasterRuntime } from "../runtime.ts";
-import { HttpMetrics } from "./http_metrics.ts";
 import { MasterInstruments, masterMetrics } from "./master_metrics.ts";
 
-export { HttpMetrics } from "./http_metrics.ts";
+export { HttpMetrics } from "../../protocol/prometheus.ts";
 export { MasterInstruments, masterMetrics, type MasterMetricsSources } from "./master_metrics.ts";
 export {
   type AgentBooks,
