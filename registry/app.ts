@@ -54,6 +54,27 @@ function json(
   });
 }
 
+/** Reads a whole body, failing with 413 as soon as it grows past `max` bytes. */
+async function readLimited(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body ?? []) {
+    length += chunk.byteLength;
+    if (length > max) throw new RegistryError("TOO_LARGE", `Manifest exceeds ${max} bytes`);
+    parts.push(chunk);
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
 function rangeHeader(size: number): string {
   return `0-${Math.max(size - 1, 0)}`;
 }
@@ -219,7 +240,7 @@ function handlers(registry: Registry): HandlerTable {
             throw new RegistryError("TAG_INVALID", `Tag "${tag}" is invalid`, tag);
           }
         }
-        const bytes = new Uint8Array(await c.req.arrayBuffer());
+        const bytes = await readLimited(c.req.raw.body, MAX_MANIFEST_BYTES);
         const { digest, subject } = await registry.putManifest({
           name,
           reference,

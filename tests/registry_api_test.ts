@@ -423,6 +423,13 @@ Deno.test("registry API serves every endpoint and answers every error with the O
         );
         const huge = JSON.stringify({ schemaVersion: 2, pad: "x".repeat(4 * 1024 * 1024 + 10) });
         await expectError(url, put("big", huge), 413, "SIZE_INVALID");
+        const streamed = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(huge));
+            c.close();
+          },
+        });
+        await expectError(url, { ...put("big", ""), body: streamed }, 413, "SIZE_INVALID");
       },
     );
 
