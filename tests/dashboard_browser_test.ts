@@ -4,6 +4,7 @@
  * under test-output/.
  */
 import assert from "node:assert/strict";
+import axe from "npm:axe-core@^4.14.1";
 import { chromium } from "npm:playwright-core@^1.65.1";
 import { mountDashboard } from "../master/dashboard/mod.ts";
 import { OpsCluster } from "./metrics_cluster.ts";
@@ -116,6 +117,20 @@ Deno.test({
           path: new URL("dashboard-logs.png", OUTPUT).pathname,
           fullPage: true,
         });
+      });
+
+      await t.step("axe-core finds no WCAG 2 A/AA violations", async () => {
+        await page.addScriptTag({ content: axe.source });
+        const result = await page.evaluate(
+          `axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] })
+            .then((r) => ({
+              passes: r.passes.length,
+              violations: r.violations.map((v) => v.id + " (" + v.impact + "): " + v.help +
+                " at " + v.nodes.map((n) => n.target.join(" ")).join(", ")),
+            }))`,
+        ) as { passes: number; violations: string[] };
+        assert.deepEqual(result.violations, []);
+        assert.ok(result.passes > 10, `axe ran ${result.passes} passing rules`);
       });
 
       await t.step("the filter narrows the task table", async () => {
