@@ -1,5 +1,6 @@
 /** The registry's HTTP API over a real socket: every endpoint and every error case. */
 import assert from "node:assert/strict";
+import { serveRegistry } from "../registry/mod.ts";
 import {
   digestOf,
   errorCodes,
@@ -633,5 +634,20 @@ Deno.test("registry API serves every endpoint and answers every error with the O
     });
   } finally {
     await reg.close();
+  }
+});
+
+Deno.test("serveRegistry() stops listening when its signal aborts", async () => {
+  const workDir = await Deno.makeTempDir({ prefix: "tender-registry-signal-" });
+  const controller = new AbortController();
+  const reg = await serveRegistry({ workDir, port: 0, signal: controller.signal });
+  try {
+    assert.equal((await call(reg.url, { path: "/v2/" })).status, 200);
+    controller.abort();
+    await reg.close(); // idempotent: resolves once the abort-triggered close is done
+    await assert.rejects(fetch(`${reg.url}/v2/`));
+  } finally {
+    await reg.close();
+    await Deno.remove(workDir, { recursive: true });
   }
 });
