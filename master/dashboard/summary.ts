@@ -1,8 +1,8 @@
 /** The dashboard's view of the master's books: one JSON document, pushed every second. */
-import { isTerminalState, Resources } from "../../protocol/mod.ts";
+import { isTerminalState } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 import type { TaskRecord } from "../core/records.ts";
-import { agentBooks, amount, clusterBooks } from "../metrics/mod.ts";
+import { addMesos, agentBooks, type Amounts, clusterBooks } from "../metrics/mod.ts";
 
 /** Used and total of one resource. */
 export interface Usage {
@@ -71,13 +71,18 @@ const NAMES = ["cpus", "mem", "disk", "ports"] as const;
 const MAX_TASKS = 500;
 const MAX_COMPLETED = 50;
 
-function usage(
-  b: { total: Resources; used: Resources; offered: Resources },
-): Record<(typeof NAMES)[number], Usage> {
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
+function usage(b: { total: Amounts; used: Amounts; offered: Amounts }): Record<
+  (typeof NAMES)[number],
+  Usage
+> {
   const one = (n: string) => ({
-    used: amount(b.used, n),
-    offered: amount(b.offered, n),
-    total: amount(b.total, n),
+    used: round(b.used[n] ?? 0),
+    offered: round(b.offered[n] ?? 0),
+    total: round(b.total[n] ?? 0),
   });
   return { cpus: one("cpus"), mem: one("mem"), disk: one("disk"), ports: one("ports") };
 }
@@ -92,7 +97,7 @@ export function dashboardSummary(
   const frameworkName = (id: string) => ctx.frameworks.get(id)?.info.name ?? id;
   const hostname = (id: string) => ctx.agents.get(id)?.info.hostname ?? id;
   const task = (t: TaskRecord, completed: boolean): TaskSummary => {
-    const r = Resources.fromMesos(t.resources);
+    const r = addMesos({}, t.resources);
     const latest = t.statuses.at(-1);
     return {
       id: t.info.task_id.value,
@@ -103,8 +108,8 @@ export function dashboardSummary(
       agent: hostname(t.agentId),
       state: t.state,
       healthy: latest?.healthy,
-      cpus: r.scalar("cpus"),
-      mem: r.scalar("mem"),
+      cpus: round(r.cpus ?? 0),
+      mem: round(r.mem ?? 0),
       updated: latest?.timestamp,
       completed,
     };
@@ -113,14 +118,13 @@ export function dashboardSummary(
     task(t, isTerminalState(t.state))
   );
   const done = ctx.completedTasks.slice(-MAX_COMPLETED).reverse().map((t) => task(t, true));
-  const frameworkUse = new Map<string, { tasks: number; used: Resources }>();
+  const frameworkUse = new Map<string, { tasks: number; used: Amounts }>();
   for (const t of ctx.tasks.values()) {
     if (isTerminalState(t.state)) continue;
-    const u = frameworkUse.get(t.frameworkId) ?? { tasks: 0, used: Resources.empty() };
-    frameworkUse.set(t.frameworkId, {
-      tasks: u.tasks + 1,
-      used: u.used.add(Resources.fromMesos(t.resources)),
-    });
+    let u = frameworkUse.get(t.frameworkId);
+    if (!u) frameworkUse.set(t.frameworkId, u = { tasks: 0, used: {} });
+    u.tasks += 1;
+    addMesos(u.used, t.resources);
   }
   return {
     time: ctx.now(),
@@ -143,8 +147,8 @@ export function dashboardSummary(
         connected: ctx.frameworkConnections.has(f.id),
         share: shares[f.id] ?? 0,
         tasks: use?.tasks ?? 0,
-        cpus: use?.used.scalar("cpus") ?? 0,
-        mem: use?.used.scalar("mem") ?? 0,
+        cpus: round(use?.used.cpus ?? 0),
+        mem: round(use?.used.mem ?? 0),
       };
     }),
     tasks: [...live, ...done],

@@ -1,9 +1,17 @@
-/** Read-only sums over the master's books, shared by `/metrics` and the dashboard. */
-import { isTerminalState, Resources } from "../../protocol/mod.ts";
+/**
+ * Read-only sums over the master's books, shared by `/metrics` and the dashboard. Sums are
+ * plain numbers per resource name (scalars by value, ports one by one), built straight from
+ * the Mesos resource lists: a scrape of a 10,000-task master must stay cheap.
+ */
+import type { Resource } from "../../protocol/mod.ts";
+import { isTerminalState, type Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 
 /** The state an agent is in, as operators see it. */
 export type AgentStatus = "active" | "disconnected" | "unreachable";
+
+/** Amounts per resource name: a scalar's value, or how many ports/items a range/set holds. */
+export type Amounts = Record<string, number>;
 
 /** One agent's resources: what it has, what tasks use, what is tendered in offers. */
 export interface AgentBooks {
@@ -11,9 +19,9 @@ export interface AgentBooks {
   hostname: string;
   port: number;
   status: AgentStatus;
-  total: Resources;
-  used: Resources;
-  offered: Resources;
+  total: Amounts;
+  used: Amounts;
+  offered: Amounts;
   tasks: number;
 }
 
@@ -23,30 +31,49 @@ export function agentStatus(ctx: MasterContext, agentId: string): AgentStatus {
   return ctx.agents.get(agentId)?.unreachableTime === undefined ? "disconnected" : "unreachable";
 }
 
+/** Adds a Mesos resource list into `into` (and returns it). */
+export function addMesos(into: Amounts, resources: readonly Resource[]): Amounts {
+  for (const r of resources) {
+    let n = 0;
+    if (r.scalar) n = r.scalar.value;
+    else if (r.ranges) { for (const g of r.ranges.range) n += g.end - g.begin + 1; }
+    else if (r.set) n = r.set.item.length;
+    into[r.name] = (into[r.name] ?? 0) + n;
+  }
+  return into;
+}
+
+/** Adds `Resources` into `into` (and returns it). */
+export function addResources(into: Amounts, resources: Resources): Amounts {
+  for (const name of resources.names()) into[name] = (into[name] ?? 0) + amount(resources, name);
+  return into;
+}
+
 /** Every agent's resource books, in registration order. */
 export function agentBooks(ctx: MasterContext): AgentBooks[] {
-  const used = new Map<string, Resources>();
+  const used = new Map<string, Amounts>();
   const count = new Map<string, number>();
   for (const t of ctx.tasks.values()) {
     if (isTerminalState(t.state)) continue;
-    used.set(
-      t.agentId,
-      (used.get(t.agentId) ?? Resources.empty()).add(Resources.fromMesos(t.resources)),
-    );
+    let u = used.get(t.agentId);
+    if (!u) used.set(t.agentId, u = {});
+    addMesos(u, t.resources);
     count.set(t.agentId, (count.get(t.agentId) ?? 0) + 1);
   }
-  const offered = new Map<string, Resources>();
+  const offered = new Map<string, Amounts>();
   for (const o of ctx.offers.all()) {
-    offered.set(o.agentId, (offered.get(o.agentId) ?? Resources.empty()).add(o.resources));
+    let sum = offered.get(o.agentId);
+    if (!sum) offered.set(o.agentId, sum = {});
+    addResources(sum, o.resources);
   }
   return [...ctx.agents.values()].map((a) => ({
     id: a.id,
     hostname: a.info.hostname,
     port: a.info.port,
     status: agentStatus(ctx, a.id),
-    total: Resources.fromMesos(a.info.resources),
-    used: used.get(a.id) ?? Resources.empty(),
-    offered: offered.get(a.id) ?? Resources.empty(),
+    total: addMesos({}, a.info.resources),
+    used: used.get(a.id) ?? {},
+    offered: offered.get(a.id) ?? {},
     tasks: count.get(a.id) ?? 0,
   }));
 }
@@ -54,12 +81,15 @@ export function agentBooks(ctx: MasterContext): AgentBooks[] {
 /** Cluster sums over the agents given (usually the active ones). */
 export function clusterBooks(
   agents: readonly AgentBooks[],
-): { total: Resources; used: Resources; offered: Resources } {
-  let total = Resources.empty(), used = Resources.empty(), offered = Resources.empty();
+): { total: Amounts; used: Amounts; offered: Amounts } {
+  const total: Amounts = {}, used: Amounts = {}, offered: Amounts = {};
+  const add = (into: Amounts, from: Amounts) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
   for (const a of agents) {
-    total = total.add(a.total);
-    used = used.add(a.used);
-    offered = offered.add(a.offered);
+    add(total, a.total);
+    add(used, a.used);
+    add(offered, a.offered);
   }
   return { total, used, offered };
 }

@@ -1,10 +1,10 @@
 /** Renders the master's books as Prometheus text, plus the latency histograms the shell feeds. */
 import { type Clock, isTerminalState, TASK_STATES } from "../../protocol/mod.ts";
 import { Histogram, PrometheusWriter } from "../../protocol/prometheus.ts";
-import type { Change } from "../core/context.ts";
+import type { Change, MasterContext } from "../core/context.ts";
 import { taskKey } from "../core/records.ts";
 import type { MasterRuntime } from "../runtime.ts";
-import { agentBooks, type AgentStatus, amount, clusterBooks } from "./books.ts";
+import { agentBooks, type AgentStatus, clusterBooks } from "./books.ts";
 import type { HttpMetrics } from "../../protocol/prometheus.ts";
 
 const RESOURCE_NAMES = ["cpus", "mem", "disk", "gpus", "ports"];
@@ -52,6 +52,11 @@ export class MasterInstruments {
   }
 }
 
+/** Sums of milli-unit scalars drift in binary floating point: keep six decimals. */
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
 /** Everything `masterMetrics` renders beyond the books. */
 export interface MasterMetricsSources {
   instruments?: MasterInstruments;
@@ -60,7 +65,14 @@ export interface MasterMetricsSources {
 
 /** The master's `/metrics` text, read from its books (`runtime.core.ctx`) as they are now. */
 export function masterMetrics(runtime: MasterRuntime, sources: MasterMetricsSources = {}): string {
-  const ctx = runtime.core.ctx;
+  return renderMasterMetrics(runtime.core.ctx, sources);
+}
+
+/** `masterMetrics` over the books themselves (pure; for benchmarks and tests). */
+export function renderMasterMetrics(
+  ctx: MasterContext,
+  sources: MasterMetricsSources = {},
+): string {
   const w = new PrometheusWriter();
   const c = ctx.counters;
   w.counter("tender_offers_total", "Resource offers by outcome.", [
@@ -107,14 +119,14 @@ export function masterMetrics(runtime: MasterRuntime, sources: MasterMetricsSour
   );
 
   const sums = clusterBooks(agents.filter((a) => a.status === "active"));
-  const names = new Set([...RESOURCE_NAMES, ...sums.total.names()]);
+  const names = new Set([...RESOURCE_NAMES, ...Object.keys(sums.total)]);
   w.gauge(
     "tender_resources",
     "Resources of active agents: total, used by tasks, offered (ports counted one by one).",
     [...names].flatMap((resource) =>
       (["total", "used", "offered"] as const).map((kind) => ({
         labels: { resource, kind },
-        value: amount(sums[kind], resource),
+        value: round(sums[kind][resource] ?? 0),
       }))
     ),
   );

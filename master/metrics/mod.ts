@@ -18,13 +18,21 @@ import type { MasterRuntime } from "../runtime.ts";
 import { MasterInstruments, masterMetrics } from "./master_metrics.ts";
 
 export { HttpMetrics } from "../../protocol/prometheus.ts";
-export { MasterInstruments, masterMetrics, type MasterMetricsSources } from "./master_metrics.ts";
 export {
+  MasterInstruments,
+  masterMetrics,
+  type MasterMetricsSources,
+  renderMasterMetrics,
+} from "./master_metrics.ts";
+export {
+  addMesos,
+  addResources,
   type AgentBooks,
   agentBooks,
   type AgentStatus,
   agentStatus,
   amount,
+  type Amounts,
   clusterBooks,
 } from "./books.ts";
 
