@@ -442,3 +442,35 @@ Deno.test("SchedulerDriver.start() retries an unreachable master, and stop() end
   await never.stop();
   await rejected;
 });
+
+Deno.test("SchedulerDriver.stop() returns promptly after heavy event traffic", async () => {
+  // Regression: a fetch body aborted by its signal could leave the event reader pending
+  // forever after a few thousand events, so stop() never returned.
+  const N = 2000;
+  const master = FakeSchedulerMaster.start({ heartbeats: false });
+  let updates = 0;
+  const driver = new SchedulerDriver({ update: () => void updates++ }, {
+    master: master.url,
+    framework: FRAMEWORK,
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let outcome = "";
+  try {
+    await driver.start();
+    for (let i = 0; i < N; i++) master.send(update(`t-${i}`, "TASK_RUNNING", btoa(`u-${i}`)));
+    await master.waitFor(() => updates === N, { timeoutMs: 20_000, what: `${N} updates` });
+    await master.waitFor(() => master.callsOf("ACKNOWLEDGE").length === N, {
+      timeoutMs: 20_000,
+      what: `${N} acks`,
+    });
+    outcome = await Promise.race([
+      driver.stop().then(() => "stopped"),
+      new Promise<string>((resolve) => (timer = setTimeout(() => resolve("hung"), 5000))),
+    ]);
+    assert.equal(outcome, "stopped");
+  } finally {
+    clearTimeout(timer);
+    if (outcome === "hung") void master.close(); // a stuck client would hold shutdown forever
+    else await master.close();
+  }
+});
