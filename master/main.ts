@@ -6,7 +6,7 @@ const USAGE =
   `Usage: deno task master [--host 127.0.0.1] [--port 5050] [--work-dir ./.tender/master]
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
-  [--weights 'role=2;other=0.5']`;
+  [--weights 'role=2;other=0.5'] [--dns-port 8053 | off]`;
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -33,6 +33,7 @@ try {
       "allocation-interval": { type: "string" },
       "heartbeat-interval": { type: "string" },
       weights: { type: "string" },
+      "dns-port": { type: "string", default: "8053" },
       help: { type: "boolean" },
     },
   }).values;
@@ -63,6 +64,11 @@ function weights(text: string | undefined): Record<string, number> {
   return out;
 }
 
+const dnsPort = args["dns-port"] === "off" ? undefined : Number(args["dns-port"]);
+if (dnsPort !== undefined && !(Number.isInteger(dnsPort) && dnsPort >= 0 && dnsPort <= 65535)) {
+  console.error(`--dns-port must be a port number or "off", got "${args["dns-port"]}"`);
+  Deno.exit(2);
+}
 const master = await startMaster({
   host: args.host,
   port,
@@ -78,6 +84,7 @@ const master = await startMaster({
   allocationIntervalMs: seconds("allocation-interval", args["allocation-interval"], 1_000),
   heartbeatIntervalMs: seconds("heartbeat-interval", args["heartbeat-interval"], 15_000),
   weights: weights(args.weights),
+  dnsPort,
 });
 console.log(
   JSON.stringify({
@@ -85,6 +92,7 @@ console.log(
     msg: "master listening",
     url: master.url,
     id: master.runtime.core.id,
+    dns: master.dnsPort === undefined ? "off" : `${args.host}:${master.dnsPort}`,
   }),
 );
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

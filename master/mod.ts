@@ -15,6 +15,8 @@ import { Hono } from "hono";
 import type { Clock, Ids } from "../protocol/mod.ts";
 import { randomIds, systemClock } from "../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
+import { feedCatalog } from "./catalog_feed.ts";
+import { discoveryRoutes, startDnsServer } from "./discovery/mod.ts";
 import { masterApp } from "./http/app.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
@@ -32,7 +34,9 @@ export interface StartMasterOptions extends Partial<MasterOptions> {
   host?: string;
   clock?: Clock;
   ids?: Ids;
-  /** Extra routes mounted beside the master's own (the registry, discovery, the dashboard). */
+  /** Serve DNS for the catalog on this port (UDP and TCP, on `host`); off when undefined. */
+  dnsPort?: number;
+  /** Extra routes mounted beside the master's own (metrics, the dashboard). */
   mount?: (app: Hono, runtime: MasterRuntime) => void;
 }
 
@@ -40,6 +44,8 @@ export interface StartMasterOptions extends Partial<MasterOptions> {
 export interface RunningMaster {
   url: string;
   port: number;
+  /** The DNS port, when DNS is served. */
+  dnsPort?: number;
   runtime: MasterRuntime;
   stop(): Promise<void>;
 }
@@ -59,6 +65,12 @@ export async function startMaster(options: StartMasterOptions): Promise<RunningM
     settings,
   );
   const app = masterApp(runtime);
+  const streams = new AbortController();
+  const catalog = feedCatalog(runtime, options.clock ?? systemClock);
+  app.route("/", discoveryRoutes(catalog, { signal: streams.signal }));
+  const dns = options.dnsPort === undefined
+    ? undefined
+    : await startDnsServer({ source: catalog, hostname: host, port: options.dnsPort });
   options.mount?.(app, runtime);
   const server = Deno.serve(
     { hostname: host, port: options.port ?? 5050, onListen: () => {} },
@@ -69,8 +81,11 @@ export async function startMaster(options: StartMasterOptions): Promise<RunningM
   return {
     url: `http://${host}:${port}`,
     port,
+    dnsPort: dns?.port,
     runtime,
     async stop() {
+      streams.abort();
+      await dns?.close();
       await runtime.stop();
       await server.shutdown();
       store.close();

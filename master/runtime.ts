@@ -3,7 +3,7 @@
  * anything is acknowledged or sent, delivers events to the streams, and drives the timers.
  */
 import type { AgentCall, Call, Clock, Ids } from "../protocol/mod.ts";
-import type { MasterOptions } from "./core/context.ts";
+import type { Change, MasterOptions } from "./core/context.ts";
 import { Master } from "./core/master.ts";
 import { StreamHub } from "./http/streams.ts";
 import type { MasterStore } from "./store/master_store.ts";
@@ -19,6 +19,7 @@ export class MasterRuntime {
   #chain: Promise<void> = Promise.resolve();
   #timers: ReturnType<typeof setInterval>[] = [];
   #allocationQueued = false;
+  readonly #listeners: ((changes: readonly Change[]) => void)[] = [];
   #closed = false;
 
   private constructor(
@@ -83,6 +84,7 @@ export class MasterRuntime {
   /** Opens an agent's command stream for its SUBSCRIBE call. */
   async subscribeAgent(
     call: Extract<AgentCall, { type: "SUBSCRIBE" }>,
+    ip?: string,
   ): Promise<{ streamId: string; body: ReadableStream<Uint8Array> }> {
     const streamId = this.#ids.uuid();
     const body = this.agents.open(streamId, (owner) => {
@@ -90,7 +92,7 @@ export class MasterRuntime {
     });
     try {
       await this.#run(() => {
-        const id = this.core.subscribeAgent(call, streamId);
+        const id = this.core.subscribeAgent(call, streamId, ip);
         this.agents.bind(streamId, id);
       });
     } catch (e) {
@@ -103,6 +105,11 @@ export class MasterRuntime {
   /** An agent's UPDATE or HEARTBEAT; resolves once durable. */
   agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>): Promise<void> {
     return this.#run(() => this.core.agentCall(call));
+  }
+
+  /** Calls `listen` with each batch of changes once it is durable (the catalog follows tasks so). */
+  onCommit(listen: (changes: readonly Change[]) => void): void {
+    this.#listeners.push(listen);
   }
 
   /** Reads the books (for state endpoints) after pending work has settled. */
@@ -135,6 +142,7 @@ export class MasterRuntime {
     const { changes, outbox } = this.core.drain();
     const done = this.#chain.then(async () => {
       await this.#store.commit(changes);
+      if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }
       for (const out of outbox) {
         if (out.to === "framework") this.frameworks.send(out.frameworkId, out.event);
         else if (out.to === "agent") this.agents.send(out.agentId, out.event);

@@ -223,3 +223,43 @@ Deno.test("bad scheduler calls answer 400 with a message naming the problem", as
     await cluster.stop();
   }
 });
+
+Deno.test("the master's catalog lists a running task at its agent's address and host port", async () => {
+  const cluster = await Cluster.start();
+  const fw = new RecordingFramework(cluster.masterUrl, { name: "shop" });
+  try {
+    await cluster.addAgent(AGENT_FLAGS);
+    await fw.driver.start();
+    const offer = await fw.takeOffer();
+    const port = offer.resources.find((r) => r.name === "ports")!.ranges!.range[0]!.begin;
+    await fw.driver.launch([offer.id.value], [taskInfo({
+      name: "web",
+      taskId: "web-1",
+      agentId: offer.agent_id.value,
+      cpus: 0.1,
+      mem: 32,
+      ports: [port],
+      command: "sleep 60",
+      discovery: { visibility: "CLUSTER", name: "web" },
+    })]);
+    await fw.waitForState("web-1", "TASK_RUNNING");
+    const service = await waitFor("the catalog to list web", async () => {
+      const r = await fetch(`${cluster.masterUrl}/api/v1/services`);
+      const body = await r.json();
+      return body.services.find((s: { id: string; endpoints: unknown[] }) =>
+        s.id === "web.shop" && s.endpoints.length === 1
+      );
+    });
+    assert.equal(service.endpoints[0].ip, "127.0.0.1");
+    assert.equal(service.endpoints[0].port, port);
+    await fw.driver.kill("web-1");
+    await waitFor("web to leave the catalog", async () => {
+      const body = await (await fetch(`${cluster.masterUrl}/api/v1/services`)).json();
+      const web = body.services.find((s: { id: string }) => s.id === "web.shop");
+      return web === undefined || web.endpoints.length === 0;
+    });
+  } finally {
+    await fw.driver.stop({ teardown: true }).catch(() => {});
+    await cluster.stop();
+  }
+});

@@ -10,7 +10,7 @@ import type { AgentRecord, TaskRecord } from "./records.ts";
 /** Admits a new agent or re-admits a known one on a new stream, and reconciles its tasks. */
 export function subscribeAgent(
   ctx: MasterContext,
-  request: { info: AgentInfo; tasks: AgentTask[]; streamId: string },
+  request: { info: AgentInfo; tasks: AgentTask[]; streamId: string; ip?: string },
 ): string {
   const now = ctx.now();
   const claimed = request.info.id?.value;
@@ -24,6 +24,7 @@ export function subscribeAgent(
   const record: AgentRecord = {
     id,
     info: { ...request.info, id: { value: id } },
+    ip: request.ip ?? existing?.ip,
     registeredTime: existing?.registeredTime ?? now,
     reregisteredTime: existing ? now : undefined,
     unreachableTime: undefined,

@@ -152,11 +152,16 @@ export class Master {
   }
 
   /** SUBSCRIBE from an agent on a stream with `streamId`; returns the agent id. */
-  subscribeAgent(call: Extract<AgentCall, { type: "SUBSCRIBE" }>, streamId: string): string {
+  subscribeAgent(
+    call: Extract<AgentCall, { type: "SUBSCRIBE" }>,
+    streamId: string,
+    ip?: string,
+  ): string {
     return subscribeAgent(this.ctx, {
       info: call.subscribe.agent_info,
       tasks: call.subscribe.tasks,
       streamId,
+      ip,
     });
   }
 

@@ -15,6 +15,8 @@ import {
 export const AgentRecordSchema = z.object({
   id: z.string(),
   info: AgentInfoSchema,
+  /** The address the agent connected from: where its tasks' host ports are reached. */
+  ip: z.string().optional(),
   registeredTime: z.number(),
   reregisteredTime: z.number().optional(),
   /** unreachable: silent past the timeout; its tasks were reported TASK_UNREACHABLE/LOST. */

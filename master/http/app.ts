@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { getConnInfo } from "hono/deno";
 import type { z } from "zod";
 import { AgentCallSchema, badRequest, CallSchema, TenderError } from "../../protocol/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
@@ -38,7 +39,7 @@ export function masterApp(runtime: MasterRuntime): Hono {
   app.post("/api/v1/agent", async (c) => {
     const call = parseBody(await jsonBody(c), AgentCallSchema, "agent::Call");
     if (call.type === "SUBSCRIBE") {
-      const { streamId, body } = await runtime.subscribeAgent(call);
+      const { streamId, body } = await runtime.subscribeAgent(call, getConnInfo(c).remote.address);
       return streamResponse(streamId, body);
     }
     await runtime.agentCall(call);

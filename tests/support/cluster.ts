@@ -22,7 +22,12 @@ export async function waitFor<T>(
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const value = await check();
+      // A check that hangs (a peer that accepts but never answers) must not outlive the deadline.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+      });
+      const value = await Promise.race([check(), expired]).finally(() => clearTimeout(timer));
       if (value !== undefined && value !== false) return value;
     } catch (e) {
       lastError = e;
@@ -93,6 +98,8 @@ export class Cluster {
       String(this.masterPort),
       "--work-dir",
       `${root}/master`,
+      "--dns-port",
+      "0",
       ...masterArgs,
     ]);
   }
@@ -107,7 +114,7 @@ export class Cluster {
 
   async waitForMaster(): Promise<void> {
     await waitFor("the master to answer", async () => {
-      const r = await fetch(`${this.masterUrl}/health`);
+      const r = await fetch(`${this.masterUrl}/health`, { signal: AbortSignal.timeout(5000) });
       await r.body?.cancel();
       return r.ok;
     });
@@ -141,7 +148,9 @@ export class Cluster {
 
   // deno-lint-ignore no-explicit-any -- the Mesos-shaped state is read loosely by tests
   async state(): Promise<any> {
-    const r = await fetch(`${this.masterUrl}/master/state`);
+    const r = await fetch(`${this.masterUrl}/master/state`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     return await r.json();
   }
 

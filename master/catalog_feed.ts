@@ -1,0 +1,40 @@
+/**
+ * Keeps the discovery catalog in step with the master's tasks: after every durable batch of
+ * changes that touches tasks or agents, the catalog is re-derived (coalesced by the updater).
+ */
+import type { Clock } from "../protocol/mod.ts";
+import type { CatalogTask } from "./discovery/mod.ts";
+import { CatalogStore, catalogTaskOf, CatalogUpdater } from "./discovery/mod.ts";
+import type { MasterRuntime } from "./runtime.ts";
+
+/** Follows the runtime's commits; returns the catalog it keeps. */
+export function feedCatalog(runtime: MasterRuntime, clock: Clock): CatalogStore {
+  const store = new CatalogStore();
+  const ctx = runtime.core.ctx;
+  const tasks = (): CatalogTask[] => {
+    const out: CatalogTask[] = [];
+    for (const t of ctx.tasks.values()) {
+      const agent = ctx.agents.get(t.agentId);
+      const framework = ctx.frameworks.get(t.frameworkId);
+      if (!agent || !framework) continue;
+      out.push(catalogTaskOf({
+        frameworkName: framework.info.name,
+        info: t.info,
+        state: t.state,
+        statuses: t.statuses,
+        agentHostname: agent.info.hostname,
+        agentIp: agent.ip ?? agent.info.hostname,
+        resources: t.resources,
+      }));
+    }
+    return out;
+  };
+  const updater = new CatalogUpdater(store, tasks, { clock });
+  runtime.onCommit((changes) => {
+    if (changes.some((c) => c.kind === "task" || c.kind === "agent" || c.kind === "framework")) {
+      updater.changed();
+    }
+  });
+  updater.flush();
+  return store;
+}
