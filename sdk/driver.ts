@@ -7,6 +7,7 @@ import {
   type Clock,
   decodeRecords,
   type Event,
+  type ExecutorInfo,
   type Filters,
   type FrameworkInfo,
   type Operation,
@@ -127,6 +128,18 @@ export class SchedulerDriver {
   /** ACCEPT with one LAUNCH of `tasks`. */
   launch(offerIds: string[], tasks: TaskInfo[], filters?: Filters): Promise<void> {
     return this.accept(offerIds, [{ type: "LAUNCH", launch: { task_infos: tasks } }], filters);
+  }
+
+  /** ACCEPT with one LAUNCH_GROUP: `tasks` start together under one executor, all or none. */
+  launchGroup(
+    offerIds: string[],
+    group: { executor: ExecutorInfo; tasks: TaskInfo[] },
+    filters?: Filters,
+  ): Promise<void> {
+    return this.accept(offerIds, [{
+      type: "LAUNCH_GROUP",
+      launch_group: { executor: group.executor, task_group: { tasks: group.tasks } },
+    }], filters);
   }
 
   /** DECLINE: gives the offers back; `filters.refuse_seconds` keeps them away that long. */

@@ -174,6 +174,10 @@ Deno.test("SchedulerDriver sends each call with the stream id and Mesos' JSON sh
     await driver.suppress();
     await driver.revive(["web"]);
     await driver.message("a-1", "e-1", "hi");
+    await driver.launchGroup(["o-4"], {
+      executor: { type: "DEFAULT", executor_id: { value: "e-1" } },
+      tasks: [],
+    });
     const calls = master.calls.slice(1);
     assert.ok(calls.every((c) => c.headers.get("Mesos-Stream-Id") === master.streamId));
     const fw = { value: "fake-master-0001" };
@@ -226,6 +230,20 @@ Deno.test("SchedulerDriver sends each call with the stream id and Mesos' JSON sh
         type: "MESSAGE",
         framework_id: fw,
         message: { agent_id: { value: "a-1" }, executor_id: { value: "e-1" }, data: "aGk=" },
+      },
+      {
+        type: "ACCEPT",
+        framework_id: fw,
+        accept: {
+          offer_ids: [{ value: "o-4" }],
+          operations: [{
+            type: "LAUNCH_GROUP",
+            launch_group: {
+              executor: { type: "DEFAULT", executor_id: { value: "e-1" } },
+              task_group: { tasks: [] },
+            },
+          }],
+        },
       },
     ]);
   });
