@@ -44,7 +44,7 @@ Deno.test("Marathon deploys, scales, restarts, backs off and deletes apps on a r
   try {
     await cluster.addAgent(AGENT_FLAGS);
     const api = () => marathon.url;
-    const fwId = await waitFor("marathon to subscribe", () => marathon.driver.frameworkId);
+    const fwId = await waitFor("marathon to subscribe", () => marathon.driver.frameworkId, 60_000);
     const app = (id: string) => call(`${api()}/v2/apps${id}`).then((r) => r.json.app);
     const deployed = (id: string, n: number) =>
       waitFor(`${id} to run ${n} instances with no deployment`, async () => {

@@ -36,13 +36,19 @@ export interface MarathonSchedulerDeps {
   backoff: Backoff;
 }
 
+/** The driver calls the scheduler makes (a `SchedulerDriver` is one; tests pass a fake). */
+export type DriverPort = Pick<
+  SchedulerDriver,
+  "launch" | "decline" | "kill" | "reconcile" | "revive"
+>;
+
 const RESEND_KILL_MS = 10_000;
 const REVIVE_EVERY_MS = 5_000;
 
 /** The Marathon scheduler. Hand it to a `SchedulerDriver` and call `run()` beside it. */
 export class MarathonScheduler implements Scheduler {
   readonly #d: MarathonSchedulerDeps;
-  #driver: SchedulerDriver | undefined;
+  #driver: DriverPort | undefined;
   readonly #killSentAt = new Map<string, number>();
   #lastRevive = 0;
   #ticking: Promise<void> = Promise.resolve();
@@ -53,7 +59,7 @@ export class MarathonScheduler implements Scheduler {
     this.#d = deps;
   }
 
-  async subscribed(driver: SchedulerDriver, info: SubscribedInfo): Promise<void> {
+  async subscribed(driver: DriverPort, info: SubscribedInfo): Promise<void> {
     this.#driver = driver;
     await this.#d.store.setFrameworkId(info.frameworkId);
     this.#d.events.publish(
@@ -70,7 +76,7 @@ export class MarathonScheduler implements Scheduler {
     await this.#revive(driver, true);
   }
 
-  async offers(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
+  async offers(driver: DriverPort, offers: Offer[]): Promise<void> {
     this.#driver = driver;
     const now = this.#d.clock.now();
     const apps = await this.#d.store.listApps();
@@ -119,7 +125,7 @@ export class MarathonScheduler implements Scheduler {
     }
   }
 
-  async update(driver: SchedulerDriver, status: TaskStatus): Promise<void> {
+  async update(driver: DriverPort, status: TaskStatus): Promise<void> {
     this.#driver = driver;
     const now = this.#d.clock.now();
     const taskId = status.task_id.value;
@@ -264,7 +270,7 @@ export class MarathonScheduler implements Scheduler {
   }
 
   async #kill(
-    driver: SchedulerDriver,
+    driver: DriverPort,
     i: Instance,
     app: App | undefined,
     now: number,
@@ -282,7 +288,7 @@ export class MarathonScheduler implements Scheduler {
     }
   }
 
-  async #revive(driver: SchedulerDriver, force: boolean): Promise<void> {
+  async #revive(driver: DriverPort, force: boolean): Promise<void> {
     const now = this.#d.clock.now();
     if (!force && now - this.#lastRevive < REVIVE_EVERY_MS) return;
     this.#lastRevive = now;

@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import {
+  FakeClock,
+  type Filters,
+  type Offer,
+  OfferSchema,
+  Resources,
+  SequentialIds,
+  type TaskInfo,
+  type TaskState,
+} from "../../../protocol/mod.ts";
+import { Backoff } from "../deployment/backoff.ts";
+import { EventBus } from "../events/event_bus.ts";
+import { MarathonService } from "../service/marathon_service.ts";
+import { MarathonStore } from "../store/store.ts";
+import { type DriverPort, MarathonScheduler } from "./marathon_scheduler.ts";
+
+/** Records every call the scheduler makes. */
+class FakeDriver implements DriverPort {
+  launched: { offerIds: string[]; tasks: TaskInfo[] }[] = [];
+  declined: { offerIds: string[]; filters?: Filters }[] = [];
+  killed: { taskId: string; agentId?: string; graceMs?: number }[] = [];
+  reconciled: { taskId: string }[][] = [];
+  revives = 0;
+  launch(offerIds: string[], tasks: TaskInfo[]): Promise<void> {
+    this.launched.push({ offerIds, tasks });
+    return Promise.resolve();
+  }
+  decline(offerIds: string[], filters?: Filters): Promise<void> {
+    this.declined.push({ offerIds, ...(filters ? { filters } : {}) });
+    return Promise.resolve();
+  }
+  kill(taskId: string, agentId?: string, graceMs?: number): Promise<void> {
+    this.killed.push({
+      taskId,
+      ...(agentId ? { agentId } : {}),
+      ...(graceMs !== undefined ? { graceMs } : {}),
+    });
+    return Promise.resolve();
+  }
+  reconcile(tasks: { taskId: string }[] = []): Promise<void> {
+    this.reconciled.push(tasks);
+    return Promise.resolve();
+  }
+  revive(): Promise<void> {
+    this.revives++;
+    return Promise.resolve();
+  }
+}
+
+let offerSeq = 0;
+function offer(host = "n1", res = "cpus:4;mem:4096;disk:100;ports:[31000-31010]"): Offer {
+  offerSeq++;
+  return OfferSchema.parse({
+    id: { value: `o-${offerSeq}` },
+    framework_id: { value: "fw" },
+    agent_id: { value: `a-${host}` },
+    hostname: host,
+    resources: Resources.parse(res).toMesos(),
+  });
+}
+
+async function withScheduler(
+  fn: (
+    h: {
+      scheduler: MarathonScheduler;
+      driver: FakeDriver;
+      service: MarathonService;
+      store: MarathonStore;
+      clock: FakeClock;
+    },
+  ) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "marathon-sched-" });
+  const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+  const clock = new FakeClock(Date.UTC(2026, 0, 1));
+  const ids = new SequentialIds();
+  const events = new EventBus(clock);
+  const store = new MarathonStore(kv);
+  const service = new MarathonService({ store, clock, ids, events });
+  const scheduler = new MarathonScheduler({
+    store,
+    service,
+    events,
+    clock,
+    ids,
+    backoff: new Backoff(),
+  });
+  try {
+    await fn({ scheduler, driver: new FakeDriver(), service, store, clock });
+  } finally {
+    events.close();
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const status = (taskId: string, state: TaskState, extra: Record<string, unknown> = {}) => ({
+  task_id: { value: taskId },
+  state,
+  ...extra,
+});
+
+Deno.test("MarathonScheduler.subscribed() stores the framework id and reconciles known tasks", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store }) => {
+    await service.createApp({ id: "web", cmd: "serve" });
+    await scheduler.offers(driver, [offer()]);
+    await scheduler.subscribed(driver, { frameworkId: "fw-9", resubscribed: true });
+    assert.equal(await store.getFrameworkId(), "fw-9");
+    assert.equal(driver.reconciled.length, 2);
+    assert.equal(driver.reconciled[0]!.length, 1, "explicit: the launched task");
+    assert.deepEqual(driver.reconciled[1], [], "then implicit");
+    assert.equal(driver.revives, 1);
+  });
+});
+
+Deno.test("MarathonScheduler launches on offers, tracks status, and finishes the deployment", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store }) => {
+    await service.createApp({ id: "web", cmd: "serve", instances: 2, cpus: 0.5, mem: 64 });
+    const offers = [offer("n1"), offer("n2"), offer("n3")];
+    await scheduler.offers(driver, offers);
+    assert.equal(driver.launched.length, 2);
+    assert.deepEqual(driver.declined.map((d) => d.offerIds), [[offers[2]!.id.value]]);
+    const tasks = driver.launched.flatMap((l) => l.tasks);
+    assert.deepEqual(tasks.map((t) => t.name), ["web", "web"]);
+    const instances = await store.listInstances("/web");
+    assert.deepEqual(instances.map((i) => i.condition), ["Provisioned", "Provisioned"]);
+    assert.deepEqual(instances.map((i) => i.hostname).sort(), ["n1", "n2"]);
+    for (const t of tasks) await scheduler.update(driver, status(t.task_id.value, "TASK_RUNNING"));
+    assert.deepEqual((await store.listInstances("/web")).map((i) => i.condition), [
+      "Running",
+      "Running",
+    ]);
+    assert.deepEqual(await store.listDeployments(), [], "the deployment finished");
+    await scheduler.offers(driver, [offer()]);
+    assert.equal(driver.launched.length, 2, "nothing more to launch");
+    assert.equal(driver.declined.at(-1)?.filters?.refuse_seconds, 30);
+  });
+});
+
+Deno.test("MarathonScheduler backs off a failing app and replaces the failed instance later", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store, clock }) => {
+    await service.createApp({ id: "crash", cmd: "exit 1", backoffSeconds: 10 });
+    await scheduler.offers(driver, [offer()]);
+    const taskId = driver.launched[0]!.tasks[0]!.task_id.value;
+    await scheduler.update(driver, status(taskId, "TASK_FAILED", { message: "exited 1" }));
+    assert.deepEqual(await store.listInstances("/crash"), [], "terminal instances are dropped");
+    assert.equal((await store.getBackoff("/crash"))?.delayMs, 10_000);
+    assert.equal((await store.getLastFailure("/crash"))?.message, "exited 1");
+    await scheduler.offers(driver, [offer()]);
+    assert.equal(driver.launched.length, 1, "backed off");
+    clock.advance(10_000);
+    await scheduler.offers(driver, [offer()]);
+    assert.equal(driver.launched.length, 2, "relaunched after the delay");
+  });
+});
+
+Deno.test("MarathonScheduler kills on scale-down, re-sends kills, and kills unknown tasks", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store, clock }) => {
+    await service.createApp({
+      id: "web",
+      cmd: "serve",
+      instances: 3,
+      taskKillGracePeriodSeconds: 3,
+    });
+    await scheduler.offers(driver, [offer("n1"), offer("n2"), offer("n3")]);
+    for (const t of driver.launched.flatMap((l) => l.tasks)) {
+      await scheduler.update(driver, status(t.task_id.value, "TASK_RUNNING"));
+    }
+    await service.patchApp("/web", { instances: 1 });
+    await scheduler.tick();
+    assert.equal(driver.killed.length, 2);
+    assert.equal(driver.killed[0]!.graceMs, 3000);
+    assert.deepEqual((await store.listInstances("/web")).map((i) => i.goal).sort(), [
+      "Running",
+      "Stopped",
+      "Stopped",
+    ]);
+    await scheduler.tick();
+    assert.equal(driver.killed.length, 2, "not re-sent at once");
+    clock.advance(10_000);
+    await scheduler.tick();
+    assert.equal(driver.killed.length, 4, "re-sent after 10 s");
+    for (const k of driver.killed.slice(0, 2)) {
+      await scheduler.update(driver, status(k.taskId, "TASK_KILLED"));
+    }
+    assert.equal((await store.listInstances("/web")).length, 1);
+    assert.deepEqual(await store.listDeployments(), []);
+    await scheduler.update(
+      driver,
+      status("ghost.instance-1._app.1", "TASK_RUNNING", { agent_id: { value: "a9" } }),
+    );
+    assert.deepEqual(driver.killed.at(-1), { taskId: "ghost.instance-1._app.1", agentId: "a9" });
+  });
+});
+
+Deno.test("MarathonScheduler replaces an unreachable instance and kills instances of deleted apps", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store }) => {
+    await service.createApp({ id: "web", cmd: "serve" });
+    await scheduler.offers(driver, [offer("n1")]);
+    const lost = driver.launched[0]!.tasks[0]!.task_id.value;
+    await scheduler.update(driver, status(lost, "TASK_RUNNING"));
+    await scheduler.update(driver, status(lost, "TASK_UNREACHABLE"));
+    assert.deepEqual((await store.listInstances("/web")).map((i) => i.condition), [
+      "UnreachableInactive",
+    ]);
+    await scheduler.offers(driver, [offer("n2")]);
+    assert.equal(driver.launched.length, 2, "a replacement with the default {0, 0} strategy");
+    await service.deleteApp("/web");
+    await scheduler.tick();
+    const killed = new Set(driver.killed.map((k) => k.taskId));
+    assert.ok(killed.has(driver.launched[1]!.tasks[0]!.task_id.value));
+  });
+});
