@@ -35,20 +35,47 @@ export function checkPort(record: TaskRecord, port: number): number {
   return mappings.find((m) => m.container_port === port && m.host_port > 0)?.host_port ?? port;
 }
 
-/** Starts the task's health check, if it has one. */
+/**
+ * The container port a check's port means inside a BRIDGE container: a published host port
+ * maps back to its container port; any other port is already a container port.
+ */
+export function containerPort(record: TaskRecord, port: number): number {
+  const mappings = record.task.container?.docker?.port_mappings ?? [];
+  return mappings.find((m) => m.host_port === port)?.container_port ?? port;
+}
+
+/**
+ * Starts the task's health check, if it has one. A BRIDGE container is checked at its own
+ * address and container port: Docker's proxy accepts TCP connections on a published port
+ * even when nothing listens inside, so a check there would always pass.
+ */
 export function watchHealth(input: HealthWatchInput): HealthWatch | undefined {
   const check = input.record.task.health_check;
   if (!check) return undefined;
   const { containerizer, record } = input;
-  const checker = new HealthChecker({
-    check,
-    host: input.host,
-    portFor: (port) => checkPort(record, port),
-    exec: (command, timeoutMs) => containerizer.exec(record.container_id, command, timeoutMs),
-    clock: input.clock,
-    onChange: input.onChange,
-    onKill: input.onKill,
+  const bridge = record.task.container?.docker?.network === "BRIDGE";
+  let checker: HealthChecker | undefined;
+  let stopped = false;
+  const address = bridge && containerizer.networkAddress
+    ? containerizer.networkAddress(record.container_id).catch(() => undefined)
+    : Promise.resolve(undefined);
+  address.then((ip) => {
+    if (stopped) return;
+    checker = new HealthChecker({
+      check,
+      host: ip ?? input.host,
+      portFor: (port) => ip ? containerPort(record, port) : checkPort(record, port),
+      exec: (command, timeoutMs) => containerizer.exec(record.container_id, command, timeoutMs),
+      clock: input.clock,
+      onChange: input.onChange,
+      onKill: input.onKill,
+    });
+    checker.start(input.startedAt);
   });
-  checker.start(input.startedAt);
-  return checker;
+  return {
+    stop() {
+      stopped = true;
+      checker?.stop();
+    },
+  };
 }

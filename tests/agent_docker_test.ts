@@ -92,6 +92,37 @@ Deno.test({
         assert.equal(failed.message, "Command exited with status 4");
       });
 
+      await t.step("a TCP check of a BRIDGE task fails when nothing listens inside", async () => {
+        // Docker's proxy accepts on the published port whatever runs inside: the check must
+        // reach the container itself, so a task that listens nowhere is killed.
+        master.send(launch(dockerTask("deaf", "sleep 3600", {
+          resources: [
+            { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
+            { name: "mem", type: "SCALAR", scalar: { value: 32 } },
+            { name: "ports", type: "RANGES", ranges: { range: [{ begin: 31777, end: 31777 }] } },
+          ],
+          container: {
+            type: "DOCKER",
+            docker: {
+              image: "tender-busybox:latest",
+              network: "BRIDGE",
+              port_mappings: [{ host_port: 31777, container_port: 8080 }],
+            },
+          },
+          health_check: {
+            type: "TCP",
+            tcp: { port: 8080 },
+            delay_seconds: 0,
+            interval_seconds: 0.3,
+            timeout_seconds: 1,
+            grace_period_seconds: 0,
+            consecutive_failures: 2,
+          },
+        })));
+        const killed = await master.waitForState("deaf", "TASK_KILLED", 30_000);
+        assert.match(killed.message ?? "", /health check/);
+      });
+
       await t.step("a KILL stops a docker task: TASK_KILLED", async () => {
         master.send(
           launch(dockerTask("sleeper", "trap 'exit 0' TERM; while true; do sleep 0.1; done")),

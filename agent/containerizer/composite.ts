@@ -58,6 +58,10 @@ export class CompositeContainerizer implements Containerizer {
     return owner ? owner.logs(id, options) : new ReadableStream({ start: (c) => c.close() });
   }
 
+  async networkAddress(id: ContainerId): Promise<string | undefined> {
+    return await this.#owner.get(id)?.networkAddress?.(id);
+  }
+
   async exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number> {
     const owner = this.#owner.get(id);
     if (!owner) throw new Error(`Container "${id}" is unknown`);

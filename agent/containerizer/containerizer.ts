@@ -85,6 +85,11 @@ export interface Containerizer {
   recover(known: ReadonlySet<ContainerId>): Promise<RecoveredContainer[]>;
   /** The container's output. Empty for an unknown id. */
   logs(id: ContainerId, options: LogOptions): ReadableStream<Uint8Array>;
+  /**
+   * The address the container's own ports answer on (its bridge IP), for health checks that
+   * must not stop at a published port. Undefined for host networking, or when not supported.
+   */
+  networkAddress?(id: ContainerId): Promise<string | undefined>;
   /** Runs a command inside the container (for COMMAND health checks); resolves with its exit code. */
   exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number>;
 }
