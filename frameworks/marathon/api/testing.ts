@@ -1,0 +1,58 @@
+/** The in-memory harness of the API tests: a real KV in a temp dir, FakeClock, the hono app. */
+import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
+import { EventBus } from "../events/event_bus.ts";
+import { MarathonService } from "../service/marathon_service.ts";
+import { MarathonStore } from "../store/store.ts";
+import { marathonApi } from "./api.ts";
+
+/** What a test gets: a request function over the app, and the parts behind it. */
+export interface Harness {
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  store: MarathonStore;
+  service: MarathonService;
+  clock: FakeClock;
+  events: EventBus;
+}
+
+/** Runs `fn` against a fresh API and store, cleaning up after. */
+export async function withApi(fn: (h: Harness) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "marathon-api-" });
+  const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+  const clock = new FakeClock(Date.UTC(2026, 0, 1));
+  const events = new EventBus(clock);
+  const store = new MarathonStore(kv);
+  const service = new MarathonService({ store, clock, ids: new SequentialIds(), events });
+  const api = marathonApi({
+    service,
+    events,
+    clock,
+    info: {
+      leader: "127.0.0.1:18080",
+      master: "http://m:5050",
+      frameworkId: () => "fw-1",
+      httpPort: 18080,
+    },
+  });
+  const request = (path: string, init: RequestInit & { json?: unknown } = {}) => {
+    const { json, ...rest } = init;
+    return Promise.resolve(api.request(`http://localhost${path}`, {
+      ...rest,
+      ...(json !== undefined
+        ? {
+          body: JSON.stringify(json),
+          headers: { "content-type": "application/json", ...rest.headers },
+        }
+        : {}),
+    }));
+  };
+  try {
+    await fn({ request, store, service, clock, events });
+  } finally {
+    events.close();
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A POST with a JSON body. */
+export const post = (json: unknown) => ({ method: "POST", json });
