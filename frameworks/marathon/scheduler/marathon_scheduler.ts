@@ -34,7 +34,15 @@ export interface MarathonSchedulerDeps {
   clock: Clock;
   ids: Ids;
   backoff: Backoff;
+  /** Instances not running this long after launch are killed and replaced (default 300 s). */
+  launchTimeoutMs?: number;
 }
+
+const STARTING: ReadonlySet<Instance["condition"]> = new Set([
+  "Provisioned",
+  "Staging",
+  "Starting",
+]);
 
 /** The driver calls the scheduler makes (a `SchedulerDriver` is one; tests pass a fake). */
 export type DriverPort = Pick<
@@ -235,6 +243,13 @@ export class MarathonScheduler implements Scheduler {
         kills.push(i);
       }
       if (!app && isActive(i)) kills.push(i);
+      const launchTimeout = this.#d.launchTimeoutMs ?? 300_000;
+      if (
+        app && i.goal === "Running" && STARTING.has(i.condition) &&
+        now - i.stagedAt >= launchTimeout
+      ) {
+        kills.push(i);
+      }
     }
     let wantLaunch = false;
     for (const app of apps.values()) {

@@ -212,3 +212,21 @@ Deno.test("MarathonScheduler replaces an unreachable instance and kills instance
     assert.ok(killed.has(driver.launched[1]!.tasks[0]!.task_id.value));
   });
 });
+
+Deno.test("MarathonScheduler kills and replaces an instance that never starts running", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store, clock }) => {
+    await service.createApp({ id: "slow", cmd: "serve" });
+    await scheduler.offers(driver, [offer()]);
+    const stuck = driver.launched[0]!.tasks[0]!.task_id.value;
+    await scheduler.update(driver, status(stuck, "TASK_STAGING"));
+    clock.advance(299_000);
+    await scheduler.tick();
+    assert.equal(driver.killed.length, 0);
+    clock.advance(1_000);
+    await scheduler.tick();
+    assert.deepEqual(driver.killed.map((k) => k.taskId), [stuck]);
+    await scheduler.offers(driver, [offer()]);
+    assert.equal(driver.launched.length, 2, "replaced while the stuck one is being killed");
+    assert.equal((await store.listInstances("/slow")).length, 2);
+  });
+});
