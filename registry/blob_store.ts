@@ -23,13 +23,17 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
 }
 
-async function statSize(path: string): Promise<number | undefined> {
+async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
-    return (await Deno.stat(path)).size;
+    return await Deno.stat(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+}
+
+async function statSize(path: string): Promise<number | undefined> {
+  return (await statOrUndefined(path))?.size;
 }
 
 async function removeIfPresent(path: string): Promise<void> {
@@ -255,11 +259,6 @@ export class BlobStore {
     return removeIfPresent(`${this.blobPath(digest)}.gc-${token}`);
   }
 
-  /** Deletes a blob file outright (an orphan with no metadata). */
-  remove(digest: string): Promise<void> {
-    return removeIfPresent(this.blobPath(digest));
-  }
-
   /** Every blob file on disk with its size and modification time. */
   async *listBlobFiles(): AsyncIterable<{ digest: string; size: number; mtime: number }> {
     const base = join(this.root, "blobs", "sha256");
@@ -267,7 +266,8 @@ export class BlobStore {
       if (!dir.isDirectory) continue;
       for await (const entry of Deno.readDir(join(base, dir.name))) {
         if (!entry.isFile || !/^[a-f0-9]{64}$/.test(entry.name)) continue;
-        const info = await Deno.stat(join(base, dir.name, entry.name));
+        const info = await statOrUndefined(join(base, dir.name, entry.name));
+        if (!info) continue; // collected or replaced meanwhile
         yield {
           digest: `sha256:${entry.name}`,
           size: info.size,
@@ -281,7 +281,8 @@ export class BlobStore {
   async *listUploadFiles(): AsyncIterable<{ id: string; mtime: number }> {
     for await (const entry of Deno.readDir(join(this.root, "blobs", "uploads"))) {
       if (!entry.isFile) continue;
-      const info = await Deno.stat(join(this.root, "blobs", "uploads", entry.name));
+      const info = await statOrUndefined(join(this.root, "blobs", "uploads", entry.name));
+      if (!info) continue; // finished or cancelled meanwhile
       yield { id: entry.name, mtime: info.mtime?.getTime() ?? 0 };
     }
   }

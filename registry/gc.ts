@@ -70,7 +70,17 @@ export async function collectGarbage(
   for await (const file of store.listBlobFiles()) {
     if (known.has(file.digest) || file.mtime > now - graceMs) continue;
     if ((await meta.getBlob(file.digest)) !== undefined) continue;
-    if (!options.dryRun) await store.remove(file.digest);
+    if (!options.dryRun) {
+      // Moved aside first, then claimed in KV (bumping the epoch) so a manifest write that
+      // raced with this notices and writes its file again.
+      const token = ids.uuid();
+      if (!(await store.trash(file.digest, token))) continue;
+      if (!(await meta.forgetOrphan(file.digest))) {
+        await store.restore(file.digest, token);
+        continue;
+      }
+      await store.purge(file.digest, token);
+    }
     report.blobsDeleted++;
     report.bytesFreed += file.size;
   }

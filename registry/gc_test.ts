@@ -26,14 +26,16 @@ Deno.test("collectGarbage() spares blobs touched after it read them, and referen
       config: { mediaType: "c", digest: digest("a"), size: 1 },
       layers: [],
     }));
-    await meta.putManifest({
+    const stored = await meta.putManifest({
       name: "r",
       digest: digest("f"),
       size: manifest.byteLength,
       parsed: parseManifest(manifest, undefined),
       tags: ["t"],
       now: clock.now(),
+      epoch: await meta.gcEpoch(),
     });
+    assert.ok(stored);
     assert.equal(await meta.forgetBlob(digest("a"), stale?.versionstamp ?? ""), false);
     // A young unreferenced blob survives the grace period; an old one goes.
     await meta.recordBlob({ name: "r", digest: digest("c"), size: 1, now: clock.now() });
@@ -49,12 +51,13 @@ Deno.test("collectGarbage() spares blobs touched after it read them, and referen
   }
 });
 
-Deno.test("Metadata.putManifest() fails once a collection deleted a blob it references", async () => {
+Deno.test("Metadata.putManifest() fails once a collection deleted a blob it references, and asks for a retry after any deletion", async () => {
   const dir = await Deno.makeTempDir();
   const kv = await Deno.openKv(`${dir}/kv`);
   try {
     const meta = new Metadata(kv);
     await meta.recordBlob({ name: "r", digest: digest("a"), size: 1, now: 0 });
+    const epoch = await meta.gcEpoch();
     const [record] = await meta.listBlobs();
     assert.ok(await meta.forgetBlob(digest("a"), record?.versionstamp ?? ""));
     const manifest = new TextEncoder().encode(JSON.stringify({
@@ -70,9 +73,28 @@ Deno.test("Metadata.putManifest() fails once a collection deleted a blob it refe
         parsed: parseManifest(manifest, undefined),
         tags: [],
         now: 1,
+        epoch,
       }),
       /unknown to repository/,
     );
+    // A write that read the epoch before a collection ran is told to retry.
+    await meta.recordBlob({ name: "r", digest: digest("b"), size: 1, now: 2 });
+    const before = await meta.gcEpoch();
+    assert.ok(await meta.forgetOrphan(digest("z")));
+    const retry = await meta.putManifest({
+      name: "r",
+      digest: digest("g"),
+      size: 1,
+      parsed: {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        blobs: [digest("b")],
+        children: [],
+      },
+      tags: [],
+      now: 3,
+      epoch: before,
+    });
+    assert.equal(retry, false);
   } finally {
     kv.close();
     await Deno.remove(dir, { recursive: true });

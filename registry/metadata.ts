@@ -139,10 +139,16 @@ export class Metadata {
     return entry.value === null ? undefined : TagRecordSchema.parse(entry.value).digest;
   }
 
+  /** The GC epoch entry; read it before writing a manifest's file, pass it to `putManifest`. */
+  gcEpoch(): Promise<Deno.KvEntryMaybe<unknown>> {
+    return this.kv.get(keys.gcEpoch());
+  }
+
   /**
    * Stores a manifest whose bytes are already on disk, after checking that every blob and child
    * it references exists in the repository. Fails with MANIFEST_BLOB_UNKNOWN listing each missing
-   * digest. Checks the GC epoch so that a concurrent collection cannot delete what it references.
+   * digest. Returns false when a garbage collection deleted something since `epoch` was read (the
+   * caller then rereads the epoch, makes sure the file is there, and tries again).
    */
   async putManifest(args: {
     name: string;
@@ -151,60 +157,57 @@ export class Metadata {
     parsed: ParsedManifest;
     tags: string[];
     now: number;
-  }): Promise<void> {
-    const { name, digest, size, parsed, tags, now } = args;
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const epoch = await this.kv.get(keys.gcEpoch());
-      const [links, blobs, children] = await Promise.all([
-        Promise.all(parsed.blobs.map((d) => this.kv.get(keys.link(name, d)))),
-        Promise.all(parsed.blobs.map((d) => this.kv.get(keys.blob(d)))),
-        Promise.all(parsed.children.map((d) => this.kv.get(keys.manifest(name, d)))),
-      ]);
-      const missing = [
-        ...parsed.blobs.filter((_, i) => links[i]?.value === null || blobs[i]?.value === null),
-        ...parsed.children.filter((_, i) => children[i]?.value === null),
-      ];
-      if (missing.length > 0) {
-        throw RegistryError.many(
-          "MANIFEST_BLOB_UNKNOWN",
-          missing.map((d) => ({
-            message: `Blob or manifest "${d}" is unknown to repository "${name}"`,
-            detail: d,
-          })),
-        );
-      }
-      const op = this.kv.atomic().check(epoch);
-      parsed.blobs.forEach((d, i) => {
-        const record = BlobRecordSchema.parse(blobs[i]?.value);
-        op.set(keys.blob(d), { size: record.size, touchedAt: now } satisfies BlobRecord);
-      });
-      op.set(keys.blob(digest), { size, touchedAt: now } satisfies BlobRecord);
-      const record: ManifestRecord = {
+    epoch: Deno.KvEntryMaybe<unknown>;
+  }): Promise<boolean> {
+    const { name, digest, size, parsed, tags, now, epoch } = args;
+    const [links, blobs, children] = await Promise.all([
+      Promise.all(parsed.blobs.map((d) => this.kv.get(keys.link(name, d)))),
+      Promise.all(parsed.blobs.map((d) => this.kv.get(keys.blob(d)))),
+      Promise.all(parsed.children.map((d) => this.kv.get(keys.manifest(name, d)))),
+    ]);
+    const missing = [
+      ...parsed.blobs.filter((_, i) => links[i]?.value === null || blobs[i]?.value === null),
+      ...parsed.children.filter((_, i) => children[i]?.value === null),
+    ];
+    if (missing.length > 0) {
+      throw RegistryError.many(
+        "MANIFEST_BLOB_UNKNOWN",
+        missing.map((d) => ({
+          message: `Blob or manifest "${d}" is unknown to repository "${name}"`,
+          detail: d,
+        })),
+      );
+    }
+    const op = this.kv.atomic().check(epoch);
+    parsed.blobs.forEach((d, i) => {
+      const record = BlobRecordSchema.parse(blobs[i]?.value);
+      op.set(keys.blob(d), { size: record.size, touchedAt: now } satisfies BlobRecord);
+    });
+    op.set(keys.blob(digest), { size, touchedAt: now } satisfies BlobRecord);
+    const record: ManifestRecord = {
+      mediaType: parsed.mediaType,
+      size,
+      blobs: parsed.blobs,
+      children: parsed.children,
+      subject: parsed.subject,
+      artifactType: parsed.artifactType,
+      annotations: parsed.annotations,
+      createdAt: now,
+    };
+    op.set(keys.manifest(name, digest), record);
+    for (const tag of tags) op.set(keys.tag(name, tag), { digest });
+    if (parsed.subject) {
+      const referrer: Referrer = {
         mediaType: parsed.mediaType,
+        digest,
         size,
-        blobs: parsed.blobs,
-        children: parsed.children,
-        subject: parsed.subject,
         artifactType: parsed.artifactType,
         annotations: parsed.annotations,
-        createdAt: now,
       };
-      op.set(keys.manifest(name, digest), record);
-      for (const tag of tags) op.set(keys.tag(name, tag), { digest });
-      if (parsed.subject) {
-        const referrer: Referrer = {
-          mediaType: parsed.mediaType,
-          digest,
-          size,
-          artifactType: parsed.artifactType,
-          annotations: parsed.annotations,
-        };
-        op.set(keys.referrer(name, parsed.subject, digest), referrer);
-      }
-      op.set(keys.repo(name), { createdAt: now });
-      if ((await op.commit()).ok) return;
+      op.set(keys.referrer(name, parsed.subject, digest), referrer);
     }
-    throw new RegistryError("UNKNOWN", `Cannot store manifest "${digest}": too many conflicts`);
+    op.set(keys.repo(name), { createdAt: now });
+    return (await op.commit()).ok;
   }
 
   /** Deletes a manifest revision and every tag pointing at it; false when it did not exist. */
@@ -295,6 +298,15 @@ export class Metadata {
       for (const d of record.children) marked.add(d);
     }
     return marked;
+  }
+
+  /** Claims a blob file that has no record for deletion, bumping the GC epoch; false if a record appeared. */
+  async forgetOrphan(digest: string): Promise<boolean> {
+    const result = await this.kv.atomic()
+      .check({ key: keys.blob(digest), versionstamp: null })
+      .set(keys.gcEpoch(), digest)
+      .commit();
+    return result.ok;
   }
 
   /**

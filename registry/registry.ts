@@ -119,16 +119,19 @@ export class Registry {
     const parsed = parseManifest(bytes, contentType);
     const tags = [...(ref.kind === "tag" ? [ref.tag] : []), ...(args.tags ?? [])];
     const { store, meta, clock, ids } = this.#deps;
-    if ((await store.size(digest)) !== bytes.byteLength) await store.put(digest, bytes, ids.uuid());
-    await meta.putManifest({
-      name,
-      digest,
-      size: bytes.byteLength,
-      parsed,
-      tags,
-      now: clock.now(),
-    });
-    return { digest, subject: parsed.subject };
+    // The epoch is read before the file is checked or written: a collection that removes the
+    // file afterwards bumps it, the commit below fails, and the next attempt writes it again.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const epoch = await meta.gcEpoch();
+      if ((await store.size(digest)) !== bytes.byteLength) {
+        await store.put(digest, bytes, ids.uuid());
+      }
+      const size = bytes.byteLength;
+      if (await meta.putManifest({ name, digest, size, parsed, tags, now: clock.now(), epoch })) {
+        return { digest, subject: parsed.subject };
+      }
+    }
+    throw new RegistryError("UNKNOWN", `Cannot store manifest "${digest}": too many conflicts`);
   }
 
   /** Finds a manifest by tag or digest; MANIFEST_UNKNOWN otherwise. */

@@ -214,3 +214,66 @@ Deno.test("registry killed mid-upload stays consistent and the upload can resume
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("registry gc running nonstop beside concurrent pushes never leaves a manifest without its blobs", async () => {
+  // Grace 0 makes collection as aggressive as it gets: a pushed blob may be collected before its
+  // manifest arrives, and that manifest is then refused. What must never happen is a manifest that
+  // was accepted (201) but whose own bytes, config or layers are gone.
+  const reg = await startTestRegistry({ gc: { graceMs: 0, uploadMaxAgeMs: 60 * 60 * 1000 } });
+  const url = reg.url;
+  let collecting = true;
+  const failures: string[] = [];
+  const collector = (async () => {
+    let runs = 0;
+    while (collecting) {
+      const res = await fetch(`${url}/admin/gc`, { method: "POST" });
+      const body = await res.text();
+      if (res.status !== 200) failures.push(body);
+      runs++;
+    }
+    return runs;
+  })();
+  try {
+    const accepted: { name: string; digest: string }[] = [];
+    let refused = 0;
+    await Promise.all(Array.from({ length: 4 }, async (_, worker) => {
+      for (let i = 0; i < 6; i++) {
+        const name = `stress/w${worker}`;
+        try {
+          accepted.push({ name, digest: await pushImage(url, name, `t${i}`, 4096) });
+        } catch (error) {
+          assert.match(String(error), /manifest push answered 400/);
+          refused++;
+        }
+      }
+    }));
+    collecting = false;
+    const runs = await collector;
+    assert.ok(runs > 0);
+    assert.deepEqual(failures, []);
+    assert.equal(accepted.length + refused, 24);
+    // One more collection at rest, then everything accepted must still be whole.
+    await (await fetch(`${url}/admin/gc`, { method: "POST" })).body?.cancel();
+    for (const { name, digest } of accepted) {
+      const res = await fetch(`${url}/v2/${name}/manifests/${digest}`);
+      const text = await res.text();
+      assert.equal(res.status, 200, `${name}@${digest}: ${text}`);
+      assert.equal(digestOf(text), digest);
+      const manifest = JSON.parse(text);
+      for (
+        const d of [
+          manifest.config.digest,
+          ...manifest.layers.map((l: { digest: string }) => l.digest),
+        ]
+      ) {
+        const blob = await fetch(`${url}/v2/${name}/blobs/${d}`);
+        assert.equal(blob.status, 200, `${name} blob ${d}`);
+        assert.equal(digestOf(new Uint8Array(await blob.arrayBuffer())), d);
+      }
+    }
+  } finally {
+    collecting = false;
+    await collector.catch(() => 0);
+    await reg.close();
+  }
+});
