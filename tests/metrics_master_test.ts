@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type MountedMasterMetrics, mountMasterMetrics } from "../master/metrics/mod.ts";
+import { mountMasterMetrics } from "../master/metrics/mod.ts";
 import { findSample, parsePrometheus } from "../protocol/prometheus.ts";
 import { OpsCluster } from "./metrics_cluster.ts";
 import { waitFor } from "./support/cluster.ts";
@@ -12,18 +12,7 @@ async function scrape(url: string) {
 }
 
 Deno.test("master /metrics exposes the books as Prometheus text and follows the cluster", async (t) => {
-  let mounted: MountedMasterMetrics | undefined;
-  const cluster = await OpsCluster.start((app, runtime) => {
-    mounted = mountMasterMetrics(app, runtime);
-    // What the master's shell does once wired: feed every operation's changes.
-    const core = runtime.core;
-    const drain = core.drain.bind(core);
-    core.drain = () => {
-      const drained = drain();
-      mounted!.instruments.observeChanges(drained.changes);
-      return drained;
-    };
-  });
+  const cluster = await OpsCluster.start(mountMasterMetrics);
   const url = cluster.master.url;
   try {
     await t.step("an empty master", async () => {

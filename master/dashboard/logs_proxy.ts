@@ -30,7 +30,8 @@ function hostPort(host: string, port: number): string {
 
 /**
  * The base URLs an agent's API may answer at, best first: its registered hostname, then the
- * addresses its tasks report (the agent's advertised IP), for hostnames that do not resolve.
+ * address it connected from, then the addresses its tasks report (its advertised IP), for
+ * hostnames that do not resolve from the master.
  */
 export function agentAddresses(ctx: MasterContext, agentId: string, taskId: string): string[] {
   const agent = ctx.agents.get(agentId);
@@ -48,7 +49,8 @@ export function agentAddresses(ctx: MasterContext, agentId: string, taskId: stri
       )
     )
   );
-  return [...new Set([hostname, ...ips])].map((h) => hostPort(h, port));
+  const seen = agent.ip === undefined ? [] : [agent.ip];
+  return [...new Set([hostname, ...seen, ...ips])].map((h) => hostPort(h, port));
 }
 
 /** Fetches a task's output from the first address that answers; throws `unavailable` if none. */

@@ -43,8 +43,9 @@ export interface MountedMasterMetrics {
 }
 
 /**
- * Adds the request-duration middleware (it times routes registered after this call) and
- * `GET /metrics`. Pass `http`/`instruments` to share ones created earlier.
+ * Adds the request-duration middleware (it times routes registered after this call), feeds
+ * launch-to-running from the runtime's committed changes, and serves `GET /metrics`. Pass
+ * `http`/`instruments` to share ones created (and fed) elsewhere.
  */
 export function mountMasterMetrics(
   app: Hono,
@@ -54,6 +55,7 @@ export function mountMasterMetrics(
   const http = options.http ?? new HttpMetrics();
   const instruments = options.instruments ?? new MasterInstruments(runtime.clock);
   if (!options.http) app.use(http.middleware());
+  if (!options.instruments) runtime.onCommit((changes) => instruments.observeChanges(changes));
   app.get("/metrics", async (c) => {
     const text = await runtime.read(() => masterMetrics(runtime, { http, instruments }));
     return c.body(text, 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
