@@ -651,3 +651,109 @@ Deno.test("serveRegistry() stops listening when its signal aborts", async () => 
     await Deno.remove(workDir, { recursive: true });
   }
 });
+
+Deno.test("registry auth answers UNAUTHORIZED with a challenge, issues tokens, allows anonymous pull", async (t) => {
+  const reg = await startTestRegistry({ auth: { users: { alice: "pw" }, anonymousPull: true } });
+  const url = reg.url;
+  const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
+  try {
+    await t.step("GET /v2/ without credentials is challenged with a Bearer realm", async () => {
+      const res = await call(url, { path: "/v2/" });
+      assert.equal(res.status, 401);
+      assert.deepEqual(errorCodes(res.json), ["UNAUTHORIZED"]);
+      assert.equal(
+        res.headers.get("www-authenticate"),
+        `Bearer realm="${url}/auth/token",service="tender-registry"`,
+      );
+    });
+    let token = "";
+    await t.step(
+      "the token endpoint trades good Basic credentials for a token, refuses bad ones",
+      async () => {
+        const bad = await call(url, {
+          path: "/auth/token",
+          headers: { Authorization: basic("alice", "no") },
+        });
+        assert.equal(bad.status, 401);
+        const good = await call(url, {
+          path: "/auth/token?service=tender-registry",
+          headers: { Authorization: basic("alice", "pw") },
+        });
+        assert.equal(good.status, 200);
+        const body = good.json as { token: string; access_token: string; expires_in: number };
+        assert.equal(body.token, body.access_token);
+        assert.ok(body.expires_in >= 60);
+        token = body.token;
+        assert.equal(
+          (await call(url, { path: "/v2/", headers: { Authorization: `Bearer ${token}` } })).status,
+          200,
+        );
+      },
+    );
+    await t.step(
+      "push needs a token: anonymous gets 401 with the scope, the token pushes",
+      async () => {
+        const anonymous = await call(url, { path: "/v2/auth/img/blobs/uploads/", method: "POST" });
+        assert.equal(anonymous.status, 401);
+        assert.deepEqual(errorCodes(anonymous.json), ["UNAUTHORIZED"]);
+        assert.match(
+          anonymous.headers.get("www-authenticate") ?? "",
+          /scope="repository:auth\/img:pull,push"/,
+        );
+        const data = randomBytes(100);
+        const pushed = await call(url, {
+          path: `/v2/auth/img/blobs/uploads/?digest=${digestOf(data)}`,
+          method: "POST",
+          body: data,
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        assert.equal(pushed.status, 201);
+        // Basic credentials work directly too.
+        const viaBasic = await call(url, {
+          path: "/v2/auth/img/blobs/uploads/",
+          method: "POST",
+          headers: { Authorization: basic("alice", "pw") },
+        });
+        assert.equal(viaBasic.status, 202);
+        // Anonymous pull is open.
+        const pulled = await fetch(`${url}/v2/auth/img/blobs/${digestOf(data)}`);
+        assert.deepEqual(new Uint8Array(await pulled.arrayBuffer()), data);
+      },
+    );
+    await t.step(
+      "a forged token and the operator GC endpoint without rights are refused",
+      async () => {
+        const forged = await call(url, {
+          path: "/v2/auth/img/tags/list",
+          headers: { Authorization: `Bearer ${token}x` },
+        });
+        assert.equal(forged.status, 401);
+        assert.equal((await call(url, { path: "/admin/gc", method: "POST" })).status, 401);
+        const gc = await call(url, {
+          path: "/admin/gc?dryRun=true",
+          method: "POST",
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        assert.equal(gc.status, 200);
+      },
+    );
+  } finally {
+    await reg.close();
+  }
+});
+
+Deno.test("registry answers UNSUPPORTED for a sha512 upload digest", async () => {
+  const reg = await startTestRegistry();
+  try {
+    const post = await call(reg.url, { path: "/v2/algo/blobs/uploads/", method: "POST" });
+    const loc = post.headers.get("location") ?? "";
+    await expectError(
+      reg.url,
+      { path: `${loc}?digest=sha512:${"a".repeat(128)}`, method: "PUT", body: "x" },
+      405,
+      "UNSUPPORTED",
+    );
+  } finally {
+    await reg.close();
+  }
+});
