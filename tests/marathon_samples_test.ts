@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { type AppCheck, checkApp } from "../frameworks/marathon/app/parse.ts";
 import { TaskInfoSchema } from "../protocol/mod.ts";
 import { hostPortRequests, toTaskInfo } from "../frameworks/marathon/app/mod.ts";
+import { withApi } from "../frameworks/marathon/api/testing.ts";
 import { allApps, checkGroup } from "../frameworks/marathon/app/group.ts";
 
 const DIR = new URL("../../shared/examples/marathon-apps/", import.meta.url);
@@ -117,6 +118,51 @@ Deno.test({
           }
         }
       });
+    }
+  },
+});
+
+Deno.test({
+  name: "Marathon samples: each submission gets Marathon's status from the REST API",
+  ignore: SAMPLES_DIR === undefined,
+  fn: async (t) => {
+    const dir = SAMPLES_DIR!;
+    const rows = indexRows(await Deno.readTextFile(`${dir}INDEX.md`));
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".json"))
+      .sort();
+    for (const file of files) {
+      const text = await Deno.readTextFile(`${dir}${file}`);
+      const body = JSON.parse(text);
+      const validity = rows.get(file) ?? "";
+      if (validity.startsWith("response")) continue;
+      await t.step(file, () =>
+        withApi(async ({ request }) => {
+          const [path, method, created] = Array.isArray(body)
+            ? ["/v2/apps", "PUT", 200]
+            : "apps" in body
+            ? ["/v2/groups", "POST", 201]
+            : ["/v2/apps", "POST", 201];
+          const res = await request(`${path}?force=true`, {
+            method,
+            body: text,
+            headers: { "content-type": "application/json" },
+          });
+          const answer = await res.json();
+          if (validity.startsWith("X")) {
+            const want = REJECTIONS[file]!;
+            assert.equal(res.status, 422, JSON.stringify(answer));
+            assert.equal(answer.message, want.message);
+            assert.ok(
+              answer.details.some((d: { path: string; errors: string[] }) =>
+                d.path === want.path && d.errors.some((e) => e.includes(want.error))
+              ),
+              JSON.stringify(answer),
+            );
+          } else {
+            assert.equal(res.status, created, JSON.stringify(answer));
+            assert.ok(res.headers.get("marathon-deployment-id"));
+          }
+        }));
     }
   },
 });
