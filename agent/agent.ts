@@ -137,7 +137,17 @@ export class Agent {
   async start(): Promise<void> {
     const saved = await this.#deps.kv.get<string>(keys.agentId());
     if (typeof saved.value === "string") this.#agentId = saved.value;
-    await this.#tasks.recover();
+    // The engine may be down (a Docker restart): wait for it rather than report tasks wrongly.
+    for (let attempt = 0;; attempt++) {
+      try {
+        await this.#tasks.recover();
+        break;
+      } catch (e) {
+        const delay = Math.min(250 * 2 ** attempt, 5_000);
+        this.#deps.log?.(`Recovery failed (${(e as Error).message}); retrying in ${delay} ms`);
+        await this.#deps.clock.sleep(delay);
+      }
+    }
     this.#updates.start();
     this.#connection.start();
   }
