@@ -121,6 +121,22 @@ Deno.test("dashboard serves its page, a live summary over SSE and task logs thro
       assert.equal(unknownTask.status, 404);
       await unknownTask.body?.cancel();
     });
+
+    await t.step(
+      "aborting the dashboard's signal ends open event streams (so shutdown is quick)",
+      async () => {
+        const r = await fetch(`${url}/dashboard/events`);
+        const reader = r.body!.getReader();
+        await reader.read();
+        stop.abort();
+        const ended = await waitFor(
+          "the stream to end",
+          async () => (await reader.read()).done,
+          5_000,
+        );
+        assert.equal(ended, true);
+      },
+    );
   } finally {
     stop.abort();
     await cluster.stop();
