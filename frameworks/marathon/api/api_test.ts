@@ -186,7 +186,7 @@ Deno.test("deployments: listed with steps, finished by syncDeployments, cancelle
     assert.equal(list.length, 1);
     assert.deepEqual(list[0].affectedApps, ["/web"]);
     assert.equal(list[0].totalSteps, 2);
-    assert.equal(list[0].currentStep, 1);
+    assert.equal(list[0].currentStep, 2, "the StartApplication step is passed at once");
     await service.syncDeployments();
     assert.equal((await (await request("/v2/deployments")).json())[0].currentStep, 2);
     const app = (await store.getApp("/web"))!;

@@ -45,3 +45,21 @@ export function deploymentProgress(
   }
   return { done: true };
 }
+
+/**
+ * Apps that must wait: they act in a step after their deployment's current one (their
+ * dependencies come first), so the scheduler neither launches nor replaces for them yet.
+ */
+export function heldApps(
+  deployments: readonly (DeploymentPlan & { currentStep: number })[],
+): Set<string> {
+  const held = new Set<string>();
+  for (const d of deployments) {
+    d.steps.slice(d.currentStep).forEach((step) => {
+      for (const a of step.actions) {
+        if (a.action === "ScaleApplication" || a.action === "RestartApplication") held.add(a.app);
+      }
+    });
+  }
+  return held;
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseApp } from "../app/parse.ts";
 import type { App } from "../app/normalize.ts";
 import { planDeployment } from "./plan.ts";
-import { deploymentProgress } from "./progress.ts";
+import { deploymentProgress, heldApps } from "./progress.ts";
 import { instance } from "./testing.ts";
 
 function app(id: string, extra: Record<string, unknown> = {}): App {
@@ -38,4 +38,17 @@ Deno.test("deploymentProgress() waits for a stopped app's instances to end", () 
   const running = instance(web);
   assert.equal(deploymentProgress(plan, new Map(), [running]).done, false);
   assert.equal(deploymentProgress(plan, new Map(), [{ ...running, goal: "Stopped" }]).done, true);
+});
+
+Deno.test("heldApps() holds apps whose step comes after the current one", () => {
+  const db = app("/db"), web = app("/web", { dependencies: ["/db"] });
+  const plan = planDeployment({
+    id: "d",
+    version: "v1",
+    original: new Map(),
+    target: new Map([["/db", db], ["/web", web]]),
+  });
+  assert.deepEqual([...heldApps([{ ...plan, currentStep: 1 }])].sort(), ["/db", "/web"]);
+  assert.deepEqual([...heldApps([{ ...plan, currentStep: 2 }])], ["/web"]);
+  assert.deepEqual([...heldApps([{ ...plan, currentStep: 3 }])], []);
 });

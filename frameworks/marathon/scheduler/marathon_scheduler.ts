@@ -19,6 +19,7 @@ import type { App } from "../app/normalize.ts";
 import { toTaskInfo } from "../app/task_info.ts";
 import type { Backoff } from "../deployment/backoff.ts";
 import { configVersion, isHealthy, reconcileApp } from "../deployment/reconcile.ts";
+import { heldApps } from "../deployment/progress.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { type Instance, isActive, isBackoffWorthy, isTerminal } from "../model/instance.ts";
 import type { MarathonService } from "../service/marathon_service.ts";
@@ -87,7 +88,8 @@ export class MarathonScheduler implements Scheduler {
   async offers(driver: DriverPort, offers: Offer[]): Promise<void> {
     this.#driver = driver;
     const now = this.#d.clock.now();
-    const apps = await this.#d.store.listApps();
+    const held = heldApps(await this.#d.store.listDeployments());
+    const apps = (await this.#d.store.listApps()).filter((a) => !held.has(a.id));
     const instances = await this.#d.store.listInstances();
     const backoffs = new Map(
       await Promise.all(
@@ -252,7 +254,9 @@ export class MarathonScheduler implements Scheduler {
       }
     }
     let wantLaunch = false;
+    const held = heldApps(await this.#d.store.listDeployments());
     for (const app of apps.values()) {
+      if (held.has(app.id)) continue;
       const mine = instances.filter((i) => i.appId === app.id);
       const actions = reconcileApp(app, mine);
       kills.push(...actions.kill);

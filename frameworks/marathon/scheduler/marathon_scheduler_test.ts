@@ -230,3 +230,24 @@ Deno.test("MarathonScheduler kills and replaces an instance that never starts ru
     assert.equal((await store.listInstances("/slow")).length, 2);
   });
 });
+
+Deno.test("MarathonScheduler launches dependencies first, dependents once they run", async () => {
+  await withScheduler(async ({ scheduler, driver, service }) => {
+    await service.createGroup({
+      id: "/shop",
+      apps: [{ id: "db", cmd: "db" }, { id: "web", cmd: "web", dependencies: ["/shop/db"] }],
+    });
+    await scheduler.tick();
+    await scheduler.offers(driver, [offer()]);
+    assert.deepEqual(driver.launched.flatMap((l) => l.tasks.map((t) => t.name)), ["db.shop"]);
+    await scheduler.update(
+      driver,
+      status(driver.launched[0]!.tasks[0]!.task_id.value, "TASK_RUNNING"),
+    );
+    await scheduler.offers(driver, [offer()]);
+    assert.deepEqual(driver.launched.flatMap((l) => l.tasks.map((t) => t.name)), [
+      "db.shop",
+      "web.shop",
+    ]);
+  });
+});

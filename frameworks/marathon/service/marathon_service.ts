@@ -289,7 +289,8 @@ export class MarathonService {
       plan: planOf(record),
       currentStep: record.steps[0] ?? { actions: [] },
     });
-    if (plan.steps.length === 0) await this.syncDeployments();
+    // Steps already done (StartApplication, or no steps at all) are passed at once.
+    await this.syncDeployments();
     return { deploymentId: id, version, apps: put, steps: plan.steps };
   }
 
