@@ -1,12 +1,13 @@
 /** `deno task master`: flags in, a master out. */
 import { parseArgs } from "node:util";
+import { serveRegistry } from "../registry/mod.ts";
 import { startMaster } from "./mod.ts";
 
 const USAGE =
   `Usage: deno task master [--host 127.0.0.1] [--port 5050] [--work-dir ./.tender/master]
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
-  [--weights 'role=2;other=0.5'] [--dns-port 8053 | off]`;
+  [--weights 'role=2;other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]`;
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -34,6 +35,7 @@ try {
       "heartbeat-interval": { type: "string" },
       weights: { type: "string" },
       "dns-port": { type: "string", default: "8053" },
+      "registry-port": { type: "string", default: "5000" },
       help: { type: "boolean" },
     },
   }).values;
@@ -64,11 +66,17 @@ function weights(text: string | undefined): Record<string, number> {
   return out;
 }
 
-const dnsPort = args["dns-port"] === "off" ? undefined : Number(args["dns-port"]);
-if (dnsPort !== undefined && !(Number.isInteger(dnsPort) && dnsPort >= 0 && dnsPort <= 65535)) {
-  console.error(`--dns-port must be a port number or "off", got "${args["dns-port"]}"`);
-  Deno.exit(2);
+function optionalPort(name: string, value: string | undefined): number | undefined {
+  if (value === "off") return undefined;
+  const port = Number(value);
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    console.error(`--${name} must be a port number or "off", got "${value}"`);
+    Deno.exit(2);
+  }
+  return port;
 }
+const dnsPort = optionalPort("dns-port", args["dns-port"]);
+const registryPort = optionalPort("registry-port", args["registry-port"]);
 const master = await startMaster({
   host: args.host,
   port,
@@ -95,8 +103,17 @@ console.log(
     dns: master.dnsPort === undefined ? "off" : `${args.host}:${master.dnsPort}`,
   }),
 );
+const registry = registryPort === undefined ? undefined : await serveRegistry({
+  workDir: `${args["work-dir"]}/registry`,
+  hostname: args.host,
+  port: registryPort,
+});
+if (registry) {
+  console.log(JSON.stringify({ level: "info", msg: "registry listening", url: registry.url }));
+}
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
+    await registry?.close();
     await master.stop();
     Deno.exit(0);
   });

@@ -100,6 +100,8 @@ export class Cluster {
       `${root}/master`,
       "--dns-port",
       "0",
+      "--registry-port",
+      "off",
       ...masterArgs,
     ]);
   }
