@@ -4,7 +4,7 @@
  * is missing. The 1 GiB registry run (`tests/bench/registry_big_blob.ts`) is left out: run it
  * alone, it takes minutes.
  */
-const SCRIPTS: [string, ...string[]][] = [
+const SCRIPTS: [string, string, ...string[]][] = [
   ["run", "tests/bench/master_core.ts"],
   ["bench", "master/allocator/allocator_bench.ts"],
   ["run", "tests/bench/agent_simulated.ts"],
