@@ -55,6 +55,7 @@ Deno.test("tender CLI drives a real cluster: status, agents, frameworks, tasks, 
       assert.match(r.stdout, /^Agents:\s+1 active, 0 inactive, 0 unreachable$/m);
       assert.match(r.stdout, /^Tasks:\s+1 TASK_RUNNING$/m);
       assert.match(r.stdout, /^CPUs:\s+0\.5\/2$/m);
+      assert.doesNotMatch(r.stdout, /^Apps:/m, "no Marathon registered, no Apps line");
       const json = await tenderJson(env, "status") as {
         agents: { active: number };
         tasks: Record<string, number>;

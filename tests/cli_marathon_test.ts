@@ -69,6 +69,8 @@ Deno.test("tender apps and deployments drive a real Marathon; logs --app reads e
         r.stderr,
         /^[0-9a-f]{8} \[[#-]{24}\]\s+\d+% step [12]\/2 (Start|Scale)Application \/web [0-2]\/2 running$/m,
       );
+      const status = await tender(env, "status");
+      assert.match(status.stdout, /^Apps:\s+1 \(1 running, 0 deploying, 0 waiting\)$/m);
       const list = await tender(env, "apps", "list");
       assert.match(list.stdout, /^\/web\s+running\s+2\/2\s+-\s+0\.1\s+16MiB\s+-$/m);
     });

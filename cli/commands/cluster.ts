@@ -12,6 +12,7 @@ import {
   type StateAgent,
   type TaskRow,
 } from "../master_state.ts";
+import { AppsSchema } from "../marathon.ts";
 import { age, fields, mib, num, table } from "../table.ts";
 
 const TERMINAL = new Set([
@@ -89,6 +90,33 @@ function noArgs(ctx: CommandContext, name: string): void {
   if (ctx.args.length > 0) throw usageError(`\`tender ${name}\` takes no arguments`);
 }
 
+/** App counts from Marathon when a framework named "marathon" is registered; else null. */
+type AppCounts = { total: number; running: number; deploying: number; waiting: number };
+
+async function appCounts(
+  ctx: CommandContext,
+  s: MasterState,
+): Promise<AppCounts | { error: string } | null> {
+  if (!s.frameworks.some((f) => f.name === "marathon")) return null;
+  const marathon = ctx.api("marathon");
+  try {
+    const { apps } = await marathon.json("/v2/apps", AppsSchema);
+    return {
+      total: apps.length,
+      running: apps.filter((a) => a.deployments.length === 0 && a.tasksRunning >= a.instances)
+        .length,
+      deploying: apps.filter((a) => a.deployments.length > 0).length,
+      waiting: apps.filter((a) => a.deployments.length === 0 && a.tasksRunning < a.instances)
+        .length,
+    };
+  } catch {
+    return {
+      error:
+        `Marathon is registered but does not answer at ${marathon.base}: set --marathon or TENDER_MARATHON`,
+    };
+  }
+}
+
 const status: Command = {
   name: "status",
   usage: "status",
@@ -101,8 +129,15 @@ const status: Command = {
     const sum = (key: "resources" | "used_resources", name: string) =>
       active.reduce((n, a) => n + scalar(a[key], name), 0);
     const tasks = allTasks(s).filter((t) => !t.completed);
+    const apps = await appCounts(ctx, s);
     const byState: Record<string, number> = {};
     for (const t of tasks) byState[t.task.state] = (byState[t.task.state] ?? 0) + 1;
+    const appsLine: [string, string][] = apps === null ? [] : [[
+      "Apps",
+      "error" in apps
+        ? apps.error
+        : `${apps.total} (${apps.running} running, ${apps.deploying} deploying, ${apps.waiting} waiting)`,
+    ]];
     const data = {
       master: { url: master.base, id: s.id, version: s.version, start_time: s.start_time ?? null },
       agents: {
@@ -115,6 +150,7 @@ const status: Command = {
         inactive: s.frameworks.filter((f) => !f.active).length,
       },
       tasks: byState,
+      apps,
       capacity: Object.fromEntries(
         ["cpus", "mem", "disk"].map((n) => [n, {
           used: sum("used_resources", n),
@@ -141,6 +177,7 @@ const status: Command = {
               ? "none"
               : Object.entries(byState).map(([k, v]) => `${v} ${k}`).join(", "),
           ],
+          ...appsLine,
           ["CPUs", used(data.capacity.cpus!.used, data.capacity.cpus!.total, num)],
           ["Memory", used(data.capacity.mem!.used, data.capacity.mem!.total, mib)],
           ["Disk", used(data.capacity.disk!.used, data.capacity.disk!.total, mib)],
