@@ -2,7 +2,7 @@
 import type { FrameworkInfo, TaskStatus } from "../../protocol/mod.ts";
 import { badRequest, isTerminalState, Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "./context.ts";
-import { rescindOffer } from "./offers.ts";
+import { withdrawOffers } from "./offers.ts";
 import type { FrameworkRecord, TaskRecord } from "./records.ts";
 
 /** What a successful SUBSCRIBE gives the shell. */
@@ -71,7 +71,8 @@ export function subscribe(
   };
   ctx.putFramework(record);
   ctx.frameworkConnections.set(id, { streamId: request.streamId, lastSeen: now });
-  for (const offer of ctx.offers.forFramework(id)) rescindOffer(ctx, offer);
+  // The old stream's offers mean nothing to the new one.
+  withdrawOffers(ctx, ctx.offers.forFramework(id));
   ctx.allocator.addFramework(id, {
     roles,
     suppressedRoles: record.suppressedRoles,
@@ -107,16 +108,7 @@ export function disconnect(ctx: MasterContext, frameworkId: string, streamId: st
   const framework = ctx.frameworks.get(frameworkId);
   if (!conn || conn.streamId !== streamId || !framework) return;
   ctx.frameworkConnections.delete(frameworkId);
-  for (const offer of ctx.offers.forFramework(frameworkId)) {
-    ctx.offers.take(offer.id);
-    ctx.allocator.recover({
-      frameworkId,
-      role: offer.role,
-      agentId: offer.agentId,
-      resources: offer.resources,
-    });
-    ctx.wantAllocation(offer.agentId);
-  }
+  withdrawOffers(ctx, ctx.offers.forFramework(frameworkId));
   ctx.allocator.deactivateFramework(frameworkId);
   ctx.putFramework({ ...framework, disconnectedTime: ctx.now() });
 }
@@ -135,15 +127,7 @@ export function expireFailovers(ctx: MasterContext): void {
 export function teardown(ctx: MasterContext, frameworkId: string): void {
   const framework = ctx.frameworks.get(frameworkId);
   if (!framework) return;
-  for (const offer of ctx.offers.forFramework(frameworkId)) {
-    ctx.offers.take(offer.id);
-    ctx.allocator.recover({
-      frameworkId,
-      role: offer.role,
-      agentId: offer.agentId,
-      resources: offer.resources,
-    });
-  }
+  withdrawOffers(ctx, ctx.offers.forFramework(frameworkId));
   const agents = new Set<string>();
   for (const task of ctx.tasksOfFramework(frameworkId)) {
     agents.add(task.agentId);

@@ -78,6 +78,23 @@ export function rescindOffer(ctx: MasterContext, offer: OfferRecord): void {
   ctx.wantAllocation(offer.agentId);
 }
 
+/**
+ * Takes offers back without telling the framework (its stream is gone, or it is being
+ * removed): their resources return to the pool.
+ */
+export function withdrawOffers(ctx: MasterContext, offers: readonly OfferRecord[]): void {
+  for (const offer of offers) {
+    if (!ctx.offers.take(offer.id)) continue;
+    ctx.allocator.recover({
+      frameworkId: offer.frameworkId,
+      role: offer.role,
+      agentId: offer.agentId,
+      resources: offer.resources,
+    });
+    ctx.wantAllocation(offer.agentId);
+  }
+}
+
 /** Returns an offer's resources to the pool, filtered from this framework until `refuseUntil`. */
 export function returnOffer(
   ctx: MasterContext,
