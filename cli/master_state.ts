@@ -33,6 +33,10 @@ const AgentSchema = z.object({
   used_resources: FlatResourcesSchema,
   offered_resources: FlatResourcesSchema,
   active: z.boolean(),
+  /** Mesos: no offers from a deactivated agent (maintenance). */
+  deactivated: z.boolean().default(false),
+  /** Mesos: set while an agent drains (`DRAINING`) and once drained (`DRAINED`). */
+  drain_info: z.object({ state: z.string() }).optional(),
   version: z.string().optional(),
 });
 export type StateAgent = z.infer<typeof AgentSchema>;

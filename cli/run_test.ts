@@ -78,6 +78,37 @@ Deno.test("runCli() reads the master address from TENDER_MASTER and prints a tab
   assert.equal(JSON.parse(json.out())[0].hostname, "node-a");
 });
 
+Deno.test("agents list shows Mesos' maintenance states; drain sends DRAIN_AGENT with its grace", async () => {
+  const agent = STATE.slaves[0]!;
+  const state = {
+    ...STATE,
+    slaves: [
+      { ...agent, id: "a1", drain_info: { state: "DRAINING" }, deactivated: true },
+      { ...agent, id: "a2", deactivated: true },
+      { ...agent, id: "a3", active: false },
+    ],
+  };
+  const posted: unknown[] = [];
+  const f = fakeIo((url, init) => {
+    if (url.pathname === "/api/v1") {
+      posted.push(JSON.parse(String(init?.body)));
+      return new Response(null, { status: 202 });
+    }
+    return Response.json(state);
+  });
+  assert.equal(await runCli(["agents"], f.io), 0);
+  assert.deepEqual(
+    [...f.out().matchAll(/^(a\d)\s+\S+\s+(\S+)/gm)].map((m) => [m[1], m[2]]),
+    [["a1", "draining"], ["a2", "deactivated"], ["a3", "inactive"]],
+  );
+  assert.equal(await runCli(["agents", "drain", "a3", "--timeout", "30s"], f.io), 0);
+  assert.deepEqual(posted, [{
+    type: "DRAIN_AGENT",
+    drain_agent: { agent_id: { value: "a3" }, max_grace_period: { nanoseconds: 30e9 } },
+  }]);
+  assert.match(f.out(), /Agent a3 \(node-a\) is draining\./);
+});
+
 Deno.test("runCli() exits 2 on usage errors and 1 on failures, with a hint", async () => {
   const ok = () => Response.json(STATE);
   const cases: [string[], number, RegExp][] = [

@@ -28,7 +28,10 @@ const TERMINAL = new Set([
 
 const used = (u: number, t: number, f: (n: number) => string) => `${f(u)}/${f(t)}`;
 
+/** active | inactive (disconnected), or the maintenance state: draining, drained, deactivated. */
 function agentState(a: StateAgent): string {
+  if (a.drain_info) return a.drain_info.state.toLowerCase();
+  if (a.deactivated) return "deactivated";
   return a.active ? "active" : "inactive";
 }
 
@@ -266,7 +269,7 @@ function operatorCall(name: string, type: "DRAIN_AGENT" | "REACTIVATE_AGENT"): C
   const drain = type === "DRAIN_AGENT";
   return {
     name,
-    usage: `${name} AGENT`,
+    usage: drain ? `${name} AGENT [--timeout GRACE]` : `${name} AGENT`,
     summary: drain
       ? "maintenance: no new offers from the agent; its tasks are moved off by their frameworks"
       : "end maintenance: the agent's resources are offered again",
@@ -274,8 +277,11 @@ function operatorCall(name: string, type: "DRAIN_AGENT" | "REACTIVATE_AGENT"): C
       const s = await state(ctx);
       const a = oneAgent(ctx, s, name);
       const master = ctx.api("master");
+      const grace = ctx.flags.timeoutMs === undefined
+        ? {}
+        : { max_grace_period: { nanoseconds: Math.round(ctx.flags.timeoutMs * 1e6) } };
       const call = drain
-        ? { type, drain_agent: { agent_id: { value: a.id } } }
+        ? { type, drain_agent: { agent_id: { value: a.id }, ...grace } }
         : { type, reactivate_agent: { agent_id: { value: a.id } } };
       const r = await master.raw("/api/v1", {
         method: "POST",
