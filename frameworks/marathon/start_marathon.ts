@@ -118,6 +118,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
       life.abort();
       await driver.stop();
       await loop;
+      await scheduler.probesSettled();
       events.close();
       await server.shutdown();
       kv.close();

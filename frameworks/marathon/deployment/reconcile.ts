@@ -25,8 +25,7 @@ export function configVersion(app: App): string {
 export function isHealthy(app: App, i: Instance): boolean {
   if (!isActive(i) || i.condition !== "Running") return false;
   if (app.healthChecks.length > 0 && i.healthy !== true) return false;
-  // No readiness prober yet: only an explicit "not ready" holds an instance back.
-  if (app.readinessChecks.length > 0 && i.ready === false) return false;
+  if (app.readinessChecks.length > 0 && i.ready !== true) return false;
   return true;
 }
 

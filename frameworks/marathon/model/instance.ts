@@ -47,6 +47,10 @@ export const InstanceSchema = z.object({
   /** When the condition last changed (ms since epoch). */
   since: z.number(),
   message: z.string().optional(),
+  /** The address the agent reported for the task (its advertised IP). */
+  ipAddress: z.string().optional(),
+  /** When readiness was last probed (ms since epoch). */
+  readinessProbedAt: z.number().optional(),
 });
 /** An app instance as the framework tracks and stores it. */
 export type Instance = z.infer<typeof InstanceSchema>;

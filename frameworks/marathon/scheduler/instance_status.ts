@@ -19,6 +19,8 @@ export function applyStatus(instance: Instance, status: TaskStatus, now: number)
   if (status.healthy !== undefined) next.healthy = status.healthy;
   if (status.agent_id) next.agentId = status.agent_id.value;
   if (status.message !== undefined) next.message = status.message;
+  const ip = status.container_status?.network_infos?.[0]?.ip_addresses?.[0]?.ip_address;
+  if (ip) next.ipAddress = ip;
   if (condition !== "Running") delete next.healthy;
   return next;
 }

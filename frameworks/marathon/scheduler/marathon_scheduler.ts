@@ -26,6 +26,7 @@ import type { MarathonService } from "../service/marathon_service.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { applyStatus, unreachableVerdict } from "./instance_status.ts";
 import { planLaunches } from "./offer_plan.ts";
+import { probeReadiness, readinessDue } from "./readiness.ts";
 
 /** What the scheduler needs. */
 export interface MarathonSchedulerDeps {
@@ -61,6 +62,7 @@ export class MarathonScheduler implements Scheduler {
   readonly #killSentAt = new Map<string, number>();
   #lastRevive = 0;
   #ticking: Promise<void> = Promise.resolve();
+  readonly #probing = new Map<string, Promise<void>>();
   /** Why the last offers did not fit, per app (for `/v2/queue`). */
   readonly lastReasons = new Map<string, string[]>();
 
@@ -253,6 +255,7 @@ export class MarathonScheduler implements Scheduler {
         kills.push(i);
       }
     }
+    this.#probeReadiness(apps, instances, now);
     let wantLaunch = false;
     const held = heldApps(await this.#d.store.listDeployments());
     for (const app of apps.values()) {
@@ -312,6 +315,35 @@ export class MarathonScheduler implements Scheduler {
     if (!force && now - this.#lastRevive < REVIVE_EVERY_MS) return;
     this.#lastRevive = now;
     await driver.revive().catch(() => {});
+  }
+
+  /** Starts due readiness probes in the background (a slow endpoint never holds a tick up). */
+  #probeReadiness(
+    apps: ReadonlyMap<string, App>,
+    instances: readonly Instance[],
+    now: number,
+  ): void {
+    for (const i of instances) {
+      const app = apps.get(i.appId);
+      if (!app || configVersion(app) !== i.version || !readinessDue(app, i, now)) continue;
+      if (this.#probing.has(i.instanceId)) continue;
+      const probe = probeReadiness(app, i)
+        .then((ready) =>
+          this.#d.store.updateInstance(
+            i.appId,
+            i.instanceId,
+            (c) => ({ ...c, ready, readinessProbedAt: now }),
+          )
+        )
+        .then(() => {}, () => {})
+        .finally(() => this.#probing.delete(i.instanceId));
+      this.#probing.set(i.instanceId, probe);
+    }
+  }
+
+  /** Resolves once no readiness probe is in flight (tests and shutdown). */
+  async probesSettled(): Promise<void> {
+    await Promise.all(this.#probing.values());
   }
 
   async #resetBackoffAfterHealthyRun(

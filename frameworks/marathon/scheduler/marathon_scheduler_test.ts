@@ -251,3 +251,39 @@ Deno.test("MarathonScheduler launches dependencies first, dependents once they r
     ]);
   });
 });
+
+Deno.test("MarathonScheduler finishes a deployment only once readiness answers ready", async () => {
+  let ready = false;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(null, { status: ready ? 200 : 503 }),
+  );
+  try {
+    await withScheduler(async ({ scheduler, driver, service, store, clock }) => {
+      const port = server.addr.port;
+      await service.createApp({
+        id: "api",
+        cmd: "serve",
+        portDefinitions: [{ port: 0, name: "http-api" }],
+        readinessChecks: [{ intervalSeconds: 2, timeoutSeconds: 1 }],
+      });
+      await scheduler.offers(driver, [
+        offer("127.0.0.1", `cpus:4;mem:4096;ports:[${port}-${port}]`),
+      ]);
+      const taskId = driver.launched[0]!.tasks[0]!.task_id.value;
+      await scheduler.update(driver, status(taskId, "TASK_RUNNING"));
+      await scheduler.probesSettled();
+      assert.equal((await store.listInstances("/api"))[0]?.ready, false);
+      assert.equal((await store.listDeployments()).length, 1, "not ready: the deployment waits");
+      ready = true;
+      clock.advance(2_000);
+      await scheduler.tick();
+      await scheduler.probesSettled();
+      await scheduler.tick();
+      assert.equal((await store.listInstances("/api"))[0]?.ready, true);
+      assert.deepEqual(await store.listDeployments(), []);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -46,7 +46,7 @@ export function taskJson(app: App | undefined, i: Instance): Record<string, unkn
     stagedAt: new Date(i.stagedAt).toISOString(),
     ...(i.startedAt !== undefined ? { startedAt: new Date(i.startedAt).toISOString() } : {}),
     version: i.version,
-    ipAddresses: [],
+    ipAddresses: i.ipAddress ? [{ ipAddress: i.ipAddress, protocol: "IPv4" }] : [],
     healthCheckResults: i.healthy === undefined ? [] : [{
       alive: i.healthy,
       consecutiveFailures: i.healthy ? 0 : 1,
