@@ -182,7 +182,7 @@ function mesosHealthCheck(hc: HealthCheck, ports: PlacedPort[]): MesosHealthChec
     delay_seconds: hc.delaySeconds,
     interval_seconds: Math.max(hc.intervalSeconds, 1),
     timeout_seconds: Math.max(hc.timeoutSeconds, 1),
-    consecutive_failures: hc.maxConsecutiveFailures,
+    consecutive_failures: consecutiveFailures(hc),
     grace_period_seconds: hc.gracePeriodSeconds,
   };
   if (hc.protocol === "COMMAND") {
@@ -200,6 +200,18 @@ function mesosHealthCheck(hc: HealthCheck, ports: PlacedPort[]): MesosHealthChec
   }
   const scheme = hc.protocol === "HTTPS" || hc.protocol === "MESOS_HTTPS" ? "https" : "http";
   return { ...common, type: "HTTP", http: { scheme, port, path: hc.path ?? "/" } };
+}
+
+/**
+ * Marathon-level checks (HTTP, HTTPS, TCP) kill on the failure after `maxConsecutiveFailures`
+ * and never with 0; Mesos-level ones (MESOS_*, COMMAND) after that many, and at the first with 0.
+ * The agent kills once `consecutive_failures` are reached and never with 0.
+ */
+function consecutiveFailures(hc: HealthCheck): number {
+  const max = hc.maxConsecutiveFailures;
+  const marathonLevel = hc.protocol === "HTTP" || hc.protocol === "HTTPS" || hc.protocol === "TCP";
+  if (marathonLevel) return max === 0 ? 0 : max + 1;
+  return Math.max(max, 1);
 }
 
 function discoveryInfo(app: App, ports: PlacedPort[]): DiscoveryInfo {
