@@ -67,6 +67,17 @@ Deno.test("Marathon deploys, scales, restarts, backs off and deletes apps on a r
     const first = await deployed("/sleeper", 2);
     assert.equal(runningTasks(await cluster.state(), fwId).length, 2);
     assert.ok(first.tasks.every((t: Json) => t.ports.length === 1 && t.ports[0] >= 31000));
+    // The master's discovery catalog names the app and carries its service port.
+    const service = await waitFor("the service in the catalog", async () => {
+      const { services } = (await call(`${cluster.masterUrl}/api/v1/services`)).json;
+      const svc = services.find((x: Json) => x.appId === "/sleeper");
+      return svc && svc.endpoints.length === 2 ? svc : false;
+    });
+    assert.equal(service.name, "sleeper");
+    assert.ok(
+      service.endpoints.every((e: Json) => e.servicePort === first.portDefinitions[0].port),
+    );
+    assert.equal(first.portDefinitions[0].port, 10000);
 
     // A config change rolls every instance over to the new version.
     const upd = await call(`${api()}/v2/apps/sleeper`, "PUT", { env: { GEN: "2" } });

@@ -77,7 +77,9 @@ export function toTaskInfo(app: App, instanceId: string, match: OfferMatch): Tas
         },
       }
       : {}),
-    labels: { labels: Object.entries(app.labels).map(([key, value]) => ({ key, value })) },
+    labels: {
+      labels: Object.entries(taskLabels(app, ports)).map(([key, value]) => ({ key, value })),
+    },
     discovery: discoveryInfo(app, ports),
   };
 }
@@ -203,6 +205,17 @@ function mesosHealthCheck(hc: HealthCheck, ports: PlacedPort[]): MesosHealthChec
 }
 
 /**
+ * The app's labels plus what discovery reads: `MARATHON_APP_ID` (the service name) and
+ * `TENDER_SERVICE_PORTS` (Marathon's servicePorts by port index) when any is assigned.
+ */
+function taskLabels(app: App, ports: PlacedPort[]): Record<string, string> {
+  const labels: Record<string, string> = { ...app.labels, MARATHON_APP_ID: app.id };
+  const servicePorts = ports.map((p) => p.servicePort);
+  if (servicePorts.some((p) => p > 0)) labels["TENDER_SERVICE_PORTS"] = servicePorts.join(",");
+  return labels;
+}
+
+/**
  * Marathon-level checks (HTTP, HTTPS, TCP) kill on the failure after `maxConsecutiveFailures`
  * and never with 0; Mesos-level ones (MESOS_*, COMMAND) after that many, and at the first with 0.
  * The agent kills once `consecutive_failures` are reached and never with 0.
@@ -226,7 +239,12 @@ function discoveryInfo(app: App, ports: PlacedPort[]): DiscoveryInfo {
           number,
           ...(p.name ? { name: p.name } : {}),
           protocol: p.protocol,
-          labels: { labels: Object.entries(p.labels).map(([key, value]) => ({ key, value })) },
+          labels: {
+            labels: Object.entries({
+              ...p.labels,
+              ...(p.servicePort > 0 ? { service_port: String(p.servicePort) } : {}),
+            }).map(([key, value]) => ({ key, value })),
+          },
         }];
       }),
     },

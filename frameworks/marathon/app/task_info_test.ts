@@ -59,6 +59,24 @@ Deno.test("toTaskInfo() builds a shell command with Marathon's environment", () 
     undefined,
   ]]);
   assert.equal(info.container, undefined);
+  const labels = Object.fromEntries(info.labels?.labels.map((l) => [l.key, l.value]) ?? []);
+  assert.equal(labels["team-name"], "blue");
+  assert.equal(labels["MARATHON_APP_ID"], "/prod/web");
+  assert.equal(labels["TENDER_SERVICE_PORTS"], undefined, "no service ports assigned yet");
+  const withService = toTaskInfo(
+    { ...app, portDefinitions: app.portDefinitions.map((p, i) => ({ ...p, port: 10000 + i })) },
+    "prod_web.instance-1",
+    match([31001, 31002]),
+  );
+  assert.ok(
+    withService.labels?.labels.some((l) =>
+      l.key === "TENDER_SERVICE_PORTS" && l.value === "10000,10001"
+    ),
+  );
+  assert.deepEqual(withService.discovery?.ports?.ports[0]?.labels?.labels, [{
+    key: "service_port",
+    value: "10000",
+  }]);
 });
 
 Deno.test("toTaskInfo() maps a bridged Docker app's ports and health check", () => {
