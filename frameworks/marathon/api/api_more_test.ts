@@ -159,3 +159,34 @@ Deno.test("/v2/groups PUT replaces a group's apps (dryRun, scaleBy) and DELETE r
     assert.equal((await request("/v2/groups/g", { method: "DELETE" })).status, 404);
   });
 });
+
+Deno.test("POST /v2/apps/{id}/restart rolls a new config version; deployment_success follows", async () => {
+  await withApi(async ({ request, store, service, events, clock }) => {
+    await request("/v2/apps", post({ id: "web", cmd: "serve" }));
+    const v1 = (await store.getApp("/web"))!;
+    await store.addInstance(instance(v1));
+    await service.syncDeployments();
+    clock.advance(1000);
+    const seen: string[] = [];
+    events.listen((e) => seen.push(e.eventType));
+    const res = await request("/v2/apps/web/restart", { method: "POST" });
+    assert.equal(res.status, 200);
+    const { deploymentId } = await res.json();
+    const v2 = (await store.getApp("/web"))!;
+    assert.notEqual(v2.versionInfo?.lastConfigChangeAt, v1.versionInfo?.lastConfigChangeAt);
+    assert.deepEqual((await store.getDeployment(deploymentId))?.steps, [{
+      actions: [{ action: "RestartApplication", app: "/web" }],
+    }]);
+    assert.equal((await request("/v2/apps/nope/restart", { method: "POST" })).status, 404);
+    const old = (await store.listInstances("/web"))[0]!;
+    await store.addInstance(instance(v2));
+    await service.syncDeployments();
+    assert.equal((await store.listDeployments()).length, 1, "the old instance still runs");
+    assert.equal(seen.includes("deployment_success"), false);
+    await store.updateInstance("/web", old.instanceId, () => undefined);
+    await service.syncDeployments();
+    assert.deepEqual(await store.listDeployments(), [], "settled once the old instance is gone");
+    assert.ok(seen.includes("deployment_info"));
+    assert.ok(seen.includes("deployment_success"));
+  });
+});
