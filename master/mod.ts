@@ -17,7 +17,9 @@ import { randomIds, systemClock } from "../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 import { feedCatalog } from "./catalog_feed.ts";
 import { discoveryRoutes, startDnsServer } from "./discovery/mod.ts";
+import { marathonApps, mountDashboard } from "./dashboard/mod.ts";
 import { masterApp } from "./http/app.ts";
+import { HttpMetrics, mountMasterMetrics } from "./metrics/mod.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
 
@@ -34,10 +36,34 @@ export interface StartMasterOptions extends Partial<MasterOptions> {
   host?: string;
   clock?: Clock;
   ids?: Ids;
+  /** The Marathon API, whose apps the dashboard shows. */
+  marathonUrl?: string;
   /** Serve DNS for the catalog on this port (UDP and TCP, on `host`); off when undefined. */
   dnsPort?: number;
-  /** Extra routes mounted beside the master's own (metrics, the dashboard). */
-  mount?: (app: Hono, runtime: MasterRuntime) => void;
+  /** Routes mounted beside the master's own; default `/metrics` and the dashboard. */
+  mount?: Mount;
+}
+
+/** What a mount gets besides the app: the master's request timer, and its lifetime. */
+export interface MountExtras {
+  http: HttpMetrics;
+  /** Aborted when the master stops: long-lived streams must end then. */
+  signal: AbortSignal;
+}
+
+/** Adds routes to the master's app. */
+export type Mount = (app: Hono, runtime: MasterRuntime, extras: MountExtras) => void;
+
+/** `/metrics` (Prometheus text) and the dashboard at `/`. */
+export function standardMount(marathonUrl?: string): Mount {
+  return (app, runtime, { http, signal }) => {
+    const { instruments } = mountMasterMetrics(app, runtime, { http });
+    runtime.onAllocation((seconds) => instruments.observeAllocation(seconds));
+    mountDashboard(app, runtime, {
+      signal,
+      apps: marathonUrl ? marathonApps(marathonUrl) : undefined,
+    });
+  };
 }
 
 /** A master serving HTTP. */
@@ -64,14 +90,18 @@ export async function startMaster(options: StartMasterOptions): Promise<RunningM
     { store, clock: options.clock ?? systemClock, ids: options.ids ?? randomIds },
     settings,
   );
-  const app = masterApp(runtime);
+  const http = new HttpMetrics();
+  const app = masterApp(runtime, { middleware: [http.middleware()] });
   const streams = new AbortController();
   const catalog = feedCatalog(runtime, options.clock ?? systemClock);
   app.route("/", discoveryRoutes(catalog, { signal: streams.signal }));
   const dns = options.dnsPort === undefined
     ? undefined
     : await startDnsServer({ source: catalog, hostname: host, port: options.dnsPort });
-  options.mount?.(app, runtime);
+  (options.mount ?? standardMount(options.marathonUrl))(app, runtime, {
+    http,
+    signal: streams.signal,
+  });
   const server = Deno.serve(
     { hostname: host, port: options.port ?? 5050, onListen: () => {} },
     app.fetch,

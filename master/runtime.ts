@@ -20,6 +20,7 @@ export class MasterRuntime {
   #timers: ReturnType<typeof setInterval>[] = [];
   #allocationQueued = false;
   readonly #listeners: ((changes: readonly Change[]) => void)[] = [];
+  readonly #allocationListeners: ((seconds: number) => void)[] = [];
   #closed = false;
 
   private constructor(
@@ -42,7 +43,7 @@ export class MasterRuntime {
     runtime.#timers.push(
       setInterval(() => runtime.#run(() => runtime.core.tick({ batch: false })), 250),
       setInterval(
-        () => runtime.#run(() => runtime.core.tick({ batch: true })),
+        () => runtime.#run(() => runtime.#timed(() => runtime.core.tick({ batch: true }))),
         options.allocationIntervalMs,
       ),
       setInterval(() => {
@@ -112,6 +113,18 @@ export class MasterRuntime {
     this.#listeners.push(listen);
   }
 
+  /** Calls `listen` with the duration of each allocation run, in seconds (for metrics). */
+  onAllocation(listen: (seconds: number) => void): void {
+    this.#allocationListeners.push(listen);
+  }
+
+  #timed(allocation: () => void): void {
+    const start = performance.now();
+    allocation();
+    const seconds = (performance.now() - start) / 1000;
+    for (const listen of this.#allocationListeners) listen(seconds);
+  }
+
   /** Reads the books (for state endpoints) after pending work has settled. */
   async read<T>(fn: (master: Master) => T): Promise<T> {
     await this.#chain;
@@ -171,7 +184,7 @@ export class MasterRuntime {
     this.#allocationQueued = true;
     setTimeout(() => {
       this.#allocationQueued = false;
-      this.#run(() => this.core.allocatePending());
+      this.#run(() => this.#timed(() => this.core.allocatePending()));
     }, 0);
   }
 

@@ -3,7 +3,7 @@
  * endpoints. Handlers parse, call the runtime, and answer; one `onError` writes failures.
  */
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/deno";
 import type { z } from "zod";
 import { AgentCallSchema, badRequest, CallSchema, TenderError } from "../../protocol/mod.ts";
@@ -11,8 +11,12 @@ import type { MasterRuntime } from "../runtime.ts";
 import { masterState, operatorView } from "./state_json.ts";
 
 /** Builds the hono app over a running master. */
-export function masterApp(runtime: MasterRuntime): Hono {
+export function masterApp(
+  runtime: MasterRuntime,
+  options: { middleware?: MiddlewareHandler[] } = {},
+): Hono {
   const app = new Hono();
+  for (const m of options.middleware ?? []) app.use(m);
 
   app.onError((err, c) => {
     if (err instanceof TenderError) return c.text(err.message, err.status as 400);
