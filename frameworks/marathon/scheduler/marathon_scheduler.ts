@@ -244,7 +244,10 @@ export class MarathonScheduler implements Scheduler {
           (c) => ({ ...c, condition: "UnreachableInactive", since: now }),
         );
       } else if (verdict === "expunge") {
-        kills.push(i);
+        // Expunged: forgotten at once (its agent may never answer), killed should it return.
+        await this.#d.store.updateInstance(i.appId, i.instanceId, () => undefined);
+        if (driver) await this.#kill(driver, i, app, now);
+        continue;
       }
       if (!app && isActive(i)) kills.push(i);
       const launchTimeout = this.#d.launchTimeoutMs ?? 300_000;

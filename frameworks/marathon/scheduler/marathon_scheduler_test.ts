@@ -206,6 +206,9 @@ Deno.test("MarathonScheduler replaces an unreachable instance and kills instance
     ]);
     await scheduler.offers(driver, [offer("n2")]);
     assert.equal(driver.launched.length, 2, "a replacement with the default {0, 0} strategy");
+    await scheduler.tick();
+    assert.equal((await store.listInstances("/web")).length, 1, "{0, 0}: the lost one is expunged");
+    assert.ok(driver.killed.some((k) => k.taskId === lost), "and killed should it come back");
     await service.deleteApp("/web");
     await scheduler.tick();
     const killed = new Set(driver.killed.map((k) => k.taskId));
