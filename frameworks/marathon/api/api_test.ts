@@ -225,3 +225,24 @@ Deno.test("GET /v2/info, /v2/leader and /ping", async () => {
     assert.equal((await request("/v2/nothing")).status, 404);
   });
 });
+
+Deno.test("PUT ?partialUpdate=false replaces the whole app; GET embed=apps.tasks shows tasks", async () => {
+  await withApi(async ({ request, store }) => {
+    await request("/v2/apps", post({ id: "web", cmd: "serve", env: { A: "1" }, instances: 2 }));
+    const app = (await store.getApp("/web"))!;
+    await store.addInstance(instance(app, { hostname: "h1", hostPorts: [31000] }));
+    const withTasks = await (await request("/v2/apps?embed=apps.tasks")).json();
+    assert.equal(withTasks.apps[0].tasks.length, 1);
+    assert.equal(withTasks.apps[0].tasks[0].host, "h1");
+    assert.deepEqual(withTasks.apps[0].tasks[0].ports, [31000]);
+    assert.equal("tasks" in (await (await request("/v2/apps")).json()).apps[0], false);
+    const res = await request("/v2/apps/web?force=true&partialUpdate=false", {
+      method: "PUT",
+      json: { cmd: "other" },
+    });
+    assert.equal(res.status, 200);
+    const replaced = (await store.getApp("/web"))!;
+    assert.deepEqual(replaced.env, {}, "not merged");
+    assert.equal(replaced.instances, 1, "defaults again");
+  });
+});
