@@ -137,9 +137,19 @@ async function runSteps(t: Deno.TestContext, s: Suite): Promise<void> {
 
   await t.step("destroy() stops a running task gracefully and reports killed", async () => {
     const id = s.id("graceful");
-    // Exits on SIGTERM by itself: destroy must not wait for the whole grace period.
-    const cmd = shell("trap 'exit 0' TERM; while true; do sleep 0.1; done");
+    // Exits on SIGTERM by itself: destroy must not wait for the whole grace period. It says
+    // "ready" once its trap is set: a TERM before that is ignored by a shell that is PID 1.
+    const cmd = shell("trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done");
     await within(c.launch(id, await s.spec(id, cmd)), "launch");
+    const abort = new AbortController();
+    await within(
+      readUntil(
+        c.logs(id, { stream: "stdout", follow: true, signal: abort.signal }),
+        "ready",
+        abort,
+      ),
+      "ready",
+    );
     const waiting = c.wait(id);
     const started = Date.now();
     const term = await within(c.destroy(id, 20_000), "destroy");
