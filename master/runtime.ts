@@ -125,6 +125,11 @@ export class MasterRuntime {
     for (const listen of this.#allocationListeners) listen(seconds);
   }
 
+  /** An operator call that changes state (DRAIN_AGENT, REACTIVATE_AGENT); resolves once durable. */
+  operator(op: (master: Master) => void): Promise<void> {
+    return this.#run(() => op(this.core));
+  }
+
   /** Reads the books (for state endpoints) after pending work has settled. */
   async read<T>(fn: (master: Master) => T): Promise<T> {
     await this.#chain;

@@ -197,12 +197,27 @@ Deno.test("tender CLI drives a real cluster: status, agents, frameworks, tasks, 
       );
     });
 
-    await t.step("agents drain says when the master lacks DRAIN_AGENT", async () => {
-      // The master does not implement maintenance yet; the CLI says so and fails.
-      const r = await tender(env, "agents", "drain", agentId);
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /does not support DRAIN_AGENT yet/);
-    });
+    await t.step(
+      "agents drain moves the tasks off and shows the agent drained; reactivate",
+      async () => {
+        const r = await tender(env, "agents", "drain", agentId, "--timeout", "1s");
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /is draining/);
+        await waitFor("the agent to be drained", async () => {
+          const list = await tenderJson(env, "agents", "list") as { id: string; state: string }[];
+          return list.find((a) => a.id === agentId)?.state === "drained";
+        }, 30_000);
+        const tasks = await tenderJson(env, "tasks", "list", "--all") as {
+          id: string;
+          state: string;
+        }[];
+        assert.equal(tasks.find((x) => x.id === "cli-1")?.state, "TASK_KILLED");
+        const back = await tender(env, "agents", "reactivate", agentId);
+        assert.equal(back.code, 0, back.stderr);
+        const after = await tenderJson(env, "agents", "list") as { id: string; state: string }[];
+        assert.equal(after.find((a) => a.id === agentId)?.state, "active");
+      },
+    );
 
     await t.step("exit codes and errors that say what to do", async () => {
       const none = await tender(env);

@@ -4,6 +4,7 @@ import { badRequest, isTerminalState, Resources, TenderError } from "../../proto
 import { withStatus } from "./calls.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
+import { markDrainedIfEmpty } from "./maintenance.ts";
 import { rescindOffer } from "./offers.ts";
 import type { AgentRecord, TaskRecord } from "./records.ts";
 
@@ -25,6 +26,8 @@ export function subscribeAgent(
     id,
     info: { ...request.info, id: { value: id } },
     ip: request.ip ?? existing?.ip,
+    deactivated: existing?.deactivated ?? false,
+    drain: existing?.drain,
     registeredTime: existing?.registeredTime ?? now,
     reregisteredTime: existing ? now : undefined,
     unreachableTime: undefined,
@@ -38,7 +41,7 @@ export function subscribeAgent(
     total: Resources.fromMesos(record.info.resources),
     attributes: record.info.attributes,
   });
-  ctx.allocator.activateAgent(id);
+  if (!record.deactivated) ctx.allocator.activateAgent(id);
   ctx.sendToAgent(id, {
     type: "SUBSCRIBED",
     subscribed: {
@@ -159,7 +162,12 @@ export function recordUpdate(
       `Task "${status.task_id.value}" runs on agent "${task.agentId}", not "${agentId}"`,
     );
   }
-  const full: TaskStatus = { ...status, agent_id: { value: agentId } };
+  const draining = ctx.agents.get(agentId)?.drain !== undefined;
+  const full: TaskStatus = {
+    ...status,
+    agent_id: { value: agentId },
+    ...(draining && status.state === "TASK_KILLED" ? { reason: "REASON_AGENT_DRAINING" } : {}),
+  };
   const latest = task.statuses[task.statuses.length - 1];
   if (!(status.uuid && latest?.uuid === status.uuid)) {
     const wasTerminal = isTerminalState(task.state);
@@ -177,6 +185,7 @@ export function recordUpdate(
         resources: Resources.fromMesos(task.resources),
       });
       ctx.wantAllocation(agentId);
+      markDrainedIfEmpty(ctx, agentId);
     }
   }
   ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status: full } });

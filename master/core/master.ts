@@ -24,6 +24,7 @@ import {
   recordUpdate,
   subscribeAgent,
 } from "./agents.ts";
+import { drainAgent, reactivateAgent } from "./maintenance.ts";
 import { allocate, rescindOffer } from "./offers.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
 
@@ -172,6 +173,16 @@ export class Master {
       frameworkId: call.update.framework_id.value,
       status: call.update.status,
     });
+  }
+
+  /** DRAIN_AGENT: no more offers from it; its tasks are killed, grace capped at `maxGracePeriodNs`. */
+  drainAgent(agentId: string, maxGracePeriodNs?: number): void {
+    drainAgent(this.ctx, agentId, maxGracePeriodNs);
+  }
+
+  /** REACTIVATE_AGENT. */
+  reactivateAgent(agentId: string): void {
+    reactivateAgent(this.ctx, agentId);
   }
 
   /** The agent's stream ended. */

@@ -454,3 +454,32 @@ Deno.test("Master never offers the same resources to two frameworks at once", ()
   assert.notEqual(all[0]!.agent_id.value, all[1]!.agent_id.value);
   assert.equal(h.offers(a).length, 1, "DRF gives each framework one agent");
 });
+
+Deno.test("Master.drainAgent() stops offers, kills tasks within the grace cap, then reports DRAINED", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  h.master.drainAgent(agent, 2e9);
+  h.flush();
+  const killEvent = h.toAgent(agent).find((e) => e.type === "KILL");
+  assert.equal(
+    killEvent?.type === "KILL" && killEvent.kill.kill_policy?.grace_period?.nanoseconds,
+    2e9,
+  );
+  assert.equal(h.master.ctx.agents.get(agent)?.drain?.state, "DRAINING");
+  update(h, agent, fw, "t1", "TASK_KILLED", "u2");
+  assert.equal(lastUpdate(h.toFramework(fw))?.reason, "REASON_AGENT_DRAINING");
+  assert.equal(h.master.ctx.agents.get(agent)?.drain?.state, "DRAINED");
+  const before = h.offers(fw).length;
+  h.clock.advance(10_000);
+  h.master.agentCall({ type: "HEARTBEAT", agent_id: { value: agent } });
+  h.master.tick({ batch: true });
+  h.flush();
+  assert.equal(h.offers(fw).length, before, "a drained agent is offered to nobody");
+  h.master.reactivateAgent(agent);
+  h.allocate();
+  assert.equal(h.offers(fw).length, before + 1, "reactivated, it is offered again");
+});

@@ -19,6 +19,13 @@ export const AgentRecordSchema = z.object({
   ip: z.string().optional(),
   registeredTime: z.number(),
   reregisteredTime: z.number().optional(),
+  /** Maintenance: a deactivated agent is offered to nobody (Mesos DEACTIVATE/DRAIN_AGENT). */
+  deactivated: z.boolean().default(false),
+  /** Set while draining: its tasks are killed; DRAINED once none is left. */
+  drain: z.object({
+    state: z.enum(["DRAINING", "DRAINED"]),
+    maxGracePeriodNs: z.number().optional(),
+  }).optional(),
   /** unreachable: silent past the timeout; its tasks were reported TASK_UNREACHABLE/LOST. */
   unreachableTime: z.number().optional(),
 });

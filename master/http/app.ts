@@ -5,10 +5,33 @@
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/deno";
-import type { z } from "zod";
-import { AgentCallSchema, badRequest, CallSchema, TenderError } from "../../protocol/mod.ts";
+import { z } from "zod";
+import {
+  AgentCallSchema,
+  AgentIdSchema,
+  badRequest,
+  CallSchema,
+  DurationInfoSchema,
+  TenderError,
+} from "../../protocol/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { masterState, operatorView } from "./state_json.ts";
+
+/** The operator calls that change state: agent maintenance. */
+const MaintenanceCallSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("DRAIN_AGENT"),
+    drain_agent: z.object({
+      agent_id: AgentIdSchema,
+      max_grace_period: DurationInfoSchema.optional(),
+      mark_gone: z.boolean().optional(),
+    }),
+  }),
+  z.object({
+    type: z.literal("REACTIVATE_AGENT"),
+    reactivate_agent: z.object({ agent_id: AgentIdSchema }),
+  }),
+]);
 
 /** Builds the hono app over a running master. */
 export function masterApp(
@@ -55,6 +78,18 @@ export function masterApp(
     const type = typeof body === "object" && body !== null && "type" in body
       ? String(body.type)
       : "";
+    if (type === "DRAIN_AGENT" || type === "REACTIVATE_AGENT") {
+      const call = parseBody(body, MaintenanceCallSchema, "master::Call");
+      await runtime.operator((m) =>
+        call.type === "DRAIN_AGENT"
+          ? m.drainAgent(
+            call.drain_agent.agent_id.value,
+            call.drain_agent.max_grace_period?.nanoseconds,
+          )
+          : m.reactivateAgent(call.reactivate_agent.agent_id.value)
+      );
+      return c.body(null, 200);
+    }
     const view = await runtime.read((m) => operatorView(m.ctx, type));
     if (view === undefined) throw badRequest(`Unsupported operator call type "${type}"`);
     return c.json(view);

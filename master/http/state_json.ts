@@ -83,7 +83,8 @@ function agentJson(ctx: MasterContext, agent: AgentRecord) {
     reserved_resources: {},
     unreserved_resources: flat(total),
     active: ctx.agentConnections.has(agent.id),
-    deactivated: false,
+    deactivated: agent.deactivated,
+    ...(agent.drain ? { drain_info: { state: agent.drain.state } } : {}),
     version: VERSION,
     capabilities: ["MULTI_ROLE"],
   };
@@ -145,7 +146,9 @@ export function masterState(ctx: MasterContext) {
     capabilities: ["AGENT_UPDATE", "MULTI_ROLE"],
     activated_slaves: agents.filter((a) => ctx.agentConnections.has(a.id)).length,
     deactivated_slaves:
-      agents.filter((a) => !ctx.agentConnections.has(a.id) && a.unreachableTime === undefined)
+      agents.filter((a) =>
+        a.deactivated || (!ctx.agentConnections.has(a.id) && a.unreachableTime === undefined)
+      )
         .length,
     unreachable_slaves: agents.filter((a) => a.unreachableTime !== undefined).length,
     leader: `master@${ctx.options.hostname}:${ctx.options.port}`,
@@ -177,7 +180,8 @@ export function operatorView(ctx: MasterContext, type: string): unknown {
     agents: [...ctx.agents.values()].map((a) => ({
       agent_info: a.info,
       active: ctx.agentConnections.has(a.id),
-      deactivated: false,
+      deactivated: a.deactivated,
+      ...(a.drain ? { drain_info: { state: a.drain.state } } : {}),
       version: VERSION,
       registered_time: { nanoseconds: a.registeredTime * 1e6 },
       total_resources: a.info.resources,
