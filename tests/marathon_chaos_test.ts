@@ -4,7 +4,7 @@
  * master ends up with exactly the app's instances — none lost, none duplicated.
  */
 import assert from "node:assert/strict";
-import { Cluster, freePort, TenderProcess, waitFor } from "./support/cluster.ts";
+import { Cluster, TenderProcess, waitFor } from "./support/cluster.ts";
 
 // deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the test
 type Json = any;
@@ -32,16 +32,24 @@ async function ping(api: string): Promise<boolean> {
 Deno.test("Marathon SIGKILLed mid-deployment resumes it after a restart, nothing lost or doubled", async () => {
   const cluster = await Cluster.start();
   const workDir = await Deno.makeTempDir({ prefix: "marathon-chaos-" });
-  const port = freePort();
-  const api = `http://127.0.0.1:${port}`;
   const marathon = new TenderProcess("marathon", "frameworks/marathon/main.ts", [
     "--master",
     cluster.masterUrl,
     "--port",
-    String(port),
+    "0",
     "--work-dir",
     workDir,
   ]);
+  let api = "";
+  /** Starts the process and reads its API URL from the line it prints (port 0: no port race). */
+  const start = async () => {
+    const seen = marathon.log.length;
+    marathon.start();
+    api = await waitFor("marathon to print its URL", () => {
+      const m = /API on (http:\/\/\S+),/.exec(marathon.log.slice(seen).join(""));
+      return m?.[1];
+    }, 60_000);
+  };
   try {
     await cluster.addAgent([
       "--containerizer",
@@ -49,7 +57,7 @@ Deno.test("Marathon SIGKILLed mid-deployment resumes it after a restart, nothing
       "--resources",
       "cpus:4;mem:2048;disk:1024;ports:[31000-31099]",
     ]);
-    marathon.start();
+    await start();
     await waitFor(
       "marathon to answer",
       async () => await ping(api),
@@ -89,7 +97,7 @@ Deno.test("Marathon SIGKILLed mid-deployment resumes it after a restart, nothing
     }, 30_000);
     await marathon.kill("SIGKILL");
 
-    marathon.start();
+    await start();
     const done = await waitFor("the deployment to finish after the restart", async () => {
       const r = await call(`${api}/v2/apps/svc`);
       const a = r.json?.app;
@@ -115,7 +123,7 @@ Deno.test("Marathon SIGKILLed mid-deployment resumes it after a restart, nothing
 
     // Killed while idle: nothing restarts.
     await marathon.kill("SIGKILL");
-    marathon.start();
+    await start();
     await waitFor(
       "marathon to answer again",
       async () => await ping(api),
