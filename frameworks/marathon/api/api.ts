@@ -87,6 +87,23 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
 
   api.get("/v2/deployments", async (c) => {
     const list = await store.listDeployments();
+    const apps = new Map((await store.listApps()).map((a) => [a.id, a]));
+    const instances = await store.listInstances();
+    const readiness = (appId: string) => {
+      const app = apps.get(appId);
+      const check = app?.readinessChecks[0];
+      if (!app || !check) return [];
+      return instances
+        .filter((i) =>
+          i.appId === appId && i.version === configVersion(app) && i.condition === "Running"
+        )
+        .map((i) => ({
+          taskId: i.taskId,
+          name: check.name,
+          ready: i.ready === true,
+          lastResponse: null,
+        }));
+    };
     return c.json(list.map((d) => ({
       id: d.id,
       version: d.version,
@@ -95,7 +112,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       steps: d.steps,
       currentActions: (d.steps[d.currentStep - 1]?.actions ?? []).map((a) => ({
         ...a,
-        readinessCheckResults: [],
+        readinessCheckResults: readiness(a.app),
       })),
       currentStep: d.currentStep,
       totalSteps: d.steps.length,

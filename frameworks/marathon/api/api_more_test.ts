@@ -190,3 +190,31 @@ Deno.test("POST /v2/apps/{id}/restart rolls a new config version; deployment_suc
     assert.ok(seen.includes("deployment_success"));
   });
 });
+
+Deno.test("GET /v2/deployments shows readiness results of the current action", async () => {
+  await withApi(async ({ request, store }) => {
+    await request(
+      "/v2/apps",
+      post({
+        id: "api",
+        cmd: "serve",
+        portDefinitions: [{ port: 0, name: "http-api" }],
+        readinessChecks: [{ name: "ready-check" }],
+      }),
+    );
+    const app = (await store.getApp("/api"))!;
+    const i = instance(app, { ready: false });
+    await store.addInstance(i);
+    const [d] = await (await request("/v2/deployments")).json();
+    assert.deepEqual(d.currentActions, [{
+      action: "ScaleApplication",
+      app: "/api",
+      readinessCheckResults: [{
+        taskId: i.taskId,
+        name: "ready-check",
+        ready: false,
+        lastResponse: null,
+      }],
+    }]);
+  });
+});
