@@ -1,15 +1,18 @@
 /**
- * `deno task dev`: a whole local cluster in one process — master, one agent and the image
- * registry (and, as they land, the Marathon framework, discovery and the router) — with
+ * `deno task dev`: a whole local cluster in one process — master (with DNS, metrics and the
+ * dashboard), one agent, the image registry, the Marathon framework and the router — with
  * state under `./.tender/`. Ctrl-C stops everything, the agent's tasks included.
  */
 import { parseArgs } from "node:util";
 import { type ContainerizerKind, startAgent } from "./agent/mod.ts";
+import { startMarathon } from "./frameworks/marathon/mod.ts";
 import { startMaster } from "./master/mod.ts";
 import { serveRegistry } from "./registry/mod.ts";
+import { startRouter } from "./router/mod.ts";
 
 const USAGE = `Usage: deno task dev [--work-dir ./.tender] [--master-port 5050] [--agent-port 5051]
-  [--registry-port 5000] [--containerizer docker|process] [--resources 'cpus:2;mem:2048']`;
+  [--registry-port 5000] [--marathon-port 8080] [--router-port 8081] [--dns-port 8053]
+  [--containerizer docker|process] [--resources 'cpus:2;mem:2048']`;
 
 let args;
 try {
@@ -20,6 +23,9 @@ try {
       "master-port": { type: "string", default: "5050" },
       "agent-port": { type: "string", default: "5051" },
       "registry-port": { type: "string", default: "5000" },
+      "marathon-port": { type: "string", default: "8080" },
+      "router-port": { type: "string", default: "8081" },
+      "dns-port": { type: "string", default: "8053" },
       containerizer: { type: "string" },
       resources: { type: "string" },
       help: { type: "boolean" },
@@ -38,30 +44,48 @@ if (containerizer !== undefined && !["docker", "process"].includes(containerizer
   console.error(`--containerizer must be docker or process, got "${containerizer}"`);
   Deno.exit(2);
 }
+const ports: Record<string, number> = {};
+for (const name of ["master", "agent", "registry", "marathon", "router", "dns"]) {
+  const value = args[`${name}-port` as "master-port"];
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--${name}-port must be a port number, got "${value}"\n${USAGE}`);
+    Deno.exit(2);
+  }
+  ports[name] = port;
+}
 const workDir = args["work-dir"]!;
 
 const master = await startMaster({
-  port: Number(args["master-port"]),
+  port: ports.master,
   workDir: `${workDir}/master`,
+  dnsPort: ports.dns,
+  marathonUrl: `http://127.0.0.1:${ports.marathon}`,
 });
-const registry = await serveRegistry({
-  port: Number(args["registry-port"]),
-  workDir: `${workDir}/registry`,
-});
+const registry = await serveRegistry({ port: ports.registry, workDir: `${workDir}/registry` });
 const agent = await startAgent({
   master: master.url,
-  port: Number(args["agent-port"]),
+  port: ports.agent,
   workDir: `${workDir}/agent`,
   hostname: "localhost",
   containerizer: containerizer as ContainerizerKind | undefined,
   resources: args.resources,
 });
+const marathon = await startMarathon({
+  master: master.url,
+  port: ports.marathon,
+  workDir: `${workDir}/marathon`,
+});
+const router = await startRouter({ master: master.url, httpPort: ports.router });
 
 console.log(`
 Tender dev cluster is up (state in ${workDir}/):
-  master     ${master.url}        GET /master/state, POST /api/v1/scheduler
-  agent      ${agent.url}        containerizer: ${agent.containerizer.kind}
-  registry   ${registry.url}        docker push 127.0.0.1:${registry.port}/NAME:TAG
+  master     ${master.url}   dashboard at /, GET /master/state, /metrics
+  agent      ${agent.url}   containerizer: ${agent.containerizer.kind}
+  marathon   ${marathon.url}   POST /v2/apps
+  registry   ${registry.url}   docker push 127.0.0.1:${registry.port}/NAME:TAG
+  router     http://127.0.0.1:${router.httpPort}   HTTP vhosts; service ports 10000-20000
+  dns        127.0.0.1:${master.dnsPort}   dig @127.0.0.1 -p ${master.dnsPort} web.marathon.tender
 Try: deno run -A examples/hello-framework.ts --master ${master.url}
 Ctrl-C stops everything.`);
 
@@ -69,7 +93,9 @@ let stopping = false;
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log("stopping: killing the agent's tasks, then the agent, registry and master");
+  console.log("stopping: Marathon, the router, the agent's tasks, the agent, registry, master");
+  await marathon.stop().catch(() => {});
+  await router.close().catch(() => {});
   // Nothing is left behind: every container the agent owns is destroyed first.
   const owned = await agent.containerizer.recover(new Set()).catch(() => []);
   await Promise.all(owned.map((c) => agent.containerizer.destroy(c.id, 2_000).catch(() => {})));
