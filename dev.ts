@@ -93,15 +93,26 @@ let stopping = false;
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log("stopping: Marathon, the router, the agent's tasks, the agent, registry, master");
-  await marathon.stop().catch(() => {});
-  await router.close().catch(() => {});
-  // Nothing is left behind: every container the agent owns is destroyed first.
-  const owned = await agent.containerizer.recover(new Set()).catch(() => []);
-  await Promise.all(owned.map((c) => agent.containerizer.destroy(c.id, 2_000).catch(() => {})));
-  await agent.stop();
-  await registry.close();
-  await master.stop();
+  // Each part gets a bounded time, so Ctrl-C always ends with the tasks gone.
+  const step = async (what: string, stop: () => Promise<unknown>) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), 10_000));
+    const done = await Promise.race([stop().then(() => "done", () => "failed"), late]);
+    clearTimeout(timer);
+    console.log(
+      `  ${what}: ${done === "done" ? "stopped" : done === "late" ? "gave up waiting" : "failed"}`,
+    );
+  };
+  console.log("stopping:");
+  await step("marathon", () => marathon.stop());
+  await step("router", () => router.close());
+  await step("tasks", async () => {
+    const owned = await agent.containerizer.recover(new Set());
+    await Promise.all(owned.map((c) => agent.containerizer.destroy(c.id, 2_000)));
+  });
+  await step("agent", () => agent.stop());
+  await step("registry", () => registry.close());
+  await step("master", () => master.stop());
   Deno.exit(0);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, shutdown);
