@@ -25,6 +25,7 @@ export function feedCatalog(runtime: MasterRuntime, clock: Clock): CatalogStore 
         agentHostname: agent.info.hostname,
         agentIp: agent.ip ?? agent.info.hostname,
         resources: t.resources,
+        draining: t.drainingKill !== undefined,
       }));
     }
     return out;

@@ -7,7 +7,8 @@ const USAGE =
   `Usage: deno task master [--host 127.0.0.1] [--port 5050] [--work-dir ./.tender/master]
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
-  [--weights 'role=2;other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]`;
+  [--weights 'role=2;other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
+  [--drain-seconds SECS (1): routers drain a task this long before its kill]`;
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -36,6 +37,7 @@ try {
       weights: { type: "string" },
       "dns-port": { type: "string", default: "8053" },
       "registry-port": { type: "string", default: "5000" },
+      "drain-seconds": { type: "string" },
       help: { type: "boolean" },
     },
   }).values;
@@ -92,6 +94,7 @@ const master = await startMaster({
   allocationIntervalMs: seconds("allocation-interval", args["allocation-interval"], 1_000),
   heartbeatIntervalMs: seconds("heartbeat-interval", args["heartbeat-interval"], 15_000),
   weights: weights(args.weights),
+  drainMs: seconds("drain-seconds", args["drain-seconds"], 1_000),
   dnsPort,
 });
 console.log(

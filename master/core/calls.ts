@@ -117,12 +117,38 @@ export function kill(
     ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status } });
     return;
   }
+  const killPolicy = kill.kill_policy ?? task.info.kill_policy;
+  if (task.drainingKill) return; // already on its way out
+  const routed = task.state === "TASK_RUNNING" &&
+    task.resources.some((r) => r.name === "ports" && (r.ranges?.range.length ?? 0) > 0);
+  if (routed && ctx.options.drainMs > 0 && ctx.agentConnections.has(task.agentId)) {
+    // Routers drop it from their pools first; the kill follows (see sendDueKills).
+    ctx.putTask({ ...task, drainingKill: { at: ctx.now() + ctx.options.drainMs, killPolicy } });
+    return;
+  }
+  sendKill(ctx, task, killPolicy);
+}
+
+/** Sends the kills whose drain time has come. */
+export function sendDueKills(ctx: MasterContext): void {
+  const now = ctx.now();
+  for (const key of [...ctx.draining]) {
+    const task = ctx.tasks.get(key);
+    if (!task?.drainingKill || task.drainingKill.at > now) continue;
+    const { killPolicy } = task.drainingKill;
+    const rest = { ...task, drainingKill: undefined };
+    ctx.putTask(rest);
+    if (!isTerminalState(rest.state)) sendKill(ctx, rest, killPolicy);
+  }
+}
+
+function sendKill(ctx: MasterContext, task: TaskRecord, killPolicy: KillPolicy | undefined): void {
   const sent = ctx.sendToAgent(task.agentId, {
     type: "KILL",
     kill: {
-      framework_id: { value: frameworkId },
-      task_id: { value: taskId },
-      kill_policy: kill.kill_policy ?? task.info.kill_policy,
+      framework_id: { value: task.frameworkId },
+      task_id: task.info.task_id,
+      kill_policy: killPolicy,
     },
   });
   if (!sent) ctx.putTask({ ...task, killRequested: true });

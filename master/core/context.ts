@@ -36,6 +36,11 @@ export interface MasterOptions {
   offerTimeoutMs: number;
   /** The batch allocation interval. */
   allocationIntervalMs: number;
+  /**
+   * How long a running task with host ports is drained from service discovery before its
+   * kill is sent, so routers stop sending it requests first (0: kill at once).
+   */
+  drainMs: number;
   /** Weighted DRF: each role's share is divided by its weight (default 1). */
   weights: Record<string, number>;
 }
@@ -48,6 +53,7 @@ export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
   agentReregisterTimeoutMs: 60_000,
   offerTimeoutMs: 0,
   allocationIntervalMs: 1_000,
+  drainMs: 1_000,
   weights: {},
 };
 
@@ -76,6 +82,8 @@ export class MasterContext {
   readonly tasks = new Map<string, TaskRecord>();
   readonly tasksByAgent = new Map<string, Set<string>>();
   readonly tasksByFramework = new Map<string, Set<string>>();
+  /** Tasks with a kill held back while they drain. */
+  readonly draining = new Set<string>();
   /** Terminal, acknowledged tasks, newest last (bounded, memory only, as in Mesos). */
   readonly completedTasks: TaskRecord[] = [];
   readonly agentConnections = new Map<string, Connection>();
@@ -168,6 +176,8 @@ export class MasterContext {
   putTask(task: TaskRecord): void {
     const key = taskKey(task.frameworkId, task.info.task_id.value);
     this.tasks.set(key, task);
+    if (task.drainingKill) this.draining.add(key);
+    else this.draining.delete(key);
     index(this.tasksByAgent, task.agentId).add(key);
     index(this.tasksByFramework, task.frameworkId).add(key);
     this.changes.push({
@@ -182,6 +192,7 @@ export class MasterContext {
   removeTask(task: TaskRecord): void {
     const key = taskKey(task.frameworkId, task.info.task_id.value);
     this.tasks.delete(key);
+    this.draining.delete(key);
     this.tasksByAgent.get(task.agentId)?.delete(key);
     this.tasksByFramework.get(task.frameworkId)?.delete(key);
     this.changes.push({

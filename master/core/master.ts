@@ -11,6 +11,7 @@ import {
   decline,
   kill,
   reconcile,
+  sendDueKills,
   setSuppressed,
   shutdownExecutor,
 } from "./calls.ts";
@@ -201,6 +202,7 @@ export class Master {
         rescindOffer(ctx, offer);
       }
     }
+    sendDueKills(ctx);
     expireAgents(ctx);
     expireFailovers(ctx);
     allocate(ctx, options.batch);

@@ -483,3 +483,32 @@ Deno.test("Master.drainAgent() stops offers, kills tasks within the grace cap, t
   h.allocate();
   assert.equal(h.offers(fw).length, before + 1, "reactivated, it is offered again");
 });
+
+Deno.test("Master holds a KILL of a routed task for the drain time, then sends it", () => {
+  const h = harness({ drainMs: 1_000 });
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [
+    task("web", agent, "cpus:1;mem:128;ports:[31000-31000]"),
+  ]);
+  update(h, agent, fw, "web", "TASK_RUNNING", "u1");
+  h.master.schedulerCall({
+    type: "KILL",
+    framework_id: { value: fw },
+    kill: { task_id: { value: "web" } },
+  }, "fs1");
+  h.flush();
+  assert.ok(h.master.ctx.getTask(fw, "web")?.drainingKill, "the task drains first");
+  assert.ok(!h.toAgent(agent).some((e) => e.type === "KILL"), "no kill yet");
+  h.clock.advance(500);
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.ok(!h.toAgent(agent).some((e) => e.type === "KILL"), "still draining");
+  h.clock.advance(600);
+  h.master.agentCall({ type: "HEARTBEAT", agent_id: { value: agent } });
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.equal(h.toAgent(agent).filter((e) => e.type === "KILL").length, 1);
+  assert.equal(h.master.ctx.getTask(fw, "web")?.drainingKill, undefined);
+});

@@ -6,6 +6,7 @@ import { z } from "zod";
 import {
   AgentInfoSchema,
   FrameworkInfoSchema,
+  KillPolicySchema,
   ResourceSchema,
   TaskInfoSchema,
   TaskStateSchema,
@@ -57,6 +58,11 @@ export const TaskRecordSchema = z.object({
   pendingUuid: z.string().optional(),
   /** A kill asked for while the agent could not be told; sent when it re-registers. */
   killRequested: z.boolean().default(false),
+  /**
+   * A kill held back while routers drain the task (no new requests): sent to the agent at
+   * `at` (ms), with this kill policy.
+   */
+  drainingKill: z.object({ at: z.number(), killPolicy: KillPolicySchema.optional() }).optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 
