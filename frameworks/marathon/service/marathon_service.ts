@@ -49,6 +49,8 @@ export interface DeployRequest extends MutationOptions {
   mustExist?: string[];
   /** Whether an app counts as a config change (default: `isConfigChange`; new apps always). */
   configChanged?: (before: App | undefined, after: App) => boolean;
+  /** Keep each put app's own `lastConfigChangeAt` (a rollback restores a stored version). */
+  keepConfigVersion?: boolean;
   /** Plan only: nothing is stored or announced. */
   dryRun?: boolean;
 }
@@ -193,7 +195,8 @@ export class MarathonService {
       if (original) put.push(original);
       else if (await this.#d.store.getApp(appId)) remove.push(appId);
     }
-    return await this.deploy({ ...options, force: true, put, remove });
+    // The restored versions keep their config version, so instances still on it are kept.
+    return await this.deploy({ ...options, force: true, put, remove, keepConfigVersion: true });
   }
 
   /**
@@ -245,9 +248,9 @@ export class MarathonService {
       const app = this.#ports.assign(raw, { used, ...(before ? { previous: before } : {}) });
       for (const p of ServicePortAllocator.portsOf(app)) used.add(p);
       const changed = configChanged(before, app);
-      const lastConfigChangeAt = changed
-        ? version
-        : before?.versionInfo?.lastConfigChangeAt ?? version;
+      const kept = req.keepConfigVersion ? raw.versionInfo?.lastConfigChangeAt : undefined;
+      const lastConfigChangeAt = kept ??
+        (changed ? version : before?.versionInfo?.lastConfigChangeAt ?? version);
       return { ...app, version, versionInfo: { lastScalingAt: version, lastConfigChangeAt } };
     });
     const target = new Map(original);
