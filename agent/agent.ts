@@ -2,7 +2,15 @@
  * The agent: recovers its tasks, subscribes to the master, hands each command of the stream to
  * the task supervisor, and sends the status updates it produces, reliably.
  */
-import type { AgentCall, AgentEvent, Attribute, Clock, Ids, Resources } from "../protocol/mod.ts";
+import type {
+  AgentCall,
+  AgentEvent,
+  Attribute,
+  Clock,
+  Ids,
+  Resources,
+  TaskStatus,
+} from "../protocol/mod.ts";
 import type { Containerizer, LogOptions } from "./containerizer/containerizer.ts";
 import { keys } from "./keys.ts";
 import { KvBatcher } from "./kv_batcher.ts";
@@ -20,6 +28,15 @@ export interface AgentDeps {
   fetch?: typeof fetch;
   random?: () => number;
   log?: (message: string) => void;
+  /** Sees launches, statuses and acknowledgements (metrics). */
+  observer?: AgentObserver;
+}
+
+/** What the agent reports to its metrics. */
+export interface AgentObserver {
+  launched(taskId: string): void;
+  status(status: TaskStatus): void;
+  acknowledged(): void;
 }
 
 /** How the agent is configured (from its flags). */
@@ -83,6 +100,7 @@ export class Agent {
       clock: deps.clock,
       ids: deps.ids,
       log: deps.log,
+      observe: (status) => deps.observer?.status(status),
       send: (u) => {
         // Not connected: nothing to send to. The update stays pending and goes out again
         // after the next SUBSCRIBED (`resendNow`), so there is no point in logging a failure.
@@ -188,6 +206,11 @@ export class Agent {
     }));
   }
 
+  /** How many status updates wait for the master's acknowledgement. */
+  pendingUpdates(): number {
+    return this.#updates.pending().length;
+  }
+
   /** A task's output, or undefined when the agent does not know the task. */
   logs(taskId: string, options: LogOptions): ReadableStream<Uint8Array> | undefined {
     const record = this.#tasks.find(taskId);
@@ -240,11 +263,13 @@ export class Agent {
       }
       case "LAUNCH": {
         const { framework_id, framework_info, task } = event.launch;
+        this.#deps.observer?.launched(task.task_id.value);
         return this.#tasks.launch(framework_id.value, framework_info, task);
       }
       case "LAUNCH_GROUP": {
         const { framework_id, framework_info, tasks, executor } = event.launch_group;
         for (const task of tasks) {
+          this.#deps.observer?.launched(task.task_id.value);
           this.#tasks.launch(framework_id.value, framework_info, task, executor.executor_id.value);
         }
         return;
@@ -259,7 +284,11 @@ export class Agent {
         const { framework_id, task_id, uuid } = event.acknowledge;
         // Not awaited: the stream goes on while the deletion commits.
         this.#updates.acknowledge(framework_id.value, task_id.value, uuid).then(
-          (acked) => acked && this.#tasks.acknowledged(acked),
+          (acked) => {
+            if (!acked) return;
+            this.#deps.observer?.acknowledged();
+            return this.#tasks.acknowledged(acked);
+          },
           (e) => this.#log(`Acknowledgement of "${task_id.value}" not recorded: ${e}`),
         );
         return;

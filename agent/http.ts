@@ -1,7 +1,11 @@
-/** The agent's own HTTP API: `/health`, `/state` and task output at `/tasks/{id}/logs`. */
+/**
+ * The agent's own HTTP API: `/health`, `/state`, task output at `/tasks/{id}/logs` and
+ * Prometheus text at `/metrics`.
+ */
 import { Hono } from "hono";
 import { z } from "zod";
 import { badRequest, TenderError } from "../protocol/mod.ts";
+import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import type { AgentState } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
 
@@ -10,6 +14,8 @@ export interface AgentApiSource {
   state(): AgentState;
   /** Undefined when the agent does not know the task. */
   logs(taskId: string, options: LogOptions): ReadableStream<Uint8Array> | undefined;
+  /** The exposition text of `GET /metrics` (404 when absent). */
+  metrics?(): string;
 }
 
 const LogQuerySchema = z.object({
@@ -18,15 +24,20 @@ const LogQuerySchema = z.object({
   follow: z.enum(["true", "false", "1", "0"]).optional(),
 });
 
-/** Builds the hono app over an agent. */
-export function agentApp(agent: AgentApiSource): Hono {
+/** Builds the hono app over an agent; `http` (when given) times every route. */
+export function agentApp(agent: AgentApiSource, http?: HttpMetrics): Hono {
   const app = new Hono();
+  if (http) app.use(http.middleware());
   app.onError((err, c) => {
     if (err instanceof TenderError) return c.text(err.message, err.status as 400);
     return c.text(`Internal error: ${err.message}`, 500);
   });
   app.get("/health", (c) => c.text("ok"));
   app.get("/state", (c) => c.json(agent.state()));
+  app.get("/metrics", (c) => {
+    if (!agent.metrics) return c.notFound();
+    return c.body(agent.metrics(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
+  });
   app.get("/tasks/:taskId/logs", (c) => {
     const taskId = c.req.param("taskId");
     const parsed = LogQuerySchema.safeParse(c.req.query());

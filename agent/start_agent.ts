@@ -10,7 +10,9 @@ import { CompositeContainerizer } from "./containerizer/composite.ts";
 import { DockerContainerizer, probeDocker } from "./containerizer/docker.ts";
 import { ProcessContainerizer } from "./containerizer/process.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
+import { HttpMetrics } from "../protocol/prometheus.ts";
 import { agentApp } from "./http.ts";
+import { AgentInstruments, renderAgentMetrics } from "./metrics.ts";
 import { keys } from "./keys.ts";
 import { agentResources, parseAttributes } from "./resources_detect.ts";
 
@@ -78,13 +80,23 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const dockerSocket = options.dockerSocket ?? "/var/run/docker.sock";
 
   let agent: Agent | undefined;
+  const http = new HttpMetrics();
+  const instruments = new AgentInstruments(clock);
   const app = agentApp({
     state: () => {
       if (!agent) throw new Error("the agent is starting");
       return agent.state();
     },
     logs: (taskId, o) => agent?.logs(taskId, o),
-  });
+    metrics: () =>
+      renderAgentMetrics({
+        tasks: agent?.tasks() ?? [],
+        pendingUpdates: agent?.pendingUpdates() ?? 0,
+        connected: agent?.connected ?? false,
+        instruments,
+        http,
+      }),
+  }, http);
   const server = Deno.serve(
     { hostname: host, port: options.port ?? 5051, onListen: () => {} },
     app.fetch,
@@ -111,7 +123,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         (kind === "docker" ? ` (${dockerSocket}; tasks without an image run as processes)` : ""),
     );
     const resources = await agentResources(workDir, options.resources);
-    agent = new Agent({ kv, clock, ids, containerizer, log }, {
+    agent = new Agent({ kv, clock, ids, containerizer, log, observer: instruments }, {
       master: options.master,
       hostname: options.hostname ?? Deno.hostname(),
       port,

@@ -149,6 +149,8 @@ export interface StatusUpdateManagerDeps {
   log?: (message: string) => void;
   /** Shares group commits with other writers of the same store (default: its own). */
   batcher?: KvBatcher;
+  /** Sees each new status as it is queued (metrics). */
+  observe?: (status: TaskStatus) => void;
 }
 
 /** The KV-backed shell around `UpdateStreams`: persists, sends and retries. */
@@ -202,6 +204,7 @@ export class StatusUpdateManager {
       alsoWrite?.(op);
     }, 2);
     this.#streams.add(update, this.#deps.clock.now());
+    this.#deps.observe?.(withUuid);
     this.#kick();
     return withUuid;
   }

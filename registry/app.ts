@@ -5,6 +5,7 @@ import { scopeOf, SERVICE } from "./auth.ts";
 import type { ByteRange } from "./blob_store.ts";
 import { errorBody, RegistryError } from "./errors.ts";
 import type { GcOptions } from "./gc.ts";
+import type { RegistryMetrics } from "./metrics.ts";
 import { acceptedTypes, isAcceptable, MAX_MANIFEST_BYTES, MEDIA_TYPES } from "./manifests.ts";
 import { isValidTag } from "./names.ts";
 import { referrersIndex, type Registry, requireDigest } from "./registry.ts";
@@ -17,6 +18,8 @@ export interface AppDeps {
   auth?: Authenticator;
   /** Options for `POST /admin/gc`. */
   gc?: GcOptions;
+  /** Times and counts requests and serves `GET /metrics`. */
+  metrics?: RegistryMetrics;
 }
 
 /** An authentication failure, written as 401 with its challenge. */
@@ -367,6 +370,7 @@ export function createApp(deps: AppDeps): Hono {
   const table = handlers(registry);
   const app = new Hono();
   const realm = (c: Context) => `${new URL(c.req.url).origin}/auth/token`;
+  deps.metrics?.mount(app, registry);
 
   app.use(async (c, next) => {
     await next();

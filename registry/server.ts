@@ -6,6 +6,7 @@ import { Authenticator, type AuthOptions } from "./auth.ts";
 import { BlobStore } from "./blob_store.ts";
 import type { GcOptions } from "./gc.ts";
 import { Metadata } from "./metadata.ts";
+import { RegistryMetrics } from "./metrics.ts";
 import { Registry } from "./registry.ts";
 
 /** How to run a registry. */
@@ -69,7 +70,8 @@ export async function serveRegistry(options: RegistryOptions): Promise<RunningRe
   const clock = options.clock ?? systemClock;
   const opened = await openRegistry({ workDir: options.workDir, clock, ids: options.ids });
   const auth = options.auth ? new Authenticator(options.auth, () => clock.now()) : undefined;
-  const app = createApp({ registry: opened.registry, auth, gc: options.gc });
+  const metrics = new RegistryMetrics();
+  const app = createApp({ registry: opened.registry, auth, gc: options.gc, metrics });
   const hostname = options.hostname ?? "127.0.0.1";
   const controller = new AbortController();
   const { promise: listening, resolve } = Promise.withResolvers<number>();

@@ -25,6 +25,9 @@ export class Uploads {
   readonly #deps: UploadDeps;
   readonly #hashers = new Map<string, Sha256>();
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #active = new Set<string>();
+  /** Totals since this process started (metrics). */
+  readonly stats = { bytesReceived: 0, completed: 0 };
 
   constructor(deps: UploadDeps) {
     this.#deps = deps;
@@ -36,7 +39,13 @@ export class Uploads {
     await this.#deps.store.createUpload(id);
     await this.#deps.meta.createUpload(id, { name, startedAt: this.#deps.clock.now() });
     this.#hashers.set(id, new Sha256());
+    this.#active.add(id);
     return id;
+  }
+
+  /** Sessions this process opened that are neither finished nor discarded. */
+  inProgress(): number {
+    return this.#active.size;
   }
 
   /** Bytes received so far; throws BLOB_UPLOAD_UNKNOWN for a session that is not open. */
@@ -98,6 +107,8 @@ export class Uploads {
       if ((await store.size(digest)) === size) await store.removeUpload(id);
       else await store.commitUpload(id, digest);
       this.#hashers.delete(id);
+      this.#active.delete(id);
+      this.stats.completed += 1;
       return { digest, size };
     });
   }
@@ -141,6 +152,7 @@ export class Uploads {
       this.#hashers.delete(id);
       throw error;
     }
+    this.stats.bytesReceived += written;
     if (expected !== undefined && written !== expected) {
       this.#hashers.delete(id);
       await store.truncateUpload(id, current);
@@ -173,6 +185,7 @@ export class Uploads {
 
   async #discard(id: string): Promise<void> {
     this.#hashers.delete(id);
+    this.#active.delete(id);
     await this.#deps.store.removeUpload(id);
     await this.#deps.meta.deleteUpload(id);
   }

@@ -1,12 +1,15 @@
 /**
  * The router: follows the catalog (in-process, or from a master over HTTP), keeps a TCP
  * listener per service port and one HTTP port for virtual hosts, and shows its state at
- * `GET /_router/state` on the HTTP port.
+ * `GET /_router/state` on the HTTP port, and Prometheus text at `GET /metrics` (for hosts that
+ * are not a routed virtual host).
  */
 import { type CatalogSource, CatalogStore } from "../master/discovery/mod.ts";
 import { type Clock, systemClock } from "../protocol/mod.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
+import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { proxyRequest } from "./http_proxy.ts";
+import { renderRouterMetrics } from "./metrics.ts";
 import { type BackendView, Pool } from "./pool.ts";
 import { type Route, routingTable } from "./routes.ts";
 import { TcpFrontend } from "./tcp_frontend.ts";
@@ -200,6 +203,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     await Promise.all([...tcp.values()].map((e) => e.frontend?.close()));
   };
 
+  const http = new HttpMetrics();
   // allowHost: backends see the Host the client asked for, as behind HAProxy.
   const client = Deno.createHttpClient({ allowHost: true });
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -215,22 +219,55 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     throw e;
   }
 
-  function handle(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) {
+  async function handle(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) {
+    const start = performance.now();
+    const { route, response } = answer(req, info);
+    const res = await response;
+    http.durations.observe((performance.now() - start) / 1000, {
+      route,
+      method: req.method,
+      status: String(res.status),
+    });
+    return res;
+  }
+
+  /** Answers one request on the HTTP port; `route` labels its duration. */
+  function answer(
+    req: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): { route: string; response: Response | Promise<Response> } {
     const url = new URL(req.url);
-    if (url.pathname === "/_router/state" && req.method === "GET") return Response.json(state());
+    if (url.pathname === "/_router/state" && req.method === "GET") {
+      return { route: url.pathname, response: Response.json(state()) };
+    }
     const host = (req.headers.get("host") ?? "").toLowerCase().replace(/:\d+$/, "");
     const route = vhosts.get(host);
-    if (route === undefined) {
-      return new Response(`No service for virtual host "${host}"\n`, { status: 503 });
+    // A routed virtual host keeps its own /metrics.
+    if (url.pathname === "/metrics" && req.method === "GET" && route === undefined) {
+      return {
+        route: url.pathname,
+        response: new Response(renderRouterMetrics(state(), http), {
+          headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE },
+        }),
+      };
     }
-    return proxyRequest(req, {
-      pool: route.pool,
-      clock,
-      maxTries: options.maxTries,
-      clientIp: info.remoteAddr.hostname,
-      headersTimeoutMs: options.headersTimeoutMs,
-      client,
-    });
+    if (route === undefined) {
+      return {
+        route: "unmatched",
+        response: new Response(`No service for virtual host "${host}"\n`, { status: 503 }),
+      };
+    }
+    return {
+      route: `vhost:${host}`,
+      response: proxyRequest(req, {
+        pool: route.pool,
+        clock,
+        maxTries: options.maxTries,
+        clientIp: info.remoteAddr.hostname,
+        headersTimeoutMs: options.headersTimeoutMs,
+        client,
+      }),
+    };
   }
 
   // Start with the master's routes when it answers quickly; otherwise they follow.

@@ -9,6 +9,8 @@ import { type Clock, type Ids, randomIds, systemClock } from "../../protocol/mod
 import { marathonApi } from "./api/api.ts";
 import { Backoff } from "./deployment/backoff.ts";
 import { EventBus } from "./events/event_bus.ts";
+import { HttpMetrics } from "../../protocol/prometheus.ts";
+import { MarathonInstruments, renderMarathonMetrics } from "./metrics.ts";
 import { MarathonScheduler } from "./scheduler/marathon_scheduler.ts";
 import { MarathonService } from "./service/marathon_service.ts";
 import { MarathonStore } from "./store/store.ts";
@@ -74,6 +76,9 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
     ...(frameworkId ? { frameworkId } : {}),
     clock,
   });
+  const instruments = new MarathonInstruments();
+  instruments.watch(driver);
+  const http = new HttpMetrics();
   const host = options.host ?? "127.0.0.1";
   let port = 0;
   const api = marathonApi({
@@ -82,6 +87,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
     clock,
     backoff,
     offerReasons: (appId) => scheduler.lastReasons.get(appId),
+    metrics: { http, render: () => renderMarathonMetrics({ store, instruments, http }) },
     info: {
       get leader() {
         return `${host}:${port}`;

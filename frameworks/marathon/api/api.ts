@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { type Clock, TenderError } from "../../../protocol/mod.ts";
+import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
 import { Backoff } from "../deployment/backoff.ts";
 import { configVersion } from "../deployment/reconcile.ts";
 import type { EventBus } from "../events/event_bus.ts";
@@ -33,6 +34,8 @@ export interface MarathonApiDeps {
   backoff?: Backoff;
   /** Why the last offers did not fit each app (`InsufficientMemory: …`), for `/v2/queue`. */
   offerReasons?: (appId: string) => readonly string[] | undefined;
+  /** Times every route and serves `GET /metrics` with this text. */
+  metrics?: { http: HttpMetrics; render(): Promise<string> };
 }
 
 /** Builds the hono app serving Marathon's REST API. */
@@ -41,6 +44,14 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   const store = service.store;
   const backoff = deps.backoff ?? new Backoff();
   const api = new Hono();
+  const metrics = deps.metrics;
+  if (metrics) {
+    api.use(metrics.http.middleware());
+    api.get(
+      "/metrics",
+      async (c) => c.body(await metrics.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE }),
+    );
+  }
 
   api.onError((err, c) => {
     if (!(err instanceof TenderError)) {

@@ -1,0 +1,83 @@
+/**
+ * Marathon's Prometheus metrics: apps, instances by condition and health, deployments, and
+ * the driver calls the scheduler made (launches, kills, offers used and declined).
+ */
+import type { SchedulerDriver } from "../../mod.ts";
+import { type HttpMetrics, PrometheusWriter, type Sample } from "../../protocol/prometheus.ts";
+import { CONDITIONS } from "./model/instance.ts";
+import type { MarathonStore } from "./store/store.ts";
+
+/** Counts the driver calls the scheduler makes. */
+export class MarathonInstruments {
+  tasksLaunched = 0;
+  kills = 0;
+  offersUsed = 0;
+  offersDeclined = 0;
+
+  /** Wraps `driver`'s launch, decline and kill (the scheduler gets this same driver). */
+  watch(driver: SchedulerDriver): void {
+    const launch = driver.launch.bind(driver);
+    const decline = driver.decline.bind(driver);
+    const kill = driver.kill.bind(driver);
+    driver.launch = async (offerIds, tasks, filters) => {
+      await launch(offerIds, tasks, filters);
+      this.offersUsed += offerIds.length;
+      this.tasksLaunched += tasks.length;
+    };
+    driver.decline = async (offerIds, filters) => {
+      await decline(offerIds, filters);
+      this.offersDeclined += offerIds.length;
+    };
+    driver.kill = async (taskId, agentId, gracePeriodMs) => {
+      await kill(taskId, agentId, gracePeriodMs);
+      this.kills += 1;
+    };
+  }
+}
+
+/** Renders Marathon's exposition text from its store and counters. */
+export async function renderMarathonMetrics(deps: {
+  store: MarathonStore;
+  instruments: MarathonInstruments;
+  http: HttpMetrics;
+}): Promise<string> {
+  const { store, instruments: i } = deps;
+  const [apps, instances, deployments] = await Promise.all([
+    store.listApps(),
+    store.listInstances(),
+    store.listDeployments(),
+  ]);
+  const byCondition = new Map<string, number>(CONDITIONS.map((c) => [c, 0]));
+  const byHealth = new Map<string, number>([["healthy", 0], ["unhealthy", 0], ["unknown", 0]]);
+  for (const inst of instances) {
+    byCondition.set(inst.condition, (byCondition.get(inst.condition) ?? 0) + 1);
+    const health = inst.healthy === undefined ? "unknown" : inst.healthy ? "healthy" : "unhealthy";
+    byHealth.set(health, byHealth.get(health)! + 1);
+  }
+  const w = new PrometheusWriter()
+    .gauge("tender_marathon_apps", "Apps defined.", apps.length)
+    .gauge(
+      "tender_marathon_apps_wanted_instances",
+      "Instances wanted, summed over apps.",
+      apps.reduce((sum, a) => sum + a.instances, 0),
+    )
+    .gauge("tender_marathon_instances", "Instances by condition.", samples(byCondition, "state"))
+    .gauge(
+      "tender_marathon_instances_health",
+      "Instances by health (unknown: no health checks or no verdict yet).",
+      samples(byHealth, "health"),
+    )
+    .gauge("tender_marathon_deployments_running", "Deployments in progress.", deployments.length)
+    .counter("tender_marathon_tasks_launched_total", "Tasks launched.", i.tasksLaunched)
+    .counter("tender_marathon_kills_total", "Kill calls sent to the master.", i.kills)
+    .counter("tender_marathon_offers_total", "Offers the scheduler used or declined.", [
+      { labels: { outcome: "used" }, value: i.offersUsed },
+      { labels: { outcome: "declined" }, value: i.offersDeclined },
+    ]);
+  deps.http.write(w, "tender_marathon");
+  return w.text();
+}
+
+function samples(counts: Map<string, number>, label: string): Sample[] {
+  return [...counts].map(([k, value]) => ({ labels: { [label]: k }, value }));
+}
