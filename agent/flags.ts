@@ -1,5 +1,6 @@
 /** The command line of `deno task agent`, parsed into `StartAgentOptions`. */
 import { parseArgs } from "node:util";
+import { type LogLevel, resolveLogLevel } from "../protocol/log.ts";
 import type { ContainerizerKind, StartAgentOptions } from "./start_agent.ts";
 
 /** The usage text. */
@@ -7,7 +8,8 @@ export const USAGE =
   `deno task agent --master URL [--port 5051] [--host 127.0.0.1] [--hostname NAME]
   [--advertise-ip 127.0.0.1] [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|simulated] [--docker-socket PATH]
-  [--kill-grace 5s] [--status-update-retry-ms 2000]`;
+  [--kill-grace 5s] [--status-update-retry-ms 2000]
+  [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
 
 /** Parses `500ms`, `5s`, `2m` or a bare number of seconds into milliseconds. */
 export function parseDuration(text: string): number {
@@ -25,8 +27,11 @@ function parsePort(text: string, flag: string): number {
 
 const KINDS: readonly ContainerizerKind[] = ["docker", "process", "simulated"];
 
+/** The agent's options plus `--log-level` (only when given). */
+export type AgentFlags = StartAgentOptions & { logLevel?: LogLevel };
+
 /** Parses the agent's flags; throws an error naming the bad flag. */
-export function parseAgentFlags(args: string[]): StartAgentOptions {
+export function parseAgentFlags(args: string[]): AgentFlags {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -43,6 +48,7 @@ export function parseAgentFlags(args: string[]): StartAgentOptions {
       "docker-socket": { type: "string" },
       "kill-grace": { type: "string" },
       "status-update-retry-ms": { type: "string" },
+      "log-level": { type: "string" },
     },
   });
   if (!values.master) throw new Error("--master is required");
@@ -50,7 +56,7 @@ export function parseAgentFlags(args: string[]): StartAgentOptions {
   if (kind !== undefined && !KINDS.includes(kind as ContainerizerKind)) {
     throw new Error(`invalid --containerizer "${kind}": use ${KINDS.join(", ")}`);
   }
-  const options: StartAgentOptions = {
+  const options: AgentFlags = {
     master: /^https?:\/\//.test(values.master) ? values.master : `http://${values.master}`,
     port: values.port === undefined ? 5051 : parsePort(values.port, "--port"),
     host: values.host,
@@ -68,5 +74,6 @@ export function parseAgentFlags(args: string[]): StartAgentOptions {
       ? undefined
       : parseDuration(`${values["status-update-retry-ms"]}ms`),
   };
+  if (values["log-level"] !== undefined) options.logLevel = resolveLogLevel(values["log-level"]);
   return options;
 }

@@ -1,16 +1,38 @@
 /** `deno task agent --master URL ...`: parses the flags and starts an agent. */
-import { parseAgentFlags, USAGE } from "./flags.ts";
+import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
+import { type AgentFlags, parseAgentFlags, USAGE } from "./flags.ts";
 import { startAgent } from "./start_agent.ts";
 
-let options;
+/** Agent messages about something going wrong; the rest are informational. */
+const TROUBLE = /lost|fail|not sent|not recorded|error|ignoring|refus|retrying/i;
+
+let flags: AgentFlags;
+let log: Logger;
 try {
-  options = parseAgentFlags(Deno.args);
+  flags = parseAgentFlags(Deno.args);
+  log = createLogger({
+    level: flags.logLevel ?? resolveLogLevel(undefined, Deno.env.get("TENDER_LOG_LEVEL")),
+    component: "agent",
+  });
 } catch (e) {
   console.error(`${e instanceof Error ? e.message : e}\nusage: ${USAGE}`);
   Deno.exit(2);
 }
-const running = await startAgent(options);
+const { logLevel: _, ...options } = flags;
+const running = await startAgent({
+  ...options,
+  log: (m) => TROUBLE.test(m) ? log.warn(m) : log.info(m),
+});
+// The listening line is the process's contract: printed whatever the level.
+console.log(JSON.stringify({
+  level: "info",
+  msg: "agent listening",
+  url: running.url,
+  containerizer: running.containerizer.kind,
+  master: options.master,
+}));
 const shutdown = async () => {
+  log.info("stopping");
   await running.stop();
   Deno.exit(0);
 };

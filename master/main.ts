@@ -1,5 +1,6 @@
 /** `deno task master`: flags in, a master out. */
 import { parseArgs } from "node:util";
+import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
 import { serveRegistry } from "../registry/mod.ts";
 import { startMaster } from "./mod.ts";
 
@@ -8,7 +9,8 @@ const USAGE =
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
   [--weights 'role=2;other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
-  [--drain-seconds SECS (1): routers drain a task this long before its kill]`;
+  [--drain-seconds SECS (1): routers drain a task this long before its kill]
+  [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -38,6 +40,7 @@ try {
       "dns-port": { type: "string", default: "8053" },
       "registry-port": { type: "string", default: "5000" },
       "drain-seconds": { type: "string" },
+      "log-level": { type: "string" },
       help: { type: "boolean" },
     },
   }).values;
@@ -48,6 +51,16 @@ try {
 if (args.help) {
   console.log(USAGE);
   Deno.exit(0);
+}
+let log: Logger;
+try {
+  log = createLogger({
+    level: resolveLogLevel(args["log-level"], Deno.env.get("TENDER_LOG_LEVEL")),
+    component: "master",
+  });
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  Deno.exit(2);
 }
 const port = Number(args.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -114,8 +127,13 @@ const registry = registryPort === undefined ? undefined : await serveRegistry({
 if (registry) {
   console.log(JSON.stringify({ level: "info", msg: "registry listening", url: registry.url }));
 }
+log.info("master started", {
+  workDir: args["work-dir"],
+  registry: registry?.url ?? "off",
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
+    log.info("stopping", { signal });
     await registry?.close();
     await master.stop();
     Deno.exit(0);

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
 import type { AuthOptions } from "./auth.ts";
 import { openRegistry, serveRegistry } from "./server.ts";
 
@@ -19,6 +20,7 @@ const FlagsSchema = z.object({
   "dry-run": z.boolean().optional(),
   "grace-seconds": z.coerce.number().nonnegative().optional(),
   "upload-max-age-seconds": z.coerce.number().nonnegative().optional(),
+  "log-level": z.string().optional(),
 });
 
 const { values, positionals } = parseArgs({
@@ -35,10 +37,21 @@ const { values, positionals } = parseArgs({
     "dry-run": { type: "boolean" },
     "grace-seconds": { type: "string" },
     "upload-max-age-seconds": { type: "string" },
+    "log-level": { type: "string" },
   },
 });
 const flags = FlagsSchema.parse(values);
 const command = positionals[0] ?? "serve";
+let log: Logger;
+try {
+  log = createLogger({
+    level: resolveLogLevel(flags["log-level"], Deno.env.get("TENDER_LOG_LEVEL")),
+    component: "registry",
+  });
+} catch (e) {
+  console.error((e as Error).message);
+  Deno.exit(2);
+}
 const gc = {
   graceMs: flags["grace-seconds"] === undefined ? undefined : flags["grace-seconds"] * 1000,
   uploadMaxAgeMs: flags["upload-max-age-seconds"] === undefined
@@ -76,7 +89,11 @@ if (command === "gc") {
     gc: { ...gc, intervalMs: 60 * 60 * 1000 },
   });
   console.log(`registry listening on ${registry.url} (work dir ${flags["work-dir"]})`);
-  const stop = () => void registry.close().then(() => Deno.exit(0));
+  log.info("registry started", { auth: auth ? auth.scheme ?? "basic" : "off" });
+  const stop = () => {
+    log.info("stopping");
+    void registry.close().then(() => Deno.exit(0));
+  };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 } else {

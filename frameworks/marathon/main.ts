@@ -1,10 +1,14 @@
-/** `deno task marathon --master URL [--port 8080] [--host 127.0.0.1] [--work-dir DIR]` */
+/**
+ * `deno task marathon --master URL [--port 8080] [--host 127.0.0.1] [--work-dir DIR]
+ *   [--log-level debug|info|warn|error]`
+ */
 import { parseArgs } from "node:util";
+import { createLogger, type Logger, resolveLogLevel } from "../../protocol/log.ts";
 import { startMarathon } from "./start_marathon.ts";
 
 const USAGE =
   "Usage: deno task marathon --master http://HOST:5050 [--port 8080] [--host 127.0.0.1] " +
-  "[--work-dir ./.tender/marathon]";
+  "[--work-dir ./.tender/marathon] [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
 
 let args;
 try {
@@ -15,6 +19,7 @@ try {
       port: { type: "string", default: "8080" },
       host: { type: "string", default: "127.0.0.1" },
       "work-dir": { type: "string", default: "./.tender/marathon" },
+      "log-level": { type: "string" },
       help: { type: "boolean" },
     },
   }).values;
@@ -30,6 +35,16 @@ if (!args.master) {
   console.error(`--master is required\n${USAGE}`);
   Deno.exit(2);
 }
+let log: Logger;
+try {
+  log = createLogger({
+    level: resolveLogLevel(args["log-level"], Deno.env.get("TENDER_LOG_LEVEL")),
+    component: "marathon",
+  });
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  Deno.exit(2);
+}
 const port = Number(args.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got "${args.port}"`);
@@ -43,7 +58,9 @@ const marathon = await startMarathon({
   workDir: args["work-dir"]!,
 });
 console.log(`marathon: API on ${marathon.url}, master ${args.master}`);
+log.info("marathon started", { workDir: args["work-dir"], frameworkName: "marathon" });
 const stop = async () => {
+  log.info("stopping");
   await marathon.stop();
   Deno.exit(0);
 };
