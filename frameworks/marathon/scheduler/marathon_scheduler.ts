@@ -62,6 +62,8 @@ export class MarathonScheduler implements Scheduler {
   readonly #killSentAt = new Map<string, number>();
   #lastRevive = 0;
   #ticking: Promise<void> = Promise.resolve();
+  #signal: AbortSignal | undefined;
+  #wantedLaunch = false;
   readonly #probing = new Map<string, Promise<void>>();
   /** Why the last offers did not fit, per app (for `/v2/queue`). */
   readonly lastReasons = new Map<string, string[]>();
@@ -200,10 +202,10 @@ export class MarathonScheduler implements Scheduler {
         const app = await this.#d.store.getApp(appId);
         if (app && configVersion(app) === after.version) {
           const state = await this.#d.store.getBackoff(appId);
-          await this.#d.store.setBackoff(
-            appId,
-            this.#d.backoff.failed(app, after.version, state, now),
-          );
+          const next = this.#d.backoff.failed(app, after.version, state, now);
+          await this.#d.store.setBackoff(appId, next);
+          // Offers declined meanwhile are filtered: ask again the moment the delay runs out.
+          this.#reviveAfter(this.#d.backoff.launchAllowedAt(app, after.version, next, now) - now);
         }
       }
     } else {
@@ -277,13 +279,16 @@ export class MarathonScheduler implements Scheduler {
         i.goal !== "Running" && !isTerminal(i.condition)
       );
       for (const i of stopping) await this.#kill(driver, i, apps.get(i.appId), now);
-      if (wantLaunch) await this.#revive(driver, false);
+      // Revive at once when launches become wanted (offers were declined for 30 s before).
+      if (wantLaunch) await this.#revive(driver, !this.#wantedLaunch);
+      this.#wantedLaunch = wantLaunch;
     }
     await this.#d.service.syncDeployments();
   }
 
   /** Runs `tick()` every `intervalMs` until `signal` aborts. */
   async run(signal: AbortSignal, intervalMs = 1000): Promise<void> {
+    this.#signal = signal;
     while (!signal.aborted) {
       try {
         await this.tick();
@@ -311,6 +316,15 @@ export class MarathonScheduler implements Scheduler {
         JSON.stringify({ level: "warn", msg: "marathon kill", taskId: i.taskId, error: String(e) }),
       );
     }
+  }
+
+  /** Revives offers after `delayMs` (while `run()` runs), e.g. when a launch backoff ends. */
+  #reviveAfter(delayMs: number): void {
+    const signal = this.#signal;
+    if (!signal || signal.aborted) return;
+    this.#d.clock.sleep(Math.max(0, delayMs), signal)
+      .then(() => (this.#driver ? this.#revive(this.#driver, true) : undefined))
+      .catch(() => {});
   }
 
   async #revive(driver: DriverPort, force: boolean): Promise<void> {

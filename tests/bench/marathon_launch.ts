@@ -1,0 +1,222 @@
+/**
+ * Marathon on real Docker, in one run (a real master and Docker agent as processes, Marathon
+ * in-process with default settings), printing `metric value unit` lines:
+ * - a 50-instance app (0.01 cpus, 8 mem, docker `sleep 3600`, no health check) from POST until
+ *   `tasksRunning == 50`, against the same 50 containers started straight through the Engine
+ *   API at concurrency 50, and their ratio (target ≤ 1.1);
+ * - `docker kill` of one instance's container until its replacement is TASK_RUNNING, seen on
+ *   /v2/events (target < 1.5 s);
+ * - a rolling env change of 20 instances with minimumHealthCapacity 0.9, from PUT until the
+ *   deployment is gone and all 20 run the new version.
+ * Removes every container it started.
+ *
+ *   deno run -A --unstable-kv tests/bench/marathon_launch.ts [--tasks 50] [--rolling 20]
+ */
+import { parseArgs } from "node:util";
+import { probeDocker } from "../../agent/containerizer/docker.ts";
+import { DockerEngine } from "../../agent/containerizer/docker_engine.ts";
+import { LABELS } from "../../agent/containerizer/docker.ts";
+import { startMarathon } from "../../frameworks/marathon/mod.ts";
+import { Cluster, waitFor } from "../support/cluster.ts";
+import { startContainersDirect } from "./docker_direct.ts";
+
+const SOCKET = "/var/run/docker.sock";
+const IMAGE = "tender-busybox:latest";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    tasks: { type: "string", default: "50" },
+    rolling: { type: "string", default: "20" },
+  },
+}).values;
+const N = Number(args.tasks);
+const ROLLING = Number(args.rolling);
+
+if (!await probeDocker(SOCKET)) {
+  console.log("# marathon_launch: skipped, no Docker engine answers");
+  Deno.exit(0);
+}
+
+// deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the bench
+type Json = any;
+
+async function call(url: string, method = "GET", body?: unknown): Promise<Json> {
+  const r = await fetch(url, {
+    method,
+    signal: AbortSignal.timeout(15_000),
+    ...(body !== undefined
+      ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
+      : {}),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** `status_update_event`s from /v2/events, each with the time it was read. */
+function watchStatuses(url: string) {
+  const seen: { at: number; taskId: string; state: string }[] = [];
+  const abort = new AbortController();
+  const done = (async () => {
+    const r = await fetch(`${url}/v2/events?event_type=status_update_event`, {
+      headers: { accept: "text/event-stream" },
+      signal: abort.signal,
+    });
+    let buffer = "";
+    for await (const chunk of r.body!.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl).replace(/\r$/, "");
+        buffer = buffer.slice(nl + 1);
+        if (!line.startsWith("data:")) continue;
+        const e = JSON.parse(line.slice(5));
+        if (e.eventType === "status_update_event") {
+          seen.push({ at: performance.now(), taskId: e.taskId, state: e.taskStatus });
+        }
+      }
+    }
+  })().catch(() => {});
+  return {
+    seen,
+    close: async () => {
+      abort.abort();
+      await done;
+    },
+  };
+}
+
+function sleeper(id: string, instances: number, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    cmd: "sleep 3600",
+    instances,
+    cpus: 0.01,
+    mem: 8,
+    container: { type: "DOCKER", docker: { image: IMAGE } },
+    networks: [{ mode: "container/bridge" }],
+    ...extra,
+  };
+}
+
+async function containers(frameworkId: string, labels: string[] = []): Promise<Json[]> {
+  const engine = new DockerEngine(SOCKET);
+  try {
+    return await engine.list([`${LABELS.frameworkId}=${frameworkId}`, ...labels]);
+  } finally {
+    engine.close();
+  }
+}
+
+async function removeAll(frameworkId: string | undefined): Promise<void> {
+  if (!frameworkId) return;
+  const engine = new DockerEngine(SOCKET);
+  try {
+    const all = await engine.list([`${LABELS.frameworkId}=${frameworkId}`]);
+    await Promise.all(all.map((c) => engine.remove(c.Id).catch(() => undefined)));
+  } finally {
+    engine.close();
+  }
+}
+
+/** Deletes an app and waits until none of its containers runs. */
+async function deleteApp(url: string, id: string, frameworkId: string): Promise<void> {
+  await call(`${url}/v2/apps${id}`, "DELETE");
+  await waitFor(`${id}'s containers to stop`, async () => {
+    const all = await containers(frameworkId);
+    return all.every((c) =>
+      c.State !== "running" || !c.Labels?.[LABELS.taskId]?.startsWith(id.slice(1))
+    );
+  }, 120_000);
+}
+
+const results: string[] = [];
+const out = (metric: string, value: number | string, unit: string) => {
+  const line = `${metric} ${value} ${unit}`;
+  results.push(line);
+  console.log(line);
+};
+
+const cluster = await Cluster.start();
+const workDir = await Deno.makeTempDir({ prefix: "marathon-bench-" });
+let fwId: string | undefined;
+const marathon = await startMarathon({ master: cluster.masterUrl, port: 0, workDir });
+const events = watchStatuses(marathon.url);
+try {
+  await cluster.addAgent([
+    "--containerizer",
+    "docker",
+    "--resources",
+    "cpus:4;mem:4096;disk:1024;ports:[32400-32449]",
+  ]);
+  fwId = await waitFor("marathon to subscribe", () => marathon.driver.frameworkId, 60_000);
+  const api = marathon.url;
+
+  // 1. N instances to running, against the Engine API directly.
+  const t0 = performance.now();
+  await call(`${api}/v2/apps`, "POST", sleeper("/bench", N));
+  await waitFor(`${N} tasks running`, async () => {
+    const a = (await call(`${api}/v2/apps/bench`)).app;
+    return a.tasksRunning === N;
+  }, 180_000);
+  const viaMarathon = performance.now() - t0;
+  out(`marathon_launch_${N}`, Math.round(viaMarathon), "ms");
+  const launchEvents = events.seen.filter((e) => e.at >= t0);
+  const firstRunning = launchEvents.find((e) => e.state === "TASK_RUNNING");
+  if (launchEvents[0]) {
+    out("marathon_launch_first_update", Math.round(launchEvents[0].at - t0), "ms");
+  }
+  if (firstRunning) out("marathon_launch_first_running", Math.round(firstRunning.at - t0), "ms");
+
+  // 2. docker kill of one container until its replacement runs.
+  const app = (await call(`${api}/v2/apps/bench?embed=app.tasks`)).app;
+  const victim = app.tasks[0].id;
+  const [container] = await containers(fwId, [`${LABELS.taskId}=${victim}`]);
+  if (!container) throw new Error(`no container for ${victim}`);
+  const before = new Set(app.tasks.map((t: Json) => t.id));
+  const k0 = performance.now();
+  const killed = await new Deno.Command("docker", { args: ["kill", container.Id] }).output();
+  if (!killed.success) throw new Error("docker kill failed");
+  const replaced = await waitFor(
+    "the replacement to run",
+    () => events.seen.find((e) => e.at > k0 && e.state === "TASK_RUNNING" && !before.has(e.taskId)),
+    60_000,
+  );
+  const failedSeen = events.seen.find((e) => e.taskId === victim && e.at > k0);
+  const replacementFirst = events.seen.find((e) => e.taskId === replaced.taskId);
+  out("marathon_kill_to_replacement_running", Math.round(replaced.at - k0), "ms");
+  if (failedSeen) out("marathon_kill_to_failed_seen", Math.round(failedSeen.at - k0), "ms");
+  if (replacementFirst) {
+    out("marathon_kill_to_replacement_first_update", Math.round(replacementFirst.at - k0), "ms");
+  }
+  await deleteApp(api, "/bench", fwId);
+
+  // The same N containers through the Engine API at concurrency N.
+  const direct = await startContainersDirect(N, N);
+  out(`direct_launch_${N}`, Math.round(direct), "ms");
+  out("marathon_launch_ratio", (viaMarathon / direct).toFixed(2), "x");
+
+  // 3. Rolling env change of ROLLING instances with minimumHealthCapacity 0.9.
+  const strategy = { upgradeStrategy: { minimumHealthCapacity: 0.9, maximumOverCapacity: 0.1 } };
+  await call(`${api}/v2/apps`, "POST", sleeper("/roll", ROLLING, { ...strategy, env: { V: "1" } }));
+  await waitFor(`${ROLLING} running, deployed`, async () => {
+    const a = (await call(`${api}/v2/apps/roll`)).app;
+    return a.tasksRunning === ROLLING && a.deployments.length === 0;
+  }, 120_000);
+  const r0 = performance.now();
+  await call(`${api}/v2/apps/roll`, "PUT", { env: { V: "2" } });
+  await waitFor("the rolling upgrade to finish", async () => {
+    const a = (await call(`${api}/v2/apps/roll?embed=app.tasks`)).app;
+    return a.deployments.length === 0 && a.tasksRunning === ROLLING &&
+      a.tasks.length === ROLLING && a.tasks.every((t: Json) => t.version === a.version);
+  }, 240_000);
+  out(`marathon_rolling_upgrade_${ROLLING}_mhc_0.9`, Math.round(performance.now() - r0), "ms");
+  await deleteApp(api, "/roll", fwId);
+} finally {
+  await events.close();
+  await marathon.stop();
+  await cluster.stop();
+  await removeAll(fwId);
+  await Deno.remove(workDir, { recursive: true }).catch(() => {});
+}
