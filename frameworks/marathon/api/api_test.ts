@@ -197,11 +197,18 @@ Deno.test("deployments: listed with steps, finished by syncDeployments, cancelle
     assert.equal(await store.getLock("/web"), undefined);
     assert.equal((await request(`/v2/deployments/${depId}`, { method: "DELETE" })).status, 404);
 
+    const configBefore = (await store.getApp("/web"))?.versionInfo?.lastConfigChangeAt;
     const upd =
       await (await request("/v2/apps/web", { method: "PUT", json: { cmd: "serve --new" } })).json();
     const revert = await request(`/v2/deployments/${upd.deploymentId}`, { method: "DELETE" });
     assert.equal(revert.status, 200);
-    assert.equal((await store.getApp("/web"))?.cmd, "serve", "reverted to the version before");
+    const reverted = await store.getApp("/web");
+    assert.equal(reverted?.cmd, "serve", "reverted to the version before");
+    assert.equal(
+      reverted?.versionInfo?.lastConfigChangeAt,
+      configBefore,
+      "the old config version, so instances still on it are kept",
+    );
     const next =
       await (await request("/v2/apps/web?force=true", { method: "PUT", json: { cmd: "x y" } }))
         .json();

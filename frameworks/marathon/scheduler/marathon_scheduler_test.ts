@@ -290,3 +290,34 @@ Deno.test("MarathonScheduler finishes a deployment only once readiness answers r
     await server.shutdown();
   }
 });
+
+Deno.test("MarathonScheduler revives offers when launches become wanted and when a backoff ends", async () => {
+  await withScheduler(async ({ scheduler, driver, service, clock }) => {
+    const flush = () => new Promise((r) => setTimeout(r, 0));
+    const life = new AbortController();
+    await scheduler.subscribed(driver, { frameworkId: "fw", resubscribed: false });
+    const loop = scheduler.run(life.signal, 60_000);
+    await scheduler.tick();
+    const base = driver.revives;
+    await service.createApp({ id: "crash", cmd: "exit 1", backoffSeconds: 10 });
+    await scheduler.tick();
+    assert.equal(driver.revives, base + 1, "revived as soon as a launch is wanted");
+    await scheduler.tick();
+    assert.equal(driver.revives, base + 1, "not again while still wanted");
+    await scheduler.offers(driver, [offer()]);
+    await scheduler.tick();
+    const taskId = driver.launched[0]!.tasks[0]!.task_id.value;
+    await scheduler.update(driver, status(taskId, "TASK_FAILED", { message: "exited 1" }));
+    await scheduler.tick();
+    const failed = driver.revives;
+    clock.advance(9_999);
+    await flush();
+    assert.equal(driver.revives, failed, "still backed off");
+    clock.advance(1);
+    await flush();
+    assert.equal(driver.revives, failed + 1, "revived when the delay ran out");
+    life.abort();
+    clock.advance(60_000);
+    await loop;
+  });
+});
