@@ -118,15 +118,23 @@ export function kill(
     return;
   }
   const killPolicy = kill.kill_policy ?? task.info.kill_policy;
-  if (task.drainingKill) return; // already on its way out
+  if (task.drainingKill && !task.drainingKill.sent) return; // the kill follows the drain
+  if (task.drainingKill?.sent) return sendKill(ctx, task, killPolicy); // again, as asked
   const routed = task.state === "TASK_RUNNING" &&
     task.resources.some((r) => r.name === "ports" && (r.ranges?.range.length ?? 0) > 0);
   if (routed && ctx.options.drainMs > 0 && ctx.agentConnections.has(task.agentId)) {
     // Routers drop it from their pools first; the kill follows (see sendDueKills).
-    ctx.putTask({ ...task, drainingKill: { at: ctx.now() + ctx.options.drainMs, killPolicy } });
+    ctx.putTask({
+      ...task,
+      drainingKill: { at: ctx.now() + ctx.options.drainMs, killPolicy, sent: false },
+    });
     return;
   }
-  sendKill(ctx, task, killPolicy);
+  if (routed) {
+    // No time to drain, but routers still stop using it at once.
+    ctx.putTask({ ...task, drainingKill: { at: ctx.now(), killPolicy, sent: true } });
+  }
+  sendKill(ctx, ctx.getTask(frameworkId, taskId)!, killPolicy);
 }
 
 /** Sends the kills whose drain time has come. */
@@ -134,11 +142,11 @@ export function sendDueKills(ctx: MasterContext): void {
   const now = ctx.now();
   for (const key of [...ctx.draining]) {
     const task = ctx.tasks.get(key);
-    if (!task?.drainingKill || task.drainingKill.at > now) continue;
-    const { killPolicy } = task.drainingKill;
-    const rest = { ...task, drainingKill: undefined };
-    ctx.putTask(rest);
-    if (!isTerminalState(rest.state)) sendKill(ctx, rest, killPolicy);
+    if (!task?.drainingKill || task.drainingKill.sent || task.drainingKill.at > now) continue;
+    // Still draining until it ends: a task that ignores SIGTERM must not come back.
+    const sent = { ...task, drainingKill: { ...task.drainingKill, sent: true } };
+    ctx.putTask(sent);
+    if (!isTerminalState(sent.state)) sendKill(ctx, sent, task.drainingKill.killPolicy);
   }
 }
 

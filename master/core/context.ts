@@ -176,7 +176,7 @@ export class MasterContext {
   putTask(task: TaskRecord): void {
     const key = taskKey(task.frameworkId, task.info.task_id.value);
     this.tasks.set(key, task);
-    if (task.drainingKill) this.draining.add(key);
+    if (task.drainingKill && !task.drainingKill.sent) this.draining.add(key);
     else this.draining.delete(key);
     index(this.tasksByAgent, task.agentId).add(key);
     index(this.tasksByFramework, task.frameworkId).add(key);

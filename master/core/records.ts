@@ -59,10 +59,14 @@ export const TaskRecordSchema = z.object({
   /** A kill asked for while the agent could not be told; sent when it re-registers. */
   killRequested: z.boolean().default(false),
   /**
-   * A kill held back while routers drain the task (no new requests): sent to the agent at
-   * `at` (ms), with this kill policy.
+   * The task is being killed: routers drain it (no new requests) from the moment this is set
+   * until the task ends. The kill goes to the agent at `at` (ms); `sent` once it has.
    */
-  drainingKill: z.object({ at: z.number(), killPolicy: KillPolicySchema.optional() }).optional(),
+  drainingKill: z.object({
+    at: z.number(),
+    killPolicy: KillPolicySchema.optional(),
+    sent: z.boolean().default(false),
+  }).optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 
