@@ -213,6 +213,12 @@ try {
   }, 240_000);
   out(`marathon_rolling_upgrade_${ROLLING}_mhc_0.9`, Math.round(performance.now() - r0), "ms");
   await deleteApp(api, "/roll", fwId);
+} catch (e) {
+  // What the agent and master said last, to tell a slow Docker from a stuck agent.
+  for (const p of [cluster.master, ...cluster.agents]) {
+    console.error(`# ${p.name}:\n${p.log.slice(-15).join("\n")}`);
+  }
+  throw e;
 } finally {
   await events.close();
   await marathon.stop();
