@@ -3,57 +3,42 @@
  * dashboard), one agent, the image registry, the Marathon framework and the router — with
  * state under `./.tender/`. Ctrl-C stops everything, the agent's tasks included.
  */
-import { parseArgs } from "node:util";
-import { type ContainerizerKind, startAgent } from "./agent/mod.ts";
+import { startAgent } from "./agent/mod.ts";
 import { startMarathon } from "./frameworks/marathon/mod.ts";
 import { startMaster } from "./master/mod.ts";
 import { serveRegistry } from "./registry/mod.ts";
+import { parseFlags, portFlag, usageError } from "./protocol/flags.ts";
 import { startRouter } from "./router/mod.ts";
 
 const USAGE = `Usage: deno task dev [--work-dir ./.tender] [--master-port 5050] [--agent-port 5051]
   [--registry-port 5000] [--marathon-port 8080] [--router-port 8081] [--dns-port 8053]
   [--containerizer docker|process] [--resources 'cpus:2;mem:2048']`;
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      "work-dir": { type: "string", default: "./.tender" },
-      "master-port": { type: "string", default: "5050" },
-      "agent-port": { type: "string", default: "5051" },
-      "registry-port": { type: "string", default: "5000" },
-      "marathon-port": { type: "string", default: "8080" },
-      "router-port": { type: "string", default: "8081" },
-      "dns-port": { type: "string", default: "8053" },
-      containerizer: { type: "string" },
-      resources: { type: "string" },
-      help: { type: "boolean" },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  Deno.exit(2);
-}
-if (args.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+const args = parseFlags(USAGE, {
+  "work-dir": { type: "string", default: "./.tender" },
+  "master-port": { type: "string", default: "5050" },
+  "agent-port": { type: "string", default: "5051" },
+  "registry-port": { type: "string", default: "5000" },
+  "marathon-port": { type: "string", default: "8080" },
+  "router-port": { type: "string", default: "8081" },
+  "dns-port": { type: "string", default: "8053" },
+  containerizer: { type: "string" },
+  resources: { type: "string" },
+  help: { type: "boolean" },
+});
 const containerizer = args.containerizer;
-if (containerizer !== undefined && !["docker", "process"].includes(containerizer)) {
-  console.error(`--containerizer must be docker or process, got "${containerizer}"`);
-  Deno.exit(2);
+if (containerizer !== undefined && containerizer !== "docker" && containerizer !== "process") {
+  usageError(`--containerizer must be docker or process, got "${containerizer}"`, USAGE);
 }
-const ports: Record<string, number> = {};
-for (const name of ["master", "agent", "registry", "marathon", "router", "dns"]) {
-  const value = args[`${name}-port` as "master-port"];
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`--${name}-port must be a port number, got "${value}"\n${USAGE}`);
-    Deno.exit(2);
-  }
-  ports[name] = port;
-}
+const port = (name: string, value: string) => portFlag(name, value, { usage: USAGE })!;
+const ports = {
+  master: port("master-port", args["master-port"]),
+  agent: port("agent-port", args["agent-port"]),
+  registry: port("registry-port", args["registry-port"]),
+  marathon: port("marathon-port", args["marathon-port"]),
+  router: port("router-port", args["router-port"]),
+  dns: port("dns-port", args["dns-port"]),
+};
 const workDir = args["work-dir"]!;
 
 const master = await startMaster({
@@ -68,7 +53,7 @@ const agent = await startAgent({
   port: ports.agent,
   workDir: `${workDir}/agent`,
   hostname: "localhost",
-  containerizer: containerizer as ContainerizerKind | undefined,
+  containerizer,
   resources: args.resources,
 });
 const marathon = await startMarathon({

@@ -1,6 +1,5 @@
 /** `deno task master`: flags in, a master out. */
-import { parseArgs } from "node:util";
-import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
+import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../protocol/flags.ts";
 import { serveRegistry } from "../registry/mod.ts";
 import { startMaster } from "./mod.ts";
 
@@ -12,86 +11,46 @@ const USAGE =
   [--drain-seconds SECS (1): routers drain a task this long before its kill]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
 
-function seconds(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) {
-    console.error(`--${name} must be a number of seconds, got "${value}"\n${USAGE}`);
-    Deno.exit(2);
-  }
-  return n * 1000;
-}
+const args = parseFlags(USAGE, {
+  host: { type: "string", default: "127.0.0.1" },
+  port: { type: "string", default: "5050" },
+  "work-dir": { type: "string", default: "./.tender/master" },
+  hostname: { type: "string" },
+  "agent-timeout": { type: "string" },
+  "agent-reregister-timeout": { type: "string" },
+  "offer-timeout": { type: "string" },
+  "allocation-interval": { type: "string" },
+  "heartbeat-interval": { type: "string" },
+  weights: { type: "string" },
+  "dns-port": { type: "string", default: "8053" },
+  "registry-port": { type: "string", default: "5000" },
+  "drain-seconds": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean" },
+});
+const log = loggerFlag("master", args["log-level"], USAGE);
+const seconds = (name: string, value: string | undefined, fallback: number) =>
+  secondsFlag(name, value, { usage: USAGE, fallback });
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: "5050" },
-      "work-dir": { type: "string", default: "./.tender/master" },
-      hostname: { type: "string" },
-      "agent-timeout": { type: "string" },
-      "agent-reregister-timeout": { type: "string" },
-      "offer-timeout": { type: "string" },
-      "allocation-interval": { type: "string" },
-      "heartbeat-interval": { type: "string" },
-      weights: { type: "string" },
-      "dns-port": { type: "string", default: "8053" },
-      "registry-port": { type: "string", default: "5000" },
-      "drain-seconds": { type: "string" },
-      "log-level": { type: "string" },
-      help: { type: "boolean" },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  Deno.exit(2);
-}
-if (args.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-let log: Logger;
-try {
-  log = createLogger({
-    level: resolveLogLevel(args["log-level"], Deno.env.get("TENDER_LOG_LEVEL")),
-    component: "master",
-  });
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  Deno.exit(2);
-}
-const port = Number(args.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`--port must be a port number, got "${args.port}"`);
-  Deno.exit(2);
-}
 function weights(text: string | undefined): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of (text ?? "").split(";").map((p) => p.trim()).filter(Boolean)) {
     const [role, value] = part.split("=");
     const weight = Number(value);
     if (!role || !(weight > 0)) {
-      console.error(`--weights: "${part}" must be role=positive-number\n${USAGE}`);
-      Deno.exit(2);
+      usageError(`--weights: "${part}" must be role=positive-number`, USAGE);
     }
     out[role] = weight;
   }
   return out;
 }
 
-function optionalPort(name: string, value: string | undefined): number | undefined {
-  if (value === "off") return undefined;
-  const port = Number(value);
-  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    console.error(`--${name} must be a port number or "off", got "${value}"`);
-    Deno.exit(2);
-  }
-  return port;
-}
-const dnsPort = optionalPort("dns-port", args["dns-port"]);
-const registryPort = optionalPort("registry-port", args["registry-port"]);
+const port = portFlag("port", args.port, { usage: USAGE });
+const dnsPort = portFlag("dns-port", args["dns-port"], { usage: USAGE, allowOff: true });
+const registryPort = portFlag("registry-port", args["registry-port"], {
+  usage: USAGE,
+  allowOff: true,
+});
 const master = await startMaster({
   host: args.host,
   port,
