@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../protocol/mod.ts";
 import type { Backend, Pool } from "./pool.ts";
+import { UpstreamError, type UpstreamPool } from "./upstream_http.ts";
 
 /** Options of `proxyRequest()`. */
 export interface ProxyOptions {
@@ -18,6 +19,10 @@ export interface ProxyOptions {
   headersTimeoutMs?: number;
   /** The client to send with; one made with `allowHost: true` passes the Host header on. */
   client?: Deno.HttpClient;
+  /** Keep-alive connections for bodiless GET and HEAD requests; others go through `fetch`. */
+  upstream?: UpstreamPool;
+  /** Connect timeout per backend on the `upstream` path, ms. Default 2000. */
+  connectTimeoutMs?: number;
 }
 
 const HOP_BY_HOP = [
@@ -104,6 +109,9 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
     pool.failed += 1;
     return reply(503, `No healthy endpoint for ${url.host}`);
   }
+  if (options.upstream && req.body === null && (req.method === "GET" || req.method === "HEAD")) {
+    return await proxySimple(req, { ...options, upstream: options.upstream }, url, headers);
+  }
   let lastError: unknown;
   while (tried.size < maxTries) {
     const backend: Backend | undefined = pool.pick(clock.now(), tried);
@@ -161,6 +169,61 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
       statusText: res.statusText,
       headers: outHeaders,
     });
+  }
+  pool.failed += 1;
+  return reply(502, `Every endpoint tried for ${url.host} failed: ${String(lastError)}`);
+}
+
+/** The `upstream` path: bodiless requests over the pool's keep-alive connections. */
+async function proxySimple(
+  req: Request,
+  options: ProxyOptions & { upstream: UpstreamPool },
+  url: URL,
+  headers: Headers,
+): Promise<Response> {
+  const { pool, clock } = options;
+  headers.set("host", req.headers.get("host") ?? url.host);
+  const tried = new Set<string>();
+  const maxTries = options.maxTries ?? 3;
+  let lastError: unknown;
+  while (tried.size < maxTries) {
+    const backend: Backend | undefined = pool.pick(clock.now(), tried);
+    if (backend === undefined) break;
+    tried.add(backend.key);
+    pool.acquire(backend);
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        pool.release(backend);
+      }
+    };
+    try {
+      const res = await options.upstream.send({
+        ip: backend.ip,
+        port: backend.port,
+        method: req.method,
+        target: `${url.pathname}${url.search}`,
+        headers,
+        connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+        headersTimeoutMs: options.headersTimeoutMs ?? 60_000,
+        done: release,
+      });
+      pool.ok(backend);
+      return new Response(res.body, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: stripHopByHop(res.headers),
+      });
+    } catch (e) {
+      release();
+      if (e instanceof UpstreamError && e.kind === "timeout") {
+        pool.failed += 1;
+        return reply(504, `Endpoint ${backend.key} sent no response in time`);
+      }
+      lastError = e;
+      pool.fail(backend, clock.now());
+    }
   }
   pool.failed += 1;
   return reply(502, `Every endpoint tried for ${url.host} failed: ${String(lastError)}`);

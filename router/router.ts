@@ -9,6 +9,7 @@ import { type Clock, systemClock } from "../protocol/mod.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { proxyRequest } from "./http_proxy.ts";
+import { UpstreamPool } from "./upstream_http.ts";
 import { renderRouterMetrics } from "./metrics.ts";
 import { type BackendView, Pool } from "./pool.ts";
 import { type Route, routingTable } from "./routes.ts";
@@ -206,6 +207,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const http = new HttpMetrics();
   // allowHost: backends see the Host the client asked for, as behind HAProxy.
   const client = Deno.createHttpClient({ allowHost: true });
+  const upstream = new UpstreamPool();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
@@ -266,6 +268,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         clientIp: info.remoteAddr.hostname,
         headersTimeoutMs: options.headersTimeoutMs,
         client,
+        upstream,
       }),
     };
   }
@@ -285,6 +288,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       await closeRoutes();
       await server.shutdown();
       client.close();
+      upstream.close();
     },
   };
 }
