@@ -14,17 +14,13 @@ import {
 } from "../master_state.ts";
 import { AppsSchema } from "../marathon.ts";
 import { age, fields, mib, num, table } from "../table.ts";
+import { isTerminalState, TaskStateSchema } from "../../protocol/mod.ts";
 
-const TERMINAL = new Set([
-  "TASK_FINISHED",
-  "TASK_FAILED",
-  "TASK_KILLED",
-  "TASK_ERROR",
-  "TASK_LOST",
-  "TASK_DROPPED",
-  "TASK_GONE",
-  "TASK_GONE_BY_OPERATOR",
-]);
+/** Whether a state read loosely from /master/state is one a task never leaves. */
+function isTerminal(state: string): boolean {
+  const parsed = TaskStateSchema.safeParse(state);
+  return parsed.success && isTerminalState(parsed.data);
+}
 
 const used = (u: number, t: number, f: (n: number) => string) => `${f(u)}/${f(t)}`;
 
@@ -362,7 +358,7 @@ const tasksList: Command = {
     if (wanted !== undefined) {
       const full = wanted.startsWith("TASK_") ? wanted : `TASK_${wanted}`;
       rows = rows.filter((t) =>
-        full === "TASK_TERMINAL" ? TERMINAL.has(t.task.state) : t.task.state === full
+        full === "TASK_TERMINAL" ? isTerminal(t.task.state) : t.task.state === full
       );
     }
     ctx.output(() => rows.length === 0 ? "No tasks.\n" : taskTable(rows), rows.map(taskJson));
