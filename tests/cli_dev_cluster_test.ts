@@ -11,7 +11,14 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 Deno.test("tender CLI against a dev cluster (deno task dev)", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "tender-dev-cli-" });
-  const [masterPort, agentPort, registryPort] = [freePort(), freePort(), freePort()];
+  const [masterPort, agentPort, registryPort, marathonPort, routerPort, dnsPort] = [
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ];
   const dev = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -26,6 +33,12 @@ Deno.test("tender CLI against a dev cluster (deno task dev)", async (t) => {
       String(agentPort),
       "--registry-port",
       String(registryPort),
+      "--marathon-port",
+      String(marathonPort),
+      "--router-port",
+      String(routerPort),
+      "--dns-port",
+      String(dnsPort),
       "--containerizer",
       "process",
       "--resources",
@@ -43,6 +56,7 @@ Deno.test("tender CLI against a dev cluster (deno task dev)", async (t) => {
   const env = {
     TENDER_MASTER: `http://127.0.0.1:${masterPort}`,
     TENDER_REGISTRY: `http://127.0.0.1:${registryPort}`,
+    TENDER_MARATHON: `http://127.0.0.1:${marathonPort}`,
     NO_COLOR: "1",
   };
   let framework: Deno.ChildProcess | undefined;
@@ -90,6 +104,34 @@ Deno.test("tender CLI against a dev cluster (deno task dev)", async (t) => {
       const frameworks = await tender("frameworks");
       assert.match(frameworks.stdout, /\shello\S*\s+\*\s+yes\s+2\s/);
     });
+
+    await t.step(
+      "apps: add from a file and watch it deploy, scale, read logs, remove",
+      async () => {
+        await Deno.writeTextFile(
+          `${dir}/worker.yaml`,
+          "id: /worker\ncmd: echo up; while true; do echo beat; sleep 0.5; done\n" +
+            "instances: 1\ncpus: 0.1\nmem: 16\n",
+        );
+        const added = await tender("apps", "add", `${dir}/worker.yaml`, "--wait");
+        assert.equal(added.code, 0, added.stderr);
+        assert.match(added.stdout, /^App \/worker submitted; deployment [0-9a-f-]+ done\.$/m);
+        assert.match(added.stderr, /\[[#-]{24}\]\s+\d+% step/); // the progress bar
+        const scaled = await tender("apps", "scale", "worker", "2", "--wait");
+        assert.equal(scaled.code, 0, scaled.stderr);
+        const list = await tender("apps", "list");
+        assert.match(list.stdout, /^\/worker\s+running\s+2\/2\s/m);
+        await waitFor("both replicas' output", async () => {
+          const r = await tender("logs", "--app", "/worker");
+          return r.code === 0 &&
+            new Set([...r.stdout.matchAll(/^(\S+)\s+\| up$/gm)].map((m) => m[1])).size === 2;
+        });
+        const removed = await tender("apps", "remove", "/worker", "--wait");
+        assert.equal(removed.code, 0, removed.stderr);
+        const none = await tender("apps", "list");
+        assert.match(none.stdout, /^No apps\./);
+      },
+    );
 
     await t.step("an image pushed without Docker is listed, and gc keeps it", async () => {
       await Deno.mkdir(`${dir}/img/root`, { recursive: true });
