@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../protocol/mod.ts";
 import type { Backend, Pool } from "./pool.ts";
-import { UpstreamError, type UpstreamPool } from "./upstream_http.ts";
+import { HOP_BY_HOP, UpstreamError, type UpstreamPool } from "./upstream_http.ts";
 
 /** Options of `proxyRequest()`. */
 export interface ProxyOptions {
@@ -24,17 +24,6 @@ export interface ProxyOptions {
   /** Connect timeout per backend on the `upstream` path, ms. Default 2000. */
   connectTimeoutMs?: number;
 }
-
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-];
 
 /** Responses up to this size (by Content-Length) are buffered rather than streamed. */
 const SMALL_BODY = 64 * 1024;
@@ -93,6 +82,9 @@ function refused(e: unknown): boolean {
 export async function proxyRequest(req: Request, options: ProxyOptions): Promise<Response> {
   const { pool, clock } = options;
   pool.requests += 1;
+  if (options.upstream && req.body === null && (req.method === "GET" || req.method === "HEAD")) {
+    return await proxySimple(req, { ...options, upstream: options.upstream });
+  }
   const url = new URL(req.url);
   const headers = stripHopByHop(req.headers);
   const prior = headers.get("x-forwarded-for");
@@ -108,9 +100,6 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
   if (pool.size === 0) {
     pool.failed += 1;
     return reply(503, `No healthy endpoint for ${url.host}`);
-  }
-  if (options.upstream && req.body === null && (req.method === "GET" || req.method === "HEAD")) {
-    return await proxySimple(req, { ...options, upstream: options.upstream }, url, headers);
   }
   let lastError: unknown;
   while (tried.size < maxTries) {
@@ -174,15 +163,47 @@ export async function proxyRequest(req: Request, options: ProxyOptions): Promise
   return reply(502, `Every endpoint tried for ${url.host} failed: ${String(lastError)}`);
 }
 
+/** The request's headers for a backend: hop-by-hop ones dropped, `X-Forwarded-*` added. */
+function forwardedHeaders(req: Request, host: string, clientIp?: string): [string, string][] {
+  const out: [string, string][] = [];
+  const connection = req.headers.get("connection");
+  const listed = connection === null
+    ? []
+    : connection.toLowerCase().split(",").map((n) => n.trim());
+  let prior: string | undefined;
+  for (const [name, value] of req.headers) {
+    if (HOP_BY_HOP.includes(name) || listed.includes(name)) continue;
+    if (name === "x-forwarded-for") prior = value;
+    else if (name !== "x-forwarded-host" && name !== "x-forwarded-proto") out.push([name, value]);
+  }
+  if (clientIp) out.push(["x-forwarded-for", prior ? `${prior}, ${clientIp}` : clientIp]);
+  else if (prior) out.push(["x-forwarded-for", prior]);
+  out.push(["x-forwarded-host", host], [
+    "x-forwarded-proto",
+    req.url.startsWith("https:") ? "https" : "http",
+  ]);
+  return out;
+}
+
+/** Path and query of an absolute URL, without parsing the rest. */
+function targetOf(url: string): string {
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  return slash < 0 ? "/" : url.slice(slash).replace(/#.*$/, "");
+}
+
 /** The `upstream` path: bodiless requests over the pool's keep-alive connections. */
 async function proxySimple(
   req: Request,
   options: ProxyOptions & { upstream: UpstreamPool },
-  url: URL,
-  headers: Headers,
 ): Promise<Response> {
   const { pool, clock } = options;
-  headers.set("host", req.headers.get("host") ?? url.host);
+  const host = req.headers.get("host") ?? new URL(req.url).host;
+  if (pool.size === 0) {
+    pool.failed += 1;
+    return reply(503, `No healthy endpoint for ${host}`);
+  }
+  const headers = forwardedHeaders(req, host, options.clientIp);
+  const target = targetOf(req.url);
   const tried = new Set<string>();
   const maxTries = options.maxTries ?? 3;
   let lastError: unknown;
@@ -203,7 +224,7 @@ async function proxySimple(
         ip: backend.ip,
         port: backend.port,
         method: req.method,
-        target: `${url.pathname}${url.search}`,
+        target,
         headers,
         connectTimeoutMs: options.connectTimeoutMs ?? 2000,
         headersTimeoutMs: options.headersTimeoutMs ?? 60_000,
@@ -213,7 +234,7 @@ async function proxySimple(
       return new Response(res.body, {
         status: res.status,
         statusText: res.statusText,
-        headers: stripHopByHop(res.headers),
+        headers: res.headers,
       });
     } catch (e) {
       release();
@@ -226,5 +247,5 @@ async function proxySimple(
     }
   }
   pool.failed += 1;
-  return reply(502, `Every endpoint tried for ${url.host} failed: ${String(lastError)}`);
+  return reply(502, `Every endpoint tried for ${host} failed: ${String(lastError)}`);
 }

@@ -7,7 +7,7 @@
 import { ConnReader } from "./conn_reader.ts";
 import { connectWithTimeout } from "./tcp_frontend.ts";
 
-/** One response from a backend; `release` has run or runs when `body` ends. */
+/** One response from a backend, hop-by-hop headers dropped; `done` runs when `body` ends. */
 export interface UpstreamResponse {
   status: number;
   statusText: string;
@@ -22,7 +22,8 @@ export interface SendOptions {
   method: string;
   /** Path and query. */
   target: string;
-  headers: Headers;
+  /** Request headers, hop-by-hop ones already dropped. */
+  headers: Iterable<[string, string]>;
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   /** Runs once when the response body ends, fails or is cancelled (not when `send` throws). */
@@ -35,6 +36,18 @@ export class UpstreamError extends Error {
     super(message);
   }
 }
+
+/** Headers that describe one hop only; never forwarded. */
+export const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
 
 const SMALL_BODY = 64 * 1024;
 const MAX_IDLE = 32;
@@ -106,15 +119,29 @@ export class UpstreamPool {
       throw new UpstreamError("protocol", `bad status line ${JSON.stringify(lines[0])}`);
     }
     const headers = new Headers();
+    let connection = "";
+    let transferEncoding = "";
+    let contentLength: string | null = null;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
       const colon = line.indexOf(":");
-      if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === "connection") connection += `,${value}`;
+      else if (name === "transfer-encoding") transferEncoding += `,${value}`;
+      else if (!HOP_BY_HOP.includes(name)) {
+        if (name === "content-length") contentLength = value;
+        headers.append(name, value);
+      }
+    }
+    for (const name of connection.toLowerCase().split(",")) {
+      if (name.trim() !== "") headers.delete(name.trim());
     }
     const code = Number(status[2]);
     const keepAlive = status[1] === "1"
-      ? !/\bclose\b/i.test(headers.get("connection") ?? "")
-      : /\bkeep-alive\b/i.test(headers.get("connection") ?? "");
+      ? !/\bclose\b/i.test(connection)
+      : /\bkeep-alive\b/i.test(connection);
     const base = { status: code, statusText: status[3] ?? "", headers };
     const finish = (reusable: boolean) => {
       if (reusable && keepAlive) this.#park(`${o.ip}:${o.port}`, reader);
@@ -125,10 +152,10 @@ export class UpstreamPool {
       finish(true);
       return { ...base, body: null };
     }
-    if (/\bchunked\b/i.test(headers.get("transfer-encoding") ?? "")) {
+    if (/\bchunked\b/i.test(transferEncoding)) {
       return { ...base, body: stream(reader, chunkedParts(reader), finish) };
     }
-    const lengthHeader = headers.get("content-length");
+    const lengthHeader = contentLength;
     if (lengthHeader === null) {
       return { ...base, body: stream(reader, untilClose(reader), () => finish(false)) };
     }
