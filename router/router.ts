@@ -119,6 +119,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   }
 
   const tcp = new Map<number, TcpRoute>();
+  const upstream = new UpstreamPool();
   const vhosts = new Map<string, VhostRoute>();
   const remembered = new Map<string, Set<number>>();
   const newPool = (route: Route) => new Pool({ balance: route.balance, benchMs: options.benchMs });
@@ -171,6 +172,11 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       entry.pool.setEndpoints([]);
       if (entry.pool.empty) vhosts.delete(host);
     }
+    upstream.retain(
+      new Set(
+        [...table.vhosts.values()].flatMap((r) => r.endpoints.map((e) => `${e.ip}:${e.port}`)),
+      ),
+    );
   };
   const unsubscribe = source.subscribe(sync);
   sync();
@@ -207,7 +213,6 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const http = new HttpMetrics();
   // allowHost: backends see the Host the client asked for, as behind HAProxy.
   const client = Deno.createHttpClient({ allowHost: true });
-  const upstream = new UpstreamPool();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({

@@ -56,6 +56,8 @@ const encoder = new TextEncoder();
 /** Idle keep-alive connections per backend, and the requests sent over them. */
 export class UpstreamPool {
   readonly #idle = new Map<string, ConnReader[]>();
+  /** Backends (`ip:port`) whose connections may be kept idle; all when undefined. */
+  #live: ReadonlySet<string> | undefined;
 
   /** Sends a bodiless request; a reused connection found closed is retried on a new one. */
   async send(o: SendOptions): Promise<UpstreamResponse> {
@@ -179,11 +181,21 @@ export class UpstreamPool {
   }
 
   #park(key: string, reader: ConnReader): void {
-    if (reader.buffered > 0) return closeQuietly(reader.conn);
+    if (reader.buffered > 0 || this.#live?.has(key) === false) return closeQuietly(reader.conn);
     const list = this.#idle.get(key) ?? [];
     if (list.length >= MAX_IDLE) return closeQuietly(reader.conn);
     list.push(reader);
     this.#idle.set(key, list);
+  }
+
+  /** Keeps idle connections only to `keys` (`ip:port`): backends that left are let go. */
+  retain(keys: ReadonlySet<string>): void {
+    this.#live = keys;
+    for (const [key, list] of this.#idle) {
+      if (keys.has(key)) continue;
+      for (const r of list) closeQuietly(r.conn);
+      this.#idle.delete(key);
+    }
   }
 
   /** Closes every idle connection. */

@@ -157,3 +157,22 @@ Deno.test("UpstreamPool.send() fails with kind connect or timeout", async () => 
     silent.close();
   }
 });
+
+Deno.test("UpstreamPool.retain() lets idle connections to backends that left go", async () => {
+  const backend = rawBackend(() => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  const pool = new UpstreamPool();
+  try {
+    const key = `127.0.0.1:${backend.port}`;
+    pool.retain(new Set([key]));
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    assert.equal(backend.accepted(), 1);
+    pool.retain(new Set());
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    assert.equal(backend.accepted(), 3);
+  } finally {
+    pool.close();
+    backend.close();
+  }
+});
