@@ -9,6 +9,7 @@ const SCRIPTS: [string, string, ...string[]][] = [
   ["bench", "master/allocator/allocator_bench.ts"],
   ["run", "tests/bench/agent_simulated.ts"],
   ["run", "tests/bench/docker_launch.ts"],
+  ["run", "tests/bench/marathon_launch.ts"],
   ["run", "tests/bench/registry_throughput.ts"],
   ["run", "tests/bench/router_latency.ts"],
 ];
