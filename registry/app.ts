@@ -176,12 +176,12 @@ function handlers(registry: Registry): HandlerTable {
     if (range) {
       h.set("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
       h.set("Content-Length", String(range.end - range.start + 1));
-      return new Response(await registry.openBlob(name, digest, range), {
+      return new Response(await registry.openBlob(digest, range), {
         status: 206,
         headers: h,
       });
     }
-    return new Response(await registry.openBlob(name, digest), { status: 200, headers: h });
+    return new Response(await registry.openBlob(digest), { status: 200, headers: h });
   };
 
   const manifestGet: Handler<"manifest"> = async (c, { name, reference }) => {

@@ -15,8 +15,8 @@ export interface ByteRange {
 /** Size of the buffer uploads are gathered in before hashing and writing. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
-/** How much an upload may write before a background fsync is started. */
-const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
+/** How much an upload may have unsynced before the next background fsync starts. */
+const SYNC_EVERY_BYTES = 1024 * 1024;
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
@@ -202,16 +202,19 @@ export class BlobStore {
     await Deno.truncate(this.uploadPath(id), size);
   }
 
-  /** Fsyncs a finished upload and renames it into place as `digest`. */
-  async commitUpload(id: string, digest: string): Promise<void> {
-    const source = this.uploadPath(id);
-    const file = await Deno.open(source, { read: true, write: true });
+  /** Fsyncs a finished upload's file (before `placeUpload`, so a placed blob is durable). */
+  async syncUpload(id: string): Promise<void> {
+    const file = await Deno.open(this.uploadPath(id), { read: true, write: true });
     try {
       await file.syncData();
     } finally {
       file.close();
     }
-    await this.#place(source, digest);
+  }
+
+  /** Renames a finished upload, already fsynced by `syncUpload`, into place as `digest`. */
+  placeUpload(id: string, digest: string): Promise<void> {
+    return this.#place(this.uploadPath(id), digest);
   }
 
   /** Writes small content (a manifest) to a temporary file and renames it into place. */

@@ -60,13 +60,8 @@ export class Registry {
     return size;
   }
 
-  /** Streams a blob, or a range of it. */
-  async openBlob(
-    name: string,
-    digest: string,
-    range?: ByteRange,
-  ): Promise<ReadableStream<Uint8Array>> {
-    await this.statBlob(name, digest);
+  /** Streams a blob, or a range of it, that `statBlob` has just found for the repository. */
+  async openBlob(digest: string, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
     const stream = await this.#deps.store.open(digest, range);
     if (!stream) throw new RegistryError("BLOB_UNKNOWN", `Blob "${digest}" is gone`, digest);
     return stream;

@@ -26,6 +26,8 @@ export class Uploads {
   readonly #hashers = new Map<string, Sha256>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #active = new Set<string>();
+  /** Sessions known to be open, with their repository: spares a KV read per request. */
+  readonly #known = new Map<string, string>();
   /** Totals since this process started (metrics). */
   readonly stats = { bytesReceived: 0, completed: 0 };
 
@@ -40,6 +42,7 @@ export class Uploads {
     await this.#deps.meta.createUpload(id, { name, startedAt: this.#deps.clock.now() });
     this.#hashers.set(id, new Sha256());
     this.#active.add(id);
+    this.#known.set(id, name);
     return id;
   }
 
@@ -99,15 +102,20 @@ export class Uploads {
         );
       }
       const { store, meta, clock } = this.#deps;
+      // The fsync runs while the record is written; the file is placed only after both.
+      const synced = store.syncUpload(id);
+      synced.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
       // The blob record is written before the file is placed: a collection that runs meanwhile
       // sees a freshly touched record and leaves the digest alone (see gc.ts).
       // The session's record goes in the same commit; its file goes right after (a crash in
       // between leaves a file with no record, which collection removes).
       await meta.recordBlob({ name, digest, size, now: clock.now(), upload: id });
+      await synced;
       if ((await store.size(digest)) === size) await store.removeUpload(id);
-      else await store.commitUpload(id, digest);
+      else await store.placeUpload(id, digest);
       this.#hashers.delete(id);
       this.#active.delete(id);
+      this.#known.delete(id);
       this.stats.completed += 1;
       return { digest, size };
     });
@@ -115,7 +123,7 @@ export class Uploads {
 
   /** Cancels a session and deletes what it received. */
   async cancel(name: string, id: string): Promise<void> {
-    await this.#open(name, id);
+    await this.#open(name, id, { fresh: true });
     await this.#serial(id, () => this.#discard(id));
   }
 
@@ -178,14 +186,21 @@ export class Uploads {
     return hasher;
   }
 
-  async #open(name: string, id: string): Promise<void> {
+  /**
+   * Checks that session `id` is open for `name`, from memory unless `fresh`. A session whose
+   * record collection removed meanwhile also lost its file, which the callers' size check catches.
+   */
+  async #open(name: string, id: string, options: { fresh?: boolean } = {}): Promise<void> {
+    if (!options.fresh && this.#known.get(id) === name) return;
     const record = await this.#deps.meta.getUpload(id);
     if (!record || record.name !== name) throw this.#unknown(id);
+    this.#known.set(id, name);
   }
 
   async #discard(id: string): Promise<void> {
     this.#hashers.delete(id);
     this.#active.delete(id);
+    this.#known.delete(id);
     await this.#deps.store.removeUpload(id);
     await this.#deps.meta.deleteUpload(id);
   }

@@ -25,6 +25,7 @@ interface OpenFile {
   file: Deno.FsFile;
   unsynced: number;
   syncing?: Promise<void>;
+  closed?: boolean;
 }
 
 const files = new Map<string, OpenFile>();
@@ -39,6 +40,7 @@ async function handle(msg: WriteRequest): Promise<WriteReply> {
     const open = files.get(msg.path);
     files.delete(msg.path);
     if (open) {
+      open.closed = true;
       await open.syncing?.catch(() => {});
       open.file.close();
     }
@@ -51,13 +53,24 @@ async function handle(msg: WriteRequest): Promise<WriteReply> {
   }
   writeAll(open.file, new Uint8Array(msg.buffer, 0, msg.length));
   open.unsynced += msg.length;
-  // Flush dirty pages in the background as the file grows, so the closing fsync is short.
-  if (open.unsynced >= msg.syncEvery && open.syncing === undefined) {
-    const current = open;
-    current.unsynced = 0;
-    current.syncing = current.file.syncData().finally(() => (current.syncing = undefined));
-  }
+  backgroundSync(open, msg.syncEvery);
   return { seq: msg.seq, buffer: msg.buffer };
+}
+
+/**
+ * Flushes dirty pages in the background as the file grows, one fdatasync after another while
+ * `syncEvery` bytes or more wait, so that the fsync that finishes the upload finds little left.
+ */
+function backgroundSync(open: OpenFile, syncEvery: number): void {
+  if (open.unsynced < syncEvery || open.syncing !== undefined) return;
+  open.unsynced = 0;
+  open.syncing = open.file.syncData().then(
+    () => {
+      open.syncing = undefined;
+      if (!open.closed) backgroundSync(open, syncEvery);
+    },
+    () => (open.syncing = undefined),
+  );
 }
 
 self.onmessage = (event: MessageEvent<WriteRequest>) => {
