@@ -4,7 +4,7 @@
  * left and the app gone; Start → always; Scale/Restart → the app has settled (reconciler).
  */
 import type { App } from "../app/normalize.ts";
-import { type Instance, isActive } from "../model/instance.ts";
+import { type Instance, isActive, isTerminal } from "../model/instance.ts";
 import type { DeploymentAction, DeploymentPlan } from "./plan.ts";
 import { reconcileApp } from "./reconcile.ts";
 
@@ -23,12 +23,19 @@ export function actionDone(
     case "StartApplication":
       return true;
     case "StopApplication":
-      return app === undefined && !mine.some(isActive);
+      // Done when every instance has ended, not when its kill was sent: the master drains a
+      // task from routers before the kill reaches the agent, and the task may take its grace.
+      return app === undefined && !mine.some((i) => isActive(i) || isAlive(i));
     case "ScaleApplication":
     case "RestartApplication":
       // An app replaced or removed by a later change no longer holds this step up.
       return app === undefined || reconcileApp(app, mine).settled;
   }
+}
+
+/** An instance whose task has not ended (whatever its goal), and is not unreachable. */
+function isAlive(i: Instance): boolean {
+  return !isTerminal(i.condition) && i.condition !== "UnreachableInactive";
 }
 
 /** The progress of `plan` given the apps and all instances. */

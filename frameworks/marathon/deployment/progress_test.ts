@@ -37,7 +37,13 @@ Deno.test("deploymentProgress() waits for a stopped app's instances to end", () 
   });
   const running = instance(web);
   assert.equal(deploymentProgress(plan, new Map(), [running]).done, false);
-  assert.equal(deploymentProgress(plan, new Map(), [{ ...running, goal: "Stopped" }]).done, true);
+  // Its kill was sent but the task still runs (draining, or in its grace period): not done.
+  const stopping = { ...running, goal: "Stopped" as const };
+  assert.equal(deploymentProgress(plan, new Map(), [stopping]).done, false);
+  assert.equal(
+    deploymentProgress(plan, new Map(), [{ ...stopping, condition: "Killed" as const }]).done,
+    true,
+  );
 });
 
 Deno.test("heldApps() holds apps whose step comes after the current one", () => {
