@@ -20,6 +20,7 @@ function bigMaster(agents: number, tasksPerAgent: number): Master {
       attributes: [],
     },
     registeredTime: 0,
+    deactivated: false,
   }));
   const frameworks: FrameworkRecord[] = Array.from({ length: 10 }, (_, i) => ({
     id: `f${i}`,
