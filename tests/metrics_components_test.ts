@@ -227,7 +227,9 @@ Deno.test("agent, registry, router and Marathon serve /metrics that follow real 
         const m = await scrape(marathon.url);
         return findSample(m, "tender_marathon_kills_total")! >= 1 &&
           findSample(m, "tender_marathon_apps") === 0 &&
-          findSample(m, "tender_marathon_instances", { state: "Running" }) === 0 && m;
+          findSample(m, "tender_marathon_instances", { state: "Running" }) === 0 &&
+          // The stop deployment ends once the task has (after the master's drain).
+          findSample(m, "tender_marathon_deployments_running") === 0 && m;
       }, 30_000);
       assert.equal(findSample(m, "tender_marathon_deployments_running"), 0);
       await waitFor("the agent to end the task", async () => {
