@@ -97,7 +97,12 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
     await t.step(
       "runs a LAUNCH: STARTING, RUNNING, FINISHED in order, with the task's env",
       async () => {
+        // Acknowledged by hand: once its terminal update is acknowledged the agent forgets the
+        // task, and its logs with it, so they are read first.
+        master.autoAck = false;
         master.send(launch(task("hello", 'echo "hello $PORT0 $PORTS $MESOS_TASK_ID"')));
+        master.ack(await master.waitForState("hello", "TASK_STARTING"));
+        master.ack(await master.waitForState("hello", "TASK_RUNNING"));
         const finished = await master.waitForState("hello", "TASK_FINISHED");
         assert.deepEqual(master.statesOf("hello"), [
           "TASK_STARTING",
@@ -109,6 +114,8 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
         const running = master.statusesOf("hello")[1]!;
         assert.ok(running.container_status?.container_id?.value);
         assert.equal(await logsOf(agent, "hello"), "hello 31007 31007,31008 hello\n");
+        master.ack(finished);
+        master.autoAck = true;
       },
     );
 
