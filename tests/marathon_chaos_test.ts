@@ -5,24 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Cluster, TenderProcess, waitFor } from "./support/cluster.ts";
-
-// deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the test
-type Json = any;
-
-async function call(
-  url: string,
-  method = "GET",
-  body?: unknown,
-): Promise<{ status: number; json: Json }> {
-  const r = await fetch(url, {
-    method,
-    ...(body !== undefined
-      ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
-      : {}),
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : undefined };
-}
+import { call, type Json } from "./support/marathon_api.ts";
 
 async function ping(api: string): Promise<boolean> {
   const r = await fetch(`${api}/ping`);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
+import { call, type Json } from "./support/marathon_api.ts";
 
 const AGENT_FLAGS = [
   "--containerizer",
@@ -13,24 +14,6 @@ const AGENT_FLAGS = [
   "--resources",
   "cpus:4;mem:2048;disk:1024;ports:[31000-31099]",
 ];
-
-// deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the test
-type Json = any;
-
-async function call(
-  url: string,
-  method = "GET",
-  body?: unknown,
-): Promise<{ status: number; json: Json }> {
-  const r = await fetch(url, {
-    method,
-    ...(body !== undefined
-      ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
-      : {}),
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : undefined };
-}
 
 function runningTasks(state: Json, frameworkId: string): Json[] {
   const fw = state.frameworks.find((f: Json) => f.id === frameworkId);

@@ -12,25 +12,7 @@ import { LABELS } from "../agent/containerizer/docker.ts";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
 import { ensureTestImage, IMAGE, noDocker, SOCKET } from "./docker_helpers.ts";
-
-// deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the test
-type Json = any;
-
-async function call(
-  url: string,
-  method = "GET",
-  body?: unknown,
-): Promise<{ status: number; json: Json }> {
-  const r = await fetch(url, {
-    method,
-    signal: AbortSignal.timeout(15_000),
-    ...(body !== undefined
-      ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
-      : {}),
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : undefined };
-}
+import { call, type Json } from "./support/marathon_api.ts";
 
 /** One Marathon event as read from the SSE stream. */
 interface SseEvent {
