@@ -1,6 +1,6 @@
 /**
  * The agent's one connection to the master: SUBSCRIBE, read the RecordIO stream of commands,
- * post HEARTBEAT every interval, and when the stream breaks or falls silent for three
+ * post HEARTBEAT three times per interval, and when the stream breaks or falls silent for three
  * intervals, reconnect with a jittered exponential backoff and subscribe again.
  */
 import {
@@ -193,12 +193,17 @@ export class MasterConnection {
     }
   }
 
+  /**
+   * Posts a HEARTBEAT every third of the interval, without waiting for the previous answer:
+   * the master counts an agent silent after its agent timeout (by default one interval), and
+   * an answer held up behind the master's persistence must not push the next heartbeat back.
+   */
   #heartbeats(intervalMs: number, signal: AbortSignal): void {
     (async () => {
       while (!signal.aborted) {
-        await this.#deps.clock.sleep(intervalMs, signal).catch(() => {});
+        await this.#deps.clock.sleep(intervalMs / 3, signal).catch(() => {});
         if (signal.aborted || !this.#agentId) break;
-        await this.post({ type: "HEARTBEAT", agent_id: { value: this.#agentId } }).catch((e) =>
+        this.post({ type: "HEARTBEAT", agent_id: { value: this.#agentId } }).catch((e) =>
           this.#deps.log?.(`Heartbeat not sent: ${message(e)}`)
         );
       }

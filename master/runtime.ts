@@ -148,7 +148,8 @@ export class MasterRuntime {
   /**
    * Runs one core operation now (synchronously, so operations never interleave), then
    * persists its changes and delivers its events in order, after those of earlier
-   * operations. Resolves when its changes are durable; rejects if the operation throws.
+   * operations. Resolves when its changes are durable (at once when it has none); rejects if
+   * the operation throws.
    */
   #run(op: () => void): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -158,6 +159,8 @@ export class MasterRuntime {
       this.#queueAllocation();
     }
     const { changes, outbox } = this.core.drain();
+    // Nothing to persist or deliver (a HEARTBEAT): nothing to wait for behind earlier commits.
+    if (changes.length === 0 && outbox.length === 0) return Promise.resolve();
     const done = this.#chain.then(async () => {
       await this.#store.commit(changes);
       if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }

@@ -169,7 +169,9 @@ export class Master {
 
   /** UPDATE or HEARTBEAT from an agent. */
   agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>): void {
-    if (call.type === "HEARTBEAT") return heartbeat(this.ctx, call.agent_id.value);
+    // Any call is a sign of life: a busy agent's updates count as much as its heartbeats.
+    heartbeat(this.ctx, call.agent_id.value);
+    if (call.type === "HEARTBEAT") return;
     recordUpdate(this.ctx, call.agent_id.value, {
       frameworkId: call.update.framework_id.value,
       status: call.update.status,

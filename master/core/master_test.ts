@@ -199,6 +199,31 @@ Deno.test("Master ACCEPT launches on the agent and declines the unused rest with
   );
 });
 
+Deno.test("Master ACCEPT with refuse_seconds 0 offers the unused rest again at once", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  const offer = h.offers(fw)[0]!;
+  h.master.schedulerCall({
+    type: "ACCEPT",
+    framework_id: { value: fw },
+    accept: {
+      offer_ids: [offer.id],
+      operations: [{ type: "LAUNCH", launch: { task_infos: [task("t1", agent)] } }],
+      filters: { refuse_seconds: 0 },
+    },
+  }, "fs1");
+  h.flush();
+  h.allocate();
+  const again = h.offers(fw);
+  assert.equal(again.length, 2, "no clock advance, no batch run: the rest comes straight back");
+  assert.equal(
+    Resources.fromMesos(again[1]!.resources).toString(),
+    "cpus:3;mem:3968;ports:[31000-31009]",
+  );
+});
+
 Deno.test("Master rejects bad ACCEPTs with 400 and changes nothing", async (t) => {
   const h = harness();
   const fw = h.subscribe();
@@ -326,6 +351,28 @@ Deno.test("Master marks a silent agent unreachable and reports its tasks TASK_UN
   h.flush();
   assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_RUNNING");
   assert.equal(h.master.ctx.getTask(fw, "t1")?.state, "TASK_RUNNING");
+});
+
+Deno.test("Master counts an agent's status updates as signs of life, like its heartbeats", () => {
+  const h = harness({ agentTimeoutMs: 15_000 });
+  const fw = h.subscribe(["PARTITION_AWARE"]);
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  h.clock.advance(10_000);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  h.clock.advance(10_000);
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.equal(
+    lastUpdate(h.toFramework(fw))?.state,
+    "TASK_RUNNING",
+    "20 s since SUBSCRIBE, 10 s since the update",
+  );
+  h.clock.advance(5_001);
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_UNREACHABLE");
 });
 
 Deno.test("Master tears down a framework whose failover timeout passes, killing its tasks", () => {
