@@ -74,8 +74,11 @@ export function accept(ctx: MasterContext, call: CallOf<"ACCEPT">): void {
       });
     }
   }
-  // The launched resources stay allocated (now used); the rest is declined.
-  returnOffer(ctx, first, unused, refuseUntil(ctx, call.accept.filters?.refuse_seconds));
+  // The launched resources stay allocated (now used); the rest is declined, or with an explicit
+  // refuse_seconds of 0 goes back unfiltered and is offered again at once (the framework has
+  // more to launch than one offer may carry).
+  const refuse = call.accept.filters?.refuse_seconds;
+  returnOffer(ctx, first, unused, refuse === 0 ? undefined : refuseUntil(ctx, refuse));
   ctx.counters.offersAccepted += offers.length;
 }
 

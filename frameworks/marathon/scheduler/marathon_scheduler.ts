@@ -118,9 +118,8 @@ export class MarathonScheduler implements Scheduler {
         await driver.launch(
           [offerId],
           launches.map((l) => toTaskInfo(l.app, l.instance.instanceId, l.match)),
-          {
-            refuse_seconds: 1,
-          },
+          // More to launch than an offer may carry: the rest of the offer comes straight back.
+          { refuse_seconds: plan.capped ? 0 : 1 },
         );
       } catch (e) {
         for (const l of launches) {

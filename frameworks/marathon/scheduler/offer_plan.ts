@@ -35,11 +35,15 @@ export interface OfferPlanInput {
   maxPerOffer?: number;
 }
 
-/** The launches, the offers left unused, and per app why nothing fitted (for `/v2/queue`). */
+/**
+ * The launches, the offers left unused, per app why nothing fitted (for `/v2/queue`), and
+ * whether instances are still wanted that only `maxPerOffer` kept out of these offers.
+ */
 export interface OfferPlan {
   launches: PlannedLaunch[];
   unusedOfferIds: string[];
   reasons: Map<string, string[]>;
+  capped: boolean;
 }
 
 function siteOf(i: Instance): AgentSite | undefined {
@@ -53,6 +57,7 @@ export function planLaunches(input: OfferPlanInput): OfferPlan {
   const perOffer = new Map<string, number>();
   const launches: PlannedLaunch[] = [];
   const reasons = new Map<string, string[]>();
+  let capped = false;
 
   for (const app of [...input.apps].sort((a, b) => a.id.localeCompare(b.id))) {
     const mine = input.instances.filter((i) => i.appId === app.id);
@@ -110,7 +115,10 @@ export function planLaunches(input: OfferPlanInput): OfferPlan {
         wanted--;
         break;
       }
-      if (!launched) break;
+      if (!launched) {
+        capped ||= [...perOffer.values()].some((n) => n >= maxPerOffer);
+        break;
+      }
     }
   }
   const used = new Set(launches.map((l) => l.offerId));
@@ -118,5 +126,6 @@ export function planLaunches(input: OfferPlanInput): OfferPlan {
     launches,
     unusedOfferIds: input.offers.map((o) => o.id.value).filter((id) => !used.has(id)),
     reasons,
+    capped,
   };
 }

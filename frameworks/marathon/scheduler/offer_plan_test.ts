@@ -62,5 +62,9 @@ Deno.test("planLaunches() honours constraints, existing instances, backoff and t
   assert.deepEqual(p.unusedOfferIds, ["o-n1"]);
   assert.equal(plan([unique], [offer("n1")], { mayLaunch: () => false }).launches.length, 0);
   const many = app({ id: "/m", instances: 10, cpus: 0.1, mem: 1 });
-  assert.equal(plan([many], [offer("n1")], { maxPerOffer: 3 }).launches.length, 3);
+  const capped = plan([many], [offer("n1")], { maxPerOffer: 3 });
+  assert.equal(capped.launches.length, 3);
+  assert.equal(capped.capped, true, "the cap, not the offer, left 7 instances out");
+  assert.equal(plan([many], [offer("n1")], { maxPerOffer: 10 }).capped, false);
+  assert.equal(p.capped, false);
 });
