@@ -3,6 +3,15 @@
  * connections kept idle per backend: cheaper per request than `fetch()`. Bodies framed by
  * Content-Length are read whole when small and streamed otherwise; chunked bodies are
  * decoded as a stream; bodies ending at close are streamed and their connection dropped.
+ *
+ * A backend that closes its connection after each response (busybox httpd, HTTP/1.0
+ * servers) would make every request wait for a connect, and for the server to accept it
+ * (busybox forks a child per connection). For those the pool opens a spare connection ahead
+ * of need each time one such response completes, as browsers and Envoy preconnect: at most
+ * `MAX_SPARES` per backend (so about as many as the requests in flight to it), each closed
+ * unused after `SPARE_MS`, far below servers' request-header timeouts (60 s in busybox httpd
+ * and nginx). A spare the backend closed first is detected like any closed idle connection
+ * and the request goes out on a new one.
  */
 import { ConnReader } from "./conn_reader.ts";
 import { connectWithTimeout } from "./tcp_frontend.ts";
@@ -51,24 +60,74 @@ export const HOP_BY_HOP = [
 
 const SMALL_BODY = 64 * 1024;
 const MAX_IDLE = 32;
+const MAX_SPARES = 8;
+const SPARE_MS = 2_000;
 const encoder = new TextEncoder();
 
 /** Idle keep-alive connections per backend, and the requests sent over them. */
 export class UpstreamPool {
   readonly #idle = new Map<string, ConnReader[]>();
+  /** Spare connections (never used yet) and the timers that close them unused. */
+  readonly #spares = new Map<ConnReader, ReturnType<typeof setTimeout>>();
+  /** Spare connects under way, per backend. */
+  readonly #opening = new Map<string, number>();
   /** Backends (`ip:port`) whose connections may be kept idle; all when undefined. */
   #live: ReadonlySet<string> | undefined;
+  #closed = false;
+  readonly #spareMs: number;
+
+  /** `spareMs`: how long a spare connection is kept unused. Default 2000. */
+  constructor(options: { spareMs?: number } = {}) {
+    this.#spareMs = options.spareMs ?? SPARE_MS;
+  }
 
   /** Sends a bodiless request; a reused connection found closed is retried on a new one. */
   async send(o: SendOptions): Promise<UpstreamResponse> {
     const key = `${o.ip}:${o.port}`;
     const head = requestHead(o);
     for (;;) {
-      const idle = this.#idle.get(key)?.pop();
+      const idle = this.#take(key);
       const reader = idle ?? await this.#open(o);
       const res = await this.#exchange(reader, head, o, idle !== undefined);
       if (res !== null) return res;
     }
+  }
+
+  /** The newest idle connection to `key`, if any. */
+  #take(key: string): ConnReader | undefined {
+    const reader = this.#idle.get(key)?.pop();
+    if (reader !== undefined && this.#spares.has(reader)) {
+      clearTimeout(this.#spares.get(reader));
+      this.#spares.delete(reader);
+    }
+    return reader;
+  }
+
+  /** Opens a spare connection to a backend that closes after each response. */
+  async #prepare(key: string, o: SendOptions): Promise<void> {
+    const opening = this.#opening.get(key) ?? 0;
+    if (this.#closed || (this.#idle.get(key)?.length ?? 0) + opening >= MAX_SPARES) return;
+    this.#opening.set(key, opening + 1);
+    let reader: ConnReader;
+    try {
+      reader = await this.#open(o);
+    } catch {
+      return; // The next request finds out, and the balancer benches the backend.
+    } finally {
+      const left = (this.#opening.get(key) ?? 1) - 1;
+      if (left > 0) this.#opening.set(key, left);
+      else this.#opening.delete(key);
+    }
+    if (this.#closed || !this.#park(key, reader)) return closeQuietly(reader.conn);
+    const timer = setTimeout(() => {
+      this.#spares.delete(reader);
+      const list = this.#idle.get(key);
+      const at = list?.indexOf(reader) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+      closeQuietly(reader.conn);
+    }, this.#spareMs);
+    Deno.unrefTimer(timer);
+    this.#spares.set(reader, timer);
   }
 
   async #open(o: SendOptions): Promise<ConnReader> {
@@ -145,9 +204,10 @@ export class UpstreamPool {
       ? !/\bclose\b/i.test(connection)
       : /\bkeep-alive\b/i.test(connection);
     const base = { status: code, statusText: status[3] ?? "", headers };
+    const key = `${o.ip}:${o.port}`;
     const finish = (reusable: boolean) => {
-      if (reusable && keepAlive) this.#park(`${o.ip}:${o.port}`, reader);
-      else closeQuietly(reader.conn);
+      if (!reusable || !keepAlive || !this.#park(key, reader)) closeQuietly(reader.conn);
+      if (reusable && !keepAlive) this.#prepare(key, o);
       o.done();
     };
     if (o.method === "HEAD" || code === 204 || code === 304) {
@@ -180,12 +240,22 @@ export class UpstreamPool {
     return { ...base, body: stream(reader, lengthParts(reader, length), finish) };
   }
 
-  #park(key: string, reader: ConnReader): void {
-    if (reader.buffered > 0 || this.#live?.has(key) === false) return closeQuietly(reader.conn);
+  /** Keeps `reader` idle for the next request to `key`; false when it may not be kept. */
+  #park(key: string, reader: ConnReader): boolean {
+    if (reader.buffered > 0 || this.#live?.has(key) === false) return false;
     const list = this.#idle.get(key) ?? [];
-    if (list.length >= MAX_IDLE) return closeQuietly(reader.conn);
+    if (list.length >= MAX_IDLE) return false;
     list.push(reader);
     this.#idle.set(key, list);
+    return true;
+  }
+
+  #drop(list: ConnReader[]): void {
+    for (const r of list) {
+      clearTimeout(this.#spares.get(r));
+      this.#spares.delete(r);
+      closeQuietly(r.conn);
+    }
   }
 
   /** Keeps idle connections only to `keys` (`ip:port`): backends that left are let go. */
@@ -193,14 +263,15 @@ export class UpstreamPool {
     this.#live = keys;
     for (const [key, list] of this.#idle) {
       if (keys.has(key)) continue;
-      for (const r of list) closeQuietly(r.conn);
+      this.#drop(list);
       this.#idle.delete(key);
     }
   }
 
   /** Closes every idle connection. */
   close(): void {
-    for (const list of this.#idle.values()) for (const r of list) closeQuietly(r.conn);
+    this.#closed = true;
+    for (const list of this.#idle.values()) this.#drop(list);
     this.#idle.clear();
   }
 }

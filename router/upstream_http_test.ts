@@ -3,6 +3,14 @@ import { UpstreamError, UpstreamPool, type UpstreamResponse } from "./upstream_h
 
 const enc = new TextEncoder();
 
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A raw TCP backend: each request head read gets `answer(n)` for the n-th request overall. */
 function rawBackend(answer: (n: number) => string | null) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -10,7 +18,10 @@ function rawBackend(answer: (n: number) => string | null) {
   let n = 0;
   let accepted = 0;
   const heads: string[] = [];
-  const serve = async (conn: Deno.Conn) => {
+  /** For each head, the ordinal (from 1) of the connection it came on. */
+  const headConns: number[] = [];
+  const closed: number[] = [];
+  const serve = async (conn: Deno.Conn, ordinal: number) => {
     const buf = new Uint8Array(8192);
     let text = "";
     try {
@@ -21,30 +32,45 @@ function rawBackend(answer: (n: number) => string | null) {
         while (text.includes("\r\n\r\n")) {
           const at = text.indexOf("\r\n\r\n");
           heads.push(text.slice(0, at));
+          headConns.push(ordinal);
           text = text.slice(at + 4);
           const reply = answer(n++);
           if (reply === null) return conn.close();
           await conn.write(enc.encode(reply));
           // An HTTP/1.0 answer ends its body by closing.
-          if (reply.startsWith("HTTP/1.0")) return conn.close();
+          if (reply.startsWith("HTTP/1.0") || /connection: close/i.test(reply)) {
+            return conn.close();
+          }
         }
       }
     } catch { /* closed */ }
     conns.delete(conn);
+    closed.push(ordinal);
   };
   (async () => {
     try {
       for await (const conn of listener) {
         accepted += 1;
         conns.add(conn);
-        serve(conn);
+        serve(conn, accepted);
       }
     } catch { /* closed */ }
   })();
   return {
     port: listener.addr.port,
     heads,
+    headConns,
+    /** Ordinals of connections the client closed. */
+    closed,
     accepted: () => accepted,
+    /** Closes every open connection, as a server timing out idle ones does. */
+    dropOpen() {
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    },
     close() {
       try {
         listener.close();
@@ -171,6 +197,45 @@ Deno.test("UpstreamPool.retain() lets idle connections to backends that left go"
     assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
     assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
     assert.equal(backend.accepted(), 3);
+  } finally {
+    pool.close();
+    backend.close();
+  }
+});
+
+Deno.test("UpstreamPool.send() goes out on a spare connection opened ahead to a backend that closes", async () => {
+  const backend = rawBackend(() =>
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+  );
+  const pool = new UpstreamPool({ spareMs: 300 });
+  try {
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    // The first response closed its connection; a spare was opened for the next request.
+    await until("the spare connection", () => backend.accepted() === 2);
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    assert.deepEqual(backend.headConns, [1, 2]);
+    // The spare opened after the second response is closed unused once spareMs passed.
+    await until("the unused spare closed", () => backend.closed.includes(3));
+    assert.equal(backend.heads.length, 2);
+  } finally {
+    pool.close();
+    backend.close();
+  }
+});
+
+Deno.test("UpstreamPool.send() sends on a new connection when the backend closed the spare", async () => {
+  // Request 0 answers and closes; the spare (connection 2) is closed by the backend unused.
+  const backend = rawBackend(() =>
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+  );
+  const pool = new UpstreamPool();
+  try {
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    await until("the spare connection", () => backend.accepted() === 2);
+    backend.dropOpen();
+    await until("the spare closed", () => backend.closed.includes(2));
+    assert.equal(await text((await send(pool, backend.port).sent).body), "ok");
+    assert.deepEqual(backend.headConns, [1, 3]);
   } finally {
     pool.close();
     backend.close();

@@ -1,27 +1,46 @@
 /**
- * Router benchmark: the same keep-alive HTTP load straight to a backend, through the router's
- * HTTP virtual host, and through its TCP service port, in one run. The backend and the router
- * each run in their own process (as in a cluster); this process is the client.
- * Prints `metric value unit` lines: p50/p99 latency, throughput, and router/direct ratios.
+ * Router benchmark, in one run: the same HTTP load straight to a backend, through the router's
+ * HTTP virtual host, and through its TCP service port, for two backends:
+ * - `container`: a real container of the test image (busybox httpd, as the discovery tests and
+ *   examples/apps/web.json run it) on its published port 127.0.0.1:<hostPort>, which is how a
+ *   client reaches a container straight and how the router reaches it (agent IP, host port).
+ *   This is the issue's comparison (target: p50 through the router ≤ 1.3 × direct).
+ *   busybox httpd answers `Connection: close`, so every request opens a connection to it, as
+ *   it would for any client.
+ * - `deno`: a keep-alive Deno.serve backend process, to show the router's own hop cost against
+ *   a backend far cheaper than a container behind docker-proxy.
+ * The backends and the router each run in their own process; this process is the client.
+ * Targets take turns in many short rounds, so a burst of load from elsewhere on the machine
+ * hits all of them alike; each target's percentiles are over all its requests, its
+ * throughput is its requests over the time it was loaded. Prints `metric value unit` lines.
  *
- *   deno run -A tests/bench/router_latency.ts [--requests 20000] [--connections 8] [--rounds 5]
+ *   deno run -A tests/bench/router_latency.ts [--requests 4000] [--connections 4] [--rounds 20]
  */
 import { parseArgs } from "node:util";
 import { CatalogStore } from "../../master/discovery/mod.ts";
 import { startRouter } from "../../router/mod.ts";
-import { HttpConnection } from "../discovery_harness.ts";
+import { HttpConnection, type RawResponse } from "../discovery_harness.ts";
+
+const IMAGE = "tender-busybox:latest";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     role: { type: "string" },
-    backend: { type: "string" },
-    "service-port": { type: "string" },
-    requests: { type: "string", default: "20000" },
-    connections: { type: "string", default: "8" },
-    rounds: { type: "string", default: "5" },
+    backends: { type: "string" },
+    requests: { type: "string", default: "4000" },
+    connections: { type: "string", default: "4" },
+    rounds: { type: "string", default: "20" },
   },
 });
+
+/** A backend the router routes to: its port, the vhost and the service port for it. */
+interface BenchBackend {
+  name: string;
+  port: number;
+  vhost: string;
+  servicePort: number;
+}
 
 /** Child role: a backend answering a small body. */
 function serveBackend(): void {
@@ -32,24 +51,24 @@ function serveBackend(): void {
   console.log(JSON.stringify({ port: server.addr.port }));
 }
 
-/** Child role: a router whose catalog holds the one backend, on a vhost and a service port. */
-async function serveRouter(backendPort: number, servicePort: number): Promise<void> {
+/** Child role: a router whose catalog holds each backend, on a vhost and a service port. */
+async function serveRouter(backends: BenchBackend[]): Promise<void> {
   const store = new CatalogStore();
-  store.update([{
+  store.update(backends.map((b) => ({
     frameworkName: "marathon",
-    taskId: "bench.1",
-    taskName: "bench",
+    taskId: `${b.name}.1`,
+    taskName: b.name,
     state: "TASK_RUNNING",
     hasHealthCheck: false,
     agentHostname: "localhost",
     agentIp: "127.0.0.1",
-    hostPorts: [backendPort],
+    hostPorts: [b.port],
     labels: {
-      MARATHON_APP_ID: "/bench",
-      TENDER_VHOST: "bench.test",
-      TENDER_SERVICE_PORTS: String(servicePort),
+      MARATHON_APP_ID: `/${b.name}`,
+      TENDER_VHOST: b.vhost,
+      TENDER_SERVICE_PORTS: String(b.servicePort),
     },
-  }]);
+  })));
   const router = await startRouter({ source: store, httpPort: 0 });
   console.log(JSON.stringify({ port: router.httpPort }));
 }
@@ -72,6 +91,63 @@ async function spawn(args: string[]): Promise<{ port: number; child: Deno.ChildP
   return { port: JSON.parse(text.split("\n")[0] ?? "{}").port, child };
 }
 
+async function docker(...args: string[]): Promise<string> {
+  const out = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) {
+    throw new Error(`docker ${args[0]}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return text;
+}
+
+/** A busybox httpd container published on 127.0.0.1; resolves once it answers. */
+async function startContainer(): Promise<{ id: string; port: number }> {
+  const id = await docker(
+    "run",
+    "-d",
+    "--rm",
+    "-p",
+    "127.0.0.1::8080",
+    "--label",
+    "tender.bench=router_latency",
+    IMAGE,
+    "sh",
+    "-c",
+    "echo 'hello from the container' > /www/index.html; exec httpd -f -p 8080 -h /www",
+  );
+  const port = Number((await docker("port", id, "8080/tcp")).split("\n")[0]!.split(":").pop());
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const res = await new Client(port, "127.0.0.1").request();
+      if (res.status === 200) return { id, port };
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`container ${id} never answered: ${e}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One client connection slot: keeps its connection while the server allows, reopens after a
+ * `Connection: close`. The time of a reconnect is part of the request's latency. */
+class Client {
+  #conn: HttpConnection | undefined;
+  constructor(readonly port: number, readonly host: string) {}
+
+  async request(): Promise<RawResponse> {
+    this.#conn ??= await HttpConnection.open(this.port);
+    const res = await this.#conn.request(this.host);
+    if (/close/i.test(res.headers.get("connection") ?? "")) this.close();
+    return res;
+  }
+
+  close(): void {
+    this.#conn?.close();
+    this.#conn = undefined;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
@@ -82,98 +158,118 @@ interface Result {
   throughput: number;
 }
 
-async function load(port: number, host: string, total: number, connections: number) {
-  const conns = await Promise.all(
-    Array.from({ length: connections }, () => HttpConnection.open(port)),
+/** Latencies (ms) and busy time (ms) gathered for one target over every round. */
+interface Samples {
+  latencies: number[];
+  ms: number;
+}
+
+/** `total` requests over `connections` client slots; adds to `into`. */
+async function load(
+  target: { port: number; host: string },
+  options: { total: number; connections: number; warmup: number },
+  into: Samples,
+): Promise<void> {
+  const clients = Array.from(
+    { length: options.connections },
+    () => new Client(target.port, target.host),
   );
   // Warm up each connection (and the router's upstream pool).
-  for (const c of conns) for (let i = 0; i < 50; i++) await c.request(host);
-  const latencies: number[] = [];
-  let left = total;
+  for (const c of clients) for (let i = 0; i < options.warmup; i++) await c.request();
+  let left = options.total;
   const started = performance.now();
-  await Promise.all(conns.map(async (c) => {
+  await Promise.all(clients.map(async (c) => {
     while (left-- > 0) {
       const t0 = performance.now();
-      const res = await c.request(host);
-      latencies.push(performance.now() - t0);
-      if (res.status !== 200) throw new Error(`status ${res.status} from port ${port}`);
+      const res = await c.request();
+      into.latencies.push(performance.now() - t0);
+      if (res.status !== 200) throw new Error(`status ${res.status} from port ${target.port}`);
     }
   }));
-  const seconds = (performance.now() - started) / 1000;
-  for (const c of conns) c.close();
-  latencies.sort((a, b) => a - b);
-  const result: Result = {
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    throughput: latencies.length / seconds,
-  };
-  return result;
+  into.ms += performance.now() - started;
+  for (const c of clients) c.close();
+}
+
+function freePort(): number {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  return port;
 }
 
 async function main(): Promise<void> {
   const total = Number(values.requests);
   const connections = Number(values.connections);
-  const backend = await spawn(["--role", "backend"]);
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const servicePort = probe.addr.port;
-  probe.close();
-  const router = await spawn([
-    "--role",
-    "router",
-    "--backend",
-    String(backend.port),
-    "--service-port",
-    String(servicePort),
-  ]);
+  const rounds = Number(values.rounds);
+  const deno = await spawn(["--role", "backend"]);
+  const container = await startContainer().catch((e) => {
+    console.log(`# router_latency: no container backend (${e.message})`);
+    return undefined;
+  });
+  const backends: BenchBackend[] = [
+    ...(container
+      ? [{ name: "container", port: container.port, vhost: "box.test", servicePort: freePort() }]
+      : []),
+    { name: "deno", port: deno.port, vhost: "deno.test", servicePort: freePort() },
+  ];
+  const router = await spawn(["--role", "router", "--backends", JSON.stringify(backends)]);
   try {
-    // Interleaved rounds, so a burst of load from elsewhere on the machine hits all three
-    // targets alike; each figure is the median over the rounds.
-    const rounds = Number(values.rounds);
-    const targets: [string, number, string][] = [
-      ["direct", backend.port, "127.0.0.1"],
-      ["router_http", router.port, "bench.test"],
-      ["router_tcp", servicePort, "127.0.0.1"],
-    ];
-    const samples = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
+    const targets: [string, number, string][] = backends.flatMap((b) =>
+      [
+        [`${b.name}_direct`, b.port, "127.0.0.1"],
+        [`${b.name}_router_http`, router.port, b.vhost],
+        [`${b.name}_router_tcp`, b.servicePort, "127.0.0.1"],
+      ] as [string, number, string][]
+    );
+    const samples = new Map<string, Samples>(
+      targets.map(([name]) => [name, { latencies: [], ms: 0 }]),
+    );
     for (let round = 0; round < rounds; round++) {
       for (const [name, port, host] of targets) {
-        samples.get(name)!.push(await load(port, host, Math.ceil(total / rounds), connections));
+        await load({ port, host }, {
+          total: Math.ceil(total / rounds),
+          connections,
+          warmup: round === 0 ? 20 : 2,
+        }, samples.get(name)!);
       }
     }
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-    const runs: [string, Result][] = targets.map(([name]) => {
-      const rs = samples.get(name)!;
-      return [name, {
-        p50: median(rs.map((r) => r.p50)),
-        p99: median(rs.map((r) => r.p99)),
-        throughput: median(rs.map((r) => r.throughput)),
-      }];
-    });
-    const direct = runs[0]![1];
+    const result = (name: string): Result => {
+      const { latencies, ms } = samples.get(name)!;
+      latencies.sort((a, b) => a - b);
+      return {
+        p50: percentile(latencies, 0.5),
+        p99: percentile(latencies, 0.99),
+        throughput: latencies.length / (ms / 1000),
+      };
+    };
     console.log(`requests ${total} count`);
     console.log(`connections ${connections} count`);
     console.log(`rounds ${rounds} count`);
-    for (const [name, r] of runs) {
+    for (const [name] of targets) {
+      const r = result(name);
       console.log(`${name}_p50 ${r.p50.toFixed(3)} ms`);
       console.log(`${name}_p99 ${r.p99.toFixed(3)} ms`);
       console.log(`${name}_throughput ${r.throughput.toFixed(0)} req/s`);
     }
-    for (const [name, r] of runs.slice(1)) {
-      console.log(`${name}_vs_direct_p50 ${(r.p50 / direct.p50).toFixed(2)} ratio`);
-      console.log(`${name}_vs_direct_p99 ${(r.p99 / direct.p99).toFixed(2)} ratio`);
-      console.log(
-        `${name}_vs_direct_throughput ${(r.throughput / direct.throughput).toFixed(2)} ratio`,
-      );
+    for (const b of backends) {
+      const direct = result(`${b.name}_direct`);
+      for (const via of ["router_http", "router_tcp"]) {
+        const r = result(`${b.name}_${via}`);
+        const name = `${b.name}_${via}_vs_direct`;
+        console.log(`${name}_p50 ${(r.p50 / direct.p50).toFixed(2)} ratio`);
+        console.log(`${name}_p99 ${(r.p99 / direct.p99).toFixed(2)} ratio`);
+        console.log(`${name}_throughput ${(r.throughput / direct.throughput).toFixed(2)} ratio`);
+      }
     }
   } finally {
-    for (const { child } of [router, backend]) {
+    for (const { child } of [router, deno]) {
       child.kill("SIGTERM");
       await child.status;
     }
+    if (container) await docker("rm", "-f", container.id).catch(() => {});
   }
 }
 
 if (values.role === "backend") serveBackend();
-else if (values.role === "router") {
-  await serveRouter(Number(values.backend), Number(values["service-port"]));
-} else await main();
+else if (values.role === "router") await serveRouter(JSON.parse(values.backends ?? "[]"));
+else await main();
