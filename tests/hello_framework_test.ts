@@ -161,85 +161,66 @@ Deno.test("hello-framework exits non-zero when a task fails", async () => {
   }
 });
 
-const agentReady = await Deno.stat(new URL("../agent/main.ts", import.meta.url)).then(
-  () => true,
-  () => false,
-);
+/** Runs the example against a real master and a process agent; cleans everything up. */
+async function withExample(
+  options: { tasks: number; cmd: string },
+  fn: (run: ExampleRun, cluster: Cluster) => Promise<void>,
+): Promise<void> {
+  const cluster = await Cluster.start(["--allocation-interval", "0.2"]);
+  let run: ExampleRun | undefined;
+  try {
+    await cluster.addAgent(["--containerizer", "process"]);
+    run = new ExampleRun([
+      "--master",
+      cluster.masterUrl,
+      "--tasks",
+      String(options.tasks),
+      "--cmd",
+      options.cmd,
+    ]);
+    await fn(run, cluster);
+  } finally {
+    run?.kill();
+    await run?.exit(10_000);
+    await cluster.stop();
+  }
+}
 
-Deno.test({
-  name: "hello-framework runs 3 tasks to TASK_FINISHED on a real master and agent",
-  ignore: !agentReady,
-  async fn() {
-    const cluster = await Cluster.start(["--allocation-interval", "0.2"]);
-    let run: ExampleRun | undefined;
-    try {
-      await cluster.addAgent(["--containerizer", "process"]);
-      run = new ExampleRun([
-        "--master",
-        cluster.masterUrl,
-        "--tasks",
-        "3",
-        "--cmd",
-        "echo hi; sleep 1",
-      ]);
-      const code = await run.exit(60_000);
-      assert.equal(code, 0, run.lines.join("\n"));
-      for (const taskId of ["hello-1", "hello-2", "hello-3"]) {
-        assert.deepEqual(
-          run.states(taskId),
-          ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"],
-          `${taskId}:\n${run.lines.join("\n")}`,
-        );
-      }
-      const state = await cluster.state();
-      assert.equal(
-        state.frameworks.filter((f: { name: string }) => f.name === "hello-framework").length,
-        0,
-        "the framework was torn down",
+Deno.test("hello-framework runs 3 tasks to TASK_FINISHED on a real master and agent", async () => {
+  await withExample({ tasks: 3, cmd: "echo hi; sleep 1" }, async (run, cluster) => {
+    const code = await run.exit(60_000);
+    assert.equal(code, 0, run.lines.join("\n"));
+    for (const taskId of ["hello-1", "hello-2", "hello-3"]) {
+      assert.deepEqual(
+        run.states(taskId),
+        ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"],
+        `${taskId}:\n${run.lines.join("\n")}`,
       );
-    } finally {
-      run?.kill();
-      await run?.exit(10_000);
-      await cluster.stop();
     }
-  },
+    const state = await cluster.state();
+    assert.equal(
+      state.frameworks.filter((f: { name: string }) => f.name === "hello-framework").length,
+      0,
+      "the framework was torn down",
+    );
+  });
 });
 
-Deno.test({
-  name: "hello-framework re-subscribes after the master is killed and finishes its tasks",
-  ignore: !agentReady,
-  async fn() {
-    const cluster = await Cluster.start(["--allocation-interval", "0.2"]);
-    let run: ExampleRun | undefined;
-    try {
-      await cluster.addAgent(["--containerizer", "process"]);
-      run = new ExampleRun([
-        "--master",
-        cluster.masterUrl,
-        "--tasks",
-        "2",
-        "--cmd",
-        "echo hi; sleep 4",
-      ]);
-      const example = run;
-      await waitFor(
-        "both tasks running",
-        () => ["hello-1", "hello-2"].every((t) => example.states(t).includes("TASK_RUNNING")),
-        30_000,
-      );
-      await cluster.master.kill("SIGKILL");
-      cluster.master.start();
-      const code = await run.exit(60_000);
-      assert.equal(code, 0, run.lines.join("\n"));
-      assert.ok(run.lines.some((l) => l.startsWith("disconnected:")), run.lines.join("\n"));
-      assert.ok(run.lines.some((l) => l.endsWith("(again)")), run.lines.join("\n"));
-      for (const taskId of ["hello-1", "hello-2"]) {
-        assert.equal(run.states(taskId).at(-1), "TASK_FINISHED", run.lines.join("\n"));
-      }
-    } finally {
-      run?.kill();
-      await run?.exit(10_000);
-      await cluster.stop();
+Deno.test("hello-framework re-subscribes after the master is killed and finishes its tasks", async () => {
+  await withExample({ tasks: 2, cmd: "echo hi; sleep 4" }, async (run, cluster) => {
+    await waitFor(
+      "both tasks running",
+      () => ["hello-1", "hello-2"].every((t) => run.states(t).includes("TASK_RUNNING")),
+      30_000,
+    );
+    await cluster.master.kill("SIGKILL");
+    cluster.master.start();
+    const code = await run.exit(60_000);
+    assert.equal(code, 0, run.lines.join("\n"));
+    assert.ok(run.lines.some((l) => l.startsWith("disconnected:")), run.lines.join("\n"));
+    assert.ok(run.lines.some((l) => l.endsWith("(again)")), run.lines.join("\n"));
+    for (const taskId of ["hello-1", "hello-2"]) {
+      assert.equal(run.states(taskId).at(-1), "TASK_FINISHED", run.lines.join("\n"));
     }
-  },
+  });
 });
