@@ -66,16 +66,14 @@ export interface Router {
   close(): Promise<void>;
 }
 
-interface TcpRoute {
-  pool: Pool;
-  services: string[];
-  frontend?: TcpFrontend;
-  error?: string;
-}
-
 interface VhostRoute {
   pool: Pool;
   services: string[];
+}
+
+interface TcpRoute extends VhostRoute {
+  frontend?: TcpFrontend;
+  error?: string;
 }
 
 function routeState(pool: Pool, services: string[]): RouteState {
@@ -122,19 +120,29 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const upstream = new UpstreamPool();
   const vhosts = new Map<string, VhostRoute>();
   const remembered = new Map<string, Set<number>>();
-  const newPool = (route: Route) => new Pool({ balance: route.balance, benchMs: options.benchMs });
+  /** The entry for `key` in `routes` (a new one when missing), brought up to `route`. */
+  const refresh = <K, E extends VhostRoute>(
+    routes: Map<K, E>,
+    key: K,
+    route: Route,
+    make: (base: VhostRoute) => E,
+  ): E => {
+    let entry = routes.get(key);
+    if (entry === undefined) {
+      const pool = new Pool({ balance: route.balance, benchMs: options.benchMs });
+      entry = make({ pool, services: route.services });
+      routes.set(key, entry);
+    }
+    entry.services = route.services;
+    entry.pool.balance = route.balance;
+    entry.pool.setEndpoints(route.endpoints);
+    return entry;
+  };
 
   const sync = () => {
     const table = routingTable(source.current().catalog, remembered);
     for (const [port, route] of table.tcp) {
-      let entry = tcp.get(port);
-      if (entry === undefined) {
-        entry = { pool: newPool(route), services: route.services };
-        tcp.set(port, entry);
-      }
-      entry.services = route.services;
-      entry.pool.balance = route.balance;
-      entry.pool.setEndpoints(route.endpoints);
+      const entry = refresh(tcp, port, route, (base): TcpRoute => base);
       if (entry.frontend === undefined) {
         try {
           entry.frontend = TcpFrontend.open({
@@ -157,16 +165,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       entry.frontend?.stop();
       tcp.delete(port);
     }
-    for (const [host, route] of table.vhosts) {
-      let entry = vhosts.get(host);
-      if (entry === undefined) {
-        entry = { pool: newPool(route), services: route.services };
-        vhosts.set(host, entry);
-      }
-      entry.services = route.services;
-      entry.pool.balance = route.balance;
-      entry.pool.setEndpoints(route.endpoints);
-    }
+    for (const [host, route] of table.vhosts) refresh(vhosts, host, route, (base) => base);
     for (const [host, entry] of vhosts) {
       if (table.vhosts.has(host)) continue;
       entry.pool.setEndpoints([]);
