@@ -124,6 +124,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
       life.abort();
       await driver.stop();
       await loop;
+      await scheduler.settled();
       await scheduler.probesSettled();
       events.close();
       await server.shutdown();

@@ -62,6 +62,7 @@ export class MarathonScheduler implements Scheduler {
   readonly #killSentAt = new Map<string, number>();
   #lastRevive = 0;
   #ticking: Promise<void> = Promise.resolve();
+  #queuedTick: Promise<void> | undefined;
   #signal: AbortSignal | undefined;
   #wantedLaunch = false;
   readonly #probing = new Map<string, Promise<void>>();
@@ -113,7 +114,7 @@ export class MarathonScheduler implements Scheduler {
     for (const [appId, reasons] of plan.reasons) this.lastReasons.set(appId, reasons);
     const byOffer = Map.groupBy(plan.launches, (l) => l.offerId);
     for (const [offerId, launches] of byOffer) {
-      for (const l of launches) await this.#d.store.addInstance(l.instance);
+      await this.#d.store.addInstances(launches.map((l) => l.instance));
       try {
         await driver.launch(
           [offerId],
@@ -214,17 +215,26 @@ export class MarathonScheduler implements Scheduler {
         (cur) => ({ ...applyStatus(cur, status, now) }),
       );
     }
-    await this.tick();
+    // Not awaited: the update is recorded, so it can be acknowledged (the agent holds the
+    // task's next update until then); the pass it calls for serves every update since.
+    this.tick().catch(logTickError);
   }
 
   disconnected(): void {
     this.#d.events.publish("scheduler_disconnected_event", {});
   }
 
-  /** One reconciliation pass (kills, unreachable, backoff resets, revive, deployments). */
+  /**
+   * One reconciliation pass (kills, unreachable, backoff resets, revive, deployments) that
+   * starts after this call. Passes run one at a time; callers while one waits to start share it.
+   */
   tick(): Promise<void> {
-    // Passes run one at a time: the periodic loop and status updates both ask for them.
-    const next = this.#ticking.then(() => this.#tickOnce());
+    if (this.#queuedTick) return this.#queuedTick;
+    const next = this.#ticking.then(() => {
+      this.#queuedTick = undefined;
+      return this.#tickOnce();
+    });
+    this.#queuedTick = next;
     this.#ticking = next.catch(() => {});
     return next;
   }
@@ -289,11 +299,7 @@ export class MarathonScheduler implements Scheduler {
   async run(signal: AbortSignal, intervalMs = 1000): Promise<void> {
     this.#signal = signal;
     while (!signal.aborted) {
-      try {
-        await this.tick();
-      } catch (e) {
-        console.error(JSON.stringify({ level: "error", msg: "marathon tick", error: String(e) }));
-      }
+      await this.tick().catch(logTickError);
       await this.#d.clock.sleep(intervalMs, signal).catch(() => {});
     }
   }
@@ -357,6 +363,11 @@ export class MarathonScheduler implements Scheduler {
     }
   }
 
+  /** Resolves once the passes asked for so far have run (tests and shutdown). */
+  async settled(): Promise<void> {
+    await this.#ticking;
+  }
+
   /** Resolves once no readiness probe is in flight (tests and shutdown). */
   async probesSettled(): Promise<void> {
     await Promise.all(this.#probing.values());
@@ -377,4 +388,8 @@ export class MarathonScheduler implements Scheduler {
     const next = this.#d.backoff.ran(state, earliest, now);
     if (next === undefined) await this.#d.store.setBackoff(app.id, undefined);
   }
+}
+
+function logTickError(e: unknown): void {
+  console.error(JSON.stringify({ level: "error", msg: "marathon tick", error: String(e) }));
 }

@@ -8,6 +8,7 @@ import {
   SequentialIds,
   type TaskInfo,
   type TaskState,
+  type TaskStatus,
 } from "../../../protocol/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";
 import { EventBus } from "../events/event_bus.ts";
@@ -60,6 +61,16 @@ function offer(host = "n1", res = "cpus:4;mem:4096;disk:100;ports:[31000-31010]"
   });
 }
 
+/** A status update and the reconciliation pass it asks for (which `update()` does not await). */
+async function updated(
+  scheduler: MarathonScheduler,
+  driver: FakeDriver,
+  status: TaskStatus,
+): Promise<void> {
+  await scheduler.update(driver, status);
+  await scheduler.tick();
+}
+
 async function withScheduler(
   fn: (
     h: {
@@ -89,6 +100,7 @@ async function withScheduler(
   try {
     await fn({ scheduler, driver: new FakeDriver(), service, store, clock });
   } finally {
+    await scheduler.settled();
     events.close();
     kv.close();
     await Deno.remove(dir, { recursive: true });
@@ -126,7 +138,9 @@ Deno.test("MarathonScheduler launches on offers, tracks status, and finishes the
     const instances = await store.listInstances("/web");
     assert.deepEqual(instances.map((i) => i.condition), ["Provisioned", "Provisioned"]);
     assert.deepEqual(instances.map((i) => i.hostname).sort(), ["n1", "n2"]);
-    for (const t of tasks) await scheduler.update(driver, status(t.task_id.value, "TASK_RUNNING"));
+    for (const t of tasks) {
+      await updated(scheduler, driver, status(t.task_id.value, "TASK_RUNNING"));
+    }
     assert.deepEqual((await store.listInstances("/web")).map((i) => i.condition), [
       "Running",
       "Running",
@@ -143,7 +157,7 @@ Deno.test("MarathonScheduler backs off a failing app and replaces the failed ins
     await service.createApp({ id: "crash", cmd: "exit 1", backoffSeconds: 10 });
     await scheduler.offers(driver, [offer()]);
     const taskId = driver.launched[0]!.tasks[0]!.task_id.value;
-    await scheduler.update(driver, status(taskId, "TASK_FAILED", { message: "exited 1" }));
+    await updated(scheduler, driver, status(taskId, "TASK_FAILED", { message: "exited 1" }));
     assert.deepEqual(await store.listInstances("/crash"), [], "terminal instances are dropped");
     assert.equal((await store.getBackoff("/crash"))?.delayMs, 10_000);
     assert.equal((await store.getLastFailure("/crash"))?.message, "exited 1");
@@ -165,7 +179,7 @@ Deno.test("MarathonScheduler kills on scale-down, re-sends kills, and kills unkn
     });
     await scheduler.offers(driver, [offer("n1"), offer("n2"), offer("n3")]);
     for (const t of driver.launched.flatMap((l) => l.tasks)) {
-      await scheduler.update(driver, status(t.task_id.value, "TASK_RUNNING"));
+      await updated(scheduler, driver, status(t.task_id.value, "TASK_RUNNING"));
     }
     await service.patchApp("/web", { instances: 1 });
     await scheduler.tick();
@@ -182,11 +196,12 @@ Deno.test("MarathonScheduler kills on scale-down, re-sends kills, and kills unkn
     await scheduler.tick();
     assert.equal(driver.killed.length, 4, "re-sent after 10 s");
     for (const k of driver.killed.slice(0, 2)) {
-      await scheduler.update(driver, status(k.taskId, "TASK_KILLED"));
+      await updated(scheduler, driver, status(k.taskId, "TASK_KILLED"));
     }
     assert.equal((await store.listInstances("/web")).length, 1);
     assert.deepEqual(await store.listDeployments(), []);
-    await scheduler.update(
+    await updated(
+      scheduler,
       driver,
       status("ghost.instance-1._app.1", "TASK_RUNNING", { agent_id: { value: "a9" } }),
     );
@@ -199,8 +214,9 @@ Deno.test("MarathonScheduler replaces an unreachable instance and kills instance
     await service.createApp({ id: "web", cmd: "serve" });
     await scheduler.offers(driver, [offer("n1")]);
     const lost = driver.launched[0]!.tasks[0]!.task_id.value;
-    await scheduler.update(driver, status(lost, "TASK_RUNNING"));
+    await updated(scheduler, driver, status(lost, "TASK_RUNNING"));
     await scheduler.update(driver, status(lost, "TASK_UNREACHABLE"));
+    await scheduler.settled(); // the one pass it asked for
     assert.deepEqual((await store.listInstances("/web")).map((i) => i.condition), [
       "UnreachableInactive",
     ]);
@@ -221,7 +237,7 @@ Deno.test("MarathonScheduler kills and replaces an instance that never starts ru
     await service.createApp({ id: "slow", cmd: "serve" });
     await scheduler.offers(driver, [offer()]);
     const stuck = driver.launched[0]!.tasks[0]!.task_id.value;
-    await scheduler.update(driver, status(stuck, "TASK_STAGING"));
+    await updated(scheduler, driver, status(stuck, "TASK_STAGING"));
     clock.advance(299_000);
     await scheduler.tick();
     assert.equal(driver.killed.length, 0);
@@ -243,7 +259,8 @@ Deno.test("MarathonScheduler launches dependencies first, dependents once they r
     await scheduler.tick();
     await scheduler.offers(driver, [offer()]);
     assert.deepEqual(driver.launched.flatMap((l) => l.tasks.map((t) => t.name)), ["db.shop"]);
-    await scheduler.update(
+    await updated(
+      scheduler,
       driver,
       status(driver.launched[0]!.tasks[0]!.task_id.value, "TASK_RUNNING"),
     );
@@ -274,7 +291,7 @@ Deno.test("MarathonScheduler finishes a deployment only once readiness answers r
         offer("127.0.0.1", `cpus:4;mem:4096;ports:[${port}-${port}]`),
       ]);
       const taskId = driver.launched[0]!.tasks[0]!.task_id.value;
-      await scheduler.update(driver, status(taskId, "TASK_RUNNING"));
+      await updated(scheduler, driver, status(taskId, "TASK_RUNNING"));
       await scheduler.probesSettled();
       assert.equal((await store.listInstances("/api"))[0]?.ready, false);
       assert.equal((await store.listDeployments()).length, 1, "not ready: the deployment waits");
@@ -307,7 +324,7 @@ Deno.test("MarathonScheduler revives offers when launches become wanted and when
     await scheduler.offers(driver, [offer()]);
     await scheduler.tick();
     const taskId = driver.launched[0]!.tasks[0]!.task_id.value;
-    await scheduler.update(driver, status(taskId, "TASK_FAILED", { message: "exited 1" }));
+    await updated(scheduler, driver, status(taskId, "TASK_FAILED", { message: "exited 1" }));
     await scheduler.tick();
     const failed = driver.revives;
     clock.advance(9_999);

@@ -203,11 +203,17 @@ export class MarathonStore {
 
   /** Records a new instance; a 409 if the id is already taken. */
   async addInstance(instance: Instance): Promise<void> {
-    const key = keys.instance(instance.appId, instance.instanceId);
-    await this.#commit(
-      this.#kv.atomic().check({ key, versionstamp: null }).set(key, instance),
-      instance.instanceId,
-    );
+    await this.addInstances([instance]);
+  }
+
+  /** Records new instances in one commit; a 409 (and none recorded) if an id is already taken. */
+  async addInstances(instances: readonly Instance[]): Promise<void> {
+    const op = this.#kv.atomic();
+    for (const instance of instances) {
+      const key = keys.instance(instance.appId, instance.instanceId);
+      op.check({ key, versionstamp: null }).set(key, instance);
+    }
+    await this.#commit(op, instances.map((i) => i.instanceId).join(", "));
   }
 
   /**
