@@ -8,7 +8,7 @@ export const USAGE =
   `deno task agent --master URL [--port 5051] [--host 127.0.0.1] [--hostname NAME]
   [--advertise-ip 127.0.0.1] [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|simulated] [--docker-socket PATH]
-  [--kill-grace 5s] [--status-update-retry-ms 2000]
+  [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
 
 /** Parses `500ms`, `5s`, `2m` or a bare number of seconds into milliseconds. */
@@ -46,6 +46,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       attributes: { type: "string" },
       containerizer: { type: "string" },
       "docker-socket": { type: "string" },
+      "cgroups-enable-cfs": { type: "boolean" },
       "kill-grace": { type: "string" },
       "status-update-retry-ms": { type: "string" },
       "log-level": { type: "string" },
@@ -67,6 +68,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     attributes: values.attributes,
     containerizer: KINDS.find((k) => k === kind),
     dockerSocket: values["docker-socket"],
+    cgroupsEnableCfs: values["cgroups-enable-cfs"],
     killGraceMs: values["kill-grace"] === undefined
       ? undefined
       : parseDuration(values["kill-grace"]),

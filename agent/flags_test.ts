@@ -22,6 +22,7 @@ Deno.test("parseAgentFlags() reads every flag", () => {
     "500",
     "--advertise-ip",
     "10.0.0.2",
+    "--cgroups-enable-cfs",
   ]);
   assert.equal(o.master, "http://127.0.0.1:5050");
   assert.equal(o.port, 5052);
@@ -33,6 +34,7 @@ Deno.test("parseAgentFlags() reads every flag", () => {
   assert.equal(o.killGraceMs, 3000);
   assert.equal(o.statusUpdateRetryMs, 500);
   assert.equal(o.advertiseIp, "10.0.0.2");
+  assert.equal(o.cgroupsEnableCfs, true);
 });
 
 Deno.test("parseAgentFlags() defaults the port and rejects bad flags", () => {

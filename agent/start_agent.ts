@@ -40,6 +40,8 @@ export interface StartAgentOptions {
   /** Default: docker where a Docker socket answers, process otherwise. */
   containerizer?: ContainerizerKind;
   dockerSocket?: string;
+  /** Cap Docker tasks' CPU with a CFS quota besides their shares (Mesos' flag; default off). */
+  cgroupsEnableCfs?: boolean;
   /** Default grace between SIGTERM and SIGKILL (5000 ms). */
   killGraceMs?: number;
   /** First status update retry (2000 ms), doubling to 60 s. */
@@ -117,6 +119,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       dockerSocket,
       clock,
       ids,
+      cpuQuota: options.cgroupsEnableCfs ?? false,
     }));
     log(
       `Using the ${kind} containerizer` +
@@ -167,7 +170,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
  */
 async function makeContainerizer(
   kind: ContainerizerKind,
-  deps: { kv: Deno.Kv; workDir: string; dockerSocket: string; clock: Clock; ids: Ids },
+  deps: {
+    kv: Deno.Kv;
+    workDir: string;
+    dockerSocket: string;
+    clock: Clock;
+    ids: Ids;
+    cpuQuota: boolean;
+  },
 ): Promise<{ containerizer: Containerizer; close: () => void }> {
   if (kind === "simulated") {
     return { containerizer: new SimulatedContainerizer(deps.clock), close: () => {} };
@@ -184,6 +194,7 @@ async function makeContainerizer(
     socketPath: deps.dockerSocket,
     owner,
     clock: deps.clock,
+    cpuQuota: deps.cpuQuota,
   });
   return {
     containerizer: new CompositeContainerizer({ docker, process: processes }),

@@ -25,6 +25,12 @@ export interface DockerOptions {
   /** Stable id of this agent instance (from its work dir); every container carries it. */
   owner: string;
   clock?: Clock;
+  /**
+   * Cap each task's CPU with a CFS quota (`NanoCpus`) besides its shares (default true). The
+   * agent leaves it off unless `--cgroups-enable-cfs`, as Mesos does: a quota of a small `cpus`
+   * throttles the container's own start (runc init runs inside the cgroup) by seconds.
+   */
+  cpuQuota?: boolean;
 }
 
 /** Whether a Docker Engine answers on this socket (GET /_ping), within a short timeout. */
@@ -63,6 +69,7 @@ export class DockerContainerizer implements Containerizer {
   readonly engine: DockerEngine;
   #owner: string;
   #clock: Clock;
+  #cpuQuota: boolean;
   #entries = new Map<ContainerId, Entry>();
   #closing = new AbortController();
   #hostCpus?: Promise<number | undefined>;
@@ -71,6 +78,7 @@ export class DockerContainerizer implements Containerizer {
     this.engine = new DockerEngine(options.socketPath);
     this.#owner = options.owner;
     this.#clock = options.clock ?? systemClock;
+    this.#cpuQuota = options.cpuQuota ?? true;
   }
 
   launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
@@ -242,7 +250,7 @@ export class DockerContainerizer implements Containerizer {
       throw new Error(`Cannot launch task "${spec.taskId}": it names no container.docker.image`);
     }
     await this.#ensureImage(docker.image, docker.force_pull_image ?? false);
-    this.#hostCpus ??= this.engine.info().then((i) => i.NCPU, () => undefined);
+    if (this.#cpuQuota) this.#hostCpus ??= this.engine.info().then((i) => i.NCPU, () => undefined);
     // The sandbox is bind-mounted: Docker needs an absolute path, and one that exists (else it
     // creates it, owned by root).
     const sandbox = spec.sandbox.startsWith("/") ? spec.sandbox : `${Deno.cwd()}/${spec.sandbox}`;
@@ -251,6 +259,7 @@ export class DockerContainerizer implements Containerizer {
       id,
       owner: this.#owner,
       maxCpus: await this.#hostCpus,
+      cpuQuota: this.#cpuQuota,
     });
     try {
       await this.engine.create(entry.name, body);

@@ -32,6 +32,8 @@ export interface CreateBodyOptions {
   owner: string;
   /** The host's CPU count: Docker refuses a NanoCpus quota above it. */
   maxCpus?: number;
+  /** Also cap the CPU with a CFS quota (`NanoCpus`), not only weigh it by shares (default true). */
+  cpuQuota?: boolean;
 }
 
 /** The `POST /containers/create` body for a task. */
@@ -65,10 +67,12 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
     }
   }
   if (spec.limits.cpus > 0) {
-    // Docker accepts quotas from 0.01 CPU up to the host's CPU count.
-    const cpus = Math.min(Math.max(spec.limits.cpus, 0.01), options.maxCpus ?? Infinity);
-    body.HostConfig.NanoCpus = Math.round(cpus * 1e9);
     body.HostConfig.CpuShares = Math.max(2, Math.round(spec.limits.cpus * 1024));
+    if (options.cpuQuota ?? true) {
+      // Docker accepts quotas from 0.01 CPU up to the host's CPU count.
+      const cpus = Math.min(Math.max(spec.limits.cpus, 0.01), options.maxCpus ?? Infinity);
+      body.HostConfig.NanoCpus = Math.round(cpus * 1e9);
+    }
   }
   if (spec.limits.memMb > 0) {
     const bytes = Math.max(MIN_MEMORY, Math.round(spec.limits.memMb * 1024 * 1024));

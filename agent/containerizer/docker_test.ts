@@ -51,6 +51,12 @@ Deno.test("createBody() keeps the CPU quota within what Docker accepts", () => {
   assert.equal(tiny.HostConfig.NanoCpus, 1e7);
 });
 
+Deno.test("createBody() without cpuQuota weighs CPU by shares only, as Mesos without CFS", () => {
+  const body = createBody(base, { id: "c1", owner: "o", cpuQuota: false });
+  assert.equal(body.HostConfig.NanoCpus, undefined);
+  assert.equal(body.HostConfig.CpuShares, 512);
+});
+
 Deno.test("createBody() with shell=false keeps the image entrypoint", () => {
   const body = createBody({
     ...base,
