@@ -78,6 +78,48 @@ function rangeStream(file: Deno.FsFile, range: ByteRange): ReadableStream<Uint8A
   });
 }
 
+/**
+ * Reads a body into `pool` from `fill` on. The result's `value` is the bytes read, a view of the
+ * pool's memory, which the caller goes on with (a BYOB read transfers the buffer it reads into).
+ */
+type PoolRead = (
+  pool: Uint8Array<ArrayBuffer>,
+  fill: number,
+) => Promise<{ value: Uint8Array<ArrayBuffer>; done: boolean }>;
+
+/**
+ * Deno.serve hands large request bodies over as byte streams, which a BYOB reader reads straight
+ * into the pool; empty and small bodies come as plain streams, whose chunks are copied in.
+ */
+function bodyReader(body: ReadableStream<Uint8Array>): PoolRead {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    byob = undefined; // not a byte stream
+  }
+  if (byob) {
+    const reader = byob;
+    return async (pool, fill) => {
+      const { value, done } = await reader.read(new Uint8Array(pool.buffer, fill));
+      return { value: value ?? pool.subarray(fill, fill), done };
+    };
+  }
+  const reader = body.getReader();
+  let rest: Uint8Array = new Uint8Array(0);
+  return async (pool, fill) => {
+    if (rest.byteLength === 0) {
+      const { value, done } = await reader.read();
+      if (done) return { value: pool.subarray(fill, fill), done };
+      rest = value;
+    }
+    const n = Math.min(rest.byteLength, pool.byteLength - fill);
+    pool.set(rest.subarray(0, n), fill);
+    rest = rest.subarray(n);
+    return { value: pool.subarray(fill, fill + n), done: false };
+  };
+}
+
 /** The blob and upload files under one root directory. */
 export class BlobStore {
   readonly root: string;
@@ -142,10 +184,9 @@ export class BlobStore {
   }
 
   /**
-   * Appends a body to an upload, feeding the hasher; returns the bytes written. Incoming chunks
-   * are gathered into two buffers that take turns: one fills from the network on this thread
-   * while the worker writes the other to disk (gathering also avoids the high cost of hashing and
-   * writing many small fresh buffers in Deno).
+   * Appends a body to an upload, feeding the hasher; returns the bytes written. The body is read
+   * straight into two buffers that take turns (a BYOB read, so no fresh buffer per chunk and no
+   * copy): one fills from the network on this thread while the worker writes the other to disk.
    */
   async append(
     id: string,
@@ -154,6 +195,7 @@ export class BlobStore {
   ): Promise<number> {
     if (body === null) return 0;
     const path = this.uploadPath(id);
+    const read = bodyReader(body);
     let pool = new Uint8Array(WRITE_BUFFER_BYTES);
     let fill = 0;
     let written = 0;
@@ -168,15 +210,12 @@ export class BlobStore {
       pool = new Uint8Array(free);
     };
     try {
-      for await (const chunk of body) {
-        let offset = 0;
-        while (offset < chunk.byteLength) {
-          const n = Math.min(chunk.byteLength - offset, pool.byteLength - fill);
-          pool.set(chunk.subarray(offset, offset + n), fill);
-          fill += n;
-          offset += n;
-          if (fill === pool.byteLength) await flush();
-        }
+      for (;;) {
+        const { value, done } = await read(pool, fill);
+        pool = new Uint8Array(value.buffer);
+        fill += value.byteLength;
+        if (done) break;
+        if (fill === pool.byteLength) await flush();
       }
       await flush();
       await inFlight;
