@@ -3,7 +3,7 @@
  * anything is acknowledged or sent, delivers events to the streams, and drives the timers.
  */
 import type { AgentCall, Call, Clock, Ids } from "../protocol/mod.ts";
-import type { Change, MasterOptions } from "./core/context.ts";
+import type { Change, MasterOptions, Outgoing } from "./core/context.ts";
 import { Master } from "./core/master.ts";
 import { StreamHub } from "./http/streams.ts";
 import type { MasterStore } from "./store/master_store.ts";
@@ -16,7 +16,14 @@ export class MasterRuntime {
   readonly #store: MasterStore;
   readonly #clock: Clock;
   readonly #ids: Ids;
-  #chain: Promise<void> = Promise.resolve();
+  /** Operations run but not yet durable, in order; `#flushing` commits them. */
+  #pending: {
+    changes: Change[];
+    outbox: Outgoing[];
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  #flushing: Promise<void> | undefined;
   #timers: ReturnType<typeof setInterval>[] = [];
   #allocationQueued = false;
   readonly #listeners: ((changes: readonly Change[]) => void)[] = [];
@@ -132,7 +139,7 @@ export class MasterRuntime {
 
   /** Reads the books (for state endpoints) after pending work has settled. */
   async read<T>(fn: (master: Master) => T): Promise<T> {
-    await this.#chain;
+    await this.#flushing;
     return fn(this.core);
   }
 
@@ -140,7 +147,7 @@ export class MasterRuntime {
   async stop(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
-    await this.#chain.catch(() => {});
+    await this.#flushing;
     this.frameworks.closeAll();
     this.agents.closeAll();
   }
@@ -161,28 +168,53 @@ export class MasterRuntime {
     const { changes, outbox } = this.core.drain();
     // Nothing to persist or deliver (a HEARTBEAT): nothing to wait for behind earlier commits.
     if (changes.length === 0 && outbox.length === 0) return Promise.resolve();
-    const done = this.#chain.then(async () => {
-      await this.#store.commit(changes);
-      if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }
-      for (const out of outbox) {
-        if (out.to === "framework") this.frameworks.send(out.frameworkId, out.event);
-        else if (out.to === "agent") this.agents.send(out.agentId, out.event);
-        else {
-          const hub = out.to === "close_framework" ? this.frameworks : this.agents;
-          const owner = out.to === "close_framework" ? out.frameworkId : out.agentId;
-          hub.close(owner, {
-            streamId: out.streamId,
-            last: out.error ? { type: "ERROR", error: { message: out.error } } : undefined,
-          });
-        }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ changes, outbox, resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  /**
+   * Group commit: operations queued while a commit is in flight go out together in the next
+   * one, so a burst (50 launches, their updates and acknowledgements) pays one durable commit
+   * per round instead of one per operation. Events are delivered in operation order, after the
+   * commit that holds their changes.
+   */
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      const changes = batch.flatMap((p) => p.changes);
+      try {
+        await this.#store.commit(changes);
+      } catch (e) {
+        console.error(
+          JSON.stringify({ level: "error", msg: "master persist failed", error: String(e) }),
+        );
+        for (const p of batch) p.reject(e);
+        continue;
       }
-    });
-    this.#chain = done.catch((e) => {
-      console.error(
-        JSON.stringify({ level: "error", msg: "master persist failed", error: String(e) }),
-      );
-    });
-    return done;
+      if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }
+      for (const p of batch) {
+        this.#deliver(p.outbox);
+        p.resolve();
+      }
+    }
+    this.#flushing = undefined;
+  }
+
+  #deliver(outbox: readonly Outgoing[]): void {
+    for (const out of outbox) {
+      if (out.to === "framework") this.frameworks.send(out.frameworkId, out.event);
+      else if (out.to === "agent") this.agents.send(out.agentId, out.event);
+      else {
+        const hub = out.to === "close_framework" ? this.frameworks : this.agents;
+        const owner = out.to === "close_framework" ? out.frameworkId : out.agentId;
+        hub.close(owner, {
+          streamId: out.streamId,
+          last: out.error ? { type: "ERROR", error: { message: out.error } } : undefined,
+        });
+      }
+    }
   }
 
   /** Event-triggered allocation, coalesced: one run serves every change made meanwhile. */
