@@ -205,7 +205,7 @@ export class MarathonScheduler implements Scheduler {
           const next = this.#d.backoff.failed(app, after.version, state, now);
           await this.#d.store.setBackoff(appId, next);
           // Offers declined meanwhile are filtered: ask again the moment the delay runs out.
-          this.#reviveAfter(this.#d.backoff.launchAllowedAt(app, after.version, next, now) - now);
+          this.#reviveAt(this.#d.backoff.launchAllowedAt(app, after.version, next, now));
         }
       }
     } else {
@@ -323,11 +323,14 @@ export class MarathonScheduler implements Scheduler {
     }
   }
 
-  /** Revives offers after `delayMs` (while `run()` runs), e.g. when a launch backoff ends. */
-  #reviveAfter(delayMs: number): void {
+  /**
+   * Revives offers at time `at` (while `run()` runs), e.g. when a launch backoff ends: counted
+   * from when the failure was handled, not from when its records were written.
+   */
+  #reviveAt(at: number): void {
     const signal = this.#signal;
     if (!signal || signal.aborted) return;
-    this.#d.clock.sleep(Math.max(0, delayMs), signal)
+    this.#d.clock.sleep(Math.max(0, at - this.#d.clock.now()), signal)
       .then(() => (this.#driver ? this.#revive(this.#driver, true) : undefined))
       .catch(() => {});
   }
