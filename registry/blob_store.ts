@@ -2,7 +2,7 @@
  * Content-addressed blobs on disk. Uploads grow in `blobs/uploads/<id>`; a finished upload is fsynced and
  * renamed to `blobs/sha256/<aa>/<hex>`, so a blob path never shows partial content.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Sha256 } from "./digest.ts";
 import { FileWriter } from "./file_writer.ts";
 
@@ -21,6 +21,16 @@ const SYNC_EVERY_BYTES = 1024 * 1024;
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
+}
+
+/** Fsyncs a directory, making the names created or renamed in it durable. */
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await Deno.open(path, { read: true });
+  try {
+    await dir.sync();
+  } finally {
+    dir.close();
+  }
 }
 
 async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
@@ -129,10 +139,19 @@ export class BlobStore {
     this.root = root;
   }
 
-  /** Creates the directories. */
+  /**
+   * Creates the directories, the 256 `blobs/sha256/<aa>` ones included, and syncs them: placing a
+   * blob then only has to sync the one directory it renames into.
+   */
   async init(): Promise<void> {
-    await Deno.mkdir(join(this.root, "blobs", "sha256"), { recursive: true });
+    const blobs = join(this.root, "blobs", "sha256");
     await Deno.mkdir(join(this.root, "blobs", "uploads"), { recursive: true });
+    const fanOut = Array.from(
+      { length: 256 },
+      (_, i) => join(blobs, i.toString(16).padStart(2, "0")),
+    );
+    await Promise.all(fanOut.map((dir) => Deno.mkdir(dir, { recursive: true })));
+    for (const dir of [blobs, join(this.root, "blobs"), this.root]) await syncDirectory(dir);
   }
 
   /** Where a blob lives (`sha256:<hex>` only). */
@@ -269,10 +288,11 @@ export class BlobStore {
     await this.#place(temp, digest);
   }
 
+  /** Renames a synced file into place; the rename is durable once its directory is synced. */
   async #place(source: string, digest: string): Promise<void> {
     const target = this.blobPath(digest);
-    await Deno.mkdir(join(target, ".."), { recursive: true });
     await Deno.rename(source, target);
+    await syncDirectory(dirname(target));
   }
 
   /** Deletes an upload's file. */

@@ -47,7 +47,7 @@ export class FileWriter {
     return reply.buffer ?? new ArrayBuffer(buffer.byteLength);
   }
 
-  /** Closes the worker's handle on `path` after its background sync. */
+  /** Ends writes to `path`: the worker flushes what is left in the background, then closes it. */
   async close(path: string): Promise<void> {
     const reply = await this.#send({ type: "close", seq: ++this.#seq, path }, []);
     if (reply.error !== undefined) throw new Error(`Cannot close ${path}: ${reply.error}`);

@@ -35,14 +35,13 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   while (offset < bytes.byteLength) offset += file.writeSync(bytes.subarray(offset));
 }
 
-async function handle(msg: WriteRequest): Promise<WriteReply> {
+function handle(msg: WriteRequest): WriteReply {
   if (msg.type === "close") {
     const open = files.get(msg.path);
     files.delete(msg.path);
     if (open) {
       open.closed = true;
-      await open.syncing?.catch(() => {});
-      open.file.close();
+      void flushAndClose(open);
     }
     return { seq: msg.seq };
   }
@@ -73,18 +72,28 @@ function backgroundSync(open: OpenFile, syncEvery: number): void {
   );
 }
 
+/**
+ * Flushes the rest of a file whose upload request has ended, then closes it, without holding up
+ * the reply: the fsync that finishes the upload (its own handle, `BlobStore.syncUpload`) is what
+ * makes the bytes durable and reports errors; this one only gets the flushing going early.
+ */
+async function flushAndClose(open: OpenFile): Promise<void> {
+  await open.syncing?.catch(() => {});
+  if (open.unsynced > 0) await open.file.syncData().catch(() => {});
+  open.file.close();
+}
+
 self.onmessage = (event: MessageEvent<WriteRequest>) => {
   const msg = event.data;
-  handle(msg).then(
-    (reply) => self.postMessage(reply, reply.buffer ? [reply.buffer] : []),
-    (error) => {
-      const buffer = msg.type === "write" ? msg.buffer : undefined;
-      const reply = {
-        seq: msg.seq,
-        buffer,
-        error: error instanceof Error ? error.message : String(error),
-      };
-      self.postMessage(reply, buffer ? [buffer] : []);
-    },
-  );
+  let reply: WriteReply;
+  try {
+    reply = handle(msg);
+  } catch (error) {
+    reply = {
+      seq: msg.seq,
+      buffer: msg.type === "write" ? msg.buffer : undefined,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+  self.postMessage(reply, reply.buffer ? [reply.buffer] : []);
 };
