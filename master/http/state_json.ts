@@ -37,30 +37,48 @@ function taskJson(task: TaskRecord) {
   };
 }
 
-function used(ctx: MasterContext, filter: (t: TaskRecord) => boolean): Resources {
-  let sum = Resources.empty();
-  for (const t of ctx.tasks.values()) {
-    if (filter(t) && !isDone(t)) sum = sum.add(taskResources(t));
-  }
-  return sum;
+/** Resources summed per agent and per framework. */
+interface Sums {
+  agent: Map<string, Resources>;
+  framework: Map<string, Resources>;
 }
 
-function offered(
-  ctx: MasterContext,
-  filter: (o: { frameworkId: string; agentId: string }) => boolean,
-) {
-  let sum = Resources.empty();
-  for (const o of ctx.offers.all()) if (filter(o)) sum = sum.add(o.resources);
-  return sum;
+/** What live tasks use and what offers tender, summed per agent and framework in one pass each. */
+interface Ledger {
+  used: Sums;
+  offered: Sums;
+}
+
+function sums(items: Iterable<{ agentId: string; frameworkId: string; resources: Resources }>) {
+  const out: Sums = { agent: new Map(), framework: new Map() };
+  const add = (into: Map<string, Resources>, key: string, r: Resources) =>
+    into.set(key, (into.get(key) ?? Resources.empty()).add(r));
+  for (const item of items) {
+    add(out.agent, item.agentId, item.resources);
+    add(out.framework, item.frameworkId, item.resources);
+  }
+  return out;
+}
+
+function ledger(ctx: MasterContext): Ledger {
+  const live = [...ctx.tasks.values()].filter((t) => !isDone(t)).map((t) => ({
+    agentId: t.agentId,
+    frameworkId: t.frameworkId,
+    resources: taskResources(t),
+  }));
+  return { used: sums(live), offered: sums(ctx.offers.all()) };
+}
+
+function sum(of: Map<string, Resources>, id: string): Resources {
+  return of.get(id) ?? Resources.empty();
 }
 
 function isDone(t: TaskRecord): boolean {
   return isTerminalState(t.state);
 }
 
-function agentJson(ctx: MasterContext, agent: AgentRecord) {
+function agentJson(ctx: MasterContext, books: Ledger, agent: AgentRecord) {
   const total = Resources.fromMesos(agent.info.resources);
-  const usedR = used(ctx, (t) => t.agentId === agent.id);
   return {
     id: agent.id,
     pid: `slave(1)@${agent.info.hostname}:${agent.info.port}`,
@@ -78,8 +96,8 @@ function agentJson(ctx: MasterContext, agent: AgentRecord) {
       ? undefined
       : agent.reregisteredTime / 1000,
     resources: flat(total),
-    used_resources: flat(usedR),
-    offered_resources: flat(offered(ctx, (o) => o.agentId === agent.id)),
+    used_resources: flat(sum(books.used.agent, agent.id)),
+    offered_resources: flat(sum(books.offered.agent, agent.id)),
     reserved_resources: {},
     unreserved_resources: flat(total),
     active: ctx.agentConnections.has(agent.id),
@@ -90,7 +108,7 @@ function agentJson(ctx: MasterContext, agent: AgentRecord) {
   };
 }
 
-function frameworkJson(ctx: MasterContext, f: FrameworkRecord) {
+function frameworkJson(ctx: MasterContext, books: Ledger, f: FrameworkRecord) {
   const tasks = ctx.tasksOfFramework(f.id);
   const connected = ctx.frameworkConnections.has(f.id);
   return {
@@ -112,11 +130,9 @@ function frameworkJson(ctx: MasterContext, f: FrameworkRecord) {
     reregistered_time: f.reregisteredTime === undefined ? undefined : f.reregisteredTime / 1000,
     unregistered_time: f.disconnectedTime === undefined ? 0 : f.disconnectedTime / 1000,
     capabilities: (f.info.capabilities ?? []).map((c) => c.type),
-    used_resources: flat(used(ctx, (t) => t.frameworkId === f.id)),
-    offered_resources: flat(offered(ctx, (o) => o.frameworkId === f.id)),
-    resources: flat(
-      used(ctx, (t) => t.frameworkId === f.id).add(offered(ctx, (o) => o.frameworkId === f.id)),
-    ),
+    used_resources: flat(sum(books.used.framework, f.id)),
+    offered_resources: flat(sum(books.offered.framework, f.id)),
+    resources: flat(sum(books.used.framework, f.id).add(sum(books.offered.framework, f.id))),
     tasks: tasks.filter((t) => t.state !== "TASK_UNREACHABLE").map(taskJson),
     unreachable_tasks: tasks.filter((t) => t.state === "TASK_UNREACHABLE").map(taskJson),
     completed_tasks: ctx.completedTasks.filter((t) => t.frameworkId === f.id).map(taskJson),
@@ -135,6 +151,7 @@ function frameworkJson(ctx: MasterContext, f: FrameworkRecord) {
 /** `GET /master/state`, shaped as Mesos renders it. */
 export function masterState(ctx: MasterContext) {
   const agents = [...ctx.agents.values()];
+  const books = ledger(ctx);
   return {
     version: VERSION,
     git_sha: "",
@@ -158,9 +175,9 @@ export function masterState(ctx: MasterContext) {
       allocation_interval: `${ctx.options.allocationIntervalMs / 1000}secs`,
       offer_timeout: ctx.options.offerTimeoutMs ? `${ctx.options.offerTimeoutMs / 1000}secs` : "",
     },
-    slaves: agents.map((a) => agentJson(ctx, a)),
+    slaves: agents.map((a) => agentJson(ctx, books, a)),
     recovered_slaves: [],
-    frameworks: [...ctx.frameworks.values()].map((f) => frameworkJson(ctx, f)),
+    frameworks: [...ctx.frameworks.values()].map((f) => frameworkJson(ctx, books, f)),
     completed_frameworks: [],
     orphan_tasks: [],
     unregistered_frameworks: [],
@@ -169,6 +186,8 @@ export function masterState(ctx: MasterContext) {
 
 /** Operator API (v1) GET_* answers, built from the v0 view. */
 export function operatorView(ctx: MasterContext, type: string): unknown {
+  let cached: Ledger | undefined;
+  const books = () => cached ??= ledger(ctx);
   const tasks = () => ({
     tasks: [...ctx.tasks.values()].filter((t) => t.state !== "TASK_UNREACHABLE").map(v1Task),
     unreachable_tasks: [...ctx.tasks.values()].filter((t) => t.state === "TASK_UNREACHABLE").map(
@@ -185,8 +204,8 @@ export function operatorView(ctx: MasterContext, type: string): unknown {
       version: VERSION,
       registered_time: { nanoseconds: a.registeredTime * 1e6 },
       total_resources: a.info.resources,
-      allocated_resources: used(ctx, (t) => t.agentId === a.id).toMesos(),
-      offered_resources: offered(ctx, (o) => o.agentId === a.id).toMesos(),
+      allocated_resources: sum(books().used.agent, a.id).toMesos(),
+      offered_resources: sum(books().offered.agent, a.id).toMesos(),
     })),
     recovered_agents: [],
   });
@@ -197,8 +216,8 @@ export function operatorView(ctx: MasterContext, type: string): unknown {
       connected: ctx.frameworkConnections.has(f.id),
       recovered: false,
       registered_time: { nanoseconds: f.registeredTime * 1e6 },
-      allocated_resources: used(ctx, (t) => t.frameworkId === f.id).toMesos(),
-      offered_resources: offered(ctx, (o) => o.frameworkId === f.id).toMesos(),
+      allocated_resources: sum(books().used.framework, f.id).toMesos(),
+      offered_resources: sum(books().offered.framework, f.id).toMesos(),
     })),
     completed_frameworks: [],
   });
