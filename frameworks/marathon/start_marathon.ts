@@ -106,6 +106,10 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
   port = server.addr.port;
   const life = new AbortController();
   const loop = scheduler.run(life.signal, options.tickMs ?? 1000);
+  // A new deployment wants launches or kills now, not at the next periodic pass.
+  const unlisten = events.listen((e) => {
+    if (e.eventType === "deployment_info") scheduler.tickSoon();
+  });
   driver.start().catch((e) => {
     if (!life.signal.aborted) {
       console.error(JSON.stringify({ level: "error", msg: "marathon driver", error: String(e) }));
@@ -121,6 +125,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
     driver,
     events,
     async stop() {
+      unlisten();
       life.abort();
       await driver.stop();
       await loop;

@@ -217,7 +217,7 @@ export class MarathonScheduler implements Scheduler {
     }
     // Not awaited: the update is recorded, so it can be acknowledged (the agent holds the
     // task's next update until then); the pass it calls for serves every update since.
-    this.tick().catch(logTickError);
+    this.tickSoon();
   }
 
   disconnected(): void {
@@ -293,6 +293,11 @@ export class MarathonScheduler implements Scheduler {
       this.#wantedLaunch = wantLaunch;
     }
     await this.#d.service.syncDeployments();
+  }
+
+  /** Asks for a pass without waiting for it (its failure is logged). */
+  tickSoon(): void {
+    this.tick().catch(logTickError);
   }
 
   /** Runs `tick()` every `intervalMs` until `signal` aborts. */
