@@ -106,9 +106,12 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
   port = server.addr.port;
   const life = new AbortController();
   const loop = scheduler.run(life.signal, options.tickMs ?? 1000);
-  // A new deployment wants launches or kills now, not at the next periodic pass.
+  // A deployment that starts or reaches its next step wants launches or kills now, not at the
+  // next periodic pass (a new app's instances are held until its StartApplication step passed).
   const unlisten = events.listen((e) => {
-    if (e.eventType === "deployment_info") scheduler.tickSoon();
+    if (e.eventType === "deployment_info" || e.eventType === "deployment_step_success") {
+      scheduler.tickSoon();
+    }
   });
   driver.start().catch((e) => {
     if (!life.signal.aborted) {
