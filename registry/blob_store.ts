@@ -99,12 +99,14 @@ type PoolRead = (
 
 /**
  * Deno.serve hands large request bodies over as byte streams, which a BYOB reader reads straight
- * into the pool; empty and small bodies come as plain streams, whose chunks are copied in.
+ * into the pool; empty and small bodies come as plain streams, whose chunks are copied in. So are
+ * chunked bodies (no Content-Length, as docker sends layers): a BYOB read of more than 64 KiB from
+ * one of those stalls in Deno 2.9 while the rest of the body piles up in memory.
  */
-function bodyReader(body: ReadableStream<Uint8Array>): PoolRead {
+function bodyReader(body: ReadableStream<Uint8Array>, sized: boolean): PoolRead {
   let byob: ReadableStreamBYOBReader | undefined;
   try {
-    byob = body.getReader({ mode: "byob" });
+    byob = sized ? body.getReader({ mode: "byob" }) : undefined;
   } catch {
     byob = undefined; // not a byte stream
   }
@@ -203,18 +205,19 @@ export class BlobStore {
   }
 
   /**
-   * Appends a body to an upload, feeding the hasher; returns the bytes written. The body is read
-   * straight into two buffers that take turns (a BYOB read, so no fresh buffer per chunk and no
-   * copy): one fills from the network on this thread while the worker writes the other to disk.
+   * Appends a body to an upload, feeding the hasher; returns the bytes written. The body goes
+   * into two 1 MiB buffers that take turns (read straight into them when it has a Content-Length,
+   * see `bodyReader`): one fills from the network on this thread while the worker writes the other
+   * to disk.
    */
   async append(
     id: string,
-    body: ReadableStream<Uint8Array> | null,
-    hasher: Sha256,
+    chunk: { body: ReadableStream<Uint8Array> | null; contentLength?: number; hasher: Sha256 },
   ): Promise<number> {
+    const { body, hasher } = chunk;
     if (body === null) return 0;
     const path = this.uploadPath(id);
-    const read = bodyReader(body);
+    const read = bodyReader(body, chunk.contentLength !== undefined);
     let pool = new Uint8Array(WRITE_BUFFER_BYTES);
     let fill = 0;
     let written = 0;

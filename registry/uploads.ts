@@ -154,7 +154,7 @@ export class Uploads {
     const hasher = await this.#hasher(id, current);
     let written: number;
     try {
-      written = await store.append(id, body, hasher);
+      written = await store.append(id, { body, contentLength: chunk.contentLength, hasher });
     } catch (error) {
       // A broken connection leaves bytes the hasher may or may not have seen: rebuild it later.
       this.#hashers.delete(id);

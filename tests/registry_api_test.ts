@@ -169,7 +169,7 @@ Deno.test("registry API serves every endpoint and answers every error with the O
     await t.step(
       "streamed PATCH with chunked transfer encoding appends the whole body",
       async () => {
-        const data = randomBytes(300_000);
+        const data = randomBytes(3 * 1024 * 1024 + 300_000); // spans several 1 MiB write buffers
         const post = await call(url, { path: "/v2/streamed/blobs/uploads/", method: "POST" });
         const loc = post.headers.get("location") ?? "";
         const body = new ReadableStream<Uint8Array>({
@@ -183,6 +183,24 @@ Deno.test("registry API serves every endpoint and answers every error with the O
         assert.equal(patch.headers.get("range"), `0-${data.byteLength - 1}`);
         const put = await call(url, { path: `${loc}?digest=${digestOf(data)}`, method: "PUT" });
         assert.equal(put.status, 201);
+        const got = await fetch(`${url}/v2/streamed/blobs/${digestOf(data)}`);
+        assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
+      },
+    );
+
+    await t.step(
+      "streamed PATCH with a Content-Length appends the whole body",
+      async () => {
+        const data = randomBytes(3 * 1024 * 1024 + 300_000);
+        const post = await call(url, { path: "/v2/sized/blobs/uploads/", method: "POST" });
+        const loc = post.headers.get("location") ?? "";
+        const patch = await call(url, { path: loc, method: "PATCH", body: data });
+        assert.equal(patch.status, 202);
+        assert.equal(patch.headers.get("range"), `0-${data.byteLength - 1}`);
+        const put = await call(url, { path: `${loc}?digest=${digestOf(data)}`, method: "PUT" });
+        assert.equal(put.status, 201);
+        const got = await fetch(`${url}/v2/sized/blobs/${digestOf(data)}`);
+        assert.deepEqual(new Uint8Array(await got.arrayBuffer()), data);
       },
     );
 
