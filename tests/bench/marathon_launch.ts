@@ -3,7 +3,8 @@
  * in-process with default settings), printing `metric value unit` lines:
  * - a 50-instance app (0.01 cpus, 8 mem, docker `sleep 3600`, no health check) from POST until
  *   `tasksRunning == 50`, against the same 50 containers started straight through the Engine
- *   API at concurrency 50, and their ratio (target ≤ 1.1);
+ *   API at concurrency 50, alternating `--pairs` times, and the ratio of the medians
+ *   (target ≤ 1.1);
  * - a container killed (the Engine API call of `docker kill`) until its replacement is
  *   TASK_RUNNING, seen on /v2/events, for `--kills` apps with default settings (target < 1.5 s);
  * - a rolling env change of 20 instances with minimumHealthCapacity 0.9, from PUT until the
@@ -11,6 +12,7 @@
  * Removes every container it started.
  *
  *   deno run -A --unstable-kv tests/bench/marathon_launch.ts [--tasks 50] [--rolling 20] [--kills 3]
+ *     [--pairs 2]
  */
 import { parseArgs } from "node:util";
 import { probeDocker } from "../../agent/containerizer/docker.ts";
@@ -29,11 +31,13 @@ const args = parseArgs({
     tasks: { type: "string", default: "50" },
     rolling: { type: "string", default: "20" },
     kills: { type: "string", default: "3" },
+    pairs: { type: "string", default: "2" },
   },
 }).values;
 const N = Number(args.tasks);
 const ROLLING = Number(args.rolling);
 const KILLS = Number(args.kills);
+const PAIRS = Number(args.pairs);
 
 if (!await probeDocker(SOCKET)) {
   console.log("# marathon_launch: skipped, no Docker engine answers");
@@ -122,14 +126,12 @@ async function removeAll(frameworkId: string | undefined): Promise<void> {
   }
 }
 
-/** Deletes an app and waits until none of its containers runs. */
+/** Deletes an app and waits until the agent has removed its containers. */
 async function deleteApp(url: string, id: string, frameworkId: string): Promise<void> {
   await call(`${url}/v2/apps${id}`, "DELETE");
-  await waitFor(`${id}'s containers to stop`, async () => {
+  await waitFor(`${id}'s containers to be removed`, async () => {
     const all = await containers(frameworkId);
-    return all.every((c) =>
-      c.State !== "running" || !c.Labels?.[LABELS.taskId]?.startsWith(id.slice(1))
-    );
+    return all.every((c) => !c.Labels?.[LABELS.taskId]?.startsWith(`${id.slice(1)}.`));
   }, 120_000);
 }
 
@@ -155,28 +157,47 @@ try {
   fwId = await waitFor("marathon to subscribe", () => marathon.driver.frameworkId, 60_000);
   const api = marathon.url;
 
-  // 1. N instances to running, against the Engine API directly.
-  const t0 = performance.now();
-  await call(`${api}/v2/apps`, "POST", sleeper("/bench", N));
-  await waitFor(`${N} tasks running`, async () => {
-    const a = (await call(`${api}/v2/apps/bench`)).app;
-    return a.tasksRunning === N;
-  }, 180_000);
-  const viaMarathon = performance.now() - t0;
-  out(`marathon_launch_${N}`, Math.round(viaMarathon), "ms");
-  const launchEvents = events.seen.filter((e) => e.at >= t0);
-  const firstRunning = launchEvents.find((e) => e.state === "TASK_RUNNING");
-  if (launchEvents[0]) {
-    out("marathon_launch_first_update", Math.round(launchEvents[0].at - t0), "ms");
+  // 1. N instances to running, against the same N containers through the Engine API at
+  // concurrency N. The two alternate, PAIRS times each (direct first), so drift in Docker's
+  // speed over the run falls on both sides; each side's figure is its median.
+  const viaMarathon: number[] = [];
+  const direct: number[] = [];
+  for (let pair = 1; pair <= PAIRS; pair++) {
+    direct.push(await startContainersDirect(N, N));
+    const id = `/bench-${pair}`;
+    const t0 = performance.now();
+    await call(`${api}/v2/apps`, "POST", sleeper(id, N));
+    await waitFor(`${N} tasks running`, async () => {
+      const a = (await call(`${api}/v2/apps${id}`)).app;
+      return a.tasksRunning === N;
+    }, 180_000);
+    viaMarathon.push(performance.now() - t0);
+    if (pair === 1) {
+      const launchEvents = events.seen.filter((e) => e.at >= t0);
+      const firstRunning = launchEvents.find((e) => e.state === "TASK_RUNNING");
+      if (launchEvents[0]) {
+        out("marathon_launch_first_update", Math.round(launchEvents[0].at - t0), "ms");
+      }
+      if (firstRunning) {
+        out("marathon_launch_first_running", Math.round(firstRunning.at - t0), "ms");
+      }
+    }
+    await deleteApp(api, id, fwId);
   }
-  if (firstRunning) out("marathon_launch_first_running", Math.round(firstRunning.at - t0), "ms");
-
-  await deleteApp(api, "/bench", fwId);
-
-  // The same N containers through the Engine API at concurrency N.
-  const direct = await startContainersDirect(N, N);
-  out(`direct_launch_${N}`, Math.round(direct), "ms");
-  out("marathon_launch_ratio", (viaMarathon / direct).toFixed(2), "x");
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((x, y) => x - y);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+  };
+  out("launch_pairs", PAIRS, "count");
+  out(`marathon_launch_${N}`, Math.round(median(viaMarathon)!), "ms");
+  out(`direct_launch_${N}`, Math.round(median(direct)!), "ms");
+  out("marathon_launch_ratio", (median(viaMarathon)! / median(direct)!).toFixed(2), "x");
+  out(
+    "marathon_launch_ratio_per_pair",
+    viaMarathon.map((m, i) => (m / direct[i]!).toFixed(2)).join(","),
+    "x",
+  );
 
   // 2. A killed container until its replacement runs, for apps with default settings (only id,
   // cmd, image: Marathon's defaults for everything else, so host networking, backoffSeconds 1).
@@ -221,7 +242,6 @@ try {
     });
     await deleteApp(api, id, fwId);
   }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const ms = (xs: (number | undefined)[]) => {
     const m = median(xs.filter((x): x is number => x !== undefined));
     return m === undefined ? "NaN" : Math.round(m);
