@@ -24,6 +24,8 @@ export class MasterRuntime {
     reject: (e: unknown) => void;
   }[] = [];
   #flushing: Promise<void> | undefined;
+  /** The batch whose commit is in flight (its events not delivered yet). */
+  #committing: readonly { outbox: Outgoing[] }[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
   #allocationQueued = false;
   readonly #listeners: ((changes: readonly Change[]) => void)[] = [];
@@ -166,8 +168,13 @@ export class MasterRuntime {
       this.#queueAllocation();
     }
     const { changes, outbox } = this.core.drain();
-    // Nothing to persist or deliver (a HEARTBEAT): nothing to wait for behind earlier commits.
-    if (changes.length === 0 && outbox.length === 0) return Promise.resolve();
+    // Nothing to persist (a HEARTBEAT, an allocation's OFFERS): nothing to wait for behind
+    // earlier commits, unless an event of theirs to the same stream is still held — streams
+    // see their events in operation order.
+    if (changes.length === 0 && !this.#holdsEventsFor(outbox)) {
+      this.#deliver(outbox);
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       this.#pending.push({ changes, outbox, resolve, reject });
       this.#flushing ??= this.#flush();
@@ -183,6 +190,7 @@ export class MasterRuntime {
   async #flush(): Promise<void> {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0);
+      this.#committing = batch;
       const changes = batch.flatMap((p) => p.changes);
       try {
         await this.#store.commit(changes);
@@ -190,9 +198,11 @@ export class MasterRuntime {
         console.error(
           JSON.stringify({ level: "error", msg: "master persist failed", error: String(e) }),
         );
+        this.#committing = [];
         for (const p of batch) p.reject(e);
         continue;
       }
+      this.#committing = [];
       if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }
       for (const p of batch) {
         this.#deliver(p.outbox);
@@ -200,6 +210,15 @@ export class MasterRuntime {
       }
     }
     this.#flushing = undefined;
+  }
+
+  /** Whether an operation not yet delivered holds an event for a stream `outbox` writes to. */
+  #holdsEventsFor(outbox: readonly Outgoing[]): boolean {
+    if (outbox.length === 0) return false;
+    const streams = new Set(outbox.map(streamOf));
+    return [...this.#committing, ...this.#pending].some((p) =>
+      p.outbox.some((o) => streams.has(streamOf(o)))
+    );
   }
 
   #deliver(outbox: readonly Outgoing[]): void {
@@ -231,4 +250,11 @@ export class MasterRuntime {
   get clock(): Clock {
     return this.#clock;
   }
+}
+
+/** The stream an outgoing event goes to (or closes). */
+function streamOf(out: Outgoing): string {
+  return out.to === "framework" || out.to === "close_framework"
+    ? `framework:${out.frameworkId}`
+    : `agent:${out.agentId}`;
 }

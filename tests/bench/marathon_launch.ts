@@ -3,8 +3,8 @@
  * in-process with default settings), printing `metric value unit` lines:
  * - a 50-instance app (0.01 cpus, 8 mem, docker `sleep 3600`, no health check) from POST until
  *   `tasksRunning == 50`, against the same 50 containers started straight through the Engine
- *   API at concurrency 50, alternating `--pairs` times, and the ratio of the medians
- *   (target ≤ 1.1);
+ *   API at concurrency 50, alternating `--pairs` times after an untimed warm-up of both with 5,
+ *   and the ratio of the medians (target ≤ 1.1);
  * - a container killed (the Engine API call of `docker kill`) until its replacement is
  *   TASK_RUNNING, seen on /v2/events, for `--kills` apps with default settings (target < 1.5 s);
  * - a rolling env change of 20 instances with minimumHealthCapacity 0.9, from PUT until the
@@ -160,6 +160,13 @@ try {
   // 1. N instances to running, against the same N containers through the Engine API at
   // concurrency N. The two alternate, PAIRS times each (direct first), so drift in Docker's
   // speed over the run falls on both sides; each side's figure is its median.
+  // Untimed warm-up of both paths with a few containers (JIT, KV, Docker's caches).
+  await startContainersDirect(5, 5);
+  await call(`${api}/v2/apps`, "POST", sleeper("/warm-up", 5));
+  await waitFor("the warm-up app running", async () => {
+    return (await call(`${api}/v2/apps/warm-up`)).app.tasksRunning === 5;
+  }, 120_000);
+  await deleteApp(api, "/warm-up", fwId);
   const viaMarathon: number[] = [];
   const direct: number[] = [];
   for (let pair = 1; pair <= PAIRS; pair++) {
