@@ -198,11 +198,11 @@ export class MasterRuntime {
         console.error(
           JSON.stringify({ level: "error", msg: "master persist failed", error: String(e) }),
         );
-        this.#committing = [];
         for (const p of batch) p.reject(e);
         continue;
+      } finally {
+        this.#committing = [];
       }
-      this.#committing = [];
       if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }
       for (const p of batch) {
         this.#deliver(p.outbox);

@@ -96,10 +96,7 @@ export class UpstreamPool {
   /** The newest idle connection to `key`, if any. */
   #take(key: string): ConnReader | undefined {
     const reader = this.#idle.get(key)?.pop();
-    if (reader !== undefined && this.#spares.has(reader)) {
-      clearTimeout(this.#spares.get(reader));
-      this.#spares.delete(reader);
-    }
+    if (reader !== undefined) this.#unspare(reader);
     return reader;
   }
 
@@ -250,10 +247,15 @@ export class UpstreamPool {
     return true;
   }
 
+  /** Stops `reader`'s unused-spare timer, if it is a spare. */
+  #unspare(reader: ConnReader): void {
+    clearTimeout(this.#spares.get(reader));
+    this.#spares.delete(reader);
+  }
+
   #drop(list: ConnReader[]): void {
     for (const r of list) {
-      clearTimeout(this.#spares.get(r));
-      this.#spares.delete(r);
+      this.#unspare(r);
       closeQuietly(r.conn);
     }
   }
