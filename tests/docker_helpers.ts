@@ -1,6 +1,6 @@
 /** Shared pieces for tests that need a real Docker Engine. */
-import { probeDocker } from "../agent/containerizer/docker.ts";
-import { DockerEngine } from "../agent/containerizer/docker_engine.ts";
+import { LABELS, probeDocker } from "../agent/containerizer/docker.ts";
+import { type ContainerSummary, DockerEngine } from "../agent/containerizer/docker_engine.ts";
 
 /** The Engine socket the tests use (DOCKER_HOST=unix://... wins). */
 export const SOCKET = Deno.env.get("DOCKER_HOST")?.startsWith("unix://")
@@ -27,6 +27,33 @@ export async function removeOwned(owner: string): Promise<void> {
   const engine = new DockerEngine(SOCKET);
   try {
     for (const c of await engine.list([`tender.owner=${owner}`])) await engine.remove(c.Id);
+  } finally {
+    engine.close();
+  }
+}
+
+/** A framework's containers (with more label filters); `running` keeps running ones only. */
+export async function containersOf(
+  frameworkId: string,
+  labels: string[] = [],
+  running = false,
+): Promise<ContainerSummary[]> {
+  const engine = new DockerEngine(SOCKET);
+  try {
+    const all = await engine.list([`${LABELS.frameworkId}=${frameworkId}`, ...labels]);
+    return running ? all.filter((c) => c.State === "running") : all;
+  } finally {
+    engine.close();
+  }
+}
+
+/** Removes every container of a framework (clean-up after a test or bench, even a failed one). */
+export async function removeContainersOf(frameworkId: string | undefined): Promise<void> {
+  if (!frameworkId) return;
+  const engine = new DockerEngine(SOCKET);
+  try {
+    const all = await engine.list([`${LABELS.frameworkId}=${frameworkId}`]);
+    await Promise.all(all.map((c) => engine.remove(c.Id).catch(() => {})));
   } finally {
     engine.close();
   }

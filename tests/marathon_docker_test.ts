@@ -5,24 +5,16 @@
  * restart replaces the container. Ignored, visibly, where no Docker Engine answers.
  */
 import assert from "node:assert/strict";
-import { DockerEngine } from "../agent/containerizer/docker_engine.ts";
-import { LABELS } from "../agent/containerizer/docker.ts";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
-import { ensureTestImage, IMAGE, noDocker, SOCKET } from "./docker_helpers.ts";
+import {
+  containersOf,
+  ensureTestImage,
+  IMAGE,
+  noDocker,
+  removeContainersOf,
+} from "./docker_helpers.ts";
 import { call } from "./support/marathon_api.ts";
-
-async function removeContainersOf(frameworkId: string | undefined): Promise<void> {
-  if (!frameworkId) return;
-  const engine = new DockerEngine(SOCKET);
-  try {
-    for (const c of await engine.list([`${LABELS.frameworkId}=${frameworkId}`])) {
-      await engine.remove(c.Id);
-    }
-  } finally {
-    engine.close();
-  }
-}
 
 Deno.test({
   name: "Marathon runs a bridged Docker app that turns healthy and rolls it over (needs Docker)",
@@ -96,13 +88,7 @@ Deno.test({
 
       await call(`${marathon.url}/v2/apps/web`, "DELETE");
       await waitFor("the app's containers to stop", async () => {
-        const engine = new DockerEngine(SOCKET);
-        try {
-          const running = await engine.list([`${LABELS.frameworkId}=${fwId}`]);
-          return running.every((c) => c.State !== "running");
-        } finally {
-          engine.close();
-        }
+        return (await containersOf(fwId!, [], true)).length === 0;
       }, 30_000);
     } finally {
       await marathon.stop();

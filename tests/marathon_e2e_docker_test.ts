@@ -7,11 +7,16 @@
  * Ignored, visibly, where no Docker Engine answers.
  */
 import assert from "node:assert/strict";
-import { DockerEngine } from "../agent/containerizer/docker_engine.ts";
 import { LABELS } from "../agent/containerizer/docker.ts";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
-import { ensureTestImage, IMAGE, noDocker, SOCKET } from "./docker_helpers.ts";
+import {
+  containersOf,
+  ensureTestImage,
+  IMAGE,
+  noDocker,
+  removeContainersOf,
+} from "./docker_helpers.ts";
 import { call, type Json } from "./support/marathon_api.ts";
 
 /** One Marathon event as read from the SSE stream. */
@@ -129,33 +134,6 @@ function webApp(id: string, extra: Record<string, unknown>): Record<string, unkn
     }],
     ...extra,
   };
-}
-
-/** The framework's containers (with more label filters); `running` keeps running ones only. */
-async function containersOf(
-  frameworkId: string,
-  labels: string[] = [],
-  running = false,
-): Promise<Json[]> {
-  const engine = new DockerEngine(SOCKET);
-  try {
-    const all = await engine.list([`${LABELS.frameworkId}=${frameworkId}`, ...labels]);
-    return running ? all.filter((c) => c.State === "running") : all;
-  } finally {
-    engine.close();
-  }
-}
-
-async function removeContainersOf(frameworkId: string | undefined): Promise<void> {
-  if (!frameworkId) return;
-  const engine = new DockerEngine(SOCKET);
-  try {
-    for (const c of await engine.list([`${LABELS.frameworkId}=${frameworkId}`])) {
-      await engine.remove(c.Id).catch(() => {});
-    }
-  } finally {
-    engine.close();
-  }
 }
 
 async function page(port: number): Promise<string> {

@@ -15,15 +15,12 @@
  *     [--pairs 2]
  */
 import { parseArgs } from "node:util";
-import { probeDocker } from "../../agent/containerizer/docker.ts";
-import { DockerEngine } from "../../agent/containerizer/docker_engine.ts";
 import { LABELS } from "../../agent/containerizer/docker.ts";
+import { DockerEngine } from "../../agent/containerizer/docker_engine.ts";
 import { startMarathon } from "../../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "../support/cluster.ts";
+import { containersOf, IMAGE, noDocker, removeContainersOf, SOCKET } from "../docker_helpers.ts";
 import { startContainersDirect } from "./docker_direct.ts";
-
-const SOCKET = "/var/run/docker.sock";
-const IMAGE = "tender-busybox:latest";
 
 const args = parseArgs({
   args: Deno.args,
@@ -39,7 +36,7 @@ const ROLLING = Number(args.rolling);
 const KILLS = Number(args.kills);
 const PAIRS = Number(args.pairs);
 
-if (!await probeDocker(SOCKET)) {
+if (noDocker) {
   console.log("# marathon_launch: skipped, no Docker engine answers");
   Deno.exit(0);
 }
@@ -106,31 +103,11 @@ function sleeper(id: string, instances: number, extra: Record<string, unknown> =
   };
 }
 
-async function containers(frameworkId: string, labels: string[] = []): Promise<Json[]> {
-  const engine = new DockerEngine(SOCKET);
-  try {
-    return await engine.list([`${LABELS.frameworkId}=${frameworkId}`, ...labels]);
-  } finally {
-    engine.close();
-  }
-}
-
-async function removeAll(frameworkId: string | undefined): Promise<void> {
-  if (!frameworkId) return;
-  const engine = new DockerEngine(SOCKET);
-  try {
-    const all = await engine.list([`${LABELS.frameworkId}=${frameworkId}`]);
-    await Promise.all(all.map((c) => engine.remove(c.Id).catch(() => undefined)));
-  } finally {
-    engine.close();
-  }
-}
-
 /** Deletes an app and waits until the agent has removed its containers. */
 async function deleteApp(url: string, id: string, frameworkId: string): Promise<void> {
   await call(`${url}/v2/apps${id}`, "DELETE");
   await waitFor(`${id}'s containers to be removed`, async () => {
-    const all = await containers(frameworkId);
+    const all = await containersOf(frameworkId);
     return all.every((c) => !c.Labels?.[LABELS.taskId]?.startsWith(`${id.slice(1)}.`));
   }, 120_000);
 }
@@ -222,7 +199,7 @@ try {
       const a = (await call(`${api}/v2/apps${id}?embed=app.tasks`)).app;
       return a.tasksRunning === 1 && a.deployments.length === 0 && a.tasks.map((t: Json) => t.id);
     }, 120_000);
-    const [container] = await containers(fwId, [`${LABELS.taskId}=${victim}`]);
+    const [container] = await containersOf(fwId, [`${LABELS.taskId}=${victim}`]);
     if (!container) throw new Error(`no container for ${victim}`);
     const engine = new DockerEngine(SOCKET);
     const k0 = performance.now();
@@ -289,6 +266,6 @@ try {
   await events.close();
   await marathon.stop();
   await cluster.stop();
-  await removeAll(fwId);
+  await removeContainersOf(fwId);
   await Deno.remove(workDir, { recursive: true }).catch(() => {});
 }
