@@ -93,8 +93,12 @@ export class MarathonScheduler implements Scheduler {
   async offers(driver: DriverPort, offers: Offer[]): Promise<void> {
     this.#driver = driver;
     const now = this.#d.clock.now();
+    // Apps before deployments: an app and the deployment that holds it are committed together,
+    // so an app read here has its deployment visible to the later read (the other order could
+    // see a new group's apps without the deployment that holds its dependents back).
+    const stored = await this.#d.store.listApps();
     const held = heldApps(await this.#d.store.listDeployments());
-    const apps = (await this.#d.store.listApps()).filter((a) => !held.has(a.id));
+    const apps = stored.filter((a) => !held.has(a.id));
     const instances = await this.#d.store.listInstances();
     const backoffs = new Map(
       await Promise.all(

@@ -272,6 +272,28 @@ Deno.test("MarathonScheduler launches dependencies first, dependents once they r
   });
 });
 
+Deno.test("MarathonScheduler holds a dependent back when its group deploys while an offer is read", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store }) => {
+    // The group's apps and deployment commit between the scheduler's reads of the store.
+    const listDeployments = store.listDeployments.bind(store);
+    let raced = false;
+    store.listDeployments = async () => {
+      const deployments = await listDeployments();
+      if (!raced) {
+        raced = true;
+        await service.createGroup({
+          id: "/shop",
+          apps: [{ id: "db", cmd: "db" }, { id: "web", cmd: "web", dependencies: ["/shop/db"] }],
+        });
+      }
+      return deployments;
+    };
+    await scheduler.offers(driver, [offer()]);
+    await scheduler.offers(driver, [offer()]);
+    assert.deepEqual(driver.launched.flatMap((l) => l.tasks.map((t) => t.name)), ["db.shop"]);
+  });
+});
+
 Deno.test("MarathonScheduler finishes a deployment only once readiness answers ready", async () => {
   let ready = false;
   const server = Deno.serve(
