@@ -17,49 +17,7 @@ import {
   noDocker,
   removeContainersOf,
 } from "./docker_helpers.ts";
-import { call, type Json } from "./support/marathon_api.ts";
-
-/** One Marathon event as read from the SSE stream. */
-interface SseEvent {
-  type: string;
-  data: Json;
-}
-
-/** Reads `/v2/events` with fetch and a line parser, collecting every event until `close()`. */
-function readEvents(url: string): { events: SseEvent[]; close: () => Promise<void> } {
-  const events: SseEvent[] = [];
-  const abort = new AbortController();
-  const done = (async () => {
-    const r = await fetch(`${url}/v2/events`, {
-      headers: { accept: "text/event-stream" },
-      signal: abort.signal,
-    });
-    let type = "message";
-    let data: string[] = [];
-    let buffer = "";
-    for await (const chunk of r.body!.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl).replace(/\r$/, "");
-        buffer = buffer.slice(nl + 1);
-        if (line === "") {
-          if (data.length > 0) events.push({ type, data: JSON.parse(data.join("\n")) });
-          type = "message";
-          data = [];
-        } else if (line.startsWith("event:")) type = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-    }
-  })().catch(() => {});
-  return {
-    events,
-    close: async () => {
-      abort.abort();
-      await done;
-    },
-  };
-}
+import { call, type Json, type MarathonEvent, readEvents } from "./support/marathon_api.ts";
 
 /** The instance id of a Marathon task id (drops the `._app.N` suffix). */
 const instanceOf = (taskId: string) => taskId.replace(/\._app\.\d+$/, "");
@@ -75,7 +33,7 @@ const TERMINAL = new Set([
 ]);
 
 /** Healthy and live instances of `appId` replayed from the event stream, from `initial`. */
-function replay(events: readonly SseEvent[], appId: string, initial: readonly string[]) {
+function replay(events: readonly MarathonEvent[], appId: string, initial: readonly string[]) {
   const healthy = new Set(initial);
   const live = new Set(initial);
   const launched = new Set<string>();

@@ -19,6 +19,7 @@ import { LABELS } from "../../agent/containerizer/docker.ts";
 import { DockerEngine } from "../../agent/containerizer/docker_engine.ts";
 import { startMarathon } from "../../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "../support/cluster.ts";
+import { call as marathonCall, type Json, readEvents } from "../support/marathon_api.ts";
 import { containersOf, IMAGE, noDocker, removeContainersOf, SOCKET } from "../docker_helpers.ts";
 import { startContainersDirect } from "./docker_direct.ts";
 
@@ -41,53 +42,11 @@ if (noDocker) {
   Deno.exit(0);
 }
 
-// deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the bench
-type Json = any;
-
+/** A Marathon API call that must succeed: its parsed reply. */
 async function call(url: string, method = "GET", body?: unknown): Promise<Json> {
-  const r = await fetch(url, {
-    method,
-    signal: AbortSignal.timeout(15_000),
-    ...(body !== undefined
-      ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
-      : {}),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-/** `status_update_event`s from /v2/events, each with the time it was read. */
-function watchStatuses(url: string) {
-  const seen: { at: number; taskId: string; state: string }[] = [];
-  const abort = new AbortController();
-  const done = (async () => {
-    const r = await fetch(`${url}/v2/events?event_type=status_update_event`, {
-      headers: { accept: "text/event-stream" },
-      signal: abort.signal,
-    });
-    let buffer = "";
-    for await (const chunk of r.body!.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl).replace(/\r$/, "");
-        buffer = buffer.slice(nl + 1);
-        if (!line.startsWith("data:")) continue;
-        const e = JSON.parse(line.slice(5));
-        if (e.eventType === "status_update_event") {
-          seen.push({ at: performance.now(), taskId: e.taskId, state: e.taskStatus });
-        }
-      }
-    }
-  })().catch(() => {});
-  return {
-    seen,
-    close: async () => {
-      abort.abort();
-      await done;
-    },
-  };
+  const { status, json } = await marathonCall(url, method, body);
+  if (status >= 400) throw new Error(`${method} ${url}: ${status} ${JSON.stringify(json)}`);
+  return json;
 }
 
 function sleeper(id: string, instances: number, extra: Record<string, unknown> = {}) {
@@ -123,7 +82,7 @@ const cluster = await Cluster.start();
 const workDir = await Deno.makeTempDir({ prefix: "marathon-bench-" });
 let fwId: string | undefined;
 const marathon = await startMarathon({ master: cluster.masterUrl, port: 0, workDir });
-const events = watchStatuses(marathon.url);
+const statuses = readEvents(marathon.url, "status_update_event");
 try {
   await cluster.addAgent([
     "--containerizer",
@@ -157,8 +116,8 @@ try {
     }, 180_000);
     viaMarathon.push(performance.now() - t0);
     if (pair === 1) {
-      const launchEvents = events.seen.filter((e) => e.at >= t0);
-      const firstRunning = launchEvents.find((e) => e.state === "TASK_RUNNING");
+      const launchEvents = statuses.events.filter((e) => e.at >= t0);
+      const firstRunning = launchEvents.find((e) => e.data.taskStatus === "TASK_RUNNING");
       if (launchEvents[0]) {
         out("marathon_launch_first_update", Math.round(launchEvents[0].at - t0), "ms");
       }
@@ -211,14 +170,14 @@ try {
     const replaced = await waitFor(
       `${id}'s replacement to run`,
       () =>
-        events.seen.find((e) =>
-          e.at > k0 && e.state === "TASK_RUNNING" && e.taskId !== victim &&
-          e.taskId.startsWith(`kill-${k}.`)
+        statuses.events.find((e) =>
+          e.at > k0 && e.data.taskStatus === "TASK_RUNNING" && e.data.taskId !== victim &&
+          e.data.taskId.startsWith(`kill-${k}.`)
         ),
       60_000,
     );
-    const failedSeen = events.seen.find((e) => e.taskId === victim && e.at > k0);
-    const firstUpdate = events.seen.find((e) => e.taskId === replaced.taskId);
+    const failedSeen = statuses.events.find((e) => e.data.taskId === victim && e.at > k0);
+    const firstUpdate = statuses.events.find((e) => e.data.taskId === replaced.data.taskId);
     kills.push({
       total: replaced.at - k0,
       ...(failedSeen ? { failedSeen: failedSeen.at - k0 } : {}),
@@ -263,7 +222,7 @@ try {
   }
   throw e;
 } finally {
-  await events.close();
+  await statuses.close();
   await marathon.stop();
   await cluster.stop();
   await removeContainersOf(fwId);

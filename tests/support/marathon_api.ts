@@ -1,4 +1,4 @@
-/** A JSON call to Marathon's REST API, for tests: status and parsed body, never hanging. */
+/** Marathon's REST API for tests: JSON calls that never hang, and the /v2/events stream. */
 
 // deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the tests
 export type Json = any;
@@ -18,4 +18,57 @@ export async function call(
   });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : undefined };
+}
+
+/** One Server-Sent Event from `/v2/events`: its type, parsed data, and when it was read. */
+export interface MarathonEvent {
+  type: string;
+  data: Json;
+  /** `performance.now()` when the event was read. */
+  at: number;
+}
+
+/**
+ * Reads `/v2/events` (only `eventType` when given) with fetch and a line parser, collecting
+ * every event until `close()`.
+ */
+export function readEvents(
+  url: string,
+  eventType?: string,
+): { events: MarathonEvent[]; close: () => Promise<void> } {
+  const events: MarathonEvent[] = [];
+  const abort = new AbortController();
+  const query = eventType === undefined ? "" : `?event_type=${encodeURIComponent(eventType)}`;
+  const done = (async () => {
+    const r = await fetch(`${url}/v2/events${query}`, {
+      headers: { accept: "text/event-stream" },
+      signal: abort.signal,
+    });
+    let type = "message";
+    let data: string[] = [];
+    let buffer = "";
+    for await (const chunk of r.body!.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl).replace(/\r$/, "");
+        buffer = buffer.slice(nl + 1);
+        if (line === "") {
+          if (data.length > 0) {
+            events.push({ type, data: JSON.parse(data.join("\n")), at: performance.now() });
+          }
+          type = "message";
+          data = [];
+        } else if (line.startsWith("event:")) type = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+    }
+  })().catch(() => {});
+  return {
+    events,
+    close: async () => {
+      abort.abort();
+      await done;
+    },
+  };
 }
