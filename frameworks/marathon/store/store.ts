@@ -3,6 +3,11 @@
  * with the locks they hold on apps, instances, launch backoff and the framework id. Every
  * change is a named operation in one `kv.atomic()` with versionstamp checks; a lost race is a
  * 409 conflict, never a silent overwrite. Values are parsed by their schemas when read.
+ *
+ * Apps, deployments and instances — what every offer, status update and API call reads — are
+ * also held in memory: read from KV on first use, then changed by this store's own commits, in
+ * commit order. The store must therefore be the only writer of its KV (one Marathon process per
+ * work dir, as `--work-dir` already implies). Held values are frozen: change them by copying.
  */
 import { TenderError } from "../../../protocol/mod.ts";
 import type { App } from "../app/normalize.ts";
@@ -59,9 +64,24 @@ export function lockedError(deploymentIds: readonly string[]): TenderError {
   );
 }
 
+/** An instance as last committed, with the versionstamp its next change is checked against. */
+interface HeldInstance {
+  value: Instance;
+  versionstamp: string;
+}
+
+/** The part of the state held in memory (see the module doc). */
+interface Held {
+  apps: Map<string, App>;
+  deployments: Map<string, DeploymentRecord>;
+  /** By app id, then instance id. */
+  instances: Map<string, Map<string, HeldInstance>>;
+}
+
 /** Marathon's state over one Deno KV handle (opened and closed by the caller). */
 export class MarathonStore {
   readonly #kv: Deno.Kv;
+  #held: Promise<Held> | undefined;
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -69,15 +89,12 @@ export class MarathonStore {
 
   /** The current definition of an app. */
   async getApp(appId: string): Promise<App | undefined> {
-    const e = await this.#kv.get(keys.app(appId));
-    return e.value === null ? undefined : readStoredApp(e.value);
+    return (await this.#load()).apps.get(appId);
   }
 
   /** Every current app, by id. */
   async listApps(): Promise<App[]> {
-    const out: App[] = [];
-    for await (const e of this.#kv.list({ prefix: keys.apps() })) out.push(readStoredApp(e.value));
-    return out;
+    return [...(await this.#load()).apps.values()].sort((a, b) => byKey(a.id, b.id));
   }
 
   /** The stored versions of an app, newest first. */
@@ -102,16 +119,13 @@ export class MarathonStore {
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
-    const e = await this.#kv.get(keys.deployment(id));
-    return e.value === null ? undefined : DeploymentRecordSchema.parse(e.value);
+    return (await this.#load()).deployments.get(id);
   }
 
+  /** Every deployment, oldest first. */
   async listDeployments(): Promise<DeploymentRecord[]> {
-    const out: DeploymentRecord[] = [];
-    for await (const e of this.#kv.list({ prefix: keys.deployments() })) {
-      out.push(DeploymentRecordSchema.parse(e.value));
-    }
-    return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    return [...(await this.#load()).deployments.values()]
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
 
   /**
@@ -119,6 +133,7 @@ export class MarathonStore {
    * the versionstamp read here and against locks (409 unless `force`, which cancels the holder).
    */
   async startDeployment(change: DeploymentChange): Promise<void> {
+    const held = await this.#load();
     const ids = [...new Set([...change.put.map((a) => a.id), ...(change.remove ?? [])])];
     const appEntries = await this.#kv.getMany(ids.map((id) => keys.app(id)));
     const lockEntries = await this.#kv.getMany<string[]>(ids.map((id) => keys.lock(id)));
@@ -148,10 +163,17 @@ export class MarathonStore {
     for (const id of change.deployment.affectedApps) op.set(keys.lock(id), change.deployment.id);
     op.set(keys.deployment(change.deployment.id), change.deployment);
     await this.#commit(op, `deployment ${change.deployment.id}`);
+    for (const holder of holders) held.deployments.delete(holder);
+    for (const app of change.put) {
+      held.apps.set(app.id, frozen(readStoredApp(structuredClone(app))));
+    }
+    for (const id of change.remove ?? []) held.apps.delete(id);
+    held.deployments.set(change.deployment.id, frozenDeployment(change.deployment));
   }
 
   /** Moves a deployment to its next step (checked against concurrent changes). */
   async advanceDeployment(id: string, currentStep: number): Promise<void> {
+    const held = await this.#load();
     const e = await this.#kv.get(keys.deployment(id));
     if (e.value === null) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
     const record = { ...DeploymentRecordSchema.parse(e.value), currentStep };
@@ -159,14 +181,17 @@ export class MarathonStore {
       this.#kv.atomic().check(e).set(keys.deployment(id), record),
       `deployment ${id}`,
     );
+    held.deployments.set(id, frozenDeployment(record));
   }
 
   /** Ends a deployment (finished or cancelled): its record and the locks it holds go. */
   async endDeployment(id: string): Promise<void> {
+    const held = await this.#load();
     const op = this.#kv.atomic();
     const found = await this.#cancelInto(op, id);
     if (!found) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
     await this.#commit(op, `deployment ${id}`);
+    held.deployments.delete(id);
   }
 
   async #cancelInto(op: Deno.AtomicOperation, id: string): Promise<boolean> {
@@ -188,17 +213,19 @@ export class MarathonStore {
     }
   }
 
-  /** The instances of one app, or of every app. */
+  /** The instances of one app, or of every app, in key order (app id, instance id). */
   async listInstances(appId?: string): Promise<Instance[]> {
-    const prefix = appId === undefined ? keys.instances() : keys.instancesOf(appId);
-    const out: Instance[] = [];
-    for await (const e of this.#kv.list({ prefix })) out.push(InstanceSchema.parse(e.value));
-    return out;
+    const { instances } = await this.#load();
+    const ids = appId === undefined ? [...instances.keys()].sort(byKey) : [appId];
+    return ids.flatMap((id) =>
+      [...instances.get(id)?.values() ?? []]
+        .map((h) => h.value)
+        .sort((a, b) => byKey(a.instanceId, b.instanceId))
+    );
   }
 
   async getInstance(appId: string, instanceId: string): Promise<Instance | undefined> {
-    const e = await this.#kv.get(keys.instance(appId, instanceId));
-    return e.value === null ? undefined : InstanceSchema.parse(e.value);
+    return (await this.#load()).instances.get(appId)?.get(instanceId)?.value;
   }
 
   /** Records a new instance; a 409 if the id is already taken. */
@@ -208,12 +235,14 @@ export class MarathonStore {
 
   /** Records new instances in one commit; a 409 (and none recorded) if an id is already taken. */
   async addInstances(instances: readonly Instance[]): Promise<void> {
+    const held = await this.#load();
     const op = this.#kv.atomic();
     for (const instance of instances) {
       const key = keys.instance(instance.appId, instance.instanceId);
       op.check({ key, versionstamp: null }).set(key, instance);
     }
-    await this.#commit(op, instances.map((i) => i.instanceId).join(", "));
+    const versionstamp = await this.#commit(op, instances.map((i) => i.instanceId).join(", "));
+    for (const instance of instances) holdInstance(held, instance, versionstamp);
   }
 
   /**
@@ -225,15 +254,26 @@ export class MarathonStore {
     instanceId: string,
     change: (current: Instance) => Instance | undefined,
   ): Promise<Instance | undefined> {
+    const held = await this.#load();
     const key = keys.instance(appId, instanceId);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const e = await this.#kv.get(key);
-      if (e.value === null) return undefined;
-      const next = change(InstanceSchema.parse(e.value));
-      const op = this.#kv.atomic().check(e);
+      const current = held.instances.get(appId)?.get(instanceId);
+      if (!current) return undefined;
+      const next = change(current.value);
+      const op = this.#kv.atomic().check({ key, versionstamp: current.versionstamp });
       if (next === undefined) op.delete(key);
       else op.set(key, next);
-      if ((await op.commit()).ok) return next;
+      const result = await op.commit();
+      if (result.ok) {
+        if (next === undefined) held.instances.get(appId)?.delete(instanceId);
+        else holdInstance(held, next, result.versionstamp);
+        return next;
+      }
+      // Another change of this process committed first (it updated what is held), or the KV
+      // was written behind the store's back: read it again.
+      const e = await this.#kv.get(key);
+      if (e.value === null) held.instances.get(appId)?.delete(instanceId);
+      else holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp!);
     }
     throw new TenderError("conflict", `Instance '${instanceId}' changed concurrently, try again`);
   }
@@ -267,8 +307,62 @@ export class MarathonStore {
     await this.#kv.set(keys.frameworkId(), id);
   }
 
-  async #commit(op: Deno.AtomicOperation, what: string): Promise<void> {
+  async #commit(op: Deno.AtomicOperation, what: string): Promise<string> {
     const r = await op.commit();
     if (!r.ok) throw new TenderError("conflict", `Concurrent change to ${what}, try again`);
+    return r.versionstamp;
   }
+
+  /** The held state, read from KV on first use (a failed read is tried again next time). */
+  #load(): Promise<Held> {
+    if (this.#held) return this.#held;
+    const loading = (async () => {
+      const held: Held = { apps: new Map(), deployments: new Map(), instances: new Map() };
+      for await (const e of this.#kv.list({ prefix: keys.apps() })) {
+        const app = frozen(readStoredApp(e.value));
+        held.apps.set(app.id, app);
+      }
+      for await (const e of this.#kv.list({ prefix: keys.deployments() })) {
+        const record = frozenDeployment(e.value);
+        held.deployments.set(record.id, record);
+      }
+      for await (const e of this.#kv.list({ prefix: keys.instances() })) {
+        holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp);
+      }
+      return held;
+    })();
+    this.#held = loading;
+    loading.catch(() => {
+      if (this.#held === loading) this.#held = undefined;
+    });
+    return loading;
+  }
+}
+
+/** KV's order of string key parts. */
+function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Holds an instance as a KV read would return it (a parsed copy), frozen. */
+function holdInstance(held: Held, instance: Instance, versionstamp: string): void {
+  let byId = held.instances.get(instance.appId);
+  if (!byId) held.instances.set(instance.appId, byId = new Map());
+  byId.set(instance.instanceId, {
+    value: frozen(InstanceSchema.parse(structuredClone(instance))),
+    versionstamp,
+  });
+}
+
+function frozenDeployment(value: unknown): DeploymentRecord {
+  return frozen(DeploymentRecordSchema.parse(structuredClone(value)));
+}
+
+/** Freezes a value and everything in it, so a held value cannot be changed in place. */
+function frozen<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) frozen(v);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -193,3 +193,37 @@ Deno.test("MarathonStore.startDeployment() lets exactly one of two racing create
     assert.equal((await store.listDeployments()).length, 1);
   });
 });
+
+Deno.test("MarathonStore reads back exactly what is committed, and what a refused change did not", async () => {
+  await withStore(async (store, path) => {
+    const web = app("/web", "v1");
+    const first = instance(web, { condition: "Staging" });
+    await store.startDeployment({ deployment: deployment("d1", ["/web"]), put: [web] });
+    await store.addInstance(first);
+    // A refused change (a taken instance id; a locked app) leaves what is read untouched.
+    await assert.rejects(store.addInstances([instance(web), first]), rejects(409));
+    await assert.rejects(
+      store.startDeployment({ deployment: deployment("d2", ["/web"]), put: [app("/web", "v2")] }),
+      rejects(409),
+    );
+    assert.equal((await store.listInstances()).length, 1);
+    assert.equal((await store.getApp("/web"))?.version, "v1");
+    assert.deepEqual((await store.listDeployments()).map((d) => d.id), ["d1"]);
+    // What is read is a value, not a handle on the store's state.
+    const read = (await store.getInstance("/web", first.instanceId))!;
+    assert.throws(() => (read as { condition: string }).condition = "Running", TypeError);
+    await store.updateInstance("/web", first.instanceId, (i) => ({ ...i, condition: "Running" }));
+    await store.endDeployment("d1");
+    // Another process reading the same KV afterwards (a restarted Marathon) sees the same.
+    const kv = await Deno.openKv(path);
+    try {
+      const again = new MarathonStore(kv);
+      assert.deepEqual(await again.listInstances(), await store.listInstances());
+      assert.deepEqual(await again.listApps(), await store.listApps());
+      assert.deepEqual(await again.listDeployments(), []);
+      assert.equal((await again.getInstance("/web", first.instanceId))?.condition, "Running");
+    } finally {
+      kv.close();
+    }
+  });
+});
