@@ -62,7 +62,12 @@ async function stream(options: FollowOptions): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = "";
     let version: number | undefined;
-    for await (const chunk of res.body) {
+    // piped with the signal: an aborted fetch does not always end a read already pending on its
+    // body, which would leave a stopped or stale follower reading for ever
+    const body = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
+      signal: abort.signal,
+    });
+    for await (const chunk of body) {
       clearTimeout(timer);
       timer = setTimeout(() => abort.abort(), staleMs);
       buffer += decoder.decode(chunk, { stream: true });

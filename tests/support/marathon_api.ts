@@ -39,16 +39,23 @@ export function readEvents(
   const events: MarathonEvent[] = [];
   const abort = new AbortController();
   const query = eventType === undefined ? "" : `?event_type=${encodeURIComponent(eventType)}`;
+  // Closing cancels the reader: an aborted fetch does not always end a read already pending on
+  // its body (a bench once sat in close() for ever).
+  let reader: ReadableStreamDefaultReader<string> | undefined;
   const done = (async () => {
     const r = await fetch(`${url}/v2/events${query}`, {
       headers: { accept: "text/event-stream" },
       signal: abort.signal,
     });
+    reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+    if (abort.signal.aborted) return;
     let type = "message";
     let data: string[] = [];
     let buffer = "";
-    for await (const chunk of r.body!.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += value;
       let nl: number;
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl).replace(/\r$/, "");
@@ -63,11 +70,12 @@ export function readEvents(
         else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
       }
     }
-  })().catch(() => {});
+  })().catch(() => {}).finally(() => reader?.cancel().catch(() => {}));
   return {
     events,
     close: async () => {
       abort.abort();
+      await reader?.cancel().catch(() => {});
       await done;
     },
   };
