@@ -169,7 +169,12 @@ export class MasterConnection {
         throw new Error(`Master refused SUBSCRIBE with ${res.status}: ${text.slice(0, 200)}`);
       }
       this.#streamId = res.headers.get("Mesos-Stream-Id") ?? undefined;
-      for await (const record of decodeRecords(res.body)) {
+      // piped with the signal: an aborted fetch does not always end a read already pending on
+      // its body (see router/catalog_follower_test.ts)
+      const events = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
+        signal,
+      });
+      for await (const record of decodeRecords(events)) {
         const event = AgentEventSchema.parse(JSON.parse(record));
         lastEventAt = clock.now();
         if (event.type === "SUBSCRIBED") {
