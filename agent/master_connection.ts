@@ -10,6 +10,7 @@ import {
   type Clock,
   decodeRecords,
   TenderError,
+  untilAborted,
 } from "../protocol/mod.ts";
 
 /** What the connection calls back into. */
@@ -169,12 +170,7 @@ export class MasterConnection {
         throw new Error(`Master refused SUBSCRIBE with ${res.status}: ${text.slice(0, 200)}`);
       }
       this.#streamId = res.headers.get("Mesos-Stream-Id") ?? undefined;
-      // piped with the signal: an aborted fetch does not always end a read already pending on
-      // its body (see router/catalog_follower_test.ts)
-      const events = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
-        signal,
-      });
-      for await (const record of decodeRecords(events)) {
+      for await (const record of decodeRecords(untilAborted(res.body, signal))) {
         const event = AgentEventSchema.parse(JSON.parse(record));
         lastEventAt = clock.now();
         if (event.type === "SUBSCRIBED") {

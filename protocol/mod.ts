@@ -1,6 +1,6 @@
 /**
  * Wire types and small shared pieces: the Mesos v1 schemas, the agent protocol, RecordIO,
- * resource arithmetic, the error type, and the Clock/Ids effects.
+ * resource arithmetic, streams that end on abort, the error type, and the Clock/Ids effects.
  *
  * @module
  * @example
@@ -12,6 +12,7 @@
 export * from "./mesos.ts";
 export * from "./agent_api.ts";
 export * from "./recordio.ts";
+export * from "./streams.ts";
 export * from "./errors.ts";
 export * from "./clock.ts";
 export * from "./resources.ts";

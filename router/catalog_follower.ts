@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { CatalogChangeSchema, type CatalogStore, ServiceSchema } from "../master/discovery/mod.ts";
-import type { Clock } from "../protocol/mod.ts";
+import { type Clock, untilAborted } from "../protocol/mod.ts";
 
 const SnapshotSchema = z.object({ version: z.number().int(), services: z.array(ServiceSchema) });
 const ChangesSchema = z.object({
@@ -62,12 +62,7 @@ async function stream(options: FollowOptions): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = "";
     let version: number | undefined;
-    // piped with the signal: an aborted fetch does not always end a read already pending on its
-    // body, which would leave a stopped or stale follower reading for ever
-    const body = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
-      signal: abort.signal,
-    });
-    for await (const chunk of body) {
+    for await (const chunk of untilAborted(res.body, abort.signal)) {
       clearTimeout(timer);
       timer = setTimeout(() => abort.abort(), staleMs);
       buffer += decoder.decode(chunk, { stream: true });

@@ -14,6 +14,7 @@ import {
   systemClock,
   type TaskInfo,
   type TaskStatus,
+  untilAborted,
 } from "../protocol/mod.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { fromBase64, MasterClient, parseEventRecord, toBase64 } from "./master_client.ts";
@@ -325,12 +326,7 @@ export class SchedulerDriver {
         });
       }
       this.#streamId = streamId;
-      // piped with the signal: aborting then errors the reader even where fetch's own abort
-      // of a streaming body does not reach a pending read
-      const events = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
-        signal,
-      });
-      for await (const text of decodeRecords(events)) {
+      for await (const text of decodeRecords(untilAborted(response.body, signal))) {
         lastEventAt = this.#clock.now();
         const record = parseEventRecord(text);
         if (record.kind === "invalid") {

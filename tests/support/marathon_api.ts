@@ -1,4 +1,5 @@
 /** Marathon's REST API for tests: JSON calls that never hang, and the /v2/events stream. */
+import { untilAborted } from "../../protocol/mod.ts";
 
 // deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the tests
 export type Json = any;
@@ -39,23 +40,17 @@ export function readEvents(
   const events: MarathonEvent[] = [];
   const abort = new AbortController();
   const query = eventType === undefined ? "" : `?event_type=${encodeURIComponent(eventType)}`;
-  // Closing cancels the reader: an aborted fetch does not always end a read already pending on
-  // its body (a bench once sat in close() for ever).
-  let reader: ReadableStreamDefaultReader<string> | undefined;
   const done = (async () => {
     const r = await fetch(`${url}/v2/events${query}`, {
       headers: { accept: "text/event-stream" },
       signal: abort.signal,
     });
-    reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
-    if (abort.signal.aborted) return;
     let type = "message";
     let data: string[] = [];
     let buffer = "";
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffer += value;
+    const body = untilAborted(r.body!, abort.signal).pipeThrough(new TextDecoderStream());
+    for await (const chunk of body) {
+      buffer += chunk;
       let nl: number;
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl).replace(/\r$/, "");
@@ -70,12 +65,11 @@ export function readEvents(
         else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
       }
     }
-  })().catch(() => {}).finally(() => reader?.cancel().catch(() => {}));
+  })().catch(() => {});
   return {
     events,
     close: async () => {
       abort.abort();
-      await reader?.cancel().catch(() => {});
       await done;
     },
   };
