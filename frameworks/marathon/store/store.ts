@@ -164,9 +164,7 @@ export class MarathonStore {
     op.set(keys.deployment(change.deployment.id), change.deployment);
     await this.#commit(op, `deployment ${change.deployment.id}`);
     for (const holder of holders) held.deployments.delete(holder);
-    for (const app of change.put) {
-      held.apps.set(app.id, frozen(readStoredApp(structuredClone(app))));
-    }
+    for (const app of change.put) held.apps.set(app.id, frozenApp(app));
     for (const id of change.remove ?? []) held.apps.delete(id);
     held.deployments.set(change.deployment.id, frozenDeployment(change.deployment));
   }
@@ -319,7 +317,7 @@ export class MarathonStore {
     const loading = (async () => {
       const held: Held = { apps: new Map(), deployments: new Map(), instances: new Map() };
       for await (const e of this.#kv.list({ prefix: keys.apps() })) {
-        const app = frozen(readStoredApp(e.value));
+        const app = frozenApp(e.value);
         held.apps.set(app.id, app);
       }
       for await (const e of this.#kv.list({ prefix: keys.deployments() })) {
@@ -352,6 +350,11 @@ function holdInstance(held: Held, instance: Instance, versionstamp: string): voi
     value: frozen(InstanceSchema.parse(structuredClone(instance))),
     versionstamp,
   });
+}
+
+/** An app as a KV read would return it (a parsed copy), frozen. */
+function frozenApp(value: unknown): App {
+  return frozen(readStoredApp(structuredClone(value)));
 }
 
 function frozenDeployment(value: unknown): DeploymentRecord {
