@@ -1,39 +1,92 @@
 /**
  * Baseline for launch latency: starts N busybox `sleep 3600` containers straight through the
- * Engine API (no Tender in the way), at a given concurrency, and removes them afterwards.
+ * Engine API (no Tender in the way), at a given concurrency, and removes them afterwards. With
+ * `like`, each is created with that container's shape (see `shapeOf`), so the baseline starts
+ * the same containers Tender's agent did, published ports and all.
  *
  *     deno run -A tests/bench/docker_direct.ts [n=50] [concurrency=8]
  *     → direct_start_50 <ms> ms
  *       containerizer_start_50 <ms> ms   (the same through DockerContainerizer.launch)
  */
 import { DockerContainerizer } from "../../agent/containerizer/docker.ts";
-import { DockerEngine } from "../../agent/containerizer/docker_engine.ts";
+import { type CreateContainerBody, DockerEngine } from "../../agent/containerizer/docker_engine.ts";
 
 const SOCKET = Deno.env.get("DOCKER_HOST")?.startsWith("unix://")
   ? Deno.env.get("DOCKER_HOST")!.slice("unix://".length)
   : "/var/run/docker.sock";
 const IMAGE = "tender-busybox:latest";
 
-/** Milliseconds from the first create until all `n` containers run (clean-up not counted). */
-export async function startContainersDirect(n: number, concurrency: number): Promise<number> {
+/**
+ * What makes Docker work when it creates and starts an existing container: its image, command,
+ * environment, labels, limits, network, bind mounts and published ports, read with `docker
+ * inspect`. Tender's labels are dropped (the copies must not pass for the agent's), bind mounts
+ * get `mount` as their host side, and published ports a host port Docker picks.
+ */
+export async function shapeOf(container: string, mount: string): Promise<CreateContainerBody> {
+  const out = await new Deno.Command("docker", { args: ["inspect", container], stdout: "piped" })
+    .output();
+  if (!out.success) throw new Error(`docker inspect ${container} failed`);
+  const [info] = JSON.parse(new TextDecoder().decode(out.stdout));
+  const { Config: config, HostConfig: host } = info;
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const [port, binds] of Object.entries(host.PortBindings ?? {})) {
+    bindings[port] = (binds as { HostIp: string }[]).map((b) => ({
+      HostIp: b.HostIp,
+      HostPort: "",
+    }));
+  }
+  return {
+    Image: config.Image,
+    Labels: Object.fromEntries(
+      Object.entries(config.Labels ?? {}).filter(([k]) => !k.startsWith("tender.")),
+    ) as Record<string, string>,
+    Env: config.Env ?? [],
+    ...(config.Entrypoint ? { Entrypoint: config.Entrypoint } : {}),
+    ...(config.Cmd ? { Cmd: config.Cmd } : {}),
+    ExposedPorts: config.ExposedPorts ?? {},
+    HostConfig: {
+      NetworkMode: host.NetworkMode,
+      Privileged: host.Privileged,
+      CpuShares: host.CpuShares,
+      NanoCpus: host.NanoCpus,
+      Memory: host.Memory,
+      MemorySwap: host.MemorySwap,
+      PortBindings: bindings,
+      Binds: (host.Binds ?? []).map((b: string) => `${mount}:${b.split(":").slice(1).join(":")}`),
+    },
+  };
+}
+
+/**
+ * Milliseconds from the first create until all `n` containers run (clean-up not counted), each a
+ * `sleep 3600` on the bridge network, or shaped `like` a given body.
+ */
+export async function startContainersDirect(
+  n: number,
+  concurrency: number,
+  like?: CreateContainerBody,
+): Promise<number> {
   const engine = new DockerEngine(SOCKET);
   const owner = `bench-direct-${crypto.randomUUID().slice(0, 8)}`;
+  const body: CreateContainerBody = like
+    ? { ...like, Labels: { ...like.Labels, "tender.owner": owner } }
+    : {
+      Image: IMAGE,
+      Labels: { "tender.owner": owner },
+      Env: [],
+      Cmd: ["sleep", "3600"],
+      HostConfig: { NetworkMode: "bridge" },
+    };
   try {
-    if (!await engine.hasImage(IMAGE)) {
-      throw new Error(`${IMAGE} is missing: run scripts/build-test-image.sh`);
+    if (!await engine.hasImage(body.Image)) {
+      throw new Error(`${body.Image} is missing: run scripts/build-test-image.sh`);
     }
     let next = 0;
     const started = performance.now();
     const worker = async () => {
       while (next < n) {
         const i = next++;
-        const id = await engine.create(`${owner}-${i}`, {
-          Image: IMAGE,
-          Labels: { "tender.owner": owner },
-          Env: [],
-          Cmd: ["sleep", "3600"],
-          HostConfig: { NetworkMode: "bridge" },
-        });
+        const id = await engine.create(`${owner}-${i}`, body);
         await engine.start(id);
       }
     };

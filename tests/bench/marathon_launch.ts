@@ -2,9 +2,10 @@
  * Marathon on real Docker, in one run (a real master and Docker agent as processes, Marathon
  * in-process with default settings), printing `metric value unit` lines:
  * - a 50-instance app (0.01 cpus, 8 mem, docker `sleep 3600`, no health check) from POST until
- *   `tasksRunning == 50`, against the same 50 containers started straight through the Engine
- *   API at concurrency 50, alternating `--pairs` times (which goes first taking turns) after an
- *   untimed warm-up of both with 5, and the ratio of the medians (target ≤ 1.1);
+ *   `tasksRunning == 50`, against the same 50 containers (the shape the agent gave them, read
+ *   back from Docker) started straight through the Engine API at concurrency 50, alternating
+ *   `--pairs` times (which goes first taking turns) after an untimed warm-up of both with 5,
+ *   and the ratio of the medians (target ≤ 1.1);
  * - a container killed (the Engine API call of `docker kill`) until its replacement is
  *   TASK_RUNNING, seen on /v2/events, for `--kills` apps with default settings (target < 1.5 s);
  * - a rolling env change of 20 instances with minimumHealthCapacity 0.9, from PUT until the
@@ -21,7 +22,7 @@ import { startMarathon } from "../../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "../support/cluster.ts";
 import { call as marathonCall, type Json, readEvents } from "../support/marathon_api.ts";
 import { containersOf, IMAGE, noDocker, removeContainersOf, SOCKET } from "../docker_helpers.ts";
-import { startContainersDirect } from "./docker_direct.ts";
+import { shapeOf, startContainersDirect } from "./docker_direct.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -108,13 +109,18 @@ try {
   // concurrency N. The two alternate, PAIRS times each, the first of a pair taking turns (each
   // side follows the other's clean-up as often), so drift in Docker's speed over the run falls
   // on both sides; each side's figure is its median.
-  // Untimed warm-up of both paths with a few containers (JIT, KV, Docker's caches).
-  await startContainersDirect(5, 5);
+  // Untimed warm-up of both paths with a few containers (JIT, KV, Docker's caches). The direct
+  // side starts containers of the very shape the agent gave the warm-up app's (limits, sandbox
+  // mount, env, labels, and the host port Marathon's default port mapping publishes).
   await call(`${api}/v2/apps`, "POST", sleeper("/warm-up", 5));
   await waitFor("the warm-up app running", async () => {
     return (await call(`${api}/v2/apps/warm-up`)).app.tasksRunning === 5;
   }, 120_000);
+  const [model] = await containersOf(fwId, [], true);
+  if (!model) throw new Error("the warm-up app has no running container");
+  const shape = await shapeOf(model.Id, workDir);
   await deleteApp(api, "/warm-up", fwId);
+  await startContainersDirect(5, 5, shape);
   const viaMarathon: number[] = [];
   const direct: number[] = [];
   const framework = fwId;
@@ -151,11 +157,11 @@ try {
   };
   for (let pair = 1; pair <= PAIRS; pair++) {
     if (pair % 2 === 1) {
-      direct.push(await startContainersDirect(N, N));
+      direct.push(await startContainersDirect(N, N, shape));
       await launchViaMarathon(pair);
     } else {
       await launchViaMarathon(pair);
-      direct.push(await startContainersDirect(N, N));
+      direct.push(await startContainersDirect(N, N, shape));
     }
   }
   const median = (xs: number[]) => {
