@@ -11,9 +11,17 @@ import { configVersion } from "../deployment/reconcile.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { isActive } from "../model/instance.ts";
 import type { MarathonService } from "../service/marathon_service.ts";
-import { appInfo, groupTree } from "../service/views.ts";
+import { appInfo, groupExists, groupTree } from "../service/views.ts";
+import type { App } from "../app/normalize.ts";
+import { isChildOf, segments } from "../app/path_id.ts";
 import { appsRoutes } from "./apps_routes.ts";
-import { deleteGroup, updateGroup } from "../service/group_ops.ts";
+import {
+  deleteGroup,
+  groupAt,
+  groupVersions,
+  patchGroup,
+  updateGroup,
+} from "../service/group_ops.ts";
 import { body, clientIp, flag } from "./request.ts";
 
 /** What the API shows about this Marathon in `/v2/info` and `/v2/leader`. */
@@ -140,32 +148,48 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     return c.json({ deploymentId: r.deploymentId, version: r.version });
   });
 
+  const renderApp = async (a: App) =>
+    appInfo(a, await store.listInstances(a.id), await store.getLock(a.id), { tasks: false });
   const groups = async (rootId: string) => {
     const apps = await store.listApps();
     const renders = new Map(
-      await Promise.all(
-        apps.map(async (a) =>
-          [
-            a.id,
-            appInfo(a, await store.listInstances(a.id), await store.getLock(a.id), {
-              tasks: false,
-            }),
-          ] as const
-        ),
-      ),
+      await Promise.all(apps.map(async (a) => [a.id, await renderApp(a)] as const)),
     );
-    const version = new Date(clock.now()).toISOString();
-    return groupTree(rootId, apps, (a) => renders.get(a.id)!, version);
+    const rootVersion = (await store.listRootVersions())[0] ?? new Date(clock.now()).toISOString();
+    return groupTree(
+      rootId,
+      apps,
+      await store.listGroups(),
+      (a) => renders.get(a.id)!,
+      rootVersion,
+    );
   };
-  api.get("/v2/groups", async (c) => c.json(await groups("/")));
+  // Marathon's paths below /v2/groups: {id}, {id}/apps, {id}/versions, {id}/versions/{version}
+  // (the root's without the id).
   api.get("/v2/groups/*", async (c) => {
-    const id = "/" + c.req.path.slice("/v2/groups".length).replace(/^\/+|\/+$/g, "");
-    const tree = await groups(id);
-    if (id !== "/" && tree.apps.length === 0 && tree.groups.length === 0) {
+    const s = segments(c.req.path.slice("/v2/groups".length));
+    const idOf = (n: number) => "/" + s.slice(0, s.length - n).join("/");
+    if (s.at(-1) === "apps") {
+      const id = idOf(1);
+      const apps = await store.listApps();
+      if (!groupExists(id, apps, await store.listGroups())) return c.json([]);
+      return c.json(
+        await Promise.all(apps.filter((a) => id === "/" || isChildOf(a.id, id)).map(renderApp)),
+      );
+    }
+    if (s.at(-1) === "versions") return c.json(await groupVersions(service, idOf(1)));
+    if (s.at(-2) === "versions") {
+      const version = s.at(-1)!;
+      const { apps, groups, snapshot } = await groupAt(service, idOf(2), version);
+      return c.json(groupTree(idOf(2), apps, groups, (a) => ({ ...a }), snapshot.version));
+    }
+    const id = idOf(0);
+    if (!groupExists(id, await store.listApps(), await store.listGroups())) {
       throw new TenderError("not_found", `Group '${id}' does not exist`);
     }
-    return c.json(tree);
+    return c.json(await groups(id));
   });
+  api.get("/v2/groups", async (c) => c.json(await groups("/")));
   const postGroup = async (c: Context, groupId?: string) => {
     const r = await service.createGroup(await body(c), {
       force: flag(c, "force"),
@@ -195,6 +219,10 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       if (dryRun) return c.json({ steps: r.steps });
       c.header("Marathon-Deployment-Id", r.deploymentId);
       return c.json({ deploymentId: r.deploymentId, version: r.version });
+    });
+    api.patch(path, async (c) => {
+      await patchGroup(service, groupIdOf(c), await body(c));
+      return c.body(null, 200);
     });
     api.delete(path, async (c) => {
       const r = await deleteGroup(service, groupIdOf(c), {

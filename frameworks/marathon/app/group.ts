@@ -15,6 +15,8 @@ export interface Group {
   apps: App[];
   groups: Group[];
   dependencies: string[];
+  /** Only meaningful on a top-level group. */
+  enforceRole?: boolean;
 }
 
 const GroupShellSchema = z.object({
@@ -22,6 +24,7 @@ const GroupShellSchema = z.object({
   apps: z.array(z.unknown()).default([]),
   groups: z.array(z.unknown()).default([]),
   dependencies: z.array(z.string()).default([]),
+  enforceRole: z.boolean().optional(),
 });
 
 /** The result of checking a group without throwing. */
@@ -51,6 +54,11 @@ export function parseGroup(raw: unknown, base = "/"): Group {
 /** Every app in the group tree, depth first. */
 export function allApps(group: Group): App[] {
   return [...group.apps, ...group.groups.flatMap(allApps)];
+}
+
+/** The group and every group below it, depth first. */
+export function allGroups(group: Group): Group[] {
+  return [group, ...group.groups.flatMap(allGroups)];
 }
 
 function walk(
@@ -85,5 +93,6 @@ function walk(
     if (child) groups.push(child);
   });
   const dependencies = shell.data.dependencies.map((d) => resolvePathId(d, id));
-  return { id, apps, groups, dependencies };
+  const enforceRole = shell.data.enforceRole;
+  return { id, apps, groups, dependencies, ...(enforceRole !== undefined ? { enforceRole } : {}) };
 }

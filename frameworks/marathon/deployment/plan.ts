@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { App } from "../app/normalize.ts";
+import { isChildOf } from "../app/path_id.ts";
 
 export const DeploymentActionSchema = z.object({
   action: z.enum(["StartApplication", "StopApplication", "ScaleApplication", "RestartApplication"]),
@@ -31,6 +32,8 @@ export interface PlanInput {
   target: ReadonlyMap<string, App>;
   /** Apps to restart even without a config change (`POST /v2/apps/{id}/restart`). */
   restart?: ReadonlySet<string>;
+  /** An app's dependencies, app or group ids (default: its own; groups' are inherited). */
+  dependencies?: (app: App) => readonly string[];
 }
 
 const IGNORED_FOR_CONFIG = new Set(["instances", "version", "versionInfo"]);
@@ -56,8 +59,14 @@ function sortKeys(value: unknown, top: boolean): unknown {
   return out;
 }
 
-/** Longest dependency path below each app (deps outside `apps` are ignored; cycles cut). */
-export function dependencyDepths(apps: ReadonlyMap<string, App>): Map<string, number> {
+/**
+ * Longest dependency path below each app (deps outside `apps` are ignored; cycles cut). A
+ * dependency on a group is one on every app below it.
+ */
+export function dependencyDepths(
+  apps: ReadonlyMap<string, App>,
+  dependencies: (app: App) => readonly string[] = (app) => app.dependencies ?? [],
+): Map<string, number> {
   const depth = new Map<string, number>();
   const visiting = new Set<string>();
   const visit = (id: string): number => {
@@ -66,7 +75,9 @@ export function dependencyDepths(apps: ReadonlyMap<string, App>): Map<string, nu
     if (visiting.has(id)) return 0;
     visiting.add(id);
     const app = apps.get(id);
-    const deps = (app?.dependencies ?? []).filter((d) => apps.has(d));
+    const deps = (app ? dependencies(app) : []).flatMap((d) =>
+      apps.has(d) ? [d] : [...apps.keys()].filter((other) => isChildOf(other, d))
+    );
     const d = deps.length === 0 ? 0 : 1 + Math.max(...deps.map(visit));
     visiting.delete(id);
     depth.set(id, d);
@@ -83,7 +94,7 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
   const removed = [...original.keys()].filter((id) => !target.has(id)).sort();
   const added = [...target.keys()].filter((id) => !original.has(id)).sort();
   if (removed.length > 0) {
-    const depths = dependencyDepths(original);
+    const depths = dependencyDepths(original, input.dependencies);
     const byDepth = groupBy(removed, (id) => depths.get(id) ?? 0);
     for (const d of [...byDepth.keys()].sort((a, b) => b - a)) {
       steps.push(byDepth.get(d)!.map((app) => ({ action: "StopApplication", app })));
@@ -91,7 +102,7 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
   }
   if (added.length > 0) steps.push(added.map((app) => ({ action: "StartApplication", app })));
 
-  const depths = dependencyDepths(target);
+  const depths = dependencyDepths(target, input.dependencies);
   const changes: [string, DeploymentAction["action"]][] = [];
   for (const [id, app] of target) {
     const before = original.get(id);

@@ -1,54 +1,170 @@
 /**
- * Group changes (`PUT /v2/groups/{id}`, `DELETE /v2/groups/{id}`): a group body replaces every
- * app below the group (apps left out are removed), `{"scaleBy": f}` scales each of them, and
- * deleting a group removes all its apps. `dryRun` answers the steps without deploying.
+ * Group changes and group history: a group body (`PUT /v2/groups/{id}`) replaces every app and
+ * group below the group (those left out are removed), `{"scaleBy": f}` scales each app, and
+ * `{"version": v}` rolls the group back to how it was at root version `v` (winning over
+ * `scaleBy`, as in Marathon). Deleting a group removes all below it. `dryRun` answers the steps
+ * without deploying. Every deployment stores a root version; a group's versions are the root
+ * versions it existed in.
  */
 import { TenderError } from "../../../protocol/mod.ts";
-import { allApps, parseGroup } from "../app/group.ts";
-import { isChildOf, resolvePathId } from "../app/path_id.ts";
+import { allApps, allGroups, parseGroup } from "../app/group.ts";
+import type { App } from "../app/normalize.ts";
+import { isChildOf, resolvePathId, segments } from "../app/path_id.ts";
+import type { GroupRecord, RootSnapshot } from "../store/group_record.ts";
 import type { DeploymentResult, MarathonService, MutationOptions } from "./marathon_service.ts";
+import { groupExists } from "./views.ts";
 
-/** Replaces (or scales) the apps of group `id`. */
+/** Whether `id` is group `groupId` or lies below it (everything lies below the root). */
+function within(id: string, groupId: string): boolean {
+  return groupId === "/" || id === groupId || isChildOf(id, groupId);
+}
+
+/** Replaces, scales or rolls back group `id`. */
 export async function updateGroup(
   service: MarathonService,
   id: string,
   body: unknown,
   options: MutationOptions & { dryRun?: boolean },
 ): Promise<DeploymentResult> {
+  const store = service.store;
   const groupId = resolvePathId(id);
-  const current = (await service.store.listApps()).filter((a) =>
-    groupId === "/" || isChildOf(a.id, groupId)
-  );
+  const apps = (await store.listApps()).filter((a) => within(a.id, groupId));
+  const records = (await store.listGroups()).filter((g) => within(g.id, groupId));
   const raw = typeof body === "object" && body !== null && !Array.isArray(body)
     ? (body as Record<string, unknown>)
     : {};
-  if (typeof raw["scaleBy"] === "number") {
+  if (raw["version"] !== undefined) {
+    if (typeof raw["version"] !== "string") {
+      throw new TenderError("unprocessable", "version must be a timestamp string");
+    }
+    const past = await groupAt(service, groupId, raw["version"]);
+    const keep = new Set(past.apps.map((a) => a.id));
+    const keepGroups = new Set(past.groups.map((g) => g.id));
+    return await service.deploy({
+      ...options,
+      put: past.apps,
+      remove: apps.filter((a) => !keep.has(a.id)).map((a) => a.id),
+      groups: {
+        put: past.groups,
+        remove: records.filter((g) => !keepGroups.has(g.id)).map((g) => g.id),
+      },
+    });
+  }
+  if (raw["scaleBy"] !== undefined) {
     const factor = raw["scaleBy"];
-    if (!(factor >= 0)) {
+    if (typeof factor !== "number" || !(factor >= 0)) {
       throw new TenderError("unprocessable", "scaleBy must be a non-negative number");
     }
-    const put = current.map((a) => ({ ...a, instances: Math.ceil(a.instances * factor) }));
+    const put = apps.map((a) => ({ ...a, instances: Math.ceil(a.instances * factor) }));
     return await service.deploy({ ...options, put });
   }
   const group = parseGroup({ ...raw, id: groupId });
   const put = allApps(group);
+  const groups = allGroups(group).map((g) => ({
+    id: g.id,
+    dependencies: g.dependencies,
+    enforceRole: g.enforceRole ?? false,
+  }));
   const keep = new Set(put.map((a) => a.id));
-  const remove = current.filter((a) => !keep.has(a.id)).map((a) => a.id);
-  return await service.deploy({ ...options, put, remove });
+  const keepGroups = new Set(groups.map((g) => g.id));
+  return await service.deploy({
+    ...options,
+    put,
+    remove: apps.filter((a) => !keep.has(a.id)).map((a) => a.id),
+    groups: { put: groups, remove: records.filter((g) => !keepGroups.has(g.id)).map((g) => g.id) },
+  });
 }
 
-/** Removes every app of group `id`; 404 when the group holds none. */
+/** Removes group `id` with every app and group below it; 404 when it does not exist. */
 export async function deleteGroup(
   service: MarathonService,
   id: string,
   options: MutationOptions,
 ): Promise<DeploymentResult> {
   const groupId = resolvePathId(id);
-  const apps = (await service.store.listApps()).filter((a) =>
-    groupId === "/" || isChildOf(a.id, groupId)
-  );
-  if (apps.length === 0 && groupId !== "/") {
+  const apps = await service.store.listApps();
+  const records = await service.store.listGroups();
+  if (!groupExists(groupId, apps, records)) {
     throw new TenderError("not_found", `Group '${groupId}' does not exist`);
   }
-  return await service.deploy({ force: true, ...options, put: [], remove: apps.map((a) => a.id) });
+  return await service.deploy({
+    force: true,
+    ...options,
+    put: [],
+    remove: apps.filter((a) => within(a.id, groupId)).map((a) => a.id),
+    groups: { remove: records.filter((g) => within(g.id, groupId)).map((g) => g.id) },
+  });
+}
+
+/** `PATCH /v2/groups/{id}`: sets or clears `enforceRole` of a top-level group, deploying nothing. */
+export async function patchGroup(service: MarathonService, id: string, body: unknown) {
+  const groupId = resolvePathId(id);
+  if (segments(groupId).length !== 1) {
+    throw new TenderError("unprocessable", "Object is not valid", [
+      { path: "/", errors: [`Path ${groupId} is not a top-level group`] },
+    ]);
+  }
+  const raw = typeof body === "object" && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : undefined;
+  const enforceRole = raw?.["enforceRole"];
+  if (!raw || (enforceRole !== undefined && typeof enforceRole !== "boolean")) {
+    throw new TenderError("unprocessable", "Invalid JSON", [
+      { path: "/enforceRole", errors: ["error.expected.jsboolean"] },
+    ]);
+  }
+  const store = service.store;
+  const apps = await store.listApps();
+  const records = await store.listGroups();
+  if (!groupExists(groupId, apps, records)) {
+    throw new TenderError("not_found", `Group '${groupId}' does not exist`);
+  }
+  const record = records.find((g) => g.id === groupId) ?? {
+    id: groupId,
+    dependencies: [],
+    version: apps.filter((a) => isChildOf(a.id, groupId)).map((a) => a.version ?? "").sort()
+      .at(-1) ?? "",
+  };
+  await store.putGroup({ ...record, enforceRole: enforceRole ?? false });
+}
+
+/** The root versions group `id` existed in, newest first; 404 when it does not exist now. */
+export async function groupVersions(service: MarathonService, id: string): Promise<string[]> {
+  const groupId = resolvePathId(id);
+  const store = service.store;
+  if (!groupExists(groupId, await store.listApps(), await store.listGroups())) {
+    throw new TenderError("not_found", `Group '${groupId}' does not exist`);
+  }
+  const out: string[] = [];
+  for (const version of await store.listRootVersions()) {
+    const snapshot = await store.getRootVersion(version);
+    if (snapshot && inSnapshot(snapshot, groupId)) out.push(version);
+  }
+  return out;
+}
+
+/** Group `id` as it was at root version `version`: its apps' stored versions and its groups. */
+export async function groupAt(
+  service: MarathonService,
+  id: string,
+  version: string,
+): Promise<{ apps: App[]; groups: GroupRecord[]; snapshot: RootSnapshot }> {
+  const groupId = resolvePathId(id);
+  const snapshot = await service.store.getRootVersion(version);
+  if (!snapshot || !inSnapshot(snapshot, groupId)) {
+    throw new TenderError("not_found", `Group '${groupId}' does not exist in version ${version}`);
+  }
+  const apps: App[] = [];
+  for (const [appId, appVersion] of snapshot.apps) {
+    if (!within(appId, groupId)) continue;
+    const app = await service.store.getVersion(appId, appVersion);
+    if (!app) throw new TenderError("not_found", `App '${appId}' version ${appVersion} is gone`);
+    apps.push(app);
+  }
+  return { apps, groups: snapshot.groups.filter((g) => within(g.id, groupId)), snapshot };
+}
+
+function inSnapshot(snapshot: RootSnapshot, groupId: string): boolean {
+  return groupId === "/" || snapshot.groups.some((g) => g.id === groupId) ||
+    snapshot.apps.some(([appId]) => isChildOf(appId, groupId));
 }

@@ -4,15 +4,16 @@
  * render Marathon's JSON. The scheduler drives deployments to completion via `syncDeployments`.
  */
 import { type Clock, type Ids, TenderError } from "../../../protocol/mod.ts";
-import { allApps, parseGroup } from "../app/group.ts";
+import { allApps, allGroups, parseGroup } from "../app/group.ts";
 import type { App } from "../app/normalize.ts";
 import { parseApp } from "../app/parse.ts";
-import { isChildOf, resolvePathId } from "../app/path_id.ts";
+import { isChildOf, resolvePathId, segments } from "../app/path_id.ts";
 import { type DeploymentPlan, isConfigChange, planDeployment } from "../deployment/plan.ts";
 import { deploymentProgress } from "../deployment/progress.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { ServicePortAllocator } from "../placement/service_ports.ts";
 import type { DeploymentRecord } from "../store/deployment_record.ts";
+import type { GroupRecord } from "../store/group_record.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { mergeUpdate, rollbackVersion } from "./merge.ts";
 
@@ -53,7 +54,15 @@ export interface DeployRequest extends MutationOptions {
   keepConfigVersion?: boolean;
   /** Plan only: nothing is stored or announced. */
   dryRun?: boolean;
+  /**
+   * Groups written (their version is set here) and removed, with the groups below them. Every
+   * group enclosing a changed app or group is created if missing and takes the new version.
+   */
+  groups?: { put?: readonly GroupSpec[]; remove?: readonly string[] };
 }
+
+/** A group to store: its record without the version. */
+export type GroupSpec = Omit<GroupRecord, "version">;
 
 /** Marathon's operations over the store. */
 export class MarathonService {
@@ -156,15 +165,27 @@ export class MarathonService {
       ? { ...body, id: options.groupId }
       : body;
     const group = parseGroup(withId);
-    const existing = (await this.#d.store.listApps()).filter((a) => isChildOf(a.id, group.id));
-    if (existing.length > 0) {
+    const store = this.#d.store;
+    const apps = await store.listApps();
+    if (
+      group.id === "/" || (await store.listGroups()).some((g) => g.id === group.id) ||
+      apps.some((a) => isChildOf(a.id, group.id))
+    ) {
       throw new TenderError(
         "conflict",
         `Group ${group.id} is already created. Use PUT to change this group.`,
       );
     }
-    const apps = allApps(group);
-    return await this.deploy({ ...options, put: apps, mustBeNew: apps.map((a) => a.id) });
+    if (apps.some((a) => a.id === group.id)) {
+      throw new TenderError("conflict", `An app with the path ${group.id} already exists.`);
+    }
+    const put = allApps(group);
+    return await this.deploy({
+      ...options,
+      put,
+      mustBeNew: put.map((a) => a.id),
+      groups: { put: allGroups(group).map(groupSpec) },
+    });
   }
 
   /**
@@ -256,6 +277,8 @@ export class MarathonService {
     const target = new Map(original);
     for (const id of req.remove ?? []) target.delete(id);
     for (const app of put) target.set(app.id, app);
+    const groups = groupChanges(await store.listGroups(), req.groups, ids, version);
+    const groupsAfter = new Map(groups.after.map((g) => [g.id, g]));
     const id = this.#d.ids.uuid();
     const plan = planDeployment({
       id,
@@ -263,6 +286,11 @@ export class MarathonService {
       original,
       target,
       restart: new Set(req.restart ?? []),
+      // Marathon: a group's dependencies are every transitive member's.
+      dependencies: (app) => [
+        ...(app.dependencies ?? []),
+        ...ancestors(app.id).flatMap((g) => groupsAfter.get(g)?.dependencies ?? []),
+      ],
     });
     const record: DeploymentRecord = {
       ...plan,
@@ -279,6 +307,7 @@ export class MarathonService {
       mustBeNew: req.mustBeNew ?? [],
       mustExist: req.mustExist ?? [],
       force: req.force ?? false,
+      groups: { put: groups.put, remove: groups.remove },
     });
     for (const app of put) {
       this.#d.events.publish("api_post_event", {
@@ -301,6 +330,62 @@ export class MarathonService {
     this.#lastVersion = Math.max(this.#d.clock.now(), this.#lastVersion + 1);
     return new Date(this.#lastVersion).toISOString();
   }
+}
+
+/** The stored form of a parsed group (the root group has no record). */
+function groupSpec(
+  group: { id: string; dependencies: string[]; enforceRole?: boolean },
+): GroupSpec {
+  return {
+    id: group.id,
+    dependencies: group.dependencies,
+    enforceRole: group.enforceRole ?? false,
+  };
+}
+
+/** The groups enclosing an id, outermost first, root excluded (`/a/b/c` → `/a`, `/a/b`). */
+function ancestors(id: string): string[] {
+  const s = segments(id);
+  return s.slice(0, -1).map((_, n) => "/" + s.slice(0, n + 1).join("/"));
+}
+
+/**
+ * The group records a deployment writes and removes, and all records after it: the groups put
+ * and every group enclosing a changed app or group (created when missing) take `version`;
+ * removing a group removes the groups below it.
+ */
+function groupChanges(
+  held: readonly GroupRecord[],
+  change: DeployRequest["groups"],
+  appIds: readonly string[],
+  version: string,
+): { put: GroupRecord[]; remove: string[]; after: GroupRecord[] } {
+  const byId = new Map(held.map((g) => [g.id, g]));
+  const removed = new Set(
+    (change?.remove ?? []).flatMap((id) => [
+      id,
+      ...held.filter((g) => isChildOf(g.id, id)).map((g) => g.id),
+    ]),
+  );
+  const put = new Map<string, GroupRecord>();
+  for (const g of change?.put ?? []) {
+    if (g.id !== "/") put.set(g.id, { ...groupSpec(g), version });
+  }
+  for (const id of [...appIds, ...put.keys(), ...(change?.remove ?? [])]) {
+    for (const g of ancestors(id)) {
+      if (removed.has(g) || put.has(g)) continue;
+      put.set(g, { ...(byId.get(g) ?? { id: g, dependencies: [], enforceRole: false }), version });
+    }
+  }
+  for (const id of put.keys()) removed.delete(id);
+  const after = new Map(byId);
+  for (const id of removed) after.delete(id);
+  for (const [id, g] of put) after.set(id, g);
+  return {
+    put: [...put.values()],
+    remove: [...removed].filter((id) => byId.has(id)),
+    after: [...after.values()],
+  };
 }
 
 /** A deployment's plan in the event payload shape. */

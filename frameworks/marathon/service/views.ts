@@ -1,10 +1,11 @@
 /**
  * The JSON Marathon answers with: AppInfo (app + counts + deployments + tasks), Task, and the
- * group tree derived from app ids. Pure renderers over canonical apps and instances.
+ * group tree (stored groups and those app ids imply). Pure renderers over canonical apps and instances.
  */
 import type { App } from "../app/normalize.ts";
 import { ServicePortAllocator } from "../placement/service_ports.ts";
-import { segments } from "../app/path_id.ts";
+import { isChildOf, parentId, segments } from "../app/path_id.ts";
+import type { GroupRecord } from "../store/group_record.ts";
 import { type Condition, type Instance, isActive } from "../model/instance.ts";
 import { isHealthy } from "../deployment/reconcile.ts";
 
@@ -86,39 +87,58 @@ export function appInfo(
   };
 }
 
-/** A group of the tree derived from app ids. */
+/** A group of the tree. */
 export interface GroupView {
   id: string;
   apps: Record<string, unknown>[];
   groups: GroupView[];
   pods: never[];
   dependencies: string[];
+  enforceRole?: boolean;
   version: string;
 }
 
-/** The group tree rooted at `rootId` holding `apps` (rendered by `render`). */
+/**
+ * The group tree rooted at `rootId`: the groups `records` name and those the app ids imply
+ * (an app `/a/b/c` lies in `/a/b` and `/a`), with `apps` rendered by `render`. A group
+ * without a record shows its newest app's version; the root shows `rootVersion`.
+ */
 export function groupTree(
   rootId: string,
   apps: readonly App[],
+  records: readonly GroupRecord[],
   render: (app: App) => Record<string, unknown>,
-  version: string,
+  rootVersion: string,
 ): GroupView {
-  const depth = segments(rootId).length;
-  const mine = apps.filter((a) => rootId === "/" || a.id.startsWith(`${rootId}/`));
-  const direct = mine.filter((a) => segments(a.id).length === depth + 1);
-  const childIds = [
-    ...new Set(
-      mine.filter((a) => segments(a.id).length > depth + 1).map((a) =>
-        "/" + segments(a.id).slice(0, depth + 1).join("/")
-      ),
-    ),
-  ].sort();
-  return {
-    id: rootId,
-    apps: direct.sort((a, b) => a.id.localeCompare(b.id)).map(render),
-    groups: childIds.map((g) => groupTree(g, mine, render, version)),
-    pods: [],
-    dependencies: [],
-    version,
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const ids = new Set<string>();
+  for (const group of [...records.map((r) => r.id), ...apps.map((a) => parentId(a.id))]) {
+    const s = segments(group);
+    for (let n = 1; n <= s.length; n++) ids.add("/" + s.slice(0, n).join("/"));
+  }
+  const build = (id: string): GroupView => {
+    const below = apps.filter((a) => id === "/" || isChildOf(a.id, id));
+    const record = byId.get(id);
+    const newest = below.map((a) => a.version ?? "").sort().at(-1);
+    return {
+      id,
+      apps: below.filter((a) => parentId(a.id) === id)
+        .sort((a, b) => a.id.localeCompare(b.id)).map(render),
+      groups: [...ids].filter((g) => parentId(g) === id && g !== id).sort().map(build),
+      pods: [],
+      dependencies: record?.dependencies ?? [],
+      ...(id === "/" ? {} : { enforceRole: record?.enforceRole ?? false }),
+      version: id === "/" ? rootVersion : record?.version ?? newest ?? rootVersion,
+    };
   };
+  return build(rootId);
+}
+
+/** Whether group `id` exists among `records` or is implied by an app below it. */
+export function groupExists(
+  id: string,
+  apps: readonly App[],
+  records: readonly GroupRecord[],
+): boolean {
+  return id === "/" || records.some((r) => r.id === id) || apps.some((a) => isChildOf(a.id, id));
 }

@@ -10,6 +10,13 @@ export const keys = {
   /** A stored version of an app, keyed by its ISO timestamp. */
   appVersion: (appId: string, version: string) => [ROOT, "app_versions", appId, version] as const,
   appVersions: (appId: string) => [ROOT, "app_versions", appId] as const,
+  /** A group's record (its dependencies, enforceRole, version). */
+  group: (groupId: string) => [ROOT, "groups", groupId] as const,
+  groups: () => [ROOT, "groups"] as const,
+  /** Piece `piece` of the root group's snapshot at `version`. */
+  rootVersion: (version: string, piece: number) => [ROOT, "root_versions", version, piece] as const,
+  rootVersionPieces: (version: string) => [ROOT, "root_versions", version] as const,
+  rootVersions: () => [ROOT, "root_versions"] as const,
   /** The deployment that holds an app (absent when none does). */
   lock: (appId: string) => [ROOT, "locks", appId] as const,
   deployment: (id: string) => [ROOT, "deployments", id] as const,

@@ -1,6 +1,6 @@
 /**
- * The Marathon framework's Deno KV store: apps and their versions, deployments and locks,
- * instances, backoff, framework id.
+ * The Marathon framework's Deno KV store: apps and their versions, groups and the root group's
+ * versions, deployments and locks, instances, backoff, framework id.
  *
  * @module
  * @example
@@ -14,4 +14,5 @@
  */
 export * from "./keys.ts";
 export * from "./deployment_record.ts";
+export * from "./group_record.ts";
 export * from "./store.ts";

@@ -1,10 +1,11 @@
 /**
- * The Marathon framework's state in Deno KV: apps (current and every version), deployments
- * with the locks they hold on apps, instances, launch backoff and the framework id. Every
+ * The Marathon framework's state in Deno KV: apps (current and every version), groups and the
+ * root group's versions, deployments with the locks they hold on apps, instances, launch
+ * backoff and the framework id. Every
  * change is a named operation in one `kv.atomic()` with versionstamp checks; a lost race is a
  * 409 conflict, never a silent overwrite. Values are parsed by their schemas when read.
  *
- * Apps, deployments and instances — what every offer, status update and API call reads — are
+ * Apps, groups, deployments and instances — what every offer, status update and API call reads — are
  * also held in memory: read from KV on first use, then changed by this store's own commits, in
  * commit order. The store must therefore be the only writer of its KV (one Marathon process per
  * work dir, as `--work-dir` already implies). Held values are frozen: change them by copying.
@@ -15,6 +16,14 @@ import { readStoredApp } from "../app/parse.ts";
 import type { BackoffState } from "../deployment/backoff.ts";
 import { type Instance, InstanceSchema } from "../model/instance.ts";
 import { type DeploymentRecord, DeploymentRecordSchema } from "./deployment_record.ts";
+import {
+  type GroupRecord,
+  GroupRecordSchema,
+  MAX_ROOT_VERSIONS,
+  type RootSnapshot,
+  snapshotOf,
+  snapshotPieces,
+} from "./group_record.ts";
 import { keys } from "./keys.ts";
 import { z } from "zod";
 
@@ -52,6 +61,8 @@ export interface DeploymentChange {
   mustExist?: readonly string[];
   /** Cancel deployments holding these apps instead of answering 409. */
   force?: boolean;
+  /** Group records written and removed with the apps. */
+  groups?: { put?: readonly GroupRecord[]; remove?: readonly string[] };
 }
 
 /** The 409 Marathon answers when a deployment holds an app. */
@@ -73,6 +84,9 @@ interface HeldInstance {
 /** The part of the state held in memory (see the module doc). */
 interface Held {
   apps: Map<string, App>;
+  groups: Map<string, GroupRecord>;
+  /** The root versions stored, each with its number of pieces. */
+  rootVersions: Map<string, number>;
   deployments: Map<string, DeploymentRecord>;
   /** By app id, then instance id. */
   instances: Map<string, Map<string, HeldInstance>>;
@@ -95,6 +109,32 @@ export class MarathonStore {
   /** Every current app, by id. */
   async listApps(): Promise<App[]> {
     return [...(await this.#load()).apps.values()].sort((a, b) => byKey(a.id, b.id));
+  }
+
+  /** Every group record, by id. */
+  async listGroups(): Promise<GroupRecord[]> {
+    return [...(await this.#load()).groups.values()].sort((a, b) => byKey(a.id, b.id));
+  }
+
+  /** Stores one group record as it is (a change with no deployment: `PATCH /v2/groups`). */
+  async putGroup(record: GroupRecord): Promise<void> {
+    const held = await this.#load();
+    await this.#commit(this.#kv.atomic().set(keys.group(record.id), record), `group ${record.id}`);
+    held.groups.set(record.id, frozen(GroupRecordSchema.parse(structuredClone(record))));
+  }
+
+  /** The stored root versions, newest first (at most `MAX_ROOT_VERSIONS`). */
+  async listRootVersions(): Promise<string[]> {
+    return [...(await this.#load()).rootVersions.keys()].sort().reverse();
+  }
+
+  /** The whole tree at one root version. */
+  async getRootVersion(version: string): Promise<RootSnapshot | undefined> {
+    const pieces: string[] = [];
+    for await (const e of this.#kv.list<string>({ prefix: keys.rootVersionPieces(version) })) {
+      pieces.push(e.value);
+    }
+    return pieces.length === 0 ? undefined : snapshotOf(pieces);
   }
 
   /** The stored versions of an app, newest first. */
@@ -162,10 +202,43 @@ export class MarathonStore {
     for (const id of change.remove ?? []) op.delete(keys.app(id));
     for (const id of change.deployment.affectedApps) op.set(keys.lock(id), change.deployment.id);
     op.set(keys.deployment(change.deployment.id), change.deployment);
+    // The root group at this version: every app and group as they are after the change.
+    const apps = new Map(held.apps);
+    for (const id of change.remove ?? []) apps.delete(id);
+    for (const app of change.put) apps.set(app.id, app);
+    const groups = new Map(held.groups);
+    for (const id of change.groups?.remove ?? []) {
+      groups.delete(id);
+      op.delete(keys.group(id));
+    }
+    for (const g of change.groups?.put ?? []) {
+      groups.set(g.id, g);
+      op.set(keys.group(g.id), g);
+    }
+    const version = change.deployment.version;
+    const pieces = snapshotPieces({
+      version,
+      apps: [...apps.values()].map((a) => [a.id, a.version ?? ""]),
+      groups: [...groups.values()],
+    });
+    pieces.forEach((piece, i) => op.set(keys.rootVersion(version, i), piece));
+    const before = held.rootVersions.get(version) ?? 0; // a version written again: drop its tail
+    for (let i = pieces.length; i < before; i++) op.delete(keys.rootVersion(version, i));
+    const rootVersions = new Map(held.rootVersions).set(version, pieces.length);
+    const oldest = [...rootVersions.keys()].sort().slice(0, -MAX_ROOT_VERSIONS);
+    for (const old of oldest) {
+      for (let i = 0; i < rootVersions.get(old)!; i++) op.delete(keys.rootVersion(old, i));
+      rootVersions.delete(old);
+    }
     await this.#commit(op, `deployment ${change.deployment.id}`);
     for (const holder of holders) held.deployments.delete(holder);
     for (const app of change.put) held.apps.set(app.id, frozenApp(app));
     for (const id of change.remove ?? []) held.apps.delete(id);
+    for (const id of change.groups?.remove ?? []) held.groups.delete(id);
+    for (const g of change.groups?.put ?? []) {
+      held.groups.set(g.id, frozen(GroupRecordSchema.parse(structuredClone(g))));
+    }
+    held.rootVersions = rootVersions;
     held.deployments.set(change.deployment.id, frozenDeployment(change.deployment));
   }
 
@@ -202,13 +275,6 @@ export class MarathonStore {
       if (lock.value === id) op.check(lock).delete(keys.lock(appId));
     }
     return true;
-  }
-
-  /** Deletes every stored version of an app (after the app itself was removed). */
-  async purgeVersions(appId: string): Promise<void> {
-    for await (const e of this.#kv.list({ prefix: keys.appVersions(appId) })) {
-      await this.#kv.delete(e.key);
-    }
   }
 
   /** The instances of one app, or of every app, in key order (app id, instance id). */
@@ -315,10 +381,24 @@ export class MarathonStore {
   #load(): Promise<Held> {
     if (this.#held) return this.#held;
     const loading = (async () => {
-      const held: Held = { apps: new Map(), deployments: new Map(), instances: new Map() };
+      const held: Held = {
+        apps: new Map(),
+        groups: new Map(),
+        rootVersions: new Map(),
+        deployments: new Map(),
+        instances: new Map(),
+      };
       for await (const e of this.#kv.list({ prefix: keys.apps() })) {
         const app = frozenApp(e.value);
         held.apps.set(app.id, app);
+      }
+      for await (const e of this.#kv.list({ prefix: keys.groups() })) {
+        const group = frozen(GroupRecordSchema.parse(e.value));
+        held.groups.set(group.id, group);
+      }
+      for await (const e of this.#kv.list({ prefix: keys.rootVersions() })) {
+        const version = String(e.key[2]);
+        held.rootVersions.set(version, (held.rootVersions.get(version) ?? 0) + 1);
       }
       for await (const e of this.#kv.list({ prefix: keys.deployments() })) {
         const record = frozenDeployment(e.value);

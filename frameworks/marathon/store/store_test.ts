@@ -4,6 +4,7 @@ import { parseApp } from "../app/parse.ts";
 import type { App } from "../app/normalize.ts";
 import { instance } from "../deployment/testing.ts";
 import type { DeploymentRecord } from "./deployment_record.ts";
+import { MAX_ROOT_VERSIONS } from "./group_record.ts";
 import { MarathonStore } from "./store.ts";
 
 async function withStore(fn: (store: MarathonStore, path: string) => Promise<void>): Promise<void> {
@@ -118,8 +119,6 @@ Deno.test("MarathonStore.endDeployment() releases locks; removal needs an existi
       store.startDeployment({ deployment: deployment("d3", ["/zzz"]), put: [], remove: ["/zzz"] }),
       rejects(404),
     );
-    await store.purgeVersions("/a");
-    assert.deepEqual(await store.listVersions("/a"), []);
   });
 });
 
@@ -225,5 +224,48 @@ Deno.test("MarathonStore reads back exactly what is committed, and what a refuse
     } finally {
       kv.close();
     }
+  });
+});
+
+Deno.test("MarathonStore keeps group records and the newest root versions, durably", async () => {
+  await withStore(async (store, path) => {
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+    const group = { id: "/g", dependencies: ["/db"], enforceRole: false };
+    for (let n = 0; n < MAX_ROOT_VERSIONS + 2; n++) {
+      await store.startDeployment({
+        deployment: { ...deployment(`d${n}`, ["/g/a"]), version: at(n) },
+        put: [app("/g/a", at(n))],
+        groups: { put: [{ ...group, version: at(n) }] },
+      });
+      await store.endDeployment(`d${n}`);
+    }
+    const newest = at(MAX_ROOT_VERSIONS + 1);
+    const versions = await store.listRootVersions();
+    assert.equal(versions.length, MAX_ROOT_VERSIONS);
+    assert.equal(versions[0], newest);
+    assert.equal(versions.at(-1), at(2), "the two oldest are gone");
+    assert.equal(await store.getRootVersion(at(1)), undefined);
+    assert.deepEqual(await store.getRootVersion(newest), {
+      version: newest,
+      apps: [["/g/a", newest]],
+      groups: [{ ...group, version: newest }],
+    });
+    // Durable: a second handle on the same file sees the same.
+    const kv2 = await Deno.openKv(path);
+    try {
+      const again = new MarathonStore(kv2);
+      assert.deepEqual(await again.listGroups(), [{ ...group, version: newest }]);
+      assert.deepEqual(await again.listRootVersions(), versions);
+    } finally {
+      kv2.close();
+    }
+    await store.startDeployment({
+      deployment: { ...deployment("gone", ["/g/a"]), version: at(99) },
+      put: [],
+      remove: ["/g/a"],
+      groups: { remove: ["/g"] },
+    });
+    assert.deepEqual(await store.listGroups(), []);
+    assert.deepEqual((await store.getRootVersion(at(99)))?.apps, []);
   });
 });
