@@ -17,7 +17,8 @@ import { KvBatcher } from "./kv_batcher.ts";
 import { MasterConnection } from "./master_connection.ts";
 import { StatusUpdateManager } from "./status_update_manager.ts";
 import { TaskSupervisor } from "./task_supervisor.ts";
-import { taskPorts } from "./task_spec.ts";
+import { streamLogFile } from "./containerizer/log_file.ts";
+import { sandboxPath, taskPorts } from "./task_spec.ts";
 
 /** What the agent needs from the world. */
 export interface AgentDeps {
@@ -211,10 +212,22 @@ export class Agent {
     return this.#updates.pending().length;
   }
 
-  /** A task's output, or undefined when the agent does not know the task. */
-  logs(taskId: string, options: LogOptions): ReadableStream<Uint8Array> | undefined {
+  /**
+   * A task's output: from its container while the agent tracks the task, afterwards from the
+   * `stdout`/`stderr` files its sandbox keeps (the newest sandbox of that task id, whatever the
+   * framework); undefined when neither exists.
+   */
+  async logs(taskId: string, options: LogOptions): Promise<ReadableStream<Uint8Array> | undefined> {
     const record = this.#tasks.find(taskId);
-    return record && this.#deps.containerizer.logs(record.container_id, options);
+    if (record) return this.#deps.containerizer.logs(record.container_id, options);
+    const sandbox = await newestSandbox(this.#options.workDir, taskId);
+    if (!sandbox) return undefined;
+    return streamLogFile(`${sandbox}/${options.stream}`, {
+      ...(options.tail !== undefined ? { tail: options.tail } : {}),
+      follow: options.follow ?? false,
+      ended: () => true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /** Resolves once every queued task operation has run (for tests). */
@@ -326,4 +339,20 @@ export class Agent {
       this.#log(`Reconciliation of "${taskId}" not sent: ${e instanceof Error ? e.message : e}`)
     );
   }
+}
+
+/** The most recently changed sandbox of a task id under any framework, if one is left. */
+async function newestSandbox(workDir: string, taskId: string): Promise<string | undefined> {
+  let newest: { path: string; mtime: number } | undefined;
+  try {
+    for await (const framework of Deno.readDir(`${workDir}/sandboxes`)) {
+      const path = sandboxPath(workDir, framework.name, taskId);
+      const stat = await Deno.stat(path).catch(() => undefined);
+      const mtime = stat?.mtime?.getTime() ?? 0;
+      if (stat?.isDirectory && (!newest || mtime > newest.mtime)) newest = { path, mtime };
+    }
+  } catch {
+    // No sandboxes yet.
+  }
+  return newest?.path;
 }

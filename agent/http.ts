@@ -12,8 +12,8 @@ import type { LogOptions } from "./containerizer/containerizer.ts";
 /** What the API reads from the agent. */
 export interface AgentApiSource {
   state(): AgentState;
-  /** Undefined when the agent does not know the task. */
-  logs(taskId: string, options: LogOptions): ReadableStream<Uint8Array> | undefined;
+  /** Undefined when the agent neither runs the task nor keeps its sandbox. */
+  logs(taskId: string, options: LogOptions): Promise<ReadableStream<Uint8Array> | undefined>;
   /** The exposition text of `GET /metrics` (404 when absent). */
   metrics?(): string;
 }
@@ -38,7 +38,7 @@ export function agentApp(agent: AgentApiSource, http?: HttpMetrics): Hono {
     if (!agent.metrics) return c.notFound();
     return c.body(agent.metrics(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
   });
-  app.get("/tasks/:taskId/logs", (c) => {
+  app.get("/tasks/:taskId/logs", async (c) => {
     const taskId = c.req.param("taskId");
     const parsed = LogQuerySchema.safeParse(c.req.query());
     if (!parsed.success) {
@@ -47,7 +47,11 @@ export function agentApp(agent: AgentApiSource, http?: HttpMetrics): Hono {
     }
     const { stream, tail, follow } = parsed.data;
     // A client that goes away cancels the body stream, which stops a followed log.
-    const body = agent.logs(taskId, { stream, tail, follow: follow === "true" || follow === "1" });
+    const body = await agent.logs(taskId, {
+      stream,
+      tail,
+      follow: follow === "true" || follow === "1",
+    });
     if (!body) throw new TenderError("not_found", `Task "${taskId}" is unknown to this agent`);
     return new Response(body, {
       headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },

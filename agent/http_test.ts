@@ -27,9 +27,9 @@ function makeApp() {
   const app = agentApp({
     state: () => state,
     logs: (taskId, options) => {
-      if (taskId !== "web.1") return undefined;
+      if (taskId !== "web.1") return Promise.resolve(undefined);
       asked.push(options);
-      return new Response(options.stream === "stdout" ? "out\n" : "err\n").body!;
+      return Promise.resolve(new Response(options.stream === "stdout" ? "out\n" : "err\n").body!);
     },
   });
   return { app, asked };

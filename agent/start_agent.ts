@@ -89,7 +89,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       if (!agent) throw new Error("the agent is starting");
       return agent.state();
     },
-    logs: (taskId, o) => agent?.logs(taskId, o),
+    logs: async (taskId, o) => await agent?.logs(taskId, o),
     metrics: () =>
       renderAgentMetrics({
         tasks: agent?.tasks() ?? [],

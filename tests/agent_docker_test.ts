@@ -44,6 +44,14 @@ async function ownedContainers(): Promise<string[]> {
   return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
 }
 
+async function containersOfTask(taskId: string): Promise<string[]> {
+  const out = await new Deno.Command("docker", {
+    args: ["ps", "-aq", "--filter", `label=tender.task_id=${taskId}`],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+}
+
 Deno.test({
   name: "agent with the docker containerizer runs, fails and kills real containers (needs Docker)",
   ignore: !dockerUp,
@@ -75,6 +83,25 @@ Deno.test({
         assert.equal(await res.text(), "hello from hello\n");
         master.ack(finished);
         master.autoAck = true;
+      });
+
+      await t.step("a finished docker task's output is kept in its sandbox", async () => {
+        // Once the terminal update is acknowledged the container is removed; the output stays.
+        await waitFor(async () => (await containersOfTask("hello")).length === 0, {
+          what: "the finished container to be removed",
+          timeoutMs: 30_000,
+        });
+        assert.ok(!agent.agent.tasks().some((task) => task.id === "hello"));
+        const out = await fetch(`${agent.url}/tasks/hello/logs?stream=stdout`);
+        assert.equal(out.status, 200);
+        assert.equal(await out.text(), "hello from hello\n");
+        const err = await fetch(`${agent.url}/tasks/hello/logs?stream=stderr&tail=5`);
+        assert.equal(await err.text(), "");
+        const followed = await fetch(`${agent.url}/tasks/hello/logs?follow=true`);
+        assert.equal(await followed.text(), "hello from hello\n", "a followed ended log closes");
+        const unknown = await fetch(`${agent.url}/tasks/never-ran/logs`);
+        assert.equal(unknown.status, 404);
+        await unknown.body?.cancel();
       });
 
       await t.step("a missing image is TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED", async () => {

@@ -97,8 +97,8 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
     await t.step(
       "runs a LAUNCH: STARTING, RUNNING, FINISHED in order, with the task's env",
       async () => {
-        // Acknowledged by hand: once its terminal update is acknowledged the agent forgets the
-        // task, and its logs with it, so they are read first.
+        // Acknowledged by hand, to read the logs both while the agent holds the task and after
+        // it forgot the task (then from the sandbox).
         master.autoAck = false;
         master.send(launch(task("hello", 'echo "hello $PORT0 $PORTS $MESOS_TASK_ID"')));
         master.ack(await master.waitForState("hello", "TASK_STARTING"));
@@ -116,6 +116,10 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
         assert.equal(await logsOf(agent, "hello"), "hello 31007 31007,31008 hello\n");
         master.ack(finished);
         master.autoAck = true;
+        await waitFor(() => !agent.agent.tasks().some((x) => x.id === "hello"), {
+          what: "the agent to forget the finished task",
+        });
+        assert.equal(await logsOf(agent, "hello"), "hello 31007 31007,31008 hello\n");
       },
     );
 

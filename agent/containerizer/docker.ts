@@ -13,7 +13,14 @@ import type {
   Termination,
 } from "./containerizer.ts";
 import { demultiplex, DockerEngine, EngineError } from "./docker_engine.ts";
-import { argv, containerName, createBody, LABELS, terminationOf } from "./docker_spec.ts";
+import {
+  argv,
+  containerName,
+  createBody,
+  LABELS,
+  SANDBOX_IN_CONTAINER,
+  terminationOf,
+} from "./docker_spec.ts";
 import { countChunks, dropFirst, emptyStream, lastLines } from "./log_streams.ts";
 
 export { containerName, LABELS } from "./docker_spec.ts";
@@ -53,6 +60,8 @@ interface Entry {
   name: string;
   frameworkId: string;
   taskId: string;
+  /** The task's sandbox on the host, where its output is kept once the container goes. */
+  sandbox?: string;
   /** Settles when launch() finished (either way). */
   launching: Promise<unknown>;
   /** Set when destroy() stopped it, so its exit reads "killed". */
@@ -107,6 +116,7 @@ export class DockerContainerizer implements Containerizer {
     }
     const termination = await entry.ended;
     if (!entry.removed) {
+      await this.#keepOutput(id, entry);
       await this.engine.remove(entry.name);
       entry.removed = true;
     }
@@ -124,6 +134,10 @@ export class DockerContainerizer implements Containerizer {
       if (!entry) {
         entry = this.#newEntry(id, labels[LABELS.frameworkId] ?? "", labels[LABELS.taskId] ?? "");
         const info = await this.engine.inspect(summary.Id);
+        const sandbox = (info?.HostConfig.Binds ?? [])
+          .map((b) => b.split(":"))
+          .find((parts) => parts[1] === SANDBOX_IN_CONTAINER)?.[0];
+        if (sandbox) entry.sandbox = sandbox;
         if (!info) {
           entry.end({ exitCode: null, reason: "exited", message: "container vanished" });
         } else if (info.State.Running) {
@@ -255,6 +269,7 @@ export class DockerContainerizer implements Containerizer {
     // creates it, owned by root).
     const sandbox = spec.sandbox.startsWith("/") ? spec.sandbox : `${Deno.cwd()}/${spec.sandbox}`;
     await Deno.mkdir(sandbox, { recursive: true });
+    entry.sandbox = sandbox;
     const body = createBody({ ...spec, sandbox }, {
       id,
       owner: this.#owner,
@@ -301,6 +316,28 @@ export class DockerContainerizer implements Containerizer {
     }
     if (!await this.engine.hasImage(image)) {
       throw new Error(`Cannot pull image "${image}": not found after pulling`);
+    }
+  }
+
+  /**
+   * Copies the container's output into `stdout` and `stderr` in its sandbox before the container
+   * is removed, so a finished task's output stays readable (as Mesos' Docker executor keeps it
+   * there). Best effort: a container whose output cannot be read is removed all the same.
+   */
+  async #keepOutput(id: ContainerId, entry: Entry): Promise<void> {
+    const sandbox = entry.sandbox;
+    if (!sandbox) return;
+    for (const stream of ["stdout", "stderr"] as const) {
+      try {
+        const file = await Deno.open(`${sandbox}/${stream}`, {
+          write: true,
+          create: true,
+          truncate: true,
+        });
+        await this.logs(id, { stream }).pipeTo(file.writable);
+      } catch {
+        // The sandbox is gone or the Engine cannot say: nothing to keep.
+      }
     }
   }
 

@@ -62,6 +62,7 @@ export const ContainerInspectSchema = z.object({
     MemorySwap: z.number().default(0),
     NetworkMode: z.string().default(""),
     PortBindings: PortBindingsSchema,
+    Binds: z.array(z.string()).nullable().default([]),
   }),
   NetworkSettings: z.object({
     Ports: PortBindingsSchema,

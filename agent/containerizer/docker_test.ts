@@ -116,6 +116,7 @@ function inspected(state: Partial<ContainerInspect["State"]>): ContainerInspect 
       MemorySwap: 0,
       NetworkMode: "bridge",
       PortBindings: {},
+      Binds: [],
     },
   };
 }
