@@ -22,7 +22,7 @@ import {
   patchGroup,
   updateGroup,
 } from "../service/group_ops.ts";
-import { body, clientIp, flag } from "./request.ts";
+import { body, clientIp, embeds, flag } from "./request.ts";
 
 /** What the API shows about this Marathon in `/v2/info` and `/v2/leader`. */
 export interface ApiInfo {
@@ -148,12 +148,27 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     return c.json({ deploymentId: r.deploymentId, version: r.version });
   });
 
-  const renderApp = async (a: App) =>
-    appInfo(a, await store.listInstances(a.id), await store.getLock(a.id), { tasks: false });
-  const groups = async (rootId: string) => {
+  const renderApp = async (a: App, embed: Set<string> = new Set()) =>
+    appInfo(a, await store.listInstances(a.id), await store.getLock(a.id), {
+      tasks: embed.has("tasks") || embed.has("failures"),
+      ...(embed.has("lastTaskFailure") || embed.has("failures")
+        ? { lastTaskFailure: await store.getLastFailure(a.id) }
+        : {}),
+    });
+  // Marathon's group embeds: `group.groups`, `group.apps`, `group.pods` (all three when none is
+  // given) and `group.apps.<app embed>`, which also shows the apps.
+  const groups = async (rootId: string, c: Context) => {
+    const asked = c.req.queries("embed") ?? [];
+    const all = asked.length === 0;
+    const appEmbeds = embeds(c);
+    const embed = {
+      apps: all || asked.some((e) => e === "group.apps" || e.startsWith("group.apps.")),
+      groups: all || asked.includes("group.groups"),
+      pods: all || asked.includes("group.pods"),
+    };
     const apps = await store.listApps();
     const renders = new Map(
-      await Promise.all(apps.map(async (a) => [a.id, await renderApp(a)] as const)),
+      await Promise.all(apps.map(async (a) => [a.id, await renderApp(a, appEmbeds)] as const)),
     );
     const rootVersion = (await store.listRootVersions())[0] ?? new Date(clock.now()).toISOString();
     return groupTree(
@@ -162,6 +177,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       await store.listGroups(),
       (a) => renders.get(a.id)!,
       rootVersion,
+      embed,
     );
   };
   // Marathon's paths below /v2/groups: {id}, {id}/apps, {id}/versions, {id}/versions/{version}
@@ -174,7 +190,9 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       const apps = await store.listApps();
       if (!groupExists(id, apps, await store.listGroups())) return c.json([]);
       return c.json(
-        await Promise.all(apps.filter((a) => id === "/" || isChildOf(a.id, id)).map(renderApp)),
+        await Promise.all(
+          apps.filter((a) => id === "/" || isChildOf(a.id, id)).map((a) => renderApp(a, embeds(c))),
+        ),
       );
     }
     if (s.at(-1) === "versions") return c.json(await groupVersions(service, idOf(1)));
@@ -187,9 +205,9 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     if (!groupExists(id, await store.listApps(), await store.listGroups())) {
       throw new TenderError("not_found", `Group '${id}' does not exist`);
     }
-    return c.json(await groups(id));
+    return c.json(await groups(id, c));
   });
-  api.get("/v2/groups", async (c) => c.json(await groups("/")));
+  api.get("/v2/groups", async (c) => c.json(await groups("/", c)));
   const postGroup = async (c: Context, groupId?: string) => {
     const r = await service.createGroup(await body(c), {
       force: flag(c, "force"),

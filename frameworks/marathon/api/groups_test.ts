@@ -68,6 +68,22 @@ Deno.test("/v2/groups keeps groups as stored: empty groups, dependencies, versio
       assert.deepEqual(await (await request("/v2/groups/nope/apps")).json(), []);
     });
 
+    await t.step("embed chooses what a group shows (apps, groups, pods, apps' tasks)", async () => {
+      const all = await (await request("/v2/groups/shop")).json();
+      assert.ok(all.apps && all.groups && all.pods, "all three by default");
+      assert.equal(all.apps[0].tasks, undefined);
+      const appsOnly = await (await request("/v2/groups?embed=group.apps.tasks")).json();
+      assert.equal(appsOnly.groups, undefined);
+      assert.equal(appsOnly.pods, undefined);
+      assert.deepEqual(appsOnly.apps, []);
+      const nested = await (
+        await request("/v2/groups?embed=group.groups&embed=group.apps&embed=group.apps.tasks")
+      ).json();
+      assert.deepEqual(nested.groups[0].apps.map((a: { tasks: unknown[] }) => a.tasks), [[], []]);
+      const groupsOnly = await (await request("/v2/groups/shop?embed=group.groups")).json();
+      assert.equal(groupsOnly.apps, undefined);
+    });
+
     await t.step("PUT {version} rolls the group back (and wins over scaleBy)", async () => {
       const missing = await request(
         "/v2/groups/shop?force=true",

@@ -90,9 +90,9 @@ export function appInfo(
 /** A group of the tree. */
 export interface GroupView {
   id: string;
-  apps: Record<string, unknown>[];
-  groups: GroupView[];
-  pods: never[];
+  apps?: Record<string, unknown>[];
+  groups?: GroupView[];
+  pods?: never[];
   dependencies: string[];
   enforceRole?: boolean;
   version: string;
@@ -101,7 +101,8 @@ export interface GroupView {
 /**
  * The group tree rooted at `rootId`: the groups `records` name and those the app ids imply
  * (an app `/a/b/c` lies in `/a/b` and `/a`), with `apps` rendered by `render`. A group
- * without a record shows its newest app's version; the root shows `rootVersion`.
+ * without a record shows its newest app's version; the root shows `rootVersion`. `embed` says
+ * which of `apps`, `groups` and `pods` are shown (Marathon's `group.apps`… embeds; all by default).
  */
 export function groupTree(
   rootId: string,
@@ -109,6 +110,7 @@ export function groupTree(
   records: readonly GroupRecord[],
   render: (app: App) => Record<string, unknown>,
   rootVersion: string,
+  embed: GroupEmbed = { apps: true, groups: true, pods: true },
 ): GroupView {
   const byId = new Map(records.map((r) => [r.id, r]));
   const ids = new Set<string>();
@@ -122,16 +124,29 @@ export function groupTree(
     const newest = below.map((a) => a.version ?? "").sort().at(-1);
     return {
       id,
-      apps: below.filter((a) => parentId(a.id) === id)
-        .sort((a, b) => a.id.localeCompare(b.id)).map(render),
-      groups: [...ids].filter((g) => parentId(g) === id && g !== id).sort().map(build),
-      pods: [],
+      ...(embed.apps
+        ? {
+          apps: below.filter((a) => parentId(a.id) === id)
+            .sort((a, b) => a.id.localeCompare(b.id)).map(render),
+        }
+        : {}),
+      ...(embed.groups
+        ? { groups: [...ids].filter((g) => parentId(g) === id && g !== id).sort().map(build) }
+        : {}),
+      ...(embed.pods ? { pods: [] } : {}),
       dependencies: record?.dependencies ?? [],
       ...(id === "/" ? {} : { enforceRole: record?.enforceRole ?? false }),
       version: id === "/" ? rootVersion : record?.version ?? newest ?? rootVersion,
     };
   };
   return build(rootId);
+}
+
+/** Which parts a group view shows. */
+export interface GroupEmbed {
+  apps: boolean;
+  groups: boolean;
+  pods: boolean;
 }
 
 /** Whether group `id` exists among `records` or is implied by an app below it. */
