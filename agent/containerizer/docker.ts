@@ -327,7 +327,7 @@ export class DockerContainerizer implements Containerizer {
   async #keepOutput(id: ContainerId, entry: Entry): Promise<void> {
     const sandbox = entry.sandbox;
     if (!sandbox) return;
-    for (const stream of ["stdout", "stderr"] as const) {
+    await Promise.all((["stdout", "stderr"] as const).map(async (stream) => {
       try {
         const file = await Deno.open(`${sandbox}/${stream}`, {
           write: true,
@@ -338,7 +338,7 @@ export class DockerContainerizer implements Containerizer {
       } catch {
         // The sandbox is gone or the Engine cannot say: nothing to keep.
       }
-    }
+    }));
   }
 
   /** Follows one container until it ends, riding out Engine restarts. */
