@@ -13,7 +13,7 @@
  * Removes every container it started.
  *
  *   deno run -A --unstable-kv tests/bench/marathon_launch.ts [--tasks 50] [--rolling 20] [--kills 3]
- *     [--pairs 3]
+ *     [--pairs 5]
  */
 import { parseArgs } from "node:util";
 import { LABELS } from "../../agent/containerizer/docker.ts";
@@ -30,7 +30,7 @@ const args = parseArgs({
     tasks: { type: "string", default: "50" },
     rolling: { type: "string", default: "20" },
     kills: { type: "string", default: "3" },
-    pairs: { type: "string", default: "3" },
+    pairs: { type: "string", default: "5" },
   },
 }).values;
 const N = Number(args.tasks);
