@@ -69,6 +69,8 @@ export const MasterStateSchema = z.object({
   unreachable_slaves: z.number().default(0),
   slaves: z.array(AgentSchema).default([]),
   frameworks: z.array(FrameworkSchema).default([]),
+  /** Removed (torn down) frameworks, with their finished tasks. */
+  completed_frameworks: z.array(FrameworkSchema).default([]),
 });
 export type MasterState = z.infer<typeof MasterStateSchema>;
 
@@ -111,7 +113,9 @@ export function allTasks(state: MasterState): TaskRow[] {
       ...rows(f, f.tasks, false),
       ...rows(f, f.unreachable_tasks, false),
     ]),
-    ...state.frameworks.flatMap((f) => rows(f, f.completed_tasks, true)),
+    ...[...state.frameworks, ...state.completed_frameworks].flatMap((f) =>
+      rows(f, f.completed_tasks, true)
+    ),
   ];
 }
 

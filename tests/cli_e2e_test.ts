@@ -239,6 +239,24 @@ Deno.test("tender CLI drives a real cluster: status, agents, frameworks, tasks, 
         /^tender: cannot reach the master at http:\/\/127\.0\.0\.1:\d+ \(connection refused\): is `deno task dev` running\? Point the CLI elsewhere with --master URL or TENDER_MASTER\.$/m,
       );
     });
+
+    await t.step("logs of a finished task, also once its framework is torn down", async () => {
+      // cli-2 finished steps ago: the agent has forgotten it, its sandbox has not.
+      const finished = await tender(env, "logs", "cli-2");
+      assert.equal(finished.code, 0, finished.stderr);
+      assert.equal(finished.stdout, "first\nlast\n");
+      const fw = cluster.framework!;
+      await fw.call({ type: "TEARDOWN", framework_id: { value: fw.frameworkId } });
+      await waitFor("the framework to be gone", async () => {
+        const frameworks = await tenderJson(env, "frameworks", "list") as { name: string }[];
+        return !frameworks.some((f) => f.name === "cli-fw");
+      }, 15_000);
+      const after = await tender(env, "logs", "cli-2");
+      assert.equal(after.code, 0, after.stderr);
+      assert.equal(after.stdout, "first\nlast\n");
+      const tasks = await tenderJson(env, "tasks", "list", "--all") as { id: string }[];
+      assert.ok(tasks.some((x) => x.id === "cli-2"), "a removed framework's tasks are listed");
+    });
   } finally {
     stop.abort();
     await cluster.stop();

@@ -86,6 +86,12 @@ export class MasterContext {
   readonly draining = new Set<string>();
   /** Terminal, acknowledged tasks, newest last (bounded, memory only, as in Mesos). */
   readonly completedTasks: TaskRecord[] = [];
+  /**
+   * Removed (torn down) frameworks with when they went, newest last: Mesos' bounded, memory-only
+   * `completed_frameworks` (`--max_completed_frameworks` 50), whose tasks stay in
+   * `completedTasks`.
+   */
+  readonly completedFrameworks: { framework: FrameworkRecord; removedTime: number }[] = [];
   readonly agentConnections = new Map<string, Connection>();
   readonly frameworkConnections = new Map<string, Connection>();
   /** When each disconnected agent was last heard from (recovered agents: the recovery time). */
@@ -163,6 +169,11 @@ export class MasterContext {
   }
 
   deleteFramework(id: string): void {
+    const framework = this.frameworks.get(id);
+    if (framework) {
+      this.completedFrameworks.push({ framework, removedTime: this.now() });
+      if (this.completedFrameworks.length > 50) this.completedFrameworks.shift();
+    }
     this.frameworks.delete(id);
     this.removedFrameworks.add(id);
     this.changes.push({ kind: "framework", id, value: null });

@@ -108,8 +108,14 @@ function agentJson(ctx: MasterContext, books: Ledger, agent: AgentRecord) {
   };
 }
 
-function frameworkJson(ctx: MasterContext, books: Ledger, f: FrameworkRecord) {
-  const tasks = ctx.tasksOfFramework(f.id);
+/** A framework in `/master/state`; `removedTime` (ms) for one in `completed_frameworks`. */
+function frameworkJson(
+  ctx: MasterContext,
+  books: Ledger,
+  f: FrameworkRecord,
+  removedTime?: number,
+) {
+  const tasks = removedTime === undefined ? ctx.tasksOfFramework(f.id) : [];
   const connected = ctx.frameworkConnections.has(f.id);
   return {
     id: f.id,
@@ -128,7 +134,11 @@ function frameworkJson(ctx: MasterContext, books: Ledger, f: FrameworkRecord) {
     recovered: false,
     registered_time: f.registeredTime / 1000,
     reregistered_time: f.reregisteredTime === undefined ? undefined : f.reregisteredTime / 1000,
-    unregistered_time: f.disconnectedTime === undefined ? 0 : f.disconnectedTime / 1000,
+    unregistered_time: removedTime !== undefined
+      ? removedTime / 1000
+      : f.disconnectedTime === undefined
+      ? 0
+      : f.disconnectedTime / 1000,
     capabilities: (f.info.capabilities ?? []).map((c) => c.type),
     used_resources: flat(sum(books.used.framework, f.id)),
     offered_resources: flat(sum(books.offered.framework, f.id)),
@@ -178,7 +188,9 @@ export function masterState(ctx: MasterContext) {
     slaves: agents.map((a) => agentJson(ctx, books, a)),
     recovered_slaves: [],
     frameworks: [...ctx.frameworks.values()].map((f) => frameworkJson(ctx, books, f)),
-    completed_frameworks: [],
+    completed_frameworks: ctx.completedFrameworks.map((c) =>
+      frameworkJson(ctx, books, c.framework, c.removedTime)
+    ),
     orphan_tasks: [],
     unregistered_frameworks: [],
   };
@@ -219,7 +231,13 @@ export function operatorView(ctx: MasterContext, type: string): unknown {
       allocated_resources: sum(books().used.framework, f.id).toMesos(),
       offered_resources: sum(books().offered.framework, f.id).toMesos(),
     })),
-    completed_frameworks: [],
+    completed_frameworks: ctx.completedFrameworks.map(({ framework: f }) => ({
+      framework_info: f.info,
+      active: false,
+      connected: false,
+      recovered: false,
+      registered_time: { nanoseconds: f.registeredTime * 1e6 },
+    })),
   });
   switch (type) {
     case "GET_HEALTH":

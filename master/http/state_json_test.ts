@@ -92,3 +92,23 @@ Deno.test("operatorView(GET_AGENTS) gives each agent its allocated and offered r
   assert.deepEqual(asFlat(byHost.get("h1")!.allocated_resources), { cpus: 1, mem: 128 });
   assert.deepEqual(asFlat(byHost.get("h2")!.offered_resources), { cpus: 4, mem: 1024 });
 });
+
+Deno.test("masterState() keeps a torn-down framework in completed_frameworks, with its tasks", () => {
+  const { master, frameworkId } = busyMaster();
+  master.schedulerCall({ type: "TEARDOWN", framework_id: { value: frameworkId } }, "fs1");
+  master.drain();
+  const state = masterState(master.ctx);
+  assert.deepEqual(state.frameworks, []);
+  const [gone] = state.completed_frameworks;
+  assert.equal(gone?.id, frameworkId);
+  assert.equal(gone?.active, false);
+  assert.deepEqual(gone?.tasks, []);
+  assert.deepEqual(gone?.completed_tasks.map((t) => t.id), ["t1"]);
+  assert.deepEqual(cpusMem(gone!.used_resources), { cpus: 0, mem: 0 });
+  const view = operatorView(master.ctx, "GET_FRAMEWORKS") as {
+    get_frameworks: { completed_frameworks: { framework_info: { name: string } }[] };
+  };
+  assert.deepEqual(view.get_frameworks.completed_frameworks.map((f) => f.framework_info.name), [
+    "books",
+  ]);
+});
