@@ -198,6 +198,13 @@ export class MarathonStore {
     for (const app of change.put) {
       op.set(keys.app(app.id), app);
       op.set(keys.appVersion(app.id, app.version ?? ""), app);
+      // An app keeps its newest MAX_ROOT_VERSIONS versions. A deployment writes one version of an
+      // app at most, and one root version, so these include every version a kept root version
+      // names (group rollback finds them).
+      const versions = new Set(await this.listVersions(app.id)).add(app.version ?? "");
+      for (const old of [...versions].sort().reverse().slice(MAX_ROOT_VERSIONS)) {
+        op.delete(keys.appVersion(app.id, old));
+      }
     }
     for (const id of change.remove ?? []) op.delete(keys.app(id));
     for (const id of change.deployment.affectedApps) op.set(keys.lock(id), change.deployment.id);

@@ -227,7 +227,7 @@ Deno.test("MarathonStore reads back exactly what is committed, and what a refuse
   });
 });
 
-Deno.test("MarathonStore keeps group records and the newest root versions, durably", async () => {
+Deno.test("MarathonStore keeps group records and the newest root and app versions, durably", async () => {
   await withStore(async (store, path) => {
     const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
     const group = { id: "/g", dependencies: ["/db"], enforceRole: false };
@@ -240,6 +240,9 @@ Deno.test("MarathonStore keeps group records and the newest root versions, durab
       await store.endDeployment(`d${n}`);
     }
     const newest = at(MAX_ROOT_VERSIONS + 1);
+    const appVersions = await store.listVersions("/g/a");
+    assert.equal(appVersions.length, MAX_ROOT_VERSIONS, "an app keeps its newest versions");
+    assert.equal(appVersions.at(-1), at(2));
     const versions = await store.listRootVersions();
     assert.equal(versions.length, MAX_ROOT_VERSIONS);
     assert.equal(versions[0], newest);
