@@ -18,6 +18,7 @@ import { MasterConnection } from "./master_connection.ts";
 import { StatusUpdateManager } from "./status_update_manager.ts";
 import { TaskSupervisor } from "./task_supervisor.ts";
 import { streamLogFile } from "./containerizer/log_file.ts";
+import { DEFAULT_GC_DELAY_MS, sweepSandboxes } from "./sandbox_gc.ts";
 import { sandboxPath, taskPorts } from "./task_spec.ts";
 
 /** What the agent needs from the world. */
@@ -56,6 +57,8 @@ export interface AgentOptions {
   statusUpdateRetryMs?: number;
   statusUpdateRetryMaxMs?: number;
   reconnectMaxMs?: number;
+  /** How long a finished task's sandbox stays (Mesos' `--gc_delay`, default one week). */
+  gcDelayMs?: number;
 }
 
 /** One task as `/state` shows it. */
@@ -86,6 +89,7 @@ export interface AgentState {
 export class Agent {
   readonly #deps: AgentDeps;
   readonly #options: AgentOptions;
+  readonly #stopping = new AbortController();
   readonly #updates: StatusUpdateManager;
   readonly #tasks: TaskSupervisor;
   readonly #connection: MasterConnection;
@@ -169,10 +173,12 @@ export class Agent {
     }
     this.#updates.start();
     this.#connection.start();
+    void this.#collectSandboxes();
   }
 
   /** Disconnects and stops retrying; tasks keep running, state stays in the store. */
   async stop(): Promise<void> {
+    this.#stopping.abort();
     await this.#connection.stop();
     await this.#updates.stop();
     await this.#tasks.stop();
@@ -233,6 +239,24 @@ export class Agent {
   /** Resolves once every queued task operation has run (for tests). */
   async settled(): Promise<void> {
     await this.#tasks.settled();
+  }
+
+  /** Sweeps old sandboxes of forgotten tasks every `gcDelayMs` (at most every 10 minutes). */
+  async #collectSandboxes(): Promise<void> {
+    const delayMs = this.#options.gcDelayMs ?? DEFAULT_GC_DELAY_MS;
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      try {
+        await this.#deps.clock.sleep(Math.min(delayMs, 600_000), signal);
+      } catch {
+        return;
+      }
+      const live = new Set(this.#tasks.records().map((r) => this.#tasks.sandboxOf(r)));
+      const clock = this.#deps.clock;
+      for (const path of await sweepSandboxes(this.#options.workDir, live, delayMs, clock.now())) {
+        this.#log(`Removed the sandbox ${path} (older than the gc delay)`);
+      }
+    }
   }
 
   #log(message: string): void {

@@ -8,15 +8,23 @@ export const USAGE =
   `deno task agent --master URL [--port 5051] [--host 127.0.0.1] [--hostname NAME]
   [--advertise-ip 127.0.0.1] [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|simulated] [--docker-socket PATH]
-  [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs]
+  [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs] [--gc-delay 1w]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
 
-/** Parses `500ms`, `5s`, `2m` or a bare number of seconds into milliseconds. */
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** Parses `500ms`, `5s`, `2m`, `1h`, `2d`, `1w` or a bare number of seconds into milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new Error(`invalid duration "${text}": use e.g. 500ms, 5s or 2m`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$/.exec(text.trim());
+  if (!m) throw new Error(`invalid duration "${text}": use e.g. 500ms, 5s, 2m, 1h, 2d or 1w`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? "s"]!);
 }
 
 function parsePort(text: string, flag: string): number {
@@ -49,6 +57,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       "cgroups-enable-cfs": { type: "boolean" },
       "kill-grace": { type: "string" },
       "status-update-retry-ms": { type: "string" },
+      "gc-delay": { type: "string" },
       "log-level": { type: "string" },
     },
   });
@@ -75,6 +84,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     statusUpdateRetryMs: values["status-update-retry-ms"] === undefined
       ? undefined
       : parseDuration(`${values["status-update-retry-ms"]}ms`),
+    gcDelayMs: values["gc-delay"] === undefined ? undefined : parseDuration(values["gc-delay"]),
   };
   if (values["log-level"] !== undefined) options.logLevel = resolveLogLevel(values["log-level"]);
   return options;

@@ -23,6 +23,8 @@ Deno.test("parseAgentFlags() reads every flag", () => {
     "--advertise-ip",
     "10.0.0.2",
     "--cgroups-enable-cfs",
+    "--gc-delay",
+    "2d",
   ]);
   assert.equal(o.master, "http://127.0.0.1:5050");
   assert.equal(o.port, 5052);
@@ -32,6 +34,7 @@ Deno.test("parseAgentFlags() reads every flag", () => {
   assert.equal(o.attributes, "rack:r1");
   assert.equal(o.containerizer, "process");
   assert.equal(o.killGraceMs, 3000);
+  assert.equal(o.gcDelayMs, 172_800_000);
   assert.equal(o.statusUpdateRetryMs, 500);
   assert.equal(o.advertiseIp, "10.0.0.2");
   assert.equal(o.cgroupsEnableCfs, true);
@@ -48,10 +51,13 @@ Deno.test("parseAgentFlags() defaults the port and rejects bad flags", () => {
   assert.throws(() => parseAgentFlags(["--master", "m", "--bogus"]));
 });
 
-Deno.test("parseDuration() reads ms, s, m and bare seconds", () => {
+Deno.test("parseDuration() reads ms, s, m, h, d, w and bare seconds", () => {
   assert.equal(parseDuration("500ms"), 500);
   assert.equal(parseDuration("5s"), 5000);
   assert.equal(parseDuration("2m"), 120_000);
+  assert.equal(parseDuration("1h"), 3_600_000);
+  assert.equal(parseDuration("2d"), 172_800_000);
+  assert.equal(parseDuration("1w"), 604_800_000);
   assert.equal(parseDuration("1.5"), 1500);
   assert.throws(() => parseDuration("soon"), /invalid duration "soon"/);
 });

@@ -46,6 +46,8 @@ export interface StartAgentOptions {
   killGraceMs?: number;
   /** First status update retry (2000 ms), doubling to 60 s. */
   statusUpdateRetryMs?: number;
+  /** How long a finished task's sandbox stays (Mesos' `--gc_delay`, default one week). */
+  gcDelayMs?: number;
   reconnectMaxMs?: number;
   clock?: Clock;
   ids?: Ids;
@@ -136,6 +138,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       attributes: parseAttributes(options.attributes ?? ""),
       killGraceMs: options.killGraceMs,
       statusUpdateRetryMs: options.statusUpdateRetryMs,
+      gcDelayMs: options.gcDelayMs,
       reconnectMaxMs: options.reconnectMaxMs,
     });
     await agent.start();

@@ -22,7 +22,7 @@ import {
   streamKey,
 } from "./status_update_manager.ts";
 import { type HealthWatch, watchHealth } from "./task_health.ts";
-import { containerSpec } from "./task_spec.ts";
+import { containerSpec, sandboxPath } from "./task_spec.ts";
 import {
   type KillCause,
   type StatusFields,
@@ -351,6 +351,14 @@ export class TaskSupervisor {
     const key = keys.task(record.framework_id.value, record.task.task_id.value);
     await this.#deps.batcher.write((op) => op.delete(key));
     this.#entries.delete(streamKey(record.framework_id.value, record.task.task_id.value));
+    // The sandbox's garbage-collection delay counts from now (see sandbox_gc.ts).
+    const now = new Date(this.#deps.clock.now());
+    await Deno.utime(this.sandboxOf(record), now, now).catch(() => undefined);
+  }
+
+  /** Where a task's sandbox is on this host. */
+  sandboxOf(record: TaskRecord): string {
+    return sandboxPath(this.#options.workDir, record.framework_id.value, record.task.task_id.value);
   }
 
   #now(): number {

@@ -357,3 +357,39 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
     await Deno.remove(workDir, { recursive: true });
   }
 });
+
+Deno.test("the agent removes a finished task's sandbox after --gc-delay, never a running one's", async () => {
+  const master = new FakeMaster({ heartbeatIntervalSeconds: 1 });
+  const workDir = await Deno.makeTempDir({ prefix: "tender-agent-gc-" });
+  const agent = await startAgent({
+    master: master.url,
+    port: 0,
+    workDir,
+    resources: "cpus:2;mem:1024;ports:[31000-31100]",
+    containerizer: "process",
+    gcDelayMs: 300,
+    log: () => {},
+  });
+  const sandbox = (taskId: string) => `${agent.workDir}/sandboxes/fw-1/${taskId}`;
+  const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+  try {
+    await waitFor(() => agent.agent.connected, { what: "the agent to subscribe" });
+    master.send(launch(task("long", "sleep 30")));
+    master.send(launch(task("short", "echo bye")));
+    await master.waitForState("long", "TASK_RUNNING");
+    await master.waitForState("short", "TASK_FINISHED");
+    await waitFor(() => exists(sandbox("short")).then((e) => !e), {
+      what: "the finished task's sandbox to be collected",
+      timeoutMs: 10_000,
+    });
+    assert.equal((await fetch(`${agent.url}/tasks/short/logs`)).status, 404);
+    assert.ok(await exists(sandbox("long")), "a running task's sandbox stays, however old");
+    assert.equal(await logsOf(agent, "long"), "");
+  } finally {
+    master.send(kill("long", 0));
+    await master.waitForState("long", "TASK_KILLED").catch(() => {});
+    await agent.stop();
+    await master.close();
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+});
