@@ -252,9 +252,13 @@ export class Agent {
         return;
       }
       const live = new Set(this.#tasks.records().map((r) => this.#tasks.sandboxOf(r)));
-      const clock = this.#deps.clock;
-      for (const path of await sweepSandboxes(this.#options.workDir, live, delayMs, clock.now())) {
-        this.#log(`Removed the sandbox ${path} (older than the gc delay)`);
+      const now = this.#deps.clock.now();
+      try {
+        for (const path of await sweepSandboxes(this.#options.workDir, live, delayMs, now)) {
+          this.#log(`Removed the sandbox ${path} (older than the gc delay)`);
+        }
+      } catch (e) {
+        this.#log(`Sandbox collection failed: ${e instanceof Error ? e.message : e}`);
       }
     }
   }
