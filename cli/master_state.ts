@@ -135,11 +135,21 @@ export function findAgent(state: MasterState, key: string): StateAgent | string 
   }): give the full id`;
 }
 
-/** Finds a framework by id, id prefix or name. */
+/**
+ * Finds a framework by id, id prefix or name: among the registered ones, else among the removed
+ * ones the master still lists (their finished tasks can be listed and read).
+ */
 export function findFramework(state: MasterState, key: string): StateFramework | string {
-  const exact = state.frameworks.find((f) => f.id === key);
+  const found = findAmong(state.frameworks, key);
+  if (typeof found !== "string") return found;
+  const removed = findAmong(state.completed_frameworks, key);
+  return typeof removed === "string" ? found : removed;
+}
+
+function findAmong(frameworks: StateFramework[], key: string): StateFramework | string {
+  const exact = frameworks.find((f) => f.id === key);
   if (exact) return exact;
-  const hits = state.frameworks.filter((f) => f.id.startsWith(key) || f.name === key);
+  const hits = frameworks.filter((f) => f.id.startsWith(key) || f.name === key);
   if (hits.length === 1) return hits[0]!;
   if (hits.length === 0) return `no framework "${key}": \`tender frameworks list\` shows them`;
   return `"${key}" matches ${hits.length} frameworks (${

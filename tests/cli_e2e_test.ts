@@ -256,6 +256,17 @@ Deno.test("tender CLI drives a real cluster: status, agents, frameworks, tasks, 
       assert.equal(after.stdout, "first\nlast\n");
       const tasks = await tenderJson(env, "tasks", "list", "--all") as { id: string }[];
       assert.ok(tasks.some((x) => x.id === "cli-2"), "a removed framework's tasks are listed");
+      const ofFramework = await tenderJson(
+        env,
+        "tasks",
+        "list",
+        "--all",
+        "--framework",
+        "cli-fw",
+      ) as { id: string }[];
+      assert.ok(ofFramework.some((x) => x.id === "cli-2"), "--framework finds a removed framework");
+      const named = await tender(env, "logs", "cli-2", "--framework", "cli-fw");
+      assert.equal(named.stdout, "first\nlast\n", named.stderr);
     });
   } finally {
     stop.abort();
