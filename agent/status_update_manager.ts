@@ -153,6 +153,9 @@ export interface StatusUpdateManagerDeps {
   observe?: (status: TaskStatus) => void;
 }
 
+/** The reason the send loop is woken with (see `#kick`). */
+const WAKE = "wake";
+
 /** The KV-backed shell around `UpdateStreams`: persists, sends and retries. */
 export class StatusUpdateManager {
   readonly #deps: StatusUpdateManagerDeps;
@@ -259,7 +262,9 @@ export class StatusUpdateManager {
   }
 
   #kick(): void {
-    this.#wake.abort();
+    // With a reason of its own, abort() builds no DOMException (with its stack trace): one per
+    // update and acknowledgement was ~2 % of the agent's CPU during a burst of launches.
+    this.#wake.abort(WAKE);
   }
 
   async #run(): Promise<void> {
