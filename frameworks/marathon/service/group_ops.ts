@@ -60,11 +60,7 @@ export async function updateGroup(
   }
   const group = parseGroup({ ...raw, id: groupId });
   const put = allApps(group);
-  const groups = allGroups(group).map((g) => ({
-    id: g.id,
-    dependencies: g.dependencies,
-    enforceRole: g.enforceRole ?? false,
-  }));
+  const groups = allGroups(group);
   const keep = new Set(put.map((a) => a.id));
   const keepGroups = new Set(groups.map((g) => g.id));
   return await service.deploy({

@@ -55,14 +55,19 @@ export interface DeployRequest extends MutationOptions {
   /** Plan only: nothing is stored or announced. */
   dryRun?: boolean;
   /**
-   * Groups written (their version is set here) and removed, with the groups below them. Every
-   * group enclosing a changed app or group is created if missing and takes the new version.
+   * Groups written (a parsed group or a stored record: the version is set here) and removed,
+   * with the groups below them. Every group enclosing a changed app or group is created if
+   * missing and takes the new version.
    */
   groups?: { put?: readonly GroupSpec[]; remove?: readonly string[] };
 }
 
-/** A group to store: its record without the version. */
-export type GroupSpec = Omit<GroupRecord, "version">;
+/** A group to store, as parsed from a body or read back from a root version. */
+export interface GroupSpec {
+  id: string;
+  dependencies: string[];
+  enforceRole?: boolean;
+}
 
 /** Marathon's operations over the store. */
 export class MarathonService {
@@ -184,7 +189,7 @@ export class MarathonService {
       ...options,
       put,
       mustBeNew: put.map((a) => a.id),
-      groups: { put: allGroups(group).map(groupSpec) },
+      groups: { put: allGroups(group) },
     });
   }
 
@@ -332,17 +337,6 @@ export class MarathonService {
   }
 }
 
-/** The stored form of a parsed group (the root group has no record). */
-function groupSpec(
-  group: { id: string; dependencies: string[]; enforceRole?: boolean },
-): GroupSpec {
-  return {
-    id: group.id,
-    dependencies: group.dependencies,
-    enforceRole: group.enforceRole ?? false,
-  };
-}
-
 /** The groups enclosing an id, outermost first, root excluded (`/a/b/c` → `/a`, `/a/b`). */
 function ancestors(id: string): string[] {
   const s = segments(id);
@@ -369,7 +363,14 @@ function groupChanges(
   );
   const put = new Map<string, GroupRecord>();
   for (const g of change?.put ?? []) {
-    if (g.id !== "/") put.set(g.id, { ...groupSpec(g), version });
+    // The root group has no record.
+    if (g.id === "/") continue;
+    put.set(g.id, {
+      id: g.id,
+      dependencies: g.dependencies,
+      enforceRole: g.enforceRole ?? false,
+      version,
+    });
   }
   for (const id of [...appIds, ...put.keys(), ...(change?.remove ?? [])]) {
     for (const g of ancestors(id)) {
