@@ -12,6 +12,7 @@ import type { App } from "../app/normalize.ts";
 import { isChildOf, resolvePathId, segments } from "../app/path_id.ts";
 import type { GroupRecord, RootSnapshot } from "../store/group_record.ts";
 import type { DeploymentResult, MarathonService, MutationOptions } from "./marathon_service.ts";
+import { objectBody } from "./merge.ts";
 import { groupExists } from "./views.ts";
 
 /** Whether `id` is group `groupId` or lies below it (everything lies below the root). */
@@ -30,9 +31,7 @@ export async function updateGroup(
   const groupId = resolvePathId(id);
   const apps = (await store.listApps()).filter((a) => within(a.id, groupId));
   const records = (await store.listGroups()).filter((g) => within(g.id, groupId));
-  const raw = typeof body === "object" && body !== null && !Array.isArray(body)
-    ? (body as Record<string, unknown>)
-    : {};
+  const raw = objectBody(body) ?? {};
   if (raw["version"] !== undefined) {
     if (typeof raw["version"] !== "string") {
       throw new TenderError("unprocessable", "version must be a timestamp string");
@@ -100,9 +99,7 @@ export async function patchGroup(service: MarathonService, id: string, body: unk
       { path: "/", errors: [`Path ${groupId} is not a top-level group`] },
     ]);
   }
-  const raw = typeof body === "object" && body !== null && !Array.isArray(body)
-    ? (body as Record<string, unknown>)
-    : undefined;
+  const raw = objectBody(body);
   const enforceRole = raw?.["enforceRole"];
   if (!raw || (enforceRole !== undefined && typeof enforceRole !== "boolean")) {
     throw new TenderError("unprocessable", "Invalid JSON", [

@@ -5,11 +5,19 @@
  */
 import type { App } from "../app/normalize.ts";
 
+/** A decoded body as a JSON object; undefined for an array, null or a scalar. */
+export function objectBody(body: unknown): Record<string, unknown> | undefined {
+  return typeof body === "object" && body !== null && !Array.isArray(body)
+    ? body as Record<string, unknown>
+    : undefined;
+}
+
 /** Whether a body asks for a rollback: only `version` (and possibly `id`). */
 export function rollbackVersion(body: unknown): string | undefined {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
-  const keys = Object.keys(body).filter((k) => k !== "id");
-  const version = (body as Record<string, unknown>)["version"];
+  const object = objectBody(body);
+  if (!object) return undefined;
+  const keys = Object.keys(object).filter((k) => k !== "id");
+  const version = object["version"];
   return keys.length === 1 && typeof version === "string" ? version : undefined;
 }
 
@@ -19,9 +27,7 @@ export function mergeUpdate(
   body: unknown,
   id: string,
 ): Record<string, unknown> {
-  const update = typeof body === "object" && body !== null && !Array.isArray(body)
-    ? { ...(body as Record<string, unknown>) }
-    : {};
+  const update = { ...objectBody(body) };
   delete update["version"];
   delete update["versionInfo"];
   if (!current) return { ...update, id };
