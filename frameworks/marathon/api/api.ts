@@ -11,10 +11,10 @@ import { configVersion } from "../deployment/reconcile.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { isActive } from "../model/instance.ts";
 import type { MarathonService } from "../service/marathon_service.ts";
-import { appInfo, groupExists, groupTree } from "../service/views.ts";
+import { groupExists, groupTree } from "../service/views.ts";
 import type { App } from "../app/normalize.ts";
 import { isChildOf, segments } from "../app/path_id.ts";
-import { appsRoutes } from "./apps_routes.ts";
+import { appsRoutes, storedAppInfo } from "./apps_routes.ts";
 import {
   deleteGroup,
   groupAt,
@@ -148,12 +148,10 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     return c.json({ deploymentId: r.deploymentId, version: r.version });
   });
 
-  const renderApp = async (a: App, embed: Set<string> = new Set()) =>
-    appInfo(a, await store.listInstances(a.id), await store.getLock(a.id), {
+  const renderApp = (a: App, embed: Set<string>) =>
+    storedAppInfo(store, a, {
       tasks: embed.has("tasks") || embed.has("failures"),
-      ...(embed.has("lastTaskFailure") || embed.has("failures")
-        ? { lastTaskFailure: await store.getLastFailure(a.id) }
-        : {}),
+      lastTaskFailure: embed.has("lastTaskFailure") || embed.has("failures"),
     });
   // Marathon's group embeds: `group.groups`, `group.apps`, `group.pods` (all three when none is
   // given) and `group.apps.<app embed>`, which also shows the apps.

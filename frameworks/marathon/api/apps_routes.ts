@@ -7,17 +7,27 @@ import type { DeploymentResult, MarathonService } from "../service/marathon_serv
 import { appInfo, taskJson } from "../service/views.ts";
 import { type KillResult, killTasks } from "../service/kill_tasks.ts";
 import { appIdOfInstance } from "../app/path_id.ts";
+import type { MarathonStore } from "../store/store.ts";
 import { parseLabelSelector } from "./label_selector.ts";
 import { appPath, body, clientIp, embeds, flag } from "./request.ts";
+
+/** An app's AppInfo from what the store holds, with its tasks and last failure as asked. */
+export async function storedAppInfo(
+  store: MarathonStore,
+  app: App,
+  embed: { tasks: boolean; lastTaskFailure: boolean },
+): Promise<Record<string, unknown>> {
+  return appInfo(app, await store.listInstances(app.id), await store.getLock(app.id), {
+    tasks: embed.tasks,
+    ...(embed.lastTaskFailure ? { lastTaskFailure: await store.getLastFailure(app.id) } : {}),
+  });
+}
 
 /** Registers the app and task routes. */
 export function appsRoutes(api: Hono, service: MarathonService): void {
   const store = service.store;
-  const info = async (app: App, embedTasks: boolean) =>
-    appInfo(app, await store.listInstances(app.id), await store.getLock(app.id), {
-      tasks: embedTasks,
-      lastTaskFailure: await store.getLastFailure(app.id),
-    });
+  const info = (app: App, embedTasks: boolean) =>
+    storedAppInfo(store, app, { tasks: embedTasks, lastTaskFailure: true });
   const mutation = (c: Context) => ({
     force: flag(c, "force"),
     clientIp: clientIp(c),
