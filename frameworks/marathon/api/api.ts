@@ -189,7 +189,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       if (!groupExists(id, apps, await store.listGroups())) return c.json([]);
       return c.json(
         await Promise.all(
-          apps.filter((a) => id === "/" || isChildOf(a.id, id)).map((a) => renderApp(a, embeds(c))),
+          apps.filter((a) => isChildOf(a.id, id)).map((a) => renderApp(a, embeds(c))),
         ),
       );
     }

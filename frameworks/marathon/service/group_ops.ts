@@ -17,7 +17,7 @@ import { groupExists } from "./views.ts";
 
 /** Whether `id` is group `groupId` or lies below it (everything lies below the root). */
 function within(id: string, groupId: string): boolean {
-  return groupId === "/" || id === groupId || isChildOf(id, groupId);
+  return id === groupId || isChildOf(id, groupId);
 }
 
 /** Replaces, scales or rolls back group `id`. */
@@ -158,6 +158,5 @@ export async function groupAt(
 }
 
 function inSnapshot(snapshot: RootSnapshot, groupId: string): boolean {
-  return groupId === "/" || snapshot.groups.some((g) => g.id === groupId) ||
-    snapshot.apps.some(([appId]) => isChildOf(appId, groupId));
+  return groupExists(groupId, snapshot.apps.map(([id]) => ({ id })), snapshot.groups);
 }

@@ -119,7 +119,7 @@ export function groupTree(
     for (let n = 1; n <= s.length; n++) ids.add("/" + s.slice(0, n).join("/"));
   }
   const build = (id: string): GroupView => {
-    const below = apps.filter((a) => id === "/" || isChildOf(a.id, id));
+    const below = apps.filter((a) => isChildOf(a.id, id));
     const record = byId.get(id);
     const newest = below.map((a) => a.version ?? "").sort().at(-1);
     return {
@@ -152,8 +152,8 @@ export interface GroupEmbed {
 /** Whether group `id` exists among `records` or is implied by an app below it. */
 export function groupExists(
   id: string,
-  apps: readonly App[],
-  records: readonly GroupRecord[],
+  apps: readonly { id: string }[],
+  records: readonly { id: string }[],
 ): boolean {
   return id === "/" || records.some((r) => r.id === id) || apps.some((a) => isChildOf(a.id, id));
 }
