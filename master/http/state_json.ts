@@ -134,11 +134,7 @@ function frameworkJson(
     recovered: false,
     registered_time: f.registeredTime / 1000,
     reregistered_time: f.reregisteredTime === undefined ? undefined : f.reregisteredTime / 1000,
-    unregistered_time: removedTime !== undefined
-      ? removedTime / 1000
-      : f.disconnectedTime === undefined
-      ? 0
-      : f.disconnectedTime / 1000,
+    unregistered_time: (removedTime ?? f.disconnectedTime ?? 0) / 1000,
     capabilities: (f.info.capabilities ?? []).map((c) => c.type),
     used_resources: flat(sum(books.used.framework, f.id)),
     offered_resources: flat(sum(books.offered.framework, f.id)),
@@ -221,23 +217,19 @@ export function operatorView(ctx: MasterContext, type: string): unknown {
     })),
     recovered_agents: [],
   });
+  // A removed framework has no connection and nothing allocated or offered.
+  const v1Framework = (f: FrameworkRecord) => ({
+    framework_info: f.info,
+    active: ctx.frameworkConnections.has(f.id),
+    connected: ctx.frameworkConnections.has(f.id),
+    recovered: false,
+    registered_time: { nanoseconds: f.registeredTime * 1e6 },
+    allocated_resources: sum(books().used.framework, f.id).toMesos(),
+    offered_resources: sum(books().offered.framework, f.id).toMesos(),
+  });
   const frameworks = () => ({
-    frameworks: [...ctx.frameworks.values()].map((f) => ({
-      framework_info: f.info,
-      active: ctx.frameworkConnections.has(f.id),
-      connected: ctx.frameworkConnections.has(f.id),
-      recovered: false,
-      registered_time: { nanoseconds: f.registeredTime * 1e6 },
-      allocated_resources: sum(books().used.framework, f.id).toMesos(),
-      offered_resources: sum(books().offered.framework, f.id).toMesos(),
-    })),
-    completed_frameworks: ctx.completedFrameworks.map(({ framework: f }) => ({
-      framework_info: f.info,
-      active: false,
-      connected: false,
-      recovered: false,
-      registered_time: { nanoseconds: f.registeredTime * 1e6 },
-    })),
+    frameworks: [...ctx.frameworks.values()].map(v1Framework),
+    completed_frameworks: ctx.completedFrameworks.map(({ framework }) => v1Framework(framework)),
   });
   switch (type) {
     case "GET_HEALTH":
