@@ -22,6 +22,7 @@ import { masterApp } from "./http/app.ts";
 import { HttpMetrics, mountMasterMetrics } from "./metrics/mod.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
+import { DenoKvStore } from "../store/mod.ts";
 
 export { Master, type Snapshot } from "./core/master.ts";
 export { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
@@ -79,7 +80,9 @@ export interface RunningMaster {
 /** Recovers state from the work dir, then serves the master's API. */
 export async function startMaster(options: StartMasterOptions): Promise<RunningMaster> {
   await Deno.mkdir(options.workDir, { recursive: true });
-  const store = await MasterStore.open(options.kvPath ?? `${options.workDir}/master.kv`);
+  const store = new MasterStore(
+    await DenoKvStore.open(options.kvPath ?? `${options.workDir}/master.kv`),
+  );
   const host = options.host ?? "127.0.0.1";
   const settings: MasterOptions = {
     ...DEFAULT_MASTER_OPTIONS,

@@ -4,6 +4,7 @@ import { decodeRecords, FakeClock, Resources, SequentialIds } from "../protocol/
 import { DEFAULT_MASTER_OPTIONS } from "./core/context.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
+import { DenoKvStore } from "../store/mod.ts";
 
 /** Events of one stream, as they arrive. */
 function collect<E>(body: ReadableStream<Uint8Array>): { events: E[]; done: Promise<void> } {
@@ -24,7 +25,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
 
 Deno.test("MasterRuntime offers the rest of an offer while the ACCEPT's commit is in flight, and launches after it", async () => {
   const dir = await Deno.makeTempDir();
-  const store = await MasterStore.open(`${dir}/kv`);
+  const store = new MasterStore(await DenoKvStore.open(`${dir}/kv`));
   // Commits wait while `held` is set: the ACCEPT's commit stays in flight.
   let held: PromiseWithResolvers<void> | undefined;
   const commit = store.commit.bind(store);

@@ -14,6 +14,7 @@ import { MarathonInstruments, renderMarathonMetrics } from "./metrics.ts";
 import { MarathonScheduler } from "./scheduler/marathon_scheduler.ts";
 import { MarathonService } from "./service/marathon_service.ts";
 import { MarathonStore } from "./store/store.ts";
+import { DenoKvStore } from "../../store/mod.ts";
 
 /** How to start Marathon. */
 export interface StartMarathonOptions {
@@ -58,7 +59,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
   if (!options.kvPath) {
     await Deno.mkdir(options.workDir ?? "./.tender/marathon", { recursive: true });
   }
-  const kv = await Deno.openKv(kvPath);
+  const kv = await DenoKvStore.open(kvPath);
   const store = new MarathonStore(kv);
   const events = new EventBus(clock);
   const backoff = new Backoff();

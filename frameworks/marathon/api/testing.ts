@@ -3,6 +3,7 @@ import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
 import { EventBus } from "../events/event_bus.ts";
 import { MarathonService } from "../service/marathon_service.ts";
 import { MarathonStore } from "../store/store.ts";
+import { DenoKvStore } from "../../../store/mod.ts";
 import { marathonApi } from "./api.ts";
 
 /** What a test gets: a request function over the app, and the parts behind it. */
@@ -17,7 +18,7 @@ export interface Harness {
 /** Runs `fn` against a fresh API and store, cleaning up after. */
 export async function withApi(fn: (h: Harness) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "marathon-api-" });
-  const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+  const kv = await DenoKvStore.open(`${dir}/kv.sqlite3`);
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const events = new EventBus(clock);
   const store = new MarathonStore(kv);

@@ -14,6 +14,7 @@ import { Backoff } from "../deployment/backoff.ts";
 import { EventBus } from "../events/event_bus.ts";
 import { MarathonService } from "../service/marathon_service.ts";
 import { MarathonStore } from "../store/store.ts";
+import { DenoKvStore } from "../../../store/mod.ts";
 import { type DriverPort, MarathonScheduler } from "./marathon_scheduler.ts";
 
 /** Records every call the scheduler makes. */
@@ -83,7 +84,7 @@ async function withScheduler(
   ) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "marathon-sched-" });
-  const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+  const kv = await DenoKvStore.open(`${dir}/kv.sqlite3`);
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const ids = new SequentialIds();
   const events = new EventBus(clock);

@@ -1,16 +1,17 @@
 /**
- * The Marathon framework's state in Deno KV: apps (current and every version), groups and the
+ * The Marathon framework's state in a `StateStore` (Deno KV, or etcd for several Marathons): apps (current and every version), groups and the
  * root group's versions, deployments with the locks they hold on apps, instances, launch
  * backoff and the framework id. Every
- * change is a named operation in one `kv.atomic()` with versionstamp checks; a lost race is a
+ * change is a named operation in one atomic write with versionstamp checks; a lost race is a
  * 409 conflict, never a silent overwrite. Values are parsed by their schemas when read.
  *
  * Apps, groups, deployments and instances — what every offer, status update and API call reads — are
- * also held in memory: read from KV on first use, then changed by this store's own commits, in
- * commit order. The store must therefore be the only writer of its KV (one Marathon process per
- * work dir, as `--work-dir` already implies). Held values are frozen: change them by copying.
+ * also held in memory: read from the store on first use, then changed by this store's own commits, in
+ * commit order. The store must therefore be the only writer of its records (one Marathon per work dir, or
+ * the elected leader on etcd, whose writes are fenced by its leadership). Held values are frozen: change them by copying.
  */
 import { TenderError } from "../../../protocol/mod.ts";
+import type { AtomicWrite, StateStore } from "../../../store/mod.ts";
 import type { App } from "../app/normalize.ts";
 import { readStoredApp } from "../app/parse.ts";
 import type { BackoffState } from "../deployment/backoff.ts";
@@ -92,12 +93,12 @@ interface Held {
   instances: Map<string, Map<string, HeldInstance>>;
 }
 
-/** Marathon's state over one Deno KV handle (opened and closed by the caller). */
+/** Marathon's state over one `StateStore` (opened and closed by the caller). */
 export class MarathonStore {
-  readonly #kv: Deno.Kv;
+  readonly #kv: StateStore;
   #held: Promise<Held> | undefined;
 
-  constructor(kv: Deno.Kv) {
+  constructor(kv: StateStore) {
     this.#kv = kv;
   }
 
@@ -131,7 +132,7 @@ export class MarathonStore {
   /** The whole tree at one root version. */
   async getRootVersion(version: string): Promise<RootSnapshot | undefined> {
     const pieces: string[] = [];
-    for await (const e of this.#kv.list<string>({ prefix: keys.rootVersionPieces(version) })) {
+    for await (const e of this.#kv.list<string>(keys.rootVersionPieces(version))) {
       pieces.push(e.value);
     }
     return pieces.length === 0 ? undefined : snapshotOf(pieces);
@@ -140,7 +141,7 @@ export class MarathonStore {
   /** The stored versions of an app, newest first. */
   async listVersions(appId: string): Promise<string[]> {
     const out: string[] = [];
-    for await (const e of this.#kv.list({ prefix: keys.appVersions(appId) })) {
+    for await (const e of this.#kv.list(keys.appVersions(appId))) {
       out.push(String(e.key[e.key.length - 1]));
     }
     return out.sort().reverse();
@@ -176,7 +177,7 @@ export class MarathonStore {
     const held = await this.#load();
     const ids = [...new Set([...change.put.map((a) => a.id), ...(change.remove ?? [])])];
     const appEntries = await this.#kv.getMany(ids.map((id) => keys.app(id)));
-    const lockEntries = await this.#kv.getMany<string[]>(ids.map((id) => keys.lock(id)));
+    const lockEntries = await this.#kv.getMany(ids.map((id) => keys.lock(id)));
     ids.forEach((id, i) => {
       const exists = appEntries[i]!.value !== null;
       if (exists && change.mustBeNew?.includes(id)) {
@@ -272,7 +273,7 @@ export class MarathonStore {
     held.deployments.delete(id);
   }
 
-  async #cancelInto(op: Deno.AtomicOperation, id: string): Promise<boolean> {
+  async #cancelInto(op: AtomicWrite, id: string): Promise<boolean> {
     const e = await this.#kv.get(keys.deployment(id));
     if (e.value === null) return false;
     const record = DeploymentRecordSchema.parse(e.value);
@@ -344,7 +345,7 @@ export class MarathonStore {
       // was written behind the store's back: read it again.
       const e = await this.#kv.get(key);
       if (e.value === null) held.instances.get(appId)?.delete(instanceId);
-      else holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp!);
+      else holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp ?? "");
     }
     throw new TenderError("conflict", `Instance '${instanceId}' changed concurrently, try again`);
   }
@@ -378,13 +379,13 @@ export class MarathonStore {
     await this.#kv.set(keys.frameworkId(), id);
   }
 
-  async #commit(op: Deno.AtomicOperation, what: string): Promise<string> {
+  async #commit(op: AtomicWrite, what: string): Promise<string> {
     const r = await op.commit();
     if (!r.ok) throw new TenderError("conflict", `Concurrent change to ${what}, try again`);
     return r.versionstamp;
   }
 
-  /** The held state, read from KV on first use (a failed read is tried again next time). */
+  /** The held state, read from the store on first use (a failed read is tried again next time). */
   #load(): Promise<Held> {
     if (this.#held) return this.#held;
     const loading = (async () => {
@@ -395,23 +396,23 @@ export class MarathonStore {
         deployments: new Map(),
         instances: new Map(),
       };
-      for await (const e of this.#kv.list({ prefix: keys.apps() })) {
+      for await (const e of this.#kv.list(keys.apps())) {
         const app = frozenApp(e.value);
         held.apps.set(app.id, app);
       }
-      for await (const e of this.#kv.list({ prefix: keys.groups() })) {
+      for await (const e of this.#kv.list(keys.groups())) {
         const group = frozen(GroupRecordSchema.parse(e.value));
         held.groups.set(group.id, group);
       }
-      for await (const e of this.#kv.list({ prefix: keys.rootVersions() })) {
+      for await (const e of this.#kv.list(keys.rootVersions())) {
         const version = String(e.key[2]);
         held.rootVersions.set(version, (held.rootVersions.get(version) ?? 0) + 1);
       }
-      for await (const e of this.#kv.list({ prefix: keys.deployments() })) {
+      for await (const e of this.#kv.list(keys.deployments())) {
         const record = frozenDeployment(e.value);
         held.deployments.set(record.id, record);
       }
-      for await (const e of this.#kv.list({ prefix: keys.instances() })) {
+      for await (const e of this.#kv.list(keys.instances())) {
         holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp);
       }
       return held;

@@ -6,10 +6,11 @@ import { instance } from "../deployment/testing.ts";
 import type { DeploymentRecord } from "./deployment_record.ts";
 import { MAX_ROOT_VERSIONS } from "./group_record.ts";
 import { MarathonStore } from "./store.ts";
+import { DenoKvStore } from "../../../store/mod.ts";
 
 async function withStore(fn: (store: MarathonStore, path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "marathon-store-" });
-  const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+  const kv = await DenoKvStore.open(`${dir}/kv.sqlite3`);
   try {
     await fn(new MarathonStore(kv), `${dir}/kv.sqlite3`);
   } finally {
@@ -51,7 +52,7 @@ Deno.test("MarathonStore.startDeployment() stores the app, its version, the depl
     assert.equal(await store.getLock("/web"), "d1");
     assert.equal((await store.listDeployments())[0]?.id, "d1");
     // Durable: a second handle on the same file sees it.
-    const kv2 = await Deno.openKv(path);
+    const kv2 = await DenoKvStore.open(path);
     try {
       assert.deepEqual(await new MarathonStore(kv2).getApp("/web"), a);
     } finally {
@@ -214,7 +215,7 @@ Deno.test("MarathonStore reads back exactly what is committed, and what a refuse
     await store.updateInstance("/web", first.instanceId, (i) => ({ ...i, condition: "Running" }));
     await store.endDeployment("d1");
     // Another process reading the same KV afterwards (a restarted Marathon) sees the same.
-    const kv = await Deno.openKv(path);
+    const kv = await DenoKvStore.open(path);
     try {
       const again = new MarathonStore(kv);
       assert.deepEqual(await again.listInstances(), await store.listInstances());
@@ -254,7 +255,7 @@ Deno.test("MarathonStore keeps group records and the newest root and app version
       groups: [{ ...group, version: newest }],
     });
     // Durable: a second handle on the same file sees the same.
-    const kv2 = await Deno.openKv(path);
+    const kv2 = await DenoKvStore.open(path);
     try {
       const again = new MarathonStore(kv2);
       assert.deepEqual(await again.listGroups(), [{ ...group, version: newest }]);

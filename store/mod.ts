@@ -1,0 +1,17 @@
+/**
+ * State stores of the control plane: one interface (`StateStore`), two backends — Deno KV, the
+ * embedded default, and etcd, for masters and Marathons that must survive the loss of a machine
+ * — and leader election on etcd.
+ *
+ * @module
+ * @example
+ * ```ts
+ * import { DenoKvStore } from "./store/mod.ts";
+ * const store = await DenoKvStore.open(":memory:");
+ * await store.set(["apps", "/web"], { instances: 3 });
+ * console.log((await store.get(["apps", "/web"])).value);
+ * store.close();
+ * ```
+ */
+export * from "./state_store.ts";
+export { DenoKvStore } from "./deno_kv_store.ts";
