@@ -1,10 +1,14 @@
 /** `deno task master`: flags in, a master out. */
 import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../protocol/flags.ts";
 import { serveRegistry } from "../registry/mod.ts";
+import { parseStoreSpec, type StoreSpec } from "../store/mod.ts";
+import { startHaMaster } from "./ha_master.ts";
 import { startMaster } from "./mod.ts";
 
 const USAGE =
   `Usage: deno task master [--host 127.0.0.1] [--port 5050] [--work-dir ./.tender/master]
+  [--store etcd://HOST:PORT[,HOST:PORT...][/prefix] | PATH (default WORK_DIR/master.kv)]
+  [--advertise-url URL (http://HOST:PORT): how other masters' redirects name this one]
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
   [--weights 'role=2;other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
@@ -16,6 +20,8 @@ const args = parseFlags(USAGE, {
   port: { type: "string", default: "5050" },
   "work-dir": { type: "string", default: "./.tender/master" },
   hostname: { type: "string" },
+  store: { type: "string" },
+  "advertise-url": { type: "string" },
   "agent-timeout": { type: "string" },
   "agent-reregister-timeout": { type: "string" },
   "offer-timeout": { type: "string" },
@@ -51,7 +57,13 @@ const registryPort = portFlag("registry-port", args["registry-port"], {
   usage: USAGE,
   allowOff: true,
 });
-const master = await startMaster({
+let store: StoreSpec | undefined;
+try {
+  store = args.store === undefined ? undefined : parseStoreSpec(args.store);
+} catch (e) {
+  usageError((e as Error).message, USAGE);
+}
+const options = {
   host: args.host,
   port,
   workDir: args["work-dir"]!,
@@ -68,14 +80,26 @@ const master = await startMaster({
   weights: weights(args.weights),
   drainMs: seconds("drain-seconds", args["drain-seconds"], 1_000),
   dnsPort,
-});
+};
+const master = store?.kind === "etcd"
+  ? await startHaMaster({
+    ...options,
+    etcd: store,
+    advertiseUrl: args["advertise-url"],
+    log,
+  }).catch((e) => {
+    console.error(`master: ${(e as Error).message}`);
+    Deno.exit(1);
+  })
+  : await startMaster({ ...options, kvPath: store?.path });
 console.log(
   JSON.stringify({
     level: "info",
     msg: "master listening",
     url: master.url,
-    id: master.runtime.core.id,
-    dns: master.dnsPort === undefined ? "off" : `${args.host}:${master.dnsPort}`,
+    id: "runtime" in master ? master.runtime.core.id : undefined,
+    store: args.store ?? `${args["work-dir"]}/master.kv`,
+    dns: dnsPort === undefined ? "off" : `${args.host}:${dnsPort}`,
   }),
 );
 const registry = registryPort === undefined ? undefined : await serveRegistry({

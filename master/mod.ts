@@ -84,44 +84,84 @@ export async function startMaster(options: StartMasterOptions): Promise<RunningM
     await DenoKvStore.open(options.kvPath ?? `${options.workDir}/master.kv`),
   );
   const host = options.host ?? "127.0.0.1";
-  const settings: MasterOptions = {
-    ...DEFAULT_MASTER_OPTIONS,
-    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-    hostname: options.hostname ?? host,
-  };
-  const runtime = await MasterRuntime.start(
-    { store, clock: options.clock ?? systemClock, ids: options.ids ?? randomIds },
-    settings,
-  );
-  const http = new HttpMetrics();
-  const app = masterApp(runtime, { middleware: [http.middleware()] });
-  const streams = new AbortController();
-  const catalog = feedCatalog(runtime, options.clock ?? systemClock);
-  app.route("/", discoveryRoutes(catalog, { signal: streams.signal }));
-  const dns = options.dnsPort === undefined
-    ? undefined
-    : await startDnsServer({ source: catalog, hostname: host, port: options.dnsPort });
-  (options.mount ?? standardMount(options.marathonUrl))(app, runtime, {
-    http,
-    signal: streams.signal,
-  });
+  const settings = masterSettings(options);
+  const leading = await lead(store, settings, options);
   const server = Deno.serve(
     { hostname: host, port: options.port ?? 5050, onListen: () => {} },
-    app.fetch,
+    leading.app.fetch,
   );
   const port = server.addr.port;
   settings.port = port;
   return {
     url: `http://${host}:${port}`,
     port,
-    dnsPort: dns?.port,
+    dnsPort: leading.dnsPort,
+    runtime: leading.runtime,
+    async stop() {
+      await leading.stop();
+      await server.shutdown();
+      store.close();
+    },
+  };
+}
+
+/** The master's settings: the defaults, overridden by what `options` sets. */
+export function masterSettings(options: StartMasterOptions): MasterOptions {
+  return {
+    ...DEFAULT_MASTER_OPTIONS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    hostname: options.hostname ?? options.host ?? "127.0.0.1",
+  };
+}
+
+/** A leading master's parts: its books, routes and DNS, but not the server they are served by. */
+export interface Leading {
+  app: Hono;
+  runtime: MasterRuntime;
+  dnsPort?: number;
+  /** Stops the runtime, the streams and DNS (not the store). */
+  stop(): Promise<void>;
+}
+
+/** Recovers the books from `store` and builds the leader's routes. */
+export async function lead(
+  store: MasterStore,
+  settings: MasterOptions,
+  options: StartMasterOptions & { self?: string },
+): Promise<Leading> {
+  const clock = options.clock ?? systemClock;
+  const runtime = await MasterRuntime.start(
+    { store, clock, ids: options.ids ?? randomIds },
+    settings,
+  );
+  const http = new HttpMetrics();
+  const app = masterApp(runtime, { middleware: [http.middleware()], self: options.self });
+  const streams = new AbortController();
+  const catalog = feedCatalog(runtime, clock);
+  app.route("/", discoveryRoutes(catalog, { signal: streams.signal }));
+  let dns;
+  try {
+    dns = options.dnsPort === undefined ? undefined : await startDnsServer({
+      source: catalog,
+      hostname: options.host ?? "127.0.0.1",
+      port: options.dnsPort,
+    });
+  } catch (e) {
+    await runtime.stop();
+    throw e;
+  }
+  (options.mount ?? standardMount(options.marathonUrl))(app, runtime, {
+    http,
+    signal: streams.signal,
+  });
+  return {
+    app,
     runtime,
+    dnsPort: dns?.port,
     async stop() {
       streams.abort();
       await dns?.close();
       await runtime.stop();
-      await server.shutdown();
-      store.close();
     },
   };
 }

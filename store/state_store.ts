@@ -4,6 +4,7 @@
  * Deno KV's API they use — keys as tuples, entries with versionstamps, atomic writes with
  * checks — so both backends give the same records the same atomicity.
  */
+import { TenderError } from "../protocol/mod.ts";
 
 /** One part of a key: a string, or a non-negative integer (ordered numerically). */
 export type StoreKeyPart = string | number;
@@ -68,9 +69,9 @@ export interface StateStore {
 }
 
 /** A write refused because this process no longer leads: nothing of it was stored. */
-export class LeadershipLostError extends Error {
+export class LeadershipLostError extends TenderError {
   constructor(what: string) {
-    super(`${what}: this process is no longer the leader, so it must not write`);
+    super("unavailable", `${what}: this process is no longer the leader, so it must not write`);
     this.name = "LeadershipLostError";
   }
 }

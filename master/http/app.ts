@@ -36,7 +36,7 @@ const MaintenanceCallSchema = z.discriminatedUnion("type", [
 /** Builds the hono app over a running master. */
 export function masterApp(
   runtime: MasterRuntime,
-  options: { middleware?: MiddlewareHandler[] } = {},
+  options: { middleware?: MiddlewareHandler[]; self?: string } = {},
 ): Hono {
   const app = new Hono();
   for (const m of options.middleware ?? []) app.use(m);
@@ -99,7 +99,14 @@ export function masterApp(
   for (const path of ["/master/state", "/master/state.json", "/state", "/state.json"]) {
     app.get(path, state);
   }
-  for (const path of ["/health", "/master/health"]) app.get(path, (c) => c.body(null, 200));
+  for (const path of ["/health", "/master/health"]) {
+    app.get(path, (c) => c.json({ role: "leader", leader: options.self ?? null }));
+  }
+  // Mesos' /master/redirect: the leader redirects to itself (standbys to it).
+  app.get("/master/redirect", (c) => {
+    const self = options.self ?? new URL(c.req.url).origin;
+    return c.body(null, 307, { Location: self });
+  });
   return app;
 }
 

@@ -3,7 +3,7 @@ import { isTerminalState, Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
 
-const VERSION = "1.11.0-tender-0.1.0";
+export const VERSION = "1.11.0-tender-0.1.0";
 
 function flat(resources: Resources): Record<string, number | string> {
   return resources.toFlat();

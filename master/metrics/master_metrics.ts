@@ -144,5 +144,7 @@ export function renderMasterMetrics(
   );
   sources.http?.write(w, "tender_master");
   w.gauge("tender_master_start_time_seconds", "When the master started.", ctx.startTime / 1000);
+  // A master with books leads: a standby serves its own /metrics (master/http/standby_app.ts).
+  w.gauge("tender_master_elected", "1 when this master leads, 0 when it stands by.", 1);
   return w.text();
 }

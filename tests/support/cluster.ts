@@ -165,7 +165,7 @@ export class Cluster {
 }
 
 /** Tasks of the process containerizer run in their own process groups: end every group. */
-async function killProcessTasks(root: string): Promise<void> {
+export async function killProcessTasks(root: string): Promise<void> {
   const walk = async (dir: string): Promise<void> => {
     for await (const entry of Deno.readDir(dir)) {
       const path = `${dir}/${entry.name}`;

@@ -1,0 +1,199 @@
+/**
+ * Several masters on a real 3-member etcd, as real processes: one leads, standbys redirect to
+ * it, and the loss of the leader (SIGKILL, or a pause past its lease) or of etcd members loses
+ * nothing that was acknowledged and kills no task.
+ */
+import assert from "node:assert/strict";
+import { taskInfo } from "../mod.ts";
+import { waitFor } from "./support/cluster.ts";
+import { hasEtcd } from "./support/etcd_cluster.ts";
+import { HaCluster } from "./support/ha_cluster.ts";
+import { RecordingFramework } from "./support/recording_framework.ts";
+
+const ignore = !hasEtcd();
+
+/** A long task on the first offer; resolves once it runs. */
+async function launchSleeper(fw: RecordingFramework, taskId: string): Promise<void> {
+  const offer = await fw.takeOffer();
+  await fw.driver.launch([offer.id.value], [
+    taskInfo({
+      name: taskId,
+      taskId,
+      agentId: offer.agent_id.value,
+      cpus: 0.1,
+      mem: 16,
+      command: "sleep 600",
+    }),
+  ]);
+  await fw.waitForState(taskId, "TASK_RUNNING");
+}
+
+/** The pid of a running task of the process containerizer, from the leader's state. */
+// deno-lint-ignore no-explicit-any -- the Mesos-shaped state is read loosely
+function runningTask(state: any, taskId: string): any {
+  for (const f of state?.frameworks ?? []) {
+    for (const t of f.tasks) if (t.id === taskId && t.state === "TASK_RUNNING") return t;
+  }
+  return undefined;
+}
+
+Deno.test({
+  name: "three masters on etcd elect one leader; standbys redirect to it and say who leads",
+  ignore,
+  async fn() {
+    const cluster = await HaCluster.start();
+    try {
+      const leader = await cluster.waitForLeader();
+      const leaderUrl = cluster.masterUrls[leader]!;
+      const standby = (leader + 1) % 3;
+      const standbyUrl = cluster.masterUrls[standby]!;
+      // Every standby follows the same leader.
+      await waitFor("standbys to know the leader", async () => {
+        const hs = await Promise.all([0, 1, 2].map((i) => cluster.health(i)));
+        return hs.every((h, i) => i === leader ? h?.role === "leader" : h?.leader === leaderUrl);
+      });
+      const post = await fetch(`${standbyUrl}/api/v1/scheduler`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: "{}",
+        redirect: "manual",
+      });
+      await post.body?.cancel();
+      assert.equal(post.status, 307);
+      assert.equal(post.headers.get("Location"), `${leaderUrl}/api/v1/scheduler`);
+      const redirect = await fetch(`${standbyUrl}/master/redirect`, { redirect: "manual" });
+      await redirect.body?.cancel();
+      assert.equal(redirect.headers.get("Location"), leaderUrl);
+      const state = await (await fetch(`${standbyUrl}/master/state`)).json();
+      const port = Number(new URL(leaderUrl).port);
+      assert.equal(state.leader, `master@127.0.0.1:${port}`);
+      assert.equal(state.leader_info.port, port);
+      const metrics = async (url: string) => await (await fetch(`${url}/metrics`)).text();
+      assert.match(await metrics(standbyUrl), /^tender_master_elected 0$/m);
+      assert.match(await metrics(leaderUrl), /^tender_master_elected 1$/m);
+      assert.match(
+        await (await fetch(standbyUrl)).text(),
+        new RegExp(`leading master is <a href="${leaderUrl}/"`),
+      );
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "SIGKILL of the leading master: a standby leads, the agent re-registers with its task still running, the framework re-subscribes",
+  ignore,
+  async fn() {
+    const cluster = await HaCluster.start();
+    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
+    try {
+      await cluster.addAgent();
+      await fw.driver.start();
+      await launchSleeper(fw, "sleeper-1");
+      const before = runningTask(await cluster.state(), "sleeper-1");
+      const old = await cluster.waitForLeader();
+      const subscriptions = fw.subscriptions;
+      const killedAt = performance.now();
+      await cluster.masters[old]!.kill("SIGKILL");
+      const leader = await cluster.waitForLeader({ not: old });
+      await waitFor("the agent to re-register and the task to run on", async () => {
+        const state = await cluster.state();
+        return state?.slaves.some((s: { active: boolean }) => s.active) &&
+          runningTask(state, "sleeper-1");
+      });
+      await waitFor("the framework to re-subscribe", () => fw.subscriptions > subscriptions);
+      console.log(`failover to master-${leader}: ${Math.round(performance.now() - killedAt)} ms`);
+      const after = runningTask(await cluster.state(), "sleeper-1");
+      assert.equal(after.framework_id, before.framework_id, "the same framework");
+      assert.equal(after.slave_id, before.slave_id, "on the same agent");
+      // The task was never killed: no terminal update reached the framework.
+      assert.deepEqual(fw.states("sleeper-1"), ["TASK_STARTING", "TASK_RUNNING"]);
+      // And the new leader launches on the same framework.
+      await launchSleeper(fw, "sleeper-2");
+    } finally {
+      await fw.driver.stop().catch(() => {});
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a leader paused past its lease stops leading when resumed, and its writes are refused",
+  ignore,
+  async fn() {
+    const cluster = await HaCluster.start();
+    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
+    try {
+      await cluster.addAgent();
+      await fw.driver.start();
+      await launchSleeper(fw, "before-pause");
+      const old = await cluster.waitForLeader();
+      cluster.masters[old]!.signal("SIGSTOP");
+      const leader = await cluster.waitForLeader({ not: old });
+      await launchSleeper(fw, "during-pause");
+      cluster.masters[old]!.signal("SIGCONT");
+      await waitFor("the paused master to stand by", async () => {
+        const h = await cluster.health(old);
+        return h?.role === "standby";
+      });
+      assert.equal(await cluster.leader(), leader, "the new leader still leads");
+      const log = cluster.masters[old]!.log.join("");
+      assert.match(log, /lost leadership/);
+      const state = await cluster.state();
+      assert.ok(runningTask(state, "before-pause"));
+      assert.ok(runningTask(state, "during-pause"));
+    } finally {
+      await fw.driver.stop().catch(() => {});
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "one etcd member down changes nothing; quorum lost refuses writes saying why, and the masters resume when it returns",
+  ignore,
+  async fn() {
+    const cluster = await HaCluster.start();
+    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
+    try {
+      await cluster.addAgent();
+      await fw.driver.start();
+      const leader = await cluster.waitForLeader();
+      await cluster.etcd.kill(0);
+      await launchSleeper(fw, "one-member-down");
+      assert.equal(await cluster.leader(), leader, "the same master leads");
+
+      await cluster.etcd.kill(1);
+      // Without quorum no master can hold a lease: all stand by, and say why.
+      const answer = await waitFor("the masters to refuse calls", async () => {
+        const r = await fetch(`${cluster.masterUrls[leader]}/api/v1/scheduler`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: "{}",
+          redirect: "manual",
+        });
+        const body = await r.text();
+        return r.status === 503 ? body : undefined;
+      }, 30_000);
+      assert.match(answer, /no leading master/);
+      assert.match(answer, /etcd|quorum/);
+
+      await cluster.etcd.restart(0);
+      await cluster.etcd.restart(1);
+      await cluster.waitForLeader({ timeoutMs: 30_000 });
+      await waitFor(
+        "the task to be known again",
+        async () => runningTask(await cluster.state(), "one-member-down"),
+        30_000,
+      );
+      await launchSleeper(fw, "after-quorum");
+      assert.deepEqual(fw.states("one-member-down"), ["TASK_STARTING", "TASK_RUNNING"]);
+    } finally {
+      await fw.driver.stop().catch(() => {});
+      await cluster.stop();
+    }
+  },
+});
