@@ -197,12 +197,6 @@ export class EtcdClient {
     const answer = LeaseKeepAliveSchema.parse(
       await this.#transport.call("/v3/lease/keepalive", { ID: id }, options),
     );
-    if (answer.error) {
-      throw new EtcdError(
-        answer.error.message ?? "lease keepalive failed",
-        answer.error.grpc_code ?? 2,
-      );
-    }
     return Math.max(0, answer.result?.TTL ?? 0);
   }
 

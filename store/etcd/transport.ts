@@ -67,10 +67,18 @@ export class EtcdTransport {
     const until = AbortSignal.any([options.until, this.#closed.signal]);
     return this.#failover(options, async (endpoint, signal) => {
       const response = await this.#post(endpoint, path, body, signal);
-      if (!response.ok || !response.body) throw etcdError(endpoint, await response.text());
+      if (!response.ok || !response.body) {
+        const answer = await response.text();
+        throw etcdError(answer) ?? unknownAnswer(endpoint, answer);
+      }
       const rest = jsonLines(untilAborted(response.body, until));
       const first = await rest.next();
       if (first.done) throw new EtcdUnavailableError(`etcd at ${endpoint} ended a stream at once`);
+      const error = ErrorBodySchema.safeParse(first.value);
+      if (error.success) {
+        await rest.return(undefined);
+        throw new EtcdError(error.data.message, error.data.code);
+      }
       return { endpoint, first: first.value, rest };
     });
   }
@@ -87,7 +95,8 @@ export class EtcdTransport {
     return this.#failover(options, async (endpoint, signal) => {
       const response = await this.#post(endpoint, path, body, signal);
       const answer = await response.text();
-      if (!response.ok) throw etcdError(endpoint, answer);
+      const error = etcdError(answer);
+      if (!response.ok || error) throw error ?? unknownAnswer(endpoint, answer);
       return JSON.parse(answer);
     });
   }
@@ -163,14 +172,21 @@ export class EtcdTransport {
   }
 }
 
-/** An error answer of etcd (`{"error", "message", "code"}`) as an `EtcdError`. */
-function etcdError(endpoint: string, answer: string): EtcdError {
+/** etcd's error answer (`{"error", "message", "code"}`) as an `EtcdError`; else undefined. */
+function etcdError(answer: string): EtcdError | undefined {
+  let json: unknown;
   try {
-    const body = ErrorBodySchema.parse(JSON.parse(answer));
-    return new EtcdError(body.message ?? body.error ?? answer, body.code ?? 2);
+    json = JSON.parse(answer);
   } catch {
-    return new EtcdError(`etcd at ${endpoint} answered: ${answer.slice(0, 200)}`, 2);
+    return undefined;
   }
+  const body = ErrorBodySchema.safeParse(json);
+  return body.success ? new EtcdError(body.data.message, body.data.code) : undefined;
+}
+
+/** An answer that is not etcd's (a proxy's error page, a wrong port). */
+function unknownAnswer(endpoint: string, answer: string): EtcdError {
+  return new EtcdError(`etcd at ${endpoint} answered: ${answer.slice(0, 200)}`, 2);
 }
 
 /** A failed fetch, shortly ("connection refused" rather than hyper's whole chain). */

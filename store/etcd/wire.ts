@@ -285,11 +285,7 @@ export const LeaseGrantSchema = z.object({ ID: z.string(), TTL: int64 })
   .transform((l) => ({ id: l.ID, ttl: l.TTL }));
 
 /** One answer of the keepalive stream; TTL absent (0) or negative when the lease is gone. */
-export const LeaseKeepAliveSchema = z.object({
-  result: z.object({ TTL: int64 }).optional(),
-  error: z.object({ message: z.string().optional(), grpc_code: z.number().optional() })
-    .optional(),
-});
+export const LeaseKeepAliveSchema = z.object({ result: z.object({ TTL: int64 }).optional() });
 
 /** A lease's remaining and granted TTL; `ttl` -1 when the lease is gone. */
 export const LeaseTimeToLiveSchema = z.object({
@@ -302,9 +298,19 @@ export const LeaseTimeToLiveSchema = z.object({
   keys: (l.keys ?? []).map((k) => Uint8Array.fromBase64(k)),
 }));
 
-/** An error body: `{"error": "...", "message": "...", "code": 5}`. */
+/**
+ * An error answer: `{"error": "...", "message": "...", "code": 5}`, or on a streaming endpoint
+ * `{"error": {"grpc_code": 14, "message": "..."}}`; `code` is the gRPC status code.
+ */
 export const ErrorBodySchema = z.object({
-  error: z.string().optional(),
+  error: z.union([
+    z.string(),
+    z.object({ message: z.string().optional(), grpc_code: z.number().optional() }),
+  ]),
   message: z.string().optional(),
   code: z.number().optional(),
-});
+}).transform((b) =>
+  typeof b.error === "string"
+    ? { message: b.message ?? b.error, code: b.code ?? 2 }
+    : { message: b.error.message ?? b.message ?? "etcd failed", code: b.error.grpc_code ?? 2 }
+);
