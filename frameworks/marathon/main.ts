@@ -1,34 +1,61 @@
 /**
  * `deno task marathon --master URL [--port 8080] [--host 127.0.0.1] [--work-dir DIR]
+ *   [--store etcd://HOST:PORT[,…][/prefix] | PATH] [--advertise-url URL]
  *   [--log-level debug|info|warn|error]`
  */
 import { loggerFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
+import { parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
+import { startHaMarathon } from "./ha_marathon.ts";
 import { startMarathon } from "./start_marathon.ts";
 
 const USAGE =
   "Usage: deno task marathon --master http://HOST:5050 [--port 8080] [--host 127.0.0.1] " +
-  "[--work-dir ./.tender/marathon] [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
+  "[--work-dir ./.tender/marathon] " +
+  "[--store etcd://HOST:PORT[,HOST:PORT...][/prefix] | PATH (default WORK_DIR/marathon.kv)] " +
+  "[--advertise-url URL (http://HOST:PORT): where the other Marathons proxy to when this one leads] " +
+  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
 
 const args = parseFlags(USAGE, {
   master: { type: "string" },
   port: { type: "string", default: "8080" },
   host: { type: "string", default: "127.0.0.1" },
   "work-dir": { type: "string", default: "./.tender/marathon" },
+  store: { type: "string" },
+  "advertise-url": { type: "string" },
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
 if (!args.master) usageError("--master is required", USAGE);
 const log = loggerFlag("marathon", args["log-level"], USAGE);
 const port = portFlag("port", args.port, { usage: USAGE });
+let store: StoreSpec | undefined;
+try {
+  store = args.store === undefined ? undefined : parseStoreSpec(args.store);
+} catch (e) {
+  usageError((e as Error).message, USAGE);
+}
+if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {
+  usageError("--advertise-url needs --store etcd://…", USAGE);
+}
 
-const marathon = await startMarathon({
-  master: args.master,
-  port,
-  host: args.host!,
-  workDir: args["work-dir"]!,
+const options = { master: args.master, port, host: args.host! };
+const marathon = store?.kind === "etcd"
+  ? await startHaMarathon({
+    ...options,
+    etcd: store,
+    advertiseUrl: args["advertise-url"],
+    log,
+  }).catch((e) => {
+    console.error(`marathon: ${(e as Error).message}`);
+    Deno.exit(1);
+  })
+  : await startMarathon({ ...options, workDir: args["work-dir"]!, kvPath: store?.path });
+const role = "leading" in marathon ? " (standing by until elected)" : "";
+console.log(`marathon: API on ${marathon.url}, master ${args.master}${role}`);
+log.info("marathon started", {
+  store: args.store ?? `${args["work-dir"]}/marathon.kv`,
+  frameworkName: "marathon",
 });
-console.log(`marathon: API on ${marathon.url}, master ${args.master}`);
-log.info("marathon started", { workDir: args["work-dir"], frameworkName: "marathon" });
 const stop = async () => {
   log.info("stopping");
   await marathon.stop();

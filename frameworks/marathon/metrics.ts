@@ -1,6 +1,7 @@
 /**
- * Marathon's Prometheus metrics: apps, instances by condition and health, deployments, and
- * the driver calls the scheduler made (launches, kills, offers used and declined).
+ * Marathon's Prometheus metrics: whether it leads, apps, instances by condition and health,
+ * deployments, and the driver calls the scheduler made (launches, kills, offers used and
+ * declined).
  */
 import type { SchedulerDriver } from "../../mod.ts";
 import { type HttpMetrics, PrometheusWriter, type Sample } from "../../protocol/prometheus.ts";
@@ -54,7 +55,7 @@ export async function renderMarathonMetrics(deps: {
     const health = inst.healthy === undefined ? "unknown" : inst.healthy ? "healthy" : "unhealthy";
     byHealth.set(health, byHealth.get(health)! + 1);
   }
-  const w = new PrometheusWriter()
+  const w = electedGauge(new PrometheusWriter(), true)
     .gauge("tender_marathon_apps", "Apps defined.", apps.length)
     .gauge(
       "tender_marathon_apps_wanted_instances",
@@ -76,6 +77,19 @@ export async function renderMarathonMetrics(deps: {
     ]);
   deps.http.write(w, "tender_marathon");
   return w.text();
+}
+
+/** What a standby Marathon's `/metrics` says: that it does not lead. */
+export function renderStandbyMetrics(): string {
+  return electedGauge(new PrometheusWriter(), false).text();
+}
+
+function electedGauge(w: PrometheusWriter, elected: boolean): PrometheusWriter {
+  return w.gauge(
+    "tender_marathon_elected",
+    "1 when this Marathon leads, 0 when it stands by (proxying to the leader).",
+    elected ? 1 : 0,
+  );
 }
 
 function samples(counts: Map<string, number>, label: string): Sample[] {

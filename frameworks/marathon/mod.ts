@@ -12,10 +12,13 @@
  * ```
  */
 export {
+  type MarathonParts,
+  runMarathon,
   type RunningMarathon,
   startMarathon,
   type StartMarathonOptions,
 } from "./start_marathon.ts";
+export { type HaMarathon, startHaMarathon, type StartHaMarathonOptions } from "./ha_marathon.ts";
 export { marathonApi, type MarathonApiDeps } from "./api/api.ts";
 export { MarathonService } from "./service/marathon_service.ts";
 export { MarathonScheduler } from "./scheduler/marathon_scheduler.ts";

@@ -1,7 +1,8 @@
 /**
  * Assembles a running Marathon: KV store, event bus, service, REST API on `Deno.serve`, and
  * the scheduler on a `SchedulerDriver` subscribed to the master. Embeddable (`deno task dev`)
- * or run alone by `main.ts`.
+ * or run alone by `main.ts`. `runMarathon` builds the same parts over any `StateStore`, without
+ * a server: what an elected Marathon on etcd runs (`ha_marathon.ts`).
  */
 import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
@@ -14,7 +15,7 @@ import { MarathonInstruments, renderMarathonMetrics } from "./metrics.ts";
 import { MarathonScheduler } from "./scheduler/marathon_scheduler.ts";
 import { MarathonService } from "./service/marathon_service.ts";
 import { MarathonStore } from "./store/store.ts";
-import { DenoKvStore } from "../../store/mod.ts";
+import { DenoKvStore, type StateStore } from "../../store/mod.ts";
 
 /** How to start Marathon. */
 export interface StartMarathonOptions {
@@ -53,13 +54,62 @@ export interface RunningMarathon {
 
 /** Starts Marathon; resolves once the API listens (the driver subscribes in the background). */
 export async function startMarathon(options: StartMarathonOptions): Promise<RunningMarathon> {
-  const clock = options.clock ?? systemClock;
-  const ids = options.ids ?? randomIds;
   const kvPath = options.kvPath ?? `${options.workDir ?? "./.tender/marathon"}/marathon.kv`;
   if (!options.kvPath) {
     await Deno.mkdir(options.workDir ?? "./.tender/marathon", { recursive: true });
   }
   const kv = await DenoKvStore.open(kvPath);
+  const host = options.host ?? "127.0.0.1";
+  let port = 0;
+  const parts = await runMarathon(kv, {
+    ...options,
+    self: { hostPort: () => `${host}:${port}`, httpPort: () => port },
+  });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname: host, port: options.port ?? 8080, onListen: () => {} },
+      parts.api.fetch,
+    );
+  } catch (e) {
+    await parts.stop();
+    kv.close();
+    throw e;
+  }
+  port = server.addr.port;
+  return {
+    ...parts,
+    url: `http://${host}:${port}`,
+    port,
+    async stop() {
+      await parts.stop();
+      await server.shutdown();
+      kv.close();
+    },
+  };
+}
+
+/** What `runMarathon` needs beside `StartMarathonOptions`: how this Marathon is reached. */
+export interface RunMarathonOptions extends StartMarathonOptions {
+  /** This Marathon's `host:port` (`/v2/info`'s leader) and HTTP port, read when asked. */
+  self: { hostPort(): string; httpPort(): number };
+}
+
+/** A leading Marathon's working parts over one store, without an HTTP server of its own. */
+export type MarathonParts = Omit<RunningMarathon, "url" | "port">;
+
+/**
+ * Builds Marathon over `kv` and sets it going: the scheduler's loop, and the driver subscribing
+ * in the background as the framework the store names (a failover, not a new framework, once
+ * one was registered). `stop()` stops both and closes the event streams; the framework stays
+ * registered and the store open (it is the caller's).
+ */
+export async function runMarathon(
+  kv: StateStore,
+  options: RunMarathonOptions,
+): Promise<MarathonParts> {
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
   const store = new MarathonStore(kv);
   const events = new EventBus(clock);
   const backoff = new Backoff();
@@ -80,8 +130,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
   const instruments = new MarathonInstruments();
   instruments.watch(driver);
   const http = new HttpMetrics();
-  const host = options.host ?? "127.0.0.1";
-  let port = 0;
+  const self = options.self;
   const api = marathonApi({
     service,
     events,
@@ -91,20 +140,15 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
     metrics: { http, render: () => renderMarathonMetrics({ store, instruments, http }) },
     info: {
       get leader() {
-        return `${host}:${port}`;
+        return self.hostPort();
       },
       master: options.master,
       frameworkId: () => driver.frameworkId,
       get httpPort() {
-        return port;
+        return self.httpPort();
       },
     },
   });
-  const server = Deno.serve(
-    { hostname: host, port: options.port ?? 8080, onListen: () => {} },
-    api.fetch,
-  );
-  port = server.addr.port;
   const life = new AbortController();
   const loop = scheduler.run(life.signal, options.tickMs ?? 1000);
   // A deployment that starts or reaches its next step wants launches or kills now, not at the
@@ -120,8 +164,6 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
     }
   });
   return {
-    url: `http://${host}:${port}`,
-    port,
     api,
     store,
     service,
@@ -136,8 +178,6 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
       await scheduler.settled();
       await scheduler.probesSettled();
       events.close();
-      await server.shutdown();
-      kv.close();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { type Context, Hono } from "hono";
 import { type Clock, TenderError } from "../../../protocol/mod.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
+import { LeadershipLostError } from "../../../store/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";
 import { configVersion } from "../deployment/reconcile.ts";
 import type { EventBus } from "../events/event_bus.ts";
@@ -62,6 +63,12 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   }
 
   api.onError((err, c) => {
+    // Deposed while answering: nothing was written; the caller retries at the new leader.
+    if (err instanceof LeadershipLostError) {
+      return c.json({ message: `${err.message}; try again at the leader` }, 503, {
+        "Retry-After": "1",
+      });
+    }
     if (!(err instanceof TenderError)) {
       console.error(
         JSON.stringify({ level: "error", msg: "marathon api", error: String(err?.stack ?? err) }),
