@@ -18,5 +18,5 @@ export { DenoKvStore } from "./deno_kv_store.ts";
 export { parseStoreSpec, type StoreSpec } from "./store_spec.ts";
 export { EtcdConnection } from "./etcd/etcd_connection.ts";
 export { EtcdStateStore } from "./etcd/etcd_store.ts";
-export { EtcdUnavailableError } from "./etcd/client.ts";
-export { type Leadership, readLeader } from "./etcd/election.ts";
+export { EtcdClient, EtcdUnavailableError } from "./etcd/client.ts";
+export { Election, type Leadership, readLeader } from "./etcd/election.ts";

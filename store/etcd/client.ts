@@ -5,7 +5,6 @@
  * `Uint8Array` out (see wire.ts).
  */
 import { z } from "zod";
-import { TenderError } from "../../protocol/mod.ts";
 import {
   type CallOptions,
   DEFAULT_TIMEOUT_MS,
@@ -52,16 +51,6 @@ export interface RangeOptions extends CallOptions {
   revision?: number;
   /** Answer from the member's local state, without a quorum round (may be stale). */
   serializable?: boolean;
-}
-
-/** `etcd://h1:2379,h2:2379/prefix` as HTTP endpoints and a key prefix (`/prefix`, or ""). */
-export function parseEtcdUrl(url: string): { endpoints: string[]; prefix: string } {
-  const match = /^etcd:\/\/([^/]+)(\/.*)?$/.exec(url);
-  if (!match) {
-    throw new TenderError("bad_request", `"${url}" is not an etcd://host:port,…/prefix URL`);
-  }
-  const endpoints = match[1]!.split(",").filter((h) => h !== "").map((h) => `http://${h}`);
-  return { endpoints, prefix: (match[2] ?? "").replace(/\/+$/, "") };
 }
 
 /** A client of one etcd cluster; fails over between its members' endpoints. */

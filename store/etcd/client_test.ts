@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EtcdCluster, hasEtcd } from "../../tests/support/etcd_cluster.ts";
-import { EtcdClient, EtcdUnavailableError, parseEtcdUrl } from "./client.ts";
+import { EtcdClient, EtcdUnavailableError } from "./client.ts";
 import {
   compareCreate,
   compareValue,
@@ -203,14 +203,6 @@ Deno.test({
       await client.put("/q/k", "back");
       assert.deepEqual(text((await client.range("/q/k")).kvs[0]!.value), "back");
     }, { timeoutMs: 1000 }),
-});
-
-Deno.test("parseEtcdUrl() reads endpoints and prefix of an etcd:// URL", () => {
-  assert.deepEqual(parseEtcdUrl("etcd://h1:2379,h2:2379/tender/prod/"), {
-    endpoints: ["http://h1:2379", "http://h2:2379"],
-    prefix: "/tender/prod",
-  });
-  assert.deepEqual(parseEtcdUrl("etcd://h1:2379"), { endpoints: ["http://h1:2379"], prefix: "" });
 });
 
 function freeLoopbackPort(): number {
