@@ -335,3 +335,55 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a Marathon leader paused past its lease stands by when it wakes, proxying to the new one",
+  ignore,
+  async fn() {
+    const setup = await HaSetup.start();
+    try {
+      const { leader, standbys: [standby] } = await agreedLeader(setup.marathons);
+      assert.ok(standby);
+      const fwId = await waitFor(
+        "the leader to subscribe",
+        async () => (await call(`${leader.url}/v2/info`)).json.frameworkId,
+        60_000,
+      );
+      await call(`${leader.url}/v2/apps`, "POST", {
+        id: "/web",
+        cmd: "sleep 1000",
+        instances: 1,
+        cpus: 0.1,
+        mem: 16,
+      });
+      const before = await deployed(() => leader.url, "/web", 1);
+
+      leader.process.signal("SIGSTOP");
+      try {
+        await waitFor("the other Marathon to lead", async () => {
+          const { json } = await call(`${standby.url}/v2/info`);
+          return json.leader === standby.hostPort && await setup.connected(fwId);
+        }, 30_000);
+      } finally {
+        leader.process.signal("SIGCONT");
+      }
+      // Awake, it knows at once that its lease ran out: it leads no more and passes calls on.
+      await waitFor("the woken Marathon to stand by", async () => {
+        const metrics = await (await fetch(`${leader.url}/metrics`)).text();
+        return /^tender_marathon_elected 0$/m.test(metrics) &&
+          await leader.leader() === standby.hostPort;
+      }, 15_000);
+      const viaOld = await fetch(`${leader.url}/v2/apps/web?embed=apps.tasks`);
+      assert.equal(viaOld.headers.get("x-marathon-via"), `1.1 ${leader.hostPort}`);
+      const app = (await viaOld.json()).app;
+      assert.deepEqual(app.tasks.map((t: Json) => t.id), before.tasks.map((t: Json) => t.id));
+      assert.deepEqual(
+        (await setup.tasks(fwId)).map((t: Json) => t.id),
+        before.tasks.map((t: Json) => t.id),
+        "the failover killed no task",
+      );
+    } finally {
+      await setup.stop();
+    }
+  },
+});

@@ -28,6 +28,11 @@ export interface LeaderProxyOptions {
   fetch?: (request: Request) => Promise<Response>;
   /** How long a request waits for a leader to be known or ready (default 5 s), then 503. */
   waitMs?: number;
+  /**
+   * How long a proxied request waits for the leader's answer to begin (default 10 s, Marathon's
+   * `--leader_proxy_read_timeout`), then 502: a leader that hangs (paused, cut off) holds no one.
+   */
+  answerMs?: number;
   /** Ends proxied requests still streaming (e.g. when this Marathon stops). */
   signal?: AbortSignal;
   /** A standby's `/metrics` text. */
@@ -53,8 +58,53 @@ type Route = { kind: "lead"; api: Hono } | { kind: "proxy"; leader: string } | {
 export function leaderProxy(view: LeaderView, options: LeaderProxyOptions = {}): Hono {
   const send = options.fetch ?? ((request: Request) => fetch(request));
   const waitMs = options.waitMs ?? 5000;
+  const answerMs = options.answerMs ?? 10_000;
   const app = new Hono();
   const me = () => hostPort(view.self);
+  /** Proxied requests until their answer's body ends; all ended when `options.signal` aborts. */
+  const inFlight = new Set<AbortController>();
+  options.signal?.addEventListener("abort", () => {
+    for (const upstream of inFlight) upstream.abort(options.signal?.reason);
+  }, { once: true });
+
+  /**
+   * Sends `request` (built with the signal given) to `leader`. Throws when no answer begins
+   * within `answerMs`, or when another leader is elected meanwhile; the answer's body then
+   * streams until it ends, the client goes away, or the proxy stops.
+   */
+  const sendUpstream = async (
+    leader: string,
+    build: (signal: AbortSignal) => Request,
+  ): Promise<Response> => {
+    const upstream = new AbortController();
+    if (options.signal?.aborted) upstream.abort(options.signal.reason);
+    inFlight.add(upstream);
+    const done = () => inFlight.delete(upstream);
+    const answered = new AbortController();
+    const timer = setTimeout(
+      () => upstream.abort(new Error(`no answer within ${answerMs} ms`)),
+      answerMs,
+    );
+    void (async () => {
+      while (!answered.signal.aborted) {
+        await view.changed(answered.signal);
+        if (!answered.signal.aborted && view.leader() !== leader) {
+          upstream.abort(new Error("another leader was elected meanwhile"));
+        }
+      }
+    })();
+    try {
+      const response = await send(build(upstream.signal));
+      if (!response.body) done();
+      return response.body ? withBody(response, tracked(response.body, done)) : response;
+    } catch (e) {
+      done();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      answered.abort();
+    }
+  };
 
   /** Where a request goes now, waiting up to `waitMs` while no other leader is known. */
   const route = async (): Promise<Route> => {
@@ -104,16 +154,18 @@ export function leaderProxy(view: LeaderView, options: LeaderProxyOptions = {}):
     const bodiless = request.method === "GET" || request.method === "HEAD";
     let response: Response;
     try {
-      response = await send(
-        new Request(`${leader}${url.pathname}${url.search}`, {
-          method: request.method,
-          headers,
-          body: bodiless ? undefined : request.body,
-          redirect: "manual",
-          // Not the request's signal: Deno.serve aborts it once the answer starts. A client that
-          // goes away cancels the answer's body, and that ends the leader's stream.
-          ...(options.signal ? { signal: options.signal } : {}),
-        }),
+      response = await sendUpstream(
+        leader,
+        (signal) =>
+          new Request(`${leader}${url.pathname}${url.search}`, {
+            method: request.method,
+            headers,
+            body: bodiless ? undefined : request.body,
+            redirect: "manual",
+            // Not the request's signal: Deno.serve aborts it once the answer starts. A client that
+            // goes away cancels the answer's body, and that ends the leader's stream.
+            signal,
+          }),
       );
     } catch (e) {
       return c.json({ message: `Could not reach the leader at ${leader}: ${errorText(e)}` }, 502);
@@ -180,6 +232,41 @@ function remoteAddress(c: Context): string | undefined {
       typeof addr.hostname === "string"
     ? addr.hostname
     : undefined;
+}
+
+/** `response` with another body. */
+function withBody(response: Response, body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+/** `body` as it is read, calling `onEnd` once when it ends, fails or is cancelled. */
+function tracked(
+  body: ReadableStream<Uint8Array>,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          onEnd();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        onEnd();
+        controller.error(e);
+      }
+    },
+    async cancel(reason) {
+      onEnd();
+      await reader.cancel(reason);
+    },
+  });
 }
 
 function errorText(e: unknown): string {

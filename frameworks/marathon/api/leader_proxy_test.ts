@@ -170,6 +170,56 @@ Deno.test("leaderProxy() answers 503 when no leader is known in time, 502 when i
   );
 });
 
+/** A leader that never answers: rejects only when the request's signal aborts. */
+function hangingFetch(request: Request): Promise<Response> {
+  return new Promise((_, reject) => {
+    request.signal.addEventListener("abort", () => reject(request.signal.reason), { once: true });
+  });
+}
+
+Deno.test("leaderProxy() gives up on a leader whose answer does not begin in time", async () => {
+  const view = new FakeView();
+  view.set({ leader: OTHER });
+  const r = await leaderProxy(view, { fetch: hangingFetch, answerMs: 20 }).request("/v2/apps");
+  assert.equal(r.status, 502);
+  assert.match((await r.json()).message, /no answer within 20 ms/);
+});
+
+Deno.test("leaderProxy() gives up on a proxied request once another leader is elected", async () => {
+  const view = new FakeView();
+  view.set({ leader: OTHER });
+  const pending = leaderProxy(view, { fetch: hangingFetch }).request("/v2/apps");
+  await new Promise((r) => setTimeout(r, 0));
+  view.set({ leader: "http://10.0.0.3:8080" });
+  const r = await pending;
+  assert.equal(r.status, 502);
+  assert.match((await r.json()).message, /another leader was elected/);
+});
+
+Deno.test("leaderProxy() ends the streams it proxies when its signal aborts", async () => {
+  const view = new FakeView();
+  view.set({ leader: OTHER });
+  const stopping = new AbortController();
+  const app = leaderProxy(view, {
+    signal: stopping.signal,
+    // A leader's event stream: open until the request is aborted.
+    fetch: (request) =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              request.signal.addEventListener("abort", () => c.error(request.signal.reason));
+            },
+          }),
+        ),
+      ),
+  });
+  const r = await app.request("/v2/events");
+  const reading = r.body!.getReader().read();
+  stopping.abort(new Error("marathon stopping"));
+  await assert.rejects(reading, /marathon stopping/);
+});
+
 Deno.test("leaderProxy() abdicates on DELETE /v2/leader at the leader and passes it on at a standby", async () => {
   const view = new FakeView();
   view.set({ leader: SELF, api: leaderApi() });

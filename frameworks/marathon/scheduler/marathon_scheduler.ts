@@ -92,28 +92,14 @@ export class MarathonScheduler implements Scheduler {
 
   async offers(driver: DriverPort, offers: Offer[]): Promise<void> {
     this.#driver = driver;
-    const now = this.#d.clock.now();
-    // Apps before deployments: an app and the deployment that holds it are committed together,
-    // so an app read here has its deployment visible to the later read (the other order could
-    // see a new group's apps without the deployment that holds its dependents back).
-    const stored = await this.#d.store.listApps();
-    const held = heldApps(await this.#d.store.listDeployments());
-    const apps = stored.filter((a) => !held.has(a.id));
-    const instances = await this.#d.store.listInstances();
-    const backoffs = new Map(
-      await Promise.all(
-        apps.map(async (a) => [a.id, await this.#d.store.getBackoff(a.id)] as const),
-      ),
-    );
-    const plan = planLaunches({
-      apps,
-      instances,
-      offers,
-      mayLaunch: (app) =>
-        this.#d.backoff.launchAllowedAt(app, configVersion(app), backoffs.get(app.id), now) <= now,
-      uuid: () => this.#d.ids.uuid(),
-      now,
-    });
+    let planned = await this.#planOffers(offers);
+    // Kills a restart's launches wait for (an instance turned healthy since the last pass):
+    // sent by a pass now, then the offers are planned again.
+    if (planned.plan.awaitingKills.length > 0) {
+      await this.tick();
+      planned = await this.#planOffers(offers);
+    }
+    const { plan, apps, instances } = planned;
     this.lastReasons.clear();
     for (const [appId, reasons] of plan.reasons) this.lastReasons.set(appId, reasons);
     const byOffer = Map.groupBy(plan.launches, (l) => l.offerId);
@@ -141,6 +127,33 @@ export class MarathonScheduler implements Scheduler {
       );
       await driver.decline(plan.unusedOfferIds, { refuse_seconds: stillWanted ? 2 : 30 });
     }
+  }
+
+  /** Plans launches on `offers` for the apps no deployment holds back. */
+  async #planOffers(offers: Offer[]) {
+    const now = this.#d.clock.now();
+    // Apps before deployments: an app and the deployment that holds it are committed together,
+    // so an app read here has its deployment visible to the later read (the other order could
+    // see a new group's apps without the deployment that holds its dependents back).
+    const stored = await this.#d.store.listApps();
+    const held = heldApps(await this.#d.store.listDeployments());
+    const apps = stored.filter((a) => !held.has(a.id));
+    const instances = await this.#d.store.listInstances();
+    const backoffs = new Map(
+      await Promise.all(
+        apps.map(async (a) => [a.id, await this.#d.store.getBackoff(a.id)] as const),
+      ),
+    );
+    const plan = planLaunches({
+      apps,
+      instances,
+      offers,
+      mayLaunch: (app) =>
+        this.#d.backoff.launchAllowedAt(app, configVersion(app), backoffs.get(app.id), now) <= now,
+      uuid: () => this.#d.ids.uuid(),
+      now,
+    });
+    return { plan, apps, instances };
   }
 
   async update(driver: DriverPort, status: TaskStatus): Promise<void> {

@@ -361,3 +361,49 @@ Deno.test("MarathonScheduler revives offers when launches become wanted and when
     await loop;
   });
 });
+
+Deno.test("MarathonScheduler sends a restart's kills before the launches they make room for", async () => {
+  await withScheduler(async ({ scheduler, driver, service, store }) => {
+    const calls: string[] = [];
+    const launch = driver.launch.bind(driver);
+    const kill = driver.kill.bind(driver);
+    driver.launch = (offerIds, tasks) => {
+      calls.push("launch");
+      return launch(offerIds, tasks);
+    };
+    driver.kill = (taskId, agentId, graceMs) => {
+      calls.push("kill");
+      return kill(taskId, agentId, graceMs);
+    };
+    const active = async () =>
+      (await store.listInstances("/web")).filter((i) => i.goal === "Running").length;
+    // 2 instances, at most 2 × (1 + 0.5) = 3 at once during a restart.
+    await service.createApp({
+      id: "web",
+      cmd: "serve",
+      instances: 2,
+      cpus: 0.5,
+      mem: 64,
+      upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.5 },
+    });
+    await scheduler.offers(driver, [offer("n1")]);
+    for (const t of driver.launched.flatMap((l) => l.tasks)) {
+      await updated(scheduler, driver, status(t.task_id.value, "TASK_RUNNING"));
+    }
+    await service.putApp("web", { env: { GEN: "2" } }, {});
+    await scheduler.tick();
+    await scheduler.offers(driver, [offer("n1")]);
+    assert.equal(await active(), 3, "one new instance beside the two old ones");
+    const first = driver.launched.at(-1)!.tasks[0]!.task_id.value;
+    calls.length = 0;
+
+    // The new instance runs (healthy: no checks), so one old one goes and one more new one
+    // comes. An offer read before a pass sent that kill (the update's pass still queued behind
+    // a long one) must not launch first.
+    const newest = (await store.listInstances("/web")).find((i) => i.taskId === first)!;
+    await store.updateInstance("/web", newest.instanceId, (c) => ({ ...c, condition: "Running" }));
+    await scheduler.offers(driver, [offer("n1")]);
+    assert.deepEqual(calls, ["kill", "launch"]);
+    assert.equal(await active(), 3);
+  });
+});

@@ -44,6 +44,8 @@ export interface OfferPlan {
   unusedOfferIds: string[];
   reasons: Map<string, string[]>;
   capped: boolean;
+  /** Apps that launch nothing until the kills their launches make room for are sent. */
+  awaitingKills: string[];
 }
 
 function siteOf(i: Instance): AgentSite | undefined {
@@ -57,12 +59,20 @@ export function planLaunches(input: OfferPlanInput): OfferPlan {
   const perOffer = new Map<string, number>();
   const launches: PlannedLaunch[] = [];
   const reasons = new Map<string, string[]>();
+  const awaitingKills: string[] = [];
   let capped = false;
 
   for (const app of [...input.apps].sort((a, b) => a.id.localeCompare(b.id))) {
     const mine = input.instances.filter((i) => i.appId === app.id);
-    let wanted = reconcileApp(app, mine).launch;
+    const actions = reconcileApp(app, mine);
+    let wanted = actions.launch;
     if (wanted === 0 || !input.mayLaunch(app)) continue;
+    // A rolling restart's launches count on its kills (old instances it replaces): kill first,
+    // as Marathon does, or the app runs past its maximumOverCapacity until they are sent.
+    if (actions.kill.length > 0) {
+      awaitingKills.push(app.id);
+      continue;
+    }
     const placed = mine.filter(isActive).flatMap((i) => siteOf(i) ?? []);
     while (wanted > 0) {
       const candidates = spreadOrder(
@@ -127,5 +137,6 @@ export function planLaunches(input: OfferPlanInput): OfferPlan {
     unusedOfferIds: input.offers.map((o) => o.id.value).filter((id) => !used.has(id)),
     reasons,
     capped,
+    awaitingKills,
   };
 }

@@ -68,3 +68,26 @@ Deno.test("planLaunches() honours constraints, existing instances, backoff and t
   assert.equal(plan([many], [offer("n1")], { maxPerOffer: 10 }).capped, false);
   assert.equal(p.capped, false);
 });
+
+Deno.test("planLaunches() launches nothing for a restart until the kills making room are sent", () => {
+  const v1 = app({
+    id: "/web",
+    instances: 2,
+    upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.5 },
+  });
+  const v2 = {
+    ...v1,
+    version: "v2",
+    versionInfo: { lastScalingAt: "v2", lastConfigChangeAt: "v2" },
+  };
+  // Two old instances and a new one just turned healthy: one old must go before the next new.
+  const instances = [instance(v1), instance(v1), instance(v2)];
+  const p = plan([v2], [offer("n1")], { instances });
+  assert.deepEqual(p.launches, []);
+  assert.deepEqual(p.awaitingKills, ["/web"]);
+  const [, second, third] = instances;
+  const stopped = [{ ...instances[0]!, goal: "Stopped" as const }, second!, third!];
+  const after = plan([v2], [offer("n1")], { instances: stopped });
+  assert.equal(after.launches.length, 1, "once the kill is sent, the next new instance");
+  assert.deepEqual(after.awaitingKills, []);
+});
