@@ -5,10 +5,9 @@
  * it stops leading at once — the standby routes answer again, the books and streams are
  * dropped, agents and frameworks reconnect to the new leader — and it campaigns again.
  */
-import type { Hono } from "hono";
 import { createLogger, type Logger } from "../protocol/log.ts";
 import { systemClock } from "../protocol/mod.ts";
-import { EtcdConnection, LeadershipLostError } from "../store/mod.ts";
+import { Candidacy, EtcdConnection } from "../store/mod.ts";
 import { standbyApp } from "./http/standby_app.ts";
 import { lead, type Leading, masterSettings, type StartMasterOptions } from "./mod.ts";
 import { MasterStore } from "./store/master_store.ts";
@@ -43,106 +42,46 @@ export interface HaMaster {
 /** Connects to etcd, serves as a standby, and campaigns for leadership in the background. */
 export async function startHaMaster(options: StartHaMasterOptions): Promise<HaMaster> {
   const log = options.log ?? createLogger({ component: "master" });
-  const cluster = await EtcdConnection.open(options.etcd, { timeoutMs: options.etcdTimeoutMs });
+  const etcd = await EtcdConnection.open(options.etcd, { timeoutMs: options.etcdTimeoutMs });
   const host = options.host ?? "127.0.0.1";
   const settings = masterSettings(options);
-  let leaderUrl: string | undefined;
-  let current: Leading | undefined;
-  let electedWaiters: ((leading: Leading) => void)[] = [];
-  const startTime = (options.clock ?? systemClock).now();
-  let trouble: string | undefined;
-  const view = { self: "", leader: () => leaderUrl, startTime, trouble: () => trouble };
+  const candidacy = new Candidacy<Leading>(
+    etcd.election("master", { ttlSeconds: options.leaseSeconds }),
+    {
+      log,
+      what: "master",
+      lead: (leadership) =>
+        lead(new MasterStore(etcd.store("master", leadership.fence)), settings, {
+          ...options,
+          self: view.self,
+        }),
+    },
+  );
+  const view = {
+    self: "",
+    leader: () => candidacy.leader(),
+    trouble: () => candidacy.trouble(),
+    startTime: (options.clock ?? systemClock).now(),
+  };
   const standby = standbyApp(view);
-  let serving: Hono = standby;
   const server = Deno.serve(
     { hostname: host, port: options.port ?? 5050, onListen: () => {} },
-    (request, info) => serving.fetch(request, info),
+    (request, info) => (candidacy.leading()?.app ?? standby).fetch(request, info),
   );
-  const port = server.addr.port;
-  settings.port = port;
-  const self = options.advertiseUrl ?? `http://${host}:${port}`;
+  settings.port = server.addr.port;
+  const self = options.advertiseUrl?.replace(/\/+$/, "") ?? `http://${host}:${server.addr.port}`;
   view.self = self;
-
-  const stopping = new AbortController();
-  const election = cluster.election("master", { ttlSeconds: options.leaseSeconds });
-  const observing = election.observe((value) => {
-    leaderUrl = value ?? (current ? self : undefined);
-  }, stopping.signal).catch((e) => {
-    if (!stopping.signal.aborted) log.error("following the election failed", { error: String(e) });
-  });
-
-  const campaigning = (async () => {
-    while (!stopping.signal.aborted) {
-      let leadership;
-      try {
-        leadership = await election.campaign(self, stopping.signal);
-        trouble = undefined;
-      } catch (e) {
-        if (stopping.signal.aborted) break;
-        trouble = e instanceof Error ? e.message : String(e);
-        log.warn("campaign failed; trying again", { error: trouble });
-        await systemClock.sleep(500, stopping.signal).catch(() => {});
-        continue;
-      }
-      let leading: Leading;
-      try {
-        const store = new MasterStore(cluster.store("master", leadership.fence));
-        leading = await lead(store, settings, { ...options, self });
-      } catch (e) {
-        trouble = `could not recover the books: ${e instanceof Error ? e.message : e}`;
-        log.error("could not take the lead; resigning", { error: trouble });
-        await leadership.resign().catch(() => {});
-        await systemClock.sleep(500, stopping.signal).catch(() => {});
-        continue;
-      }
-      if (leadership.signal.aborted || stopping.signal.aborted) {
-        await leading.stop();
-        if (stopping.signal.aborted) await leadership.resign().catch(() => {});
-        continue;
-      }
-      current = leading;
-      leaderUrl = self;
-      serving = leading.app;
-      log.info("elected leading master", { url: self, store: cluster.prefix });
-      for (const waiter of electedWaiters.splice(0)) waiter(leading);
-      await Promise.race([aborted(leadership.signal), aborted(stopping.signal)]);
-      // Stop acting as leader before anything else: from here requests meet the standby.
-      serving = standby;
-      current = undefined;
-      if (leaderUrl === self) leaderUrl = undefined;
-      if (!stopping.signal.aborted) {
-        log.warn("lost leadership; standing by", { reason: String(leadership.signal.reason) });
-      }
-      await leading.stop().catch((e) => {
-        if (!(e instanceof LeadershipLostError)) {
-          log.warn("stopping the leader", { error: String(e) });
-        }
-      });
-      if (stopping.signal.aborted) await leadership.resign().catch(() => {});
-    }
-  })();
-
+  candidacy.start(self);
   return {
     url: self,
-    port,
-    leading: () => current,
-    leader: () => leaderUrl,
-    elected: () =>
-      current ? Promise.resolve(current) : new Promise((resolve) => electedWaiters.push(resolve)),
+    port: server.addr.port,
+    leading: () => candidacy.leading(),
+    leader: () => candidacy.leader(),
+    elected: () => candidacy.elected(),
     async stop() {
-      stopping.abort(new Error("master stopping"));
-      await campaigning;
-      await observing;
-      electedWaiters = [];
+      await candidacy.stop();
       await server.shutdown();
-      cluster.close();
+      etcd.close();
     },
   };
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
 }

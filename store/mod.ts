@@ -20,3 +20,4 @@ export { EtcdConnection } from "./etcd/etcd_connection.ts";
 export { EtcdStateStore } from "./etcd/etcd_store.ts";
 export { EtcdClient, EtcdUnavailableError } from "./etcd/client.ts";
 export { Election, type Leadership, readLeader } from "./etcd/election.ts";
+export { Candidacy, type Term } from "./etcd/candidacy.ts";

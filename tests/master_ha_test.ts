@@ -8,6 +8,8 @@ import { taskInfo } from "../mod.ts";
 import { waitFor } from "./support/cluster.ts";
 import { hasEtcd } from "./support/etcd_cluster.ts";
 import { HaCluster } from "./support/ha_cluster.ts";
+import { call, type Json } from "./support/marathon_api.ts";
+import { MarathonProcess } from "./support/marathon_process.ts";
 import { RecordingFramework } from "./support/recording_framework.ts";
 
 const ignore = !hasEtcd();
@@ -193,6 +195,72 @@ Deno.test({
       assert.deepEqual(fw.states("one-member-down"), ["TASK_STARTING", "TASK_RUNNING"]);
     } finally {
       await fw.driver.stop().catch(() => {});
+      await cluster.stop();
+    }
+  },
+});
+
+/** Marathon's tasks of an app (id → version), through its API. */
+async function marathonTasks(url: string, app: string): Promise<Map<string, string>> {
+  const r = await call(`${url}/v2/apps${app}?embed=apps.tasks`);
+  return new Map((r.json?.app?.tasks ?? []).map((t: Json) => [t.id, t.version]));
+}
+
+Deno.test({
+  name:
+    "SIGKILL of the leading master during a Marathon deployment: it completes, nothing acknowledged is lost, never over capacity",
+  ignore,
+  async fn() {
+    const cluster = await HaCluster.start();
+    const marathon = new MarathonProcess("marathon", [
+      ...["--master", cluster.masterList, "--work-dir", `${cluster.root}/marathon`],
+      ...["--log-level", "info"],
+    ]);
+    try {
+      await cluster.addAgent(["--resources", "cpus:8;mem:4096;disk:1024;ports:[31000-31099]"]);
+      const url = await marathon.start();
+      const app = {
+        id: "/svc",
+        cmd: "sleep 1000",
+        instances: 3,
+        cpus: 0.1,
+        mem: 16,
+        upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.34 },
+      };
+      assert.equal((await call(`${url}/v2/apps`, "POST", app)).status, 201);
+      await waitFor(
+        "3 instances",
+        async () => (await marathonTasks(url, "/svc")).size === 3,
+        60_000,
+      );
+      const limit = Math.floor(3 * (1 + 0.34));
+
+      // A rolling upgrade, and the leading master killed while it runs.
+      const put = await call(`${url}/v2/apps/svc`, "PUT", { ...app, env: { V: "2" } });
+      assert.equal(put.status, 200);
+      const version = put.json.version;
+      const old = await cluster.waitForLeader();
+      await cluster.masters[old]!.kill("SIGKILL");
+
+      let most = 0;
+      const done = await waitFor("the upgrade to complete on the new leader", async () => {
+        const tasks = await marathonTasks(url, "/svc");
+        const state = await cluster.state();
+        const live = (state?.frameworks ?? []).flatMap((f: Json) => f.tasks)
+          .filter((t: Json) => t.state === "TASK_RUNNING" || t.state === "TASK_STARTING");
+        most = Math.max(most, tasks.size); // Marathon's count: a task it killed may drain ~1 s
+        const deployments = (await call(`${url}/v2/deployments`)).json ?? [];
+        return deployments.length === 0 && tasks.size === 3 &&
+            [...tasks.values()].every((v) => v === version) && live.length === 3
+          ? { tasks, live }
+          : undefined;
+      }, 90_000);
+      assert.ok(most <= limit, `at most ${limit} instances at once, saw ${most}`);
+      // What Marathon acknowledged is what the master holds: the same 3 tasks running, and every
+      // task it killed is terminal on the master (an acknowledged TASK_KILLED was not lost).
+      assert.deepEqual(done.live.map((t: Json) => t.id).sort(), [...done.tasks.keys()].sort());
+    } finally {
+      await marathon.kill();
       await cluster.stop();
     }
   },

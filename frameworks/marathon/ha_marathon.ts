@@ -15,8 +15,7 @@
  */
 import type { Hono } from "hono";
 import { createLogger, type Logger } from "../../protocol/log.ts";
-import { systemClock } from "../../protocol/mod.ts";
-import { EtcdConnection, type Leadership, LeadershipLostError } from "../../store/mod.ts";
+import { Candidacy, EtcdConnection } from "../../store/mod.ts";
 import { hostPort, leaderProxy, type LeaderView } from "./api/leader_proxy.ts";
 import { renderStandbyMetrics } from "./metrics.ts";
 import { type MarathonParts, runMarathon, type StartMarathonOptions } from "./start_marathon.ts";
@@ -59,18 +58,24 @@ export async function startHaMarathon(options: StartHaMarathonOptions): Promise<
   const etcd = await EtcdConnection.open(options.etcd, { timeoutMs: options.etcdTimeoutMs });
   const host = options.host ?? "127.0.0.1";
   const stopping = new AbortController();
-  let leaderUrl: string | undefined;
-  let current: { parts: MarathonParts; abdicated: AbortController } | undefined;
-  let electedWaiters: ((parts: MarathonParts) => void)[] = [];
+  const candidacy = new Candidacy<MarathonParts>(
+    etcd.election("marathon", { ttlSeconds: options.leaseSeconds }),
+    {
+      log,
+      what: "Marathon",
+      lead: (leadership) =>
+        runMarathon(etcd.store("marathon", leadership.fence), {
+          ...options,
+          self: { hostPort: () => hostPort(view.self), httpPort: () => port },
+        }),
+    },
+  );
   let changeWaiters: (() => void)[] = [];
-  const changed = () => {
-    for (const wake of changeWaiters.splice(0)) wake();
-  };
   const view: LeaderView & { self: string } = {
     self: "",
-    leader: () => leaderUrl,
-    leading: (): Hono | undefined => current?.parts.api,
-    abdicate: () => current?.abdicated.abort(new Error("leadership abdicated")),
+    leader: () => candidacy.leader(),
+    leading: (): Hono | undefined => candidacy.leading()?.api,
+    abdicate: () => void candidacy.abdicate(),
     changed: (signal) =>
       new Promise<void>((resolve) => {
         if (signal.aborted) return resolve();
@@ -96,100 +101,23 @@ export async function startHaMarathon(options: StartHaMarathonOptions): Promise<
   const port = server.addr.port;
   const self = options.advertiseUrl?.replace(/\/+$/, "") ?? `http://${host}:${port}`;
   view.self = self;
-
-  const election = etcd.election("marathon", { ttlSeconds: options.leaseSeconds });
-  const observing = election.observe((value) => {
-    leaderUrl = value ?? (current ? self : undefined);
-    changed();
-  }, stopping.signal).catch((e) => {
-    if (!stopping.signal.aborted) log.error("following the election failed", { error: String(e) });
+  candidacy.onChange(() => {
+    for (const wake of changeWaiters.splice(0)) wake();
   });
-
-  /** Runs Marathon for one term; undefined when it could not (the term is resigned then). */
-  const lead = async (leadership: Leadership): Promise<MarathonParts | undefined> => {
-    try {
-      return await runMarathon(etcd.store("marathon", leadership.fence), {
-        ...options,
-        self: { hostPort: () => hostPort(self), httpPort: () => port },
-      });
-    } catch (e) {
-      log.error("could not take the lead; resigning", { error: String(e) });
-      await leadership.resign().catch(() => {});
-      await systemClock.sleep(500, stopping.signal).catch(() => {});
-      return undefined;
-    }
-  };
-
-  const campaigning = (async () => {
-    while (!stopping.signal.aborted) {
-      let leadership: Leadership;
-      try {
-        leadership = await election.campaign(self, stopping.signal);
-      } catch (e) {
-        if (stopping.signal.aborted) break;
-        log.warn("campaign failed; trying again", { error: String(e) });
-        await systemClock.sleep(500, stopping.signal).catch(() => {});
-        continue;
-      }
-      const parts = await lead(leadership);
-      if (!parts) continue;
-      const abdicated = new AbortController();
-      const term = AbortSignal.any([leadership.signal, stopping.signal, abdicated.signal]);
-      if (!term.aborted) {
-        current = { parts, abdicated };
-        leaderUrl = self;
-        changed();
-        log.info("elected leading Marathon", { url: self, store: etcd.prefix });
-        for (const waiter of electedWaiters.splice(0)) waiter(parts);
-        await aborted(term);
-        // Stop acting as leader before anything else: from here requests meet the proxy.
-        current = undefined;
-        if (leaderUrl === self) leaderUrl = undefined;
-        changed();
-      }
-      if (abdicated.signal.aborted) log.info("abdicating", { url: self });
-      else if (!stopping.signal.aborted) {
-        log.warn("lost leadership; standing by", { reason: String(leadership.signal.reason) });
-      }
-      await parts.stop().catch((e) => {
-        if (!(e instanceof LeadershipLostError)) {
-          log.warn("stopping the leader", { error: String(e) });
-        }
-      });
-      // Resigned only once stopped, so two schedulers never drive the framework at once.
-      if (!leadership.signal.aborted) await leadership.resign().catch(() => {});
-    }
-  })();
-
+  candidacy.start(self);
   return {
     url: self,
     port,
-    leading: () => current?.parts,
-    leader: () => leaderUrl,
-    elected: () =>
-      current
-        ? Promise.resolve(current.parts)
-        : new Promise((resolve) => electedWaiters.push(resolve)),
-    abdicate: () => {
-      if (!current) return false;
-      view.abdicate();
-      return true;
-    },
+    leading: () => candidacy.leading(),
+    leader: () => candidacy.leader(),
+    elected: () => candidacy.elected(),
+    abdicate: () => candidacy.abdicate(),
     async stop() {
       stopping.abort(new Error("marathon stopping"));
-      await campaigning;
-      await observing;
-      electedWaiters = [];
+      await candidacy.stop();
       changeWaiters = [];
       await server.shutdown();
       etcd.close();
     },
   };
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
 }
