@@ -70,6 +70,7 @@ export {
   isTerminalState,
   type KillPolicy,
   type Labels,
+  Masters,
   type Offer,
   type Operation,
   type Range,

@@ -2,14 +2,15 @@
  * The agent: recovers its tasks, subscribes to the master, hands each command of the stream to
  * the task supervisor, and sends the status updates it produces, reliably.
  */
-import type {
-  AgentCall,
-  AgentEvent,
-  Attribute,
-  Clock,
-  Ids,
-  Resources,
-  TaskStatus,
+import {
+  type AgentCall,
+  type AgentEvent,
+  type Attribute,
+  type Clock,
+  type Ids,
+  Masters,
+  type Resources,
+  type TaskStatus,
 } from "../protocol/mod.ts";
 import type { Containerizer, LogOptions } from "./containerizer/containerizer.ts";
 import { keys } from "./keys.ts";
@@ -27,6 +28,7 @@ export interface AgentDeps {
   clock: Clock;
   ids: Ids;
   containerizer: Containerizer;
+  /** How the agent reaches the masters (built into `Masters` when `master` is a string). */
   fetch?: typeof fetch;
   random?: () => number;
   log?: (message: string) => void;
@@ -43,7 +45,8 @@ export interface AgentObserver {
 
 /** How the agent is configured (from its flags). */
 export interface AgentOptions {
-  master: string;
+  /** The masters: `http://m1:5050` or a comma-separated list; the agent follows the leader. */
+  master: string | Masters;
   hostname: string;
   port: number;
   /** The address tasks are reached at (HOST, container_status). */
@@ -93,6 +96,7 @@ export class Agent {
   readonly #updates: StatusUpdateManager;
   readonly #tasks: TaskSupervisor;
   readonly #connection: MasterConnection;
+  readonly #masters: Masters;
   #agentId: string | undefined;
 
   constructor(deps: AgentDeps, options: AgentOptions) {
@@ -134,9 +138,10 @@ export class Agent {
       workDir: options.workDir,
       killGraceMs: options.killGraceMs,
     });
+    this.#masters = Masters.from(options.master, { fetch: deps.fetch });
     this.#connection = new MasterConnection(
-      { clock: deps.clock, fetch: deps.fetch, random: deps.random, log: deps.log },
-      { master: options.master, reconnectMaxMs: options.reconnectMaxMs },
+      { clock: deps.clock, masters: this.#masters, random: deps.random, log: deps.log },
+      { reconnectMaxMs: options.reconnectMaxMs },
       { subscribeCall: () => this.#subscribeCall(), onEvent: (e) => this.#onEvent(e) },
     );
   }
@@ -191,7 +196,7 @@ export class Agent {
       id: this.#agentId ?? null,
       hostname: o.hostname,
       port: o.port,
-      master: o.master,
+      master: this.#masters.text,
       connected: this.connected,
       containerizer: this.containerizer,
       resources: o.resources.toFlat(),
@@ -298,7 +303,11 @@ export class Agent {
         }
         this.#agentId = id;
         await this.#deps.kv.set(keys.agentId(), id);
-        this.#log(`Subscribed to master ${event.subscribed.master_id} as agent ${id}`);
+        this.#log(
+          `Subscribed to master ${event.subscribed.master_id} at ${
+            this.#connection.master ?? this.#masters.current
+          } as agent ${id}`,
+        );
         this.#updates.resendNow();
         return;
       }

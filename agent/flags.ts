@@ -1,11 +1,12 @@
 /** The command line of `deno task agent`, parsed into `StartAgentOptions`. */
 import { parseArgs } from "node:util";
 import { type LogLevel, resolveLogLevel } from "../protocol/log.ts";
+import { parseMasterSpec } from "../protocol/mod.ts";
 import type { ContainerizerKind, StartAgentOptions } from "./start_agent.ts";
 
 /** The usage text. */
 export const USAGE =
-  `deno task agent --master URL [--port 5051] [--host 127.0.0.1] [--hostname NAME]
+  `deno task agent --master URL[,URL...] [--port 5051] [--host 127.0.0.1] [--hostname NAME]
   [--advertise-ip 127.0.0.1] [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|simulated] [--docker-socket PATH]
   [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs] [--gc-delay 1w]
@@ -33,10 +34,19 @@ function parsePort(text: string, flag: string): number {
   return n;
 }
 
+/** `--master`: one URL or a comma-separated list (`host:port` gets `http://`). */
+function masterFlag(text: string): string {
+  try {
+    return parseMasterSpec(text).text;
+  } catch (e) {
+    throw new Error(`invalid --master: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
 const KINDS: readonly ContainerizerKind[] = ["docker", "process", "simulated"];
 
-/** The agent's options plus `--log-level` (only when given). */
-export type AgentFlags = StartAgentOptions & { logLevel?: LogLevel };
+/** The agent's options (`master` as written back by `parseMasterSpec`) plus `--log-level`. */
+export type AgentFlags = StartAgentOptions & { master: string; logLevel?: LogLevel };
 
 /** Parses the agent's flags; throws an error naming the bad flag. */
 export function parseAgentFlags(args: string[]): AgentFlags {
@@ -67,7 +77,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     throw new Error(`invalid --containerizer "${kind}": use ${KINDS.join(", ")}`);
   }
   const options: AgentFlags = {
-    master: /^https?:\/\//.test(values.master) ? values.master : `http://${values.master}`,
+    master: masterFlag(values.master),
     port: values.port === undefined ? 5051 : parsePort(values.port, "--port"),
     host: values.host,
     hostname: values.hostname,

@@ -51,6 +51,17 @@ Deno.test("parseAgentFlags() defaults the port and rejects bad flags", () => {
   assert.throws(() => parseAgentFlags(["--master", "m", "--bogus"]));
 });
 
+Deno.test("parseAgentFlags() takes a list of masters and names a bad entry", () => {
+  assert.equal(
+    parseAgentFlags(["--master", "m1:5050, http://m2:5050/"]).master,
+    "http://m1:5050,http://m2:5050",
+  );
+  assert.throws(
+    () => parseAgentFlags(["--master", "m1:5050,ftp://m2"]),
+    /invalid --master: Invalid master "ftp:\/\/m2" in "m1:5050,ftp:\/\/m2"/,
+  );
+});
+
 Deno.test("parseDuration() reads ms, s, m, h, d, w and bare seconds", () => {
   assert.equal(parseDuration("500ms"), 500);
   assert.equal(parseDuration("5s"), 5000);

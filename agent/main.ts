@@ -1,5 +1,6 @@
-/** `deno task agent --master URL ...`: parses the flags and starts an agent. */
+/** `deno task agent --master URL[,URL...] ...`: parses the flags and starts an agent. */
 import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
+import { Masters } from "../protocol/mod.ts";
 import { type AgentFlags, parseAgentFlags, USAGE } from "./flags.ts";
 import { startAgent } from "./start_agent.ts";
 
@@ -8,8 +9,11 @@ const TROUBLE = /lost|fail|not sent|not recorded|error|ignoring|refus|retrying/i
 
 let flags: AgentFlags;
 let log: Logger;
+let masters: Masters;
 try {
   flags = parseAgentFlags(Deno.args);
+  // Where an etcd leader reader would be handed in (`{ etcd }`), as for every --master.
+  masters = new Masters(flags.master);
   log = createLogger({
     level: flags.logLevel ?? resolveLogLevel(undefined, Deno.env.get("TENDER_LOG_LEVEL")),
     component: "agent",
@@ -21,6 +25,7 @@ try {
 const { logLevel: _, ...options } = flags;
 const running = await startAgent({
   ...options,
+  master: masters,
   log: (m) => TROUBLE.test(m) ? log.warn(m) : log.info(m),
 });
 // The listening line is the process's contract: printed whatever the level.

@@ -1,7 +1,8 @@
 /**
- * The agent's one connection to the master: SUBSCRIBE, read the RecordIO stream of commands,
- * post HEARTBEAT three times per interval, and when the stream breaks or falls silent for three
- * intervals, reconnect with a jittered exponential backoff and subscribe again.
+ * The agent's one connection to the leading master: SUBSCRIBE, read the RecordIO stream of
+ * commands, post HEARTBEAT three times per interval, and when the stream breaks or falls silent
+ * for three intervals, reconnect with a jittered exponential backoff and subscribe again, at
+ * whichever master leads by then (`Masters`: 307s are followed, a dead master is passed over).
  */
 import {
   type AgentCall,
@@ -9,9 +10,12 @@ import {
   AgentEventSchema,
   type Clock,
   decodeRecords,
+  type Masters,
   TenderError,
   untilAborted,
 } from "../protocol/mod.ts";
+
+const AGENT_PATH = "/api/v1/agent";
 
 /** What the connection calls back into. */
 export interface MasterConnectionHandlers {
@@ -26,7 +30,8 @@ export interface MasterConnectionHandlers {
 /** Effects the connection uses. */
 export interface MasterConnectionDeps {
   clock: Clock;
-  fetch?: typeof fetch;
+  /** The masters to find the leader among (their `fetch` is the connection's). */
+  masters: Masters;
   /** A number in [0, 1) for jitter. */
   random?: () => number;
   log?: (message: string) => void;
@@ -34,13 +39,13 @@ export interface MasterConnectionDeps {
 
 /** Timing of the connection. */
 export interface MasterConnectionOptions {
-  /** The master's base URL, e.g. http://127.0.0.1:5050. */
-  master: string;
   /** First reconnection delay (default 250 ms), doubling up to `reconnectMaxMs` (default 5 s). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   /** How long to wait for SUBSCRIBED after the stream opened (default 15 s). */
   subscribeTimeoutMs?: number;
+  /** How often the other masters are asked whether the stream's master still leads (5 s). */
+  leaderCheckMs?: number;
 }
 
 /** The reconnection delay before attempt `n` (0-based): doubling, capped, jittered to 50-100%. */
@@ -57,8 +62,9 @@ export class MasterConnection {
   readonly #deps: MasterConnectionDeps;
   readonly #options: Required<MasterConnectionOptions>;
   readonly #handlers: MasterConnectionHandlers;
-  readonly #url: string;
   #stop = new AbortController();
+  /** The current session: the master it subscribed at, and how to end it. */
+  #session: { base: string; end: AbortController } | undefined;
   #loop: Promise<void> | undefined;
   #streamId: string | undefined;
   #agentId: string | undefined;
@@ -71,13 +77,12 @@ export class MasterConnection {
   ) {
     this.#deps = deps;
     this.#options = {
-      master: options.master,
       reconnectMinMs: options.reconnectMinMs ?? 250,
       reconnectMaxMs: options.reconnectMaxMs ?? 5000,
       subscribeTimeoutMs: options.subscribeTimeoutMs ?? 15_000,
+      leaderCheckMs: options.leaderCheckMs ?? 5_000,
     };
     this.#handlers = handlers;
-    this.#url = `${options.master.replace(/\/+$/, "")}/api/v1/agent`;
   }
 
   /** Whether a SUBSCRIBED arrived on the current stream. */
@@ -96,17 +101,31 @@ export class MasterConnection {
     await this.#loop;
   }
 
-  /** Posts a non-SUBSCRIBE call; rejects unless the master answers 2xx. */
+  /** The base URL of the master the current stream is subscribed at. */
+  get master(): string | undefined {
+    return this.#session?.base;
+  }
+
+  /**
+   * Posts a non-SUBSCRIBE call to the leader (following its 307); rejects unless it answers
+   * 2xx. A redirect away from the master of the stream ends the stream: that master no longer
+   * leads, so the agent subscribes again at the leader.
+   */
   async post(call: AgentCall): Promise<void> {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.#streamId) headers["Mesos-Stream-Id"] = this.#streamId;
-    const res = await this.#fetch(this.#url, {
+    const res = await this.#deps.masters.fetch(AGENT_PATH, {
       method: "POST",
       headers,
       body: JSON.stringify(call),
       signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(10_000)]),
     });
     const text = await res.text();
+    const leader = this.#deps.masters.leader;
+    const session = this.#session;
+    if (session && leader && leader !== session.base) {
+      session.end.abort(new Error(`the master at ${session.base} redirected to ${leader}`));
+    }
     if (!res.ok) {
       throw new TenderError(
         "unavailable",
@@ -115,16 +134,12 @@ export class MasterConnection {
     }
   }
 
-  get #fetch(): typeof fetch {
-    return this.#deps.fetch ?? fetch;
-  }
-
   async #run(): Promise<void> {
     const { clock } = this.#deps;
     let attempt = 0;
     while (!this.#stop.signal.aborted) {
       let gotSubscribed = false;
-      await this.#session(() => (gotSubscribed = true)).catch((e) => {
+      await this.#subscription(() => (gotSubscribed = true)).catch((e) => {
         if (!this.#stop.signal.aborted) this.#deps.log?.(`Master connection lost: ${message(e)}`);
       });
       this.#subscribed = false;
@@ -141,7 +156,7 @@ export class MasterConnection {
   }
 
   /** One subscription; rejects when the stream ends, saying why. */
-  async #session(onSubscribed: () => void): Promise<never> {
+  async #subscription(onSubscribed: () => void): Promise<never> {
     const { clock } = this.#deps;
     const session = new AbortController();
     const signal = AbortSignal.any([this.#stop.signal, session.signal]);
@@ -159,7 +174,8 @@ export class MasterConnection {
     })();
     try {
       const call = await this.#handlers.subscribeCall();
-      const res = await this.#fetch(this.#url, {
+      const { masters } = this.#deps;
+      const res = await masters.fetch(AGENT_PATH, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify(call),
@@ -167,9 +183,20 @@ export class MasterConnection {
       });
       if (!res.ok || !res.body) {
         const text = await res.text().catch(() => "");
-        throw new Error(`Master refused SUBSCRIBE with ${res.status}: ${text.slice(0, 200)}`);
+        throw new Error(
+          `Master ${masters.current} refused SUBSCRIBE with ${res.status}: ${text.slice(0, 200)}`,
+        );
       }
+      const base = masters.current;
+      this.#session = { base, end: session };
       this.#streamId = res.headers.get("Mesos-Stream-Id") ?? undefined;
+      // A paused or cut-off leader keeps the stream open: the other masters tell.
+      void masters.deposed(base, { clock, signal, everyMs: this.#options.leaderCheckMs })
+        .then((leader) => {
+          if (leader) {
+            session.abort(new Error(`the master at ${base} no longer leads; ${leader} does`));
+          }
+        });
       for await (const record of decodeRecords(untilAborted(res.body, signal))) {
         const event = AgentEventSchema.parse(JSON.parse(record));
         lastEventAt = clock.now();
@@ -184,11 +211,12 @@ export class MasterConnection {
         }
         await this.#handlers.onEvent(event);
       }
-      throw new Error("the master closed the stream");
+      throw new Error(`the master at ${base} closed the stream`);
     } catch (e) {
       if (session.signal.aborted) throw session.signal.reason;
       throw e;
     } finally {
+      if (this.#session?.end === session) this.#session = undefined;
       session.abort(new Error("session over"));
       await watchdog;
     }

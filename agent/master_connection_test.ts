@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { encodeRecord, FakeClock } from "../protocol/mod.ts";
+import {
+  type AgentCall,
+  type AgentEvent,
+  encodeRecord,
+  FakeClock,
+  Masters,
+  systemClock,
+} from "../protocol/mod.ts";
+import { FakeMaster, waitFor } from "../tests/support/fake_master.ts";
+import { FakeHaMaster, proxyTo } from "../tests/support/ha_master.ts";
 import { MasterConnection, reconnectDelay } from "./master_connection.ts";
 
 Deno.test("reconnectDelay() doubles from the minimum up to the cap, jittered to 50-100%", () => {
@@ -26,6 +35,7 @@ Deno.test("MasterConnection heartbeats three times per interval, however slowly 
   // A master whose answers to HEARTBEAT take 2 s (they wait behind its persistence), and
   // whose agent timeout is its 15 s heartbeat interval (the defaults).
   const fakeFetch = async (_url: string | URL | Request, init?: RequestInit) => {
+    if (init?.method !== "POST") return new Response("not found", { status: 404 }); // the probe
     const call = JSON.parse(String(init?.body));
     if (call.type === "SUBSCRIBE") {
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (events = c) });
@@ -40,8 +50,8 @@ Deno.test("MasterConnection heartbeats three times per interval, however slowly 
     return new Response(null, { status: 202 });
   };
   const connection = new MasterConnection(
-    { clock, fetch: fakeFetch, random: () => 0 },
-    { master: "http://master.test" },
+    { clock, masters: new Masters("http://master.test", { fetch: fakeFetch }), random: () => 0 },
+    {},
     {
       subscribeCall: () => ({
         type: "SUBSCRIBE",
@@ -72,4 +82,159 @@ Deno.test("MasterConnection heartbeats three times per interval, however slowly 
     await settle();
   }
   await stopped;
+});
+
+/** A connection over the real clock that subscribes with the agent id it was last given. */
+function followingConnection(master: string, leaderCheckMs = 5_000): {
+  connection: MasterConnection;
+  events: AgentEvent[];
+} {
+  const events: AgentEvent[] = [];
+  let agentId: string | undefined;
+  const connection = new MasterConnection(
+    { clock: systemClock, masters: new Masters(master) },
+    { reconnectMinMs: 10, reconnectMaxMs: 50, leaderCheckMs },
+    {
+      subscribeCall: (): AgentCall => ({
+        type: "SUBSCRIBE",
+        subscribe: {
+          agent_info: {
+            ...(agentId ? { id: { value: agentId } } : {}),
+            hostname: "h1",
+            port: 5051,
+            resources: [],
+            attributes: [],
+          },
+          tasks: [],
+        },
+      }),
+      onEvent: (event) => {
+        events.push(event);
+        if (event.type === "SUBSCRIBED") agentId = event.subscribed.agent_id.value;
+      },
+    },
+  );
+  return { connection, events };
+}
+
+Deno.test("MasterConnection subscribes at the leader of a standby,leader list, and there again after a failover", async () => {
+  const oldLeader = new FakeMaster({ agentId: "agent-7" });
+  const newLeader = new FakeMaster({ agentId: "not-this-one" });
+  const a = FakeHaMaster.start(), b = FakeHaMaster.start();
+  a.lead(proxyTo(oldLeader.url));
+  b.standBy(a);
+  const { connection, events } = followingConnection(`${b.url},${a.url}`);
+  try {
+    connection.start();
+    await waitFor(() => connection.subscribed, { what: "the first subscription" });
+    assert.equal(connection.master, a.url);
+    assert.equal(oldLeader.subscriptions.length, 1);
+    assert.equal(oldLeader.subscriptions[0]!.subscribe.agent_info.id, undefined);
+
+    // The leader dies; the standby is elected and leads.
+    await a.kill();
+    b.lead(proxyTo(newLeader.url));
+    await waitFor(() => newLeader.subscriptions.length === 1 && connection.subscribed, {
+      what: "a subscription at the new leader",
+    });
+    assert.equal(connection.master, b.url);
+    assert.deepEqual(newLeader.subscriptions[0]!.subscribe.agent_info.id, { value: "agent-7" });
+    assert.deepEqual(
+      events.filter((e) => e.type === "SUBSCRIBED").map((e) =>
+        e.type === "SUBSCRIBED" && e.subscribed.agent_id.value
+      ),
+      ["agent-7", "agent-7"],
+    );
+    // Heartbeats (one interval is 1 s, so one every 333 ms) go to the new leader.
+    await waitFor(() => newLeader.heartbeats > 0, { what: "a heartbeat at the new leader" });
+  } finally {
+    await connection.stop();
+    await a.kill();
+    await b.kill();
+    await oldLeader.close();
+    await newLeader.close();
+  }
+});
+
+Deno.test("MasterConnection given only a standby subscribes at the leader it names", async () => {
+  const master = new FakeMaster({ agentId: "agent-3" });
+  const leader = FakeHaMaster.start(), standby = FakeHaMaster.start();
+  leader.lead(proxyTo(master.url));
+  standby.standBy(leader);
+  const { connection } = followingConnection(standby.url); // the standby alone
+  try {
+    connection.start();
+    await waitFor(() => connection.subscribed, { what: "a subscription at the leader" });
+    assert.equal(connection.master, leader.url);
+    assert.deepEqual(standby.redirected, ["/master/redirect"]);
+    await connection.post({ type: "HEARTBEAT", agent_id: { value: "agent-3" } });
+    assert.ok(master.heartbeats >= 1);
+  } finally {
+    await connection.stop();
+    await leader.kill();
+    await standby.kill();
+    await master.close();
+  }
+});
+
+Deno.test("MasterConnection ends its stream when a post is redirected away from its master", async () => {
+  // Heartbeats 15 s apart: the silence watchdog (45 s) is not what ends the stream.
+  const first = new FakeMaster({ agentId: "agent-5", heartbeatIntervalSeconds: 15 });
+  const second = new FakeMaster();
+  const a = FakeHaMaster.start(), b = FakeHaMaster.start();
+  // a leads, and its stream to the agent stays open when b takes over (a hung old leader):
+  // only a post answered 307 tells the agent.
+  const proxy = proxyTo(first.url);
+  a.lead((request) => proxy(request, new AbortController().signal));
+  b.standBy(a);
+  const { connection } = followingConnection(`${a.url},${b.url}`, 60_000);
+  try {
+    connection.start();
+    await waitFor(() => connection.subscribed, { what: "the first subscription" });
+    assert.equal(connection.master, a.url);
+    b.lead(proxyTo(second.url));
+    first.muted = true; // the old leader's stream stays open, silent
+    a.standBy(b);
+    await connection.post({ type: "HEARTBEAT", agent_id: { value: "agent-5" } }).catch(() => {});
+    await waitFor(() => second.subscriptions.length === 1 && connection.subscribed, {
+      what: "a subscription at the new leader",
+      timeoutMs: 5_000,
+    });
+    assert.equal(connection.master, b.url);
+  } finally {
+    await connection.stop();
+    await a.kill();
+    await b.kill();
+    await first.close();
+    await second.close();
+  }
+});
+
+Deno.test("MasterConnection leaves a paused leader whose stream stays open once the others elected another", async () => {
+  // Heartbeats 15 s apart: the silence watchdog (45 s) is not what ends the stream.
+  const first = new FakeMaster({ agentId: "agent-4", heartbeatIntervalSeconds: 15 });
+  const second = new FakeMaster({ heartbeatIntervalSeconds: 15 });
+  const a = FakeHaMaster.start(), b = FakeHaMaster.start();
+  a.lead(proxyTo(first.url));
+  b.standBy(a);
+  const { connection } = followingConnection(`${a.url},${b.url}`, 50);
+  try {
+    connection.start();
+    await waitFor(() => connection.subscribed, { what: "the first subscription" });
+    first.muted = true;
+    a.pause(); // SIGSTOP: the stream stays open, nothing answers
+    b.lead(proxyTo(second.url)); // its lease expired: b is elected
+    await waitFor(() => second.subscriptions.length === 1 && connection.subscribed, {
+      what: "a subscription at the new leader",
+      timeoutMs: 5_000,
+    });
+    assert.equal(connection.master, b.url);
+    assert.deepEqual(second.subscriptions[0]!.subscribe.agent_info.id, { value: "agent-4" });
+  } finally {
+    await connection.stop();
+    await a.kill();
+    await b.kill();
+    await first.close();
+    await second.close();
+  }
 });

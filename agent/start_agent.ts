@@ -3,7 +3,7 @@
  * containerizer, the HTTP API on `host:port`, and the connection to the master.
  */
 import { resolve } from "node:path";
-import { type Clock, type Ids, randomIds, systemClock } from "../protocol/mod.ts";
+import { type Clock, type Ids, Masters, randomIds, systemClock } from "../protocol/mod.ts";
 import { Agent } from "./agent.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
 import { CompositeContainerizer } from "./containerizer/composite.ts";
@@ -21,8 +21,11 @@ export type ContainerizerKind = "docker" | "process" | "simulated";
 
 /** Options of `startAgent` (the flags of `deno task agent`). */
 export interface StartAgentOptions {
-  /** The master's base URL, e.g. http://127.0.0.1:5050. */
-  master: string;
+  /**
+   * The masters: a base URL (`http://127.0.0.1:5050`), a comma-separated list of them, or a
+   * `Masters`; the agent subscribes at the leader and follows it across failovers.
+   */
+  master: string | Masters;
   /** The agent API port (default 5051; 0 picks a free one). */
   port?: number;
   /** The address the agent API binds to (default 127.0.0.1). */
@@ -82,6 +85,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const log = options.log ?? ((m: string) => console.log(`[agent] ${m}`));
   const host = options.host ?? "127.0.0.1";
   const dockerSocket = options.dockerSocket ?? "/var/run/docker.sock";
+  const masters = Masters.from(options.master);
 
   let agent: Agent | undefined;
   const http = new HttpMetrics();
@@ -129,7 +133,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     );
     const resources = await agentResources(workDir, options.resources);
     agent = new Agent({ kv, clock, ids, containerizer, log, observer: instruments }, {
-      master: options.master,
+      master: masters,
       hostname: options.hostname ?? Deno.hostname(),
       port,
       advertiseIp: options.advertiseIp ?? "127.0.0.1",
@@ -142,7 +146,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       reconnectMaxMs: options.reconnectMaxMs,
     });
     await agent.start();
-    log(`Agent API on http://${host}:${port}, resources ${resources}, master ${options.master}`);
+    log(`Agent API on http://${host}:${port}, resources ${resources}, master ${masters.text}`);
   } catch (e) {
     await server.shutdown();
     closeContainerizer();

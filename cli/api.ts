@@ -1,9 +1,11 @@
 /**
  * HTTP to Tender's services with errors a person can act on: an unreachable service names
  * its address and how to point the CLI elsewhere; an error answer shows the server's message.
+ * The master may be a list: requests go to the leader among them (`Masters`).
  */
 import type { z } from "zod";
-import { CliError } from "./errors.ts";
+import { type MasterRequestInit, Masters } from "../protocol/mod.ts";
+import { CliError, usageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 
 /** The services the CLI talks to, with the flag and variable that set each address. */
@@ -32,6 +34,19 @@ export function reason(error: unknown): string {
   return text.replace(/^.*?: /, "");
 }
 
+/** The masters named by `--master`/`TENDER_MASTER` (one URL or a list), asked with `io.fetch`. */
+export function mastersOf(spec: string, io: Io): Masters {
+  try {
+    return new Masters(spec, { fetch: io.fetch });
+  } catch (e) {
+    throw usageError(
+      `invalid ${SERVICES.master.flag} (or ${SERVICES.master.env}): ${
+        e instanceof Error ? e.message : e
+      }`,
+    );
+  }
+}
+
 function unreachable(service: Service, base: string, error: unknown): CliError {
   const why = reason(error);
   const s = SERVICES[service];
@@ -41,17 +56,29 @@ function unreachable(service: Service, base: string, error: unknown): CliError {
   return new CliError(`cannot reach the ${service} at ${base} (${why}): ${hint}`);
 }
 
-/** A client for one service at one base URL. */
+/** A client for one service at one base URL, or for the leader among several masters. */
 export class Api {
-  constructor(readonly service: Service, readonly base: string, readonly io: Io) {}
+  readonly #target: string | Masters;
+
+  constructor(readonly service: Service, target: string | Masters, readonly io: Io) {
+    this.#target = target;
+  }
+
+  /** The service's base URL (for masters: the leader once known, else the list). */
+  get base(): string {
+    const target = this.#target;
+    return typeof target === "string" ? target : target.leader ?? target.text;
+  }
 
   /** Sends a request; throws a `CliError` when the service cannot be reached. */
   async raw(path: string, init: RequestInit = {}): Promise<Response> {
+    const target = this.#target;
     try {
-      return await this.io.fetch(`${this.base}${path}`, {
-        ...init,
-        signal: init.signal ?? this.io.signal,
-      });
+      const signal = init.signal ?? this.io.signal;
+      if (typeof target === "string") {
+        return await this.io.fetch(`${target}${path}`, { ...init, signal });
+      }
+      return await target.fetch(path, { ...replayable(init), signal });
     } catch (e) {
       if (this.io.signal.aborted) throw new CliError("interrupted");
       throw unreachable(this.service, this.base, e);
@@ -89,6 +116,14 @@ export class Api {
     const message = errorMessage(text) || r.statusText;
     return new CliError(`the ${this.service} refused ${path} (${r.status}): ${message}`);
   }
+}
+
+/** `init` for `Masters.fetch()`, which may send it twice (following a 307). */
+function replayable(init: RequestInit): MasterRequestInit {
+  const { body, redirect: _, ...rest } = init;
+  if (body === undefined || body === null) return rest;
+  if (typeof body === "string" || body instanceof ArrayBuffer) return { ...rest, body };
+  throw new CliError("internal error: a streamed body cannot be sent to the masters");
 }
 
 /** The message of an error body: plain text, Marathon's `{message}` or the OCI `{errors}`. */

@@ -1,6 +1,6 @@
 /** Parses the command line, picks the command, runs it, and maps failures to exit codes. */
 import { parseArgs } from "node:util";
-import { Api, normalizeUrl, type Service, SERVICES } from "./api.ts";
+import { Api, mastersOf, normalizeUrl, type Service, SERVICES } from "./api.ts";
 import type { Command, CommandContext, Flags } from "./command.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { logsCommand } from "./commands/logs.ts";
@@ -59,13 +59,14 @@ export function help(): string {
   return [
     "tender: operate a Tender cluster",
     "",
-    "Usage: tender COMMAND [ARGS] [--json] [--master URL] [--registry URL]",
+    "Usage: tender COMMAND [ARGS] [--json] [--master URL[,URL...]] [--registry URL]",
     "",
     "Commands:",
     ...COMMANDS.flatMap(line),
     "",
     "Options:",
-    `  --master URL    the master (env TENDER_MASTER, default ${SERVICES.master.fallback})`,
+    `  --master URL    the master, or a comma-separated list of masters to find the leader`,
+    `                  among (env TENDER_MASTER, default ${SERVICES.master.fallback})`,
     `  --registry URL  the registry (env TENDER_REGISTRY, default ${SERVICES.registry.fallback})`,
     `  --marathon URL  the Marathon API (env TENDER_MARATHON, default ${SERVICES.marathon.fallback})`,
     "  --json          machine-readable output",
@@ -156,7 +157,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         if (!api) {
           const s = SERVICES[service];
           const given = service === "agent" ? undefined : values[service] ?? io.env(s.env);
-          api = new Api(service, normalizeUrl(given || s.fallback), io);
+          api = service === "master"
+            ? new Api(service, mastersOf(given || s.fallback, io), io)
+            : new Api(service, normalizeUrl(given || s.fallback), io);
           apis.set(service, api);
         }
         return api;

@@ -64,7 +64,11 @@ Deno.test("runCli() reads the master address from TENDER_MASTER and prints a tab
   };
   const human = fakeIo(handler);
   assert.equal(await runCli(["agents"], human.io), 0);
-  assert.equal(seen[0], "http://master.test:5050/master/state");
+  // First it asks who leads (answered here by the master itself), then reads the state there.
+  assert.deepEqual(seen, [
+    "http://master.test:5050/master/redirect",
+    "http://master.test:5050/master/state",
+  ]);
   assert.match(
     human.out(),
     /^m1-S0\s+node-a:5051\s+active\s+0\s+1\/4\s+128MiB\/2GiB\s+0MiB\/0MiB\s+0\/10$/m,
@@ -74,7 +78,7 @@ Deno.test("runCli() reads the master address from TENDER_MASTER and prints a tab
     await runCli(["agents", "list", "--json", "--master", "http://other:1/"], json.io),
     0,
   );
-  assert.equal(seen[1], "http://other:1/master/state");
+  assert.equal(seen[3], "http://other:1/master/state");
   assert.equal(JSON.parse(json.out())[0].hostname, "node-a");
 });
 

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { createLogger, type Logger, resolveLogLevel } from "./log.ts";
+import { Masters, type MastersDeps } from "./masters.ts";
 
 /** Prints the problem and the usage to stderr, and exits 2 (a usage error). */
 export function usageError(message: string, usage: string): never {
@@ -75,4 +76,20 @@ export function secondsFlag(
     usageError(`--${name} must be a number of seconds, got "${value}"`, options.usage);
   }
   return n * 1000;
+}
+
+/**
+ * `--master`: one master URL, a comma-separated list, or an etcd election (read through
+ * `deps.etcd`, where the process hands one in), as `Masters`; exit 2 if missing or bad.
+ */
+export function mastersFlag(
+  value: string | undefined,
+  options: { usage: string; deps?: MastersDeps },
+): Masters {
+  if (!value) usageError("--master is required", options.usage);
+  try {
+    return new Masters(value, options.deps);
+  } catch (e) {
+    usageError(`invalid --master: ${e instanceof Error ? e.message : e}`, options.usage);
+  }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseFlags, portFlag, secondsFlag } from "./flags.ts";
+import { mastersFlag, parseFlags, portFlag, secondsFlag } from "./flags.ts";
 
 Deno.test("parseFlags() types and defaults the flags it is given", () => {
   const flags = parseFlags("usage", {
@@ -27,4 +27,30 @@ Deno.test("a bad flag exits 2 with a message naming it and the usage", async () 
   const err = new TextDecoder().decode(out.stderr);
   assert.match(err, /--dns-port must be a port number or "off", got "seven"/);
   assert.match(err, /^Usage: deno task master/m);
+});
+
+Deno.test("mastersFlag() reads one master or a list", () => {
+  assert.equal(mastersFlag("m1:5050", { usage: "" }).text, "http://m1:5050");
+  assert.deepEqual(mastersFlag("http://m1:5050,m2:5050", { usage: "" }).candidates, [
+    "http://m1:5050",
+    "http://m2:5050",
+  ]);
+});
+
+Deno.test("a bad --master exits 2 naming the entry, and etcd:// says it is not supported yet", async () => {
+  const run = async (master: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-kv", "router/main.ts", "--master", master],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, err: new TextDecoder().decode(out.stderr) };
+  };
+  const bad = await run("http://m1:5050,ftp://m2");
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /invalid --master: Invalid master "ftp:\/\/m2"/);
+  assert.match(bad.err, /^usage: deno task router --master URL\[,URL\.\.\.\]/m);
+  const etcd = await run("etcd://127.0.0.1:2379/tender");
+  assert.equal(etcd.code, 2);
+  assert.match(etcd.err, /reading the leader from etcd is not supported yet/);
 });

@@ -1,6 +1,7 @@
 /**
  * Wire types and small shared pieces: the Mesos v1 schemas, the agent protocol, RecordIO,
- * resource arithmetic, streams that end on abort, the error type, and the Clock/Ids effects.
+ * resource arithmetic, streams that end on abort, the error type, the Clock/Ids effects, and
+ * `Masters`, which finds the leading master among several.
  *
  * @module
  * @example
@@ -16,3 +17,4 @@ export * from "./streams.ts";
 export * from "./errors.ts";
 export * from "./clock.ts";
 export * from "./resources.ts";
+export * from "./masters.ts";

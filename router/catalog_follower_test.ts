@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { CatalogStore } from "../master/discovery/mod.ts";
+import { CatalogStore, type Service } from "../master/discovery/mod.ts";
 import { systemClock } from "../protocol/mod.ts";
-import { followCatalog } from "./catalog_follower.ts";
+import { waitFor } from "../tests/support/fake_master.ts";
+import { FakeHaMaster, type LeaderHandler } from "../tests/support/ha_master.ts";
+import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
 
 /**
  * A master stand-in whose catalog stream sends a change batch every millisecond, for 5 s (so
@@ -61,5 +63,92 @@ Deno.test("followCatalog() stops when its signal aborts, even while the stream i
     }
   } finally {
     await master.close();
+  }
+});
+
+function service(name: string): Service {
+  return { id: `${name}.marathon`, name, framework: "marathon", endpoints: [] };
+}
+
+/** A leading master serving `services` as its catalog: the SSE stream stays open while it leads. */
+function catalogOf(services: Service[]): LeaderHandler {
+  const encoder = new TextEncoder();
+  const snapshot = { version: 1, services };
+  return (request, signal) => {
+    if (new URL(request.url).pathname === "/api/v1/services") return Response.json(snapshot);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(
+          encoder.encode(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`),
+        );
+        signal.addEventListener("abort", () => {
+          try {
+            controller.close();
+          } catch { /* the follower cancelled it first */ }
+        }, { once: true });
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  };
+}
+
+Deno.test("followCatalog() follows the catalog of the leader, and of the new leader after a failover", async () => {
+  const a = FakeHaMaster.start(), b = FakeHaMaster.start();
+  a.lead(catalogOf([service("web-old")]));
+  b.standBy(a);
+  const store = new CatalogStore();
+  const stop = new AbortController();
+  const statuses: FollowStatus[] = [];
+  const names = () => store.current().catalog.services.map((s) => s.name).join(",");
+  const following = followCatalog({
+    master: `${b.url},${a.url}`,
+    store,
+    clock: systemClock,
+    signal: stop.signal,
+    pollMs: 20,
+    onStatus: (s) => void statuses.push(s),
+  });
+  try {
+    await waitFor(() => names() === "web-old", { what: "the first leader's catalog" });
+    await a.kill();
+    b.lead(catalogOf([service("web-new")]));
+    await waitFor(() => names() === "web-new", { what: "the new leader's catalog" });
+    await waitFor(() => statuses.at(-1) === "streaming", { what: "streaming again" });
+  } finally {
+    stop.abort();
+    await following;
+    await a.kill();
+    await b.kill();
+  }
+});
+
+Deno.test("followCatalog() leaves a paused leader whose stream stays open once another leads", async () => {
+  const a = FakeHaMaster.start(), b = FakeHaMaster.start();
+  a.lead(catalogOf([service("web-old")]));
+  b.standBy(a);
+  const store = new CatalogStore();
+  const stop = new AbortController();
+  const names = () => store.current().catalog.services.map((s) => s.name).join(",");
+  const following = followCatalog({
+    master: `${a.url},${b.url}`,
+    store,
+    clock: systemClock,
+    signal: stop.signal,
+    pollMs: 20,
+    leaderCheckMs: 50,
+  });
+  try {
+    await waitFor(() => names() === "web-old", { what: "the first leader's catalog" });
+    a.pause(); // SIGSTOP: the stream stays open, nothing answers
+    b.lead(catalogOf([service("web-new")]));
+    await waitFor(() => names() === "web-new", {
+      what: "the new leader's catalog",
+      timeoutMs: 5_000,
+    });
+  } finally {
+    stop.abort();
+    await following;
+    await a.kill();
+    await b.kill();
   }
 });

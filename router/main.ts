@@ -1,12 +1,12 @@
 /**
- * `deno task router --master URL [--host 127.0.0.1] [--http-port 8081] [--poll-ms 1000]
+ * `deno task router --master URL[,URL...] [--host 127.0.0.1] [--http-port 8081] [--poll-ms 1000]
  *   [--log-level debug|info|warn|error]`
  */
-import { loggerFlag, parseFlags, portFlag, usageError } from "../protocol/flags.ts";
+import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../protocol/flags.ts";
 import { startRouter } from "./mod.ts";
 
-const USAGE = "usage: deno task router --master URL [--host H] [--http-port P] [--poll-ms MS] " +
-  "[--log-level debug|info|warn|error]";
+const USAGE = "usage: deno task router --master URL[,URL...] [--host H] [--http-port P] " +
+  "[--poll-ms MS] [--log-level debug|info|warn|error]";
 const flags = parseFlags(USAGE, {
   master: { type: "string" },
   host: { type: "string", default: "127.0.0.1" },
@@ -15,19 +15,19 @@ const flags = parseFlags(USAGE, {
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
-if (!flags.master) usageError("--master is required", USAGE);
+const masters = mastersFlag(flags.master, { usage: USAGE });
 const httpPort = portFlag("http-port", flags["http-port"], { usage: USAGE });
 const pollMs = Number(flags["poll-ms"]);
 if (!Number.isFinite(pollMs) || pollMs <= 0) {
   usageError(`--poll-ms must be a positive number of ms, got "${flags["poll-ms"]}"`, USAGE);
 }
 const log = loggerFlag("router", flags["log-level"], USAGE);
-const router = await startRouter({ master: flags.master, hostname: flags.host, httpPort, pollMs });
+const router = await startRouter({ master: masters, hostname: flags.host, httpPort, pollMs });
 console.log(
-  `router: following ${flags.master}; vhosts on http://${router.hostname}:${router.httpPort}, ` +
+  `router: following ${masters.text}; vhosts on http://${router.hostname}:${router.httpPort}, ` +
     `state at /_router/state`,
 );
-log.info("router started", { master: flags.master, servicePorts: router.servicePorts() });
+log.info("router started", { master: masters.text, servicePorts: router.servicePorts() });
 const shutdown = async () => {
   log.info("stopping");
   await router.close();

@@ -5,7 +5,7 @@
  * are not a routed virtual host).
  */
 import { type CatalogSource, CatalogStore } from "../master/discovery/mod.ts";
-import { type Clock, systemClock } from "../protocol/mod.ts";
+import { type Clock, type Masters, systemClock } from "../protocol/mod.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { proxyRequest } from "./http_proxy.ts";
@@ -17,8 +17,11 @@ import { TcpFrontend } from "./tcp_frontend.ts";
 
 /** Options of `startRouter()`. Give `master` or `source`. */
 export interface RouterOptions {
-  /** Master base URL to follow (`http://127.0.0.1:5050`). */
-  master?: string;
+  /**
+   * The masters whose catalog to follow: a base URL (`http://127.0.0.1:5050`), a comma-separated
+   * list of them, or `Masters`; the router follows the leader across failovers.
+   */
+  master?: string | Masters;
   /** An in-process catalog (the dev cluster's master's `CatalogStore`). */
   source?: CatalogSource;
   /** Address every listener binds. Default 127.0.0.1. */

@@ -10,6 +10,7 @@ import {
   type ExecutorInfo,
   type Filters,
   type FrameworkInfo,
+  type Masters,
   type Operation,
   systemClock,
   type TaskInfo,
@@ -22,8 +23,12 @@ import { type CallbackResult, type Scheduler, SchedulerCallError } from "./sched
 
 /** How a `SchedulerDriver` reaches the master and presents the framework. */
 export interface SchedulerDriverOptions {
-  /** The master's base URL, e.g. `http://127.0.0.1:5050`. */
-  master: string;
+  /**
+   * The masters: a base URL (`http://127.0.0.1:5050`), a comma-separated list of them, or a
+   * `Masters`. The driver subscribes at the leader; after a failover it subscribes again at the
+   * new leader with its framework id (and `Scheduler.subscribed` says `resubscribed`).
+   */
+  master: string | Masters;
   /** user, name, failover_timeout, roles, capabilities, ... (`id` is filled in by the driver). */
   framework: FrameworkInfo;
   /** A framework id from an earlier run, to re-subscribe as that framework after a restart. */
@@ -39,6 +44,11 @@ export interface SchedulerDriverOptions {
   callTimeoutMs?: number;
   /** The stream counts as dead after this many heartbeat intervals without an event; default 5. */
   missedHeartbeats?: number;
+  /**
+   * With several masters, how often the others are asked whether the subscribed master still
+   * leads (a paused or cut-off leader keeps the stream open); default 5 s.
+   */
+  leaderCheckMs?: number;
 }
 
 const DEFAULT_HEARTBEAT_SECONDS = 15;
@@ -54,6 +64,7 @@ export class SchedulerDriver {
   readonly #autoAck: boolean;
   readonly #callTimeoutMs: number;
   readonly #missedHeartbeats: number;
+  readonly #leaderCheckMs: number;
   readonly #life = new AbortController();
   readonly #client: MasterClient;
   #frameworkId: string | undefined;
@@ -78,6 +89,7 @@ export class SchedulerDriver {
     this.#autoAck = options.autoAcknowledge ?? true;
     this.#callTimeoutMs = options.callTimeoutMs ?? 75_000;
     this.#missedHeartbeats = options.missedHeartbeats ?? 5;
+    this.#leaderCheckMs = options.leaderCheckMs ?? 5_000;
     this.#client = new MasterClient(options.master);
   }
 
@@ -326,6 +338,14 @@ export class SchedulerDriver {
         });
       }
       this.#streamId = streamId;
+      const masters = this.#client.masters;
+      const base = masters.current;
+      void masters.deposed(base, { clock: this.#clock, signal, everyMs: this.#leaderCheckMs })
+        .then((leader) => {
+          if (leader) {
+            connection.abort(new Error(`the master at ${base} no longer leads; ${leader} does`));
+          }
+        });
       for await (const text of decodeRecords(untilAborted(response.body, signal))) {
         lastEventAt = this.#clock.now();
         const record = parseEventRecord(text);

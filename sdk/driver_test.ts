@@ -6,6 +6,7 @@ import {
   FakeSchedulerMaster,
   type FakeSchedulerMasterOptions,
 } from "./testing/fake_scheduler_master.ts";
+import { FakeHaMaster, proxyTo } from "../tests/support/ha_master.ts";
 
 const FRAMEWORK = { user: "tester", name: "driver-test", failover_timeout: 60 };
 const FAST = { initialMs: 10, maxMs: 50 };
@@ -354,6 +355,92 @@ Deno.test("SchedulerDriver.start() retries a 503 and follows a 307 to the leadin
     });
   } finally {
     await leader.close();
+  }
+});
+
+Deno.test("SchedulerDriver subscribes at the leader of a master list and, after a failover, at the new one with its framework id", async () => {
+  const first = FakeSchedulerMaster.start(), second = FakeSchedulerMaster.start();
+  const a = FakeHaMaster.start(), b = FakeHaMaster.start();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  listener.close(); // a master that is down
+  a.lead(proxyTo(first.url));
+  b.standBy(a);
+  const log: string[] = [];
+  const driver = new SchedulerDriver({
+    subscribed: async (d, info) => {
+      log.push(`subscribed ${info.frameworkId} ${info.resubscribed}`);
+      if (info.resubscribed) await d.reconcile(); // as a framework does after a failover
+    },
+    disconnected: () => void log.push("disconnected"),
+  }, {
+    master: `http://127.0.0.1:${listener.addr.port},${b.url},${a.url}`,
+    framework: FRAMEWORK,
+    backoff: FAST,
+  });
+  try {
+    await driver.start();
+    assert.equal(first.callsOf("SUBSCRIBE").length, 1);
+    assert.equal(driver.frameworkId, "fake-master-0001");
+
+    await a.kill();
+    b.lead(proxyTo(second.url));
+    const resub = await second.waitFor(() => second.callsOf("SUBSCRIBE")[0], {
+      what: "a SUBSCRIBE at the new leader",
+    });
+    assert.deepEqual(resub.call, {
+      type: "SUBSCRIBE",
+      framework_id: { value: "fake-master-0001" },
+      subscribe: { framework_info: { ...FRAMEWORK, id: { value: "fake-master-0001" } } },
+    });
+    const reconcile = await second.waitFor(() => second.callsOf("RECONCILE")[0], {
+      what: "a RECONCILE at the new leader",
+    });
+    assert.equal(reconcile.headers.get("Mesos-Stream-Id"), second.streamId);
+    assert.deepEqual(log, [
+      "subscribed fake-master-0001 false",
+      "disconnected",
+      "subscribed fake-master-0001 true",
+    ]);
+  } finally {
+    await driver.stop();
+    await a.kill();
+    await b.kill();
+    await first.close();
+    await second.close();
+  }
+});
+
+Deno.test("SchedulerDriver leaves a paused leader whose stream stays open once another leads", async () => {
+  const first = FakeSchedulerMaster.start({ heartbeats: false });
+  const second = FakeSchedulerMaster.start({ heartbeats: false });
+  const a = FakeHaMaster.start(), b = FakeHaMaster.start();
+  a.lead(proxyTo(first.url));
+  b.standBy(a);
+  const reasons: string[] = [];
+  const driver = new SchedulerDriver({ disconnected: (_d, reason) => void reasons.push(reason) }, {
+    master: `${a.url},${b.url}`,
+    framework: FRAMEWORK,
+    backoff: FAST,
+    leaderCheckMs: 50,
+  });
+  try {
+    await driver.start();
+    a.pause(); // SIGSTOP: the stream stays open (and silent), nothing answers
+    b.lead(proxyTo(second.url));
+    const resub = await second.waitFor(() => second.callsOf("SUBSCRIBE")[0], {
+      what: "a SUBSCRIBE at the new leader",
+    });
+    assert.equal(
+      resub.call?.type === "SUBSCRIBE" && resub.call.framework_id?.value,
+      "fake-master-0001",
+    );
+    assert.deepEqual(reasons, [`the master at ${a.url} no longer leads; ${b.url} does`]);
+  } finally {
+    await driver.stop();
+    await a.kill();
+    await b.kill();
+    await first.close();
+    await second.close();
   }
 });
 

@@ -1,28 +1,36 @@
 /**
- * The HTTP side of the scheduler API: POSTs calls to the leading master (following its 307s),
+ * The HTTP side of the scheduler API: POSTs calls to the leading master (`Masters`: 307s are
+ * followed, a master that refuses connections is passed over for the one the others name),
  * turns refusals into `SchedulerCallError`, and parses event records.
  */
-import { type Call, type CallType, type Event, EventSchema } from "../protocol/mod.ts";
+import { type Call, type CallType, type Event, EventSchema, Masters } from "../protocol/mod.ts";
 import { SchedulerCallError } from "./scheduler.ts";
 
-const SCHEDULER_PATH = "api/v1/scheduler";
-const MAX_REDIRECTS = 5;
+const SCHEDULER_PATH = "/api/v1/scheduler";
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(
   EventSchema.options.map((o) => o.shape.type.value),
 );
 
-/** Sends scheduler calls; remembers where the leading master is once redirected there. */
+/** Sends scheduler calls to whichever master leads. */
 export class MasterClient {
-  #endpoint: URL;
+  readonly #masters: Masters;
 
-  /** `master` is the base URL, e.g. `http://127.0.0.1:5050` (a path prefix is kept). */
-  constructor(master: string) {
-    this.#endpoint = new URL(SCHEDULER_PATH, master.endsWith("/") ? master : `${master}/`);
+  /**
+   * `master` is a base URL (`http://127.0.0.1:5050`, a path prefix is kept), a comma-separated
+   * list of them, or a `Masters`.
+   */
+  constructor(master: string | Masters) {
+    this.#masters = Masters.from(master);
+  }
+
+  /** The masters calls go to (the leader among them). */
+  get masters(): Masters {
+    return this.#masters;
   }
 
   /** The scheduler endpoint of the master currently believed to lead. */
   get endpoint(): URL {
-    return this.#endpoint;
+    return new URL(`${this.#masters.current}${SCHEDULER_PATH}`);
   }
 
   /**
@@ -36,53 +44,33 @@ export class MasterClient {
       "Accept": "application/json",
       ...(options.streamId ? { "Mesos-Stream-Id": options.streamId } : {}),
     };
-    const body = JSON.stringify(call);
-    for (let hop = 0;; hop++) {
-      const url = this.#endpoint;
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: "POST",
-          headers,
-          body,
-          redirect: "manual",
-          signal: options.signal,
-        });
-      } catch (e) {
-        const why = options.signal.aborted ? errorText(options.signal.reason) : errorText(e);
-        throw new SchedulerCallError({
-          callType: type,
-          message: `${type} to ${url} failed: ${why}`,
-        });
-      }
-      if (response.status >= 300 && response.status < 400) {
-        const location = response.headers.get("Location");
-        await response.body?.cancel();
-        if (!location || hop >= MAX_REDIRECTS) {
-          throw new SchedulerCallError({
-            callType: type,
-            httpStatus: response.status,
-            message: `${type} to ${url}: ${
-              location ? "too many redirects" : "redirect without Location"
-            }`,
-          });
-        }
-        this.#endpoint = new URL(location, url); // `//host:port/path` keeps the scheme
-        continue;
-      }
-      if (!response.ok) {
-        const text = await response.text().catch(() => "");
-        throw new SchedulerCallError({
-          callType: type,
-          httpStatus: response.status,
-          body: text,
-          message: `Master refused ${type} with ${response.status}: ${
-            text.trim() || response.statusText
-          }`,
-        });
-      }
-      return response;
+    let response: Response;
+    try {
+      response = await this.#masters.fetch(SCHEDULER_PATH, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(call),
+        signal: options.signal,
+      });
+    } catch (e) {
+      const why = options.signal.aborted ? errorText(options.signal.reason) : errorText(e);
+      throw new SchedulerCallError({
+        callType: type,
+        message: `${type} to ${this.endpoint} failed: ${why}`,
+      });
     }
+    if (!response.ok) {
+      const text = await response.text().catch(() => "");
+      throw new SchedulerCallError({
+        callType: type,
+        httpStatus: response.status,
+        body: text,
+        message: `Master refused ${type} with ${response.status}: ${
+          text.trim() || response.statusText
+        }`,
+      });
+    }
+    return response;
   }
 }
 

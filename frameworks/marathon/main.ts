@@ -1,15 +1,16 @@
 /**
- * `deno task marathon --master URL [--port 8080] [--host 127.0.0.1] [--work-dir DIR]
+ * `deno task marathon --master URL[,URL...] [--port 8080] [--host 127.0.0.1] [--work-dir DIR]
  *   [--store etcd://HOST:PORT[,…][/prefix] | PATH] [--advertise-url URL]
  *   [--log-level debug|info|warn|error]`
  */
-import { loggerFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
+import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
 import { parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
 import { startMarathon } from "./start_marathon.ts";
 
 const USAGE =
-  "Usage: deno task marathon --master http://HOST:5050 [--port 8080] [--host 127.0.0.1] " +
+  "Usage: deno task marathon --master http://HOST:5050[,http://HOST2:5050...] [--port 8080] " +
+  "[--host 127.0.0.1] " +
   "[--work-dir ./.tender/marathon] " +
   "[--store etcd://HOST:PORT[,HOST:PORT...][/prefix] | PATH (default WORK_DIR/marathon.kv)] " +
   "[--advertise-url URL (http://HOST:PORT): where the other Marathons proxy to when this one leads] " +
@@ -25,7 +26,7 @@ const args = parseFlags(USAGE, {
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
-if (!args.master) usageError("--master is required", USAGE);
+const masters = mastersFlag(args.master, { usage: USAGE });
 const log = loggerFlag("marathon", args["log-level"], USAGE);
 const port = portFlag("port", args.port, { usage: USAGE });
 let store: StoreSpec | undefined;
@@ -38,7 +39,8 @@ if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {
   usageError("--advertise-url needs --store etcd://…", USAGE);
 }
 
-const options = { master: args.master, port, host: args.host! };
+// The driver follows the leader among the listed masters.
+const options = { master: masters.text, port, host: args.host! };
 const marathon = store?.kind === "etcd"
   ? await startHaMarathon({
     ...options,
@@ -51,7 +53,7 @@ const marathon = store?.kind === "etcd"
   })
   : await startMarathon({ ...options, workDir: args["work-dir"]!, kvPath: store?.path });
 const role = "leading" in marathon ? " (standing by until elected)" : "";
-console.log(`marathon: API on ${marathon.url}, master ${args.master}${role}`);
+console.log(`marathon: API on ${marathon.url}, master ${masters.text}${role}`);
 log.info("marathon started", {
   store: args.store ?? `${args["work-dir"]}/marathon.kv`,
   frameworkName: "marathon",

@@ -19,7 +19,7 @@ import { DenoKvStore, type StateStore } from "../../store/mod.ts";
 
 /** How to start Marathon. */
 export interface StartMarathonOptions {
-  /** The master's base URL, e.g. `http://127.0.0.1:5050`. */
+  /** The master's base URL (`http://127.0.0.1:5050`), or a comma-separated list of masters. */
   master: string;
   /** API port (default 8080; 0 = any free port). */
   port?: number;
