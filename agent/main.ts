@@ -1,6 +1,7 @@
 /** `deno task agent --master URL[,URL...] ...`: parses the flags and starts an agent. */
 import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
 import { Masters } from "../protocol/mod.ts";
+import { etcdMasterLeader } from "../store/mod.ts";
 import { type AgentFlags, parseAgentFlags, USAGE } from "./flags.ts";
 import { startAgent } from "./start_agent.ts";
 
@@ -12,8 +13,7 @@ let log: Logger;
 let masters: Masters;
 try {
   flags = parseAgentFlags(Deno.args);
-  // Where an etcd leader reader would be handed in (`{ etcd }`), as for every --master.
-  masters = new Masters(flags.master);
+  masters = new Masters(flags.master, { etcd: etcdMasterLeader() });
   log = createLogger({
     level: flags.logLevel ?? resolveLogLevel(undefined, Deno.env.get("TENDER_LOG_LEVEL")),
     component: "agent",

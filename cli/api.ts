@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import { type MasterRequestInit, Masters } from "../protocol/mod.ts";
+import { etcdMasterLeader } from "../store/mod.ts";
 import { CliError, usageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 
@@ -37,7 +38,7 @@ export function reason(error: unknown): string {
 /** The masters named by `--master`/`TENDER_MASTER` (one URL or a list), asked with `io.fetch`. */
 export function mastersOf(spec: string, io: Io): Masters {
   try {
-    return new Masters(spec, { fetch: io.fetch });
+    return new Masters(spec, { fetch: io.fetch, etcd: etcdMasterLeader() });
   } catch (e) {
     throw usageError(
       `invalid ${SERVICES.master.flag} (or ${SERVICES.master.env}): ${

@@ -3,6 +3,7 @@
  *   [--log-level debug|info|warn|error]`
  */
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../protocol/flags.ts";
+import { etcdMasterLeader } from "../store/mod.ts";
 import { startRouter } from "./mod.ts";
 
 const USAGE = "usage: deno task router --master URL[,URL...] [--host H] [--http-port P] " +
@@ -15,7 +16,7 @@ const flags = parseFlags(USAGE, {
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
-const masters = mastersFlag(flags.master, { usage: USAGE });
+const masters = mastersFlag(flags.master, { usage: USAGE, deps: { etcd: etcdMasterLeader() } });
 const httpPort = portFlag("http-port", flags["http-port"], { usage: USAGE });
 const pollMs = Number(flags["poll-ms"]);
 if (!Number.isFinite(pollMs) || pollMs <= 0) {

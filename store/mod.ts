@@ -21,3 +21,4 @@ export { EtcdStateStore } from "./etcd/etcd_store.ts";
 export { EtcdClient, EtcdUnavailableError } from "./etcd/client.ts";
 export { Election, type Leadership, readLeader } from "./etcd/election.ts";
 export { Candidacy, type Term } from "./etcd/candidacy.ts";
+export { etcdMasterLeader } from "./etcd/master_leader.ts";

@@ -4,7 +4,7 @@
  *   [--log-level debug|info|warn|error]`
  */
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
-import { parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
+import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
 import { startMarathon } from "./start_marathon.ts";
 
@@ -26,7 +26,7 @@ const args = parseFlags(USAGE, {
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
-const masters = mastersFlag(args.master, { usage: USAGE });
+const masters = mastersFlag(args.master, { usage: USAGE, deps: { etcd: etcdMasterLeader() } });
 const log = loggerFlag("marathon", args["log-level"], USAGE);
 const port = portFlag("port", args.port, { usage: USAGE });
 let store: StoreSpec | undefined;
@@ -40,7 +40,7 @@ if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {
 }
 
 // The driver follows the leader among the listed masters.
-const options = { master: masters.text, port, host: args.host! };
+const options = { master: masters, port, host: args.host! };
 const marathon = store?.kind === "etcd"
   ? await startHaMarathon({
     ...options,

@@ -6,7 +6,7 @@
  */
 import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
-import { type Clock, type Ids, randomIds, systemClock } from "../../protocol/mod.ts";
+import { type Clock, type Ids, type Masters, randomIds, systemClock } from "../../protocol/mod.ts";
 import { marathonApi } from "./api/api.ts";
 import { Backoff } from "./deployment/backoff.ts";
 import { EventBus } from "./events/event_bus.ts";
@@ -19,8 +19,11 @@ import { DenoKvStore, type StateStore } from "../../store/mod.ts";
 
 /** How to start Marathon. */
 export interface StartMarathonOptions {
-  /** The master's base URL (`http://127.0.0.1:5050`), or a comma-separated list of masters. */
-  master: string;
+  /**
+   * The master's base URL (`http://127.0.0.1:5050`), a comma-separated list of masters, or the
+   * `Masters` they make (one with an etcd reader for `etcd://…`).
+   */
+  master: string | Masters;
   /** API port (default 8080; 0 = any free port). */
   port?: number;
   /** Address to listen on (default 127.0.0.1). */
@@ -142,7 +145,7 @@ export async function runMarathon(
       get leader() {
         return self.hostPort();
       },
-      master: options.master,
+      master: typeof options.master === "string" ? options.master : options.master.text,
       frameworkId: () => driver.frameworkId,
       get httpPort() {
         return self.httpPort();

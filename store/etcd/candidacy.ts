@@ -40,6 +40,7 @@ export class Candidacy<T extends Term> {
   constructor(election: Election, options: CandidacyOptions<T>) {
     this.#election = election;
     this.#options = options;
+    election.onTrouble((trouble) => this.#trouble = trouble);
   }
 
   /** Starts following the election and campaigning as `self` (its URL), in the background. */

@@ -62,6 +62,7 @@ export class Election {
   readonly #dir: string;
   readonly #ttlSeconds: number;
   readonly #log: EtcdLog;
+  #troubleListeners: ((trouble: string | undefined) => void)[] = [];
 
   constructor(client: EtcdClient, options: ElectionOptions) {
     this.#client = client;
@@ -69,6 +70,18 @@ export class Election {
     this.#dir = candidatesPrefix(options.prefix);
     this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_ELECTION_TTL_SECONDS;
     this.#log = options.log ?? (() => {});
+  }
+
+  /**
+   * Calls `listen` with why campaigning fails (etcd unreachable, no quorum) each time it does,
+   * and with undefined once it gets through again.
+   */
+  onTrouble(listen: (trouble: string | undefined) => void): void {
+    this.#troubleListeners.push(listen);
+  }
+
+  #trouble(trouble: string | undefined): void {
+    for (const listen of this.#troubleListeners) listen(trouble);
   }
 
   /**
@@ -93,6 +106,7 @@ export class Election {
         const createRevision = put.succeeded
           ? put.revision
           : (read?.type === "range" && read.kvs[0]?.createRevision) || 0;
+        this.#trouble(undefined);
         const until = AbortSignal.any([lease.signal, ...(signal ? [signal] : [])]);
         await this.#waitForTurn(key, createRevision, until, lease);
         if (lease.signal.aborted) throw lease.signal.reason;
@@ -101,6 +115,7 @@ export class Election {
       } catch (e) {
         await lease?.end("campaign abandoned");
         if (signal?.aborted) throw signal.reason;
+        this.#trouble(e instanceof Error ? e.message : String(e));
         const retryMs = Math.min(RETRY_MS * 2 ** failures, 2000);
         this.#log("Campaign failed; trying again", { error: String(e), retryMs });
         await systemClock.sleep(retryMs, signal);

@@ -79,11 +79,14 @@ export class HaCluster {
     }, options.timeoutMs ?? 30_000);
   }
 
-  /** Starts an agent that knows every master, and waits until the leader lists it active. */
-  async addAgent(extraArgs: string[] = []): Promise<TenderProcess> {
+  /**
+   * Starts an agent that knows every master (or, given `master`, finds them so: e.g. the
+   * masters' `etcd://…` store), and waits until the leader lists it active.
+   */
+  async addAgent(extraArgs: string[] = [], master = this.masterList): Promise<TenderProcess> {
     const n = this.agents.length;
     const agent = new TenderProcess(`agent-${n}`, "agent/main.ts", [
-      ...["--master", this.masterList, "--port", String(freePort())],
+      ...["--master", master, "--port", String(freePort())],
       ...["--work-dir", `${this.root}/agent-${n}`, "--hostname", `agent-${n}.test`],
       ...["--containerizer", "process", ...extraArgs],
     ]);
@@ -96,6 +99,13 @@ export class HaCluster {
       );
     });
     return agent;
+  }
+
+  /** The last lines each master logged, for the message of a failed wait. */
+  logs(lines = 20): string {
+    return this.masters.map((m) =>
+      `--- ${m.name}\n${m.log.join("").split("\n").slice(-lines).join("\n")}`
+    ).join("\n");
   }
 
   /** The leading master's `/master/state` (undefined while none leads). */
@@ -112,7 +122,9 @@ export class HaCluster {
   async stop(): Promise<void> {
     for (const a of this.agents) await a.kill("SIGKILL");
     for (const m of this.masters) {
-      m.signal("SIGCONT");
+      try {
+        m.signal("SIGCONT"); // a paused master must wake to die
+      } catch { /* it exited by itself */ }
       await m.kill("SIGKILL");
     }
     await this.etcd.close();
