@@ -139,14 +139,18 @@ export class MasterConnection {
     let attempt = 0;
     while (!this.#stop.signal.aborted) {
       let gotSubscribed = false;
+      let electing = false;
       await this.#subscription(() => (gotSubscribed = true)).catch((e) => {
+        electing = e instanceof ElectionPending;
         if (!this.#stop.signal.aborted) this.#deps.log?.(`Master connection lost: ${message(e)}`);
       });
       this.#subscribed = false;
       if (this.#stop.signal.aborted) break;
       this.#handlers.onDisconnected?.("stream ended");
       if (gotSubscribed) attempt = 0;
-      const delay = reconnectDelay(attempt++, {
+      // A live master with no leader yet (an election under way): ask again soon, not later
+      // and later — the new leader is there within a lease.
+      const delay = reconnectDelay(electing ? 0 : attempt++, {
         minMs: this.#options.reconnectMinMs,
         maxMs: this.#options.reconnectMaxMs,
         random: (this.#deps.random ?? Math.random)(),
@@ -183,9 +187,10 @@ export class MasterConnection {
       });
       if (!res.ok || !res.body) {
         const text = await res.text().catch(() => "");
-        throw new Error(
-          `Master ${masters.current} refused SUBSCRIBE with ${res.status}: ${text.slice(0, 200)}`,
-        );
+        const why = `Master ${masters.current} refused SUBSCRIBE with ${res.status}: ${
+          text.slice(0, 200)
+        }`;
+        throw res.status === 503 ? new ElectionPending(why) : new Error(why);
       }
       const base = masters.current;
       this.#session = { base, end: session };
@@ -243,3 +248,6 @@ export class MasterConnection {
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/** A master answered 503: no leader is elected yet (standbys say so while a lease runs out). */
+class ElectionPending extends Error {}

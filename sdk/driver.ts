@@ -276,6 +276,8 @@ export class SchedulerDriver {
           break;
         }
         outcome = { subscribed: false, reason: errorText(e) };
+        // A live master with no leader yet (503: an election under way): ask again soon.
+        if (e instanceof SchedulerCallError && e.httpStatus === 503) attempt = 0;
       }
       this.#streamId = undefined;
       if (this.#life.signal.aborted) break;
