@@ -12,6 +12,8 @@ const SCRIPTS: [string, string, ...string[]][] = [
   ["run", "tests/bench/marathon_launch.ts"],
   ["run", "tests/bench/registry_throughput.ts"],
   ["run", "tests/bench/router_latency.ts"],
+  ["run", "tests/bench/master_ha.ts"],
+  ["run", "tests/bench/marathon_failover.ts"],
 ];
 
 for (const [mode, script, ...rest] of SCRIPTS) {
