@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { taskInfo } from "../mod.ts";
-import { waitFor } from "./support/cluster.ts";
-import { hasEtcd } from "./support/etcd_cluster.ts";
+import { EtcdClient } from "../store/mod.ts";
+import { freePort, waitFor } from "./support/cluster.ts";
+import { EtcdCluster, hasEtcd } from "./support/etcd_cluster.ts";
 import { HaCluster } from "./support/ha_cluster.ts";
 import { call, type Json } from "./support/marathon_api.ts";
 import { MarathonProcess } from "./support/marathon_process.ts";
@@ -267,6 +268,119 @@ Deno.test({
     } finally {
       await marathon.kill();
       await cluster.stop();
+    }
+  },
+});
+
+/** `dig` A answer lines for a name, from the DNS port on 127.0.0.1 ("" when none answers). */
+async function digA(port: number, name: string): Promise<string> {
+  const out = await new Deno.Command("dig", {
+    args: ["@127.0.0.1", "-p", String(port), "+time=1", "+tries=1", "+short", name, "A"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+const hasDig = (() => {
+  try {
+    return Deno.statSync("/usr/bin/dig").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "DNS answers for a task before and after the leading master is killed (the new leader serves it)",
+  ignore: ignore || !hasDig,
+  async fn() {
+    const dnsPort = freePort();
+    const cluster = await HaCluster.start({ dnsPort });
+    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
+    try {
+      await cluster.addAgent();
+      await fw.driver.start();
+      const offer = await fw.takeOffer();
+      await fw.driver.launch([offer.id.value], [
+        taskInfo({
+          name: "web",
+          taskId: "web-1",
+          agentId: offer.agent_id.value,
+          cpus: 0.1,
+          mem: 16,
+          ports: [31500],
+          command: "sleep 600",
+        }),
+      ]);
+      await fw.waitForState("web-1", "TASK_RUNNING");
+      const name = "web.recording.tender";
+      await waitFor("DNS to answer", async () => (await digA(dnsPort, name)) === "127.0.0.1");
+      const old = await cluster.waitForLeader();
+      await cluster.masters[old]!.kill("SIGKILL");
+      await cluster.waitForLeader({ not: old });
+      await waitFor("DNS to answer again", async () => (await digA(dnsPort, name)) === "127.0.0.1");
+    } finally {
+      await fw.driver.stop().catch(() => {});
+      await cluster.stop();
+    }
+  },
+});
+
+/** Runs `deno task master` with `args` to its exit; its code, output, and how long it took. */
+async function masterExit(args: string[]): Promise<{ code: number; output: string; ms: number }> {
+  const dir = await Deno.makeTempDir({ prefix: "tender-master-" });
+  const started = performance.now();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--unstable-kv",
+        "master/main.ts",
+        "--port",
+        "0",
+        "--work-dir",
+        dir,
+        ...args,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    return { code: out.code, output: text, ms: performance.now() - started };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "a master whose etcd does not answer exits non-zero naming the endpoints, and one on another system's prefix is refused",
+  ignore,
+  async fn() {
+    const port = freePort();
+    const down = await masterExit([
+      ...["--store", `etcd://127.0.0.1:${port}/tender`, "--dns-port", "off"],
+      ...["--registry-port", "off"],
+    ]);
+    assert.notEqual(down.code, 0);
+    assert.match(down.output, new RegExp(`master: .*http://127\\.0\\.0\\.1:${port}`));
+    assert.ok(down.ms < 20_000, `gave up after ${Math.round(down.ms)} ms, not a hang`);
+
+    const etcd = await EtcdCluster.start({ size: 1 });
+    try {
+      const client = await EtcdClient.connect(etcd.endpoints);
+      await client.put("k8s/registry/pods/default/x", "{}");
+      client.close();
+      const foreign = await masterExit([
+        ...["--store", etcd.url("k8s"), "--dns-port", "off", "--registry-port", "off"],
+      ]);
+      assert.notEqual(foreign.code, 0);
+      assert.match(foreign.output, /holds keys that are not Tender's/);
+    } finally {
+      await etcd.close();
     }
   },
 });

@@ -27,7 +27,8 @@ export class HaCluster {
 
   /** Starts etcd (3 members unless told) and `masters` masters, and waits for a leader. */
   static async start(
-    options: { masters?: number; etcdMembers?: number; masterArgs?: string[] } = {},
+    options: { masters?: number; etcdMembers?: number; masterArgs?: string[]; dnsPort?: number } =
+      {},
   ): Promise<HaCluster> {
     const root = await Deno.makeTempDir({ prefix: "tender-ha-" });
     const etcd = await EtcdCluster.start({ size: options.etcdMembers ?? 3 });
@@ -40,7 +41,9 @@ export class HaCluster {
         cluster.masters.push(
           new TenderProcess(`master-${i}`, "master/main.ts", [
             ...["--port", String(port), "--work-dir", `${root}/master-${i}`],
-            ...["--store", etcd.url("tender"), "--dns-port", "off", "--registry-port", "off"],
+            ...["--store", etcd.url("tender"), "--registry-port", "off"],
+            // Every master names the same DNS port: only the leader binds it.
+            ...["--dns-port", String(options.dnsPort ?? "off")],
             ...["--log-level", "info", ...(options.masterArgs ?? [])],
           ]),
         );
