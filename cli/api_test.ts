@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeHaMaster } from "../tests/support/ha_master.ts";
+import { freePort } from "../tests/support/cluster.ts";
 import type { Io } from "./io.ts";
 import { runCli } from "./run.ts";
 
@@ -103,7 +104,7 @@ Deno.test("runCli() follows a 307 from a master that stopped leading during the 
   }
 });
 
-Deno.test("runCli() says so when no master leads, and names a bad entry of the list", async () => {
+Deno.test("runCli() says so when no master leads, names a bad entry of the list, and an etcd that does not answer", async () => {
   const standby = FakeHaMaster.start();
   try {
     const none = realIo(standby.url);
@@ -114,9 +115,15 @@ Deno.test("runCli() says so when no master leads, and names a bad entry of the l
     assert.equal(await runCli(["agents"], bad.io), 2);
     assert.match(bad.err(), /invalid --master \(or TENDER_MASTER\): Invalid master "ftp:\/\/x"/);
 
-    const etcd = realIo("etcd://127.0.0.1:2379/tender");
-    assert.equal(await runCli(["agents"], etcd.io), 2);
-    assert.match(etcd.err(), /reading the leader from etcd is not supported yet/);
+    const port = freePort();
+    const etcd = realIo(`etcd://127.0.0.1:${port}/tender`);
+    assert.equal(await runCli(["agents"], etcd.io), 1);
+    assert.match(
+      etcd.err(),
+      new RegExp(
+        `cannot reach the master at etcd://127\\.0\\.0\\.1:${port}/tender \\(connection refused\\)`,
+      ),
+    );
   } finally {
     await standby.kill();
   }
