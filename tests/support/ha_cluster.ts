@@ -5,6 +5,7 @@
  */
 import { freePort, killProcessTasks, TenderProcess, waitFor } from "./cluster.ts";
 import { EtcdCluster } from "./etcd_cluster.ts";
+import { killStrays } from "./strays.ts";
 
 /** `/health` of a master on etcd. */
 interface Health {
@@ -132,6 +133,7 @@ export class HaCluster {
     }
     await this.etcd.close();
     await killProcessTasks(this.root);
+    await killStrays(this.root);
     await Deno.remove(this.root, { recursive: true }).catch(() => {});
   }
 }
