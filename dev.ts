@@ -12,7 +12,8 @@ import { startRouter } from "./router/mod.ts";
 
 const USAGE = `Usage: deno task dev [--work-dir ./.tender] [--master-port 5050] [--agent-port 5051]
   [--registry-port 5000] [--marathon-port 8080] [--router-port 8081] [--dns-port 8053]
-  [--containerizer docker|process] [--resources 'cpus:2;mem:2048']`;
+  [--containerizer docker|containerd|process] [--containerd-socket PATH]
+  [--resources 'cpus:2;mem:2048']`;
 
 const args = parseFlags(USAGE, {
   "work-dir": { type: "string", default: "./.tender" },
@@ -23,12 +24,19 @@ const args = parseFlags(USAGE, {
   "router-port": { type: "string", default: "8081" },
   "dns-port": { type: "string", default: "8053" },
   containerizer: { type: "string" },
+  "containerd-socket": { type: "string" },
   resources: { type: "string" },
   help: { type: "boolean" },
 });
 const containerizer = args.containerizer;
-if (containerizer !== undefined && containerizer !== "docker" && containerizer !== "process") {
-  usageError(`--containerizer must be docker or process, got "${containerizer}"`, USAGE);
+if (
+  containerizer !== undefined && containerizer !== "docker" && containerizer !== "containerd" &&
+  containerizer !== "process"
+) {
+  usageError(
+    `--containerizer must be docker, containerd or process, got "${containerizer}"`,
+    USAGE,
+  );
 }
 const port = (name: string, value: string) => portFlag(name, value, { usage: USAGE })!;
 const ports = {
@@ -54,6 +62,7 @@ const agent = await startAgent({
   workDir: `${workDir}/agent`,
   hostname: "localhost",
   containerizer,
+  containerdSocket: args["containerd-socket"],
   resources: args.resources,
 });
 const marathon = await startMarathon({

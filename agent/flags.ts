@@ -8,7 +8,8 @@ import type { ContainerizerKind, StartAgentOptions } from "./start_agent.ts";
 export const USAGE =
   `deno task agent --master URL[,URL...] [--port 5051] [--host 127.0.0.1] [--hostname NAME]
   [--advertise-ip 127.0.0.1] [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
-  [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|simulated] [--docker-socket PATH]
+  [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|containerd|simulated] [--docker-socket PATH]
+  [--containerd-socket PATH (/run/containerd/containerd.sock)]
   [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs] [--gc-delay 1w]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
 
@@ -43,7 +44,7 @@ function masterFlag(text: string): string {
   }
 }
 
-const KINDS: readonly ContainerizerKind[] = ["docker", "process", "simulated"];
+const KINDS: readonly ContainerizerKind[] = ["docker", "containerd", "process", "simulated"];
 
 /** The agent's options (`master` as written back by `parseMasterSpec`) plus `--log-level`. */
 export type AgentFlags = StartAgentOptions & { master: string; logLevel?: LogLevel };
@@ -64,6 +65,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       attributes: { type: "string" },
       containerizer: { type: "string" },
       "docker-socket": { type: "string" },
+      "containerd-socket": { type: "string" },
       "cgroups-enable-cfs": { type: "boolean" },
       "kill-grace": { type: "string" },
       "status-update-retry-ms": { type: "string" },
@@ -87,6 +89,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     attributes: values.attributes,
     containerizer: KINDS.find((k) => k === kind),
     dockerSocket: values["docker-socket"],
+    containerdSocket: values["containerd-socket"],
     cgroupsEnableCfs: values["cgroups-enable-cfs"],
     killGraceMs: values["kill-grace"] === undefined
       ? undefined

@@ -7,6 +7,8 @@ import { type Clock, type Ids, Masters, randomIds, systemClock } from "../protoc
 import { Agent } from "./agent.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
 import { CompositeContainerizer } from "./containerizer/composite.ts";
+import { CONTAINERD_SOCKET } from "./containerizer/containerd.ts";
+import { startContainerd } from "./containerizer/containerd_start.ts";
 import { DockerContainerizer, probeDocker } from "./containerizer/docker.ts";
 import { ProcessContainerizer } from "./containerizer/process.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
@@ -17,7 +19,7 @@ import { keys } from "./keys.ts";
 import { agentResources, parseAttributes } from "./resources_detect.ts";
 
 /** The containerizers an agent can be started with. */
-export type ContainerizerKind = "docker" | "process" | "simulated";
+export type ContainerizerKind = "docker" | "containerd" | "process" | "simulated";
 
 /** Options of `startAgent` (the flags of `deno task agent`). */
 export interface StartAgentOptions {
@@ -43,6 +45,8 @@ export interface StartAgentOptions {
   /** Default: docker where a Docker socket answers, process otherwise. */
   containerizer?: ContainerizerKind;
   dockerSocket?: string;
+  /** containerd's socket for `containerd` (default /run/containerd/containerd.sock). */
+  containerdSocket?: string;
   /** Cap Docker tasks' CPU with a CFS quota besides their shares (Mesos' flag; default off). */
   cgroupsEnableCfs?: boolean;
   /** Default grace between SIGTERM and SIGKILL (5000 ms). */
@@ -85,6 +89,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const log = options.log ?? ((m: string) => console.log(`[agent] ${m}`));
   const host = options.host ?? "127.0.0.1";
   const dockerSocket = options.dockerSocket ?? "/var/run/docker.sock";
+  const containerdSocket = options.containerdSocket ?? CONTAINERD_SOCKET;
   const masters = Masters.from(options.master);
 
   let agent: Agent | undefined;
@@ -123,13 +128,20 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       kv,
       workDir,
       dockerSocket,
+      containerdSocket,
       clock,
       ids,
       cpuQuota: options.cgroupsEnableCfs ?? false,
+      log,
     }));
+    const engineSocket = kind === "docker"
+      ? dockerSocket
+      : kind === "containerd"
+      ? containerdSocket
+      : undefined;
     log(
       `Using the ${kind} containerizer` +
-        (kind === "docker" ? ` (${dockerSocket}; tasks without an image run as processes)` : ""),
+        (engineSocket ? ` (${engineSocket}; tasks without an image run as processes)` : ""),
     );
     const resources = await agentResources(workDir, options.resources);
     agent = new Agent({ kv, clock, ids, containerizer, log, observer: instruments }, {
@@ -153,7 +165,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     kv?.close();
     throw e;
   }
-  const started = agent, store = kv, engine = containerizer;
+  const started = agent, store = kv, engine = containerizer, closeEngine = closeContainerizer;
   return {
     agent: started,
     url: `http://${host}:${port}`,
@@ -163,9 +175,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     stop: async () => {
       await started.stop();
       await server.shutdown();
-      if (engine instanceof ProcessContainerizer || engine instanceof DockerContainerizer) {
-        engine.close();
-      }
+      closeEngine();
       store.close();
     },
   };
@@ -173,7 +183,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
 
 /**
  * Builds the containerizer. `docker` is Mesos' `--containerizers=docker,mesos`: tasks with a
- * DOCKER container run in Docker, plain commands as processes.
+ * DOCKER container run in Docker, plain commands as processes; `containerd` likewise runs
+ * tasks that name an image in containerd (CRI), and fails the start when none answers.
  */
 async function makeContainerizer(
   kind: ContainerizerKind,
@@ -181,9 +192,11 @@ async function makeContainerizer(
     kv: Deno.Kv;
     workDir: string;
     dockerSocket: string;
+    containerdSocket: string;
     clock: Clock;
     ids: Ids;
     cpuQuota: boolean;
+    log: (message: string) => void;
   },
 ): Promise<{ containerizer: Containerizer; close: () => void }> {
   if (kind === "simulated") {
@@ -196,6 +209,16 @@ async function makeContainerizer(
   if (!owner) {
     owner = deps.ids.uuid();
     await deps.kv.set(keys.owner(), owner);
+  }
+  if (kind === "containerd") {
+    return await startContainerd({
+      socketPath: deps.containerdSocket,
+      owner,
+      clock: deps.clock,
+      cpuQuota: deps.cpuQuota,
+      processes,
+      log: deps.log,
+    });
   }
   const docker = new DockerContainerizer({
     socketPath: deps.dockerSocket,

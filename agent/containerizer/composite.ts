@@ -1,6 +1,6 @@
 /**
  * Mesos' `--containerizers=docker,mesos`: a task with a DOCKER container runs in Docker, any
- * other task (a plain command) runs as a process. Calls for an existing container go to the
+ * other task (a plain command) runs as a process; likewise containerd for tasks with an image. Calls for an existing container go to the
  * containerizer that launched or recovered it.
  */
 import type { CommandInfo } from "../../protocol/mod.ts";
@@ -13,21 +13,31 @@ import type {
   Termination,
 } from "./containerizer.ts";
 
-/** Routes each task to the Docker or the process containerizer by its ContainerInfo. */
+/** Routes each task to the engine (Docker, containerd) or the process containerizer. */
 export class CompositeContainerizer implements Containerizer {
   readonly kind: string;
   readonly #docker: Containerizer;
   readonly #process: Containerizer;
+  readonly #inEngine: (spec: ContainerSpec) => boolean;
   readonly #owner = new Map<ContainerId, Containerizer>();
 
-  constructor(options: { docker: Containerizer; process: Containerizer }) {
+  /**
+   * `docker` is the engine; `inEngine` says which tasks it runs (default: a DOCKER container;
+   * containerd runs every task that names an image).
+   */
+  constructor(options: {
+    docker: Containerizer;
+    process: Containerizer;
+    inEngine?: (spec: ContainerSpec) => boolean;
+  }) {
     this.#docker = options.docker;
     this.#process = options.process;
+    this.#inEngine = options.inEngine ?? ((spec) => spec.container?.type === "DOCKER");
     this.kind = `${options.docker.kind}+${options.process.kind}`;
   }
 
   launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
-    const target = spec.container?.type === "DOCKER" ? this.#docker : this.#process;
+    const target = this.#inEngine(spec) ? this.#docker : this.#process;
     this.#owner.set(id, target);
     return target.launch(id, spec);
   }

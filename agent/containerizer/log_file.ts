@@ -10,6 +10,8 @@ export interface LogFileOptions {
   /** Whether the writer has finished (a followed stream then closes once it has read all). */
   ended?: () => boolean;
   pollMs?: number;
+  /** Start at this byte offset instead (no initial read; `tail` is then ignored). */
+  from?: number;
 }
 
 const TAIL_WINDOW = 1 << 20;
@@ -45,6 +47,10 @@ export function streamLogFile(
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
+        if (!started && options.from !== undefined) {
+          started = true;
+          offset = options.from;
+        }
         if (!started) {
           started = true;
           const first = await readInitial(path, options.tail);
