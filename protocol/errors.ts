@@ -10,13 +10,16 @@ export type ErrorCode =
   | "conflict"
   | "unprocessable"
   | "range_not_satisfiable"
+  | "request_timeout"
+  | "payload_too_large"
+  | "too_many_requests"
   | "unavailable"
   | "internal";
 
 /** HTTP status for each error code. */
 export const HTTP_STATUS: Record<
   ErrorCode,
-  400 | 401 | 403 | 404 | 405 | 409 | 416 | 422 | 503 | 500
+  400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 416 | 422 | 429 | 503 | 500
 > = {
   bad_request: 400,
   unauthorized: 401,
@@ -26,6 +29,9 @@ export const HTTP_STATUS: Record<
   conflict: 409,
   unprocessable: 422,
   range_not_satisfiable: 416,
+  request_timeout: 408,
+  payload_too_large: 413,
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
 };
@@ -51,4 +57,15 @@ export class TenderError extends Error {
 /** Shorthand for the most common failure: a request that names something invalid. */
 export function badRequest(message: string, details?: unknown): TenderError {
   return new TenderError("bad_request", message, details);
+}
+
+/**
+ * What a thrown value means to the client, when it is the client's fault: a `TenderError` as
+ * it is, a malformed percent-encoding in the URL (`URIError` from decoding a path) as
+ * `bad_request`. Undefined for anything else, which servers answer as an internal error.
+ */
+export function asTenderError(err: unknown): TenderError | undefined {
+  if (err instanceof TenderError) return err;
+  if (err instanceof URIError) return badRequest(`Malformed URI: ${err.message}`);
+  return undefined;
 }

@@ -4,8 +4,11 @@
  * HTTP clients work unchanged. Unknown keys are ignored, as Mesos ignores them.
  */
 import { z } from "zod";
+import { LIMITS } from "./limits.ts";
 
-const IdSchema = z.object({ value: z.string().min(1) });
+const IdSchema = z.object({ value: z.string().min(1).max(LIMITS.idLength) });
+/** A name or label text: bounded, so no record outgrows what the store takes. */
+const text = () => z.string().max(LIMITS.labelLength);
 export const FrameworkIdSchema = IdSchema;
 export const AgentIdSchema = IdSchema;
 export const OfferIdSchema = IdSchema;
@@ -15,15 +18,15 @@ export const ExecutorIdSchema = IdSchema;
 export type Id = z.infer<typeof IdSchema>;
 
 export const RangeSchema = z.object({
-  begin: z.number().int().nonnegative(),
-  end: z.number().int().nonnegative(),
+  begin: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  end: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 }).refine((r) => r.begin <= r.end, { message: "range begin must not exceed end" });
 export type Range = z.infer<typeof RangeSchema>;
 
 export const ResourceSchema = z.object({
-  name: z.string().min(1),
+  name: z.string().min(1).max(LIMITS.idLength),
   type: z.enum(["SCALAR", "RANGES", "SET"]),
-  scalar: z.object({ value: z.number().nonnegative() }).optional(),
+  scalar: z.object({ value: z.number().finite().nonnegative().max(LIMITS.scalar) }).optional(),
   ranges: z.object({ range: z.array(RangeSchema) }).optional(),
   set: z.object({ item: z.array(z.string()) }).optional(),
   role: z.string().optional(),
@@ -42,7 +45,7 @@ export type Resource = z.infer<typeof ResourceSchema>;
 export const AttributeSchema = z.object({
   name: z.string().min(1),
   type: z.enum(["SCALAR", "RANGES", "SET", "TEXT"]),
-  scalar: z.object({ value: z.number() }).optional(),
+  scalar: z.object({ value: z.number().finite() }).optional(),
   ranges: z.object({ range: z.array(RangeSchema) }).optional(),
   set: z.object({ item: z.array(z.string()) }).optional(),
   text: z.object({ value: z.string() }).optional(),
@@ -50,7 +53,7 @@ export const AttributeSchema = z.object({
 export type Attribute = z.infer<typeof AttributeSchema>;
 
 export const LabelsSchema = z.object({
-  labels: z.array(z.object({ key: z.string(), value: z.string().optional() })).default([]),
+  labels: z.array(z.object({ key: text(), value: text().optional() })).default([]),
 });
 export type Labels = z.infer<typeof LabelsSchema>;
 
@@ -112,11 +115,11 @@ export type ContainerInfo = z.infer<typeof ContainerInfoSchema>;
 
 export const HealthCheckSchema = z.object({
   type: z.enum(["UNKNOWN", "COMMAND", "HTTP", "TCP"]).optional(),
-  delay_seconds: z.number().nonnegative().optional(),
-  interval_seconds: z.number().positive().optional(),
-  timeout_seconds: z.number().positive().optional(),
+  delay_seconds: z.number().finite().nonnegative().optional(),
+  interval_seconds: z.number().finite().positive().optional(),
+  timeout_seconds: z.number().finite().positive().optional(),
   consecutive_failures: z.number().int().nonnegative().optional(),
-  grace_period_seconds: z.number().nonnegative().optional(),
+  grace_period_seconds: z.number().finite().nonnegative().optional(),
   http: z.object({
     scheme: z.string().optional(),
     port: z.number().int().min(0).max(65535),
@@ -222,7 +225,7 @@ export const TaskStatusSchema = z.object({
   data: z.string().optional(),
   agent_id: AgentIdSchema.optional(),
   executor_id: ExecutorIdSchema.optional(),
-  timestamp: z.number().optional(),
+  timestamp: z.number().finite().optional(),
   /** Base64. Present means the update is reliable and must be acknowledged. */
   uuid: z.string().optional(),
   healthy: z.boolean().optional(),
@@ -234,27 +237,27 @@ export const TaskStatusSchema = z.object({
     })).optional(),
     executor_pid: z.number().int().optional(),
   }).optional(),
-  unreachable_time: z.object({ nanoseconds: z.number() }).optional(),
+  unreachable_time: z.object({ nanoseconds: z.number().finite() }).optional(),
 });
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
 export const FrameworkInfoSchema = z.object({
-  user: z.string(),
-  name: z.string(),
+  user: text(),
+  name: text(),
   id: FrameworkIdSchema.optional(),
-  failover_timeout: z.number().nonnegative().optional(),
+  failover_timeout: z.number().finite().nonnegative().optional(),
   checkpoint: z.boolean().optional(),
-  role: z.string().optional(),
-  roles: z.array(z.string().min(1)).optional(),
-  hostname: z.string().optional(),
-  principal: z.string().optional(),
+  role: z.string().max(LIMITS.idLength).optional(),
+  roles: z.array(z.string().min(1).max(LIMITS.idLength)).optional(),
+  hostname: text().optional(),
+  principal: text().optional(),
   webui_url: z.string().optional(),
   capabilities: z.array(z.object({ type: z.string() })).optional(),
   labels: LabelsSchema.optional(),
 });
 export type FrameworkInfo = z.infer<typeof FrameworkInfoSchema>;
 
-export const FiltersSchema = z.object({ refuse_seconds: z.number().optional() });
+export const FiltersSchema = z.object({ refuse_seconds: z.number().finite().optional() });
 export type Filters = z.infer<typeof FiltersSchema>;
 
 export const OfferSchema = z.object({
@@ -267,7 +270,7 @@ export const OfferSchema = z.object({
     address: z.object({
       hostname: z.string().optional(),
       ip: z.string().optional(),
-      port: z.number(),
+      port: z.number().finite(),
     }),
     path: z.string().optional(),
   }).optional(),
@@ -392,11 +395,11 @@ export const EventSchema = z.discriminatedUnion("type", [
     type: z.literal("SUBSCRIBED"),
     subscribed: z.object({
       framework_id: FrameworkIdSchema,
-      heartbeat_interval_seconds: z.number().optional(),
+      heartbeat_interval_seconds: z.number().finite().optional(),
       master_info: z.object({
         id: z.string(),
         hostname: z.string().optional(),
-        port: z.number().optional(),
+        port: z.number().finite().optional(),
       }).passthrough().optional(),
     }),
   }),
@@ -412,7 +415,7 @@ export const EventSchema = z.discriminatedUnion("type", [
     failure: z.object({
       agent_id: AgentIdSchema.optional(),
       executor_id: ExecutorIdSchema.optional(),
-      status: z.number().optional(),
+      status: z.number().finite().optional(),
     }),
   }),
   z.object({ type: z.literal("ERROR"), error: z.object({ message: z.string() }) }),

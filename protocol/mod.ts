@@ -18,3 +18,4 @@ export * from "./errors.ts";
 export * from "./clock.ts";
 export * from "./resources.ts";
 export * from "./masters.ts";
+export * from "./limits.ts";

@@ -44,8 +44,12 @@ function tenderCode(status: number): ErrorCode {
       return "not_found";
     case 405:
       return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
     case 416:
       return "range_not_satisfiable";
+    case 429:
+      return "too_many_requests";
     case 500:
       return "internal";
     default:
@@ -99,6 +103,10 @@ export function errorBody(error: unknown): { status: number; body: { errors: Oci
   if (error instanceof TenderError) {
     const code = error.status === 404
       ? "NAME_UNKNOWN"
+      : error.status === 413
+      ? "SIZE_INVALID"
+      : error.status === 429
+      ? "TOOMANYREQUESTS"
       : error.status >= 500
       ? "UNKNOWN"
       : "UNSUPPORTED";

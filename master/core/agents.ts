@@ -1,6 +1,13 @@
 /** Agent lifecycle: (re)registration with reconciliation, status updates, silence, loss. */
 import type { AgentInfo, AgentTask, TaskStatus } from "../../protocol/mod.ts";
-import { badRequest, isTerminalState, Resources, TenderError } from "../../protocol/mod.ts";
+import {
+  badRequest,
+  checkRecordSize,
+  isTerminalState,
+  pathSafeId,
+  Resources,
+  TenderError,
+} from "../../protocol/mod.ts";
 import { withStatus } from "./calls.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
@@ -15,6 +22,13 @@ export function subscribeAgent(
 ): string {
   const now = ctx.now();
   const claimed = request.info.id?.value;
+  // Checked before anything changes: a refused SUBSCRIBE leaves no trace.
+  if (claimed !== undefined) pathSafeId("agent id", claimed);
+  checkRecordSize("'agent_info'", request.info);
+  for (const report of request.tasks) {
+    pathSafeId("task id", report.task.task_id.value);
+    checkRecordSize(`Task "${report.task.task_id.value}"`, report);
+  }
   const existing = claimed ? ctx.agents.get(claimed) : undefined;
   const id = claimed ?? ctx.nextAgentId();
   const old = ctx.agentConnections.get(id);
@@ -141,6 +155,7 @@ export function recordUpdate(
 ): void {
   requireConnectedAgent(ctx, agentId);
   const { frameworkId, status } = update;
+  checkRecordSize(`The status of task "${status.task_id.value}"`, status);
   ctx.counters.statusUpdates += 1;
   const task = ctx.getTask(frameworkId, status.task_id.value);
   if (!task || !ctx.frameworks.has(frameworkId)) {

@@ -3,7 +3,15 @@
  * error naming the problem, so a rejected call changes nothing; then it applies.
  */
 import type { Call, ExecutorInfo, Filters, KillPolicy, TaskInfo } from "../../protocol/mod.ts";
-import { badRequest, isTerminalState, Resources } from "../../protocol/mod.ts";
+import {
+  badRequest,
+  checkRecordSize,
+  isTerminalState,
+  LIMITS,
+  pathSafeId,
+  Resources,
+  storedSize,
+} from "../../protocol/mod.ts";
 import type { OfferRecord } from "../allocator/offer_book.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
@@ -321,6 +329,7 @@ function validLaunches(
       if (group.task_group.tasks.length === 0) {
         throw badRequest(`operations[${i}]: LAUNCH_GROUP needs at least one task`);
       }
+      pathSafeId("executor id", group.executor.executor_id.value);
       const executor = Resources.fromMesos(group.executor.resources ?? []);
       take(`Executor "${group.executor.executor_id.value}"`, executor);
       const g = { executor: group.executor, tasks: group.task_group.tasks };
@@ -349,7 +358,8 @@ function checkTask(
   },
 ): void {
   const { task } = a;
-  const id = task.task_id.value;
+  const id = pathSafeId("task id", task.task_id.value);
+  checkRecordSize(`Task "${id}"`, task);
   if (task.agent_id.value !== a.agentId) {
     throw badRequest(
       `Task "${id}" names agent "${task.agent_id.value}" but offer "${
@@ -372,10 +382,17 @@ function checkTask(
   if (task.resources.length === 0) throw badRequest(`Task "${id}" uses no resources`);
 }
 
-/** Appends a status to a task's bounded history. */
+/**
+ * Appends a status to a task's bounded history: at most `STATUS_HISTORY`, and fewer when the
+ * record would outgrow what the store takes (statuses carry free text), oldest dropped first.
+ */
 export function withStatus(
   task: TaskRecord,
   status: TaskRecord["statuses"][number],
 ): TaskRecord["statuses"] {
-  return [...task.statuses, status].slice(-STATUS_HISTORY);
+  const statuses = [...task.statuses, status].slice(-STATUS_HISTORY);
+  while (statuses.length > 1 && storedSize({ ...task, statuses }) > LIMITS.recordBytes) {
+    statuses.shift();
+  }
+  return statuses;
 }

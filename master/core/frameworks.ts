@@ -1,6 +1,12 @@
 /** Framework lifecycle: subscribe, failover, disconnect, teardown. */
 import type { FrameworkInfo, TaskStatus } from "../../protocol/mod.ts";
-import { badRequest, isTerminalState, Resources } from "../../protocol/mod.ts";
+import {
+  badRequest,
+  checkRecordSize,
+  isTerminalState,
+  pathSafeId,
+  Resources,
+} from "../../protocol/mod.ts";
 import type { MasterContext } from "./context.ts";
 import { withdrawOffers } from "./offers.ts";
 import type { FrameworkRecord, TaskRecord } from "./records.ts";
@@ -38,6 +44,8 @@ export function subscribe(
 ): Subscription {
   const { info } = request;
   const claimed = request.frameworkId ?? info.id?.value;
+  if (claimed !== undefined) pathSafeId("framework id", claimed);
+  checkRecordSize("'framework_info'", info);
   if (request.frameworkId && info.id && request.frameworkId !== info.id.value) {
     throw badRequest(
       `'framework_id' ("${request.frameworkId}") differs from 'framework_info.id' ("${info.id.value}")`,

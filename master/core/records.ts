@@ -18,17 +18,17 @@ export const AgentRecordSchema = z.object({
   info: AgentInfoSchema,
   /** The address the agent connected from: where its tasks' host ports are reached. */
   ip: z.string().optional(),
-  registeredTime: z.number(),
-  reregisteredTime: z.number().optional(),
+  registeredTime: z.number().finite(),
+  reregisteredTime: z.number().finite().optional(),
   /** Maintenance: a deactivated agent is offered to nobody (Mesos DEACTIVATE/DRAIN_AGENT). */
   deactivated: z.boolean().default(false),
   /** Set while draining: its tasks are killed; DRAINED once none is left. */
   drain: z.object({
     state: z.enum(["DRAINING", "DRAINED"]),
-    maxGracePeriodNs: z.number().optional(),
+    maxGracePeriodNs: z.number().finite().optional(),
   }).optional(),
   /** unreachable: silent past the timeout; its tasks were reported TASK_UNREACHABLE/LOST. */
-  unreachableTime: z.number().optional(),
+  unreachableTime: z.number().finite().optional(),
 });
 export type AgentRecord = z.infer<typeof AgentRecordSchema>;
 
@@ -36,10 +36,10 @@ export const FrameworkRecordSchema = z.object({
   id: z.string(),
   info: FrameworkInfoSchema,
   roles: z.array(z.string()),
-  registeredTime: z.number(),
-  reregisteredTime: z.number().optional(),
+  registeredTime: z.number().finite(),
+  reregisteredTime: z.number().finite().optional(),
   /** Set while no scheduler is subscribed; the failover timeout runs from here. */
-  disconnectedTime: z.number().optional(),
+  disconnectedTime: z.number().finite().optional(),
   suppressedRoles: z.array(z.string()).default([]),
 });
 export type FrameworkRecord = z.infer<typeof FrameworkRecordSchema>;
@@ -63,7 +63,7 @@ export const TaskRecordSchema = z.object({
    * until the task ends. The kill goes to the agent at `at` (ms); `sent` once it has.
    */
   drainingKill: z.object({
-    at: z.number(),
+    at: z.number().finite(),
     killPolicy: KillPolicySchema.optional(),
     sent: z.boolean().default(false),
   }).optional(),

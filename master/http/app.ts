@@ -9,11 +9,14 @@ import { z } from "zod";
 import {
   AgentCallSchema,
   AgentIdSchema,
+  asTenderError,
   badRequest,
   CallSchema,
   DurationInfoSchema,
   TenderError,
 } from "../../protocol/mod.ts";
+import { requestLimits } from "../../protocol/http_limits.ts";
+import { parseJson } from "../../protocol/limits.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { masterState, operatorView } from "./state_json.ts";
 
@@ -40,9 +43,11 @@ export function masterApp(
 ): Hono {
   const app = new Hono();
   for (const m of options.middleware ?? []) app.use(m);
+  app.use(requestLimits());
 
   app.onError((err, c) => {
-    if (err instanceof TenderError) return c.text(err.message, err.status as 400);
+    const known = asTenderError(err);
+    if (known) return c.text(known.message, known.status as 400);
     console.error(
       JSON.stringify({ level: "error", msg: "unhandled", error: String(err?.stack ?? err) }),
     );
@@ -119,12 +124,7 @@ async function jsonBody(c: Context): Promise<unknown> {
       `Unsupported 'Content-Type' "${type}": use application/json`,
     );
   }
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`Failed to parse body into JSON: ${(e as Error).message}`);
-  }
+  return parseJson(await c.req.text());
 }
 
 function parseBody<T>(body: unknown, schema: z.ZodType<T, z.ZodTypeDef, unknown>, what: string): T {

@@ -8,4 +8,6 @@ export const keys = {
   task: (frameworkId: string, taskId: string) => ["tasks", frameworkId, taskId] as const,
   removedFrameworks: ["removed_frameworks"] as const,
   removedFramework: (id: string) => ["removed_frameworks", id] as const,
+  /** Where a record that no longer parses is moved (`load` sets it aside, never deletes it). */
+  quarantined: (key: readonly (string | number)[]) => ["quarantine", ...key] as const,
 };

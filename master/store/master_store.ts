@@ -5,11 +5,34 @@
  * whole; a batch of changes goes in as few atomic writes as the store's limits allow.
  */
 import { z } from "zod";
-import { commitInPieces, type StateStore, type StoreKey } from "../../store/mod.ts";
+import {
+  commitInPieces,
+  type StateStore,
+  type StoreEntry,
+  type StoreKey,
+} from "../../store/mod.ts";
 import type { Change } from "../core/context.ts";
 import type { Snapshot } from "../core/master.ts";
 import { AgentRecordSchema, FrameworkRecordSchema, TaskRecordSchema } from "../core/records.ts";
 import { keys } from "./keys.ts";
+
+/** A record the master could not read back, moved aside. */
+export interface BadRecord {
+  key: StoreKey;
+  quarantine: StoreKey;
+  reason: string;
+}
+
+/** Says loudly, on stderr, that a record was quarantined. */
+function logBadRecord(bad: BadRecord): void {
+  console.error(JSON.stringify({
+    level: "error",
+    msg: "master: a stored record is damaged or out of bounds; it was moved aside and is ignored",
+    key: bad.key,
+    movedTo: bad.quarantine,
+    reason: bad.reason,
+  }));
+}
 
 /** Master state in a `StateStore`. */
 export class MasterStore {
@@ -24,21 +47,40 @@ export class MasterStore {
     return this.#store.describe;
   }
 
-  /** Reads everything back, parsing each record by its schema. */
-  async load(): Promise<Snapshot> {
+  /**
+   * Reads everything back, parsing each record by its schema. A record that does not parse (a
+   * damaged store, or one written before a limit existed, such as a resource of Infinity) is
+   * moved aside to `["quarantine", …key]` and reported to `onBadRecord`: the master starts
+   * without it rather than not at all, and an operator can still read what it held. An agent
+   * quarantined so re-registers as new; a task, when its agent reports it again.
+   */
+  async load(onBadRecord: (bad: BadRecord) => void = logBadRecord): Promise<Snapshot> {
     const read = async <T>(
       prefix: StoreKey,
       schema: z.ZodType<T, z.ZodTypeDef, unknown>,
     ): Promise<T[]> => {
       const out: T[] = [];
+      const bad: StoreEntry[] = [];
       for await (const entry of this.#store.list(prefix)) {
         const parsed = schema.safeParse(entry.value);
-        if (!parsed.success) {
-          throw new Error(
-            `Corrupt record at ${JSON.stringify(entry.key)}: ${parsed.error.message}`,
-          );
+        if (parsed.success) {
+          out.push(parsed.data);
+          continue;
         }
-        out.push(parsed.data);
+        bad.push(entry);
+        const issue = parsed.error.issues[0];
+        onBadRecord({
+          key: entry.key,
+          quarantine: keys.quarantined(entry.key),
+          reason: issue ? `'${issue.path.join(".")}': ${issue.message}` : "unparseable",
+        });
+      }
+      for (const entry of bad) {
+        await this.#store.atomic()
+          .check({ key: entry.key, versionstamp: entry.versionstamp })
+          .set(keys.quarantined(entry.key), entry.value)
+          .delete(entry.key)
+          .commit();
       }
       return out;
     };

@@ -1,0 +1,180 @@
+/**
+ * The one guard every Tender server puts in front of its routes: a request body may hold at
+ * most `LIMITS.bodyBytes` and must arrive within `LIMITS.bodyDeadlineMs` of its headers (413 and
+ * 408, with a message), and a client may hold at most `LIMITS.streamsPerClient` event streams
+ * at once (429). Routes that stream their own bodies (registry blob uploads) opt out and keep
+ * their own limits.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { getConnInfo } from "hono/deno";
+import { TenderError } from "./errors.ts";
+import { LIMITS } from "./limits.ts";
+
+/** Limits for one request's body. */
+export interface BodyLimits {
+  maxBytes: number;
+  deadlineMs: number;
+}
+
+/** Options of `requestLimits`. */
+export interface RequestLimitOptions extends Partial<BodyLimits> {
+  /** Limits for one request; `null`: the route reads and limits its body itself. */
+  limitsFor?: (c: Context) => Partial<BodyLimits> | null | undefined;
+}
+
+/**
+ * Hono middleware limiting request bodies. A declared `Content-Length` over the limit is
+ * refused before anything is read; otherwise the body is counted as the route reads it, and
+ * the read fails with a `TenderError` (413, or 408 past the deadline) that the app's `onError`
+ * answers like any other.
+ */
+export function requestLimits(options: RequestLimitOptions = {}): MiddlewareHandler {
+  return async (c, next) => {
+    const raw = c.req.raw;
+    if (raw.body === null) return await next();
+    const own = options.limitsFor?.(c);
+    if (own === null) return await next();
+    const maxBytes = own?.maxBytes ?? options.maxBytes ?? LIMITS.bodyBytes;
+    const deadlineMs = own?.deadlineMs ?? options.deadlineMs ?? LIMITS.bodyDeadlineMs;
+    const declared = Number(raw.headers.get("content-length") ?? "0");
+    if (declared > maxBytes) throw tooLarge(maxBytes, declared);
+    c.req.raw = new Request(raw, {
+      body: limitedBody(raw.body, { maxBytes, deadlineMs }),
+      // @ts-ignore: Deno's RequestInit takes `duplex` for stream bodies; lib.dom lacks it.
+      duplex: "half",
+    });
+    await next();
+  };
+}
+
+function tooLarge(max: number, size?: number): TenderError {
+  return new TenderError(
+    "payload_too_large",
+    size === undefined
+      ? `Request body exceeds the limit of ${max} bytes`
+      : `Request body of ${size} bytes exceeds the limit of ${max} bytes`,
+  );
+}
+
+/** `body`, failing once more than `maxBytes` arrive or the whole has not within `deadlineMs`. */
+export function limitedBody(
+  body: ReadableStream<Uint8Array>,
+  limits: BodyLimits,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let received = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => clearTimeout(timer);
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setTimeout(() => {
+        const error = new TenderError(
+          "request_timeout",
+          `Request body not received within ${limits.deadlineMs} ms`,
+        );
+        controller.error(error);
+        reader.cancel(error).catch(() => {});
+      }, limits.deadlineMs);
+    },
+    async pull(controller) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        stop();
+        throw e;
+      }
+      if (chunk.done) {
+        stop();
+        controller.close();
+        return;
+      }
+      received += chunk.value.byteLength;
+      if (received > limits.maxBytes) {
+        stop();
+        const error = tooLarge(limits.maxBytes);
+        reader.cancel(error).catch(() => {});
+        throw error;
+      }
+      controller.enqueue(chunk.value);
+    },
+    cancel(reason) {
+      stop();
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** Maps what a route threw to a `TenderError` where it is the client's fault (a malformed URI). */
+export { asTenderError } from "./errors.ts";
+
+/** The address a request came from, as far as the connection tells (`unknown` in memory). */
+export function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * Counts the event streams each client holds, so one client cannot hold every socket and
+ * timer of a server (Marathon's `/v2/events`, the operator and catalog streams, the dashboard).
+ */
+export class StreamSlots {
+  readonly #open = new Map<string, number>();
+  readonly #max: number;
+
+  constructor(max: number = LIMITS.streamsPerClient) {
+    this.#max = max;
+  }
+
+  /** Takes a slot for `client`; the returned function gives it back (idempotent). */
+  acquire(client: string): () => void {
+    const held = this.#open.get(client) ?? 0;
+    if (held >= this.#max) {
+      throw new TenderError(
+        "too_many_requests",
+        `Client ${client} already holds ${held} event streams, the most allowed`,
+      );
+    }
+    this.#open.set(client, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#open.get(client) ?? 1) - 1;
+      if (left <= 0) this.#open.delete(client);
+      else this.#open.set(client, left);
+    };
+  }
+
+  /** Wraps a stream so its slot is given back when it ends or its reader cancels. */
+  hold(client: string, stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const release = this.acquire(client);
+    const reader = stream.getReader();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            release();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (e) {
+          release();
+          controller.error(e);
+        }
+      },
+      cancel(reason) {
+        release();
+        return reader.cancel(reason);
+      },
+    });
+  }
+
+  /** Streams open for `client`. */
+  held(client: string): number {
+    return this.#open.get(client) ?? 0;
+  }
+}
