@@ -1,0 +1,123 @@
+/**
+ * Launch cost of the containerd containerizer against raw CRI: N busybox `sleep 3600` tasks to
+ * running, each in its own pod with a CNI network, at the same concurrency, (1) by raw CRI calls
+ * (RunPodSandbox + CreateContainer + StartContainer, the same configs) and (2) through
+ * `ContainerdContainerizer.launch()`. Runs against a private containerd it starts and removes.
+ * Pairs alternate which goes first; the figures are medians over the pairs.
+ *
+ *     deno run -A tests/bench/containerd_launch.ts [n=50] [concurrency=8] [pairs=3]
+ *     → containerd_raw_cri_start_50 <ms> ms
+ *       containerd_containerizer_start_50 <ms> ms
+ *       containerd_containerizer_vs_raw_ratio <r> x     (target ≤ 1.1)
+ */
+import type { ContainerSpec } from "../../agent/containerizer/containerizer.ts";
+import { ContainerdContainerizer } from "../../agent/containerizer/containerd.ts";
+import { containerConfig, sandboxConfig } from "../../agent/containerizer/containerd_spec.ts";
+import { CRI_TEST_IMAGE, noContainerdReason, startContainerd } from "../support/containerd.ts";
+
+const n = Number(Deno.args[0] ?? 50);
+const concurrency = Number(Deno.args[1] ?? 8);
+const pairs = Number(Deno.args[2] ?? 3);
+if (noContainerdReason) {
+  console.error(`containerd_launch: skipped (${noContainerdReason})`);
+  Deno.exit(0);
+}
+
+const ctd = await startContainerd();
+const sandboxes = await Deno.makeTempDir({ prefix: "tender-bench-ctd-" });
+const c = new ContainerdContainerizer({
+  socketPath: ctd.socket,
+  owner: "bench",
+  node: ctd.node,
+  cpuQuota: false,
+});
+const cri = c.cri;
+
+function spec(id: string): ContainerSpec {
+  return {
+    agentId: "bench-agent",
+    frameworkId: "bench",
+    taskId: id,
+    command: { value: "sleep 3600" },
+    container: { type: "DOCKER", docker: { image: CRI_TEST_IMAGE, network: "BRIDGE" } },
+    limits: { cpus: 0.1, memMb: 32, diskMb: 0 },
+    ports: [],
+    env: { MESOS_TASK_ID: id },
+    hostIp: "127.0.0.1",
+    sandbox: `${sandboxes}/${id}`,
+  };
+}
+
+/** Runs `work(i)` for i < n with at most `concurrency` at once; resolves with the elapsed ms. */
+async function timed(work: (i: number) => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await work(next++);
+  }));
+  return performance.now() - started;
+}
+
+async function raw(round: number): Promise<number> {
+  // The same configs the containerizer sends, under an owner of their own.
+  const ids = Array.from({ length: n }, (_, i) => `raw-${round}-${i}`);
+  await Promise.all(ids.map((id) => Deno.mkdir(`${sandboxes}/${id}`, { recursive: true })));
+  const ms = await timed(async (i) => {
+    const id = ids[i]!;
+    const options = { id, owner: "bench-raw", sandbox: `${sandboxes}/${id}`, cpuQuota: false };
+    const pod = sandboxConfig(spec(id), options);
+    const podId = await cri.runPodSandbox(pod, { timeoutMs: 120_000 });
+    const container = await cri.createContainer(
+      podId,
+      containerConfig(spec(id), CRI_TEST_IMAGE, options),
+      pod,
+    );
+    await cri.startContainer(container);
+  });
+  await removeAll("bench-raw");
+  return ms;
+}
+
+async function viaContainerizer(round: number): Promise<number> {
+  const ids = Array.from({ length: n }, (_, i) => `ctz-${round}-${i}`);
+  const ms = await timed((i) => c.launch(ids[i]!, spec(ids[i]!)));
+  await Promise.all(ids.map((id) => c.destroy(id, 0)));
+  return ms;
+}
+
+async function removeAll(owner: string): Promise<void> {
+  const pods = await cri.listPodSandboxes({ "tender.owner": owner });
+  await Promise.all(pods.map(async (p) => {
+    await cri.stopPodSandbox(p.id, { timeoutMs: 60_000 });
+    await cri.removePodSandbox(p.id, { timeoutMs: 60_000 });
+  }));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+try {
+  // Warm-up: the node is prepared (sandbox image, CNI) and one pod of each kind has run.
+  await c.launch("warm", spec("warm"));
+  await c.destroy("warm", 0);
+  const raws: number[] = [];
+  const ours: number[] = [];
+  for (let round = 0; round < pairs; round++) {
+    if (round % 2 === 0) {
+      raws.push(await raw(round));
+      ours.push(await viaContainerizer(round));
+    } else {
+      ours.push(await viaContainerizer(round));
+      raws.push(await raw(round));
+    }
+  }
+  const r = median(raws), o = median(ours);
+  console.log(`containerd_raw_cri_start_${n} ${r.toFixed(0)} ms`);
+  console.log(`containerd_containerizer_start_${n} ${o.toFixed(0)} ms`);
+  console.log(`containerd_containerizer_vs_raw_ratio ${(o / r).toFixed(3)} x`);
+  console.log(`containerd_raw_cri_per_task ${(r / n).toFixed(1)} ms`);
+  console.log(`containerd_containerizer_per_task ${(o / n).toFixed(1)} ms`);
+} finally {
+  c.close();
+  await ctd.stop();
+  await Deno.remove(sandboxes, { recursive: true }).catch(() => undefined);
+}
