@@ -3,11 +3,13 @@
  * most `LIMITS.bodyBytes` and must arrive within `LIMITS.bodyDeadlineMs` of its headers (413 and
  * 408, with a message), and a client may hold at most `LIMITS.streamsPerClient` event streams
  * at once (429). Routes that stream their own bodies (registry blob uploads) opt out and keep
- * their own limits.
+ * their own limits. A path with a dot segment (`/../`, also percent-encoded) or a control
+ * character is refused (400): `Deno.serve` hands the request target over unnormalised, so
+ * `/v2/groups/../../etc` would otherwise reach a route as it was sent.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/deno";
-import { TenderError } from "./errors.ts";
+import { badRequest, TenderError } from "./errors.ts";
 import { LIMITS } from "./limits.ts";
 
 /** Limits for one request's body. */
@@ -31,6 +33,7 @@ export interface RequestLimitOptions extends Partial<BodyLimits> {
 export function requestLimits(options: RequestLimitOptions = {}): MiddlewareHandler {
   return async (c, next) => {
     const raw = c.req.raw;
+    checkPath(raw.url);
     if (raw.body === null) return await next();
     const own = options.limitsFor?.(c);
     if (own === null) return await next();
@@ -45,6 +48,23 @@ export function requestLimits(options: RequestLimitOptions = {}): MiddlewareHand
     });
     await next();
   };
+}
+
+/** Refuses a request path holding a `.`/`..` segment (plain or encoded) or a control character. */
+export function checkPath(url: string): void {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const end = url.indexOf("?");
+  const path = url.slice(start < 0 ? url.length : start, end < 0 ? url.length : end);
+  // deno-lint-ignore no-control-regex
+  if (/%(?:[01][0-9a-f]|7f)|[\u0000-\u001f\u007f]/i.test(path)) {
+    throw badRequest("The request path holds a control character");
+  }
+  for (const segment of path.split("/")) {
+    const s = segment.replace(/%2e/gi, ".");
+    if (s === "." || s === "..") {
+      throw badRequest(`The request path holds a '${s}' segment: ${path.slice(0, 200)}`);
+    }
+  }
 }
 
 function tooLarge(max: number, size?: number): TenderError {

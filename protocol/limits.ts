@@ -67,6 +67,32 @@ export function parseJson(text: string, what = "body"): unknown {
 
 class LimitError extends Error {}
 
+/**
+ * Checks a value decoded by another parser (YAML) against the same limits as `parseJson`:
+ * nesting, array length, finite numbers. Iterative, so deep input cannot overflow the stack.
+ */
+export function checkDecoded(value: unknown, what = "body"): unknown {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw badRequest(`Failed to parse ${what}: a number is out of range (${String(v)})`);
+    }
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= LIMITS.jsonDepth) {
+      throw badRequest(`Failed to parse ${what}: nested more than ${LIMITS.jsonDepth} levels deep`);
+    }
+    const children = Array.isArray(v) ? v : Object.values(v);
+    if (Array.isArray(v) && v.length > LIMITS.jsonArrayLength) {
+      throw badRequest(
+        `Failed to parse ${what}: an array has ${v.length} elements, more than ${LIMITS.jsonArrayLength}`,
+      );
+    }
+    for (const child of children) stack.push({ v: child, depth: depth + 1 });
+  }
+  return value;
+}
+
 /** The deepest nesting of `[`/`{` in JSON text, outside strings; one linear pass, no recursion. */
 export function jsonDepth(text: string): number {
   let depth = 0, max = 0, inString = false;

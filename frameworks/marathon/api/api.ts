@@ -4,7 +4,8 @@
  * `{"message": …}` plus `details` (array or string) or extra fields such as `deployments`.
  */
 import { type Context, Hono } from "hono";
-import { type Clock, TenderError } from "../../../protocol/mod.ts";
+import { asTenderError, type Clock, TenderError } from "../../../protocol/mod.ts";
+import { clientAddress, requestLimits, StreamSlots } from "../../../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
 import { LeadershipLostError } from "../../../store/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";
@@ -54,8 +55,10 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   const backoff = deps.backoff ?? new Backoff();
   const api = new Hono();
   const metrics = deps.metrics;
+  const streams = new StreamSlots();
+  if (metrics) api.use(metrics.http.middleware());
+  api.use(requestLimits());
   if (metrics) {
-    api.use(metrics.http.middleware());
     api.get(
       "/metrics",
       async (c) => c.body(await metrics.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE }),
@@ -69,19 +72,20 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
         "Retry-After": "1",
       });
     }
-    if (!(err instanceof TenderError)) {
+    const known = asTenderError(err);
+    if (!known) {
       console.error(
         JSON.stringify({ level: "error", msg: "marathon api", error: String(err?.stack ?? err) }),
       );
       return c.json({ message: `Internal error: ${err.message}` }, 500);
     }
-    const d = err.details;
+    const d = known.details;
     const extra = Array.isArray(d) || typeof d === "string"
       ? { details: d }
       : typeof d === "object" && d !== null
       ? d
       : {};
-    return c.json({ message: err.message, ...extra }, err.status as 400);
+    return c.json({ message: known.message, ...extra }, known.status as 400);
   });
   api.notFound((c) => c.json({ message: `Not found: ${c.req.method} ${c.req.path}` }, 404));
 
@@ -298,10 +302,15 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
         "The event stream needs 'Accept: text/event-stream'",
       );
     }
-    const stream = events.subscribe({
-      eventTypes: c.req.queries("event_type") ?? [],
-      remoteAddress: clientIp(c),
-    });
+    const client = clientAddress(c);
+    streams.acquire(client)(); // refuses a client over its share before subscribing
+    const stream = streams.hold(
+      client,
+      events.subscribe({
+        eventTypes: c.req.queries("event_type") ?? [],
+        remoteAddress: clientIp(c),
+      }),
+    );
     return new Response(stream, {
       headers: {
         "content-type": "text/event-stream",

@@ -9,6 +9,8 @@ import { marathonApi } from "./api.ts";
 /** What a test gets: a request function over the app, and the parts behind it. */
 export interface Harness {
   request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** The app itself, e.g. to serve it on a socket. */
+  fetch: (req: Request) => Response | Promise<Response>;
   store: MarathonStore;
   service: MarathonService;
   clock: FakeClock;
@@ -47,7 +49,7 @@ export async function withApi(fn: (h: Harness) => Promise<void>): Promise<void> 
     }));
   };
   try {
-    await fn({ request, store, service, clock, events });
+    await fn({ request, fetch: (req) => api.fetch(req), store, service, clock, events });
   } finally {
     events.close();
     kv.close();

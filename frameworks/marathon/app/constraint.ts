@@ -3,6 +3,7 @@
  * and the per-operator value rules with Marathon's messages.
  */
 
+import { MAX_SUBJECT, unsafeRegexReason } from "./safe_regex.ts";
 export const OPERATORS = [
   "UNIQUE",
   "CLUSTER",
@@ -70,9 +71,14 @@ function valueError(op: Operator, value: string | undefined): string | undefined
       }
       try {
         new RegExp(value);
-        return undefined;
       } catch {
         return `'${value}' is not a valid regular expression`;
+      }
+      {
+        const unsafe = unsafeRegexReason(value);
+        return unsafe === undefined
+          ? undefined
+          : `'${value.slice(0, 80)}' ${unsafe}: it could take exponential time to match`;
       }
     case "MAX_PER":
       return value !== undefined && /^\d+$/.test(value)
@@ -96,7 +102,11 @@ export function parseConstraints(raw: readonly (readonly string[])[]): Constrain
   return out;
 }
 
-/** Whether a LIKE/UNLIKE regex fully matches (Java `String.matches` is anchored). */
+/**
+ * Whether a LIKE/UNLIKE regex fully matches (Java `String.matches` is anchored). Patterns were
+ * checked by `unsafeRegexReason` at submission; values longer than `MAX_SUBJECT` never match.
+ */
 export function fullMatch(pattern: string, value: string): boolean {
+  if (value.length > MAX_SUBJECT) return false;
   return new RegExp(`^(?:${pattern})$`).test(value);
 }

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { TenderError } from "../../../protocol/mod.ts";
+import { checkDecoded, jsonDepth, LIMITS, parseJson } from "../../../protocol/limits.ts";
 import { type App, normalizeApp } from "./normalize.ts";
 import { AppInputSchema } from "./schema.ts";
 import { validateApp } from "./validate.ts";
@@ -21,8 +22,12 @@ export function decodeBody(text: string, contentType = "application/json"): unkn
     );
   }
   if (/yaml|yml/i.test(contentType)) {
+    if (jsonDepth(text) > LIMITS.jsonDepth) {
+      throw new TenderError("bad_request", "Invalid YAML", "nested too deep");
+    }
+    let value: unknown;
     try {
-      return parseYaml(text);
+      value = parseYaml(text, { maxAliasCount: 100 });
     } catch (e) {
       throw new TenderError(
         "bad_request",
@@ -30,9 +35,14 @@ export function decodeBody(text: string, contentType = "application/json"): unkn
         e instanceof Error ? e.message : String(e),
       );
     }
+    try {
+      return checkDecoded(value);
+    } catch (e) {
+      throw new TenderError("bad_request", "Invalid YAML", (e as Error).message);
+    }
   }
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch (e) {
     throw malformedJson(e instanceof Error ? e.message : String(e));
   }

@@ -24,6 +24,17 @@ export function resolvePathId(id: string, base = "/"): string {
   return "/" + out.join("/");
 }
 
+/** Whether resolving `id` against `base` climbs above the root (`../../x` from `/`). */
+export function climbsAboveRoot(id: string, base = "/"): boolean {
+  let depth = id.startsWith("/") ? 0 : segments(base).length;
+  for (const seg of id.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    depth += seg === ".." ? -1 : 1;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
 /** The non-empty segments of an absolute or relative id. */
 export function segments(id: string): string[] {
   return id.split("/").filter((s) => s !== "");
@@ -50,6 +61,7 @@ export function pathIdErrors(raw: string, base = "/"): string[] {
   const errors: string[] = [];
   const bad = raw.split("/").filter((s) => s !== "" && !ID_SEGMENT_REGEX.test(s));
   if (bad.length > 0) errors.push(`must fully match regular expression '${ID_SEGMENT_SOURCE}'`);
+  if (climbsAboveRoot(raw, base)) errors.push("must not point above the root group ('..')");
   const canonical = resolvePathId(raw, base);
   if (canonical === "/") {
     errors.push("Path must contain at least one path element");

@@ -4,7 +4,16 @@
  */
 import { type App, isHostNetworking, isResident } from "./normalize.ts";
 import { parseConstraint } from "./constraint.ts";
+import { LIMITS } from "../../../protocol/limits.ts";
 import { pathIdErrors } from "./path_id.ts";
+
+/**
+ * Most instances of one app. Marathon takes any Int; Tender plans every instance in memory, so
+ * a limit keeps `instances: 1e308` from being stored (and from planning forever).
+ */
+export const MAX_INSTANCES = 100_000;
+/** Characters of an app's id: its task ids (`<id>.instance-<uuid>`) must fit a file name. */
+export const MAX_APP_ID = 200;
 import { type Violation, Violations } from "./violations.ts";
 
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -35,7 +44,14 @@ export function validateApp(app: App, options: ValidateOptions = {}): Violation[
   }
   if (app.cmd !== undefined && app.cmd.length <= 1) v.add("/cmd", "must not be an empty string");
 
+  if (app.id.length > MAX_APP_ID) v.add("/id", `must be at most ${MAX_APP_ID} characters long`);
   nonNegative(v, app, ["instances", "cpus", "mem", "disk", "gpus", "backoffSeconds"]);
+  if (app.instances > MAX_INSTANCES) {
+    v.add("/instances", `got ${app.instances}, expected ${MAX_INSTANCES} or less`);
+  }
+  for (const k of ["cpus", "mem", "disk", "gpus"] as const) {
+    if (app[k] > LIMITS.scalar) v.add(`/${k}`, `got ${app[k]}, expected ${LIMITS.scalar} or less`);
+  }
   nonNegative(v, app, ["maxLaunchDelaySeconds"]);
   if (app.backoffFactor < 1) {
     v.add("/backoffFactor", `got ${app.backoffFactor}, expected 1 or more`);
@@ -59,6 +75,7 @@ export function validateApp(app: App, options: ValidateOptions = {}): Violation[
   });
   app.dependencies.forEach((d, i) => {
     for (const e of pathIdErrors(d)) v.add(`/dependencies(${i})`, e);
+    if (d === app.id) v.add(`/dependencies(${i})`, "an app cannot depend on itself");
   });
   validateStrategies(v, app);
   validateContainer(v, app);

@@ -9,7 +9,7 @@
 import { TenderError } from "../../../protocol/mod.ts";
 import { allApps, allGroups, parseGroup } from "../app/group.ts";
 import type { App } from "../app/normalize.ts";
-import { isChildOf, resolvePathId, segments } from "../app/path_id.ts";
+import { isChildOf, pathIdErrors, resolvePathId, segments } from "../app/path_id.ts";
 import type { GroupRecord, RootSnapshot } from "../store/group_record.ts";
 import type { DeploymentResult, MarathonService, MutationOptions } from "./marathon_service.ts";
 import { objectBody } from "./merge.ts";
@@ -21,6 +21,26 @@ function within(id: string, groupId: string): boolean {
 }
 
 /** Replaces, scales or rolls back group `id`. */
+/**
+ * The group a PUT changes: the URL's, or the body's `id` resolved against it (as Marathon's
+ * `canonicalPath`). An id that climbs above the root is refused, naming the field, rather
+ * than clamped to the root (which replaced the root group, deleting every app).
+ */
+function targetGroup(urlId: string, bodyId: unknown): string {
+  const base = resolvePathId(urlId);
+  if (bodyId === undefined) return base;
+  if (typeof bodyId !== "string") {
+    throw new TenderError("unprocessable", "Object is not valid", [
+      { path: "/id", errors: ["must be a string"] },
+    ]);
+  }
+  const errors = pathIdErrors(bodyId, base).filter((e) => !e.startsWith("Path must contain"));
+  if (errors.length > 0) {
+    throw new TenderError("unprocessable", "Object is not valid", [{ path: "/id", errors }]);
+  }
+  return resolvePathId(bodyId, base);
+}
+
 export async function updateGroup(
   service: MarathonService,
   id: string,
@@ -28,10 +48,10 @@ export async function updateGroup(
   options: MutationOptions & { dryRun?: boolean },
 ): Promise<DeploymentResult> {
   const store = service.store;
-  const groupId = resolvePathId(id);
+  const raw = objectBody(body) ?? {};
+  const groupId = targetGroup(id, raw["id"]);
   const apps = (await store.listApps()).filter((a) => within(a.id, groupId));
   const records = (await store.listGroups()).filter((g) => within(g.id, groupId));
-  const raw = objectBody(body) ?? {};
   if (raw["version"] !== undefined) {
     if (typeof raw["version"] !== "string") {
       throw new TenderError("unprocessable", "version must be a timestamp string");

@@ -8,6 +8,7 @@ import { allApps, allGroups, parseGroup } from "../app/group.ts";
 import type { App } from "../app/normalize.ts";
 import { parseApp } from "../app/parse.ts";
 import { isChildOf, resolvePathId, segments } from "../app/path_id.ts";
+import { checkVhostClaims } from "./vhosts.ts";
 import { type DeploymentPlan, isConfigChange, planDeployment } from "../deployment/plan.ts";
 import { deploymentProgress } from "../deployment/progress.ts";
 import type { EventBus } from "../events/event_bus.ts";
@@ -267,6 +268,7 @@ export class MarathonService {
     const used = new Set(
       allCurrent.filter((a) => !ids.includes(a.id)).flatMap((a) => ServicePortAllocator.portsOf(a)),
     );
+    checkVhostClaims(req.put, allCurrent.filter((a) => !ids.includes(a.id)));
     const configChanged = req.configChanged ??
       ((b: App | undefined, a: App) => !b || isConfigChange(b, a));
     const put = req.put.map((raw) => {

@@ -380,7 +380,21 @@ export class MarathonStore {
   }
 
   async #commit(op: AtomicWrite, what: string): Promise<string> {
-    const r = await op.commit();
+    let r;
+    try {
+      r = await op.commit();
+    } catch (e) {
+      // Deno KV checks a value (64 KiB) and a commit (800 KiB) before writing anything, so a
+      // refused write changed nothing, here or in what the store holds.
+      if (e instanceof TypeError && /too large/i.test(e.message)) {
+        throw new TenderError(
+          "payload_too_large",
+          `${what} is too large to store (${e.message}); the store takes 64 KiB per app, group ` +
+            `or deployment and 800 KiB per change`,
+        );
+      }
+      throw e;
+    }
     if (!r.ok) throw new TenderError("conflict", `Concurrent change to ${what}, try again`);
     return r.versionstamp;
   }
