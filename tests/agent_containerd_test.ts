@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
 import { startAgent } from "../agent/mod.ts";
+import { parseAgentFlags } from "../agent/flags.ts";
 import { CriClient } from "../agent/containerizer/cri_client.ts";
 import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
@@ -221,4 +222,17 @@ Deno.test("agent --containerizer containerd without containerd fails at start na
     await master.close();
     await Deno.remove(workDir, { recursive: true }).catch(() => undefined);
   }
+});
+
+Deno.test("parseAgentFlags() takes --containerizer containerd and --containerd-socket", () => {
+  const flags = parseAgentFlags([
+    "--master",
+    "127.0.0.1:5050",
+    "--containerizer",
+    "containerd",
+    "--containerd-socket",
+    "/run/k3s/containerd/containerd.sock",
+  ]);
+  assert.equal(flags.containerizer, "containerd");
+  assert.equal(flags.containerdSocket, "/run/k3s/containerd/containerd.sock");
 });
