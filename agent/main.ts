@@ -27,6 +27,13 @@ const running = await startAgent({
   ...options,
   master: masters,
   log: (m) => TROUBLE.test(m) ? log.warn(m) : log.info(m),
+}).catch((e) => {
+  // A start that cannot succeed (no engine at its socket, a port taken) says why, without a trace.
+  console.error(JSON.stringify({
+    level: "error",
+    msg: `agent cannot start: ${e instanceof Error ? e.message : e}`,
+  }));
+  Deno.exit(1);
 });
 // The listening line is the process's contract: printed whatever the level.
 console.log(JSON.stringify({
