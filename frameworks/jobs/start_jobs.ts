@@ -1,0 +1,146 @@
+/**
+ * Assembles a running jobs framework: its store (Deno KV, or etcd), the core and its runtime,
+ * Metronome's API on `Deno.serve`, and the scheduler on a `SchedulerDriver` subscribed to the
+ * master. Embeddable (`deno task dev`) or run alone by `main.ts`.
+ */
+import type { Hono } from "hono";
+import { SchedulerDriver } from "../../mod.ts";
+import { type Clock, type Ids, type Masters, randomIds, systemClock } from "../../protocol/mod.ts";
+import { createLogger, type Logger } from "../../protocol/log.ts";
+import { HttpMetrics } from "../../protocol/prometheus.ts";
+import { DenoKvStore, EtcdConnection, type StateStore } from "../../store/mod.ts";
+import { jobsApi } from "./api/api.ts";
+import { type JobEvent, JobsCore } from "./core/jobs_core.ts";
+import { JobsInstruments, renderJobsMetrics } from "./metrics.ts";
+import { JobsRuntime } from "./runtime.ts";
+import { JobsScheduler } from "./scheduler.ts";
+import { JobsStore } from "./store/jobs_store.ts";
+
+/** How to start the jobs framework. */
+export interface StartJobsOptions {
+  /** The master's base URL, a comma-separated list of masters, or the `Masters` they make. */
+  master: string | Masters;
+  /** API port (default 9000, Metronome's; 0 = any free port). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Where the state lives (`<workDir>/jobs.kv`). */
+  workDir?: string;
+  /** Instead of the work dir: a Deno KV path, or etcd (records under `<prefix>/jobs/`). */
+  store?: { kind: "deno-kv"; path: string } | { kind: "etcd"; endpoints: string[]; prefix: string };
+  /** Framework name shown to the master (default "jobs") and the user tasks run as. */
+  frameworkName?: string;
+  user?: string;
+  /** The longest the runtime sleeps between ticks (default 1000 ms). */
+  tickMs?: number;
+  clock?: Clock;
+  ids?: Ids;
+  log?: Logger;
+  /** Called with the events of each operation once durable. */
+  onEvents?(events: readonly JobEvent[]): void;
+}
+
+/** A running jobs framework. */
+export interface RunningJobs {
+  /** Base URL of Metronome's API. */
+  url: string;
+  port: number;
+  api: Hono;
+  runtime: JobsRuntime;
+  driver: SchedulerDriver;
+  /** Stops the API, the ticks and the driver (the framework stays registered for failover). */
+  stop(): Promise<void>;
+}
+
+/** Starts the jobs framework; resolves once the API listens (the driver subscribes meanwhile). */
+export async function startJobs(options: StartJobsOptions): Promise<RunningJobs> {
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
+  const log = options.log ?? createLogger({ component: "jobs" });
+  const { kv, close } = await openStore(options);
+  const store = new JobsStore(kv);
+  let runtime: JobsRuntime;
+  const instruments = new JobsInstruments();
+  try {
+    runtime = await JobsRuntime.start({
+      makeCore: () => new JobsCore({ clock, ids }),
+      store,
+      clock,
+      log,
+      onEvents: (events) => {
+        instruments.observe(events);
+        options.onEvents?.(events);
+      },
+    });
+  } catch (e) {
+    close();
+    throw e;
+  }
+  const driver = new SchedulerDriver(new JobsScheduler(runtime), {
+    master: options.master,
+    framework: {
+      user: options.user ?? Deno.env.get("USER") ?? "root",
+      name: options.frameworkName ?? "jobs",
+      failover_timeout: 7 * 24 * 3600,
+      checkpoint: true,
+    },
+    ...(runtime.core.frameworkId ? { frameworkId: runtime.core.frameworkId } : {}),
+    clock,
+  });
+  runtime.driver = driver;
+  const host = options.host ?? "127.0.0.1";
+  let port = 0;
+  const http = new HttpMetrics();
+  const api = jobsApi({
+    runtime,
+    hostPort: () => `${host}:${port}`,
+    metrics: { http, render: () => renderJobsMetrics(runtime, instruments, http) },
+  });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname: host, port: options.port ?? 9000, onListen: () => {} },
+      api.fetch,
+    );
+  } catch (e) {
+    close();
+    throw e;
+  }
+  port = server.addr.port;
+  const life = new AbortController();
+  const loop = runtime.loop(life.signal, options.tickMs ?? 1000);
+  driver.start().catch((e) => {
+    if (!life.signal.aborted) log.error("jobs driver", { error: e });
+  });
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    api,
+    runtime,
+    driver,
+    async stop() {
+      life.abort();
+      await loop;
+      await server.shutdown();
+      await driver.stop();
+      await runtime.settled();
+      close();
+    },
+  };
+}
+
+async function openStore(options: StartJobsOptions): Promise<{ kv: StateStore; close(): void }> {
+  const spec = options.store;
+  if (spec?.kind === "etcd") {
+    const etcd = await EtcdConnection.open(spec);
+    return { kv: etcd.store("jobs"), close: () => etcd.close() };
+  }
+  let path = spec?.path;
+  if (path === undefined) {
+    const dir = options.workDir ?? "./.tender/jobs";
+    await Deno.mkdir(dir, { recursive: true });
+    path = `${dir}/jobs.kv`;
+  }
+  const kv = await DenoKvStore.open(path);
+  return { kv, close: () => kv.close() };
+}
