@@ -3,7 +3,7 @@
  * SUBSCRIBE stream (RecordIO), plain POSTs for calls. Tests the wire, not the SDK.
  */
 import type { Event, Offer } from "../../protocol/mod.ts";
-import { decodeRecords, EventSchema } from "../../protocol/mod.ts";
+import { decodeRecords, EventSchema, untilAborted } from "../../protocol/mod.ts";
 import { waitFor } from "./cluster.ts";
 
 export class RawScheduler {
@@ -31,7 +31,8 @@ export class RawScheduler {
     this.streamId = response.headers.get("Mesos-Stream-Id") ?? "";
     const body = response.body;
     this.#reader = (async () => {
-      for await (const record of decodeRecords(body)) {
+      // untilAborted: close() must end the read even if the body never errors on abort.
+      for await (const record of decodeRecords(untilAborted(body, this.#abort.signal))) {
         this.events.push(EventSchema.parse(JSON.parse(record)));
       }
     })().catch(() => {});
