@@ -1,5 +1,6 @@
 /** The HTTP API: hono routes, one typed handler per route and method, one onError for OCI bodies. */
 import { type Context, Hono } from "hono";
+import { requestLimits } from "../protocol/http_limits.ts";
 import type { Authenticator } from "./auth.ts";
 import { scopeOf, SERVICE } from "./auth.ts";
 import type { ByteRange } from "./blob_store.ts";
@@ -376,6 +377,20 @@ export function createApp(deps: AppDeps): Hono {
     await next();
     c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
   });
+  // Blob uploads stream to disk with their own checks (Content-Range, digest); manifests are
+  // read with `MAX_MANIFEST_BYTES`. Everything else takes the common limits.
+  app.use(requestLimits({
+    limitsFor: (c) => {
+      const kind = (() => {
+        try {
+          return parseRoute(new URL(c.req.url).pathname)?.kind;
+        } catch {
+          return undefined; // a bad name: the route answers NAME_INVALID
+        }
+      })();
+      return kind === "upload" || kind === "uploads" || kind === "manifest" ? null : undefined;
+    },
+  }));
 
   app.onError((error, c) => {
     const { status, body } = errorBody(error);

@@ -1,17 +1,20 @@
 /**
- * Optional authentication: Basic (htpasswd `{SHA}` or plain entries, or static tokens as the
- * password) and Bearer tokens issued by the registry's own token endpoint (`/auth/token`, the
+ * Optional authentication: Basic (htpasswd entries hashed with salted PBKDF2-SHA256, see
+ * `hashPassword`; or static tokens as the password) and Bearer tokens issued by the registry's own token endpoint (`/auth/token`, the
  * Docker token flow) or configured statically. Anonymous pull can stay open while pushing needs
  * credentials. Pure decisions; the HTTP wiring is in app.ts.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Action } from "./route.ts";
 
 /** Who may do what. With no options at all the registry is open. */
 export interface AuthOptions {
-  /** htpasswd file contents: `user:{SHA}base64` or `user:password` lines. */
+  /**
+   * htpasswd file contents: `user:$pbkdf2-sha256$ITERATIONS$SALT$HASH` lines (`hashPassword`).
+   * Unsalted `{SHA}` and plain-text entries are refused with a message saying how to migrate.
+   */
   htpasswd?: string;
-  /** Users and plaintext passwords (for embedding). */
+  /** Users and plaintext passwords (for embedding in-process; never read from a file). */
   users?: Record<string, string>;
   /** Static bearer tokens with full access; also accepted as a Basic password. */
   tokens?: string[];
@@ -44,8 +47,35 @@ export type AuthDecision = { ok: true; identity: Identity } | {
   message: string;
 };
 
-function sha1Base64(text: string): string {
-  return createHash("sha1").update(text).digest("base64");
+/** PBKDF2 rounds for new hashes (OWASP's 2023 figure for PBKDF2-HMAC-SHA256). */
+export const PBKDF2_ITERATIONS = 600_000;
+const PBKDF2_PREFIX = "$pbkdf2-sha256$";
+
+/** An htpasswd hash of `password`: `$pbkdf2-sha256$ITERATIONS$SALT$HASH`, base64 parts. */
+export function hashPassword(password: string, iterations = PBKDF2_ITERATIONS): string {
+  const salt = randomBytes(16);
+  const hash = pbkdf2Sync(password, salt, iterations, 32, "sha256");
+  return `${PBKDF2_PREFIX}${iterations}$${salt.toString("base64")}$${hash.toString("base64")}`;
+}
+
+function checkHash(entry: string, password: string): boolean {
+  const [iterations, salt, hash] = entry.slice(PBKDF2_PREFIX.length).split("$");
+  const rounds = Number(iterations);
+  if (!salt || !hash || !Number.isInteger(rounds) || rounds < 1 || rounds > 10_000_000) {
+    return false;
+  }
+  const expected = Uint8Array.from(atob(hash), (c) => c.charCodeAt(0));
+  const salted = Uint8Array.from(atob(salt), (c) => c.charCodeAt(0));
+  const got = pbkdf2Sync(password, salted, rounds, expected.byteLength, "sha256");
+  return expected.byteLength === got.byteLength && timingSafeEqual(expected, got);
+}
+
+/** Why an htpasswd entry is refused (an old or unknown format), or undefined when it is usable. */
+function entryProblem(entry: string): string | undefined {
+  if (entry.startsWith(PBKDF2_PREFIX)) return undefined;
+  if (entry.startsWith("{SHA}")) return "an unsalted SHA-1 hash ({SHA})";
+  if (entry.startsWith("$")) return `a hash Tender does not verify (${entry.split("$")[1]})`;
+  return "a password in plain text";
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -67,31 +97,51 @@ export class Authenticator {
   readonly #options: AuthOptions;
   readonly #entries = new Map<string, string>();
   readonly #secret: string;
+  readonly #plain = new Map<string, string>();
   readonly #now: () => number;
+  /** Digests of user:password pairs already verified, so PBKDF2 runs once per pair. */
+  readonly #verified = new Set<string>();
 
+  /** Throws, naming each user and how to migrate, when the htpasswd holds an old format. */
   constructor(options: AuthOptions, now: () => number) {
     this.#options = options;
     this.#now = now;
     this.#secret = options.secret ?? crypto.randomUUID();
+    const refused: string[] = [];
     for (const line of (options.htpasswd ?? "").split("\n")) {
       const at = line.indexOf(":");
       if (at > 0 && !line.startsWith("#")) {
-        this.#entries.set(line.slice(0, at), line.slice(at + 1).trim());
+        const user = line.slice(0, at), entry = line.slice(at + 1).trim();
+        const problem = entryProblem(entry);
+        if (problem) refused.push(`"${user}" (${problem})`);
+        else this.#entries.set(user, entry);
       }
     }
+    if (refused.length > 0) {
+      throw new Error(
+        `htpasswd entries for ${refused.join(", ")} are no longer accepted: only salted ` +
+          `PBKDF2 hashes are. Replace each such line with the output of ` +
+          `\`deno task registry hash-password USER\` (it reads the password from stdin).`,
+      );
+    }
     for (const [user, password] of Object.entries(options.users ?? {})) {
-      this.#entries.set(user, password);
+      this.#plain.set(user, password);
     }
   }
 
   /** Whether a user/password pair is valid. */
   checkPassword(user: string, password: string): boolean {
     if ((this.#options.tokens ?? []).some((t) => safeEqual(t, password))) return true;
+    const plain = this.#plain.get(user);
+    if (plain !== undefined) return safeEqual(plain, password);
     const entry = this.#entries.get(user);
     if (entry === undefined) return false;
-    if (entry.startsWith("{SHA}")) return safeEqual(entry.slice(5), sha1Base64(password));
-    if (entry.startsWith("$")) return false; // bcrypt/apr1 hashes are not supported
-    return safeEqual(entry, password);
+    const pair = createHash("sha256").update(`${entry}\u0000${password}`).digest("base64");
+    if (this.#verified.has(pair)) return true;
+    if (!checkHash(entry, password)) return false;
+    if (this.#verified.size >= 1000) this.#verified.clear();
+    this.#verified.add(pair);
+    return true;
   }
 
   /** Parses `Authorization: Basic ...` into checked credentials; undefined when absent or bad. */

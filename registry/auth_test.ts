@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Authenticator } from "./auth.ts";
+import { Authenticator, hashPassword } from "./auth.ts";
 
 const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
 
-Deno.test("Authenticator checks htpasswd {SHA} and plain entries and static tokens", () => {
-  const sha = createHash("sha1").update("pw1").digest("base64");
-  const auth = new Authenticator({ htpasswd: `a:{SHA}${sha}\nb:pw2\n`, tokens: ["tok"] }, () => 0);
+Deno.test("Authenticator checks salted PBKDF2 htpasswd entries and static tokens", () => {
+  const auth = new Authenticator({
+    htpasswd: `a:${hashPassword("pw1", 1000)}\nb:${hashPassword("pw2", 1000)}\n`,
+    tokens: ["tok"],
+  }, () => 0);
   assert.equal(auth.basicUser(basic("a", "pw1")), "a");
+  assert.equal(auth.basicUser(basic("a", "pw1")), "a"); // the second check is from the cache
   assert.equal(auth.basicUser(basic("a", "nope")), undefined);
   assert.equal(auth.basicUser(basic("b", "pw2")), "b");
+  assert.equal(auth.basicUser(basic("b", "pw1")), undefined);
   assert.equal(auth.basicUser(basic("anyone", "tok")), "anyone");
   const decision = auth.authorize({ header: "Bearer tok", action: "push", realm: "r" });
   assert.ok(decision.ok);
@@ -42,5 +46,21 @@ Deno.test("Authenticator tokens grant pull to anonymous callers and everything t
   assert.ok(
     auth.authorize({ header: `Bearer ${auth.issueToken("u").token}`, action: "push", realm: "r" })
       .ok,
+  );
+});
+
+Deno.test("Authenticator refuses unsalted {SHA} and plain-text htpasswd entries, saying how to migrate", () => {
+  const sha = createHash("sha1").update("pw1").digest("base64");
+  assert.throws(
+    () => new Authenticator({ htpasswd: `a:{SHA}${sha}\nb:pw2\n` }, () => 0),
+    /"a" \(an unsalted SHA-1 hash \(\{SHA\}\)\), "b" \(a password in plain text\).*hash-password/,
+  );
+});
+
+Deno.test("hashPassword() salts: one password hashes differently twice", () => {
+  assert.notEqual(hashPassword("pw", 1000), hashPassword("pw", 1000));
+  assert.match(
+    hashPassword("pw", 1000),
+    /^\$pbkdf2-sha256\$1000\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
   );
 });

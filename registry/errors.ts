@@ -1,5 +1,5 @@
 /** The OCI distribution error codes, their HTTP statuses, and the error body they are written as. */
-import { type ErrorCode, TenderError } from "../protocol/errors.ts";
+import { asTenderError, type ErrorCode, TenderError } from "../protocol/errors.ts";
 
 /** Status for each OCI error code (distribution's `errcode/register.go`, plus 413 for big manifests). */
 export const OCI_STATUS = {
@@ -96,7 +96,8 @@ export class RegistryError extends TenderError {
 }
 
 /** The OCI error body for any thrown value: registry errors keep their code, others become UNKNOWN. */
-export function errorBody(error: unknown): { status: number; body: { errors: OciErrorEntry[] } } {
+export function errorBody(thrown: unknown): { status: number; body: { errors: OciErrorEntry[] } } {
+  const error = asTenderError(thrown) ?? thrown;
   if (error instanceof RegistryError) {
     return { status: error.status, body: { errors: error.entries } };
   }

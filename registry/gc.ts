@@ -15,11 +15,19 @@ import type { Metadata } from "./metadata.ts";
 export interface GcOptions {
   /** Unreferenced blobs touched more recently than this survive (default one hour). */
   graceMs?: number;
-  /** Uploads started longer ago than this are purged (default 24 hours). */
+  /**
+   * Uploads with no activity (start, or bytes written) for this long are abandoned and purged
+   * (default `DEFAULT_UPLOAD_MAX_AGE_MS`, one hour; distribution keeps them a week).
+   */
   uploadMaxAgeMs?: number;
+  /** Purge abandoned uploads only, leaving blobs alone (the master's registry, by default). */
+  uploadsOnly?: boolean;
   /** Report only, delete nothing. */
   dryRun?: boolean;
 }
+
+/** How long an upload may sit idle before collection removes it. */
+export const DEFAULT_UPLOAD_MAX_AGE_MS = 60 * 60 * 1000;
 
 /** What a collection found and removed. */
 export interface GcReport {
@@ -36,9 +44,20 @@ export async function collectGarbage(
 ): Promise<GcReport> {
   const { store, meta, clock, ids } = deps;
   const graceMs = options.graceMs ?? 60 * 60 * 1000;
-  const uploadMaxAgeMs = options.uploadMaxAgeMs ?? 24 * 60 * 60 * 1000;
+  const uploadMaxAgeMs = options.uploadMaxAgeMs ?? DEFAULT_UPLOAD_MAX_AGE_MS;
   const now = clock.now();
   const report: GcReport = { blobsMarked: 0, blobsDeleted: 0, bytesFreed: 0, uploadsDeleted: 0 };
+  if (!options.uploadsOnly) await collectBlobs(deps, { graceMs, now, report, ...options });
+  await collectUploads(deps, { now, uploadMaxAgeMs, report, dryRun: options.dryRun });
+  return report;
+}
+
+async function collectBlobs(
+  deps: { store: BlobStore; meta: Metadata; ids: Ids },
+  options: { graceMs: number; now: number; report: GcReport; dryRun?: boolean },
+): Promise<void> {
+  const { store, meta, ids } = deps;
+  const { graceMs, now, report } = options;
 
   // Records are read before the mark so that any later reference changes their versionstamp.
   const blobs = await meta.listBlobs();
@@ -84,10 +103,20 @@ export async function collectGarbage(
     report.blobsDeleted++;
     report.bytesFreed += file.size;
   }
+}
 
+/** Removes uploads idle (no start, no bytes written) for longer than `uploadMaxAgeMs`. */
+async function collectUploads(
+  deps: { store: BlobStore; meta: Metadata },
+  options: { now: number; uploadMaxAgeMs: number; report: GcReport; dryRun?: boolean },
+): Promise<void> {
+  const { store, meta } = deps;
+  const { now, uploadMaxAgeMs, report } = options;
+  const written = new Map<string, number>();
+  for await (const file of store.listUploadFiles()) written.set(file.id, file.mtime);
   const open = new Set<string>();
   for (const { id, record } of await meta.listUploads()) {
-    if (record.startedAt > now - uploadMaxAgeMs) {
+    if (Math.max(record.startedAt, written.get(id) ?? 0) > now - uploadMaxAgeMs) {
       open.add(id);
       continue;
     }
@@ -103,5 +132,4 @@ export async function collectGarbage(
     if (!options.dryRun) await store.removeUpload(file.id);
     report.uploadsDeleted++;
   }
-  return report;
 }

@@ -100,3 +100,32 @@ Deno.test("Metadata.putManifest() fails once a collection deleted a blob it refe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("collectGarbage() purges an upload idle for an hour by default, and spares one written to lately", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/kv`);
+  try {
+    const meta = new Metadata(kv);
+    const store = new BlobStore(dir);
+    await store.init();
+    const clock = new FakeClock(Date.now());
+    for (const id of ["idle", "busy"]) {
+      await store.createUpload(id);
+      await meta.createUpload(id, { name: "r", startedAt: clock.now() });
+    }
+    clock.advance(61 * 60 * 1000);
+    // "busy" got bytes a moment ago (its file's mtime): it is not abandoned.
+    const now = new Date(clock.now());
+    await Deno.utime(`${dir}/blobs/uploads/busy`, now, now);
+    const report = await collectGarbage(
+      { store, meta, clock, ids: new SequentialIds() },
+      { uploadsOnly: true },
+    );
+    assert.equal(report.uploadsDeleted, 1);
+    assert.equal(await meta.getUpload("idle"), undefined);
+    assert.notEqual(await meta.getUpload("busy"), undefined);
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

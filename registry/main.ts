@@ -1,12 +1,15 @@
 /**
  * `deno task registry [serve] [--host 127.0.0.1] [--port 5000] [--work-dir DIR]
- *   [--auth-htpasswd FILE] [--auth-token TOKEN]... [--anonymous-pull] [--auth-scheme basic|bearer]`
+ *   [--auth-htpasswd FILE] [--auth-token-file FILE] [--anonymous-pull] [--auth-scheme basic|bearer]
+ *   [--upload-max-age-seconds N (3600)]`
+ *   (static tokens, one per line, come from --auth-token-file or TENDER_REGISTRY_TOKENS, never argv)
+ * `deno task registry hash-password USER` (reads the password from stdin; prints an htpasswd line)
  * `deno task registry gc [--work-dir DIR] [--dry-run] [--grace-seconds N] [--upload-max-age-seconds N]`
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
-import type { AuthOptions } from "./auth.ts";
+import { type AuthOptions, hashPassword } from "./auth.ts";
 import { openRegistry, serveRegistry } from "./server.ts";
 
 const FlagsSchema = z.object({
@@ -15,6 +18,7 @@ const FlagsSchema = z.object({
   "work-dir": z.string().default(".tender/registry"),
   "auth-htpasswd": z.string().optional(),
   "auth-token": z.array(z.string()).optional(),
+  "auth-token-file": z.string().optional(),
   "auth-scheme": z.enum(["basic", "bearer"]).optional(),
   "anonymous-pull": z.boolean().optional(),
   "dry-run": z.boolean().optional(),
@@ -32,6 +36,7 @@ const { values, positionals } = parseArgs({
     "work-dir": { type: "string" },
     "auth-htpasswd": { type: "string" },
     "auth-token": { type: "string", multiple: true },
+    "auth-token-file": { type: "string" },
     "auth-scheme": { type: "string" },
     "anonymous-pull": { type: "boolean" },
     "dry-run": { type: "boolean" },
@@ -69,14 +74,34 @@ if (command === "gc") {
       `(${report.bytesFreed} bytes), ${report.uploadsDeleted} stale uploads removed`,
   );
   opened.close();
+} else if (command === "hash-password") {
+  const user = positionals[1];
+  if (!user) {
+    console.error("usage: deno task registry hash-password USER  (password on stdin)");
+    Deno.exit(2);
+  }
+  const password = (await new Response(Deno.stdin.readable).text()).replace(/\r?\n$/, "");
+  console.log(`${user}:${hashPassword(password)}`);
 } else if (command === "serve") {
-  const wantsAuth = flags["auth-htpasswd"] !== undefined || flags["auth-token"] !== undefined;
+  if (flags["auth-token"] !== undefined) {
+    console.error(
+      "registry: --auth-token is no longer accepted (a token on the command line shows in ps); " +
+        "put the tokens, one per line, in a file for --auth-token-file, or in " +
+        "TENDER_REGISTRY_TOKENS",
+    );
+    Deno.exit(2);
+  }
+  const tokenText = flags["auth-token-file"] !== undefined
+    ? await Deno.readTextFile(flags["auth-token-file"])
+    : Deno.env.get("TENDER_REGISTRY_TOKENS");
+  const tokens = tokenText?.split(/[\n,]/).map((t) => t.trim()).filter((t) => t !== "");
+  const wantsAuth = flags["auth-htpasswd"] !== undefined || tokens !== undefined;
   const auth: AuthOptions | undefined = wantsAuth
     ? {
       htpasswd: flags["auth-htpasswd"]
         ? await Deno.readTextFile(flags["auth-htpasswd"])
         : undefined,
-      tokens: flags["auth-token"],
+      tokens,
       anonymousPull: flags["anonymous-pull"],
       scheme: flags["auth-scheme"],
     }
@@ -86,7 +111,7 @@ if (command === "gc") {
     hostname: flags.host,
     port: flags.port,
     auth,
-    gc: { ...gc, intervalMs: 60 * 60 * 1000 },
+    gc: { ...gc, intervalMs: 10 * 60 * 1000 },
   });
   console.log(`registry listening on ${registry.url} (work dir ${flags["work-dir"]})`);
   log.info("registry started", { auth: auth ? auth.scheme ?? "basic" : "off" });
@@ -97,6 +122,6 @@ if (command === "gc") {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 } else {
-  console.error(`unknown command "${command}": use serve or gc`);
+  console.error(`unknown command "${command}": use serve, gc or hash-password`);
   Deno.exit(2);
 }

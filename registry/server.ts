@@ -82,13 +82,17 @@ export async function serveRegistry(options: RegistryOptions): Promise<RunningRe
     onListen: ({ port }) => resolve(port),
   }, app.fetch);
   const port = await listening;
+  // Without a collection schedule, abandoned uploads are still purged every ten minutes.
   const timer = options.gc?.intervalMs
     ? setInterval(() => void opened.registry.gc(options.gc).catch(() => {}), options.gc.intervalMs)
-    : undefined;
+    : setInterval(
+      () => void opened.registry.gc({ ...options.gc, uploadsOnly: true }).catch(() => {}),
+      10 * 60 * 1000,
+    );
   let closed: Promise<void> | undefined;
   const close = () => {
     closed ??= (async () => {
-      if (timer !== undefined) clearInterval(timer);
+      clearInterval(timer);
       controller.abort();
       await server.finished;
       opened.close();
