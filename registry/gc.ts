@@ -42,7 +42,7 @@ export async function collectGarbage(
   deps: { store: BlobStore; meta: Metadata; clock: Clock; ids: Ids },
   options: GcOptions = {},
 ): Promise<GcReport> {
-  const { store, meta, clock, ids } = deps;
+  const { clock } = deps;
   const graceMs = options.graceMs ?? 60 * 60 * 1000;
   const uploadMaxAgeMs = options.uploadMaxAgeMs ?? DEFAULT_UPLOAD_MAX_AGE_MS;
   const now = clock.now();
