@@ -1,9 +1,10 @@
 /**
  * `deno task dev`: a whole local cluster in one process — master (with DNS, metrics and the
- * dashboard), one agent, the image registry, the Marathon framework and the router — with
+ * dashboard), one agent, the image registry, the Marathon and jobs frameworks and the router — with
  * state under `./.tender/`. Ctrl-C stops everything, the agent's tasks included.
  */
 import { startAgent } from "./agent/mod.ts";
+import { startJobs } from "./frameworks/jobs/mod.ts";
 import { startMarathon } from "./frameworks/marathon/mod.ts";
 import { startMaster } from "./master/mod.ts";
 import { serveRegistry } from "./registry/mod.ts";
@@ -11,7 +12,8 @@ import { parseFlags, portFlag, usageError } from "./protocol/flags.ts";
 import { startRouter } from "./router/mod.ts";
 
 const USAGE = `Usage: deno task dev [--work-dir ./.tender] [--master-port 5050] [--agent-port 5051]
-  [--registry-port 5000] [--marathon-port 8080] [--router-port 8081] [--dns-port 8053]
+  [--registry-port 5000] [--marathon-port 8080] [--jobs-port 9000] [--router-port 8081]
+  [--dns-port 8053]
   [--containerizer docker|containerd|process] [--containerd-socket PATH]
   [--resources 'cpus:2;mem:2048']`;
 
@@ -21,6 +23,7 @@ const args = parseFlags(USAGE, {
   "agent-port": { type: "string", default: "5051" },
   "registry-port": { type: "string", default: "5000" },
   "marathon-port": { type: "string", default: "8080" },
+  "jobs-port": { type: "string", default: "9000" },
   "router-port": { type: "string", default: "8081" },
   "dns-port": { type: "string", default: "8053" },
   containerizer: { type: "string" },
@@ -44,6 +47,7 @@ const ports = {
   agent: port("agent-port", args["agent-port"]),
   registry: port("registry-port", args["registry-port"]),
   marathon: port("marathon-port", args["marathon-port"]),
+  jobs: port("jobs-port", args["jobs-port"]),
   router: port("router-port", args["router-port"]),
   dns: port("dns-port", args["dns-port"]),
 };
@@ -54,6 +58,7 @@ const master = await startMaster({
   workDir: `${workDir}/master`,
   dnsPort: ports.dns,
   marathonUrl: `http://127.0.0.1:${ports.marathon}`,
+  jobsUrl: `http://127.0.0.1:${ports.jobs}`,
 });
 const registry = await serveRegistry({ port: ports.registry, workDir: `${workDir}/registry` });
 const agent = await startAgent({
@@ -70,6 +75,11 @@ const marathon = await startMarathon({
   port: ports.marathon,
   workDir: `${workDir}/marathon`,
 });
+const jobs = await startJobs({
+  master: master.url,
+  port: ports.jobs,
+  workDir: `${workDir}/jobs`,
+});
 const router = await startRouter({ master: master.url, httpPort: ports.router });
 
 console.log(`
@@ -77,6 +87,7 @@ Tender dev cluster is up (state in ${workDir}/):
   master     ${master.url}   dashboard at /, GET /master/state, /metrics
   agent      ${agent.url}   containerizer: ${agent.containerizer.kind}
   marathon   ${marathon.url}   POST /v2/apps
+  jobs       ${jobs.url}   POST /v1/jobs (Metronome's API)
   registry   ${registry.url}   docker push 127.0.0.1:${registry.port}/NAME:TAG
   router     http://127.0.0.1:${router.httpPort}   HTTP vhosts; service ports 10000-20000
   dns        127.0.0.1:${master.dnsPort}   dig @127.0.0.1 -p ${master.dnsPort} web.marathon.tender
@@ -99,6 +110,7 @@ async function shutdown(): Promise<void> {
   };
   console.log("stopping:");
   await step("marathon", () => marathon.stop());
+  await step("jobs", () => jobs.stop());
   await step("router", () => router.close());
   await step("tasks", async () => {
     const owned = await agent.containerizer.recover(new Set());

@@ -17,7 +17,7 @@ import { randomIds, systemClock } from "../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 import { feedCatalog } from "./catalog_feed.ts";
 import { discoveryRoutes, startDnsServer } from "./discovery/mod.ts";
-import { marathonApps, mountDashboard } from "./dashboard/mod.ts";
+import { marathonApps, metronomeJobs, mountDashboard } from "./dashboard/mod.ts";
 import { masterApp } from "./http/app.ts";
 import { HttpMetrics, mountMasterMetrics } from "./metrics/mod.ts";
 import { MasterRuntime } from "./runtime.ts";
@@ -39,6 +39,8 @@ export interface StartMasterOptions extends Partial<MasterOptions> {
   ids?: Ids;
   /** The Marathon API, whose apps the dashboard shows. */
   marathonUrl?: string;
+  /** The jobs framework's API (Metronome's), whose jobs and runs the dashboard shows. */
+  jobsUrl?: string;
   /** Serve DNS for the catalog on this port (UDP and TCP, on `host`); off when undefined. */
   dnsPort?: number;
   /** Routes mounted beside the master's own; default `/metrics` and the dashboard. */
@@ -56,13 +58,14 @@ export interface MountExtras {
 export type Mount = (app: Hono, runtime: MasterRuntime, extras: MountExtras) => void;
 
 /** `/metrics` (Prometheus text) and the dashboard at `/`. */
-export function standardMount(marathonUrl?: string): Mount {
+export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {
   return (app, runtime, { http, signal }) => {
     const { instruments } = mountMasterMetrics(app, runtime, { http });
     runtime.onAllocation((seconds) => instruments.observeAllocation(seconds));
     mountDashboard(app, runtime, {
       signal,
       apps: marathonUrl ? marathonApps(marathonUrl) : undefined,
+      jobs: jobsUrl ? metronomeJobs(jobsUrl) : undefined,
     });
   };
 }
@@ -150,7 +153,7 @@ export async function lead(
     await runtime.stop();
     throw e;
   }
-  (options.mount ?? standardMount(options.marathonUrl))(app, runtime, {
+  (options.mount ?? standardMount(options.marathonUrl, options.jobsUrl))(app, runtime, {
     http,
     signal: streams.signal,
   });

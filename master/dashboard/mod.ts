@@ -16,17 +16,21 @@ import type { Context, Hono } from "hono";
 import type { MasterRuntime } from "../runtime.ts";
 import { CapacityHistory } from "./capacity_history.ts";
 import { agentAddresses, fetchTaskLogs, parseLogQuery } from "./logs_proxy.ts";
+import type { JobSummary } from "./metronome_jobs.ts";
 import { type AppSummary, dashboardSummary } from "./summary.ts";
 
 export { CapacityHistory, type CapacityPoint } from "./capacity_history.ts";
 export { type AppSummary, type DashboardSummary, dashboardSummary } from "./summary.ts";
 export { agentAddresses, fetchTaskLogs } from "./logs_proxy.ts";
 export { marathonApps } from "./marathon_apps.ts";
+export { type JobSummary, metronomeJobs } from "./metronome_jobs.ts";
 
 /** How to mount the dashboard. */
 export interface DashboardOptions {
   /** Apps from a service framework (Marathon), when one is attached. */
   apps?: () => Promise<AppSummary[]> | AppSummary[];
+  /** Jobs from a jobs framework (Metronome's API), when one is attached. */
+  jobs?: () => Promise<JobSummary[]> | JobSummary[];
   /** How often the summary is pushed and the capacity sampled (1000 ms). */
   intervalMs?: number;
   /** Stops the sampler and ends every event stream when aborted (the master's life). */
@@ -72,8 +76,11 @@ export function mountDashboard(
     }
   };
   const summary = async () => {
-    const apps = options.apps ? await Promise.resolve(options.apps()).catch(() => null) : null;
-    return await runtime.read((m) => dashboardSummary(m.ctx, apps));
+    const [apps, jobs] = await Promise.all([
+      options.apps ? Promise.resolve(options.apps()).catch(() => null) : null,
+      options.jobs ? Promise.resolve(options.jobs()).catch(() => null) : null,
+    ]);
+    return await runtime.read((m) => dashboardSummary(m.ctx, apps, jobs));
   };
 
   let busy = false;

@@ -2,6 +2,7 @@
 import { isTerminalState } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 import type { TaskRecord } from "../core/records.ts";
+import type { JobSummary } from "./metronome_jobs.ts";
 import { addMesos, agentBooks, type Amounts, clusterBooks } from "../metrics/mod.ts";
 
 /** Used and total of one resource. */
@@ -64,6 +65,8 @@ export interface DashboardSummary {
   }[];
   tasks: TaskSummary[];
   apps: AppSummary[] | null;
+  /** Jobs and their active runs, when a jobs framework is attached. */
+  jobs: JobSummary[] | null;
 }
 
 const NAMES = ["cpus", "mem", "disk", "ports"] as const;
@@ -91,6 +94,7 @@ function usage(b: { total: Amounts; used: Amounts; offered: Amounts }): Record<
 export function dashboardSummary(
   ctx: MasterContext,
   apps: AppSummary[] | null = null,
+  jobs: JobSummary[] | null = null,
 ): DashboardSummary {
   const agents = agentBooks(ctx);
   const shares = ctx.allocator.shares().frameworks;
@@ -153,5 +157,6 @@ export function dashboardSummary(
     }),
     tasks: [...live, ...done],
     apps,
+    jobs,
   };
 }

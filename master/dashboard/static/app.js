@@ -221,6 +221,42 @@ function renderApps(s) {
   );
 }
 
+function renderJobs(s) {
+  const none = s.jobs === null || s.jobs === undefined;
+  $("jobs-empty").hidden = !none;
+  $("jobs-table").hidden = none;
+  if (none) return;
+  const last = (j) => {
+    const ok = j.lastSuccessAt, bad = j.lastFailureAt;
+    if (!ok && !bad) return el("td", { class: "muted", text: "never" });
+    return ok && (!bad || ok > bad)
+      ? el("td", { class: "ok", text: `succeeded ${ok}` })
+      : el("td", { class: "bad", text: `failed ${bad}` });
+  };
+  replaceRows(
+    $("jobs-body"),
+    s.jobs.map((j) =>
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row" }, j.id),
+        el("td", { class: j.schedule ? "" : "muted", text: j.schedule ?? "none" }),
+        el("td", { class: j.nextRunAt ? "" : "muted", text: j.nextRunAt ?? "-" }),
+        el(
+          "td",
+          { class: j.activeRuns.length ? "" : "muted" },
+          j.activeRuns.length ? j.activeRuns.map((r) => `${r.id} ${r.status}`).join(", ") : "none",
+        ),
+        el("td", { class: "num", text: String(j.successCount) }),
+        el("td", { class: j.failureCount ? "num bad" : "num", text: String(j.failureCount) }),
+        last(j),
+      )
+    ),
+    "No jobs.",
+    7,
+  );
+}
+
 function taskMatches(t) {
   const q = $("task-filter").value.trim().toLowerCase();
   const st = $("task-state").value;
@@ -277,6 +313,7 @@ function render() {
   renderAgents(s);
   renderFrameworks(s);
   renderApps(s);
+  renderJobs(s);
   renderTasks(s);
 }
 
