@@ -1,6 +1,7 @@
 /** The DNS server answers real `dig` queries over UDP and TCP. */
 import assert from "node:assert/strict";
 import { CatalogStore, type CatalogTask, startDnsServer } from "../master/discovery/mod.ts";
+import { dig, hasDig } from "./support/dig.ts";
 
 function task(id: string, ip: string, port: number, appId = "/prod/web"): CatalogTask {
   return {
@@ -15,23 +16,6 @@ function task(id: string, ip: string, port: number, appId = "/prod/web"): Catalo
     labels: { MARATHON_APP_ID: appId },
   };
 }
-
-async function dig(port: number, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("dig", {
-    args: ["@127.0.0.1", "-p", String(port), "+time=2", "+tries=1", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-}
-
-const hasDig = (() => {
-  try {
-    return Deno.statSync("/usr/bin/dig").isFile;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "DnsServer answers dig with A, SRV (UDP and TCP), NXDOMAIN and REFUSED",

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { taskInfo } from "../mod.ts";
 import { EtcdClient } from "../store/mod.ts";
 import { freePort, waitFor } from "./support/cluster.ts";
+import { dig, hasDig } from "./support/dig.ts";
 import { EtcdCluster, hasEtcd } from "./support/etcd_cluster.ts";
 import { HaCluster } from "./support/ha_cluster.ts";
 import { call, type Json } from "./support/marathon_api.ts";
@@ -16,19 +17,55 @@ import { RecordingFramework } from "./support/recording_framework.ts";
 const ignore = !hasEtcd();
 
 /** A long task on the first offer; resolves once it runs. */
-async function launchSleeper(fw: RecordingFramework, taskId: string): Promise<void> {
+async function launchSleeper(
+  fw: RecordingFramework,
+  taskId: string,
+  options: { name?: string; ports?: number[] } = {},
+): Promise<void> {
   const offer = await fw.takeOffer();
   await fw.driver.launch([offer.id.value], [
     taskInfo({
-      name: taskId,
+      name: options.name ?? taskId,
       taskId,
       agentId: offer.agent_id.value,
       cpus: 0.1,
       mem: 16,
+      ports: options.ports,
       command: "sleep 600",
     }),
   ]);
   await fw.waitForState(taskId, "TASK_RUNNING");
+}
+
+/**
+ * A test on an HA cluster with one agent and a subscribed framework that knows every master
+ * (the agent finds them by `agentMaster` when given); everything is stopped after.
+ */
+function haTest(
+  name: string,
+  body: (cluster: HaCluster, fw: RecordingFramework) => Promise<void>,
+  options: {
+    dnsPort?: number;
+    agentMaster?: (cluster: HaCluster) => string;
+    ignore?: boolean;
+  } = {},
+): void {
+  Deno.test({
+    name,
+    ignore: ignore || options.ignore,
+    async fn() {
+      const cluster = await HaCluster.start({ dnsPort: options.dnsPort });
+      const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
+      try {
+        await cluster.addAgent([], options.agentMaster?.(cluster));
+        await fw.driver.start();
+        await body(cluster, fw);
+      } finally {
+        await fw.driver.stop().catch(() => {});
+        await cluster.stop();
+      }
+    },
+  });
 }
 
 /** The pid of a running task of the process containerizer, from the leader's state. */
@@ -88,124 +125,93 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "SIGKILL of the leading master: a standby leads, the agent re-registers with its task still running, the framework re-subscribes",
-  ignore,
-  async fn() {
-    const cluster = await HaCluster.start();
-    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
-    try {
-      // This agent finds the leader in etcd (`--master etcd://…`), the framework from the list.
-      await cluster.addAgent([], cluster.etcd.url("tender"));
-      await fw.driver.start();
-      await launchSleeper(fw, "sleeper-1");
-      const before = runningTask(await cluster.state(), "sleeper-1");
-      const old = await cluster.waitForLeader();
-      const subscriptions = fw.subscriptions;
-      const killedAt = performance.now();
-      await cluster.masters[old]!.kill("SIGKILL");
-      const leader = await cluster.waitForLeader({ not: old });
-      await waitFor("the agent to re-register and the task to run on", async () => {
-        const state = await cluster.state();
-        return state?.slaves.some((s: { active: boolean }) => s.active) &&
-          runningTask(state, "sleeper-1");
-      });
-      await waitFor("the framework to re-subscribe", () => fw.subscriptions > subscriptions);
-      console.log(`failover to master-${leader}: ${Math.round(performance.now() - killedAt)} ms`);
-      const after = runningTask(await cluster.state(), "sleeper-1");
-      assert.equal(after.framework_id, before.framework_id, "the same framework");
-      assert.equal(after.slave_id, before.slave_id, "on the same agent");
-      // The task was never killed: no terminal update reached the framework.
-      assert.deepEqual(fw.states("sleeper-1"), ["TASK_STARTING", "TASK_RUNNING"]);
-      // And the new leader launches on the same framework.
-      await launchSleeper(fw, "sleeper-2");
-    } finally {
-      await fw.driver.stop().catch(() => {});
-      await cluster.stop();
-    }
-  },
-});
-
-Deno.test({
-  name: "a leader paused past its lease stops leading when resumed, and its writes are refused",
-  ignore,
-  async fn() {
-    const cluster = await HaCluster.start();
-    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
-    try {
-      await cluster.addAgent();
-      await fw.driver.start();
-      await launchSleeper(fw, "before-pause");
-      const old = await cluster.waitForLeader();
-      cluster.masters[old]!.signal("SIGSTOP");
-      const leader = await cluster.waitForLeader({ not: old });
-      await launchSleeper(fw, "during-pause");
-      cluster.masters[old]!.signal("SIGCONT");
-      await waitFor("the paused master to stand by", async () => {
-        const h = await cluster.health(old);
-        return h?.role === "standby";
-      });
-      assert.equal(await cluster.leader(), leader, "the new leader still leads");
-      const log = cluster.masters[old]!.log.join("");
-      assert.match(log, /lost leadership/);
+haTest(
+  "SIGKILL of the leading master: a standby leads, the agent re-registers with its task still running, the framework re-subscribes",
+  async (cluster, fw) => {
+    // This agent finds the leader in etcd (`--master etcd://…`), the framework from the list.
+    await launchSleeper(fw, "sleeper-1");
+    const before = runningTask(await cluster.state(), "sleeper-1");
+    const old = await cluster.waitForLeader();
+    const subscriptions = fw.subscriptions;
+    const killedAt = performance.now();
+    await cluster.masters[old]!.kill("SIGKILL");
+    const leader = await cluster.waitForLeader({ not: old });
+    await waitFor("the agent to re-register and the task to run on", async () => {
       const state = await cluster.state();
-      assert.ok(runningTask(state, "before-pause"));
-      assert.ok(runningTask(state, "during-pause"));
-    } finally {
-      await fw.driver.stop().catch(() => {});
-      await cluster.stop();
-    }
+      return state?.slaves.some((s: { active: boolean }) => s.active) &&
+        runningTask(state, "sleeper-1");
+    });
+    await waitFor("the framework to re-subscribe", () => fw.subscriptions > subscriptions);
+    console.log(`failover to master-${leader}: ${Math.round(performance.now() - killedAt)} ms`);
+    const after = runningTask(await cluster.state(), "sleeper-1");
+    assert.equal(after.framework_id, before.framework_id, "the same framework");
+    assert.equal(after.slave_id, before.slave_id, "on the same agent");
+    // The task was never killed: no terminal update reached the framework.
+    assert.deepEqual(fw.states("sleeper-1"), ["TASK_STARTING", "TASK_RUNNING"]);
+    // And the new leader launches on the same framework.
+    await launchSleeper(fw, "sleeper-2");
   },
-});
+  { agentMaster: (c) => c.etcd.url("tender") },
+);
 
-Deno.test({
-  name:
-    "one etcd member down changes nothing; quorum lost refuses writes saying why, and the masters resume when it returns",
-  ignore,
-  async fn() {
-    const cluster = await HaCluster.start();
-    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
-    try {
-      await cluster.addAgent();
-      await fw.driver.start();
-      const leader = await cluster.waitForLeader();
-      await cluster.etcd.kill(0);
-      await launchSleeper(fw, "one-member-down");
-      assert.equal(await cluster.leader(), leader, "the same master leads");
-
-      await cluster.etcd.kill(1);
-      // Without quorum no master can hold a lease: all stand by, and say why.
-      const answer = await waitFor("the masters to refuse calls", async () => {
-        const r = await fetch(`${cluster.masterUrls[leader]}/api/v1/scheduler`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: "{}",
-          redirect: "manual",
-        });
-        const body = await r.text();
-        // Until a campaign has failed the standbys only know no one leads; then they say why.
-        return r.status === 503 && /etcd|quorum/.test(body) ? body : undefined;
-      }, 30_000);
-      assert.match(answer, /no leading master/);
-      assert.match(answer, /etcd|quorum/);
-
-      await cluster.etcd.restart(0);
-      await cluster.etcd.restart(1);
-      await cluster.waitForLeader({ timeoutMs: 30_000 });
-      await waitFor(
-        "the task to be known again",
-        async () => runningTask(await cluster.state(), "one-member-down"),
-        30_000,
-      );
-      await launchSleeper(fw, "after-quorum");
-      assert.deepEqual(fw.states("one-member-down"), ["TASK_STARTING", "TASK_RUNNING"]);
-    } finally {
-      await fw.driver.stop().catch(() => {});
-      await cluster.stop();
-    }
+haTest(
+  "a leader paused past its lease stops leading when resumed, and its writes are refused",
+  async (cluster, fw) => {
+    await launchSleeper(fw, "before-pause");
+    const old = await cluster.waitForLeader();
+    cluster.masters[old]!.signal("SIGSTOP");
+    const leader = await cluster.waitForLeader({ not: old });
+    await launchSleeper(fw, "during-pause");
+    cluster.masters[old]!.signal("SIGCONT");
+    await waitFor("the paused master to stand by", async () => {
+      const h = await cluster.health(old);
+      return h?.role === "standby";
+    });
+    assert.equal(await cluster.leader(), leader, "the new leader still leads");
+    const log = cluster.masters[old]!.log.join("");
+    assert.match(log, /lost leadership/);
+    const state = await cluster.state();
+    assert.ok(runningTask(state, "before-pause"));
+    assert.ok(runningTask(state, "during-pause"));
   },
-});
+);
+
+haTest(
+  "one etcd member down changes nothing; quorum lost refuses writes saying why, and the masters resume when it returns",
+  async (cluster, fw) => {
+    const leader = await cluster.waitForLeader();
+    await cluster.etcd.kill(0);
+    await launchSleeper(fw, "one-member-down");
+    assert.equal(await cluster.leader(), leader, "the same master leads");
+
+    await cluster.etcd.kill(1);
+    // Without quorum no master can hold a lease: all stand by, and say why.
+    const answer = await waitFor("the masters to refuse calls", async () => {
+      const r = await fetch(`${cluster.masterUrls[leader]}/api/v1/scheduler`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: "{}",
+        redirect: "manual",
+      });
+      const body = await r.text();
+      // Until a campaign has failed the standbys only know no one leads; then they say why.
+      return r.status === 503 && /etcd|quorum/.test(body) ? body : undefined;
+    }, 30_000);
+    assert.match(answer, /no leading master/);
+    assert.match(answer, /etcd|quorum/);
+
+    await cluster.etcd.restart(0);
+    await cluster.etcd.restart(1);
+    await cluster.waitForLeader({ timeoutMs: 30_000 });
+    await waitFor(
+      "the task to be known again",
+      async () => runningTask(await cluster.state(), "one-member-down"),
+      30_000,
+    );
+    await launchSleeper(fw, "after-quorum");
+    assert.deepEqual(fw.states("one-member-down"), ["TASK_STARTING", "TASK_RUNNING"]);
+  },
+);
 
 /** Marathon's tasks of an app (id → version), through its API. */
 async function marathonTasks(url: string, app: string): Promise<Map<string, string>> {
@@ -272,60 +278,25 @@ Deno.test({
   },
 });
 
-/** `dig` A answer lines for a name, from the DNS port on 127.0.0.1 ("" when none answers). */
+/** The A records `dig` gets for a name ("" when none answers). */
 async function digA(port: number, name: string): Promise<string> {
-  const out = await new Deno.Command("dig", {
-    args: ["@127.0.0.1", "-p", String(port), "+time=1", "+tries=1", "+short", name, "A"],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
+  return (await dig(port, "+short", name, "A")).trim();
 }
 
-const hasDig = (() => {
-  try {
-    return Deno.statSync("/usr/bin/dig").isFile;
-  } catch {
-    return false;
-  }
-})();
-
-Deno.test({
-  name:
-    "DNS answers for a task before and after the leading master is killed (the new leader serves it)",
-  ignore: ignore || !hasDig,
-  async fn() {
-    const dnsPort = freePort();
-    const cluster = await HaCluster.start({ dnsPort });
-    const fw = new RecordingFramework(cluster.masterList, { failover_timeout: 600 });
-    try {
-      await cluster.addAgent();
-      await fw.driver.start();
-      const offer = await fw.takeOffer();
-      await fw.driver.launch([offer.id.value], [
-        taskInfo({
-          name: "web",
-          taskId: "web-1",
-          agentId: offer.agent_id.value,
-          cpus: 0.1,
-          mem: 16,
-          ports: [31500],
-          command: "sleep 600",
-        }),
-      ]);
-      await fw.waitForState("web-1", "TASK_RUNNING");
-      const name = "web.recording.tender";
-      await waitFor("DNS to answer", async () => (await digA(dnsPort, name)) === "127.0.0.1");
-      const old = await cluster.waitForLeader();
-      await cluster.masters[old]!.kill("SIGKILL");
-      await cluster.waitForLeader({ not: old });
-      await waitFor("DNS to answer again", async () => (await digA(dnsPort, name)) === "127.0.0.1");
-    } finally {
-      await fw.driver.stop().catch(() => {});
-      await cluster.stop();
-    }
+const dnsPort = freePort();
+haTest(
+  "DNS answers for a task before and after the leading master is killed (the new leader serves it)",
+  async (cluster, fw) => {
+    await launchSleeper(fw, "web-1", { name: "web", ports: [31500] });
+    const name = "web.recording.tender";
+    await waitFor("DNS to answer", async () => (await digA(dnsPort, name)) === "127.0.0.1");
+    const old = await cluster.waitForLeader();
+    await cluster.masters[old]!.kill("SIGKILL");
+    await cluster.waitForLeader({ not: old });
+    await waitFor("DNS to answer again", async () => (await digA(dnsPort, name)) === "127.0.0.1");
   },
-});
+  { dnsPort, ignore: !hasDig },
+);
 
 /** Runs `deno task master` with `args` to its exit; its code, output, and how long it took. */
 async function masterExit(args: string[]): Promise<{ code: number; output: string; ms: number }> {
