@@ -14,6 +14,7 @@ export const SERVICES = {
   master: { flag: "--master", env: "TENDER_MASTER", fallback: "http://127.0.0.1:5050" },
   registry: { flag: "--registry", env: "TENDER_REGISTRY", fallback: "http://127.0.0.1:5000" },
   marathon: { flag: "--marathon", env: "TENDER_MARATHON", fallback: "http://127.0.0.1:8080" },
+  jobs: { flag: "--jobs", env: "TENDER_JOBS", fallback: "http://127.0.0.1:9000" },
   agent: { flag: "", env: "", fallback: "" },
 } as const;
 export type Service = keyof typeof SERVICES;

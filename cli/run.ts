@@ -7,6 +7,7 @@ import { logsCommand } from "./commands/logs.ts";
 import { registryCommands } from "./commands/registry.ts";
 import { appCommands } from "./commands/apps.ts";
 import { deploymentCommands } from "./commands/deployments.ts";
+import { jobCommands } from "./commands/jobs.ts";
 import { CliError, EXIT, usageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 
@@ -15,6 +16,7 @@ export const COMMANDS: Command[] = [
   ...clusterCommands,
   ...appCommands,
   ...deploymentCommands,
+  ...jobCommands,
   logsCommand,
   ...registryCommands,
 ];
@@ -27,12 +29,14 @@ const DEFAULTS: Record<string, string> = {
   images: "images list",
   apps: "apps list",
   deployments: "deployments list",
+  jobs: "jobs list",
 };
 
 const OPTIONS = {
   master: { type: "string" },
   registry: { type: "string" },
   marathon: { type: "string" },
+  jobs: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   follow: { type: "boolean", short: "f" },
@@ -69,6 +73,7 @@ export function help(): string {
     `                  among (env TENDER_MASTER, default ${SERVICES.master.fallback})`,
     `  --registry URL  the registry (env TENDER_REGISTRY, default ${SERVICES.registry.fallback})`,
     `  --marathon URL  the Marathon API (env TENDER_MARATHON, default ${SERVICES.marathon.fallback})`,
+    `  --jobs URL      the jobs framework's API (env TENDER_JOBS, default ${SERVICES.jobs.fallback})`,
     "  --json          machine-readable output",
     "  -h, --help      this help",
     "",

@@ -5,6 +5,8 @@
  * concurrencyPolicy while the framework is SIGKILLed and started again.
  */
 import assert from "node:assert/strict";
+import { processIo } from "../cli/io.ts";
+import { runCli } from "../cli/run.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
 import { JobsProcess } from "./support/jobs_process.ts";
 import { call, type Json } from "./support/marathon_api.ts";
@@ -105,6 +107,23 @@ Deno.test("jobs: runs end in SUCCESS, in FAILED, and retry ON_FAILURE on a real 
       history.json.history.lastSuccessAt,
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/,
     );
+
+    // The CLI waits for a run and exits by its outcome.
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [];
+      const io = {
+        ...processIo(new AbortController().signal),
+        out: (t: string) => void out.push(t),
+        err: (t: string) => void out.push(t),
+      };
+      return { code: await runCli([...argv, "--jobs", url], io), out: out.join("") };
+    };
+    const good = await cli("jobs", "run", "ok", "--wait");
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, /^Run \S+ of ok: SUCCESS after \d+s \(1 task\)\.\n$/);
+    const bad = await cli("jobs", "run", "fails", "--wait");
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(bad.out, /FAILED/);
   });
 });
 
