@@ -11,6 +11,7 @@ import { checkRecordSize, parseJson } from "../../../protocol/limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
 import { unknownRun, unknownSchedule } from "../model/errors.ts";
 import { JOB_ID, parseJob, parseSchedule } from "../model/job.ts";
+import { objectNotValid } from "../model/violations.ts";
 import { activeView, finishedView } from "../model/run.ts";
 import type { JobsRuntime } from "../runtime.ts";
 import { type Embed, EMBEDS, jobInfoJson, jobJson, runJson, scheduleJson } from "./views.ts";
@@ -131,6 +132,13 @@ export function jobsApi(deps: JobsApiDeps): Hono {
 
   api.post("/v1/jobs/:jobId/runs", async (c) => {
     const id = jobId(c);
+    const text = (await c.req.text()).trim();
+    if (text !== "" && !isEmptyObject(parseJson(text))) {
+      throw objectNotValid([{
+        path: "/",
+        errors: ["Tender cannot honour run overrides: a run runs the job as defined"],
+      }]);
+    }
     const run = await runtime.run((k) => k.startRun(id));
     return c.json(runJson(activeView(run)), 201);
   });
@@ -197,6 +205,10 @@ function embeds(c: Context): Set<Embed> {
 /** The JSON body (within the shared limits), or 400 naming what is wrong with it. */
 async function body(c: Context): Promise<unknown> {
   return parseJson(await c.req.text());
+}
+
+function isEmptyObject(x: unknown): boolean {
+  return isObject(x) && Object.keys(x).length === 0;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

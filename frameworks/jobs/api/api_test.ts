@@ -179,6 +179,8 @@ Deno.test("GET /v1/jobs/{id} answers 404 with the id, 400 for an invalid id or e
 Deno.test("runs: start, list, embed, show, stop; the history counts the stopped run", async () => {
   await withApi(async (call, { driver }) => {
     await call("POST", "/v1/jobs", JOB);
+    const override = await call("POST", "/v1/jobs/prod.backup/runs", { env: { A: "1" } });
+    assert.equal(override.status, 422);
     const started = await call("POST", "/v1/jobs/prod.backup/runs");
     assert.equal(started.status, 201);
     assert.equal(started.json.status, "STARTING");
