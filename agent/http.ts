@@ -4,7 +4,8 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { badRequest, TenderError } from "../protocol/mod.ts";
+import { asTenderError, badRequest, pathSafeId, TenderError } from "../protocol/mod.ts";
+import { requestLimits } from "../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import type { AgentState } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
@@ -28,8 +29,10 @@ const LogQuerySchema = z.object({
 export function agentApp(agent: AgentApiSource, http?: HttpMetrics): Hono {
   const app = new Hono();
   if (http) app.use(http.middleware());
+  app.use(requestLimits());
   app.onError((err, c) => {
-    if (err instanceof TenderError) return c.text(err.message, err.status as 400);
+    const known = asTenderError(err);
+    if (known) return c.text(known.message, known.status as 400);
     return c.text(`Internal error: ${err.message}`, 500);
   });
   app.get("/health", (c) => c.text("ok"));
@@ -39,7 +42,7 @@ export function agentApp(agent: AgentApiSource, http?: HttpMetrics): Hono {
     return c.body(agent.metrics(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
   });
   app.get("/tasks/:taskId/logs", async (c) => {
-    const taskId = c.req.param("taskId");
+    const taskId = pathSafeId("task id", c.req.param("taskId"));
     const parsed = LogQuerySchema.safeParse(c.req.query());
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

@@ -41,12 +41,17 @@ export function requestLimits(options: RequestLimitOptions = {}): MiddlewareHand
     const deadlineMs = own?.deadlineMs ?? options.deadlineMs ?? LIMITS.bodyDeadlineMs;
     const declared = Number(raw.headers.get("content-length") ?? "0");
     if (declared > maxBytes) throw tooLarge(maxBytes, declared);
+    const limited = new AbortController();
     c.req.raw = new Request(raw, {
-      body: limitedBody(raw.body, { maxBytes, deadlineMs }),
+      body: limitedBody(raw.body, { maxBytes, deadlineMs, signal: limited.signal }),
       // @ts-ignore: Deno's RequestInit takes `duplex` for stream bodies; lib.dom lacks it.
       duplex: "half",
     });
-    await next();
+    try {
+      await next();
+    } finally {
+      limited.abort(); // the route has answered: its body deadline no longer runs
+    }
   };
 }
 
@@ -76,17 +81,22 @@ function tooLarge(max: number, size?: number): TenderError {
   );
 }
 
-/** `body`, failing once more than `maxBytes` arrive or the whole has not within `deadlineMs`. */
+/**
+ * `body`, failing once more than `maxBytes` arrive or the whole has not within `deadlineMs`;
+ * the deadline stops when `signal` aborts.
+ */
 export function limitedBody(
   body: ReadableStream<Uint8Array>,
-  limits: BodyLimits,
+  limits: BodyLimits & { signal?: AbortSignal },
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let received = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => clearTimeout(timer);
+  limits.signal?.addEventListener("abort", stop, { once: true });
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      if (limits.signal?.aborted) return;
       timer = setTimeout(() => {
         const error = new TenderError(
           "request_timeout",

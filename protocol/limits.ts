@@ -155,3 +155,12 @@ export function checkRecordSize(what: string, value: unknown): void {
     );
   }
 }
+
+/**
+ * Whether `host` is a bare host name or IP address: nothing a URL would read as a path, query,
+ * user or port. Agents' self-reported hostnames must be, since the master builds URLs of them.
+ */
+export function isPlainHost(host: string): boolean {
+  if (host.includes(":")) return /^[0-9A-Za-z:.%]+$/.test(host); // IPv6, maybe with a zone
+  return /^[A-Za-z0-9]([A-Za-z0-9._-]{0,252}[A-Za-z0-9])?$/.test(host);
+}

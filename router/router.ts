@@ -245,7 +245,19 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     req: Request,
     info: Deno.ServeHandlerInfo<Deno.NetAddr>,
   ): { route: string; response: Response | Promise<Response> } {
-    const url = new URL(req.url);
+    // Deno builds the URL from the Host header as sent: a host no URL can hold is the client's
+    // mistake (400), not a crash of the handler (500).
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return {
+        route: "invalid",
+        response: new Response("Bad request: the Host header is not a valid host\n", {
+          status: 400,
+        }),
+      };
+    }
     if (url.pathname === "/_router/state" && req.method === "GET") {
       return { route: url.pathname, response: Response.json(state()) };
     }

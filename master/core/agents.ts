@@ -3,6 +3,7 @@ import type { AgentInfo, AgentTask, TaskStatus } from "../../protocol/mod.ts";
 import {
   badRequest,
   checkRecordSize,
+  isPlainHost,
   isTerminalState,
   pathSafeId,
   Resources,
@@ -24,6 +25,11 @@ export function subscribeAgent(
   const claimed = request.info.id?.value;
   // Checked before anything changes: a refused SUBSCRIBE leaves no trace.
   if (claimed !== undefined) pathSafeId("agent id", claimed);
+  for (const host of [request.info.hostname, request.ip ?? "127.0.0.1"]) {
+    if (!isPlainHost(host)) {
+      throw badRequest(`Agent address ${JSON.stringify(host.slice(0, 80))} is not a host name or IP`);
+    }
+  }
   checkRecordSize("'agent_info'", request.info);
   for (const report of request.tasks) {
     pathSafeId("task id", report.task.task_id.value);

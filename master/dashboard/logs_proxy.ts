@@ -4,9 +4,8 @@
  * streams it through.
  */
 import { z } from "zod";
-import { badRequest, TenderError } from "../../protocol/mod.ts";
+import { badRequest, isPlainHost, TenderError } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
-import type { TaskRecord } from "../core/records.ts";
 
 /** The query the proxy accepts and forwards. */
 export const LogQuerySchema = z.object({
@@ -29,28 +28,18 @@ function hostPort(host: string, port: number): string {
 }
 
 /**
- * The base URLs an agent's API may answer at, best first: its registered hostname, then the
- * address it connected from, then the addresses its tasks report (its advertised IP), for
- * hostnames that do not resolve from the master.
+ * The base URLs an agent's API may answer at, best first: its registered hostname, then its
+ * address (advertised, or the one it connected from) — on its registered port, and nothing
+ * else: addresses its tasks report are the containers', not the agent's, and any address with
+ * URL syntax in it is dropped, so a crafted registration cannot turn the proxy into a fetcher
+ * of arbitrary URLs (SSRF).
  */
-export function agentAddresses(ctx: MasterContext, agentId: string, taskId: string): string[] {
+export function agentAddresses(ctx: MasterContext, agentId: string, _taskId: string): string[] {
   const agent = ctx.agents.get(agentId);
   if (!agent) throw new TenderError("not_found", `Agent "${agentId}" is unknown to the master`);
   const { hostname, port } = agent.info;
-  const tasks: TaskRecord[] = [
-    ...ctx.tasksOfAgent(agentId),
-    ...ctx.completedTasks.filter((t) => t.agentId === agentId),
-  ];
-  const own = tasks.filter((t) => t.info.task_id.value === taskId);
-  const ips = [...own, ...tasks].flatMap((t) =>
-    t.statuses.flatMap((s) =>
-      (s.container_status?.network_infos ?? []).flatMap((n) =>
-        (n.ip_addresses ?? []).flatMap((a) => a.ip_address ? [a.ip_address] : [])
-      )
-    )
-  );
   const seen = agent.ip === undefined ? [] : [agent.ip];
-  return [...new Set([hostname, ...seen, ...ips])].map((h) => hostPort(h, port));
+  return [...new Set([hostname, ...seen])].filter(isPlainHost).map((h) => hostPort(h, port));
 }
 
 /** Fetches a task's output from the first address that answers; throws `unavailable` if none. */

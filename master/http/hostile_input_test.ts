@@ -181,3 +181,31 @@ Deno.test("a task or framework id that would escape a sandbox path is refused", 
     assert.match(await res.text(), /framework id/);
   });
 });
+
+Deno.test("an agent whose hostname is URL syntax is refused; the log proxy only reaches agents' own addresses", async () => {
+  await withMaster(async ({ app, runtime }) => {
+    const res = await post(
+      app,
+      "/api/v1/agent",
+      `{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"169.254.169.254/latest/meta-data?x=","port":80,"resources":[]}}}`,
+    );
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /not a host name or IP/);
+    const { agentAddresses } = await import("../dashboard/logs_proxy.ts");
+    const id = runtime.core.subscribeAgent(
+      {
+        type: "SUBSCRIBE",
+        subscribe: {
+          agent_info: { hostname: "node-1", port: 5051, resources: [], attributes: [] },
+          tasks: [],
+        },
+      },
+      "s",
+      "10.0.0.9",
+    );
+    assert.deepEqual(agentAddresses(runtime.core.ctx, id, "t").sort(), [
+      "http://10.0.0.9:5051",
+      "http://node-1:5051",
+    ]);
+  });
+});
