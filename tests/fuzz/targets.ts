@@ -222,7 +222,7 @@ const agentApi: Target = {
     path: `${shape.replace("$", segment)}?${new URLSearchParams(query)}`,
     headers: {},
   })),
-  async start(workDir) {
+  start(workDir) {
     const violations: string[] = [];
     const app = agentApp({
       state: () => ({ id: "a", tasks: [] }) as never,
@@ -232,12 +232,12 @@ const agentApi: Target = {
         return Promise.resolve(undefined);
       },
     });
-    return {
+    return Promise.resolve({
       violations,
       send: (req) => answer(app.request(req.path, { method: req.method, headers: req.headers })),
       state: () => Promise.resolve(""),
       stop: () => Promise.resolve(),
-    };
+    });
   },
 };
 
@@ -331,9 +331,10 @@ const marathon: Target = {
           body: req.body,
         })),
       state: () => kvDigest(kv, [["marathon"]]),
-      async stop() {
+      stop() {
         events.close();
         kv.close();
+        return Promise.resolve();
       },
     };
   },
