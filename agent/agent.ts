@@ -98,6 +98,7 @@ export class Agent {
   readonly #connection: MasterConnection;
   readonly #masters: Masters;
   #agentId: string | undefined;
+  #clusterId: string | undefined;
 
   constructor(deps: AgentDeps, options: AgentOptions) {
     this.#deps = deps;
@@ -165,6 +166,8 @@ export class Agent {
   async start(): Promise<void> {
     const saved = await this.#deps.kv.get<string>(keys.agentId());
     if (typeof saved.value === "string") this.#agentId = saved.value;
+    const cluster = await this.#deps.kv.get<string>(keys.clusterId());
+    if (typeof cluster.value === "string") this.#clusterId = cluster.value;
     // The engine may be down (a Docker restart): wait for it rather than report tasks wrongly.
     for (let attempt = 0;; attempt++) {
       try {
@@ -284,6 +287,7 @@ export class Agent {
           resources: o.resources.toMesos(),
           attributes: o.attributes,
         },
+        ...(this.#clusterId ? { cluster_id: this.#clusterId } : {}),
         tasks: this.#tasks.records().map((record) => ({
           framework_id: record.framework_id,
           framework_info: record.framework_info,
@@ -303,6 +307,13 @@ export class Agent {
         }
         this.#agentId = id;
         await this.#deps.kv.set(keys.agentId(), id);
+        // The first master's cluster is ours from now on: a master of another cluster (one
+        // whose store was lost) refuses us instead of silently adopting our tasks.
+        const cluster = event.subscribed.cluster_id;
+        if (cluster !== undefined && this.#clusterId === undefined) {
+          this.#clusterId = cluster;
+          await this.#deps.kv.set(keys.clusterId(), cluster);
+        }
         this.#log(
           `Subscribed to master ${event.subscribed.master_id} at ${
             this.#connection.master ?? this.#masters.current

@@ -7,8 +7,10 @@
  * HEARTBEAT, each answered 202. Works behind NAT: the master never dials the agent.
  */
 import { z } from "zod";
+import { LIMITS } from "./limits.ts";
 import {
   AgentIdSchema,
+  type Attribute,
   AttributeSchema,
   ExecutorInfoSchema,
   FrameworkIdSchema,
@@ -31,6 +33,32 @@ export const AgentInfoSchema = z.object({
 });
 export type AgentInfo = z.infer<typeof AgentInfoSchema>;
 
+/**
+ * The agent attribute naming the containerizers an agent has, as Mesos' `--containerizers`
+ * flag does (TEXT, e.g. `docker,process`): frameworks see it in offers and place tasks with an
+ * image only where one of them runs images. An operator's own `--attributes` value wins.
+ */
+export const CONTAINERIZERS_ATTRIBUTE = "containerizers";
+
+/** Containerizers that run a task's image (`simulated` runs anything, for capacity planning). */
+export const IMAGE_CONTAINERIZERS: readonly string[] = ["docker", "containerd", "simulated"];
+
+/** The `containerizers` attribute for these containerizer kinds (sorted, comma-separated). */
+export function containerizersAttribute(kinds: readonly string[]): Attribute {
+  const value = [...new Set(kinds)].sort().join(",");
+  return { name: CONTAINERIZERS_ATTRIBUTE, type: "TEXT", text: { value } };
+}
+
+/**
+ * Whether an agent, by its attributes (e.g. an offer's), runs tasks with an image. An agent
+ * that does not say (older agents, hand-made offers) is assumed to, as before the attribute.
+ */
+export function runsImages(attributes: readonly Attribute[]): boolean {
+  const attribute = attributes.find((a) => a.name === CONTAINERIZERS_ATTRIBUTE);
+  if (attribute?.type !== "TEXT" || attribute.text === undefined) return true;
+  return attribute.text.value.split(",").some((k) => IMAGE_CONTAINERIZERS.includes(k.trim()));
+}
+
 /** A task the agent runs (or ran), reported on re-registration so the master can reconcile. */
 export const AgentTaskSchema = z.object({
   framework_id: FrameworkIdSchema,
@@ -48,6 +76,17 @@ export const AgentCallSchema = z.discriminatedUnion("type", [
     subscribe: z.object({
       agent_info: AgentInfoSchema,
       tasks: z.array(AgentTaskSchema).default([]),
+      /**
+       * The cluster this agent registered with before (the master's SUBSCRIBED told it): a master
+       * whose store belongs to another cluster refuses the agent instead of adopting it.
+       */
+      cluster_id: z.string().min(1).max(LIMITS.idLength).optional(),
+      /**
+       * The address the agent advertises (`--advertise-ip`): where its API and its tasks' host
+       * ports are reached; Mesos names an agent by it (`slave(1)@IP:PORT`). Without it, the
+       * master takes the address the agent connected from.
+       */
+      advertise_ip: z.string().min(1).optional(),
     }),
   }),
   z.object({
@@ -67,6 +106,8 @@ export const AgentEventSchema = z.discriminatedUnion("type", [
       agent_id: AgentIdSchema,
       master_id: z.string(),
       heartbeat_interval_seconds: z.number().positive(),
+      /** The cluster the master's store belongs to; the agent keeps it for its next SUBSCRIBE. */
+      cluster_id: z.string().optional(),
     }),
   }),
   z.object({

@@ -1,5 +1,5 @@
 /** Picks a task's resources out of an offer; "does not fit" is a value, never an exception. */
-import { formatRanges, type Offer, type Resource, Resources } from "../protocol/mod.ts";
+import { formatRanges, type Offer, type Resource, Resources, runsImages } from "../protocol/mod.ts";
 import { portRanges } from "./task_builder.ts";
 
 /** What one task needs. Scalars in Mesos units (cpus, MiB); `ports` is how many host ports. */
@@ -8,6 +8,11 @@ export interface Demand {
   mem: number;
   disk?: number;
   ports?: number;
+  /**
+   * The task runs an image (a `docker` task spec): only offers of agents whose `containerizers`
+   * attribute names one that runs images fit (an agent that does not say is assumed to).
+   */
+  image?: boolean;
 }
 
 /** The outcome of a pick: the chosen resources and ports and what is left, or why not. */
@@ -41,6 +46,9 @@ export function pickResources(
 ): Pick {
   const available = from instanceof Resources ? from : offerResources(from);
   const where = from instanceof Resources ? "the remaining resources" : `offer "${from.id.value}"`;
+  if (demand.image && !(from instanceof Resources) && !runsImages(from.attributes)) {
+    return { ok: false, reason: `${where} is from an agent that runs no images` };
+  }
   const role = options.allocationRole ??
     (from instanceof Resources ? undefined : from.allocation_info?.role);
   const short: string[] = [];
@@ -85,6 +93,10 @@ export class OfferPicker {
 
   /** Takes `demand` from what is left, or says why it does not fit (leaving it unchanged). */
   pick(demand: Demand): Pick {
+    if (demand.image && !runsImages(this.offer.attributes)) {
+      const reason = `offer "${this.offer.id.value}" is from an agent that runs no images`;
+      return { ok: false, reason };
+    }
     const role = this.offer.allocation_info?.role;
     const result = pickResources(this.#remaining, demand, role ? { allocationRole: role } : {});
     if (!result.ok) {

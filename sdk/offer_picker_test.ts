@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Offer, OfferSchema, Resources } from "../protocol/mod.ts";
+import { containerizersAttribute, type Offer, OfferSchema, Resources } from "../protocol/mod.ts";
 import { attributeText, OfferPicker, offerResources, pickResources } from "./offer_picker.ts";
 
 function offer(resources: string, extra: Partial<Offer> = {}): Offer {
@@ -101,4 +101,23 @@ Deno.test("attributeText() reads text, scalar and set attributes", () => {
   assert.equal(attributeText(o, "level"), "3");
   assert.equal(attributeText(o, "disks"), "a,b");
   assert.equal(attributeText(o, "zone"), undefined);
+});
+
+Deno.test("OfferPicker.pick() fits a task with an image only on an agent that runs images", () => {
+  const processOnly = offer("cpus:2;mem:1024", {
+    attributes: [containerizersAttribute(["process"])],
+  });
+  const picker = new OfferPicker(processOnly);
+  const refused = picker.pick({ cpus: 0.1, mem: 16, image: true });
+  assert.equal(refused.ok, false);
+  assert.match(!refused.ok ? refused.reason : "", /runs no images/);
+  assert.equal(picker.picks, 0);
+  assert.ok(picker.pick({ cpus: 0.1, mem: 16 }).ok);
+  assert.equal(pickResources(processOnly, { cpus: 0.1, mem: 16, image: true }).ok, false);
+  const docker = offer("cpus:2;mem:1024", {
+    attributes: [containerizersAttribute(["docker", "process"])],
+  });
+  assert.ok(new OfferPicker(docker).pick({ cpus: 0.1, mem: 16, image: true }).ok);
+  // An agent that does not say is assumed to run images.
+  assert.ok(new OfferPicker(offer("cpus:2;mem:1024")).pick({ cpus: 0.1, mem: 16, image: true }).ok);
 });

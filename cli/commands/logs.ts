@@ -27,12 +27,22 @@ function pickTask(rows: TaskRow[], id: string): TaskRow {
   return hits[0]!;
 }
 
+/**
+ * Where an agent's API answers, best first: the address in its pid (`slave(1)@IP:PORT`, the one
+ * it advertises, as Mesos reaches agents), then its hostname.
+ */
+export function agentBases(agent: { hostname: string; port: number; pid?: string }): string[] {
+  const address = /@(.+)$/.exec(agent.pid ?? "")?.[1];
+  const byHostname = `${agent.hostname}:${agent.port}`;
+  return [...new Set([...(address ? [address] : []), byHostname])].map((a) => `http://${a}`);
+}
+
 async function openStream(ctx: CommandContext, row: TaskRow, query: URLSearchParams) {
   const agent = row.agent;
   const taskId = encodeURIComponent(row.task.id);
   const tried: string[] = [];
-  if (agent) {
-    const direct = new Api("agent", `http://${agent.hostname}:${agent.port}`, ctx.io);
+  for (const base of agent ? agentBases(agent) : []) {
+    const direct = new Api("agent", base, ctx.io);
     try {
       const r = await direct.raw(`/tasks/${taskId}/logs?${query}`);
       return { r, api: direct, path: `/tasks/${taskId}/logs` };

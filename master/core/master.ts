@@ -21,6 +21,7 @@ import { disconnect, expireFailovers, subscribe, teardown } from "./frameworks.t
 import {
   disconnectAgent,
   expireAgents,
+  forgetGoneAgents,
   heartbeat,
   recordUpdate,
   subscribeAgent,
@@ -153,17 +154,21 @@ export class Master {
     disconnect(this.ctx, frameworkId, streamId);
   }
 
-  /** SUBSCRIBE from an agent on a stream with `streamId`; returns the agent id. */
+  /**
+   * SUBSCRIBE from an agent on a stream with `streamId`, connected from `remoteIp`; returns the
+   * agent id. The agent is known by the address it advertises, else by `remoteIp`.
+   */
   subscribeAgent(
     call: Extract<AgentCall, { type: "SUBSCRIBE" }>,
     streamId: string,
-    ip?: string,
+    remoteIp?: string,
   ): string {
     return subscribeAgent(this.ctx, {
       info: call.subscribe.agent_info,
       tasks: call.subscribe.tasks,
+      clusterId: call.subscribe.cluster_id,
       streamId,
-      ip,
+      ip: call.subscribe.advertise_ip ?? remoteIp,
     });
   }
 
@@ -206,6 +211,7 @@ export class Master {
     }
     sendDueKills(ctx);
     expireAgents(ctx);
+    forgetGoneAgents(ctx);
     expireFailovers(ctx);
     allocate(ctx, options.batch);
   }

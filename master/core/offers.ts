@@ -51,7 +51,11 @@ export function offerMessage(ctx: MasterContext, offer: OfferRecord): Offer {
     hostname: agent.info.hostname,
     url: {
       scheme: "http",
-      address: { hostname: agent.info.hostname, port: agent.info.port },
+      address: {
+        hostname: agent.info.hostname,
+        ...(agent.ip !== undefined ? { ip: agent.ip } : {}),
+        port: agent.info.port,
+      },
       path: "/slave(1)",
     },
     resources: offer.resources.toMesos(offer.role),

@@ -28,18 +28,18 @@ function hostPort(host: string, port: number): string {
 }
 
 /**
- * The base URLs an agent's API may answer at, best first: its registered hostname, then its
- * address (advertised, or the one it connected from) — on its registered port, and nothing
- * else: addresses its tasks report are the containers', not the agent's, and any address with
- * URL syntax in it is dropped, so a crafted registration cannot turn the proxy into a fetcher
- * of arbitrary URLs (SSRF).
+ * The base URLs an agent's API may answer at, best first: its address (the one it advertises,
+ * else the one it connected from: Mesos reaches an agent by its pid), then its registered
+ * hostname — on its registered port, and nothing else: addresses its tasks report are the
+ * containers', not the agent's, and any address with URL syntax in it is dropped, so a crafted
+ * registration cannot turn the proxy into a fetcher of arbitrary URLs (SSRF).
  */
 export function agentAddresses(ctx: MasterContext, agentId: string, _taskId: string): string[] {
   const agent = ctx.agents.get(agentId);
   if (!agent) throw new TenderError("not_found", `Agent "${agentId}" is unknown to the master`);
   const { hostname, port } = agent.info;
   const seen = agent.ip === undefined ? [] : [agent.ip];
-  return [...new Set([hostname, ...seen])].filter(isPlainHost).map((h) => hostPort(h, port));
+  return [...new Set([...seen, hostname])].filter(isPlainHost).map((h) => hostPort(h, port));
 }
 
 /** Fetches a task's output from the first address that answers; throws `unavailable` if none. */

@@ -77,11 +77,16 @@ function isDone(t: TaskRecord): boolean {
   return isTerminalState(t.state);
 }
 
+/** Mesos' name of an agent: `slave(1)@IP:PORT`, by its address (its hostname until known). */
+export function agentPid(agent: AgentRecord): string {
+  return `slave(1)@${agent.ip ?? agent.info.hostname}:${agent.info.port}`;
+}
+
 function agentJson(ctx: MasterContext, books: Ledger, agent: AgentRecord) {
   const total = Resources.fromMesos(agent.info.resources);
   return {
     id: agent.id,
-    pid: `slave(1)@${agent.info.hostname}:${agent.info.port}`,
+    pid: agentPid(agent),
     hostname: agent.info.hostname,
     port: agent.info.port,
     attributes: Object.fromEntries(agent.info.attributes.map((a) => [
@@ -206,6 +211,7 @@ export function operatorView(ctx: MasterContext, type: string): unknown {
   const agents = () => ({
     agents: [...ctx.agents.values()].map((a) => ({
       agent_info: a.info,
+      pid: agentPid(a),
       active: ctx.agentConnections.has(a.id),
       deactivated: a.deactivated,
       ...(a.drain ? { drain_info: { state: a.drain.state } } : {}),

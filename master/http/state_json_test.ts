@@ -112,3 +112,56 @@ Deno.test("masterState() keeps a torn-down framework in completed_frameworks, wi
     "books",
   ]);
 });
+
+Deno.test("masterState() and offers name an agent by the address it advertises, else the one it connected from", () => {
+  const master = new Master({ clock: new FakeClock(), ids: new SequentialIds() }, {
+    ...DEFAULT_MASTER_OPTIONS,
+  });
+  master.subscribeFramework({
+    type: "SUBSCRIBE",
+    subscribe: { framework_info: { user: "u", name: "f" } },
+  }, "fs1");
+  const subscribe = (hostname: string, streamId: string, remote: string, advertised?: string) =>
+    master.subscribeAgent(
+      {
+        type: "SUBSCRIBE",
+        subscribe: {
+          agent_info: {
+            hostname,
+            port: 5051,
+            resources: Resources.parse("cpus:1;mem:128").toMesos(),
+            attributes: [],
+          },
+          tasks: [],
+          ...(advertised ? { advertise_ip: advertised } : {}),
+        },
+      },
+      streamId,
+      remote,
+    );
+  const natted = subscribe("n1", "as1", "192.168.0.9", "203.0.113.5");
+  const plain = subscribe("n2", "as2", "10.0.0.2");
+  master.allocatePending();
+  const offers = master.drain().outbox.flatMap((o) =>
+    o.to === "framework" && o.event.type === "OFFERS" ? o.event.offers.offers : []
+  );
+  const urlOf = (agentId: string) => offers.find((o) => o.agent_id.value === agentId)?.url;
+  assert.deepEqual(urlOf(natted), {
+    scheme: "http",
+    address: { hostname: "n1", ip: "203.0.113.5", port: 5051 },
+    path: "/slave(1)",
+  });
+  assert.equal(urlOf(plain)?.address.ip, "10.0.0.2");
+  const slaves = masterState(master.ctx).slaves;
+  assert.deepEqual(slaves.map((s) => [s.hostname, s.pid]), [
+    ["n1", "slave(1)@203.0.113.5:5051"],
+    ["n2", "slave(1)@10.0.0.2:5051"],
+  ]);
+  const view = operatorView(master.ctx, "GET_AGENTS") as {
+    get_agents: { agents: { pid: string }[] };
+  };
+  assert.deepEqual(view.get_agents.agents.map((a) => a.pid), [
+    "slave(1)@203.0.113.5:5051",
+    "slave(1)@10.0.0.2:5051",
+  ]);
+});

@@ -39,17 +39,32 @@ export async function waitFor<T>(
   );
 }
 
-/** One Tender process (master or agent) that can be killed and started again. */
+/**
+ * One Tender process (master or agent) that can be killed and started again. `wrap` prefixes
+ * its command (e.g. `ip netns exec NS`, which execs it: the pid and signals are the process's).
+ */
 export class TenderProcess {
   #child: Deno.ChildProcess | undefined;
   #output: Promise<void> | undefined;
   readonly log: string[] = [];
+  readonly wrap: readonly string[];
 
-  constructor(readonly name: string, readonly script: string, readonly args: string[]) {}
+  constructor(
+    readonly name: string,
+    readonly script: string,
+    readonly args: string[],
+    options: { wrap?: readonly string[] } = {},
+  ) {
+    this.wrap = options.wrap ?? [];
+  }
 
   start(): void {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-kv", this.script, ...this.args],
+    const [command, ...args] = [
+      ...this.wrap,
+      ...[Deno.execPath(), "run", "-A", "--unstable-kv", this.script, ...this.args],
+    ];
+    this.#child = new Deno.Command(command!, {
+      args,
       stdout: "piped",
       stderr: "piped",
       stdin: "null",

@@ -1,7 +1,9 @@
 /**
  * A real etcd cluster for tests: N members on 127.0.0.1, on free ports, each with a temporary
  * data dir, tuned to elect fast. A member can be killed, paused, resumed and restarted on its
- * data dir; `close()` kills every member and removes the dirs (call it in `finally`).
+ * data dir; `close()` kills every member and removes the dirs (call it in `finally`). With
+ * `placement`, member i listens on `placement[i].ip` (ports 2379/2380 + 2i) and runs prefixed by
+ * its `wrap` (e.g. `ip netns exec NS`: a member on a namespace host of tests/support/hosts.ts).
  *
  * ```ts
  * const cluster = await EtcdCluster.start();
@@ -24,8 +26,15 @@ export function hasEtcd(): boolean {
   }
 }
 
+/** Where a member runs: its address, and what its command is prefixed with. */
+export interface EtcdPlacement {
+  ip: string;
+  wrap?: readonly string[];
+}
+
 interface Member {
   name: string;
+  wrap: readonly string[];
   clientUrl: string;
   peerUrl: string;
   dataDir: string;
@@ -44,17 +53,27 @@ export class EtcdCluster {
   readonly #args: (member: Member) => string[];
   #closed = false;
 
-  private constructor(readonly root: string, size: number) {
+  private constructor(readonly root: string, size: number, placement?: readonly EtcdPlacement[]) {
     const ports = new Set<number>();
-    while (ports.size < size * 2) ports.add(freePort());
+    if (placement) {
+      // Each host has ports of its own; distinct ones still let two members share a host.
+      for (let i = 0; i < size; i++) ports.add(2379 + 2 * i);
+      for (let i = 0; i < size; i++) ports.add(2380 + 2 * i);
+    } else {
+      while (ports.size < size * 2) ports.add(freePort());
+    }
     const [clientPorts, peerPorts] = [[...ports].slice(0, size), [...ports].slice(size)];
-    this.#members = clientPorts.map((port, i) => ({
-      name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${port}`,
-      peerUrl: `http://127.0.0.1:${peerPorts[i]}`,
-      dataDir: `${root}/m${i}`,
-      log: [],
-    }));
+    this.#members = clientPorts.map((port, i) => {
+      const ip = placement?.[i]?.ip ?? "127.0.0.1";
+      return {
+        name: `m${i}`,
+        wrap: placement?.[i]?.wrap ?? [],
+        clientUrl: `http://${ip}:${port}`,
+        peerUrl: `http://${ip}:${peerPorts[i]}`,
+        dataDir: `${root}/m${i}`,
+        log: [],
+      };
+    });
     const initialCluster = this.#members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
     const token = `tender-test-${crypto.randomUUID()}`;
     this.#args = (m) => [
@@ -69,10 +88,16 @@ export class EtcdCluster {
     ];
   }
 
-  /** Starts `size` members (default 3) and waits until each answers healthy. */
-  static async start(options: { size?: number; timeoutMs?: number } = {}): Promise<EtcdCluster> {
+  /**
+   * Starts `size` members (default 3, or one per `placement`) and waits until each answers
+   * healthy.
+   */
+  static async start(
+    options: { size?: number; timeoutMs?: number; placement?: readonly EtcdPlacement[] } = {},
+  ): Promise<EtcdCluster> {
     const root = await Deno.makeTempDir({ prefix: "tender-etcd-" });
-    const cluster = new EtcdCluster(root, options.size ?? 3);
+    const size = options.size ?? options.placement?.length ?? 3;
+    const cluster = new EtcdCluster(root, size, options.placement);
     try {
       cluster.#members.forEach((m) => cluster.#spawn(m));
       await Promise.all(
@@ -85,7 +110,7 @@ export class EtcdCluster {
     }
   }
 
-  /** Each member's client URL, `http://127.0.0.1:port`. */
+  /** Each member's client URL, `http://127.0.0.1:port` (or its placed address). */
   get endpoints(): string[] {
     return this.#members.map((m) => m.clientUrl);
   }
@@ -158,8 +183,9 @@ export class EtcdCluster {
 
   #spawn(member: Member): void {
     if (this.#closed) throw new Error("The etcd cluster is closed");
-    const child = new Deno.Command("etcd", {
-      args: this.#args(member),
+    const [command, ...args] = [...member.wrap, "etcd", ...this.#args(member)];
+    const child = new Deno.Command(command!, {
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

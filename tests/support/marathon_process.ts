@@ -11,8 +11,18 @@ export class MarathonProcess {
   /** The API's base URL once started (`http://127.0.0.1:port`). */
   url = "";
 
-  constructor(name: string, args: string[]) {
-    this.process = new TenderProcess(name, "frameworks/marathon/main.ts", ["--port", "0", ...args]);
+  /** `port` defaults to 0 (a free one); `wrap` prefixes the command (see `TenderProcess`). */
+  constructor(
+    name: string,
+    args: string[],
+    options: { port?: number; wrap?: readonly string[] } = {},
+  ) {
+    this.process = new TenderProcess(
+      name,
+      "frameworks/marathon/main.ts",
+      ["--port", String(options.port ?? 0), ...args],
+      { wrap: options.wrap },
+    );
   }
 
   /** Starts the process and resolves with its URL once it prints it and answers `/ping`. */

@@ -1,9 +1,15 @@
 /**
- * The offer matcher: whether one more instance of an app fits an offer (roles, constraints,
- * scalar resources, host ports) and, when it does, exactly what to take from it. Pure; "does
- * not fit" is a value with Marathon's reason name first (`InsufficientMemory: …`).
+ * The offer matcher: whether one more instance of an app fits an offer (roles, containerizer,
+ * constraints, scalar resources, host ports) and, when it does, exactly what to take from it.
+ * Pure; "does not fit" is a value with Marathon's reason name first (`InsufficientMemory: …`).
  */
-import { type Offer, type Resource, Resources } from "../../../protocol/mod.ts";
+import {
+  CONTAINERIZERS_ATTRIBUTE,
+  type Offer,
+  type Resource,
+  Resources,
+  runsImages,
+} from "../../../protocol/mod.ts";
 import { parseConstraints } from "../app/constraint.ts";
 import type { App } from "../app/normalize.ts";
 import { hostPortRequests } from "../app/ports.ts";
@@ -39,6 +45,15 @@ export function matchOffer(app: App, offer: Offer, placed: readonly AgentSite[])
     : offer.resources;
   if (usable.length === 0) {
     return { ok: false, reason: "UnfulfilledRole: no resources in an accepted role" };
+  }
+
+  // An agent without a containerizer for images would fail the task at once, every backoff.
+  if (app.container?.docker?.image && !runsImages(offer.attributes)) {
+    const has = offer.attributes.find((a) => a.name === CONTAINERIZERS_ATTRIBUTE)?.text?.value;
+    return {
+      ok: false,
+      reason: `UnfulfilledContainerizer: the agent runs no images (containerizers: ${has})`,
+    };
   }
 
   const fit = constraintsFit(parseConstraints(app.constraints), offerSite(offer), placed);

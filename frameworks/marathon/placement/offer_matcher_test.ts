@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type Offer, OfferSchema, Resources } from "../../../protocol/mod.ts";
+import {
+  containerizersAttribute,
+  type Offer,
+  OfferSchema,
+  Resources,
+} from "../../../protocol/mod.ts";
 import { parseApp } from "../app/parse.ts";
 import { pickHostPorts } from "./host_ports.ts";
 import { matchOffer, offerSite, spreadOrder } from "./offer_matcher.ts";
@@ -108,4 +113,27 @@ Deno.test("spreadOrder() prefers hostnames with the fewest instances", () => {
   const placed = [offerSite(offers[0]!), offerSite(offers[0]!), offerSite(offers[1]!)];
   assert.deepEqual(spreadOrder(offers, placed).map((o) => o.hostname), ["n3", "n2", "n1"]);
   assert.deepEqual(spreadOrder(offers, []).map((o) => o.hostname), ["n1", "n2", "n3"]);
+});
+
+Deno.test("matchOffer() places an app with an image only where a containerizer runs images", () => {
+  const imaged = parseApp({
+    id: "imaged",
+    cmd: "serve",
+    cpus: 0.1,
+    mem: 16,
+    container: { type: "DOCKER", docker: { image: "busybox" } },
+  });
+  const processOnly = offer("p1", BIG, [containerizersAttribute(["process"])]);
+  const fit = matchOffer(imaged, processOnly, []);
+  assert.equal(fit.ok, false);
+  assert.match(!fit.ok ? fit.reason : "", /^UnfulfilledContainerizer: .*containerizers: process/);
+  assert.ok(
+    matchOffer(imaged, offer("d1", BIG, [containerizersAttribute(["docker", "process"])]), []).ok,
+  );
+  assert.ok(matchOffer(imaged, offer("c1", BIG, [containerizersAttribute(["containerd"])]), []).ok);
+  // An agent that does not say is assumed to run images, as before the attribute.
+  assert.ok(matchOffer(imaged, offer("old", BIG), []).ok);
+  // Commands run anywhere.
+  const command = parseApp({ id: "cmd", cmd: "serve", cpus: 0.1, mem: 16 });
+  assert.ok(matchOffer(command, processOnly, []).ok);
 });
