@@ -5,6 +5,8 @@ type Key = Deno.KvKey;
 export const keys = {
   /** The id the master gave this agent. */
   agentId: (): Key => ["agent", "id"],
+  /** The cluster whose master this agent registered with; sent on every SUBSCRIBE. */
+  clusterId: (): Key => ["agent", "cluster_id"],
   /** A random id naming this agent's work dir; the Docker containerizer labels containers with it. */
   owner: (): Key => ["agent", "owner"],
   /** A task this agent runs or ran (until its terminal update is acknowledged). */

@@ -13,6 +13,8 @@ const USAGE =
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
   [--weights 'role=2;other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
   [--drain-seconds SECS (1): routers drain a task this long before its kill]
+  [--agent-max-age SECS (1209600, two weeks): unreachable agents are forgotten after this]
+  [--cluster-id ID: on an empty store only, take this cluster id (adopt a lost store's agents)]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
 
 const args = parseFlags(USAGE, {
@@ -31,6 +33,8 @@ const args = parseFlags(USAGE, {
   "dns-port": { type: "string", default: "8053" },
   "registry-port": { type: "string", default: "5000" },
   "drain-seconds": { type: "string" },
+  "agent-max-age": { type: "string" },
+  "cluster-id": { type: "string" },
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
@@ -79,6 +83,8 @@ const options = {
   heartbeatIntervalMs: seconds("heartbeat-interval", args["heartbeat-interval"], 15_000),
   weights: weights(args.weights),
   drainMs: seconds("drain-seconds", args["drain-seconds"], 1_000),
+  agentMaxAgeMs: seconds("agent-max-age", args["agent-max-age"], 14 * 24 * 60 * 60 * 1000),
+  clusterId: args["cluster-id"],
   dnsPort,
 };
 const master = store?.kind === "etcd"
@@ -98,6 +104,9 @@ console.log(
     msg: "master listening",
     url: master.url,
     id: "runtime" in master ? master.runtime.core.id : undefined,
+    cluster: "runtime" in master ? master.runtime.cluster.id : undefined,
+    // A new cluster on a master that ran before means its store was lost: said where it is seen.
+    newCluster: "runtime" in master ? master.runtime.cluster.created : undefined,
     store: args.store ?? `${args["work-dir"]}/master.kv`,
     dns: dnsPort === undefined ? "off" : `${args.host}:${dnsPort}`,
   }),

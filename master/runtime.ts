@@ -5,12 +5,18 @@
 import type { AgentCall, Call, Clock, Ids } from "../protocol/mod.ts";
 import type { Change, MasterOptions, Outgoing } from "./core/context.ts";
 import { Master } from "./core/master.ts";
+import { ClusterMismatchError } from "./core/agents.ts";
 import { StreamHub } from "./http/streams.ts";
 import type { MasterStore } from "./store/master_store.ts";
 
 /** A running master: its core, store, streams and timers. */
 export class MasterRuntime {
   readonly core: Master;
+  /**
+   * The cluster the store belongs to; `created` when this start began it on an empty store — a
+   * first start, or a store that was lost (then agents of the old cluster are refused loudly).
+   */
+  cluster: { id: string; created: boolean } = { id: "", created: false };
   readonly frameworks = new StreamHub();
   readonly agents = new StreamHub();
   readonly #store: MasterStore;
@@ -48,7 +54,20 @@ export class MasterRuntime {
     options: MasterOptions,
   ): Promise<MasterRuntime> {
     const runtime = new MasterRuntime(deps, options);
-    runtime.core.recover(await deps.store.load());
+    const snapshot = await deps.store.load();
+    runtime.core.recover(snapshot);
+    const cluster = await deps.store.clusterId(options.clusterId ?? runtime.core.id);
+    runtime.core.ctx.clusterId = cluster.id;
+    const empty = snapshot.agents.length + snapshot.frameworks.length + snapshot.tasks.length === 0;
+    runtime.cluster = { id: cluster.id, created: cluster.created && empty };
+    if (cluster.created && !empty) {
+      console.error(JSON.stringify({
+        level: "warn",
+        msg: "master: the store had records but no cluster id; it now belongs to this cluster",
+        clusterId: cluster.id,
+        store: deps.store.describe,
+      }));
+    }
     runtime.#timers.push(
       setInterval(() => runtime.#run(() => runtime.core.tick({ batch: false })), 250),
       setInterval(
@@ -107,6 +126,9 @@ export class MasterRuntime {
       });
     } catch (e) {
       this.agents.close("", { streamId });
+      if (e instanceof ClusterMismatchError) {
+        console.error(JSON.stringify({ level: "error", msg: e.message, from: ip }));
+      }
       throw e;
     }
     return { streamId, body };

@@ -16,18 +16,55 @@ import { markDrainedIfEmpty } from "./maintenance.ts";
 import { rescindOffer } from "./offers.ts";
 import type { AgentRecord, TaskRecord } from "./records.ts";
 
+/**
+ * An agent that registered with another cluster: this master's store was lost, replaced or is
+ * another cluster's. Adopting the agent would let the master forget its tasks and frameworks
+ * launch them again (duplicates), so it is refused and the refusal said loudly.
+ */
+export class ClusterMismatchError extends TenderError {
+  constructor(agent: string, agentCluster: string, ours: string) {
+    super(
+      "conflict",
+      `Agent ${agent} registered with cluster "${agentCluster}", but this master's store ` +
+        `belongs to cluster "${ours}": the store was lost or replaced, or this is another ` +
+        `cluster's master. Restore the store (or point the agent at its own masters); to adopt ` +
+        `this cluster's agents after losing its store for good, start the master on an empty ` +
+        `store with --cluster-id ${agentCluster}`,
+    );
+    this.name = "ClusterMismatchError";
+  }
+}
+
 /** Admits a new agent or re-admits a known one on a new stream, and reconciles its tasks. */
 export function subscribeAgent(
   ctx: MasterContext,
-  request: { info: AgentInfo; tasks: AgentTask[]; streamId: string; ip?: string },
+  request: {
+    info: AgentInfo;
+    tasks: AgentTask[];
+    streamId: string;
+    ip?: string;
+    clusterId?: string;
+  },
 ): string {
   const now = ctx.now();
   const claimed = request.info.id?.value;
+  if (
+    request.clusterId !== undefined && ctx.clusterId !== undefined &&
+    request.clusterId !== ctx.clusterId
+  ) {
+    throw new ClusterMismatchError(
+      `"${claimed ?? request.info.hostname}"`,
+      request.clusterId,
+      ctx.clusterId,
+    );
+  }
   // Checked before anything changes: a refused SUBSCRIBE leaves no trace.
   if (claimed !== undefined) pathSafeId("agent id", claimed);
   for (const host of [request.info.hostname, request.ip ?? "127.0.0.1"]) {
     if (!isPlainHost(host)) {
-      throw badRequest(`Agent address ${JSON.stringify(host.slice(0, 80))} is not a host name or IP`);
+      throw badRequest(
+        `Agent address ${JSON.stringify(host.slice(0, 80))} is not a host name or IP`,
+      );
     }
   }
   checkRecordSize("'agent_info'", request.info);
@@ -68,6 +105,7 @@ export function subscribeAgent(
       agent_id: { value: id },
       master_id: ctx.masterId,
       heartbeat_interval_seconds: ctx.options.heartbeatIntervalMs / 1000,
+      ...(ctx.clusterId === undefined ? {} : { cluster_id: ctx.clusterId }),
     },
   });
   reconcileAgentTasks(ctx, id, request.tasks);
@@ -237,6 +275,23 @@ export function expireAgents(ctx: MasterContext): void {
     const lastSeen = conn?.lastSeen ?? ctx.silentSince.get(agent.id) ?? now;
     if (now - lastSeen < ctx.options.agentTimeoutMs) continue;
     markUnreachable(ctx, agent);
+  }
+}
+
+/**
+ * Forgets agents unreachable for `agentMaxAgeMs`: their records and their tasks' records go,
+ * so the store does not keep every agent that ever was (Mesos' registry GC).
+ */
+export function forgetGoneAgents(ctx: MasterContext): void {
+  const now = ctx.now();
+  for (const agent of [...ctx.agents.values()]) {
+    if (agent.unreachableTime === undefined) continue;
+    if (now - agent.unreachableTime < ctx.options.agentMaxAgeMs) continue;
+    for (const task of ctx.tasksOfAgent(agent.id)) ctx.removeTask(task);
+    ctx.allocator.removeAgent(agent.id);
+    ctx.agents.delete(agent.id);
+    ctx.silentSince.delete(agent.id);
+    ctx.changes.push({ kind: "agent", id: agent.id, value: null });
   }
 }
 

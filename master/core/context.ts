@@ -43,6 +43,16 @@ export interface MasterOptions {
   drainMs: number;
   /** Weighted DRF: each role's share is divided by its weight (default 1). */
   weights: Record<string, number>;
+  /**
+   * An agent unreachable this long is forgotten: its record and its tasks' are deleted, as
+   * Mesos' registry GC does with `--registry_max_agent_age` (default two weeks, as there).
+   */
+  agentMaxAgeMs: number;
+  /**
+   * The cluster id to take when the store has none yet (`--cluster-id`): to adopt the agents of
+   * a store that was lost for good. Ignored once the store has one.
+   */
+  clusterId?: string;
 }
 
 export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
@@ -55,6 +65,7 @@ export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
   allocationIntervalMs: 1_000,
   drainMs: 1_000,
   weights: {},
+  agentMaxAgeMs: 14 * 24 * 60 * 60 * 1000,
 };
 
 /** Live (not persisted) facts about a connected party. */
@@ -113,6 +124,8 @@ export class MasterContext {
   readonly allocationCandidates = new Set<string>();
   allocateAll = false;
   readonly masterId: string;
+  /** The cluster the store belongs to (set by the shell once the store is read). */
+  clusterId: string | undefined = undefined;
   readonly startTime: number;
   #offerSeq = 0;
   #frameworkSeq = 0;

@@ -1,5 +1,7 @@
 /** Every key of the master's KV store, built in one place. */
 export const keys = {
+  /** The id of the cluster this store belongs to, written on its first start. */
+  cluster: ["cluster"] as const,
   agents: ["agents"] as const,
   agent: (id: string) => ["agents", id] as const,
   frameworks: ["frameworks"] as const,

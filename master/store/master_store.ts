@@ -96,6 +96,22 @@ export class MasterStore {
     };
   }
 
+  /**
+   * The cluster this store belongs to: the id it holds, or `proposed`, written now (first start,
+   * or a store from before cluster ids). `created` tells which.
+   */
+  async clusterId(proposed: string): Promise<{ id: string; created: boolean }> {
+    const entry = await this.#store.get(keys.cluster);
+    const held = z.object({ id: z.string().min(1) }).safeParse(entry.value);
+    if (held.success) return { id: held.data.id, created: false };
+    const write = await this.#store.atomic()
+      .check({ key: keys.cluster, versionstamp: entry.versionstamp })
+      .set(keys.cluster, { id: proposed })
+      .commit();
+    if (!write.ok) return await this.clusterId(proposed); // another writer was first: take theirs
+    return { id: proposed, created: true };
+  }
+
   /** Writes a batch of changes; resolves once they are durable. Later changes to a key win. */
   async commit(changes: readonly Change[]): Promise<void> {
     await commitInPieces(this.#store, changes.map(toEntry));
