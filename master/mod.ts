@@ -82,7 +82,7 @@ export interface RunningMaster {
 
 /** Recovers state from the work dir, then serves the master's API. */
 export async function startMaster(options: StartMasterOptions): Promise<RunningMaster> {
-  await Deno.mkdir(options.workDir, { recursive: true });
+  await Deno.mkdir(options.workDir, { recursive: true, mode: 0o700 });
   const store = new MasterStore(
     await DenoKvStore.open(options.kvPath ?? `${options.workDir}/master.kv`),
   );

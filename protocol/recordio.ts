@@ -2,6 +2,8 @@
  * RecordIO framing as Mesos streams use it: `<decimal length>\n<bytes>` repeated, no separator.
  */
 
+import { LIMITS } from "./limits.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -15,19 +17,32 @@ export function encodeRecord(record: unknown): Uint8Array {
   return out;
 }
 
-/** Splits a byte stream into records (each the JSON text of one record), across any chunking. */
-export async function* decodeRecords(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/**
+ * Splits a byte stream into records (each the JSON text of one record), across any chunking. A
+ * record longer than `maxRecordBytes` (default `LIMITS.streamRecordBytes`), or a length line
+ * that never ends, fails the stream rather than growing the buffer without bound.
+ */
+export async function* decodeRecords(
+  stream: ReadableStream<Uint8Array>,
+  maxRecordBytes: number = LIMITS.streamRecordBytes,
+): AsyncGenerator<string> {
   let buffer: Uint8Array = new Uint8Array(0);
   for await (const chunk of stream) {
     buffer = concat(buffer, chunk);
     while (true) {
       const newline = buffer.indexOf(10);
-      if (newline < 0) break;
+      if (newline < 0) {
+        if (buffer.length > 20) throw new Error("RecordIO: record length line too long");
+        break;
+      }
       const header = decoder.decode(buffer.subarray(0, newline));
       if (!/^[1-9][0-9]*$/.test(header)) {
         throw new Error(`RecordIO: invalid record length "${header.slice(0, 20)}"`);
       }
       const length = Number(header);
+      if (length > maxRecordBytes) {
+        throw new Error(`RecordIO: a record of ${length} bytes exceeds ${maxRecordBytes}`);
+      }
       if (buffer.length < newline + 1 + length) break;
       yield decoder.decode(buffer.subarray(newline + 1, newline + 1 + length));
       buffer = buffer.slice(newline + 1 + length);

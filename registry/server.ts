@@ -44,10 +44,11 @@ export interface OpenedRegistry {
 export async function openRegistry(
   options: { workDir: string; clock?: Clock; ids?: Ids },
 ): Promise<OpenedRegistry> {
-  await Deno.mkdir(options.workDir, { recursive: true });
+  await Deno.mkdir(options.workDir, { recursive: true, mode: 0o700 });
   const store = new BlobStore(options.workDir);
   await store.init();
   const kv = await Deno.openKv(join(options.workDir, "registry.kv"));
+  await Deno.chmod(join(options.workDir, "registry.kv"), 0o600);
   store.startWriter();
   const meta = new Metadata(kv);
   const registry = new Registry({

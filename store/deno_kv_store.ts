@@ -23,9 +23,14 @@ export class DenoKvStore implements StateStore {
     this.describe = describe;
   }
 
-  /** Opens (creating if needed) the KV file at `path` (or `:memory:`). */
+  /**
+   * Opens (creating if needed) the KV file at `path` (or `:memory:`), readable by its owner only
+   * (0600; SQLite gives its journal files the same mode): it holds task environments.
+   */
   static async open(path: string): Promise<DenoKvStore> {
-    return new DenoKvStore(await Deno.openKv(path), `deno-kv:${path}`);
+    const kv = await Deno.openKv(path);
+    if (path !== ":memory:" && !path.includes("://")) await Deno.chmod(path, 0o600);
+    return new DenoKvStore(kv, `deno-kv:${path}`);
   }
 
   async get<T = unknown>(key: StoreKey): Promise<MaybeStoreEntry<T>> {
