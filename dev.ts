@@ -1,9 +1,11 @@
 /**
  * `deno task dev`: a whole local cluster in one process — master (with DNS, metrics and the
- * dashboard), one agent, the image registry, the Marathon and jobs frameworks and the router — with
- * state under `./.tender/`. Ctrl-C stops everything, the agent's tasks included.
+ * dashboard), one agent, the image registry, the Marathon and jobs frameworks, the router and
+ * the autoscaler — with state under `./.tender/`. Ctrl-C stops everything, the agent's tasks
+ * included.
  */
 import { startAgent } from "./agent/mod.ts";
+import { startAutoscaler } from "./autoscaler/mod.ts";
 import { startJobs } from "./frameworks/jobs/mod.ts";
 import { startMarathon } from "./frameworks/marathon/mod.ts";
 import { startMaster } from "./master/mod.ts";
@@ -13,7 +15,7 @@ import { startRouter } from "./router/mod.ts";
 
 const USAGE = `Usage: deno task dev [--work-dir ./.tender] [--master-port 5050] [--agent-port 5051]
   [--registry-port 5000] [--marathon-port 8080] [--jobs-port 9000] [--router-port 8081]
-  [--dns-port 8053]
+  [--dns-port 8053] [--autoscaler-port 9090]
   [--containerizer docker|containerd|process] [--containerd-socket PATH]
   [--resources 'cpus:2;mem:2048']`;
 
@@ -26,6 +28,7 @@ const args = parseFlags(USAGE, {
   "jobs-port": { type: "string", default: "9000" },
   "router-port": { type: "string", default: "8081" },
   "dns-port": { type: "string", default: "8053" },
+  "autoscaler-port": { type: "string", default: "9090" },
   containerizer: { type: "string" },
   "containerd-socket": { type: "string" },
   resources: { type: "string" },
@@ -50,6 +53,7 @@ const ports = {
   jobs: port("jobs-port", args["jobs-port"]),
   router: port("router-port", args["router-port"]),
   dns: port("dns-port", args["dns-port"]),
+  autoscaler: port("autoscaler-port", args["autoscaler-port"]),
 };
 const workDir = args["work-dir"]!;
 
@@ -81,6 +85,12 @@ const jobs = await startJobs({
   workDir: `${workDir}/jobs`,
 });
 const router = await startRouter({ master: master.url, httpPort: ports.router });
+const autoscaler = startAutoscaler({
+  marathon: marathon.url,
+  routers: [`http://127.0.0.1:${router.httpPort}`],
+  master: master.url,
+  port: ports.autoscaler,
+});
 
 console.log(`
 Tender dev cluster is up (state in ${workDir}/):
@@ -88,6 +98,7 @@ Tender dev cluster is up (state in ${workDir}/):
   agent      ${agent.url}   containerizer: ${agent.containerizer.kind}
   marathon   ${marathon.url}   POST /v2/apps
   jobs       ${jobs.url}   POST /v1/jobs (Metronome's API)
+  autoscaler ${autoscaler.url}   apps labelled TENDER_AUTOSCALE_*; GET /events, /status
   registry   ${registry.url}   docker push 127.0.0.1:${registry.port}/NAME:TAG
   router     http://127.0.0.1:${router.httpPort}   HTTP vhosts; service ports 10000-20000
   dns        127.0.0.1:${master.dnsPort}   dig @127.0.0.1 -p ${master.dnsPort} web.marathon.tender
@@ -109,6 +120,7 @@ async function shutdown(): Promise<void> {
     );
   };
   console.log("stopping:");
+  await step("autoscaler", () => autoscaler.stop());
   await step("marathon", () => marathon.stop());
   await step("jobs", () => jobs.stop());
   await step("router", () => router.close());

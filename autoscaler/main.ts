@@ -1,0 +1,40 @@
+/**
+ * `deno task autoscaler --marathon URL [--router URL[,URL...]] [--master URL] [--interval 5]
+ *   [--port 9090] [--host 127.0.0.1] [--log-level info]`
+ */
+import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../protocol/flags.ts";
+import { startAutoscaler } from "./start_autoscaler.ts";
+
+const USAGE = "Usage: deno task autoscaler --marathon http://HOST:8080 " +
+  "[--router http://HOST:8081[,URL...] (request rates)] [--master http://HOST:5050 (agents' CPU)] " +
+  "[--interval 5 (seconds between passes)] [--port 9090] [--host 127.0.0.1] " +
+  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
+
+const args = parseFlags(USAGE, {
+  marathon: { type: "string" },
+  router: { type: "string" },
+  master: { type: "string" },
+  interval: { type: "string" },
+  port: { type: "string", default: "9090" },
+  host: { type: "string", default: "127.0.0.1" },
+  "log-level": { type: "string" },
+  help: { type: "boolean" },
+});
+if (!args.marathon) usageError("--marathon is required", USAGE);
+const url = (u: string) => (/^https?:\/\//.test(u) ? u : `http://${u}`).replace(/\/+$/, "");
+const running = startAutoscaler({
+  marathon: url(args.marathon),
+  routers: (args.router ?? "").split(",").map((u) => u.trim()).filter(Boolean).map(url),
+  ...(args.master ? { master: url(args.master) } : {}),
+  intervalMs: secondsFlag("interval", args.interval, { usage: USAGE, fallback: 5000 }),
+  port: portFlag("port", args.port, { usage: USAGE }),
+  host: args.host!,
+  log: loggerFlag("autoscaler", args["log-level"], USAGE),
+});
+console.log(`autoscaler: API on ${running.url}, marathon ${url(args.marathon)}`);
+const stop = async () => {
+  await running.stop();
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);

@@ -1,0 +1,66 @@
+/**
+ * Assembles a running autoscaler: its sources (Marathon, routers, the master for agents' CPU),
+ * the pass loop and its HTTP API on `Deno.serve`. Embeddable (`deno task dev`) or run alone by
+ * `main.ts`.
+ */
+import { type Clock, systemClock } from "../protocol/mod.ts";
+import { createLogger, type Logger } from "../protocol/log.ts";
+import { Autoscaler } from "./autoscaler.ts";
+import { autoscalerApi } from "./http.ts";
+import { AgentCpu } from "./sources/agent_cpu.ts";
+import { MarathonApps } from "./sources/marathon_apps.ts";
+import { RouterRequests } from "./sources/router_requests.ts";
+
+/** How to start the autoscaler. */
+export interface StartAutoscalerOptions {
+  /** Marathon's API (`http://127.0.0.1:8080`). */
+  marathon: string;
+  /** Routers whose counters give requests per second (`http://127.0.0.1:8081`). */
+  routers?: string[];
+  /** The master, to find agents and read their CPU statistics. */
+  master?: string;
+  /** Seconds between passes, as ms (default 5000). */
+  intervalMs?: number;
+  /** API port (default 9090; 0 = any free port). */
+  port?: number;
+  host?: string;
+  clock?: Clock;
+  log?: Logger;
+}
+
+/** A running autoscaler. */
+export interface RunningAutoscaler {
+  url: string;
+  autoscaler: Autoscaler;
+  stop(): Promise<void>;
+}
+
+/** Starts the autoscaler; resolves once its API listens (the first pass runs meanwhile). */
+export function startAutoscaler(options: StartAutoscalerOptions): RunningAutoscaler {
+  const clock = options.clock ?? systemClock;
+  const autoscaler = new Autoscaler({
+    marathon: new MarathonApps(options.marathon),
+    ...(options.routers && options.routers.length > 0
+      ? { routers: new RouterRequests(options.routers) }
+      : {}),
+    ...(options.master ? { cpu: new AgentCpu(options.master) } : {}),
+    clock,
+    log: options.log ?? createLogger({ component: "autoscaler" }),
+  });
+  const host = options.host ?? "127.0.0.1";
+  const server = Deno.serve(
+    { hostname: host, port: options.port ?? 9090, onListen: () => {} },
+    autoscalerApi(autoscaler).fetch,
+  );
+  const life = new AbortController();
+  const loop = autoscaler.run(life.signal, options.intervalMs ?? 5000);
+  return {
+    url: `http://${host}:${server.addr.port}`,
+    autoscaler,
+    async stop() {
+      life.abort();
+      await loop;
+      await server.shutdown();
+    },
+  };
+}
