@@ -259,7 +259,7 @@ export class Agent {
       } catch {
         return;
       }
-      const live = new Set(this.#tasks.records().map((r) => this.#tasks.sandboxOf(r)));
+      const live = this.#tasks.liveDirs();
       const now = this.#deps.clock.now();
       try {
         for (const path of await sweepSandboxes(this.#options.workDir, live, delayMs, now)) {
@@ -329,10 +329,12 @@ export class Agent {
       }
       case "LAUNCH_GROUP": {
         const { framework_id, framework_info, tasks, executor } = event.launch_group;
-        for (const task of tasks) {
-          this.#deps.observer?.launched(task.task_id.value);
-          this.#tasks.launch(framework_id.value, framework_info, task, executor.executor_id.value);
-        }
+        for (const task of tasks) this.#deps.observer?.launched(task.task_id.value);
+        this.#tasks.launchGroup(framework_id.value, {
+          frameworkInfo: framework_info,
+          executor,
+          tasks,
+        });
         return;
       }
       case "KILL": {

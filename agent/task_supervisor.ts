@@ -4,8 +4,10 @@
  * terminal update is acknowledged, and recovery after an agent restart. The operations of one
  * task run one after another, in the order they were asked for.
  */
+import { resolve } from "node:path";
 import {
   type Clock,
+  type ExecutorInfo,
   type FrameworkInfo,
   type Ids,
   isTerminalState,
@@ -13,7 +15,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from "../protocol/mod.ts";
-import type { Containerizer } from "./containerizer/containerizer.ts";
+import type { Containerizer, PodSpec } from "./containerizer/containerizer.ts";
 import { keys } from "./keys.ts";
 import type { KvBatcher } from "./kv_batcher.ts";
 import {
@@ -21,6 +23,7 @@ import {
   type StatusUpdateManager,
   streamKey,
 } from "./status_update_manager.ts";
+import { executorDirs, podDir, podSpecOf, volumeMounts } from "./pod_spec.ts";
 import { type HealthWatch, watchHealth } from "./task_health.ts";
 import { containerSpec, sandboxPath } from "./task_spec.ts";
 import {
@@ -62,6 +65,10 @@ interface TaskEntry {
   launching?: boolean;
   killing?: KillCause;
   health?: HealthWatch;
+  /** The pod of its task group, from LAUNCH_GROUP until it launched (not stored). */
+  pod?: PodSpec;
+  /** Directories the group's executor declared, made in the pod's directory. */
+  podDirs?: string[];
 }
 
 /** Whether a framework declared a capability. */
@@ -171,6 +178,42 @@ export class TaskSupervisor {
 
   /** Runs a task the master sent (`group`: the executor id of its LAUNCH_GROUP). */
   launch(frameworkId: string, frameworkInfo: FrameworkInfo, task: TaskInfo, group?: string): void {
+    this.#admit({ frameworkId, frameworkInfo, task, ...(group ? { group } : {}) });
+  }
+
+  /**
+   * Runs a task group (LAUNCH_GROUP) as one pod: its tasks share a network namespace and the
+   * group's directory (SANDBOX_PATH PARENT volumes), and live and die together.
+   */
+  launchGroup(
+    frameworkId: string,
+    group: { frameworkInfo: FrameworkInfo; executor: ExecutorInfo; tasks: readonly TaskInfo[] },
+  ): void {
+    const { executor, tasks } = group;
+    const workDir = resolve(this.#options.workDir);
+    const pod = podSpecOf({ frameworkId, executor, tasks, workDir });
+    const podDirs = executorDirs(executor, pod.dir);
+    for (const task of tasks) {
+      this.#admit({
+        frameworkId,
+        frameworkInfo: group.frameworkInfo,
+        task,
+        group: executor.executor_id.value,
+        pod,
+        podDirs,
+      });
+    }
+  }
+
+  #admit(launch: {
+    frameworkId: string;
+    frameworkInfo: FrameworkInfo;
+    task: TaskInfo;
+    group?: string;
+    pod?: PodSpec;
+    podDirs?: string[];
+  }): void {
+    const { frameworkId, frameworkInfo, task, group } = launch;
     const key = streamKey(frameworkId, task.task_id.value);
     if (this.#entries.has(key)) {
       this.#log(`Ignoring a second LAUNCH of task "${task.task_id.value}"`);
@@ -184,7 +227,12 @@ export class TaskSupervisor {
       container_id: this.#deps.ids.uuid(),
       ...(group ? { group } : {}),
     };
-    const entry: TaskEntry = { record, chain: Promise.resolve(), launching: true };
+    const entry: TaskEntry = {
+      record,
+      chain: Promise.resolve(),
+      launching: true,
+      ...(launch.pod ? { pod: launch.pod, podDirs: launch.podDirs ?? [] } : {}),
+    };
     this.#entries.set(key, entry);
     this.#enqueue(entry, () => this.#run(entry));
   }
@@ -203,7 +251,24 @@ export class TaskSupervisor {
     try {
       if (entry.killing) return await this.#killedDuringLaunch(entry, false);
       await Deno.mkdir(spec.sandbox, { recursive: true });
-      await this.#deps.containerizer.launch(record.container_id, spec);
+      const pod = entry.pod;
+      const volumes = volumeMounts(record.task, resolve(spec.sandbox), pod?.dir);
+      if (!volumes.ok) throw new Error(volumes.reason);
+      for (const dir of [...(pod ? [pod.dir] : []), ...(entry.podDirs ?? [])]) {
+        await Deno.mkdir(dir, { recursive: true });
+      }
+      // SANDBOX_PATH volumes are directories of ours, made before anything mounts them.
+      for (const m of volumes.mounts) {
+        const ours = m.hostPath.startsWith(`${resolve(spec.sandbox)}/`) ||
+          (pod !== undefined && m.hostPath.startsWith(`${pod.dir}/`));
+        if (ours) await Deno.mkdir(m.hostPath, { recursive: true });
+      }
+      entry.pod = undefined;
+      await this.#deps.containerizer.launch(record.container_id, {
+        ...spec,
+        ...(volumes.mounts.length > 0 ? { mounts: volumes.mounts } : {}),
+        ...(pod ? { pod } : {}),
+      });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.#status(entry, {
@@ -211,6 +276,9 @@ export class TaskSupervisor {
         message,
         reason: "REASON_CONTAINER_LAUNCH_FAILED",
       }, "SOURCE_AGENT");
+      if (record.group) {
+        this.#killGroupOf(entry, { message: `A task of its group failed to launch: ${message}` });
+      }
       return;
     } finally {
       entry.launching = false;
@@ -270,13 +338,13 @@ export class TaskSupervisor {
             reason: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
           });
         }),
+      // As Mesos' default executor: a task killed for its health kills its group.
       onKill: (why) =>
-        this.#enqueue(entry, () =>
-          this.#kill(entry, {
-            message: `Task failed its health check: ${why}`,
-            reason: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
-            healthy: false,
-          })),
+        this.#killGroupOf(entry, {
+          message: `Task failed its health check: ${why}`,
+          reason: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
+          healthy: false,
+        }),
     });
   }
 
@@ -351,14 +419,34 @@ export class TaskSupervisor {
     const key = keys.task(record.framework_id.value, record.task.task_id.value);
     await this.#deps.batcher.write((op) => op.delete(key));
     this.#entries.delete(streamKey(record.framework_id.value, record.task.task_id.value));
-    // The sandbox's garbage-collection delay counts from now (see sandbox_gc.ts).
+    // The sandbox's garbage-collection delay counts from now (see sandbox_gc.ts); a group's
+    // directory's from when its last task goes.
     const now = new Date(this.#deps.clock.now());
     await Deno.utime(this.sandboxOf(record), now, now).catch(() => undefined);
+    const pod = this.#podDirOf(record);
+    if (pod && !this.liveDirs().has(pod)) await Deno.utime(pod, now, now).catch(() => undefined);
   }
 
   /** Where a task's sandbox is on this host. */
   sandboxOf(record: TaskRecord): string {
     return sandboxPath(this.#options.workDir, record.framework_id.value, record.task.task_id.value);
+  }
+
+  /** The sandboxes and task group directories of every task held: not to be swept. */
+  liveDirs(): Set<string> {
+    const live = new Set<string>();
+    for (const { record } of this.#entries.values()) {
+      live.add(this.sandboxOf(record));
+      const pod = this.#podDirOf(record);
+      if (pod) live.add(pod);
+    }
+    return live;
+  }
+
+  #podDirOf(record: TaskRecord): string | undefined {
+    return record.group === undefined
+      ? undefined
+      : podDir(this.#options.workDir, record.framework_id.value, record.group);
   }
 
   #now(): number {

@@ -89,13 +89,33 @@ export const PortMappingSchema = z.object({
 });
 export type PortMapping = z.infer<typeof PortMappingSchema>;
 
+/**
+ * Mesos' `Volume.Source`. Tender mounts `SANDBOX_PATH` (SELF: below the task's sandbox; PARENT:
+ * below its task group's shared directory, Mesos' executor sandbox) and `HOST_PATH`; agents
+ * refuse the other types at launch, naming them.
+ */
+export const VolumeSourceSchema = z.object({
+  type: z.enum(["UNKNOWN", "DOCKER_VOLUME", "HOST_PATH", "SANDBOX_PATH", "SECRET", "CSI_VOLUME"]),
+  host_path: z.object({ path: z.string() }).optional(),
+  sandbox_path: z.object({
+    type: z.enum(["UNKNOWN", "SELF", "PARENT"]).optional(),
+    path: z.string(),
+  }).optional(),
+});
+export type VolumeSource = z.infer<typeof VolumeSourceSchema>;
+
+/** Mesos' `Volume`: `container_path` relative to the sandbox, or absolute in the container. */
+export const VolumeSchema = z.object({
+  container_path: z.string(),
+  host_path: z.string().optional(),
+  mode: z.enum(["RW", "RO"]).optional(),
+  source: VolumeSourceSchema.optional(),
+});
+export type Volume = z.infer<typeof VolumeSchema>;
+
 export const ContainerInfoSchema = z.object({
   type: z.enum(["DOCKER", "MESOS"]),
-  volumes: z.array(z.object({
-    container_path: z.string(),
-    host_path: z.string().optional(),
-    mode: z.enum(["RW", "RO"]).optional(),
-  })).optional(),
+  volumes: z.array(VolumeSchema).optional(),
   hostname: z.string().optional(),
   docker: z.object({
     image: z.string().min(1),

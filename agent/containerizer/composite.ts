@@ -1,7 +1,8 @@
 /**
  * Mesos' `--containerizers=docker,mesos`: a task with a DOCKER container runs in Docker, any
- * other task (a plain command) runs as a process; likewise containerd for tasks with an image. Calls for an existing container go to the
- * containerizer that launched or recovered it.
+ * other task (a plain command) runs as a process; likewise containerd for tasks with an image.
+ * Calls for an existing container go to the containerizer that launched or recovered it. A task
+ * group whose pod has a network of its own must run in one containerizer (one namespace).
  */
 import type { CommandInfo } from "../../protocol/mod.ts";
 import type {
@@ -20,6 +21,8 @@ export class CompositeContainerizer implements Containerizer {
   readonly #process: Containerizer;
   readonly #inEngine: (spec: ContainerSpec) => boolean;
   readonly #owner = new Map<ContainerId, Containerizer>();
+  /** Where each task group's first member went, and the members not destroyed yet. */
+  readonly #pods = new Map<string, { first: Containerizer; members: Set<ContainerId> }>();
 
   /**
    * `docker` is the engine; `inEngine` says which tasks it runs (default: a DOCKER container;
@@ -38,6 +41,22 @@ export class CompositeContainerizer implements Containerizer {
 
   launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
     const target = this.#inEngine(spec) ? this.#docker : this.#process;
+    const pod = spec.pod;
+    if (pod) {
+      const held = this.#pods.get(pod.id) ?? { first: target, members: new Set() };
+      this.#pods.set(pod.id, held);
+      held.members.add(id);
+      const first = held.first;
+      if (first !== target && pod.network !== "HOST") {
+        return Promise.reject(
+          new Error(
+            `Cannot launch task "${spec.taskId}" in ${target.kind}: the other tasks of its ` +
+              `group run in ${first.kind}, and a pod with a network of its own (${pod.network}) ` +
+              `cannot span both: give every task of the group an image, or none`,
+          ),
+        );
+      }
+    }
     this.#owner.set(id, target);
     return target.launch(id, spec);
   }
@@ -47,6 +66,9 @@ export class CompositeContainerizer implements Containerizer {
   }
 
   async destroy(id: ContainerId, graceMs: number): Promise<Termination | undefined> {
+    for (const [podId, held] of this.#pods) {
+      if (held.members.delete(id) && held.members.size === 0) this.#pods.delete(podId);
+    }
     const owner = this.#owner.get(id);
     if (owner) return await owner.destroy(id, graceMs);
     // Not known here (yet): whichever has it.

@@ -1,8 +1,10 @@
 /**
  * The containerd containerizer: runs each task in a pod sandbox of its own through CRI
- * (`runtime.v1`, gRPC on containerd's socket), as a Kubernetes node does. Pods and containers
- * carry labels naming the owning agent instance, framework and task, and are found again by
- * them on `recover()`. See README.md for networking, limits, logs and recovery.
+ * (`runtime.v1`, gRPC on containerd's socket), as a Kubernetes node does, and a task group's
+ * tasks in one pod sandbox they share (made by the first member, removed after the last).
+ * Pods and containers carry labels naming the owning agent instance, framework and task (and
+ * group), and are found again by them on `recover()`. See README.md for networking, limits,
+ * logs and recovery.
  */
 import { type Clock, type CommandInfo, systemClock } from "../../protocol/mod.ts";
 import type {
@@ -16,6 +18,7 @@ import type {
 import {
   containerConfig,
   CRI_LOG,
+  groupPodName,
   imageOf,
   LABELS,
   sandboxConfig,
@@ -85,9 +88,25 @@ interface Entry {
   /** Set when destroy() stopped it, so its exit reads "killed". */
   destroyed: boolean;
   removed: boolean;
+  /** The task group whose pod it shares (its pod id), if any. */
+  group?: string;
   ended: Promise<Termination>;
   end(termination: Termination): void;
   termination?: Termination;
+}
+
+/** A task group's shared pod sandbox: made by its first member, removed after its last. */
+interface GroupPod {
+  /** The CRI pod sandbox id, once its first member made it. */
+  sandbox: Promise<string>;
+  /** The members launched (or recovered) and not yet removed. */
+  members: Set<ContainerId>;
+}
+
+/** A member's part in its group's pod: making it (then `made`), or waiting for it. */
+interface GroupJoin {
+  group: GroupPod;
+  made?: (sandbox: string | Error) => void;
 }
 
 /** Runs task containers in containerd through CRI. `close()` releases the socket. */
@@ -98,6 +117,8 @@ export class ContainerdContainerizer implements Containerizer {
   #clock: Clock;
   #options: ContainerdOptions;
   #entries = new Map<ContainerId, Entry>();
+  /** Task groups' pods, by pod id. */
+  #groups = new Map<string, GroupPod>();
   #closing = new AbortController();
   #polling = false;
   #ready?: Promise<void>;
@@ -125,7 +146,8 @@ export class ContainerdContainerizer implements Containerizer {
   launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
     if (this.#entries.has(id)) return Promise.resolve("already_launched");
     const entry = this.#newEntry(id, spec.frameworkId, spec.taskId);
-    const launching = this.#launch(id, entry, spec).catch((e) => {
+    const join = spec.pod ? this.#joinGroup(id, entry, spec.pod.id) : undefined;
+    const launching = this.#launch(id, entry, spec, join).catch((e) => {
       const message = e instanceof Error ? e.message : String(e);
       entry.end({ exitCode: null, reason: "launch_failed", message });
       throw new Error(message);
@@ -149,10 +171,56 @@ export class ContainerdContainerizer implements Containerizer {
     const termination = await entry.ended;
     if (!entry.removed) {
       await this.#keepOutput(entry);
-      await this.#removePod(entry);
+      if (entry.group) await this.#leaveGroup(id, entry);
+      else await this.#removePod(entry);
       entry.removed = true;
     }
     return termination;
+  }
+
+  /**
+   * Joins a task group's pod, or makes it for the first member. Decided before anything is
+   * awaited, so members launched together agree on who makes it.
+   */
+  #joinGroup(id: ContainerId, entry: Entry, podId: string): GroupJoin {
+    entry.group = podId;
+    const held = this.#groups.get(podId);
+    if (held) {
+      held.members.add(id);
+      return { group: held };
+    }
+    let made: (sandbox: string | Error) => void = () => {};
+    const sandbox = new Promise<string>((resolve, reject) => {
+      made = (v) => (typeof v === "string" ? resolve(v) : reject(v));
+    });
+    sandbox.catch(() => undefined);
+    const group: GroupPod = { sandbox, members: new Set([id]) };
+    this.#groups.set(podId, group);
+    return {
+      group,
+      made: (v) => {
+        if (typeof v !== "string" && this.#groups.get(podId) === group) this.#groups.delete(podId);
+        made(v);
+      },
+    };
+  }
+
+  /** A member goes: its container, then, after the last member, the group's pod. */
+  async #leaveGroup(id: ContainerId, entry: Entry): Promise<void> {
+    const podId = entry.group ?? "";
+    const group = this.#groups.get(podId);
+    if (entry.criId) {
+      await this.cri.removeContainer(entry.criId, { timeoutMs: 60_000 }).catch((e) => {
+        if (!(e instanceof CriError && e.notFound)) {
+          throw new Error(`Cannot remove container "${entry.criId}": ${this.#reason(e)}`);
+        }
+      });
+    }
+    group?.members.delete(id);
+    if (group && group.members.size > 0) return;
+    if (this.#groups.get(podId) === group) this.#groups.delete(podId);
+    if (!entry.podId) entry.podId = await group?.sandbox.catch(() => undefined);
+    await this.#removePod(entry);
   }
 
   async recover(_known: ReadonlySet<ContainerId>): Promise<RecoveredContainer[]> {
@@ -175,6 +243,16 @@ export class ContainerdContainerizer implements Containerizer {
         entry.criId = c.id;
         entry.podId = c.pod_sandbox_id;
         entry.podNetwork = true;
+        const podId = c.labels[LABELS.pod];
+        if (podId) {
+          entry.group = podId;
+          let group = this.#groups.get(podId);
+          if (!group) {
+            group = { sandbox: Promise.resolve(c.pod_sandbox_id), members: new Set() };
+            this.#groups.set(podId, group);
+          }
+          group.members.add(id);
+        }
         const status = await this.cri.containerStatus(c.id).catch(() => undefined);
         entry.sandbox = status ? sandboxOf(status) : undefined;
         entry.logPath = status?.log_path || (entry.sandbox && `${entry.sandbox}/${CRI_LOG}`);
@@ -184,8 +262,15 @@ export class ContainerdContainerizer implements Containerizer {
       }
       recovered.set(id, this.#recovered(id, entry));
     }
-    // A pod left without a container: the agent stopped between the two.
+    // A pod left without a container: the agent stopped between the two. A task group's pod
+    // without members has no task to report: it goes now.
     for (const pod of pods) {
+      const group = pod.labels[LABELS.pod];
+      if (group && !pod.labels[LABELS.containerId] && !this.#groups.has(group)) {
+        await this.cri.stopPodSandbox(pod.id).catch(() => undefined);
+        await this.cri.removePodSandbox(pod.id).catch(() => undefined);
+        continue;
+      }
       const id = pod.labels[LABELS.containerId];
       if (!id || recovered.has(id)) continue;
       let entry = this.#entries.get(id);
@@ -288,25 +373,41 @@ export class ContainerdContainerizer implements Containerizer {
     return entry;
   }
 
-  async #launch(id: ContainerId, entry: Entry, spec: ContainerSpec): Promise<"launched"> {
+  async #launch(
+    id: ContainerId,
+    entry: Entry,
+    spec: ContainerSpec,
+    join: GroupJoin | undefined,
+  ): Promise<"launched"> {
     const image = imageOf(spec.container);
-    if (!image) {
-      throw new Error(
-        `Cannot launch task "${spec.taskId}": it names no image ` +
-          `(container.docker.image or container.mesos.image.docker.name)`,
-      );
+    try {
+      if (!image) {
+        throw new Error(
+          `Cannot launch task "${spec.taskId}": it names no image ` +
+            `(container.docker.image or container.mesos.image.docker.name)`,
+        );
+      }
+      await this.prepare();
+    } catch (e) {
+      join?.made?.(e instanceof Error ? e : new Error(String(e)));
+      throw e;
     }
-    await this.prepare();
-    await this.#ensureImage(image, spec.container?.docker?.force_pull_image ?? false);
     // CRI wants absolute host paths, and a log directory that exists.
     const sandbox = spec.sandbox.startsWith("/") ? spec.sandbox : `${Deno.cwd()}/${spec.sandbox}`;
-    await Deno.mkdir(sandbox, { recursive: true });
-    entry.sandbox = sandbox;
-    entry.logPath = `${sandbox}/${CRI_LOG}`;
     const options = { id, owner: this.#owner, sandbox, cpuQuota: this.#options.cpuQuota };
     const podConfig = sandboxConfig(spec, options);
     entry.podNetwork = podConfig.linux.security_context.namespace_options.network === "POD";
-    entry.podId = await this.#runPod(id, podConfig);
+    if (join) {
+      // A group's pod first (its members wait for it), then each member's image.
+      entry.podId = await this.#groupPod(id, spec, join, podConfig);
+      await this.#ensureImage(image, spec.container?.docker?.force_pull_image ?? false);
+    } else {
+      await this.#ensureImage(image, spec.container?.docker?.force_pull_image ?? false);
+    }
+    await Deno.mkdir(sandbox, { recursive: true });
+    entry.sandbox = sandbox;
+    entry.logPath = `${sandbox}/${CRI_LOG}`;
+    entry.podId ??= await this.#runPod(id, podConfig, { [LABELS.containerId]: id });
     try {
       entry.criId = await this.cri.createContainer(
         entry.podId,
@@ -315,7 +416,8 @@ export class ContainerdContainerizer implements Containerizer {
       );
       await this.cri.startContainer(entry.criId);
     } catch (e) {
-      await this.#removePod(entry).catch(() => undefined);
+      if (join) await this.#leaveGroup(id, entry).catch(() => undefined);
+      else await this.#removePod(entry).catch(() => undefined);
       entry.removed = true;
       throw new Error(`Cannot start container for image "${image}": ${this.#reason(e)}`);
     }
@@ -323,8 +425,37 @@ export class ContainerdContainerizer implements Containerizer {
     return "launched";
   }
 
-  /** RunPodSandbox; a pod of that name left by an earlier life of this id is replaced. */
-  async #runPod(id: ContainerId, config: ReturnType<typeof sandboxConfig>): Promise<string> {
+  /** The group's pod sandbox: made by its first member, awaited by the others. */
+  async #groupPod(
+    id: ContainerId,
+    spec: ContainerSpec,
+    join: GroupJoin,
+    config: ReturnType<typeof sandboxConfig>,
+  ): Promise<string> {
+    const podId = spec.pod?.id ?? "";
+    if (join.made) {
+      await Deno.mkdir(config.log_directory, { recursive: true });
+      const made = await this.#runPod(id, config, { [LABELS.pod]: podId }).catch((e: Error) => e);
+      join.made(made);
+      if (typeof made !== "string") throw made;
+      return made;
+    }
+    try {
+      return await join.group.sandbox;
+    } catch (e) {
+      throw new Error(
+        `Cannot start task "${spec.taskId}": the pod of its group ` +
+          `(${groupPodName(podId)}) did not start: ${this.#reason(e)}`,
+      );
+    }
+  }
+
+  /** RunPodSandbox; a pod of that name left by an earlier life (found by `mine`) is replaced. */
+  async #runPod(
+    id: ContainerId,
+    config: ReturnType<typeof sandboxConfig>,
+    mine: Record<string, string>,
+  ): Promise<string> {
     try {
       return await this.cri.runPodSandbox(config, { timeoutMs: 120_000 });
     } catch (e) {
@@ -332,7 +463,7 @@ export class ContainerdContainerizer implements Containerizer {
         throw new Error(`Cannot start the pod of container "${id}": ${this.#reason(e)}`);
       }
     }
-    const stale = await this.cri.listPodSandboxes({ [LABELS.containerId]: id });
+    const stale = await this.cri.listPodSandboxes(mine);
     for (const pod of stale) {
       if (pod.labels[LABELS.owner] !== this.#owner) {
         throw new Error(`Cannot start the pod of container "${id}": another agent owns that name`);

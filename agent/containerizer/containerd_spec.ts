@@ -2,6 +2,7 @@
  * The pure mapping between Tender and CRI: a ContainerSpec becomes a `PodSandboxConfig` and a
  * `ContainerConfig`; an ended container's `ContainerStatus` becomes a Termination.
  */
+import { basename, dirname } from "node:path";
 import { z } from "zod";
 import type { ContainerInfo } from "../../protocol/mod.ts";
 import type { ContainerId, ContainerSpec, Termination } from "./containerizer.ts";
@@ -63,7 +64,10 @@ export interface PodOptions {
   cpuQuota?: boolean;
 }
 
-/** Labels on the pod sandbox and its container: they name the agent, framework and task. */
+/**
+ * Labels on a container (and on the pod sandbox of a task of its own): they name the agent,
+ * framework and task, and the task group's pod for its members.
+ */
 export function labelsOf(spec: ContainerSpec, options: PodOptions): Record<string, string> {
   return {
     [LABELS.owner]: options.owner,
@@ -71,12 +75,30 @@ export function labelsOf(spec: ContainerSpec, options: PodOptions): Record<strin
     [LABELS.frameworkId]: spec.frameworkId,
     [LABELS.taskId]: spec.taskId,
     [LABELS.containerId]: options.id,
+    ...(spec.pod ? { [LABELS.pod]: spec.pod.id } : {}),
   };
+}
+
+/** Labels on a task group's shared pod sandbox: no task's, the group's. */
+function groupLabelsOf(spec: ContainerSpec, podId: string, options: PodOptions) {
+  return {
+    [LABELS.owner]: options.owner,
+    [LABELS.agentId]: spec.agentId,
+    [LABELS.frameworkId]: spec.frameworkId,
+    [LABELS.pod]: podId,
+  };
+}
+
+/** A CRI pod name (and uid) for a task group's pod id (`<framework>/<executor>`). */
+export function groupPodName(podId: string): string {
+  return podId.replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
 /** A host name (RFC 1123 label) for a pod: the container's `hostname`, else one from the id. */
 export function podHostname(spec: ContainerSpec, id: ContainerId): string {
-  const wanted = spec.container?.hostname ?? id;
+  const wanted = spec.pod
+    ? spec.pod.hostname ?? spec.pod.id.split("/").at(-1) ?? id
+    : spec.container?.hostname ?? id;
   const clean = wanted.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+/, "").slice(0, 63)
     .replace(/-+$/, "");
   return clean || "tender";
@@ -84,6 +106,14 @@ export function podHostname(spec: ContainerSpec, id: ContainerId): string {
 
 /** Port mappings: each `port_mappings` entry, host port 0 meaning the task's n-th port. */
 export function portMappingsOf(spec: ContainerSpec): CriPortMapping[] {
+  if (spec.pod) {
+    return spec.pod.portMappings.map((m) => ({
+      protocol: m.protocol.toUpperCase() === "UDP" ? "UDP" : "TCP",
+      container_port: m.containerPort,
+      host_port: m.hostPort,
+      host_ip: spec.hostIp,
+    }));
+  }
   const mappings = spec.container?.docker?.port_mappings ??
     (spec.container?.network_infos ?? []).flatMap((n) => n.port_mappings ?? []);
   return mappings.flatMap((m, i) => {
@@ -107,22 +137,38 @@ function namespaces(spec: ContainerSpec): {
   // Each container has its own PID namespace (its command is PID 1, as in Docker), so the
   // sandbox's process never has to reap anyone else's children.
   return {
-    network: networkOf(spec.container) === "node" ? "NODE" : "POD",
+    network: specNetwork(spec) === "node" ? "NODE" : "POD",
     pid: "CONTAINER",
     ipc: "POD",
   };
 }
 
-/** The `PodSandboxConfig` of the task's pod. Its log directory is the task's sandbox. */
+/** The network of a task's pod: its task group's, else its own container's. */
+export function specNetwork(spec: ContainerSpec): "node" | "pod" {
+  if (spec.pod) return spec.pod.network === "HOST" ? "node" : "pod";
+  return networkOf(spec.container);
+}
+
+/**
+ * The `PodSandboxConfig` of the task's pod. A task of its own has a pod of its own, whose log
+ * directory is its sandbox. A task group's members share one pod: named after the group, its
+ * log directory is the framework's sandboxes (each member logs below its own sandbox there).
+ */
 export function sandboxConfig(spec: ContainerSpec, options: PodOptions): PodSandboxConfig {
-  const node = networkOf(spec.container) === "node";
+  const node = specNetwork(spec) === "node";
+  const group = spec.pod ? groupPodName(spec.pod.id) : undefined;
   return {
-    metadata: { name: options.id, uid: options.id, namespace: POD_NAMESPACE, attempt: 0 },
+    metadata: {
+      name: group ?? options.id,
+      uid: group ?? options.id,
+      namespace: POD_NAMESPACE,
+      attempt: 0,
+    },
     hostname: node ? "" : podHostname(spec, options.id),
-    log_directory: options.sandbox,
+    log_directory: spec.pod ? dirname(options.sandbox) : options.sandbox,
     port_mappings: node ? [] : portMappingsOf(spec),
-    labels: labelsOf(spec, options),
-    annotations: { [SANDBOX_ANNOTATION]: options.sandbox },
+    labels: spec.pod ? groupLabelsOf(spec, spec.pod.id, options) : labelsOf(spec, options),
+    annotations: spec.pod ? {} : { [SANDBOX_ANNOTATION]: options.sandbox },
     linux: {
       security_context: {
         namespace_options: namespaces(spec),
@@ -140,7 +186,8 @@ export function containerConfig(
 ): ContainerConfig {
   const env = { ...spec.env, MESOS_SANDBOX: SANDBOX_IN_CONTAINER };
   const config: ContainerConfig = {
-    metadata: { name: "task", attempt: 0 },
+    // Names are unique within a pod: a group's members are told apart by their ids.
+    metadata: { name: spec.pod ? options.id : "task", attempt: 0 },
     image: { image },
     command: [],
     args: [],
@@ -151,7 +198,7 @@ export function containerConfig(
       [SANDBOX_ANNOTATION]: options.sandbox,
       [MEMORY_ANNOTATION]: String(spec.limits.memMb),
     },
-    log_path: CRI_LOG,
+    log_path: spec.pod ? `${basename(options.sandbox)}/${CRI_LOG}` : CRI_LOG,
     linux: {
       resources: resourcesOf(spec, options.cpuQuota ?? true),
       security_context: {
@@ -196,11 +243,19 @@ export function resourcesOf(
 
 function mountsOf(spec: ContainerSpec, sandbox: string): CriMount[] {
   const volumes = (spec.container?.volumes ?? []).flatMap((v) =>
-    v.host_path
+    v.host_path && !v.source
       ? [{ container_path: v.container_path, host_path: v.host_path, readonly: v.mode === "RO" }]
       : []
   );
-  return [...volumes, {
+  // Mesos reads a relative container path as one below the sandbox.
+  const mounts = (spec.mounts ?? []).map((m) => ({
+    container_path: m.containerPath.startsWith("/")
+      ? m.containerPath
+      : `${SANDBOX_IN_CONTAINER}/${m.containerPath}`,
+    host_path: m.hostPath,
+    readonly: m.readOnly,
+  }));
+  return [...volumes, ...mounts, {
     container_path: SANDBOX_IN_CONTAINER,
     host_path: sandbox,
     readonly: false,

@@ -1,6 +1,7 @@
 /**
  * The Containerizer extension point: how an agent runs task containers. Implementations:
- * `process` (plain child processes), `docker` (Docker Engine API), `simulated` (scale tests).
+ * `process` (plain child processes), `docker` (Docker Engine API), `containerd` (CRI),
+ * `simulated` (scale tests). Tasks of one task group share a pod (`ContainerSpec.pod`).
  */
 import type { CommandInfo, ContainerInfo, HealthCheck } from "../../protocol/mod.ts";
 
@@ -26,6 +27,49 @@ export interface ContainerSpec {
   hostIp: string;
   /** A directory owned by this task for output files and scratch space. */
   sandbox: string;
+  /**
+   * Directories of the host to mount in the container, beyond `container.volumes`' host paths:
+   * Mesos' SANDBOX_PATH and HOST_PATH volume sources, resolved by the agent (see `Mount`).
+   */
+  mounts?: Mount[];
+  /** Set when the task is one of a task group's (LAUNCH_GROUP): the pod it shares. */
+  pod?: PodSpec;
+}
+
+/** A host directory mounted in a container. */
+export interface Mount {
+  /** Absolute, on the host; it exists. */
+  hostPath: string;
+  /**
+   * Where it appears: absolute inside the container's filesystem, or relative to the task's
+   * sandbox (as Mesos reads a relative `container_path`).
+   */
+  containerPath: string;
+  readOnly: boolean;
+}
+
+/**
+ * The pod a task group's tasks share: one network namespace (they reach each other on
+ * localhost) and the pod's directory, where SANDBOX_PATH PARENT volumes live. Every member's
+ * spec carries the same pod; the first member launched makes it, the last one destroyed
+ * removes it.
+ */
+export interface PodSpec {
+  /** Unique on the agent (the framework and executor ids); the same for every member. */
+  id: string;
+  /**
+   * The pod's network: HOST shares the host's; BRIDGE (or USER) a namespace of its own with the
+   * members' port mappings published; NONE a namespace with loopback only.
+   */
+  network: "HOST" | "BRIDGE" | "USER" | "NONE";
+  /** Every member's port mappings (host port resolved), published by the pod. */
+  portMappings: { hostPort: number; containerPort: number; protocol: string }[];
+  /** The pod's host name, for a pod with a network of its own. */
+  hostname?: string;
+  /** The pod's directory on the host (Mesos' executor sandbox), absolute. */
+  dir: string;
+  /** How many tasks the group has. */
+  size: number;
 }
 
 /** How a container ended. */

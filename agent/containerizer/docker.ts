@@ -62,6 +62,8 @@ interface Entry {
   taskId: string;
   /** The task's sandbox on the host, where its output is kept once the container goes. */
   sandbox?: string;
+  /** The pod (task group) it is a member of. */
+  podId?: string;
   /** Settles when launch() finished (either way). */
   launching: Promise<unknown>;
   /** Set when destroy() stopped it, so its exit reads "killed". */
@@ -72,6 +74,9 @@ interface Entry {
   termination?: Termination;
 }
 
+/** A pod member's part in its pod's network: the first's, or joining the first's. */
+type PodNetwork = { owner: (started: boolean) => void } | { join: Promise<string> };
+
 /** Runs task containers with the Docker Engine. `close()` releases the socket. */
 export class DockerContainerizer implements Containerizer {
   readonly kind = "docker";
@@ -80,6 +85,8 @@ export class DockerContainerizer implements Containerizer {
   #clock: Clock;
   #cpuQuota: boolean;
   #entries = new Map<ContainerId, Entry>();
+  /** Pods with a network of their own: the name of the container holding it, once started. */
+  #pods = new Map<string, Promise<string>>();
   #closing = new AbortController();
   #hostCpus?: Promise<number | undefined>;
 
@@ -93,13 +100,44 @@ export class DockerContainerizer implements Containerizer {
   launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
     if (this.#entries.has(id)) return Promise.resolve("already_launched");
     const entry = this.#newEntry(id, spec.frameworkId, spec.taskId);
-    const launching = this.#launch(id, entry, spec).catch((e) => {
+    const launching = this.#launch(id, entry, spec, this.#podNetwork(entry, spec)).catch((e) => {
       const message = e instanceof Error ? e.message : String(e);
       entry.end({ exitCode: null, reason: "launch_failed", message });
       throw new Error(message);
     });
     entry.launching = launching.catch(() => undefined);
     return launching;
+  }
+
+  /**
+   * How a pod member gets its network: the first member launched creates it (`owner`, which
+   * settles once its container started or failed to); later ones join the first's namespace.
+   * Decided before anything is awaited, so members launched together agree on the first.
+   */
+  #podNetwork(
+    entry: Entry,
+    spec: ContainerSpec,
+  ): PodNetwork | undefined {
+    const pod = spec.pod;
+    if (!pod || pod.network === "HOST") return undefined;
+    entry.podId = pod.id;
+    const held = this.#pods.get(pod.id);
+    if (held) return { join: held };
+    let settle: (name: string | undefined) => void = () => {};
+    const started = new Promise<string>((resolve, reject) => {
+      settle = (name) =>
+        name === undefined
+          ? reject(new Error(`the container holding pod "${pod.id}"'s network did not start`))
+          : resolve(name);
+    });
+    started.catch(() => undefined);
+    this.#pods.set(pod.id, started);
+    return {
+      owner: (ok) => {
+        if (!ok) this.#pods.delete(pod.id);
+        settle(ok ? entry.name : undefined);
+      },
+    };
   }
 
   wait(id: ContainerId): Promise<Termination | undefined> {
@@ -119,6 +157,11 @@ export class DockerContainerizer implements Containerizer {
       await this.#keepOutput(id, entry);
       await this.engine.remove(entry.name);
       entry.removed = true;
+    }
+    // The last member of a pod gone: forget the pod (its id is never launched again).
+    const podId = entry.podId;
+    if (podId && ![...this.#entries.values()].some((e) => e.podId === podId && !e.removed)) {
+      this.#pods.delete(podId);
     }
     return termination;
   }
@@ -258,7 +301,34 @@ export class DockerContainerizer implements Containerizer {
     return entry;
   }
 
-  async #launch(id: ContainerId, entry: Entry, spec: ContainerSpec): Promise<"launched"> {
+  async #launch(
+    id: ContainerId,
+    entry: Entry,
+    spec: ContainerSpec,
+    pod: PodNetwork | undefined,
+  ): Promise<"launched"> {
+    const owner = pod && "owner" in pod ? pod.owner : undefined;
+    try {
+      const join = pod && "join" in pod
+        ? await pod.join.catch((e: Error) => {
+          throw new Error(`Cannot launch task "${spec.taskId}": ${e.message}`);
+        })
+        : undefined;
+      await this.#start(id, entry, spec, join);
+      owner?.(true);
+      return "launched";
+    } catch (e) {
+      owner?.(false);
+      throw e;
+    }
+  }
+
+  async #start(
+    id: ContainerId,
+    entry: Entry,
+    spec: ContainerSpec,
+    joinNetworkOf: string | undefined,
+  ): Promise<void> {
     const docker = spec.container?.docker;
     if (!docker) {
       throw new Error(`Cannot launch task "${spec.taskId}": it names no container.docker.image`);
@@ -275,6 +345,7 @@ export class DockerContainerizer implements Containerizer {
       owner: this.#owner,
       maxCpus: await this.#hostCpus,
       cpuQuota: this.#cpuQuota,
+      ...(joinNetworkOf ? { joinNetworkOf } : {}),
     });
     try {
       await this.engine.create(entry.name, body);
@@ -299,7 +370,6 @@ export class DockerContainerizer implements Containerizer {
       throw new Error(`Cannot start container for image "${docker.image}": ${messageOf(e)}`);
     }
     void this.#watch(entry);
-    return "launched";
   }
 
   async #ensureImage(image: string, force: boolean): Promise<void> {

@@ -13,6 +13,8 @@ export const LABELS = {
   frameworkId: "tender.framework_id",
   taskId: "tender.task_id",
   containerId: "tender.container_id",
+  /** The pod (task group) a container belongs to: `<framework id>/<executor id>`. */
+  pod: "tender.pod",
 } as const;
 
 /** Where a task's sandbox appears inside its container (Mesos' `--sandbox_directory`). */
@@ -34,13 +36,26 @@ export interface CreateBodyOptions {
   maxCpus?: number;
   /** Also cap the CPU with a CFS quota (`NanoCpus`), not only weigh it by shares (default true). */
   cpuQuota?: boolean;
+  /** The container whose network namespace this one joins (a later member of a pod). */
+  joinNetworkOf?: string;
+}
+
+/** A Docker network mode for a Mesos one. */
+function networkMode(network: string): string {
+  return network === "BRIDGE" || network === "USER"
+    ? "bridge"
+    : network === "NONE"
+    ? "none"
+    : "host";
 }
 
 /** The `POST /containers/create` body for a task. */
 export function createBody(spec: ContainerSpec, options: CreateBodyOptions): CreateContainerBody {
   const { id, owner } = options;
   const docker = spec.container?.docker;
-  const network = docker?.network ?? "HOST";
+  // A pod's members share its network: the first has it, the others join its namespace.
+  const network = spec.pod?.network ?? docker?.network ?? "HOST";
+  const joins = network !== "HOST" && options.joinNetworkOf !== undefined;
   const body: CreateContainerBody = {
     Image: docker?.image ?? "",
     Labels: {
@@ -49,14 +64,16 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
       [LABELS.frameworkId]: spec.frameworkId,
       [LABELS.taskId]: spec.taskId,
       [LABELS.containerId]: id,
+      ...(spec.pod ? { [LABELS.pod]: spec.pod.id } : {}),
     },
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     HostConfig: {
-      NetworkMode: network === "BRIDGE" ? "bridge" : network === "NONE" ? "none" : "host",
+      NetworkMode: joins ? `container:${options.joinNetworkOf}` : networkMode(network),
       Privileged: docker?.privileged ?? false,
     },
   };
-  if (spec.container?.hostname && network !== "HOST") body.Hostname = spec.container.hostname;
+  const hostname = spec.pod ? spec.pod.hostname : spec.container?.hostname;
+  if (hostname && network !== "HOST" && !joins) body.Hostname = hostname;
   const cmd = spec.command;
   if (cmd && (cmd.value !== undefined || (cmd.arguments?.length ?? 0) > 0)) {
     if (cmd.shell ?? true) {
@@ -79,7 +96,21 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
     body.HostConfig.Memory = bytes;
     body.HostConfig.MemorySwap = bytes;
   }
-  if (network === "BRIDGE") {
+  if (spec.pod && network !== "HOST" && !joins) {
+    // The pod publishes every member's ports (a container joining a namespace cannot).
+    const exposed: Record<string, Record<string, never>> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const m of spec.pod.portMappings) {
+      const key = `${m.containerPort}/${m.protocol.toLowerCase()}`;
+      exposed[key] = {};
+      bindings[key] = [
+        ...(bindings[key] ?? []),
+        { HostIp: spec.hostIp, HostPort: String(m.hostPort) },
+      ];
+    }
+    body.ExposedPorts = exposed;
+    body.HostConfig.PortBindings = bindings;
+  } else if (network === "BRIDGE" && !spec.pod) {
     const exposed: Record<string, Record<string, never>> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     (docker?.port_mappings ?? []).forEach((m, i) => {
@@ -95,8 +126,15 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
     body.HostConfig.PortBindings = bindings;
   }
   const binds = (spec.container?.volumes ?? [])
-    .filter((v) => v.host_path)
+    .filter((v) => v.host_path && !v.source)
     .map((v) => `${v.host_path}:${v.container_path}:${v.mode === "RO" ? "ro" : "rw"}`);
+  for (const m of spec.mounts ?? []) {
+    // Mesos reads a relative container path as one below the sandbox.
+    const target = m.containerPath.startsWith("/")
+      ? m.containerPath
+      : `${SANDBOX_IN_CONTAINER}/${m.containerPath}`;
+    binds.push(`${m.hostPath}:${target}:${m.readOnly ? "ro" : "rw"}`);
+  }
   if (spec.sandbox.startsWith("/")) {
     // As Mesos does: the sandbox is mounted in the container, and MESOS_SANDBOX names it there.
     binds.push(`${spec.sandbox}:${SANDBOX_IN_CONTAINER}:rw`);

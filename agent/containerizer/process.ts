@@ -7,7 +7,7 @@
  * Layout under `workDir`: `containers/<id>/meta.json` (pid, start time, task, sandbox, env) and
  * `containers/<id>/exit_status`.
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { CommandInfo } from "../../protocol/mod.ts";
 import type {
@@ -66,6 +66,34 @@ export function commandArgv(command: CommandInfo | undefined): string[] {
   return ["/bin/sh", "-c", command.value];
 }
 
+/**
+ * A process has the host's filesystem, so a mount is a symbolic link in its sandbox: only a
+ * `containerPath` relative to the sandbox, and only read-write (a link cannot be read-only).
+ */
+async function linkMounts(spec: ContainerSpec, sandbox: string): Promise<void> {
+  for (const m of spec.mounts ?? []) {
+    const why = m.containerPath.startsWith("/")
+      ? "a process has no filesystem of its own: give a path relative to the sandbox"
+      : m.readOnly
+      ? "a process cannot be given a read-only volume: run the task in an image"
+      : undefined;
+    if (why) {
+      throw new Error(`Cannot mount "${m.containerPath}" in task "${spec.taskId}": ${why}`);
+    }
+    const link = `${sandbox}/${m.containerPath.replace(/\/+$/, "")}`;
+    if (resolve(link) === resolve(m.hostPath)) continue; // a SELF volume at its own path
+    await Deno.mkdir(dirname(link), { recursive: true });
+    const existing = await Deno.lstat(link).catch(() => undefined);
+    if (existing?.isSymlink) await Deno.remove(link);
+    else if (existing) {
+      throw new Error(
+        `Cannot mount "${m.containerPath}" in task "${spec.taskId}": the sandbox already has it`,
+      );
+    }
+    await Deno.symlink(m.hostPath, link);
+  }
+}
+
 /** Runs tasks as plain processes in their own process group. */
 export class ProcessContainerizer implements Containerizer {
   readonly kind = "process";
@@ -86,11 +114,18 @@ export class ProcessContainerizer implements Containerizer {
         `the process containerizer cannot run image "${spec.container.docker?.image}"`,
       );
     }
+    if (spec.pod && spec.pod.network !== "HOST") {
+      throw new Error(
+        `Cannot launch task "${spec.taskId}": the process containerizer runs tasks on the ` +
+          `host's network, not in a pod of their own (${spec.pod.network})`,
+      );
+    }
     const argv = commandArgv(spec.command);
     const runDir = this.#runDir(id);
     const sandbox = resolve(spec.sandbox);
     await Deno.mkdir(runDir, { recursive: true });
     await Deno.mkdir(sandbox, { recursive: true });
+    await linkMounts(spec, sandbox);
     const env = { PATH: Deno.env.get("PATH") ?? DEFAULT_PATH, ...spec.env };
     const child = new Deno.Command("/bin/sh", {
       args: ["-c", WRAPPER, "tender-task", runDir, sandbox, ...argv],
