@@ -129,6 +129,8 @@ export class AutoscaleWorld {
     await this.router?.kill("SIGKILL");
     await this.marathon?.kill("SIGKILL");
     await this.cluster.stop();
+    client?.close();
+    client = undefined;
   }
 }
 
