@@ -19,8 +19,11 @@ export const LIMITS = {
   jsonArrayLength: 10_000,
   /** Characters of an id (framework, agent, task, app path, upload). */
   idLength: 255,
-  /** Characters of a name, label key or label value. */
-  labelLength: 4096,
+  /**
+   * Characters of a name, label key or label value. Real app files carry big labels (DC/OS
+   * package definitions run to 4–10 KiB); the record limit still bounds what is stored.
+   */
+  labelLength: 32 * 1024,
   /** Bytes of one stored record: Deno KV refuses values over 64 KiB; a little is kept spare. */
   recordBytes: 60 * 1024,
   /** Largest scalar a resource may have: beyond it, milli-units lose integer precision. */

@@ -190,10 +190,12 @@ export class HttpMetrics {
     const self: MiddlewareHandler = async (c, next) => {
       const start = this.#now();
       await next();
-      const matched = c.req.matchedRoutes.at(-1);
-      const route = matched === undefined || matched.handler === self
-        ? "unmatched"
-        : c.req.routePath;
+      // The last route that matched, not counting middleware (`app.use()`: every path, any
+      // method) such as this one or the request guard.
+      const matched = c.req.matchedRoutes.findLast((r) =>
+        r.handler !== self && !(r.method === "ALL" && r.path === "/*")
+      );
+      const route = matched === undefined ? "unmatched" : matched.path;
       this.durations.observe((this.#now() - start) / 1000, {
         route,
         method: c.req.method,
