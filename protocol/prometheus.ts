@@ -190,12 +190,13 @@ export class HttpMetrics {
     const self: MiddlewareHandler = async (c, next) => {
       const start = this.#now();
       await next();
-      // The last route that matched, not counting middleware (`app.use()`: every path, any
-      // method) such as this one or the request guard.
-      const matched = c.req.matchedRoutes.findLast((r) =>
-        r.handler !== self && !(r.method === "ALL" && r.path === "/*")
-      );
-      const route = matched === undefined ? "unmatched" : matched.path;
+      // The route that answered (hono's routeIndex after the chain ran); when that is
+      // middleware on every path (this one, the request guard), no route matched.
+      const answered = c.req.matchedRoutes[c.req.routeIndex];
+      const route = answered === undefined || answered.handler === self ||
+          (answered.method === "ALL" && answered.path === "/*")
+        ? "unmatched"
+        : c.req.routePath;
       this.durations.observe((this.#now() - start) / 1000, {
         route,
         method: c.req.method,
