@@ -49,8 +49,10 @@ export interface AgentOptions {
   master: string | Masters;
   hostname: string;
   port: number;
-  /** The address tasks are reached at (HOST, container_status). */
+  /** The address tasks are reached at (HOST, container_status); the master names us by it. */
   advertiseIp: string;
+  /** The address task ports are published on (default `advertiseIp`). */
+  publishIp?: string;
   workDir: string;
   resources: Resources;
   attributes: Attribute[];
@@ -136,6 +138,7 @@ export class Agent {
       log: deps.log,
     }, {
       advertiseIp: options.advertiseIp,
+      publishIp: options.publishIp,
       workDir: options.workDir,
       killGraceMs: options.killGraceMs,
     });
@@ -288,6 +291,7 @@ export class Agent {
           attributes: o.attributes,
         },
         ...(this.#clusterId ? { cluster_id: this.#clusterId } : {}),
+        advertise_ip: o.advertiseIp,
         tasks: this.#tasks.records().map((record) => ({
           framework_id: record.framework_id,
           framework_info: record.framework_info,

@@ -5,9 +5,11 @@ import { parseMasterSpec } from "../protocol/mod.ts";
 import type { ContainerizerKind, StartAgentOptions } from "./start_agent.ts";
 
 /** The usage text. */
-export const USAGE =
-  `deno task agent --master URL[,URL...] [--port 5051] [--host 127.0.0.1] [--hostname NAME]
-  [--advertise-ip 127.0.0.1] [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
+export const USAGE = `deno task agent --master URL[,URL...] [--port 5051] [--hostname NAME]
+  [--advertise-ip IP (default: the local address of the route to the master)]
+  [--host IP (API; default: the advertised IP, or 0.0.0.0 when not this machine's)]
+  [--publish-ip IP (task ports; default as --host; 0.0.0.0: every interface)]
+  [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|containerd|simulated] [--docker-socket PATH]
   [--containerd-socket PATH (/run/containerd/containerd.sock)]
   [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs] [--gc-delay 1w]
@@ -60,6 +62,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       host: { type: "string" },
       hostname: { type: "string" },
       "advertise-ip": { type: "string" },
+      "publish-ip": { type: "string" },
       "work-dir": { type: "string" },
       resources: { type: "string" },
       attributes: { type: "string" },
@@ -84,6 +87,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     host: values.host,
     hostname: values.hostname,
     advertiseIp: values["advertise-ip"],
+    publishIp: values["publish-ip"],
     workDir: values["work-dir"],
     resources: values.resources,
     attributes: values.attributes,

@@ -22,6 +22,8 @@ Deno.test("parseAgentFlags() reads every flag", () => {
     "500",
     "--advertise-ip",
     "10.0.0.2",
+    "--publish-ip",
+    "0.0.0.0",
     "--cgroups-enable-cfs",
     "--gc-delay",
     "2d",
@@ -37,6 +39,7 @@ Deno.test("parseAgentFlags() reads every flag", () => {
   assert.equal(o.gcDelayMs, 172_800_000);
   assert.equal(o.statusUpdateRetryMs, 500);
   assert.equal(o.advertiseIp, "10.0.0.2");
+  assert.equal(o.publishIp, "0.0.0.0");
   assert.equal(o.cgroupsEnableCfs, true);
 });
 

@@ -3,7 +3,17 @@
  * containerizer, the HTTP API on `host:port`, and the connection to the master.
  */
 import { resolve } from "node:path";
-import { type Clock, type Ids, Masters, randomIds, systemClock } from "../protocol/mod.ts";
+import {
+  type Attribute,
+  type Clock,
+  CONTAINERIZERS_ATTRIBUTE,
+  containerizersAttribute,
+  type Ids,
+  Masters,
+  randomIds,
+  systemClock,
+} from "../protocol/mod.ts";
+import { advertiseIp, bindAddress } from "./advertise_ip.ts";
 import { Agent } from "./agent.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
 import { CompositeContainerizer } from "./containerizer/composite.ts";
@@ -30,12 +40,23 @@ export interface StartAgentOptions {
   master: string | Masters;
   /** The agent API port (default 5051; 0 picks a free one). */
   port?: number;
-  /** The address the agent API binds to (default 127.0.0.1). */
+  /**
+   * The address the agent API binds to (default: the advertised one when it is this machine's,
+   * else 0.0.0.0).
+   */
   host?: string;
   /** The name the agent registers with (default `Deno.hostname()`). */
   hostname?: string;
-  /** The address tasks are reached at (default 127.0.0.1). */
+  /**
+   * The address the agent and its tasks are reached at (default: the local address of the
+   * route to the master; 127.0.0.1 when the master is on loopback).
+   */
   advertiseIp?: string;
+  /**
+   * The address task ports are published on (Docker's `HostIp`), by default the advertised one
+   * when it is this machine's, else 0.0.0.0; 0.0.0.0 asks for every interface.
+   */
+  publishIp?: string;
   /** State and sandboxes (default `./.tender/agent-<port>`). */
   workDir?: string;
   /** `cpus:2;mem:1024;ports:[31000-31100]`: overrides detected resources per name. */
@@ -87,10 +108,16 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const log = options.log ?? ((m: string) => console.log(`[agent] ${m}`));
-  const host = options.host ?? "127.0.0.1";
   const dockerSocket = options.dockerSocket ?? "/var/run/docker.sock";
   const containerdSocket = options.containerdSocket ?? CONTAINERD_SOCKET;
   const masters = Masters.from(options.master);
+  const advertised = options.advertiseIp ??
+    await advertiseIp(
+      masters.spec.kind === "etcd" ? masters.spec.endpoints : masters.candidates,
+    );
+  // The advertised address when it is one of ours; every interface for one behind NAT.
+  const bind = bindAddress(advertised, Deno.networkInterfaces());
+  const host = options.host ?? bind;
 
   let agent: Agent | undefined;
   const http = new HttpMetrics();
@@ -148,17 +175,21 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       master: masters,
       hostname: options.hostname ?? Deno.hostname(),
       port,
-      advertiseIp: options.advertiseIp ?? "127.0.0.1",
+      advertiseIp: advertised,
+      publishIp: options.publishIp ?? bind,
       workDir,
       resources,
-      attributes: parseAttributes(options.attributes ?? ""),
+      attributes: withContainerizers(parseAttributes(options.attributes ?? ""), containerizer),
       killGraceMs: options.killGraceMs,
       statusUpdateRetryMs: options.statusUpdateRetryMs,
       gcDelayMs: options.gcDelayMs,
       reconnectMaxMs: options.reconnectMaxMs,
     });
     await agent.start();
-    log(`Agent API on http://${host}:${port}, resources ${resources}, master ${masters.text}`);
+    log(
+      `Agent API on http://${host}:${port}, advertising ${advertised}, resources ${resources}, ` +
+        `master ${masters.text}`,
+    );
   } catch (e) {
     await server.shutdown();
     closeContainerizer();
@@ -179,6 +210,12 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       store.close();
     },
   };
+}
+
+/** The operator's attributes plus `containerizers` (theirs wins), as offers show them. */
+function withContainerizers(attributes: Attribute[], containerizer: Containerizer): Attribute[] {
+  if (attributes.some((a) => a.name === CONTAINERIZERS_ATTRIBUTE)) return attributes;
+  return [...attributes, containerizersAttribute(containerizer.kind.split("+"))];
 }
 
 /**

@@ -74,7 +74,10 @@ export interface ContainerSpecInput {
   task: TaskInfo;
   frameworkId: string;
   agentId: string;
+  /** The agent's advertised address: the task's `HOST`. */
   host: string;
+  /** Where published ports bind (default `host`; 0.0.0.0 for every interface). */
+  publishIp?: string;
   workDir: string;
 }
 
@@ -97,7 +100,7 @@ export function containerSpec(input: ContainerSpecInput): ContainerSpec {
     },
     ports,
     env: taskEnvironment({ task, frameworkId, agentId, host: input.host, sandbox, ports }),
-    hostIp: input.host,
+    hostIp: input.publishIp ?? input.host,
     sandbox,
   };
 }

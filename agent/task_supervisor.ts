@@ -53,6 +53,8 @@ export interface TaskSupervisorDeps {
 export interface TaskSupervisorOptions {
   /** The address tasks are reached at (HOST, container_status). */
   advertiseIp: string;
+  /** The address task ports are published on (default `advertiseIp`). */
+  publishIp?: string;
   workDir: string;
   /** Grace between SIGTERM and SIGKILL when neither KILL nor task names one (default 5 s). */
   killGraceMs?: number;
@@ -246,6 +248,7 @@ export class TaskSupervisor {
       frameworkId: record.framework_id.value,
       agentId: this.#agentIdFor(record),
       host: this.#options.advertiseIp,
+      publishIp: this.#options.publishIp,
       workDir: this.#options.workDir,
     });
     try {

@@ -126,6 +126,9 @@ export async function runMarathon(
       name: options.frameworkName ?? "marathon",
       failover_timeout: 7 * 24 * 3600,
       checkpoint: true,
+      // As Marathon 1.4+: tasks of a lost agent are TASK_UNREACHABLE, not TASK_LOST, so that
+      // each app's unreachableStrategy decides when to replace and expunge them.
+      capabilities: [{ type: "PARTITION_AWARE" }],
     },
     ...(frameworkId ? { frameworkId } : {}),
     clock,

@@ -129,7 +129,10 @@ export class HostCluster {
     return this.etcd;
   }
 
-  /** Starts a master on `on` and waits until it answers `/health` (as leader or standby). */
+  /**
+   * Starts a master on `on` and waits until it answers `/health` (as leader or standby) and, if
+   * it serves one, its registry answers.
+   */
   async master(on: string | Host, options: MasterOptions = {}): Promise<Node> {
     const host = this.host(on);
     if (options.etcd && !this.etcd) throw new Error("Start etcd before a master on it");
@@ -143,6 +146,16 @@ export class HostCluster {
     ]);
     node.process.start();
     await this.waitAnswering(node);
+    if (options.registry) {
+      // The registry starts after the master's API.
+      await waitFor(`${node.name}'s registry to answer`, async () => {
+        const r = await fetch(`http://${host.ip}:${registry}/v2/`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        await r.body?.cancel();
+        return r.ok;
+      });
+    }
     return node;
   }
 
