@@ -35,6 +35,8 @@ export class JobsRuntime {
   #ops: Promise<unknown> = Promise.resolve();
   #sends: Promise<void> = Promise.resolve();
   #stale = false;
+  /** The loop's next tick, and how to bring it forward (an operation made one due earlier). */
+  #wake: { at: number; early: AbortController } | undefined;
 
   private constructor(deps: JobsRuntimeDeps, core: JobsCore) {
     this.#deps = deps;
@@ -79,16 +81,22 @@ export class JobsRuntime {
     return next;
   }
 
-  /** Ticks until `signal` aborts: when a schedule is due, and at least every `tickMs`. */
+  /**
+   * Ticks until `signal` aborts: when a schedule is due, and at least every `tickMs`. An operation
+   * that makes a tick due sooner (a new schedule) wakes it early.
+   */
   async loop(signal: AbortSignal, tickMs: number): Promise<void> {
     const clock = this.#deps.clock;
     while (!signal.aborted) {
-      const wait = Math.max(0, this.#core.nextWakeAt(tickMs) - clock.now());
+      const at = this.#core.nextWakeAt(tickMs);
+      const early = new AbortController();
+      this.#wake = { at, early };
       try {
-        await clock.sleep(Math.max(wait, 5), signal);
+        await clock.sleep(Math.max(at - clock.now(), 5), AbortSignal.any([signal, early.signal]));
       } catch {
-        return;
+        if (signal.aborted) return;
       }
+      this.#wake = undefined;
       await this.run((core) => core.tick()).catch((e) =>
         this.#deps.log.error("jobs tick failed", { error: e })
       );
@@ -120,6 +128,10 @@ export class JobsRuntime {
       throw e;
     }
     if (commands.length > 0) this.#send(commands);
+    const wake = this.#wake;
+    if (wake && this.#core.nextWakeAt(wake.at - this.#deps.clock.now()) < wake.at) {
+      wake.early.abort();
+    }
     if (events.length > 0) {
       for (const e of events) this.#deps.log.info(e.eventType, { ...e });
       this.#deps.onEvents?.(events);
