@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import type { TaskInfo } from "../protocol/mod.ts";
+import type { ContainerSpec } from "./containerizer/containerizer.ts";
+import { createBody } from "./containerizer/docker_spec.ts";
 import { containerSpec, sandboxPath, taskEnvironment, taskPorts } from "./task_spec.ts";
 
 const task: TaskInfo = {
@@ -67,4 +69,27 @@ Deno.test("containerSpec() takes limits from the task's resources and a safe san
   assert.equal(spec.sandbox, "/w/sandboxes/fw_x/web.1");
   assert.deepEqual(spec.ports, [31005, 31001, 31002]);
   assert.equal(sandboxPath("/w", "f", ".."), "/w/sandboxes/f/__");
+});
+
+Deno.test("containerSpec() publishes Docker ports on the advertised address, on every interface only when asked", () => {
+  const bridged: TaskInfo = {
+    ...task,
+    container: {
+      type: "DOCKER",
+      docker: {
+        image: "busybox",
+        network: "BRIDGE",
+        port_mappings: [{ host_port: 0, container_port: 80 }],
+      },
+    },
+  };
+  const input = { task: bridged, frameworkId: "f", agentId: "a1", workDir: "/w" };
+  const bindings = (spec: ContainerSpec) =>
+    createBody(spec, { id: "c1", owner: "o" }).HostConfig.PortBindings;
+  const advertised = containerSpec({ ...input, host: "10.0.0.7" });
+  assert.equal(advertised.env.HOST, "10.0.0.7");
+  assert.deepEqual(bindings(advertised), { "80/tcp": [{ HostIp: "10.0.0.7", HostPort: "31005" }] });
+  const everywhere = containerSpec({ ...input, host: "10.0.0.7", publishIp: "0.0.0.0" });
+  assert.equal(everywhere.env.HOST, "10.0.0.7");
+  assert.deepEqual(bindings(everywhere), { "80/tcp": [{ HostIp: "0.0.0.0", HostPort: "31005" }] });
 });

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { taskInfo } from "../mod.ts";
+import { ensureTestImage, IMAGE, noDocker } from "./docker_helpers.ts";
 import { waitFor } from "./support/cluster.ts";
 import { HostCluster } from "./support/host_cluster.ts";
 import { type Host, hostsUnavailable } from "./support/hosts.ts";
@@ -207,9 +208,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an app with an image never lands on an agent that cannot run images",
+  name: "an app with an image never lands on an agent that cannot run images, and runs on one " +
+    "that can (Docker on the root host, its port published on the advertised address)",
   ignore,
-  async fn() {
+  async fn(t) {
     await withCluster(2, async (cluster) => {
       const [h1, h2] = cluster.hosts.list as [Host, Host];
       await cluster.master(h1);
@@ -222,8 +224,13 @@ Deno.test({
         instances: 1,
         cpus: 0.05,
         mem: 16,
-        cmd: "sleep 600",
-        container: { type: "DOCKER", docker: { image: "tender-busybox:latest" } },
+        cmd: "echo -n imaged > /tmp/index.html; exec httpd -f -p 8080 -h /tmp",
+        container: {
+          type: "DOCKER",
+          docker: { image: IMAGE },
+          portMappings: [{ containerPort: 8080, hostPort: 0 }],
+        },
+        networks: [{ mode: "container/bridge" }],
       });
       assert.equal(created.status, 201, JSON.stringify(created.json));
       // The process agent's offers are declined for want of a containerizer that runs images.
@@ -242,6 +249,34 @@ Deno.test({
         state.frameworks.flatMap((f: Json) => [...f.tasks, ...f.completed_tasks]),
         [],
       );
+
+      await t.step({
+        name: "a Docker agent on the root host runs it, reachable from another host",
+        ignore: noDocker,
+        async fn() {
+          await ensureTestImage();
+          const docker = await cluster.agent(cluster.hosts.root, { containerizer: "docker" });
+          const advertised = cluster.hosts.root.ip;
+          assert.equal(
+            (await cluster.agentState(docker)).attributes.containerizers,
+            "docker,process",
+          );
+          const task = await waitFor("the instance running on the Docker agent", async () => {
+            const r = await call(`${marathon.url}/v2/apps/imaged/tasks`);
+            return r.json?.tasks?.find((t: Json) => t.state === "TASK_RUNNING");
+          }, 60_000);
+          assert.equal(task.host, docker.name);
+          assert.deepEqual(task.ipAddresses, [{ ipAddress: advertised, protocol: "IPv4" }]);
+          // Published on the advertised address only.
+          const url = `http://${advertised}:${task.ports[0]}/`;
+          assert.equal(await getFrom(cluster, h2, url), "imaged");
+          const loopback = await fetch(`http://127.0.0.1:${task.ports[0]}/`).then(
+            async (r) => (await r.body?.cancel(), "answered"),
+            () => "refused",
+          );
+          assert.equal(loopback, "refused");
+        },
+      });
     });
   },
 });
