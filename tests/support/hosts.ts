@@ -63,19 +63,34 @@ function listenForSignals(listen: boolean): void {
   }
 }
 
+let availability: { reason: string | undefined } | undefined;
+
 /** Why namespace hosts cannot be made here (not root, no `ip` or `iptables`), or undefined. */
 export function hostsUnavailable(): string | undefined {
+  availability ??= { reason: probeHosts() };
+  return availability.reason;
+}
+
+function probeHosts(): string | undefined {
   if (Deno.build.os !== "linux") return "needs Linux network namespaces";
   if (Deno.uid() !== 0) return "needs root (ip netns, veth, iptables)";
-  for (const [tool, args] of [["ip", ["-V"]], ["iptables", ["--version"]]] as const) {
+  for (const [tool, args] of [["ip", ["-V"]], ["iptables", ["-S", "FORWARD"]]] as const) {
     try {
       const ok = new Deno.Command(tool, { args: [...args], stdout: "null", stderr: "null" })
         .outputSync().success;
-      if (!ok) return `needs ${tool}`;
+      if (!ok) return `needs a working ${tool}`;
     } catch {
       return `needs ${tool} (iproute2 / iptables)`;
     }
   }
+  // Root in a container may still lack the capabilities a namespace needs.
+  const probe = `tender-probe-${Deno.pid}`;
+  const add = new Deno.Command("ip", { args: ["netns", "add", probe], stderr: "piped" })
+    .outputSync();
+  if (!add.success) {
+    return `cannot create network namespaces (${new TextDecoder().decode(add.stderr).trim()})`;
+  }
+  new Deno.Command("ip", { args: ["netns", "delete", probe], stderr: "null" }).outputSync();
   return undefined;
 }
 
