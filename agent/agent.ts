@@ -9,7 +9,7 @@ import {
   type Clock,
   type Ids,
   Masters,
-  type Resources,
+  Resources,
   type TaskStatus,
 } from "../protocol/mod.ts";
 import type { Containerizer, LogOptions } from "./containerizer/containerizer.ts";
@@ -75,6 +75,23 @@ export interface TaskView {
   healthy?: boolean;
   container_id: string;
   ports: number[];
+}
+
+/** One executor's usage, as Mesos' `GET /monitor/statistics` lists it (a task is its executor). */
+export interface ExecutorStatistics {
+  executor_id: string;
+  executor_name: string;
+  framework_id: string;
+  source: string;
+  statistics: {
+    /** Seconds since the epoch. */
+    timestamp: number;
+    cpus_user_time_secs: number;
+    cpus_system_time_secs: number;
+    cpus_limit: number;
+    mem_rss_bytes?: number;
+    mem_limit_bytes: number;
+  };
 }
 
 /** The agent as `GET /state` shows it. */
@@ -222,6 +239,37 @@ export class Agent {
       container_id: record.container_id,
       ports: taskPorts(record.task),
     }));
+  }
+
+  /**
+   * CPU time and memory of every running task's container, in Mesos' `/monitor/statistics`
+   * shape; tasks whose containerizer cannot tell are left out.
+   */
+  async statistics(): Promise<ExecutorStatistics[]> {
+    const stats = this.#deps.containerizer.stats?.bind(this.#deps.containerizer);
+    if (!stats) return [];
+    const running = this.#tasks.records().filter((r) => r.status.state === "TASK_RUNNING");
+    const out = await Promise.all(running.map(async (record) => {
+      const usage = await stats(record.container_id).catch(() => undefined);
+      if (!usage) return [];
+      const taskId = record.task.task_id.value;
+      const limits = Resources.fromMesos(record.task.resources);
+      return [{
+        executor_id: taskId,
+        executor_name: `Command Executor (Task: ${taskId})`,
+        framework_id: record.framework_id.value,
+        source: taskId,
+        statistics: {
+          timestamp: this.#deps.clock.now() / 1000,
+          cpus_user_time_secs: usage.cpuUserSeconds,
+          cpus_system_time_secs: usage.cpuSystemSeconds,
+          cpus_limit: limits.scalar("cpus"),
+          ...(usage.memRssBytes !== undefined ? { mem_rss_bytes: usage.memRssBytes } : {}),
+          mem_limit_bytes: limits.scalar("mem") * 1024 * 1024,
+        },
+      }];
+    }));
+    return out.flat();
   }
 
   /** How many status updates wait for the master's acknowledgement. */

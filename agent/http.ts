@@ -1,13 +1,13 @@
 /**
- * The agent's own HTTP API: `/health`, `/state`, task output at `/tasks/{id}/logs` and
- * Prometheus text at `/metrics`.
+ * The agent's own HTTP API: `/health`, `/state`, task output at `/tasks/{id}/logs`, container
+ * statistics at `/monitor/statistics` (Mesos' shape) and Prometheus text at `/metrics`.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { asTenderError, badRequest, pathSafeId, TenderError } from "../protocol/mod.ts";
 import { requestLimits } from "../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
-import type { AgentState } from "./agent.ts";
+import type { AgentState, ExecutorStatistics } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
 
 /** What the API reads from the agent. */
@@ -17,6 +17,8 @@ export interface AgentApiSource {
   logs(taskId: string, options: LogOptions): Promise<ReadableStream<Uint8Array> | undefined>;
   /** The exposition text of `GET /metrics` (404 when absent). */
   metrics?(): string;
+  /** Running tasks' CPU and memory use, Mesos' `/monitor/statistics` (`[]` when absent). */
+  statistics?(): Promise<ExecutorStatistics[]>;
 }
 
 const LogQuerySchema = z.object({
@@ -41,6 +43,9 @@ export function agentApp(agent: AgentApiSource, http?: HttpMetrics): Hono {
     if (!agent.metrics) return c.notFound();
     return c.body(agent.metrics(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
   });
+  for (const path of ["/monitor/statistics", "/monitor/statistics.json"]) {
+    app.get(path, async (c) => c.json(await agent.statistics?.() ?? []));
+  }
   app.get("/tasks/:taskId/logs", async (c) => {
     const taskId = pathSafeId("task id", c.req.param("taskId"));
     const parsed = LogQuerySchema.safeParse(c.req.query());

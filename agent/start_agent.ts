@@ -128,6 +128,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       return agent.state();
     },
     logs: async (taskId, o) => await agent?.logs(taskId, o),
+    statistics: async () => await agent?.statistics() ?? [],
     metrics: () =>
       renderAgentMetrics({
         tasks: agent?.tasks() ?? [],

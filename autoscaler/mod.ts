@@ -37,6 +37,6 @@ export {
   type Observation,
 } from "./core/decide.ts";
 export { DEFAULTS, LABELS, type MetricKind, type Policy, policyOf } from "./core/policy.ts";
-export { AgentCpu, cpuUtilisation } from "./sources/agent_cpu.ts";
+export { AgentCpu, agentUrl, cpuUtilisation } from "./sources/agent_cpu.ts";
 export { MarathonApps, servingTasks } from "./sources/marathon_apps.ts";
 export { requestRate, RouterRequests } from "./sources/router_requests.ts";

@@ -9,6 +9,7 @@ import type {
   ContainerId,
   Containerizer,
   ContainerSpec,
+  ContainerStats,
   LogOptions,
   RecoveredContainer,
   Termination,
@@ -92,6 +93,10 @@ export class CompositeContainerizer implements Containerizer {
 
   async networkAddress(id: ContainerId): Promise<string | undefined> {
     return await this.#owner.get(id)?.networkAddress?.(id);
+  }
+
+  async stats(id: ContainerId): Promise<ContainerStats | undefined> {
+    return await this.#owner.get(id)?.stats?.(id);
   }
 
   async exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number> {

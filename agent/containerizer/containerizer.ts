@@ -105,6 +105,15 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
+/** What a running container has used so far (Mesos' `ResourceStatistics`, in part). */
+export interface ContainerStats {
+  /** CPU time in user and kernel mode since it started, seconds. */
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+  /** Resident memory now, when known. */
+  memRssBytes?: number;
+}
+
 /** Runs task containers on one agent. Every method is idempotent for a given id. */
 export interface Containerizer {
   /** "docker" | "process" | "simulated". */
@@ -134,6 +143,11 @@ export interface Containerizer {
    * must not stop at a published port. Undefined for host networking, or when not supported.
    */
   networkAddress?(id: ContainerId): Promise<string | undefined>;
+  /**
+   * What the running container has used so far (for `/monitor/statistics`); undefined for an
+   * unknown or ended container, or when the containerizer cannot tell.
+   */
+  stats?(id: ContainerId): Promise<ContainerStats | undefined>;
   /** Runs a command inside the container (for COMMAND health checks); resolves with its exit code. */
   exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number>;
 }

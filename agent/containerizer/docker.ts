@@ -8,6 +8,7 @@ import type {
   ContainerId,
   Containerizer,
   ContainerSpec,
+  ContainerStats,
   LogOptions,
   RecoveredContainer,
   Termination,
@@ -243,6 +244,13 @@ export class DockerContainerizer implements Containerizer {
     return options.follow
       ? demuxed.pipeThrough(dropFirst(() => skip))
       : demuxed.pipeThrough(lastLines(options.tail));
+  }
+
+  /** The container's CPU time and memory, from the Engine's one-shot stats. */
+  async stats(id: ContainerId): Promise<ContainerStats | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    return await this.engine.stats(entry.name).catch(() => undefined);
   }
 
   async exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number> {

@@ -135,6 +135,18 @@ export function splitImage(image: string): { fromImage: string; tag: string } {
   return { fromImage: image, tag: "latest" };
 }
 
+/** The parts of `GET /containers/{id}/stats` the agent reads (cgroup v1 and v2 both fill them). */
+const StatsSchema = z.object({
+  cpu_stats: z.object({
+    cpu_usage: z.object({
+      total_usage: z.number(),
+      usage_in_usermode: z.number().optional(),
+      usage_in_kernelmode: z.number().optional(),
+    }).optional(),
+  }).optional(),
+  memory_stats: z.object({ usage: z.number().optional() }).optional(),
+});
+
 /** The Docker Engine API over a Unix socket. `close()` aborts every call still in flight. */
 export class DockerEngine {
   readonly socketPath: string;
@@ -289,6 +301,31 @@ export class DockerEngine {
   /** Whether an exec still runs, and its exit code once it ended. */
   async execInspect(execId: string): Promise<ExecInspect> {
     return await this.#json("GET", `/exec/${execId}/json`, ExecInspectSchema);
+  }
+
+  /**
+   * A running container's CPU time (user and kernel, seconds) and memory in use, from one
+   * `GET /containers/{id}/stats?stream=false`; undefined when it does not run.
+   */
+  async stats(
+    id: string,
+  ): Promise<
+    { cpuUserSeconds: number; cpuSystemSeconds: number; memRssBytes?: number } | undefined
+  > {
+    const reply = await this.#json(
+      "GET",
+      `/containers/${id}/stats?stream=false&one-shot=true`,
+      StatsSchema,
+    );
+    const cpu = reply.cpu_stats?.cpu_usage;
+    if (!cpu) return undefined;
+    const user = cpu.usage_in_usermode ?? cpu.total_usage;
+    const system = cpu.usage_in_kernelmode ?? 0;
+    return {
+      cpuUserSeconds: user / 1e9,
+      cpuSystemSeconds: system / 1e9,
+      ...(reply.memory_stats?.usage !== undefined ? { memRssBytes: reply.memory_stats.usage } : {}),
+    };
   }
 
   /** Aborts every call in flight and releases the socket's connections. */

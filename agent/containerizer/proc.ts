@@ -7,6 +7,13 @@ export interface ProcStat {
   pgrp: number;
   /** Start time in clock ticks since boot: with the pid, names one process across pid reuse. */
   startTime: number;
+  /** CPU time in clock ticks: its own (user, kernel) and its reaped children's. */
+  utime: number;
+  stime: number;
+  cutime: number;
+  cstime: number;
+  /** Resident set size in pages. */
+  rss: number;
 }
 
 /** Parses one `/proc/<pid>/stat` line (the command name may hold spaces and parentheses). */
@@ -20,7 +27,18 @@ export function parseProcStat(text: string): ProcStat | undefined {
   if (!state || !Number.isFinite(pid) || !Number.isFinite(pgrp) || !Number.isFinite(startTime)) {
     return undefined;
   }
-  return { pid, state, pgrp, startTime };
+  const n = (i: number) => Number(rest[i] ?? 0) || 0;
+  return {
+    pid,
+    state,
+    pgrp,
+    startTime,
+    utime: n(11),
+    stime: n(12),
+    cutime: n(13),
+    cstime: n(14),
+    rss: n(21),
+  };
 }
 
 /** The stat of a live (not zombie) process, undefined when it is gone. */
@@ -41,6 +59,36 @@ export async function groupAlive(pgid: number): Promise<boolean> {
     if (stat && stat.pgrp === pgid) return true;
   }
   return false;
+}
+
+/** Linux's USER_HZ (clock ticks per second of `/proc/<pid>/stat`) and page size. */
+const TICKS_PER_SECOND = 100;
+const PAGE_BYTES = 4096;
+
+/**
+ * CPU time and resident memory of process group `pgid`: its live members' own and reaped
+ * children's time (a child that ended counts once its parent reaped it), their summed RSS.
+ * Undefined when no process of the group lives.
+ */
+export async function groupUsage(
+  pgid: number,
+): Promise<{ userSeconds: number; systemSeconds: number; rssBytes: number } | undefined> {
+  let user = 0, system = 0, rss = 0, found = false;
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = await procStat(Number(entry.name));
+    if (!stat || stat.pgrp !== pgid) continue;
+    found = true;
+    user += stat.utime + stat.cutime;
+    system += stat.stime + stat.cstime;
+    rss += stat.rss;
+  }
+  if (!found) return undefined;
+  return {
+    userSeconds: user / TICKS_PER_SECOND,
+    systemSeconds: system / TICKS_PER_SECOND,
+    rssBytes: rss * PAGE_BYTES,
+  };
 }
 
 /** Sends a signal to a whole process group; a group already gone is not an error. */

@@ -14,12 +14,13 @@ import type {
   ContainerId,
   Containerizer,
   ContainerSpec,
+  ContainerStats,
   LogOptions,
   RecoveredContainer,
   Termination,
 } from "./containerizer.ts";
 import { streamLogFile } from "./log_file.ts";
-import { procStat, signalGroup, waitGroupGone } from "./proc.ts";
+import { groupUsage, procStat, signalGroup, waitGroupGone } from "./proc.ts";
 
 // $1 = run dir, $2 = sandbox, then the argv to run. The `exit_status` file is written atomically.
 const WRAPPER = `r="$1"; d="$2"; shift 2
@@ -235,6 +236,18 @@ export class ProcessContainerizer implements Containerizer {
       signal: options.signal,
       ended: () => entry.settled !== undefined,
     });
+  }
+
+  /** The task's process group's CPU time and memory, from `/proc`. */
+  async stats(id: ContainerId): Promise<ContainerStats | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry || entry.settled) return undefined;
+    const usage = await groupUsage(entry.meta.pid);
+    return usage && {
+      cpuUserSeconds: usage.userSeconds,
+      cpuSystemSeconds: usage.systemSeconds,
+      memRssBytes: usage.rssBytes,
+    };
   }
 
   async exec(id: ContainerId, command: CommandInfo, timeoutMs: number): Promise<number> {

@@ -18,10 +18,20 @@ const StatisticsSchema = z.array(z.object({
 }));
 
 const StateSchema = z.object({
-  slaves: z.array(
-    z.object({ hostname: z.string(), port: z.number(), active: z.boolean().default(true) }),
-  ),
+  slaves: z.array(z.object({
+    /** Mesos' `slave(1)@IP:PORT`: where the agent answers. */
+    pid: z.string().optional(),
+    hostname: z.string(),
+    port: z.number(),
+    active: z.boolean().default(true),
+  })),
 });
+
+/** An agent's base URL: the address of its `pid`, else its hostname. */
+export function agentUrl(slave: { pid?: string; hostname: string; port: number }): string {
+  const at = slave.pid?.split("@")[1];
+  return `http://${at && at.includes(":") ? at : `${slave.hostname}:${slave.port}`}`;
+}
 
 /** CPU seconds used by each task so far, and its cpus limit, with the agent's timestamp (s). */
 export interface CpuSample {
@@ -67,7 +77,7 @@ export class AgentCpu {
     const tasks: CpuSample["tasks"] = new Map();
     await Promise.all(
       state.slaves.filter((s) => s.active).map(async (s) => {
-        const stats = await get(`http://${s.hostname}:${s.port}/monitor/statistics`)
+        const stats = await get(`${agentUrl(s)}/monitor/statistics`)
           .then((b) => StatisticsSchema.parse(b))
           .catch(() => []);
         for (const e of stats) {
