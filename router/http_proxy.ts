@@ -5,7 +5,8 @@
  */
 import type { Clock } from "../protocol/mod.ts";
 import type { Backend, Pool } from "./pool.ts";
-import { HOP_BY_HOP, UpstreamError, type UpstreamPool } from "./upstream_http.ts";
+import { HOP_BY_HOP } from "../protocol/hop_by_hop.ts";
+import { UpstreamError, type UpstreamPool } from "./upstream_http.ts";
 
 /** Options of `proxyRequest()`. */
 export interface ProxyOptions {

@@ -13,6 +13,7 @@
  * and nginx). A spare the backend closed first is detected like any closed idle connection
  * and the request goes out on a new one.
  */
+import { HOP_BY_HOP } from "../protocol/hop_by_hop.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { connectWithTimeout } from "./tcp_frontend.ts";
 
@@ -45,18 +46,6 @@ export class UpstreamError extends Error {
     super(message);
   }
 }
-
-/** Headers that describe one hop only; never forwarded. */
-export const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-];
 
 const SMALL_BODY = 64 * 1024;
 const MAX_IDLE = 32;

@@ -7,6 +7,7 @@
  */
 import { type Context, Hono } from "hono";
 import { PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
+import { HOP_BY_HOP } from "../../../protocol/hop_by_hop.ts";
 
 /** Who leads, as this Marathon sees it. */
 export interface LeaderView {
@@ -39,18 +40,8 @@ export interface LeaderProxyOptions {
   standbyMetrics?: () => string;
 }
 
-/** Headers that describe one connection, not the message: never passed on. */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-];
+/** Headers never passed on: those of one connection, and `host` (the leader's is its own). */
+const NOT_PASSED_ON = [...HOP_BY_HOP, "host"];
 
 type Route = { kind: "lead"; api: Hono } | { kind: "proxy"; leader: string } | { kind: "none" };
 
@@ -143,7 +134,7 @@ export function leaderProxy(view: LeaderView, options: LeaderProxyOptions = {}):
       return c.json({ message: "Detected proxying loop." }, 502);
     }
     const headers = new Headers(request.headers);
-    for (const h of HOP_BY_HOP) headers.delete(h);
+    for (const h of NOT_PASSED_ON) headers.delete(h);
     headers.set("X-Marathon-Via", via ? `${via}, ${hop}` : hop);
     const client = remoteAddress(c);
     if (client) {
@@ -171,7 +162,7 @@ export function leaderProxy(view: LeaderView, options: LeaderProxyOptions = {}):
       return c.json({ message: `Could not reach the leader at ${leader}: ${errorText(e)}` }, 502);
     }
     const out = new Headers(response.headers);
-    for (const h of HOP_BY_HOP) out.delete(h);
+    for (const h of NOT_PASSED_ON) out.delete(h);
     // fetch has decoded the body already: its length and encoding no longer describe it.
     if (out.has("content-encoding")) {
       out.delete("content-encoding");
