@@ -86,7 +86,11 @@ Deno.test("agent with the process containerizer, against a FakeMaster", async (t
       assert.equal(byName.get("mem")?.scalar?.value, 1024);
       assert.deepEqual(byName.get("ports")?.ranges?.range, [{ begin: 31000, end: 31100 }]);
       assert.ok((byName.get("disk")?.scalar?.value ?? 0) > 0, "disk is detected");
-      assert.deepEqual(info.attributes, [{ name: "rack", type: "TEXT", text: { value: "r1" } }]);
+      // The operator's attributes, and which containerizers run here (placement reads it).
+      assert.deepEqual(info.attributes, [
+        { name: "rack", type: "TEXT", text: { value: "r1" } },
+        { name: "containerizers", type: "TEXT", text: { value: "process" } },
+      ]);
       assert.equal(agent.agent.id, "agent-1");
     });
 
