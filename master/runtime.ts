@@ -69,9 +69,9 @@ export class MasterRuntime {
       }));
     }
     runtime.#timers.push(
-      setInterval(() => runtime.#run(() => runtime.core.tick({ batch: false })), 250),
+      setInterval(() => runtime.#background(() => runtime.core.tick({ batch: false })), 250),
       setInterval(
-        () => runtime.#run(() => runtime.#timed(() => runtime.core.tick({ batch: true }))),
+        () => runtime.#background(() => runtime.#timed(() => runtime.core.tick({ batch: true }))),
         options.allocationIntervalMs,
       ),
       setInterval(() => {
@@ -88,7 +88,7 @@ export class MasterRuntime {
   ): Promise<{ streamId: string; body: ReadableStream<Uint8Array> }> {
     const streamId = this.#ids.uuid();
     const body = this.frameworks.open(streamId, (owner) => {
-      if (owner) this.#run(() => this.core.frameworkDisconnected(owner, streamId));
+      if (owner) this.#background(() => this.core.frameworkDisconnected(owner, streamId));
     });
     try {
       await this.#run(() => {
@@ -117,7 +117,7 @@ export class MasterRuntime {
   ): Promise<{ streamId: string; body: ReadableStream<Uint8Array> }> {
     const streamId = this.#ids.uuid();
     const body = this.agents.open(streamId, (owner) => {
-      if (owner) this.#run(() => this.core.agentDisconnected(owner, streamId));
+      if (owner) this.#background(() => this.core.agentDisconnected(owner, streamId));
     });
     try {
       await this.#run(() => {
@@ -204,6 +204,15 @@ export class MasterRuntime {
   }
 
   /**
+   * Runs an operation no caller waits for (a timer's tick, a stream's disconnection, a queued
+   * allocation). Its failed commit is logged by `#flush`; it must not end the process as an
+   * unhandled rejection (a leader that lost its lease fails every commit while it stops).
+   */
+  #background(op: () => void): void {
+    this.#run(op).catch(() => {});
+  }
+
+  /**
    * Group commit: operations queued while a commit is in flight go out together in the next
    * one, so a burst (50 launches, their updates and acknowledgements) pays one durable commit
    * per round instead of one per operation. Events are delivered in operation order, after the
@@ -265,7 +274,7 @@ export class MasterRuntime {
     this.#allocationQueued = true;
     setTimeout(() => {
       this.#allocationQueued = false;
-      this.#run(() => this.#timed(() => this.core.allocatePending()));
+      this.#background(() => this.#timed(() => this.core.allocatePending()));
     }, 0);
   }
 

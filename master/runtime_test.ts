@@ -104,3 +104,42 @@ Deno.test("MasterRuntime offers the rest of an offer while the ACCEPT's commit i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("MasterRuntime survives a failed commit of work no caller awaits (a disconnect, a tick)", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new MasterStore(await DenoKvStore.open(`${dir}/kv`));
+  const commit = store.commit.bind(store);
+  let failing = false;
+  store.commit = (changes) =>
+    failing ? Promise.reject(new Error("this process is no longer the leader")) : commit(changes);
+  const clock = new FakeClock();
+  const runtime = await MasterRuntime.start(
+    { store, clock, ids: new SequentialIds() },
+    DEFAULT_MASTER_OPTIONS,
+  );
+  try {
+    const ag = await runtime.subscribeAgent({
+      type: "SUBSCRIBE",
+      subscribe: {
+        agent_info: {
+          hostname: "h1",
+          port: 5051,
+          resources: Resources.parse("cpus:1;mem:128").toMesos(),
+          attributes: [],
+        },
+        tasks: [],
+      },
+    });
+    failing = true;
+    // The agent's stream closes and it stays away past the agent timeout: the runtime's own
+    // tick marks it unreachable, a change no request awaits, and its commit fails.
+    await ag.body.cancel();
+    clock.advance(DEFAULT_MASTER_OPTIONS.agentTimeoutMs + 1000);
+    await new Promise((r) => setTimeout(r, 600));
+    await runtime.read(() => undefined);
+  } finally {
+    await runtime.stop();
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
