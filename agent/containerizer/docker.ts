@@ -278,7 +278,11 @@ export class DockerContainerizer implements Containerizer {
   async networkAddress(id: ContainerId): Promise<string | undefined> {
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
-    const info = await this.engine.inspect(entry.name);
+    // A pod member that joined the first one's namespace has the first one's address.
+    const holder = entry.podId
+      ? await this.#pods.get(entry.podId)?.catch(() => undefined)
+      : undefined;
+    const info = await this.engine.inspect(holder ?? entry.name);
     return info?.NetworkSettings?.IPAddress || undefined;
   }
 

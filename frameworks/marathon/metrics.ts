@@ -15,15 +15,21 @@ export class MarathonInstruments {
   offersUsed = 0;
   offersDeclined = 0;
 
-  /** Wraps `driver`'s launch, decline and kill (the scheduler gets this same driver). */
+  /**
+   * Wraps `driver`'s accept (which its launch calls: app tasks, and pods' task groups), decline
+   * and kill (the scheduler gets this same driver).
+   */
   watch(driver: SchedulerDriver): void {
-    const launch = driver.launch.bind(driver);
+    const accept = driver.accept.bind(driver);
     const decline = driver.decline.bind(driver);
     const kill = driver.kill.bind(driver);
-    driver.launch = async (offerIds, tasks, filters) => {
-      await launch(offerIds, tasks, filters);
+    driver.accept = async (offerIds, operations, filters) => {
+      await accept(offerIds, operations, filters);
       this.offersUsed += offerIds.length;
-      this.tasksLaunched += tasks.length;
+      for (const op of operations) {
+        this.tasksLaunched += (op.launch?.task_infos ?? op.launch_group?.task_group.tasks ?? [])
+          .length;
+      }
     };
     driver.decline = async (offerIds, filters) => {
       await decline(offerIds, filters);

@@ -196,7 +196,7 @@ function taskEndpoints(task: CatalogTask, options: CatalogOptions): Endpoint[] {
         portIndex: index,
         protocol,
         weight: weightOf(task.labels, index),
-        vhosts: vhostsOf(task.labels, index),
+        vhosts: vhostsOf(task.labels, index, port.labels),
         balance: balanceOf(task.labels, index) ?? options.defaultBalance ?? "roundrobin",
       };
       if (port.name !== undefined) endpoint.portName = port.name;
@@ -244,11 +244,19 @@ function weightOf(labels: Record<string, string>, index: number): number {
   return 1;
 }
 
-/** `HAPROXY_{n}_VHOST` and `TENDER_{n}_VHOST` (plus `TENDER_VHOST` for port 0), comma lists. */
-function vhostsOf(labels: Record<string, string>, index: number): string[] {
+/**
+ * `HAPROXY_{n}_VHOST` and `TENDER_{n}_VHOST` (plus `TENDER_VHOST` for port 0), comma lists;
+ * and a port's own `TENDER_VHOST` label (a Marathon pod endpoint's labels are its port's).
+ */
+function vhostsOf(
+  labels: Record<string, string>,
+  index: number,
+  portLabels: Record<string, string>,
+): string[] {
   const keys = [`HAPROXY_${index}_VHOST`, `TENDER_${index}_VHOST`];
   if (index === 0) keys.push("TENDER_VHOST");
-  const raw = keys.map((k) => labels[k]).filter((v) => v !== undefined);
+  const raw = [...keys.map((k) => labels[k]), portLabels["TENDER_VHOST"]]
+    .filter((v) => v !== undefined);
   if (raw.length === 0) return [];
   const hosts = raw.flatMap((v) => v.split(",")).map((h) => h.trim().toLowerCase())
     .filter((h) => h !== "");

@@ -137,6 +137,34 @@ Deno.test("deriveCatalog() reads weights, vhosts, balance and service ports from
   assert.equal(plain?.servicePort, undefined);
 });
 
+Deno.test("deriveCatalog() routes a named port by its own labels (a Marathon pod's endpoint)", () => {
+  const catalog = deriveCatalog([task({
+    taskId: "duo.instance-1.server",
+    labels: { MARATHON_APP_ID: "/duo" },
+    discovery: {
+      visibility: "FRAMEWORK",
+      ports: {
+        ports: [{
+          number: 31005,
+          name: "http",
+          protocol: "tcp",
+          labels: {
+            labels: [{ key: "service_port", value: "10555" }, {
+              key: "TENDER_VHOST",
+              value: "Duo.Example.com",
+            }],
+          },
+        }],
+      },
+    },
+  })]);
+  const [e] = catalog.services[0]?.endpoints ?? [];
+  assert.equal(catalog.services[0]?.name, "duo");
+  assert.equal(e?.portName, "http");
+  assert.equal(e?.servicePort, 10555);
+  assert.deepEqual(e?.vhosts, ["duo.example.com"]);
+});
+
 Deno.test("diffCatalog() reports added, updated and removed services; applyChanges() replays them", () => {
   const a = deriveCatalog([
     task({ taskId: "t1" }),

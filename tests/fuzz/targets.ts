@@ -254,6 +254,25 @@ const APPS = [
     healthChecks: [{ protocol: "HTTP", path: "/" }],
   },
 ];
+const PODS = [
+  {
+    id: "/shop/duo",
+    containers: [
+      {
+        name: "web",
+        exec: { command: { shell: "serve" } },
+        resources: { cpus: 0.1, mem: 32 },
+        endpoints: [{ name: "http", hostPort: 0, labels: { service_port: "10001" } }],
+        volumeMounts: [{ name: "shared", mountPath: "shared" }],
+        healthCheck: { http: { endpoint: "http", path: "/" } },
+      },
+      { name: "side", image: { id: "busybox" }, resources: { cpus: 0.1, mem: 16 } },
+    ],
+    volumes: [{ name: "shared" }],
+    scaling: { instances: 2 },
+    scheduling: { placement: { constraints: [{ fieldName: "hostname", operator: "UNIQUE" }] } },
+  },
+];
 const GROUPS = [
   { id: "/shop", apps: [{ id: "api", cmd: "serve" }], groups: [{ id: "inner" }] },
   { id: "../x", dependencies: ["/db"] },
@@ -268,6 +287,14 @@ const marathon: Target = {
         fc.constantFrom("POST", "PUT"),
         fc.constantFrom("/v2/apps", "/v2/apps/shop/web", "/v2/apps?force=true"),
         jsonBodies(APPS),
+      ).map(([method, path, body]): FuzzRequest => ({ method, path, headers: JSON_TYPE, body })),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.tuple(
+        fc.constantFrom("POST", "PUT"),
+        fc.constantFrom("/v2/pods", "/v2/pods/shop/duo", "/v2/pods/shop/duo?force=true"),
+        jsonBodies(PODS),
       ).map(([method, path, body]): FuzzRequest => ({ method, path, headers: JSON_TYPE, body })),
     },
     {
@@ -291,6 +318,11 @@ const marathon: Target = {
           "/v2/info",
           "/v2/apps/x/versions",
           "/v2/apps/x/tasks",
+          "/v2/pods",
+          "/v2/pods/::status",
+          "/v2/pods/x::status",
+          "/v2/pods/x::versions",
+          "/v2/pods/x::instances",
         ),
         fc.array(pathSegment, { maxLength: 3 }),
       ).map(([method, base, rest]): FuzzRequest => ({

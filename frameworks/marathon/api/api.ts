@@ -1,5 +1,5 @@
 /**
- * Marathon's REST API v2 over hono: apps and tasks (`apps_routes.ts`), deployments, groups,
+ * Marathon's REST API v2 over hono: apps and tasks (`apps_routes.ts`), pods (`pods_routes.ts`), deployments, groups,
  * queue, events (SSE), info, leader, ping. One `onError` writes Marathon's error bodies:
  * `{"message": …}` plus `details` (array or string) or extra fields such as `deployments`.
  */
@@ -12,11 +12,12 @@ import { Backoff } from "../deployment/backoff.ts";
 import { configVersion } from "../deployment/reconcile.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { isActive } from "../model/instance.ts";
-import type { MarathonService } from "../service/marathon_service.ts";
+import { actionJson, type MarathonService, stepsJson } from "../service/marathon_service.ts";
 import { groupExists, groupTree } from "../service/views.ts";
 import type { App } from "../app/normalize.ts";
 import { isChildOf, segments } from "../app/path_id.ts";
 import { appsRoutes, storedAppInfo } from "./apps_routes.ts";
+import { podsRoutes } from "./pods_routes.ts";
 import {
   deleteGroup,
   groupAt,
@@ -114,6 +115,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     }));
 
   appsRoutes(api, service);
+  podsRoutes(api, service);
 
   api.get("/v2/deployments", async (c) => {
     const list = await store.listDeployments();
@@ -137,11 +139,11 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     return c.json(list.map((d) => ({
       id: d.id,
       version: d.version,
-      affectedApps: d.affectedApps,
-      affectedPods: [],
-      steps: d.steps,
+      affectedApps: d.affectedApps.filter((id) => !d.pods?.includes(id)),
+      affectedPods: d.pods ?? [],
+      steps: stepsJson(d),
       currentActions: (d.steps[d.currentStep - 1]?.actions ?? []).map((a) => ({
-        ...a,
+        ...actionJson(d, a),
         readinessCheckResults: readiness(a.app),
       })),
       currentStep: d.currentStep,

@@ -6,7 +6,7 @@ import type { Instance } from "../model/instance.ts";
 import type { DeploymentResult, MarathonService } from "../service/marathon_service.ts";
 import { appInfo, taskJson } from "../service/views.ts";
 import { type KillResult, killTasks } from "../service/kill_tasks.ts";
-import { appIdOfInstance } from "../app/path_id.ts";
+import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { parseLabelSelector } from "./label_selector.ts";
 import { appPath, body, clientIp, embeds, flag } from "./request.ts";
@@ -165,7 +165,7 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
     if (!ids) throw new TenderError("bad_request", 'Expected a body {"ids": [taskId, ...]}');
     const byApp = Map.groupBy(
       ids,
-      (taskId: string) => appIdOfInstance(taskId.replace(/\._app\.\d+$/, "")) ?? "",
+      (taskId: string) => appIdOfInstance(instanceIdOfTask(taskId)) ?? "",
     );
     if (byApp.has("")) {
       throw new TenderError("bad_request", `Invalid task id '${byApp.get("")![0]}'`);
@@ -185,7 +185,8 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
     const keep = (i: Instance) =>
       wanted.size === 0 || (wanted.has("running") && i.condition === "Running") ||
       (wanted.has("staging") && (i.condition === "Staging" || i.condition === "Starting"));
-    const tasks = (await store.listInstances()).filter(keep).map((i) =>
+    // App tasks only: a pod's are shown by /v2/pods/{id}::status.
+    const tasks = (await store.listInstances()).filter((i) => !i.tasks && keep(i)).map((i) =>
       taskJson(apps.get(i.appId), i)
     );
     return c.json({ tasks });

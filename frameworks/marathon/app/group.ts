@@ -23,6 +23,8 @@ const GroupShellSchema = z.object({
   id: z.string(),
   apps: z.array(z.unknown()).default([]),
   groups: z.array(z.unknown()).default([]),
+  /** Pods are created through /v2/pods; a group body may carry none (Tender's limit). */
+  pods: z.array(z.unknown()).default([]),
   dependencies: z.array(z.string()).default([]),
   enforceRole: z.boolean().optional(),
 });
@@ -87,6 +89,12 @@ function walk(
     if (!isChildOf(r.app.id, id)) v.add(`${p}/id`, `Identifier is not child of '${id}'`);
     apps.push(r.app);
   });
+  if (shell.data.pods.length > 0) {
+    v.add(
+      `${prefix}/pods`,
+      "pods in a group definition are not supported by Tender: create them with /v2/pods",
+    );
+  }
   const groups: Group[] = [];
   shell.data.groups.forEach((g, i) => {
     const child = walk(g, id, `${prefix}/groups(${i})`, v, false);

@@ -15,6 +15,7 @@ import type {
   UpgradeStrategy,
 } from "./schema.ts";
 import { resolvePathId } from "./path_id.ts";
+import type { RunSpec } from "../deployment/run_spec.ts";
 
 /** A canonical container: port mappings in one place, no legacy docker fields. */
 export type AppContainer = Omit<Container, "portMappings" | "docker"> & {
@@ -157,6 +158,6 @@ export function isHostNetworking(app: App): boolean {
 }
 
 /** Whether the app has persistent volumes (a "resident" app). */
-export function isResident(app: App): boolean {
+export function isResident(app: Pick<App, "container"> | RunSpec): boolean {
   return (app.container?.volumes ?? []).some((v) => v.persistent !== undefined);
 }

@@ -96,3 +96,12 @@ export function appIdOfInstance(instanceId: string): string | undefined {
 export function instanceIdFor(appId: string, uuid: string): string {
   return `${safePath(appId)}.instance-${uuid}`;
 }
+
+/**
+ * The instance id inside a task id: an app's `<instance>._app.<n>`, a pod container's
+ * `<instance>.<container name>` (instance ids end in `.instance-<uuid>`, a uuid has no dot).
+ */
+export function instanceIdOfTask(taskId: string): string {
+  const m = /^(.+?\.(?:instance|marathon)-[^.]+)(?:\..*)?$/.exec(taskId);
+  return m ? m[1]! : taskId.replace(/\._app\.\d+$/, "");
+}

@@ -5,7 +5,10 @@
  * dropping the state), after a healthy run, or after `maxLaunchDelaySeconds` without failure
  * once the delay ran out. Pure: time is passed in.
  */
-import type { App } from "../app/normalize.ts";
+import type { RunSpec } from "./run_spec.ts";
+
+/** The backoff settings of an app or a pod. */
+type Settings = Pick<RunSpec, "backoffSeconds" | "backoffFactor" | "maxLaunchDelaySeconds">;
 
 /** The backoff of one app config version. */
 export interface BackoffState {
@@ -31,7 +34,7 @@ export class Backoff {
 
   /** The state after a backoff-worthy failure at `now`. */
   failed(
-    app: App,
+    app: Settings,
     configVersion: string,
     state: BackoffState | undefined,
     now: number,
@@ -49,7 +52,7 @@ export class Backoff {
    * period of `maxLaunchDelaySeconds` has passed since the delay ran out.
    */
   current(
-    app: App,
+    app: Settings,
     configVersion: string,
     state: BackoffState | undefined,
     now: number,
@@ -61,7 +64,7 @@ export class Backoff {
 
   /** When the next launch may happen (ms since epoch); `now` or earlier when not backed off. */
   launchAllowedAt(
-    app: App,
+    app: Settings,
     configVersion: string,
     state: BackoffState | undefined,
     now: number,

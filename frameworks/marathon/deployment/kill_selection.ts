@@ -4,7 +4,7 @@
  * Staging, Starting, Running, others) and, within one condition, by age per `killSelection`.
  */
 import { parseConstraints } from "../app/constraint.ts";
-import type { App } from "../app/normalize.ts";
+import type { RunSpec } from "./run_spec.ts";
 import { fieldValue } from "../placement/agent_values.ts";
 import type { Instance } from "../model/instance.ts";
 
@@ -16,7 +16,7 @@ const CONDITION_WEIGHT: Partial<Record<Instance["condition"], number>> = {
 };
 
 /** Orders candidates from first-to-kill to last, per the app's killSelection. */
-export function killOrder(app: App, candidates: readonly Instance[]): Instance[] {
+export function killOrder(app: RunSpec, candidates: readonly Instance[]): Instance[] {
   const time = (i: Instance) => i.startedAt ?? i.stagedAt;
   return [...candidates].sort((a, b) => {
     const wa = CONDITION_WEIGHT[a.condition] ?? 4, wb = CONDITION_WEIGHT[b.condition] ?? 4;
@@ -31,7 +31,7 @@ export function killOrder(app: App, candidates: readonly Instance[]): Instance[]
  * constraint always from the currently largest group, else in `killOrder`.
  */
 export function selectVictims(
-  app: App,
+  app: RunSpec,
   active: readonly Instance[],
   count: number,
   sentenced: ReadonlySet<string> = new Set(),

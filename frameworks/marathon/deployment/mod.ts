@@ -15,3 +15,4 @@ export * from "./reconcile.ts";
 export * from "./kill_selection.ts";
 export * from "./backoff.ts";
 export * from "./progress.ts";
+export * from "./run_spec.ts";

@@ -138,3 +138,37 @@ function groupBy<T>(items: readonly T[], key: (t: T) => number): Map<number, T[]
   }
   return out;
 }
+
+/** Inputs of `planPodDeployment`: one pod before and after (either may be absent). */
+export interface PodPlanInput {
+  id: string;
+  version: string;
+  podId: string;
+  before?: { instances: number };
+  after?: { instances: number };
+  /** Whether the pod's configuration changed (or a restart was asked for). */
+  configChanged: boolean;
+}
+
+/**
+ * The plan of a change to one pod, in the steps an app's would have: a removed pod stops, a new
+ * one starts then scales, a changed one restarts (rolling, under its upgrade strategy), a
+ * rescaled one scales. Marathon names pod actions as app ones (the JSON says `pod`).
+ */
+export function planPodDeployment(input: PodPlanInput): DeploymentPlan {
+  const app = input.podId;
+  const steps: DeploymentAction[][] = [];
+  if (!input.after) steps.push([{ action: "StopApplication", app }]);
+  else if (!input.before) {
+    steps.push([{ action: "StartApplication", app }], [{ action: "ScaleApplication", app }]);
+  } else if (input.configChanged) steps.push([{ action: "RestartApplication", app }]);
+  else if (input.before.instances !== input.after.instances) {
+    steps.push([{ action: "ScaleApplication", app }]);
+  }
+  return {
+    id: input.id,
+    version: input.version,
+    affectedApps: [app],
+    steps: steps.map((actions) => ({ actions })),
+  };
+}

@@ -3,7 +3,7 @@
  * definitions and instances. A step is done when each action is: Stop → no active instance
  * left and the app gone; Start → always; Scale/Restart → the app has settled (reconciler).
  */
-import type { App } from "../app/normalize.ts";
+import type { RunSpec } from "./run_spec.ts";
 import { type Instance, isActive, isTerminal } from "../model/instance.ts";
 import type { DeploymentAction, DeploymentPlan } from "./plan.ts";
 import { reconcileApp } from "./reconcile.ts";
@@ -14,7 +14,7 @@ export type Progress = { done: true } | { done: false; currentStep: number };
 /** Whether one action of a plan has completed. */
 export function actionDone(
   action: DeploymentAction,
-  apps: ReadonlyMap<string, App>,
+  apps: ReadonlyMap<string, RunSpec>,
   instances: readonly Instance[],
 ): boolean {
   const mine = instances.filter((i) => i.appId === action.app);
@@ -41,7 +41,7 @@ function isAlive(i: Instance): boolean {
 /** The progress of `plan` given the apps and all instances. */
 export function deploymentProgress(
   plan: DeploymentPlan,
-  apps: ReadonlyMap<string, App>,
+  apps: ReadonlyMap<string, RunSpec>,
   instances: readonly Instance[],
 ): Progress {
   for (let s = 0; s < plan.steps.length; s++) {

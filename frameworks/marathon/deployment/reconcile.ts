@@ -1,10 +1,11 @@
 /**
- * The per-app reconciler: from an app's target definition and its instances, what to kill and
+ * The per-app (and per-pod) reconciler: from a run spec's target and its instances, what to kill and
  * how many to launch now. Scaling when every active instance runs the target config version;
  * a rolling restart (Marathon's TaskReplaceActor) honouring minimumHealthCapacity and
  * maximumOverCapacity otherwise. Level-triggered: call it again after every change.
  */
-import { type App, isResident } from "../app/normalize.ts";
+import { isResident } from "../app/normalize.ts";
+import type { RunSpec } from "./run_spec.ts";
 import { type Instance, isActive } from "../model/instance.ts";
 import { killOrder, selectVictims } from "./kill_selection.ts";
 
@@ -17,12 +18,12 @@ export interface AppActions {
 }
 
 /** The config version instances are compared against (a scale-only change keeps it). */
-export function configVersion(app: App): string {
+export function configVersion(app: RunSpec): string {
   return app.versionInfo?.lastConfigChangeAt ?? app.version ?? "";
 }
 
 /** Whether an instance counts as healthy: running, health checks passed (if any), ready. */
-export function isHealthy(app: App, i: Instance): boolean {
+export function isHealthy(app: RunSpec, i: Instance): boolean {
   if (!isActive(i) || i.condition !== "Running") return false;
   if (app.healthChecks.length > 0 && i.healthy !== true) return false;
   if (app.readinessChecks.length > 0 && i.ready !== true) return false;
@@ -30,7 +31,7 @@ export function isHealthy(app: App, i: Instance): boolean {
 }
 
 /** The capacity bounds of a rolling restart for `app`. */
-export function restartBounds(app: App): { minHealthy: number; maxCapacity: number } {
+export function restartBounds(app: RunSpec): { minHealthy: number; maxCapacity: number } {
   const n = app.instances;
   const { minimumHealthCapacity, maximumOverCapacity } = app.upgradeStrategy;
   const minHealthy = Math.ceil(n * minimumHealthCapacity - 1e-9);
@@ -40,7 +41,7 @@ export function restartBounds(app: App): { minHealthy: number; maxCapacity: numb
 }
 
 /** What to kill and launch for `app` given all its instances (any version, any condition). */
-export function reconcileApp(app: App, instances: readonly Instance[]): AppActions {
+export function reconcileApp(app: RunSpec, instances: readonly Instance[]): AppActions {
   const version = configVersion(app);
   const active = instances.filter(isActive);
   const old = active.filter((i) => i.version !== version);
@@ -49,7 +50,7 @@ export function reconcileApp(app: App, instances: readonly Instance[]): AppActio
   return restart(app, old, current);
 }
 
-function scale(app: App, current: Instance[]): AppActions {
+function scale(app: RunSpec, current: Instance[]): AppActions {
   const n = app.instances;
   if (current.length > n) {
     return { kill: selectVictims(app, current, current.length - n), launch: 0, settled: false };
@@ -59,7 +60,7 @@ function scale(app: App, current: Instance[]): AppActions {
   return { kill: [], launch, settled };
 }
 
-function restart(app: App, old: Instance[], current: Instance[]): AppActions {
+function restart(app: RunSpec, old: Instance[], current: Instance[]): AppActions {
   const n = app.instances;
   const { minHealthy, maxCapacity } = restartBounds(app);
   const healthyOld = old.filter((i) => isHealthy(app, i));

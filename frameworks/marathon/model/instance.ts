@@ -1,6 +1,7 @@
 /**
- * An instance of an app: one placement of it, Marathon's "instance" with its one task. The
- * condition follows Mesos task states; the goal says what Marathon wants of it.
+ * An instance of an app or a pod: one placement of it, Marathon's "instance" with its one task
+ * (an app's) or its tasks (a pod's, one per container). The condition follows Mesos task
+ * states; the goal says what Marathon wants of it.
  */
 import { z } from "zod";
 import { AttributeSchema, type TaskState } from "../../../protocol/mod.ts";
@@ -25,6 +26,20 @@ export const CONDITIONS = [
 export const ConditionSchema = z.enum(CONDITIONS);
 /** Marathon's instance condition. */
 export type Condition = z.infer<typeof ConditionSchema>;
+
+/** One container's task of a pod instance. */
+export const PodTaskSchema = z.object({
+  /** The pod container's name. */
+  name: z.string(),
+  taskId: z.string(),
+  condition: ConditionSchema,
+  since: z.number(),
+  healthy: z.boolean().optional(),
+  startedAt: z.number().optional(),
+  message: z.string().optional(),
+});
+/** A pod container's task as an instance records it. */
+export type PodTask = z.infer<typeof PodTaskSchema>;
 
 export const InstanceSchema = z.object({
   instanceId: z.string(),
@@ -51,6 +66,11 @@ export const InstanceSchema = z.object({
   ipAddress: z.string().optional(),
   /** When readiness was last probed (ms since epoch). */
   readinessProbedAt: z.number().optional(),
+  /**
+   * A pod instance's tasks, one per container (its `appId` is then the pod's id, its `taskId`
+   * the first container's, its condition and health those of the tasks together).
+   */
+  tasks: z.array(PodTaskSchema).optional(),
 });
 /** An app instance as the framework tracks and stores it. */
 export type Instance = z.infer<typeof InstanceSchema>;

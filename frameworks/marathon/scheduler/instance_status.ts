@@ -4,7 +4,7 @@
  * expunged after `expungeAfterSeconds`).
  */
 import type { TaskStatus } from "../../../protocol/mod.ts";
-import type { App } from "../app/normalize.ts";
+import type { RunSpec } from "../deployment/run_spec.ts";
 import { conditionOf, type Instance } from "../model/instance.ts";
 
 /** The instance after `status` arrived at `now`. */
@@ -30,7 +30,7 @@ export type UnreachableVerdict = "keep" | "inactive" | "expunge";
 
 /** Applies `app.unreachableStrategy` to an instance that is (or was) unreachable. */
 export function unreachableVerdict(
-  app: App | undefined,
+  app: RunSpec | undefined,
   instance: Instance,
   now: number,
 ): UnreachableVerdict {

@@ -1,7 +1,8 @@
 /**
- * The Marathon framework on the SDK: reconciles the stored desired state (apps) with what
- * runs. Offers → `planLaunches` → LAUNCH (instances recorded first); status updates → instance
- * bookkeeping, backoff and events; a periodic tick kills surplus and replaced instances
+ * The Marathon framework on the SDK: reconciles the stored desired state (apps and pods) with
+ * what runs. Offers → `planLaunches` → LAUNCH, then `planPodLaunches` on the offers left →
+ * LAUNCH_GROUP (instances recorded first); status updates → instance bookkeeping (a pod
+ * instance's per container), backoff and events; a periodic tick kills surplus and replaced instances
  * (`reconcileApp`), applies the unreachable strategy, revives offers when launches are
  * wanted and moves deployments on. Every (re)subscription reconciles task states with the
  * master.
@@ -12,20 +13,27 @@ import {
   type Ids,
   isTerminalState,
   type Offer,
+  type Operation,
   type TaskStatus,
 } from "../../../protocol/mod.ts";
-import { appIdOfInstance } from "../app/path_id.ts";
+import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
 import type { App } from "../app/normalize.ts";
 import { toTaskInfo } from "../app/task_info.ts";
 import type { Backoff } from "../deployment/backoff.ts";
 import { configVersion, isHealthy, reconcileApp } from "../deployment/reconcile.ts";
 import { heldApps } from "../deployment/progress.ts";
+import type { RunSpec } from "../deployment/run_spec.ts";
+import { podRunSpec } from "../pod/run_spec.ts";
+import type { Pod } from "../pod/schema.ts";
+import { toTaskGroup } from "../pod/task_group.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { type Instance, isActive, isBackoffWorthy, isTerminal } from "../model/instance.ts";
 import type { MarathonService } from "../service/marathon_service.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { applyStatus, unreachableVerdict } from "./instance_status.ts";
 import { planLaunches } from "./offer_plan.ts";
+import { planPodLaunches } from "./pod_offer_plan.ts";
+import { applyPodStatus } from "./pod_status.ts";
 import { probeReadiness, readinessDue } from "./readiness.ts";
 
 /** What the scheduler needs. */
@@ -49,8 +57,13 @@ const STARTING: ReadonlySet<Instance["condition"]> = new Set([
 /** The driver calls the scheduler makes (a `SchedulerDriver` is one; tests pass a fake). */
 export type DriverPort = Pick<
   SchedulerDriver,
-  "launch" | "decline" | "kill" | "reconcile" | "revive"
+  "launch" | "accept" | "decline" | "kill" | "reconcile" | "revive"
 >;
+
+/** Every task id of an instance (a pod instance has one per container). */
+function taskIdsOf(i: Instance): string[] {
+  return i.tasks ? i.tasks.map((t) => t.taskId) : [i.taskId];
+}
 
 const RESEND_KILL_MS = 10_000;
 const REVIVE_EVERY_MS = 5_000;
@@ -84,7 +97,9 @@ export class MarathonScheduler implements Scheduler {
     );
     const known = (await this.#d.store.listInstances()).filter((i) => !isTerminal(i.condition));
     await driver.reconcile(
-      known.map((i) => ({ taskId: i.taskId, ...(i.agentId ? { agentId: i.agentId } : {}) })),
+      known.flatMap((i) =>
+        taskIdsOf(i).map((taskId) => ({ taskId, ...(i.agentId ? { agentId: i.agentId } : {}) }))
+      ),
     );
     await driver.reconcile([]);
     await this.#revive(driver, true);
@@ -95,13 +110,14 @@ export class MarathonScheduler implements Scheduler {
     let planned = await this.#planOffers(offers);
     // Kills a restart's launches wait for (an instance turned healthy since the last pass):
     // sent by a pass now, then the offers are planned again.
-    if (planned.plan.awaitingKills.length > 0) {
+    if (planned.plan.awaitingKills.length > 0 || planned.podPlan.awaitingKills.length > 0) {
       await this.tick();
       planned = await this.#planOffers(offers);
     }
-    const { plan, apps, instances } = planned;
+    const { plan, podPlan, apps, pods, instances } = planned;
     this.lastReasons.clear();
     for (const [appId, reasons] of plan.reasons) this.lastReasons.set(appId, reasons);
+    for (const [podId, reasons] of podPlan.reasons) this.lastReasons.set(podId, reasons);
     const byOffer = Map.groupBy(plan.launches, (l) => l.offerId);
     for (const [offerId, launches] of byOffer) {
       await this.#d.store.addInstances(launches.map((l) => l.instance));
@@ -121,11 +137,33 @@ export class MarathonScheduler implements Scheduler {
         });
       }
     }
-    if (plan.unusedOfferIds.length > 0) {
-      const stillWanted = apps.some((a) =>
+    // Each pod instance is one LAUNCH_GROUP; an offer's are accepted together.
+    for (const [offerId, launches] of Map.groupBy(podPlan.launches, (l) => l.offerId)) {
+      await this.#d.store.addInstances(launches.map((l) => l.instance));
+      const operations: Operation[] = launches.map((l) => {
+        const group = toTaskGroup(l.pod, l.instance.instanceId, l.match);
+        return {
+          type: "LAUNCH_GROUP",
+          launch_group: { executor: group.executor, task_group: { tasks: group.tasks } },
+        };
+      });
+      try {
+        await driver.accept([offerId], operations, { refuse_seconds: 1 });
+      } catch (e) {
+        for (const l of launches) {
+          await this.#d.store.updateInstance(l.pod.id, l.instance.instanceId, () => undefined);
+        }
+        this.#d.events.publish("deployment_step_failure", {
+          reason: `launch failed: ${String(e)}`,
+        });
+      }
+    }
+    if (podPlan.unusedOfferIds.length > 0) {
+      const specs = [...apps, ...pods.map(podRunSpec)];
+      const stillWanted = specs.some((a) =>
         reconcileApp(a, instances.filter((i) => i.appId === a.id)).launch > 0
       );
-      await driver.decline(plan.unusedOfferIds, { refuse_seconds: stillWanted ? 2 : 30 });
+      await driver.decline(podPlan.unusedOfferIds, { refuse_seconds: stillWanted ? 2 : 30 });
     }
   }
 
@@ -153,14 +191,39 @@ export class MarathonScheduler implements Scheduler {
       uuid: () => this.#d.ids.uuid(),
       now,
     });
-    return { plan, apps, instances };
+    // Pods take the offers apps left whole (an offer is accepted once).
+    const pods = (await this.#d.store.listPods()).filter((p) => !held.has(p.id));
+    const unused = new Set(plan.unusedOfferIds);
+    const podBackoffs = new Map(
+      await Promise.all(
+        pods.map(async (p) => [p.id, await this.#d.store.getBackoff(p.id)] as const),
+      ),
+    );
+    const podPlan = planPodLaunches({
+      pods,
+      instances,
+      offers: offers.filter((o) => unused.has(o.id.value)),
+      mayLaunch: (pod) => {
+        const spec = podRunSpec(pod);
+        const at = this.#d.backoff.launchAllowedAt(
+          spec,
+          configVersion(spec),
+          podBackoffs.get(pod.id),
+          now,
+        );
+        return at <= now;
+      },
+      uuid: () => this.#d.ids.uuid(),
+      now,
+    });
+    return { plan, podPlan, apps, pods, instances };
   }
 
   async update(driver: DriverPort, status: TaskStatus): Promise<void> {
     this.#driver = driver;
     const now = this.#d.clock.now();
     const taskId = status.task_id.value;
-    const instanceId = taskId.replace(/\._app\.\d+$/, "");
+    const instanceId = instanceIdOfTask(taskId);
     const appId = appIdOfInstance(instanceId);
     const before = appId ? await this.#d.store.getInstance(appId, instanceId) : undefined;
     if (!appId || !before) {
@@ -172,7 +235,11 @@ export class MarathonScheduler implements Scheduler {
       });
       return;
     }
-    const after = applyStatus(before, status, now);
+    const pod = before.tasks ? await this.#d.store.getPod(appId) : undefined;
+    const checked = new Set(pod?.containers.flatMap((c) => (c.healthCheck ? [c.name] : [])));
+    const apply = (i: Instance) =>
+      i.tasks ? applyPodStatus(i, status, now, checked) : applyStatus(i, status, now);
+    const after = apply(before);
     this.#d.events.publish("status_update_event", {
       slaveId: after.agentId ?? "",
       taskId,
@@ -204,7 +271,7 @@ export class MarathonScheduler implements Scheduler {
     }
     if (isTerminal(after.condition)) {
       await this.#d.store.updateInstance(appId, instanceId, () => undefined);
-      this.#killSentAt.delete(taskId);
+      for (const id of taskIdsOf(after)) this.#killSentAt.delete(id);
       if (before.goal === "Running" && isBackoffWorthy(after.condition)) {
         await this.#d.store.setLastFailure({
           appId,
@@ -216,7 +283,7 @@ export class MarathonScheduler implements Scheduler {
           version: after.version,
           slaveId: after.agentId ?? "",
         });
-        const app = await this.#d.store.getApp(appId);
+        const app = await this.#runSpec(appId);
         if (app && configVersion(app) === after.version) {
           const state = await this.#d.store.getBackoff(appId);
           const next = this.#d.backoff.failed(app, after.version, state, now);
@@ -226,15 +293,19 @@ export class MarathonScheduler implements Scheduler {
         }
       }
     } else {
-      await this.#d.store.updateInstance(
-        appId,
-        instanceId,
-        (cur) => ({ ...applyStatus(cur, status, now) }),
-      );
+      await this.#d.store.updateInstance(appId, instanceId, (cur) => ({ ...apply(cur) }));
     }
     // Not awaited: the update is recorded, so it can be acknowledged (the agent holds the
     // task's next update until then); the pass it calls for serves every update since.
     this.tickSoon();
+  }
+
+  /** An app, or a pod as a run spec. */
+  async #runSpec(id: string): Promise<RunSpec | undefined> {
+    const app = await this.#d.store.getApp(id);
+    if (app) return app;
+    const pod = await this.#d.store.getPod(id);
+    return pod ? podRunSpec(pod) : undefined;
   }
 
   disconnected(): void {
@@ -260,10 +331,15 @@ export class MarathonScheduler implements Scheduler {
     const driver = this.#driver;
     const now = this.#d.clock.now();
     const apps = new Map((await this.#d.store.listApps()).map((a) => [a.id, a]));
+    const pods = new Map((await this.#d.store.listPods()).map((p) => [p.id, p]));
+    const specs = new Map<string, RunSpec>([
+      ...apps,
+      ...[...pods.values()].map((p) => [p.id, podRunSpec(p)] as const),
+    ]);
     const instances = await this.#d.store.listInstances();
     const kills: Instance[] = [];
     for (const i of instances) {
-      const app = apps.get(i.appId);
+      const app = specs.get(i.appId);
       const verdict = unreachableVerdict(app, i, now);
       if (verdict === "inactive") {
         await this.#d.store.updateInstance(
@@ -274,7 +350,7 @@ export class MarathonScheduler implements Scheduler {
       } else if (verdict === "expunge") {
         // Expunged: forgotten at once (its agent may never answer), killed should it return.
         await this.#d.store.updateInstance(i.appId, i.instanceId, () => undefined);
-        if (driver) await this.#kill(driver, i, app, now);
+        if (driver) await this.#kill(driver, i, pods.get(i.appId) ?? apps.get(i.appId), now);
         continue;
       }
       if (!app && isActive(i)) kills.push(i);
@@ -289,7 +365,7 @@ export class MarathonScheduler implements Scheduler {
     this.#probeReadiness(apps, instances, now);
     let wantLaunch = false;
     const held = heldApps(await this.#d.store.listDeployments());
-    for (const app of apps.values()) {
+    for (const app of specs.values()) {
       if (held.has(app.id)) continue;
       const mine = instances.filter((i) => i.appId === app.id);
       const actions = reconcileApp(app, mine);
@@ -304,7 +380,9 @@ export class MarathonScheduler implements Scheduler {
       const stopping = (await this.#d.store.listInstances()).filter((i) =>
         i.goal !== "Running" && !isTerminal(i.condition)
       );
-      for (const i of stopping) await this.#kill(driver, i, apps.get(i.appId), now);
+      for (const i of stopping) {
+        await this.#kill(driver, i, pods.get(i.appId) ?? apps.get(i.appId), now);
+      }
       // Revive at once when launches become wanted (offers were declined for 30 s before).
       if (wantLaunch) await this.#revive(driver, !this.#wantedLaunch);
       this.#wantedLaunch = wantLaunch;
@@ -326,22 +404,35 @@ export class MarathonScheduler implements Scheduler {
     }
   }
 
+  /** Kills an instance's task (each of a pod instance's, with its container's grace). */
   async #kill(
     driver: DriverPort,
     i: Instance,
-    app: App | undefined,
+    spec: App | Pod | undefined,
     now: number,
   ): Promise<void> {
-    const sent = this.#killSentAt.get(i.taskId);
-    if (sent !== undefined && now - sent < RESEND_KILL_MS) return;
-    this.#killSentAt.set(i.taskId, now);
-    const grace = app?.taskKillGracePeriodSeconds;
-    try {
-      await driver.kill(i.taskId, i.agentId, grace !== undefined ? grace * 1000 : undefined);
-    } catch (e) {
-      console.error(
-        JSON.stringify({ level: "warn", msg: "marathon kill", taskId: i.taskId, error: String(e) }),
-      );
+    const tasks = i.tasks
+      ? i.tasks.filter((t) => !isTerminal(t.condition)).map((t) => ({
+        taskId: t.taskId,
+        grace: spec && "containers" in spec
+          ? spec.containers.find((c) => c.name === t.name)?.lifecycle?.killGracePeriodSeconds
+          : undefined,
+      }))
+      : [{
+        taskId: i.taskId,
+        grace: spec && !("containers" in spec) ? spec.taskKillGracePeriodSeconds : undefined,
+      }];
+    for (const { taskId, grace } of tasks) {
+      const sent = this.#killSentAt.get(taskId);
+      if (sent !== undefined && now - sent < RESEND_KILL_MS) continue;
+      this.#killSentAt.set(taskId, now);
+      try {
+        await driver.kill(taskId, i.agentId, grace !== undefined ? grace * 1000 : undefined);
+      } catch (e) {
+        console.error(
+          JSON.stringify({ level: "warn", msg: "marathon kill", taskId, error: String(e) }),
+        );
+      }
     }
   }
 
@@ -399,7 +490,7 @@ export class MarathonScheduler implements Scheduler {
   }
 
   async #resetBackoffAfterHealthyRun(
-    app: App,
+    app: RunSpec,
     mine: readonly Instance[],
     now: number,
   ): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The Marathon application layer: every API mutation becomes new app versions plus one
+ * The Marathon application layer: every API mutation becomes new app (or pod) versions plus one
  * deployment (planned, stored atomically with its locks, announced on the event bus). Reads
  * render Marathon's JSON. The scheduler drives deployments to completion via `syncDeployments`.
  */
@@ -9,8 +9,16 @@ import type { App } from "../app/normalize.ts";
 import { parseApp } from "../app/parse.ts";
 import { isChildOf, resolvePathId, segments } from "../app/path_id.ts";
 import { checkVhostClaims } from "./vhosts.ts";
-import { type DeploymentPlan, isConfigChange, planDeployment } from "../deployment/plan.ts";
+import {
+  type DeploymentPlan,
+  isConfigChange,
+  planDeployment,
+  planPodDeployment,
+} from "../deployment/plan.ts";
 import { deploymentProgress } from "../deployment/progress.ts";
+import type { RunSpec } from "../deployment/run_spec.ts";
+import { isPodConfigChange, podRunSpec } from "../pod/run_spec.ts";
+import type { Pod } from "../pod/schema.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { ServicePortAllocator } from "../placement/service_ports.ts";
 import type { DeploymentRecord } from "../store/deployment_record.ts";
@@ -61,6 +69,26 @@ export interface DeployRequest extends MutationOptions {
    * missing and takes the new version.
    */
   groups?: { put?: readonly GroupSpec[]; remove?: readonly string[] };
+}
+
+/** A change of one pod, the input of `MarathonService.deployPod`. */
+export interface PodDeployRequest extends MutationOptions {
+  /** The pod to write… */
+  put?: Pod;
+  /** …or the id of the pod to remove. */
+  remove?: string;
+  mustBeNew?: boolean;
+  mustExist?: boolean;
+  /** Keep the put pod's own `lastConfigChangeAt` (a revert restores a stored version). */
+  keepConfigVersion?: boolean;
+}
+
+/** What a pod deployment answers. */
+export interface PodDeploymentResult {
+  deploymentId: string;
+  version: string;
+  /** The pod written (undefined when removed). */
+  pod?: Pod;
 }
 
 /** A group to store, as parsed from a body or read back from a root version. */
@@ -204,6 +232,17 @@ export class MarathonService {
   ): Promise<DeploymentResult | undefined> {
     const record = await this.#d.store.getDeployment(id);
     if (!record) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
+    const podId = record.pods?.[0];
+    if (!options.force && podId !== undefined) {
+      const version = record.originalVersions[podId] ?? null;
+      const original = version === null
+        ? undefined
+        : await this.#d.store.getPodVersion(podId, version);
+      const revert = original
+        ? await this.deployPod({ ...options, force: true, put: original, keepConfigVersion: true })
+        : await this.deployPod({ ...options, force: true, remove: podId });
+      return { deploymentId: revert.deploymentId, version: revert.version, apps: [], steps: [] };
+    }
     if (options.force) {
       await this.#d.store.endDeployment(id);
       this.#d.events.publish("deployment_failed", {
@@ -231,7 +270,10 @@ export class MarathonService {
    * deployments and announces both. Called by the scheduler after changes and periodically.
    */
   async syncDeployments(): Promise<void> {
-    const apps = new Map((await this.#d.store.listApps()).map((a) => [a.id, a]));
+    const apps = new Map<string, RunSpec>([
+      ...(await this.#d.store.listApps()).map((a) => [a.id, a] as const),
+      ...(await this.#d.store.listPods()).map((p) => [p.id, podRunSpec(p)] as const),
+    ]);
     const instances = await this.#d.store.listInstances();
     for (const record of await this.#d.store.listDeployments()) {
       const progress = deploymentProgress(record, apps, instances);
@@ -239,7 +281,7 @@ export class MarathonService {
         if (!(await won(this.#d.store.endDeployment(record.id)))) continue;
         this.#d.events.publish("deployment_success", { id: record.id, plan: planOf(record) });
         for (const a of record.steps.flatMap((s) => s.actions)) {
-          if (a.action === "StopApplication") {
+          if (a.action === "StopApplication" && !record.pods?.includes(a.app)) {
             this.#d.events.publish("app_terminated_event", { appId: a.app });
           }
         }
@@ -249,7 +291,7 @@ export class MarathonService {
         }
         this.#d.events.publish("deployment_step_success", {
           plan: planOf(record),
-          currentStep: record.steps[record.currentStep - 1] ?? { actions: [] },
+          currentStep: stepsJson(record)[record.currentStep - 1] ?? { actions: [] },
         });
       }
     }
@@ -333,6 +375,59 @@ export class MarathonService {
     return { deploymentId: id, version, apps: put, steps: plan.steps };
   }
 
+  /**
+   * Writes or removes one pod as a new version plus its deployment (`planPodDeployment`), stored
+   * atomically with its lock and announced (`pod_created_event`, `pod_updated_event`,
+   * `pod_deleted_event`, `deployment_info`). A scale-only change keeps the config version, so
+   * running instances stay.
+   */
+  async deployPod(req: PodDeployRequest): Promise<PodDeploymentResult> {
+    const store = this.#d.store;
+    const podId = req.put?.id ?? req.remove ?? "";
+    const before = await store.getPod(podId);
+    const version = this.#nextVersion();
+    let put: Pod | undefined;
+    if (req.put) {
+      const changed = !before || isPodConfigChange(before, req.put);
+      const kept = req.keepConfigVersion ? req.put.versionInfo?.lastConfigChangeAt : undefined;
+      const lastConfigChangeAt = kept ??
+        (changed ? version : before?.versionInfo?.lastConfigChangeAt ?? version);
+      put = { ...req.put, version, versionInfo: { lastScalingAt: version, lastConfigChangeAt } };
+    }
+    const id = this.#d.ids.uuid();
+    const plan = planPodDeployment({
+      id,
+      version,
+      podId,
+      ...(before ? { before: { instances: before.scaling.instances } } : {}),
+      ...(put ? { after: { instances: put.scaling.instances } } : {}),
+      configChanged: put !== undefined && before !== undefined &&
+        put.versionInfo?.lastConfigChangeAt !== before.versionInfo?.lastConfigChangeAt,
+    });
+    const record: DeploymentRecord = {
+      ...plan,
+      currentStep: 1,
+      originalVersions: { [podId]: before?.version ?? null },
+      startedAt: version,
+      pods: [podId],
+    };
+    await store.startPodDeployment({
+      deployment: record,
+      ...(put ? { put } : { remove: podId }),
+      mustBeNew: req.mustBeNew ?? false,
+      mustExist: req.mustExist ?? false,
+      force: req.force ?? false,
+    });
+    const event = !put ? "pod_deleted_event" : before ? "pod_updated_event" : "pod_created_event";
+    this.#d.events.publish(event, { clientIp: req.clientIp ?? "", uri: req.uri ?? "" });
+    this.#d.events.publish("deployment_info", {
+      plan: planOf(record),
+      currentStep: stepsJson(record)[0] ?? { actions: [] },
+    });
+    await this.syncDeployments();
+    return { deploymentId: id, version, ...(put ? { pod: put } : {}) };
+  }
+
   #nextVersion(): string {
     this.#lastVersion = Math.max(this.#d.clock.now(), this.#lastVersion + 1);
     return new Date(this.#lastVersion).toISOString();
@@ -393,7 +488,20 @@ function groupChanges(
 
 /** A deployment's plan in the event payload shape. */
 export function planOf(r: DeploymentRecord): Record<string, unknown> {
-  return { id: r.id, steps: r.steps, version: r.version };
+  return { id: r.id, steps: stepsJson(r), version: r.version };
+}
+
+/** An action as Marathon shows it: `{action, app}`, or `{action, pod}` for a pod. */
+export function actionJson(
+  r: Pick<DeploymentRecord, "pods">,
+  a: DeploymentPlan["steps"][number]["actions"][number],
+): Record<string, string> {
+  return r.pods?.includes(a.app) ? { action: a.action, pod: a.app } : { ...a };
+}
+
+/** A deployment's steps as Marathon shows them. */
+export function stepsJson(r: DeploymentRecord): { actions: Record<string, string>[] }[] {
+  return r.steps.map((s) => ({ actions: s.actions.map((a) => actionJson(r, a)) }));
 }
 
 /** Whether a store change landed; false when the deployment ended or changed meanwhile. */

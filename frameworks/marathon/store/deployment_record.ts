@@ -8,6 +8,8 @@ export const DeploymentRecordSchema = DeploymentPlanSchema.extend({
   /** For each affected app, the version before the deployment (null: the app did not exist). */
   originalVersions: z.record(z.string(), z.string().nullable()),
   startedAt: z.string(),
+  /** The affected ids that are pods (`affectedApps` names them too, as the locks they hold). */
+  pods: z.array(z.string()).optional(),
 });
 /** A stored deployment. */
 export type DeploymentRecord = z.infer<typeof DeploymentRecordSchema>;

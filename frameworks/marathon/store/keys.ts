@@ -10,6 +10,12 @@ export const keys = {
   /** A stored version of an app, keyed by its ISO timestamp. */
   appVersion: (appId: string, version: string) => [ROOT, "app_versions", appId, version] as const,
   appVersions: (appId: string) => [ROOT, "app_versions", appId] as const,
+  /** The current definition of a pod. */
+  pod: (podId: string) => [ROOT, "pods", podId] as const,
+  pods: () => [ROOT, "pods"] as const,
+  /** A stored version of a pod, keyed by its ISO timestamp. */
+  podVersion: (podId: string, version: string) => [ROOT, "pod_versions", podId, version] as const,
+  podVersions: (podId: string) => [ROOT, "pod_versions", podId] as const,
   /** A group's record (its dependencies, enforceRole, version). */
   group: (groupId: string) => [ROOT, "groups", groupId] as const,
   groups: () => [ROOT, "groups"] as const,
@@ -17,10 +23,11 @@ export const keys = {
   rootVersion: (version: string, piece: number) => [ROOT, "root_versions", version, piece] as const,
   rootVersionPieces: (version: string) => [ROOT, "root_versions", version] as const,
   rootVersions: () => [ROOT, "root_versions"] as const,
-  /** The deployment that holds an app (absent when none does). */
+  /** The deployment that holds an app or a pod (absent when none does). */
   lock: (appId: string) => [ROOT, "locks", appId] as const,
   deployment: (id: string) => [ROOT, "deployments", id] as const,
   deployments: () => [ROOT, "deployments"] as const,
+  /** An instance of an app or a pod (apps and pods share one id space). */
   instance: (appId: string, instanceId: string) => [ROOT, "instances", appId, instanceId] as const,
   instancesOf: (appId: string) => [ROOT, "instances", appId] as const,
   instances: () => [ROOT, "instances"] as const,

@@ -1,5 +1,5 @@
 /**
- * The Marathon framework's state in a `StateStore` (Deno KV, or etcd for several Marathons): apps (current and every version), groups and the
+ * The Marathon framework's state in a `StateStore` (Deno KV, or etcd for several Marathons): apps and pods (current and every version), groups and the
  * root group's versions, deployments with the locks they hold on apps, instances, launch
  * backoff and the framework id. Every
  * change is a named operation in one atomic write with versionstamp checks; a lost race is a
@@ -16,6 +16,8 @@ import type { App } from "../app/normalize.ts";
 import { readStoredApp } from "../app/parse.ts";
 import type { BackoffState } from "../deployment/backoff.ts";
 import { type Instance, InstanceSchema } from "../model/instance.ts";
+import { readStoredPod } from "../pod/parse.ts";
+import type { Pod } from "../pod/schema.ts";
 import { type DeploymentRecord, DeploymentRecordSchema } from "./deployment_record.ts";
 import {
   type GroupRecord,
@@ -66,6 +68,20 @@ export interface DeploymentChange {
   groups?: { put?: readonly GroupRecord[]; remove?: readonly string[] };
 }
 
+/** A change that starts a pod's deployment: the pod written or removed, and the deployment. */
+export interface PodDeploymentChange {
+  deployment: DeploymentRecord;
+  /** The pod to write (its `version` is the key of the stored version)… */
+  put?: Pod;
+  /** …or the id of the pod to remove. */
+  remove?: string;
+  /** The pod must not exist yet (POST), or must exist (DELETE). */
+  mustBeNew?: boolean;
+  mustExist?: boolean;
+  /** Cancel deployments holding the pod instead of answering 409. */
+  force?: boolean;
+}
+
 /** The 409 Marathon answers when a deployment holds an app. */
 export function lockedError(deploymentIds: readonly string[]): TenderError {
   return new TenderError(
@@ -85,6 +101,7 @@ interface HeldInstance {
 /** The part of the state held in memory (see the module doc). */
 interface Held {
   apps: Map<string, App>;
+  pods: Map<string, Pod>;
   groups: Map<string, GroupRecord>;
   /** The root versions stored, each with its number of pieces. */
   rootVersions: Map<string, number>;
@@ -180,6 +197,9 @@ export class MarathonStore {
     const lockEntries = await this.#kv.getMany(ids.map((id) => keys.lock(id)));
     ids.forEach((id, i) => {
       const exists = appEntries[i]!.value !== null;
+      if (held.pods.has(id) && change.put.some((a) => a.id === id)) {
+        throw new TenderError("conflict", `A pod with id [${id}] already exists.`);
+      }
       if (exists && change.mustBeNew?.includes(id)) {
         throw new TenderError("conflict", `An app with id [${id}] already exists.`);
       }
@@ -247,6 +267,72 @@ export class MarathonStore {
       held.groups.set(g.id, frozen(GroupRecordSchema.parse(structuredClone(g))));
     }
     held.rootVersions = rootVersions;
+    held.deployments.set(change.deployment.id, frozenDeployment(change.deployment));
+  }
+
+  /** The current definition of a pod. */
+  async getPod(podId: string): Promise<Pod | undefined> {
+    return (await this.#load()).pods.get(podId);
+  }
+
+  /** Every current pod, by id. */
+  async listPods(): Promise<Pod[]> {
+    return [...(await this.#load()).pods.values()].sort((a, b) => byKey(a.id, b.id));
+  }
+
+  /** The stored versions of a pod, newest first. */
+  async listPodVersions(podId: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.#kv.list(keys.podVersions(podId))) {
+      out.push(String(e.key[e.key.length - 1]));
+    }
+    return out.sort().reverse();
+  }
+
+  /** One stored version of a pod. */
+  async getPodVersion(podId: string, version: string): Promise<Pod | undefined> {
+    const e = await this.#kv.get(keys.podVersion(podId, version));
+    return e.value === null ? undefined : readStoredPod(e.value);
+  }
+
+  /**
+   * Writes or removes a pod and starts its deployment atomically, as `startDeployment` does for
+   * apps: checked against the versionstamps read here and the locks (409 unless `force`, which
+   * cancels the holder). Apps and pods share one id space.
+   */
+  async startPodDeployment(change: PodDeploymentChange): Promise<void> {
+    const held = await this.#load();
+    const id = change.put?.id ?? change.remove ?? "";
+    const [pod, app, lock] = await this.#kv.getMany([keys.pod(id), keys.app(id), keys.lock(id)]);
+    if (app!.value !== null) {
+      throw new TenderError("conflict", `An app with id [${id}] already exists.`);
+    }
+    if (pod!.value !== null && change.mustBeNew) {
+      throw new TenderError("conflict", `A pod with id [${id}] already exists.`);
+    }
+    if (pod!.value === null && (change.mustExist || change.remove !== undefined)) {
+      throw new TenderError("not_found", `Pod '${id}' does not exist`);
+    }
+    const holders = typeof lock!.value === "string" ? [lock!.value] : [];
+    if (holders.length > 0 && !change.force) throw lockedError(holders);
+    const op = this.#kv.atomic().check(pod!).check(app!).check(lock!);
+    for (const holder of holders) await this.#cancelInto(op, holder);
+    if (change.put) {
+      const version = change.put.version ?? "";
+      op.set(keys.pod(id), change.put).set(keys.podVersion(id, version), change.put);
+      const versions = new Set(await this.listPodVersions(id)).add(version);
+      for (const old of [...versions].sort().reverse().slice(MAX_ROOT_VERSIONS)) {
+        op.delete(keys.podVersion(id, old));
+      }
+    } else {
+      op.delete(keys.pod(id));
+    }
+    op.set(keys.lock(id), change.deployment.id);
+    op.set(keys.deployment(change.deployment.id), change.deployment);
+    await this.#commit(op, `deployment ${change.deployment.id}`);
+    for (const holder of holders) held.deployments.delete(holder);
+    if (change.put) held.pods.set(id, frozen(readStoredPod(structuredClone(change.put))));
+    else held.pods.delete(id);
     held.deployments.set(change.deployment.id, frozenDeployment(change.deployment));
   }
 
@@ -405,6 +491,7 @@ export class MarathonStore {
     const loading = (async () => {
       const held: Held = {
         apps: new Map(),
+        pods: new Map(),
         groups: new Map(),
         rootVersions: new Map(),
         deployments: new Map(),
@@ -413,6 +500,10 @@ export class MarathonStore {
       for await (const e of this.#kv.list(keys.apps())) {
         const app = frozenApp(e.value);
         held.apps.set(app.id, app);
+      }
+      for await (const e of this.#kv.list(keys.pods())) {
+        const pod = frozen(readStoredPod(structuredClone(e.value)));
+        held.pods.set(pod.id, pod);
       }
       for await (const e of this.#kv.list(keys.groups())) {
         const group = frozen(GroupRecordSchema.parse(e.value));
