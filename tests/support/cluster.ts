@@ -46,6 +46,7 @@ export async function waitFor<T>(
 export class TenderProcess {
   #child: Deno.ChildProcess | undefined;
   #output: Promise<void> | undefined;
+  #exit: Deno.CommandStatus | undefined;
   readonly log: string[] = [];
   readonly wrap: readonly string[];
 
@@ -69,6 +70,11 @@ export class TenderProcess {
       stderr: "piped",
       stdin: "null",
     }).spawn();
+    const child = this.#child;
+    this.#exit = undefined;
+    child.status.then((status) => {
+      if (this.#child === child) this.#exit = status;
+    });
     const collect = async (stream: ReadableStream<Uint8Array>) => {
       for await (const line of stream.pipeThrough(new TextDecoderStream())) this.log.push(line);
     };
@@ -79,6 +85,11 @@ export class TenderProcess {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** How the process last started ended (undefined while it runs): a crash, or a kill. */
+  get exited(): Deno.CommandStatus | undefined {
+    return this.#exit;
   }
 
   signal(signal: Deno.Signal): void {

@@ -96,7 +96,13 @@ export class HostCluster {
   static async start(options: { hosts?: number; names?: string[] } = {}): Promise<HostCluster> {
     const hosts = await Hosts.create({ count: options.hosts ?? 3, names: options.names });
     const root = await Deno.makeTempDir({ prefix: `tender-hosts-${hosts.id}-` });
-    return new HostCluster(hosts, root);
+    const cluster = new HostCluster(hosts, root);
+    // Ctrl-C closes the hosts (and every process on them): the dirs go too.
+    hosts.onClose(async () => {
+      await cluster.etcd?.close();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    });
+    return cluster;
   }
 
   /** A host by name (`h0` is the root namespace) or itself. */

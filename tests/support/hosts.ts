@@ -224,6 +224,7 @@ export class Hosts {
   readonly #cut = new Set<string>();
   #chain = "";
   #closed = false;
+  readonly #onClose: (() => Promise<void>)[] = [];
 
   private constructor(
     /** 4 hex digits in every name this run creates. */
@@ -321,8 +322,17 @@ export class Hosts {
   }
 
   /**
-   * Kills every process left in the namespaces, removes namespaces, links, bridge and rule.
-   * Idempotent; never throws (a failure is logged: the next run's sweep gets the rest).
+   * Runs `cleanup` at the end of `close()`, also when Ctrl-C closes the hosts (e.g. removing
+   * the dirs of what ran on them). A failing cleanup is logged.
+   */
+  onClose(cleanup: () => Promise<void>): void {
+    this.#onClose.push(cleanup);
+  }
+
+  /**
+   * Kills every process left in the namespaces, removes namespaces, links, bridge and rule,
+   * then runs the `onClose` cleanups. Idempotent; never throws (a failure is logged: the next
+   * run's sweep gets the rest).
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -339,6 +349,9 @@ export class Hosts {
       if (rule.includes(`${RULE_COMMENT}${this.id}`)) await deleteRule(rule);
     }
     await Deno.remove(`${OWNERS}/${this.id}`).catch(() => {});
+    for (const cleanup of this.#onClose) {
+      await cleanup().catch((e) => problems.push(`cleanup: ${e instanceof Error ? e.message : e}`));
+    }
     open.delete(this);
     if (open.size === 0 && !interrupted) listenForSignals(false);
     if (problems.length > 0) console.error(`Hosts.close(): ${problems.join("; ")}`);
