@@ -74,9 +74,17 @@ Deno.test({
         EtcdConnection.open({ endpoints: cluster.endpoints, prefix: "next" }),
         /written by a newer Tender \(store format 2/,
       );
-      // A fresh prefix is claimed, then opened again.
+      // A fresh prefix is claimed, then opened again; processes claiming it at once all succeed.
       (await EtcdConnection.open({ endpoints: cluster.endpoints, prefix: "fresh" })).close();
       (await EtcdConnection.open({ endpoints: cluster.endpoints, prefix: "fresh" })).close();
+      for (let round = 0; round < 5; round++) {
+        const opened = await Promise.all(
+          [0, 1, 2, 3].map(() =>
+            EtcdConnection.open({ endpoints: cluster.endpoints, prefix: `race${round}` })
+          ),
+        );
+        for (const c of opened) c.close();
+      }
     } finally {
       client.close();
       await cluster.close();

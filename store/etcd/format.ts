@@ -26,8 +26,10 @@ export async function claimPrefix(client: EtcdClient, prefix: string): Promise<v
       keysOnly: true,
       limit: 50,
     });
+    // The mark itself may have been written meanwhile by another process claiming the prefix:
+    // then the put below fails and the next round reads it.
     const foreign = others.kvs.map((kv) => text(kv.key))
-      .find((key) => !key.startsWith(`${prefix}/election/`));
+      .find((key) => key !== markKey && !key.startsWith(`${prefix}/election/`));
     if (foreign !== undefined) {
       throw new TenderError(
         "conflict",
