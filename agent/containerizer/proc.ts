@@ -91,6 +91,23 @@ export async function groupUsage(
   };
 }
 
+/** Process groups of the live processes that have `arg` as one of their arguments. */
+export async function groupsNaming(arg: string): Promise<number[]> {
+  const groups = new Set<number>();
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const argv = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).split("\0");
+      if (!argv.includes(arg)) continue;
+    } catch {
+      continue; // gone meanwhile
+    }
+    const stat = await procStat(Number(entry.name));
+    if (stat) groups.add(stat.pgrp);
+  }
+  return [...groups];
+}
+
 /** Sends a signal to a whole process group; a group already gone is not an error. */
 export function signalGroup(pgid: number, signal: Deno.Signal): void {
   try {

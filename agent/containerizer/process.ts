@@ -20,7 +20,7 @@ import type {
   Termination,
 } from "./containerizer.ts";
 import { streamLogFile } from "./log_file.ts";
-import { groupUsage, procStat, signalGroup, waitGroupGone } from "./proc.ts";
+import { groupsNaming, groupUsage, procStat, signalGroup, waitGroupGone } from "./proc.ts";
 
 // $1 = run dir, $2 = sandbox, then the argv to run. The `exit_status` file is written atomically.
 const WRAPPER = `r="$1"; d="$2"; shift 2
@@ -211,7 +211,10 @@ export class ProcessContainerizer implements Containerizer {
       let entry = this.#entries.get(id);
       if (!entry) {
         const meta = await readMeta(`${this.#runDir(id)}/meta.json`);
-        if (!meta) continue;
+        if (!meta) {
+          await this.#endUnrecorded(id);
+          continue;
+        }
         entry = this.#entry(id, meta);
         const stat = await procStat(meta.pid);
         if (stat && stat.startTime === meta.startTime) this.#poll(id, entry);
@@ -316,6 +319,23 @@ export class ProcessContainerizer implements Containerizer {
       if (!entry.destroying) entry.settle(await this.#endedWhileAway(id));
     };
     entry.pollTimer = setTimeout(tick, this.#pollMs);
+  }
+
+  /**
+   * A run dir without meta.json is a launch the agent did not live to record (killed between
+   * starting the wrapper and writing meta.json): no task record names its process, so nothing
+   * would ever stop it. Its wrapper names the run dir on its command line: its group is killed
+   * and the dir removed, as Mesos destroys a container it finds but does not know.
+   */
+  async #endUnrecorded(id: ContainerId): Promise<void> {
+    const runDir = this.#runDir(id);
+    const own = (await procStat(Deno.pid))?.pgrp;
+    for (const pgid of await groupsNaming(runDir)) {
+      if (pgid === own) continue;
+      signalGroup(pgid, "SIGKILL");
+      await waitGroupGone(pgid, 10_000);
+    }
+    await Deno.remove(runDir, { recursive: true }).catch(() => undefined);
   }
 
   async #endedWhileAway(id: ContainerId): Promise<Termination> {
