@@ -13,8 +13,15 @@ import type { Snapshot } from "./chaos_cluster.ts";
 import { TERMINAL_STATES } from "./views.ts";
 import type { Violation } from "./violation.ts";
 
-/** Orphans and lost updates in a snapshot read with the agents' own states. */
-export function checkTasks(snapshot: Snapshot): Violation[] {
+/**
+ * Orphans and lost updates in a snapshot read with the agents' own states. `firstSeen`: when
+ * each task's process was first seen running (said of an orphan, with what the master recorded
+ * of it, to tell how it came to be).
+ */
+export function checkTasks(
+  snapshot: Snapshot,
+  firstSeen: ReadonlyMap<string, number> = new Map(),
+): Violation[] {
   const out: Violation[] = [];
   const { master, marathonTasks, agents } = snapshot;
   if (!master || !marathonTasks || !agents) {
@@ -26,6 +33,20 @@ export function checkTasks(snapshot: Snapshot): Violation[] {
     });
     return out;
   }
+  const completed = new Map(
+    master.frameworks.flatMap((f) => f.completed_tasks).map((t) => [t.id, t]),
+  );
+  /** What else is known of an orphan: since when it runs, what the master recorded of it. */
+  const history = (taskId: string) => {
+    const seen = firstSeen.get(taskId);
+    const done = completed.get(taskId);
+    return [
+      ...(seen !== undefined ? [`running since ${new Date(seen).toISOString()} or before`] : []),
+      ...(done
+        ? [`the master recorded it finished: ${done.statuses.map((s) => s.state).join(" → ")}`]
+        : []),
+    ].map((h) => ` (${h})`).join("");
+  };
   const orphan = (message: string) => out.push({ check: "orphans", message });
   const lost = (message: string) => out.push({ check: "status-updates", message });
 
@@ -46,9 +67,14 @@ export function checkTasks(snapshot: Snapshot): Violation[] {
     // What runs there: each process's task must be held by the agent and known above it.
     for (const r of snapshot.running.filter((r) => r.host === name)) {
       const where = `task ${r.taskId} runs on ${name}`;
-      if (!held.has(r.taskId)) orphan(`${where}, and its agent does not hold it`);
-      if (!masterTasks.has(r.taskId)) orphan(`${where}, and the master does not know it`);
-      if (r.appId && !marathon.has(r.taskId)) orphan(`${where}, and Marathon does not know it`);
+      const unknownTo = [
+        ...(!held.has(r.taskId) ? ["its agent"] : []),
+        ...(!masterTasks.has(r.taskId) ? ["the master"] : []),
+        ...(r.appId && !marathon.has(r.taskId) ? ["Marathon"] : []),
+      ];
+      if (unknownTo.length > 0) {
+        orphan(`${where}, unknown to ${unknownTo.join(", ")}${history(r.taskId)}`);
+      }
     }
     for (const t of held.values()) {
       if (TERMINAL_STATES.has(t.state)) continue;

@@ -17,10 +17,29 @@ Deno.test("checkTasks() finds an orphan: a task running that the master and Mara
     agents: agentStates([t1, t2, orphan]),
   };
   assert.deepEqual(checkTasks(s).map((v) => [v.check, v.message]), [
-    ["orphans", "task a.3 runs on agent-3, and the master does not know it"],
-    ["orphans", "task a.3 runs on agent-3, and Marathon does not know it"],
+    ["orphans", "task a.3 runs on agent-3, unknown to the master, Marathon"],
     ["orphans", "agent-3 holds task a.3 (TASK_RUNNING), the master does not know it"],
   ]);
+  // One its agent forgot too, which the master saw go: said, with when it was first seen.
+  const forgotten = {
+    ...agreed(),
+    running: [t1, t2, orphan].map((t) => running(t)),
+  };
+  forgotten.master!.frameworks[0]!.completed_tasks.push({
+    id: orphan.id,
+    state: "TASK_GONE",
+    slave_id: "S-agent-3",
+    framework_id: "fw",
+    statuses: [{ state: "TASK_STARTING" }, { state: "TASK_GONE" }],
+  });
+  assert.deepEqual(
+    checkTasks(forgotten, new Map([[orphan.id, Date.UTC(2024, 0, 1)]])).map((v) => v.message),
+    [
+      "task a.3 runs on agent-3, unknown to its agent, the master, Marathon " +
+      "(running since 2024-01-01T00:00:00.000Z or before) " +
+      "(the master recorded it finished: TASK_STARTING → TASK_GONE)",
+    ],
+  );
 });
 
 Deno.test("checkTasks() finds a lost update: Marathon and the master believe a dead task runs", () => {

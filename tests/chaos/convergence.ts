@@ -33,7 +33,20 @@ export function convergence(
   }
   if (!apps || waiting.length > 0) return { converged: false, waiting };
   const known = new Set(apps.map((a) => a.id));
+  const marathonKnows = new Set(marathonTasks?.map((t) => t.id));
   for (const app of apps) {
+    // A process of the app Marathon does not know is never excused, deployment or not.
+    const strays = snapshot.running.filter((r) =>
+      r.appId === app.id && !marathonKnows.has(r.taskId)
+    );
+    if (strays.length > 0) {
+      waiting.push(
+        `${app.id}: task process(es) Marathon does not know run (${
+          strays.map((r) => `${r.taskId} on ${r.host}`).join(", ")
+        })`,
+      );
+      continue;
+    }
     const deployments = app.deployments.map((d) => d.id);
     if (deployments.length > 0) {
       const pending = deployments.filter((id) => !options.excused?.has(id));

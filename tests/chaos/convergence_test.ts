@@ -44,7 +44,10 @@ Deno.test("convergence() waits for counts, running states and the processes behi
   assert.match(ghost.waiting[0]!, /no process runs .*\.2 on agent-2/);
   const surplus = task("/a", 3, "agent-3");
   const extra = convergence(
-    snapshot([a], { running: [t1, t2, surplus].map((t) => running(t)) }),
+    snapshot([a], {
+      running: [t1, t2, surplus].map((t) => running(t)),
+      marathonTasks: [t1, t2, { ...surplus, state: "TASK_KILLING" }],
+    }),
     { agents: AGENTS },
   );
   assert.match(extra.waiting[0]!, /1 more task process\(es\) run/);
@@ -58,6 +61,15 @@ Deno.test("convergence() waits for old deployments, not those started after the 
   );
   const excused = convergence(snapshot([a]), { agents: AGENTS, excused: new Set(["old"]) });
   assert.equal(excused.converged, true);
+  const stray = task("/a", 9, "agent-2");
+  const unknown = convergence(
+    snapshot([a], { running: [running(a.tasks[0]!), running(stray)] }),
+    { agents: AGENTS, excused: new Set(["old"]) },
+  );
+  assert.match(
+    unknown.waiting[0]!,
+    /task process\(es\) Marathon does not know run \(a\.9 on agent-2\)/,
+  );
 });
 
 Deno.test("convergence() waits while tasks of a deleted app still run", () => {

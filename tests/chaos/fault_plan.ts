@@ -121,7 +121,9 @@ export function describeFault(spec: FaultSpec): string {
     case "pause":
       return `SIGSTOP ${spec.role} for ${s(spec.pauseMs)}, then SIGCONT`;
     case "partition":
-      return `link of an ${spec.hosts} host down for ${s(spec.holdMs)}, then up`;
+      return `link of ${spec.hosts === "agent" ? "an agent" : "a control"} host down for ${
+        s(spec.holdMs)
+      }, then up`;
     case "task-kill":
       return "SIGKILL of a task's processes";
   }

@@ -56,6 +56,7 @@ export function master(
       connected: true,
       tasks: tasks.filter((t) => t.state !== "TASK_UNREACHABLE").map(masterTask),
       unreachable_tasks: tasks.filter((t) => t.state === "TASK_UNREACHABLE").map(masterTask),
+      completed_tasks: [],
     }],
   };
 }

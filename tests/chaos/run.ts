@@ -106,16 +106,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         since: result.repairedAt,
         timeoutMs: FAULT_CONVERGENCE_MS,
       });
-      if (converged.at !== undefined) convergenceMs.push(converged.at - result.repairedAt);
+      const tookMs = converged.at === undefined ? undefined : converged.at - result.repairedAt;
+      if (tookMs !== undefined) convergenceMs.push(tookMs);
       note(await chaos.supervise());
+      const outcome = tookMs === undefined
+        ? `not converged in ${FAULT_CONVERGENCE_MS / 1000} s: ${converged.waiting.join("; ")}`
+        : `converged in ${(tookMs / 1000).toFixed(1)} s` +
+          // A slow one says what it waited for last.
+          (tookMs > 10_000 ? ` (it waited for: ${converged.waiting.join("; ")})` : "");
       log(
-        `fault ${planned.index}/${plan.length}: ${result.description}` +
-          failovers(result) +
-          (converged.at !== undefined
-            ? ` — converged in ${((converged.at - result.repairedAt) / 1000).toFixed(1)} s`
-            : ` — not converged in ${FAULT_CONVERGENCE_MS / 1000} s: ${
-              converged.waiting.join("; ")
-            }`),
+        `fault ${planned.index}/${plan.length}: ${result.description}${
+          failovers(result)
+        } — ${outcome}`,
       );
     }
     stopDriver.abort();
@@ -167,7 +169,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         message: "Marathon did not answer the final reads",
       });
     }
-    violations.push(...await finalTaskCheck(chaos));
+    violations.push(...await finalTaskCheck(chaos, sampler.firstSeen));
     await sampler.stop();
     violations.push(...sampler.capacity.violations());
   } catch (e) {
@@ -215,7 +217,10 @@ function failovers(f: FaultResult): string {
   return parts.length > 0 ? ` (${parts.join(", ")})` : "";
 }
 
-/** Waits for a snapshot read after `since` that shows convergence; `at` is when it was read. */
+/**
+ * Waits for a snapshot read after `since` that shows convergence; `at` is when it was read,
+ * `waiting` what the last snapshot before it still waited for.
+ */
 async function waitConverged(
   sampler: Sampler,
   options: {
@@ -236,7 +241,7 @@ async function waitConverged(
     }
     if (snapshot.at < options.since) continue;
     const c = convergence(snapshot, { agents: options.agents, excused: options.excused?.() });
-    if (c.converged) return { at: snapshot.at, waiting: [] };
+    if (c.converged) return { at: snapshot.at, waiting };
     waiting = c.waiting;
   }
   return { waiting };
@@ -257,11 +262,14 @@ async function readFinalStore(client: MarathonClient): Promise<FinalStore | unde
 }
 
 /** The task views' agreement, retried for up to 30 s (updates still in flight settle). */
-async function finalTaskCheck(chaos: ChaosCluster): Promise<Violation[]> {
+async function finalTaskCheck(
+  chaos: ChaosCluster,
+  firstSeen: ReadonlyMap<string, number>,
+): Promise<Violation[]> {
   const deadline = Date.now() + 30_000;
   let found: Violation[] = [];
   while (Date.now() < deadline) {
-    found = checkTasks(await chaos.snapshot({ withAgents: true }));
+    found = checkTasks(await chaos.snapshot({ withAgents: true }), firstSeen);
     if (found.length === 0) return [];
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -12,6 +12,8 @@ export const UNREACHABLE_GRACE_MS = 15_000;
 /** Samples until `stop()`. */
 export class Sampler {
   readonly capacity: CapacityWatch;
+  /** When each task's process was first seen running. */
+  readonly firstSeen = new Map<string, number>();
   #latest: Snapshot | undefined;
   #stopped = false;
   #loop: Promise<void> | undefined;
@@ -58,6 +60,9 @@ export class Sampler {
           cut: this.cutAgents(),
           recent: this.ledger.recentInstances(snapshot.at - UNREACHABLE_GRACE_MS),
         });
+        for (const r of snapshot.running) {
+          if (!this.firstSeen.has(r.taskId)) this.firstSeen.set(r.taskId, snapshot.at);
+        }
         this.#latest = snapshot;
       } catch (e) {
         console.error(`sampler: ${e instanceof Error ? e.message : e}`);

@@ -73,6 +73,11 @@ export const MasterStateSchema = z.object({
     connected: z.boolean().optional(),
     tasks: z.array(MasterTaskSchema).default([]),
     unreachable_tasks: z.array(MasterTaskSchema).default([]),
+    /** Finished tasks, with the states they went through (to tell what became of an orphan). */
+    completed_tasks: z.array(MasterTaskSchema.extend({
+      statuses: z.array(z.object({ state: z.string(), timestamp: z.number().optional() }))
+        .default([]),
+    })).default([]),
   })),
 });
 export type MasterState = z.infer<typeof MasterStateSchema>;
