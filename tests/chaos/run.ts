@@ -52,6 +52,8 @@ export interface ChaosResult {
 
 /** How long the cluster may take to converge after the last fault. */
 export const FINAL_CONVERGENCE_MS = 30_000;
+/** How long deployments still running at the end get to finish before they count as stuck. */
+const DEPLOYMENTS_FINISH_MS = 60_000;
 /** How long a fault's convergence is waited for before the next fault anyway. */
 const FAULT_CONVERGENCE_MS = 60_000;
 
@@ -160,7 +162,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       );
     }
     note(await chaos.supervise());
-    const store = await readFinalStore(client);
+    // "Every deployment finished, or still progressing and finishing once faults stop": one the
+    // driver began just before it stopped may still run; give it DEPLOYMENTS_FINISH_MS.
+    let store = await readFinalStore(client);
+    for (const until = Date.now() + DEPLOYMENTS_FINISH_MS; Date.now() < until;) {
+      if (store && store.deployments.length === 0) break;
+      await new Promise((r) => setTimeout(r, 1000));
+      store = await readFinalStore(client);
+    }
     if (store) {
       violations.push(...checkDeploymentsDone(store), ...checkNothingLost(ledger, store));
     } else {
