@@ -157,7 +157,9 @@ export class EtcdStateStore implements StateStore {
     if (fence) {
       const read = result.responses[0];
       const current = read?.type === "range" ? read.kvs[0] : undefined;
-      if (!fenceHolds(fence, current)) throw new LeadershipLostError(`A write to ${this.describe}`);
+      if (!compareHolds(fence, current)) {
+        throw new LeadershipLostError(`A write to ${this.describe}`);
+      }
     }
     return { ok: false };
   }
@@ -222,10 +224,6 @@ function maybeEntry<T>(key: StoreKey, kv: KeyValue | undefined): MaybeStoreEntry
   return kv
     ? { key, value: JSON.parse(text(kv.value)) as T, versionstamp: stamp(kv.modRevision) }
     : { key, value: null, versionstamp: null };
-}
-
-function fenceHolds(fence: Compare, current: KeyValue | undefined): boolean {
-  return compareHolds(fence, current);
 }
 
 /** Evaluates an EQUAL compare of VERSION, CREATE or MOD against a key as read. */
