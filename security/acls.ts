@@ -1,0 +1,167 @@
+/**
+ * Authorization by ACLs in Mesos' JSON shape (`--acls FILE`):
+ *
+ * ```json
+ * {
+ *   "permissive": false,
+ *   "register_frameworks": [
+ *     { "principals": { "values": ["marathon"] }, "roles": { "values": ["*", "web"] } }
+ *   ],
+ *   "run_tasks": [{ "principals": { "type": "ANY" }, "users": { "values": ["nobody"] } }],
+ *   "teardown_frameworks": [{ "principals": { "values": ["ops"] }, "framework_principals": { "type": "ANY" } }]
+ * }
+ * ```
+ *
+ * Each action holds rules of a subject (`principals`) and an object (its own key). An entity is
+ * `{"values": [...]}`, `{"type": "ANY"}` or `{"type": "NONE"}`. As Mesos' local authorizer
+ * does, the rules of an action are read in order and the first whose subject and object both
+ * match decides: it allows unless either side is `NONE`. When none matches, `permissive`
+ * (default true) decides — except for the actions in `DENIED_UNLESS_ALLOWED`, which no
+ * permissive default opens. A request with no principal (unauthenticated) matches only `ANY`
+ * and `NONE` subjects. Objects of kind `paths` and `repositories` match by prefix at a `/` boundary (the
+ * rule `/shop` covers `/shop/web`); all others match exactly.
+ */
+import { z } from "zod";
+
+/** Every action Tender authorizes, with the key its object is named by. */
+export const ACL_OBJECTS = {
+  // Mesos master
+  register_frameworks: "roles",
+  run_tasks: "users",
+  teardown_frameworks: "framework_principals",
+  view_frameworks: "users",
+  view_tasks: "users",
+  view_executors: "users",
+  access_sandboxes: "users",
+  access_mesos_logs: "logs",
+  register_agents: "agents",
+  drain_agents: "agents",
+  reactivate_agents: "agents",
+  // containers that reach past their sandbox: refused unless a rule allows them
+  launch_privileged_containers: "users",
+  mount_host_paths: "paths",
+  // Marathon, per app or group path
+  view_apps: "paths",
+  create_apps: "paths",
+  update_apps: "paths",
+  delete_apps: "paths",
+  // the registry, per repository
+  pull_images: "repositories",
+  push_images: "repositories",
+} as const;
+
+/** An action an ACL can name. */
+export type AclAction = keyof typeof ACL_OBJECTS;
+
+/** Actions that stay refused when no rule allows them, whatever `permissive` says. */
+export const DENIED_UNLESS_ALLOWED: ReadonlySet<AclAction> = new Set([
+  "launch_privileged_containers",
+  "mount_host_paths",
+]);
+
+const PREFIX_OBJECTS = new Set(["paths", "repositories"]);
+
+const EntitySchema = z.union([
+  z.object({ values: z.array(z.string().min(1).max(4096)).min(1).max(10_000) }).strict(),
+  z.object({ type: z.enum(["ANY", "NONE"]) }).strict(),
+]);
+type Entity = z.infer<typeof EntitySchema>;
+
+function ruleSchema(object: string) {
+  return z.object({ principals: EntitySchema, [object]: EntitySchema }).strict();
+}
+
+/** The file's shape; an unknown action or object key is an error, not a rule ignored. */
+export const AclsFileSchema = z.object({
+  permissive: z.boolean().default(true),
+  ...Object.fromEntries(
+    Object.entries(ACL_OBJECTS).map(([action, object]) => [
+      action,
+      z.array(ruleSchema(object)).max(10_000).optional(),
+    ]),
+  ) as { [A in AclAction]: z.ZodOptional<z.ZodArray<ReturnType<typeof ruleSchema>>> },
+}).strict();
+
+interface Rule {
+  subject: Entity;
+  object: Entity;
+}
+
+/** Parses an ACL file's text; throws an Error naming the file, the field and the problem. */
+export function parseAcls(text: string, source = "acls"): Acls {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source}: not JSON (${(e as Error).message})`);
+  }
+  const parsed = AclsFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${source}: '${issue.path.join(".") || "(file)"}': ${issue.message}`);
+  }
+  const rules = new Map<AclAction, Rule[]>();
+  for (const [action, object] of Object.entries(ACL_OBJECTS) as [AclAction, string][]) {
+    const list = (parsed.data[action] ?? []) as Record<string, Entity>[];
+    rules.set(action, list.map((r) => ({ subject: r.principals!, object: r[object]! })));
+  }
+  return new Acls(parsed.data.permissive, rules);
+}
+
+/** Reads and parses an ACL file. */
+export async function loadAcls(path: string): Promise<Acls> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(`cannot read ACL file ${path}: ${(e as Error).message}`);
+  }
+  return parseAcls(text, path);
+}
+
+/** Answers whether a principal may do an action to an object. */
+export class Acls {
+  readonly #permissive: boolean;
+  readonly #rules: ReadonlyMap<AclAction, readonly Rule[]>;
+
+  constructor(permissive: boolean, rules: ReadonlyMap<AclAction, readonly Rule[]>) {
+    this.#permissive = permissive;
+    this.#rules = rules;
+  }
+
+  /** ACLs that allow everything (no file): permissive, no rules. */
+  static open(): Acls {
+    return new Acls(true, new Map());
+  }
+
+  /**
+   * Whether `principal` (undefined: unauthenticated) may do `action` to `object` (undefined:
+   * to any object, as when asking "may this principal drain agents at all").
+   */
+  allows(action: AclAction, principal: string | undefined, object?: string): boolean {
+    const prefix = PREFIX_OBJECTS.has(ACL_OBJECTS[action]);
+    for (const rule of this.#rules.get(action) ?? []) {
+      if (!subjectMatches(rule.subject, principal)) continue;
+      if (!objectMatches(rule.object, object, prefix)) continue;
+      return !("type" in rule.subject && rule.subject.type === "NONE") &&
+        !("type" in rule.object && rule.object.type === "NONE");
+    }
+    return DENIED_UNLESS_ALLOWED.has(action) ? false : this.#permissive;
+  }
+}
+
+function subjectMatches(entity: Entity, principal: string | undefined): boolean {
+  if ("type" in entity) return true; // ANY matches and allows; NONE matches and refuses
+  return principal !== undefined && entity.values.includes(principal);
+}
+
+function objectMatches(entity: Entity, object: string | undefined, prefix: boolean): boolean {
+  if ("type" in entity) return true;
+  if (object === undefined) return false;
+  return entity.values.some((v) => v === object || (prefix && isUnder(object, v)));
+}
+
+function isUnder(path: string, root: string): boolean {
+  if (root === "/") return path.startsWith("/");
+  return path.startsWith(root.endsWith("/") ? root : `${root}/`);
+}
