@@ -15,3 +15,4 @@ export * from "./server_security.ts";
 export * from "./client_security.ts";
 export * from "./tls.ts";
 export * from "./flags.ts";
+export * from "./dev_certs.ts";
