@@ -559,3 +559,83 @@ Deno.test("Master holds a KILL of a routed task for the drain time, then sends i
   assert.equal(h.toAgent(agent).filter((e) => e.type === "KILL").length, 1);
   assert.equal(h.master.ctx.getTask(fw, "web")?.drainingKill?.sent, true, "still drained");
 });
+
+Deno.test("Master answers a KILL of an unknown task with TASK_UNKNOWN to partition-aware frameworks, TASK_LOST to others", () => {
+  const h = harness();
+  const aware = h.subscribe(["PARTITION_AWARE"], 0, "fs1");
+  const plain = h.subscribe([], 0, "fs2");
+  for (const fw of [aware, plain]) {
+    h.master.schedulerCall({
+      type: "KILL",
+      framework_id: { value: fw },
+      kill: { task_id: { value: "ghost" }, agent_id: { value: "a-9" } },
+    }, fw === aware ? "fs1" : "fs2");
+  }
+  const { changes } = h.flush();
+  assert.equal(changes.length, 0, "nothing is recorded for a task nobody knows");
+  const answer = lastUpdate(h.toFramework(aware));
+  assert.equal(answer?.state, "TASK_UNKNOWN");
+  assert.equal(answer?.reason, "REASON_TASK_UNKNOWN");
+  assert.equal(answer?.task_id.value, "ghost");
+  assert.equal(lastUpdate(h.toFramework(plain))?.state, "TASK_LOST");
+});
+
+Deno.test("Master reports tasks an agent re-registers without as TASK_DROPPED/TASK_GONE to partition-aware frameworks, TASK_LOST to others", () => {
+  const h = harness();
+  const aware = h.subscribe(["PARTITION_AWARE"], 0, "fs1");
+  const plain = h.subscribe([], 0, "fs2");
+  h.addAgent("cpus:4;mem:4096", "as1", "h1");
+  h.addAgent("cpus:4;mem:4096", "as2", "h2");
+  h.allocate();
+  // DRF gives each framework one agent; each launches a task it hears is running and one it
+  // hears nothing of (still staging).
+  const agentOf = new Map<string, string>();
+  for (const [fw, prefix, stream] of [[aware, "a", "fs1"], [plain, "p", "fs2"]] as const) {
+    const offer = h.offers(fw)[0]!;
+    agentOf.set(fw, offer.agent_id.value);
+    h.master.schedulerCall({
+      type: "ACCEPT",
+      framework_id: { value: fw },
+      accept: {
+        offer_ids: [offer.id],
+        operations: [{
+          type: "LAUNCH",
+          launch: {
+            task_infos: [
+              task(`${prefix}-staged`, offer.agent_id.value),
+              task(`${prefix}-running`, offer.agent_id.value),
+            ],
+          },
+        }],
+      },
+    }, stream);
+    update(h, offer.agent_id.value, fw, `${prefix}-running`, "TASK_RUNNING", `u-${prefix}`);
+  }
+  // Both agents come back (restarted) having lost every task.
+  for (const [n, agent] of [...agentOf.values()].entries()) {
+    h.master.subscribeAgent({
+      type: "SUBSCRIBE",
+      subscribe: {
+        agent_info: {
+          id: { value: agent },
+          hostname: `h${n + 1}`,
+          port: 5051,
+          resources: Resources.parse("cpus:4;mem:4096").toMesos(),
+          attributes: [],
+        },
+        tasks: [],
+      },
+    }, `as-again-${n}`);
+  }
+  h.flush();
+  const statusOf = (fw: string, id: string) =>
+    h.toFramework(fw).flatMap((e) =>
+      e.type === "UPDATE" && e.update.status.task_id.value === id ? [e.update.status] : []
+    ).at(-1);
+  assert.equal(statusOf(aware, "a-staged")?.state, "TASK_DROPPED");
+  assert.equal(statusOf(aware, "a-staged")?.reason, "REASON_AGENT_REREGISTERED");
+  assert.equal(statusOf(aware, "a-running")?.state, "TASK_GONE");
+  assert.equal(statusOf(plain, "p-staged")?.state, "TASK_LOST");
+  assert.equal(statusOf(plain, "p-running")?.state, "TASK_LOST");
+  assert.equal(h.master.ctx.tasks.size, 0, "all four are forgotten");
+});

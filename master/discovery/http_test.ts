@@ -30,25 +30,65 @@ function mount(store: CatalogStore): Hono {
   return app;
 }
 
-/** Reads SSE events (skipping comments) until `n` have arrived. */
-async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: number) {
-  const events: { event: string; data: unknown }[] = [];
-  let buffer = "";
-  const decoder = new TextDecoder();
-  while (events.length < n) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("stream ended");
-    buffer += decoder.decode(value);
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
-    }
+/** How long a test waits for a stream before failing (generous: the machine may be loaded). */
+const STREAM_DEADLINE_MS = 10_000;
+
+/**
+ * Runs `read` against the stream and fails, naming `what`, if it takes past the deadline. The
+ * stream is cancelled then, so a pending read returns and nothing is left open.
+ */
+async function withDeadline<T>(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  what: string,
+  read: () => Promise<T>,
+): Promise<T> {
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    reader.cancel().catch(() => {});
+  }, STREAM_DEADLINE_MS);
+  try {
+    const result = await read();
+    if (late) throw new Error(`${what}: nothing within ${STREAM_DEADLINE_MS} ms`);
+    return result;
+  } catch (e) {
+    if (late) throw new Error(`${what}: nothing within ${STREAM_DEADLINE_MS} ms`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
-  return events;
+}
+
+/** Reads SSE events (skipping comments) until `n` have arrived; fails past the deadline. */
+function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: number) {
+  return withDeadline(reader, `waiting for ${n} event(s)`, async () => {
+    const events: { event: string; data: unknown }[] = [];
+    let buffer = "";
+    const decoder = new TextDecoder();
+    while (events.length < n) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("stream ended");
+      buffer += decoder.decode(value);
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event !== undefined && data !== undefined) {
+          events.push({ event, data: JSON.parse(data) });
+        }
+      }
+    }
+    return events;
+  });
+}
+
+/** Reads until the stream ends; fails past the deadline. */
+function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  return withDeadline(reader, "waiting for the stream to end", async () => {
+    for (;;) if ((await reader.read()).done) return;
+  });
 }
 
 Deno.test("discoveryRoutes() lists services and finds one by id, name or app id", async () => {
@@ -107,5 +147,5 @@ Deno.test("discoveryRoutes() ends open change streams when its signal aborts", a
   const reader = res.body!.getReader();
   await readEvents(reader, 1);
   stop.abort();
-  for (;;) if ((await reader.read()).done) break;
+  await readToEnd(reader);
 });
