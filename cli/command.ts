@@ -27,6 +27,8 @@ export interface CommandContext {
   flags: Flags;
   /** Positional arguments after the command's words. */
   args: string[];
+  /** Values of the command's own `options`. */
+  options: Record<string, string | boolean | undefined>;
   api(service: Service): Api;
   /** Prints `data` as JSON with `--json`, else the human text. */
   output(human: () => string, data: unknown): void;
@@ -39,5 +41,7 @@ export interface Command {
   /** Its arguments and flags, for help. */
   usage: string;
   summary: string;
+  /** Flags only this command takes (`parseArgs` options); refused after other commands. */
+  options?: Record<string, { type: "string" | "boolean" }>;
   run(ctx: CommandContext): Promise<void>;
 }

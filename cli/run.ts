@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { Api, mastersOf, normalizeUrl, type Service, SERVICES } from "./api.ts";
 import type { Command, CommandContext, Flags } from "./command.ts";
+import { certsCommand } from "./commands/certs.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { registryCommands } from "./commands/registry.ts";
@@ -19,7 +20,13 @@ export const COMMANDS: Command[] = [
   ...jobCommands,
   logsCommand,
   ...registryCommands,
+  certsCommand,
 ];
+
+/** The flags of single commands, e.g. `certs --out`. */
+const COMMAND_OPTIONS = Object.fromEntries(
+  COMMANDS.flatMap((c) => Object.entries(c.options ?? {})),
+);
 
 /** A bare group word runs its `list`. */
 const DEFAULTS: Record<string, string> = {
@@ -125,7 +132,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   try {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+      parsed = parseArgs({
+        args: argv,
+        options: { ...COMMAND_OPTIONS, ...OPTIONS },
+        strict: true,
+        allowPositionals: true,
+      });
     } catch (e) {
       throw usageError(
         `${e instanceof Error ? e.message : String(e)}. \`tender --help\` lists the options`,
@@ -137,6 +149,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return positionals.length === 0 && !values.help ? EXIT.usage : EXIT.ok;
     }
     const { command, args } = pick(positionals);
+    const options: Record<string, string | boolean | undefined> = {};
+    for (const name of Object.keys(COMMAND_OPTIONS)) {
+      const value = (values as Record<string, string | boolean | undefined>)[name];
+      if (value === undefined) continue;
+      if (!command.options?.[name]) {
+        throw usageError(`--${name} is not an option of \`tender ${command.name}\``);
+      }
+      options[name] = value;
+    }
     const flags: Flags = {
       json: values.json ?? false,
       follow: values.follow ?? false,
@@ -157,6 +178,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       io,
       flags,
       args,
+      options,
       api(service) {
         let api = apis.get(service);
         if (!api) {
