@@ -15,6 +15,7 @@ import type {
   RecoveredContainer,
   Termination,
 } from "./containerizer.ts";
+import { ContainerEntry } from "./container_entry.ts";
 import {
   containerConfig,
   CRI_LOG,
@@ -72,27 +73,17 @@ export async function probeContainerd(
   }
 }
 
-/** What the containerizer knows of one task's pod. */
-interface Entry {
-  frameworkId: string;
-  taskId: string;
+/** What the containerizer knows of one task's pod besides the books. */
+class Entry extends ContainerEntry {
   /** The task's sandbox on the host; CRI writes the output to `container.log` there. */
   sandbox?: string;
   logPath?: string;
   podId?: string;
   criId?: string;
   /** Whether it has its own network namespace (then networkAddress() has an answer). */
-  podNetwork: boolean;
-  /** Settles when launch() finished (either way). */
-  launching: Promise<unknown>;
-  /** Set when destroy() stopped it, so its exit reads "killed". */
-  destroyed: boolean;
-  removed: boolean;
+  podNetwork = false;
   /** The task group whose pod it shares (its pod id), if any. */
   group?: string;
-  ended: Promise<Termination>;
-  end(termination: Termination): void;
-  termination?: Termination;
 }
 
 /** A task group's shared pod sandbox: made by its first member, removed after its last. */
@@ -147,13 +138,7 @@ export class ContainerdContainerizer implements Containerizer {
     if (this.#entries.has(id)) return Promise.resolve("already_launched");
     const entry = this.#newEntry(id, spec.frameworkId, spec.taskId);
     const join = spec.pod ? this.#joinGroup(id, entry, spec.pod.id) : undefined;
-    const launching = this.#launch(id, entry, spec, join).catch((e) => {
-      const message = e instanceof Error ? e.message : String(e);
-      entry.end({ exitCode: null, reason: "launch_failed", message });
-      throw new Error(message);
-    });
-    entry.launching = launching.catch(() => undefined);
-    return launching;
+    return entry.track(this.#launch(id, entry, spec, join));
   }
 
   wait(id: ContainerId): Promise<Termination | undefined> {
@@ -353,22 +338,7 @@ export class ContainerdContainerizer implements Containerizer {
   }
 
   #newEntry(id: ContainerId, frameworkId: string, taskId: string): Entry {
-    let end: (t: Termination) => void = () => {};
-    const ended = new Promise<Termination>((resolve) => (end = resolve));
-    const entry: Entry = {
-      frameworkId,
-      taskId,
-      podNetwork: false,
-      launching: Promise.resolve(),
-      destroyed: false,
-      removed: false,
-      ended,
-      end: (t) => {
-        if (entry.termination) return;
-        entry.termination = t;
-        end(t);
-      },
-    };
+    const entry = new Entry(frameworkId, taskId);
     this.#entries.set(id, entry);
     return entry;
   }

@@ -13,6 +13,7 @@ import type {
   RecoveredContainer,
   Termination,
 } from "./containerizer.ts";
+import { ContainerEntry } from "./container_entry.ts";
 import { demultiplex, DockerEngine, EngineError } from "./docker_engine.ts";
 import {
   argv,
@@ -56,23 +57,18 @@ export async function probeDocker(socketPath: string, timeoutMs = 2_000): Promis
   }
 }
 
-/** What the containerizer knows of one container. */
-interface Entry {
-  name: string;
-  frameworkId: string;
-  taskId: string;
+/** What the containerizer knows of one container: its name and sandbox besides the books. */
+class Entry extends ContainerEntry {
+  readonly name: string;
   /** The task's sandbox on the host, where its output is kept once the container goes. */
   sandbox?: string;
   /** The pod (task group) it is a member of. */
   podId?: string;
-  /** Settles when launch() finished (either way). */
-  launching: Promise<unknown>;
-  /** Set when destroy() stopped it, so its exit reads "killed". */
-  destroyed: boolean;
-  removed: boolean;
-  ended: Promise<Termination>;
-  end(termination: Termination): void;
-  termination?: Termination;
+
+  constructor(id: ContainerId, frameworkId: string, taskId: string) {
+    super(frameworkId, taskId);
+    this.name = containerName(id);
+  }
 }
 
 /** A pod member's part in its pod's network: the first's, or joining the first's. */
@@ -101,13 +97,7 @@ export class DockerContainerizer implements Containerizer {
   launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
     if (this.#entries.has(id)) return Promise.resolve("already_launched");
     const entry = this.#newEntry(id, spec.frameworkId, spec.taskId);
-    const launching = this.#launch(id, entry, spec, this.#podNetwork(entry, spec)).catch((e) => {
-      const message = e instanceof Error ? e.message : String(e);
-      entry.end({ exitCode: null, reason: "launch_failed", message });
-      throw new Error(message);
-    });
-    entry.launching = launching.catch(() => undefined);
-    return launching;
+    return entry.track(this.#launch(id, entry, spec, this.#podNetwork(entry, spec)));
   }
 
   /**
@@ -293,22 +283,7 @@ export class DockerContainerizer implements Containerizer {
   }
 
   #newEntry(id: ContainerId, frameworkId: string, taskId: string): Entry {
-    let end: (t: Termination) => void = () => {};
-    const ended = new Promise<Termination>((resolve) => (end = resolve));
-    const entry: Entry = {
-      name: containerName(id),
-      frameworkId,
-      taskId,
-      launching: Promise.resolve(),
-      destroyed: false,
-      removed: false,
-      ended,
-      end: (t) => {
-        if (entry.termination) return;
-        entry.termination = t;
-        end(t);
-      },
-    };
+    const entry = new Entry(id, frameworkId, taskId);
     this.#entries.set(id, entry);
     return entry;
   }
