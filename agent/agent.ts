@@ -344,6 +344,7 @@ export class Agent {
           framework_id: record.framework_id,
           framework_info: record.framework_info,
           task: record.task,
+          ...(record.group ? { executor_id: { value: record.group } } : {}),
           status: record.status,
         })),
       },

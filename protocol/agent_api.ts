@@ -12,6 +12,7 @@ import {
   AgentIdSchema,
   type Attribute,
   AttributeSchema,
+  ExecutorIdSchema,
   ExecutorInfoSchema,
   FrameworkIdSchema,
   FrameworkInfoSchema,
@@ -64,6 +65,8 @@ export const AgentTaskSchema = z.object({
   framework_id: FrameworkIdSchema,
   framework_info: FrameworkInfoSchema.optional(),
   task: TaskInfoSchema,
+  /** The executor of the task group it was launched in (a group member's TaskInfo has none). */
+  executor_id: ExecutorIdSchema.optional(),
   /** The latest status the agent knows. */
   status: TaskStatusSchema,
 });

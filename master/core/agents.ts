@@ -9,12 +9,12 @@ import {
   Resources,
   TenderError,
 } from "../../protocol/mod.ts";
-import { withStatus } from "./calls.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
 import { markDrainedIfEmpty } from "./maintenance.ts";
 import { rescindOffer } from "./offers.ts";
 import type { AgentRecord, TaskRecord } from "./records.ts";
+import { withStatus } from "./records.ts";
 
 /**
  * An agent that registered with another cluster: this master's store was lost, replaced or is
@@ -146,6 +146,7 @@ function reconcileAgentTasks(ctx: MasterContext, agentId: string, reported: Agen
         state: report.status.state,
         statuses: [report.status],
         killRequested: false,
+        ...(report.executor_id ? { executorId: report.executor_id.value } : {}),
       });
       ctx.allocator.allocate(frameworkId, role, agentId, resources);
       continue;

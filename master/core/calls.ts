@@ -7,17 +7,15 @@ import {
   badRequest,
   checkRecordSize,
   isTerminalState,
-  LIMITS,
   pathSafeId,
   Resources,
-  storedSize,
 } from "../../protocol/mod.ts";
 import type { OfferRecord } from "../allocator/offer_book.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
 import { refuseUntil, returnOffer } from "./offers.ts";
 import type { TaskRecord } from "./records.ts";
-import { STATUS_HISTORY } from "./records.ts";
+import { executorIdOf } from "./records.ts";
 
 type CallOf<T extends Call["type"]> = Extract<Call, { type: T }>;
 
@@ -56,6 +54,7 @@ export function accept(ctx: MasterContext, call: CallOf<"ACCEPT">): void {
       state: "TASK_STAGING",
       statuses: [],
       killRequested: false,
+      ...(launch.group ? { executorId: launch.group.executor.executor_id.value } : {}),
     };
     ctx.putTask(record);
     ctx.counters.tasksLaunched += 1;
@@ -250,14 +249,16 @@ export function shutdownExecutor(ctx: MasterContext, call: CallOf<"SHUTDOWN">): 
   const frameworkId = call.framework_id.value;
   const executorId = call.shutdown.executor_id.value;
   const tasks = ctx.tasksOfAgent(call.shutdown.agent_id.value).filter((t) =>
-    t.frameworkId === frameworkId && t.info.executor?.executor_id.value === executorId
+    t.frameworkId === frameworkId && executorIdOf(t) === executorId
   );
   if (tasks.length === 0) {
     throw badRequest(
       `Executor "${executorId}" is unknown on agent "${call.shutdown.agent_id.value}"`,
     );
   }
-  for (const t of tasks) kill(ctx, frameworkId, { task_id: t.info.task_id });
+  for (const t of tasks) {
+    if (!isTerminalState(t.state)) kill(ctx, frameworkId, { task_id: t.info.task_id });
+  }
 }
 
 function validOffers(
@@ -380,19 +381,4 @@ function checkTask(
     throw badRequest(`Task "${id}": a DOCKER container needs 'container.docker.image'`);
   }
   if (task.resources.length === 0) throw badRequest(`Task "${id}" uses no resources`);
-}
-
-/**
- * Appends a status to a task's bounded history: at most `STATUS_HISTORY`, and fewer when the
- * record would outgrow what the store takes (statuses carry free text), oldest dropped first.
- */
-export function withStatus(
-  task: TaskRecord,
-  status: TaskRecord["statuses"][number],
-): TaskRecord["statuses"] {
-  const statuses = [...task.statuses, status].slice(-STATUS_HISTORY);
-  while (statuses.length > 1 && storedSize({ ...task, statuses }) > LIMITS.recordBytes) {
-    statuses.shift();
-  }
-  return statuses;
 }

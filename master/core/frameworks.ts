@@ -10,6 +10,7 @@ import {
 import type { MasterContext } from "./context.ts";
 import { withdrawOffers } from "./offers.ts";
 import type { FrameworkRecord, TaskRecord } from "./records.ts";
+import { withStatus } from "./records.ts";
 
 /** What a successful SUBSCRIBE gives the shell. */
 export interface Subscription {
@@ -139,15 +140,24 @@ export function teardown(ctx: MasterContext, frameworkId: string): void {
   const agents = new Set<string>();
   for (const task of ctx.tasksOfFramework(frameworkId)) {
     agents.add(task.agentId);
-    if (!isTerminalState(task.state)) {
-      ctx.allocator.recover({
-        frameworkId,
-        role: task.role,
-        agentId: task.agentId,
-        resources: Resources.fromMesos(task.resources),
-      });
+    if (isTerminalState(task.state)) {
+      ctx.removeTask(task);
+      continue;
     }
-    ctx.removeTask(task);
+    ctx.allocator.recover({
+      frameworkId,
+      role: task.role,
+      agentId: task.agentId,
+      resources: Resources.fromMesos(task.resources),
+    });
+    // The agent kills it (SHUTDOWN_FRAMEWORK below) and nobody is left to hear of it: it is
+    // recorded as killed, as Mesos does, not kept in its last state among completed tasks.
+    const status = masterStatus(ctx, { taskId: task.info.task_id.value, agentId: task.agentId }, {
+      state: "TASK_KILLED",
+      reason: "REASON_FRAMEWORK_REMOVED",
+      message: `Framework "${frameworkId}" was removed`,
+    });
+    ctx.removeTask({ ...task, state: "TASK_KILLED", statuses: withStatus(task, status) });
   }
   for (const agentId of agents) {
     ctx.sendToAgent(agentId, {

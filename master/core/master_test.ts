@@ -403,6 +403,9 @@ Deno.test("Master tears down a framework whose failover timeout passes, killing 
   h.flush();
   assert.ok(!h.master.ctx.frameworks.has(fw));
   assert.ok(h.toAgent(agent).some((e: AgentEvent) => e.type === "SHUTDOWN_FRAMEWORK"));
+  const completed = h.master.ctx.completedTasks.at(-1);
+  assert.equal(completed?.state, "TASK_KILLED", "listed as killed, not in its last state");
+  assert.equal(completed?.statuses.at(-1)?.reason, "REASON_FRAMEWORK_REMOVED");
   assert.throws(() =>
     h.master.subscribeFramework({
       type: "SUBSCRIBE",
@@ -638,4 +641,48 @@ Deno.test("Master reports tasks an agent re-registers without as TASK_DROPPED/TA
   assert.equal(statusOf(plain, "p-staged")?.state, "TASK_LOST");
   assert.equal(statusOf(plain, "p-running")?.state, "TASK_LOST");
   assert.equal(h.master.ctx.tasks.size, 0, "all four are forgotten");
+});
+
+Deno.test("Master SHUTDOWN of a task group's executor kills every task of the group", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  h.allocate();
+  h.master.schedulerCall({
+    type: "ACCEPT",
+    framework_id: { value: fw },
+    accept: {
+      offer_ids: [h.offers(fw)[0]!.id],
+      operations: [{
+        type: "LAUNCH_GROUP",
+        launch_group: {
+          executor: {
+            type: "DEFAULT",
+            executor_id: { value: "pod-1" },
+            resources: Resources.parse("cpus:0.1;mem:32").toMesos(),
+          },
+          task_group: { tasks: [task("web", agent), task("sidecar", agent)] },
+        },
+      }, {
+        type: "LAUNCH",
+        launch: { task_infos: [task("alone", agent)] },
+      }],
+    },
+  }, "fs1");
+  h.flush();
+  const shutdown = (executorId: string) =>
+    h.master.schedulerCall({
+      type: "SHUTDOWN",
+      framework_id: { value: fw },
+      shutdown: { executor_id: { value: executorId }, agent_id: { value: agent } },
+    }, "fs1");
+  shutdown("pod-1");
+  h.flush();
+  const killed = h.toAgent(agent).flatMap((e) => e.type === "KILL" ? [e.kill.task_id.value] : []);
+  assert.deepEqual(killed.sort(), ["sidecar", "web"], "the group, not the task beside it");
+  assert.throws(
+    () => shutdown("pod-2"),
+    (e: unknown) =>
+      e instanceof TenderError && e.status === 400 && /Executor "pod-2" is unknown/.test(e.message),
+  );
 });

@@ -7,7 +7,9 @@ import {
   AgentInfoSchema,
   FrameworkInfoSchema,
   KillPolicySchema,
+  LIMITS,
   ResourceSchema,
+  storedSize,
   TaskInfoSchema,
   TaskStateSchema,
   TaskStatusSchema,
@@ -49,6 +51,11 @@ export const TaskRecordSchema = z.object({
   agentId: z.string(),
   role: z.string(),
   info: TaskInfoSchema,
+  /**
+   * The executor of the task group the task was launched in (LAUNCH_GROUP): a group member's
+   * TaskInfo names none, yet SHUTDOWN of that executor must find it.
+   */
+  executorId: z.string().optional(),
   /** Resources charged to the task (task plus executor), as Mesos resources. */
   resources: z.array(ResourceSchema),
   state: TaskStateSchema,
@@ -72,6 +79,26 @@ export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 
 /** How many statuses a task keeps. */
 export const STATUS_HISTORY = 10;
+
+/** The executor a task runs under: its group's, else the one its TaskInfo names. */
+export function executorIdOf(task: TaskRecord): string | undefined {
+  return task.executorId ?? task.info.executor?.executor_id.value;
+}
+
+/**
+ * Appends a status to a task's bounded history: at most `STATUS_HISTORY`, and fewer when the
+ * record would outgrow what the store takes (statuses carry free text), oldest dropped first.
+ */
+export function withStatus(
+  task: TaskRecord,
+  status: TaskRecord["statuses"][number],
+): TaskRecord["statuses"] {
+  const statuses = [...task.statuses, status].slice(-STATUS_HISTORY);
+  while (statuses.length > 1 && storedSize({ ...task, statuses }) > LIMITS.recordBytes) {
+    statuses.shift();
+  }
+  return statuses;
+}
 
 /** The key under which a task lives in memory and in KV. */
 export function taskKey(frameworkId: string, taskId: string): string {

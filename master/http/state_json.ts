@@ -2,6 +2,7 @@
 import { isTerminalState, Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
+import { executorIdOf } from "../core/records.ts";
 
 export const VERSION = "1.11.0-tender-0.1.0";
 
@@ -18,7 +19,7 @@ function taskJson(task: TaskRecord) {
     id: task.info.task_id.value,
     name: task.info.name,
     framework_id: task.frameworkId,
-    executor_id: task.info.executor?.executor_id.value ?? "",
+    executor_id: executorIdOf(task) ?? "",
     slave_id: task.agentId,
     state: task.state,
     resources: flat(taskResources(task)),
