@@ -1,25 +1,43 @@
 /**
- * Launch cost of the containerd containerizer against raw CRI: N busybox `sleep 3600` tasks to
- * running, each in its own pod with a CNI network, at the same concurrency, (1) by raw CRI calls
- * (RunPodSandbox + CreateContainer + StartContainer, the same configs) and (2) through
- * `ContainerdContainerizer.launch()`. Runs against a private containerd it starts and removes.
- * Pairs alternate which goes first; the figures are medians over the pairs.
+ * Issue 16's figures, in one run:
+ * 1. Launch cost of the containerd containerizer against raw CRI: N busybox `sleep 3600` tasks to
+ *    running, each in its own pod with a CNI network, at the same concurrency, (a) by raw CRI calls
+ *    (RunPodSandbox + CreateContainer + StartContainer, the same configs) and (b) through
+ *    `ContainerdContainerizer.launch()`. Pairs alternate which goes first; medians over the pairs.
+ * 2. Through Marathon (`containerd_marathon.ts`): the same N-instance app to running on a
+ *    containerd agent and on a Docker agent, and a killed container until Marathon's replacement
+ *    runs, on each.
+ * Runs against a private containerd it starts and removes.
  *
- *     deno run -A tests/bench/containerd_launch.ts [n=50] [concurrency=8] [pairs=3]
+ *     deno run -A --unstable-kv tests/bench/containerd_launch.ts [n=50] [concurrency=8] [pairs=3]
+ *       [kills=5]
  *     → containerd_raw_cri_start_50 <ms> ms
  *       containerd_containerizer_start_50 <ms> ms
  *       containerd_containerizer_vs_raw_ratio <r> x     (target ≤ 1.1)
+ *       marathon_containerd_launch_50 <ms> ms
+ *       marathon_docker_launch_50 <ms> ms
+ *       marathon_containerd_vs_docker_ratio <r> x
+ *       marathon_containerd_kill_to_replacement_running <ms> ms
+ *       marathon_docker_kill_to_replacement_running <ms> ms
  */
 import type { ContainerSpec } from "../../agent/containerizer/containerizer.ts";
 import { ContainerdContainerizer } from "../../agent/containerizer/containerd.ts";
 import { containerConfig, sandboxConfig } from "../../agent/containerizer/containerd_spec.ts";
+import { probeDocker } from "../../agent/containerizer/docker.ts";
 import { CRI_TEST_IMAGE, noContainerdReason, startContainerd } from "../support/containerd.ts";
+import { SOCKET } from "../docker_helpers.ts";
+import { marathonOnBothEngines, median } from "./containerd_marathon.ts";
 
 const n = Number(Deno.args[0] ?? 50);
 const concurrency = Number(Deno.args[1] ?? 8);
 const pairs = Number(Deno.args[2] ?? 3);
+const kills = Number(Deno.args[3] ?? 5);
 if (noContainerdReason) {
   console.error(`containerd_launch: skipped (${noContainerdReason})`);
+  Deno.exit(0);
+}
+if (!await probeDocker(SOCKET)) {
+  console.error("containerd_launch: skipped (no Docker engine answers, for the Docker side)");
   Deno.exit(0);
 }
 
@@ -93,8 +111,6 @@ async function removeAll(owner: string): Promise<void> {
   }));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 try {
   // Warm-up: the node is prepared (sandbox image, CNI) and one pod of each kind has run.
   await c.launch("warm", spec("warm"));
@@ -116,6 +132,11 @@ try {
   console.log(`containerd_containerizer_vs_raw_ratio ${(o / r).toFixed(3)} x`);
   console.log(`containerd_raw_cri_per_task ${(r / n).toFixed(1)} ms`);
   console.log(`containerd_containerizer_per_task ${(o / n).toFixed(1)} ms`);
+  await marathonOnBothEngines(
+    ctd,
+    { n, pairs, kills },
+    (metric, value, unit) => console.log(`${metric} ${value} ${unit}`),
+  );
 } finally {
   c.close();
   await ctd.stop();
