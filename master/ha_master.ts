@@ -8,15 +8,23 @@
 import { createLogger, type Logger } from "../protocol/log.ts";
 import { systemClock } from "../protocol/mod.ts";
 import { Candidacy, EtcdConnection } from "../store/mod.ts";
+import { schemeOf, ServerSecurity } from "../security/mod.ts";
+import { masterAuthentication } from "./http/auth.ts";
 import { standbyApp } from "./http/standby_app.ts";
-import { lead, type Leading, masterSettings, type StartMasterOptions } from "./mod.ts";
+import {
+  checkSecurityOptions,
+  lead,
+  type Leading,
+  masterSettings,
+  type StartMasterOptions,
+} from "./mod.ts";
 import { MasterStore } from "./store/master_store.ts";
 
 /** How to start a master on etcd. */
 export interface StartHaMasterOptions extends StartMasterOptions {
   /** The etcd cluster and Tender's prefix there (parsed `--store etcd://…`). */
   etcd: { endpoints: string[]; prefix: string };
-  /** The URL other processes reach this master at (default `http://HOST:PORT`). */
+  /** The URL other processes reach this master at (default `http(s)://HOST:PORT`). */
   advertiseUrl?: string;
   /** The leadership lease, in seconds (default 2: a dead leader is replaced in about 2–3 s). */
   leaseSeconds?: number;
@@ -41,6 +49,9 @@ export interface HaMaster {
 
 /** Connects to etcd, serves as a standby, and campaigns for leadership in the background. */
 export async function startHaMaster(options: StartHaMasterOptions): Promise<HaMaster> {
+  checkSecurityOptions(options);
+  // One security for every term of leadership and the standby, so counters add up.
+  const security = options.security ?? ServerSecurity.off();
   const log = options.log ?? createLogger({ component: "master" });
   const etcd = await EtcdConnection.open(options.etcd, { timeoutMs: options.etcdTimeoutMs });
   const host = options.host ?? "127.0.0.1";
@@ -53,6 +64,7 @@ export async function startHaMaster(options: StartHaMasterOptions): Promise<HaMa
       lead: (leadership) =>
         lead(new MasterStore(etcd.store("master", leadership.fence)), settings, {
           ...options,
+          security,
           self: view.self,
         }),
     },
@@ -63,13 +75,19 @@ export async function startHaMaster(options: StartHaMasterOptions): Promise<HaMa
     trouble: () => candidacy.trouble(),
     startTime: (options.clock ?? systemClock).now(),
   };
-  const standby = standbyApp(view);
+  const standby = standbyApp(view, {
+    middleware: [
+      masterAuthentication(security, options.authenticate ?? {}, { standby: true }),
+    ],
+    security: security.metrics,
+  });
   const server = Deno.serve(
-    { hostname: host, port: options.port ?? 5050, onListen: () => {} },
+    { hostname: host, port: options.port ?? 5050, onListen: () => {}, ...options.tls },
     (request, info) => (candidacy.leading()?.app ?? standby).fetch(request, info),
   );
   settings.port = server.addr.port;
-  const self = options.advertiseUrl?.replace(/\/+$/, "") ?? `http://${host}:${server.addr.port}`;
+  const self = options.advertiseUrl?.replace(/\/+$/, "") ??
+    `${schemeOf(options.tls)}://${host}:${server.addr.port}`;
   view.self = self;
   candidacy.start(self);
   return {

@@ -2,6 +2,14 @@
 import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../protocol/flags.ts";
 import { serveRegistry } from "../registry/mod.ts";
 import { parseStoreSpec, type StoreSpec } from "../store/mod.ts";
+import {
+  CLIENT_SECURITY_FLAGS,
+  CLIENT_SECURITY_USAGE,
+  clientSecurityFlags,
+  SERVER_SECURITY_FLAGS,
+  SERVER_SECURITY_USAGE,
+  serverSecurityFlags,
+} from "../security/mod.ts";
 import { startHaMaster } from "./ha_master.ts";
 import { startMaster } from "./mod.ts";
 
@@ -15,7 +23,15 @@ const USAGE =
   [--drain-seconds SECS (1): routers drain a task this long before its kill]
   [--agent-max-age SECS (1209600, two weeks): unreachable agents are forgotten after this]
   [--cluster-id ID: on an empty store only, take this cluster id (adopt a lost store's agents)]
-  [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
+  [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]
+Security (all off unless given):
+${SERVER_SECURITY_USAGE}
+  --authenticate-frameworks      the scheduler API needs credentials (needs --credentials)
+  --authenticate-agents          the agent API needs credentials (needs --credentials)
+  --authenticate-http-readwrite  operator calls that change state need credentials
+  --authenticate-http-readonly   state, operator reads, catalog, /metrics and the dashboard do
+The master's own calls to agents (the dashboard's log proxy):
+${CLIENT_SECURITY_USAGE}`;
 
 const args = parseFlags(USAGE, {
   host: { type: "string", default: "127.0.0.1" },
@@ -36,6 +52,12 @@ const args = parseFlags(USAGE, {
   "agent-max-age": { type: "string" },
   "cluster-id": { type: "string" },
   "log-level": { type: "string" },
+  ...SERVER_SECURITY_FLAGS,
+  "authenticate-frameworks": { type: "boolean" },
+  "authenticate-agents": { type: "boolean" },
+  "authenticate-http-readwrite": { type: "boolean" },
+  "authenticate-http-readonly": { type: "boolean" },
+  ...CLIENT_SECURITY_FLAGS,
   help: { type: "boolean" },
 });
 const log = loggerFlag("master", args["log-level"], USAGE);
@@ -67,6 +89,19 @@ try {
 } catch (e) {
   usageError((e as Error).message, USAGE);
 }
+const { security, tls } = await serverSecurityFlags(args, USAGE);
+const client = await clientSecurityFlags(args, USAGE);
+const authenticate = {
+  frameworks: args["authenticate-frameworks"],
+  agents: args["authenticate-agents"],
+  httpReadwrite: args["authenticate-http-readwrite"],
+  httpReadonly: args["authenticate-http-readonly"],
+};
+for (const [flag, on] of Object.entries(args)) {
+  if (flag.startsWith("authenticate-") && on && !security.authenticating) {
+    usageError(`--${flag} needs --credentials FILE (whom to authenticate against)`, USAGE);
+  }
+}
 const options = {
   host: args.host,
   port,
@@ -86,6 +121,10 @@ const options = {
   agentMaxAgeMs: seconds("agent-max-age", args["agent-max-age"], 14 * 24 * 60 * 60 * 1000),
   clusterId: args["cluster-id"],
   dnsPort,
+  security,
+  authenticate,
+  tls,
+  client,
 };
 const master = store?.kind === "etcd"
   ? await startHaMaster({

@@ -23,10 +23,13 @@ import { HttpMetrics, mountMasterMetrics } from "./metrics/mod.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
 import { DenoKvStore } from "../store/mod.ts";
+import { ClientSecurity, schemeOf, ServerSecurity, type TlsFiles } from "../security/mod.ts";
+import { type AuthenticationSwitches, masterAuthentication } from "./http/auth.ts";
 
 export { Master, type Snapshot } from "./core/master.ts";
 export { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 export { MasterRuntime } from "./runtime.ts";
+export { type AuthenticationSwitches, credentialsRequired, MASTER_REALM } from "./http/auth.ts";
 
 /** How to start a master. Durations in milliseconds. */
 export interface StartMasterOptions extends Partial<MasterOptions> {
@@ -45,6 +48,14 @@ export interface StartMasterOptions extends Partial<MasterOptions> {
   dnsPort?: number;
   /** Routes mounted beside the master's own; default `/metrics` and the dashboard. */
   mount?: Mount;
+  /** Credentials and ACLs (`--credentials`, `--acls`); default: off. */
+  security?: ServerSecurity;
+  /** Which routes need credentials (Mesos' switches); each needs credentials in `security`. */
+  authenticate?: AuthenticationSwitches;
+  /** Serve HTTPS with this certificate chain and key (`--tls-cert`, `--tls-key`). */
+  tls?: TlsFiles;
+  /** Credentials and CA for the master's own calls to agents (the dashboard's log proxy). */
+  client?: ClientSecurity;
 }
 
 /** What a mount gets besides the app: the master's request timer, and its lifetime. */
@@ -52,6 +63,10 @@ export interface MountExtras {
   http: HttpMetrics;
   /** Aborted when the master stops: long-lived streams must end then. */
   signal: AbortSignal;
+  /** The master's authentication and ACLs (its counters go into `/metrics`). */
+  security: ServerSecurity;
+  /** How the master calls agents. */
+  client: ClientSecurity;
 }
 
 /** Adds routes to the master's app. */
@@ -59,11 +74,16 @@ export type Mount = (app: Hono, runtime: MasterRuntime, extras: MountExtras) => 
 
 /** `/metrics` (Prometheus text) and the dashboard at `/`. */
 export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {
-  return (app, runtime, { http, signal }) => {
-    const { instruments } = mountMasterMetrics(app, runtime, { http });
+  return (app, runtime, { http, signal, security, client }) => {
+    const { instruments } = mountMasterMetrics(app, runtime, {
+      http,
+      security: security.metrics,
+    });
     runtime.onAllocation((seconds) => instruments.observeAllocation(seconds));
     mountDashboard(app, runtime, {
       signal,
+      security,
+      fetch: client.fetch,
       apps: marathonUrl ? marathonApps(marathonUrl) : undefined,
       jobs: jobsUrl ? metronomeJobs(jobsUrl) : undefined,
     });
@@ -82,6 +102,7 @@ export interface RunningMaster {
 
 /** Recovers state from the work dir, then serves the master's API. */
 export async function startMaster(options: StartMasterOptions): Promise<RunningMaster> {
+  checkSecurityOptions(options);
   await Deno.mkdir(options.workDir, { recursive: true, mode: 0o700 });
   const store = new MasterStore(
     await DenoKvStore.open(options.kvPath ?? `${options.workDir}/master.kv`),
@@ -90,13 +111,13 @@ export async function startMaster(options: StartMasterOptions): Promise<RunningM
   const settings = masterSettings(options);
   const leading = await lead(store, settings, options);
   const server = Deno.serve(
-    { hostname: host, port: options.port ?? 5050, onListen: () => {} },
+    { hostname: host, port: options.port ?? 5050, onListen: () => {}, ...options.tls },
     leading.app.fetch,
   );
   const port = server.addr.port;
   settings.port = port;
   return {
-    url: `http://${host}:${port}`,
+    url: `${schemeOf(options.tls)}://${host}:${port}`,
     port,
     dnsPort: leading.dnsPort,
     runtime: leading.runtime,
@@ -106,6 +127,25 @@ export async function startMaster(options: StartMasterOptions): Promise<RunningM
       store.close();
     },
   };
+}
+
+/**
+ * Refuses switches that cannot work: each authentication switch needs a credentials file, as
+ * in Mesos (`--authenticate_frameworks` without `--credentials` stops the master).
+ */
+export function checkSecurityOptions(options: StartMasterOptions): void {
+  if (options.security?.authenticating) return;
+  const names: Record<keyof AuthenticationSwitches, string> = {
+    frameworks: "--authenticate-frameworks",
+    agents: "--authenticate-agents",
+    httpReadwrite: "--authenticate-http-readwrite",
+    httpReadonly: "--authenticate-http-readonly",
+  };
+  for (const [key, flag] of Object.entries(names)) {
+    if (options.authenticate?.[key as keyof AuthenticationSwitches]) {
+      throw new Error(`${flag} needs --credentials FILE (whom to authenticate against)`);
+    }
+  }
 }
 
 /** The master's settings: the defaults, overridden by what `options` sets. */
@@ -133,12 +173,18 @@ export async function lead(
   options: StartMasterOptions & { self?: string },
 ): Promise<Leading> {
   const clock = options.clock ?? systemClock;
+  const security = options.security ?? ServerSecurity.off();
+  const switches = options.authenticate ?? {};
   const runtime = await MasterRuntime.start(
-    { store, clock, ids: options.ids ?? randomIds },
+    { store, clock, ids: options.ids ?? randomIds, authorizer: security },
     settings,
   );
   const http = new HttpMetrics();
-  const app = masterApp(runtime, { middleware: [http.middleware()], self: options.self });
+  const app = masterApp(runtime, {
+    middleware: [http.middleware(), masterAuthentication(security, switches)],
+    self: options.self,
+    auth: { security, switches },
+  });
   const streams = new AbortController();
   const catalog = feedCatalog(runtime, clock);
   app.route("/", discoveryRoutes(catalog, { signal: streams.signal }));
@@ -156,6 +202,8 @@ export async function lead(
   (options.mount ?? standardMount(options.marathonUrl, options.jobsUrl))(app, runtime, {
     http,
     signal: streams.signal,
+    security,
+    client: options.client ?? ClientSecurity.anonymous(),
   });
   return {
     app,

@@ -3,7 +3,7 @@
  * anything is acknowledged or sent, delivers events to the streams, and drives the timers.
  */
 import type { AgentCall, Call, Clock, Ids } from "../protocol/mod.ts";
-import type { Change, MasterOptions, Outgoing } from "./core/context.ts";
+import type { Authorizer, Change, MasterOptions, Outgoing } from "./core/context.ts";
 import { Master } from "./core/master.ts";
 import { ClusterMismatchError } from "./core/agents.ts";
 import { StreamHub } from "./http/streams.ts";
@@ -39,10 +39,13 @@ export class MasterRuntime {
   #closed = false;
 
   private constructor(
-    deps: { store: MasterStore; clock: Clock; ids: Ids },
+    deps: { store: MasterStore; clock: Clock; ids: Ids; authorizer?: Authorizer },
     options: MasterOptions,
   ) {
-    this.core = new Master({ clock: deps.clock, ids: deps.ids }, options);
+    this.core = new Master(
+      { clock: deps.clock, ids: deps.ids, authorizer: deps.authorizer },
+      options,
+    );
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#ids = deps.ids;
@@ -50,7 +53,7 @@ export class MasterRuntime {
 
   /** Recovers the master's books from the store and starts its timers. */
   static async start(
-    deps: { store: MasterStore; clock: Clock; ids: Ids },
+    deps: { store: MasterStore; clock: Clock; ids: Ids; authorizer?: Authorizer },
     options: MasterOptions,
   ): Promise<MasterRuntime> {
     const runtime = new MasterRuntime(deps, options);
@@ -82,9 +85,13 @@ export class MasterRuntime {
     return runtime;
   }
 
-  /** Opens a scheduler's event stream for a SUBSCRIBE call; resolves once it is durable. */
+  /**
+   * Opens a scheduler's event stream for a SUBSCRIBE call (from `principal`, when the request
+   * authenticated); resolves once it is durable.
+   */
   async subscribeFramework(
     call: Extract<Call, { type: "SUBSCRIBE" }>,
+    principal?: string,
   ): Promise<{ streamId: string; body: ReadableStream<Uint8Array> }> {
     const streamId = this.#ids.uuid();
     const body = this.frameworks.open(streamId, (owner) => {
@@ -92,7 +99,7 @@ export class MasterRuntime {
     });
     try {
       await this.#run(() => {
-        const id = this.core.subscribeFramework(call, streamId);
+        const id = this.core.subscribeFramework(call, streamId, principal);
         this.frameworks.bind(streamId, id);
       });
     } catch (e) {
@@ -106,14 +113,16 @@ export class MasterRuntime {
   schedulerCall(
     call: Exclude<Call, { type: "SUBSCRIBE" }>,
     streamId: string | null,
+    principal?: string,
   ): Promise<void> {
-    return this.#run(() => this.core.schedulerCall(call, streamId));
+    return this.#run(() => this.core.schedulerCall(call, streamId, principal));
   }
 
   /** Opens an agent's command stream for its SUBSCRIBE call. */
   async subscribeAgent(
     call: Extract<AgentCall, { type: "SUBSCRIBE" }>,
     ip?: string,
+    principal?: string,
   ): Promise<{ streamId: string; body: ReadableStream<Uint8Array> }> {
     const streamId = this.#ids.uuid();
     const body = this.agents.open(streamId, (owner) => {
@@ -121,7 +130,7 @@ export class MasterRuntime {
     });
     try {
       await this.#run(() => {
-        const id = this.core.subscribeAgent(call, streamId, ip);
+        const id = this.core.subscribeAgent(call, streamId, ip, principal);
         this.agents.bind(streamId, id);
       });
     } catch (e) {
@@ -135,8 +144,8 @@ export class MasterRuntime {
   }
 
   /** An agent's UPDATE or HEARTBEAT; resolves once durable. */
-  agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>): Promise<void> {
-    return this.#run(() => this.core.agentCall(call));
+  agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>, principal?: string): Promise<void> {
+    return this.#run(() => this.core.agentCall(call, principal));
   }
 
   /** Calls `listen` with each batch of changes once it is durable (the catalog follows tasks so). */

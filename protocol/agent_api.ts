@@ -90,6 +90,8 @@ export const AgentCallSchema = z.discriminatedUnion("type", [
        * master takes the address the agent connected from.
        */
       advertise_ip: z.string().min(1).optional(),
+      /** How the agent's API is reached: `https` when it serves TLS (default `http`). */
+      scheme: z.enum(["http", "https"]).optional(),
     }),
   }),
   z.object({

@@ -17,6 +17,7 @@ import {
   type TaskStatus,
   untilAborted,
 } from "../protocol/mod.ts";
+import type { ClientSecurity } from "../security/mod.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { fromBase64, MasterClient, parseEventRecord, toBase64 } from "./master_client.ts";
 import { type CallbackResult, type Scheduler, SchedulerCallError } from "./scheduler.ts";
@@ -49,6 +50,12 @@ export interface SchedulerDriverOptions {
    * leads (a paused or cut-off leader keeps the stream open); default 5 s.
    */
   leaderCheckMs?: number;
+  /**
+   * Credentials for every call (the subscription stream too) and the CA to verify an `https`
+   * master by; its principal becomes `framework.principal` unless that is set. Used when
+   * `master` is a string (a `Masters` carries its own `fetch`).
+   */
+  security?: ClientSecurity;
 }
 
 const DEFAULT_HEARTBEAT_SECONDS = 15;
@@ -81,7 +88,10 @@ export class SchedulerDriver {
 
   constructor(scheduler: Scheduler, options: SchedulerDriverOptions) {
     this.#scheduler = scheduler;
-    this.#framework = options.framework;
+    const principal = options.security?.principal;
+    this.#framework = principal !== undefined && options.framework.principal === undefined
+      ? { ...options.framework, principal }
+      : options.framework;
     this.#frameworkId = options.frameworkId ?? options.framework.id?.value;
     this.#clock = options.clock ?? systemClock;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -90,7 +100,7 @@ export class SchedulerDriver {
     this.#callTimeoutMs = options.callTimeoutMs ?? 75_000;
     this.#missedHeartbeats = options.missedHeartbeats ?? 5;
     this.#leaderCheckMs = options.leaderCheckMs ?? 5_000;
-    this.#client = new MasterClient(options.master);
+    this.#client = new MasterClient(options.master, { security: options.security });
   }
 
   /** The framework id, once the master assigned one (or the one given to re-subscribe). */

@@ -4,6 +4,7 @@
  * turns refusals into `SchedulerCallError`, and parses event records.
  */
 import { type Call, type CallType, type Event, EventSchema, Masters } from "../protocol/mod.ts";
+import type { ClientSecurity } from "../security/mod.ts";
 import { SchedulerCallError } from "./scheduler.ts";
 
 const SCHEDULER_PATH = "/api/v1/scheduler";
@@ -17,10 +18,11 @@ export class MasterClient {
 
   /**
    * `master` is a base URL (`http://127.0.0.1:5050`, a path prefix is kept), a comma-separated
-   * list of them, or a `Masters`.
+   * list of them, or a `Masters`. `security` (for a string) adds credentials to every request
+   * and verifies an `https` master with its CA.
    */
-  constructor(master: string | Masters) {
-    this.#masters = Masters.from(master);
+  constructor(master: string | Masters, options: { security?: ClientSecurity } = {}) {
+    this.#masters = Masters.from(master, { fetch: options.security?.fetch });
   }
 
   /** The masters calls go to (the leader among them). */

@@ -1,5 +1,6 @@
 /** Agent lifecycle: (re)registration with reconciliation, status updates, silence, loss. */
 import type { AgentInfo, AgentTask, TaskStatus } from "../../protocol/mod.ts";
+import { forbidden } from "../../security/mod.ts";
 import {
   badRequest,
   checkRecordSize,
@@ -44,6 +45,9 @@ export function subscribeAgent(
     streamId: string;
     ip?: string;
     clusterId?: string;
+    scheme?: "http" | "https";
+    /** The principal the request authenticated as (undefined: none). */
+    principal?: string;
   },
 ): string {
   const now = ctx.now();
@@ -73,6 +77,10 @@ export function subscribeAgent(
     checkRecordSize(`Task "${report.task.task_id.value}"`, report);
   }
   const existing = claimed ? ctx.agents.get(claimed) : undefined;
+  if (existing) requireAgentPrincipal(ctx, existing.id, request.principal);
+  if (!ctx.authorizer.allows("register_agents", request.principal, request.info.hostname)) {
+    throw forbidden("register_agents", request.principal, request.info.hostname);
+  }
   const id = claimed ?? ctx.nextAgentId();
   const old = ctx.agentConnections.get(id);
   if (old) {
@@ -83,6 +91,10 @@ export function subscribeAgent(
     id,
     info: { ...request.info, id: { value: id } },
     ip: request.ip ?? existing?.ip,
+    ...(request.scheme === "https" ? { scheme: "https" as const } : {}),
+    ...(request.principal ?? existing?.principal) === undefined
+      ? {}
+      : { principal: request.principal ?? existing?.principal },
     deactivated: existing?.deactivated ?? false,
     drain: existing?.drain,
     registeredTime: existing?.registeredTime ?? now,
@@ -339,6 +351,28 @@ function terminate(ctx: MasterContext, task: TaskRecord, status: TaskStatus): vo
   });
   ctx.sendToFramework(task.frameworkId, { type: "UPDATE", update: { status } });
   ctx.removeTask({ ...task, state: status.state, statuses: withStatus(task, status) });
+}
+
+/**
+ * Refuses a call as agent `agentId` from another principal than the one it registered as
+ * (when the master authenticates). An agent registered before authentication was turned on is
+ * bound by its first authenticated call.
+ */
+export function requireAgentPrincipal(
+  ctx: MasterContext,
+  agentId: string,
+  principal: string | undefined,
+): void {
+  const agent = ctx.agents.get(agentId);
+  if (!ctx.authorizer.authenticating || agent?.principal === undefined) return;
+  if (agent.principal === principal) return;
+  throw new TenderError(
+    "forbidden",
+    `Agent "${agentId}" is registered by principal "${agent.principal}"; ` +
+      (principal === undefined
+        ? "an unauthenticated caller may not act as it"
+        : `principal "${principal}" may not act as it`),
+  );
 }
 
 function requireConnectedAgent(ctx: MasterContext, agentId: string) {

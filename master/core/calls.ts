@@ -10,11 +10,12 @@ import {
   pathSafeId,
   Resources,
 } from "../../protocol/mod.ts";
+import { type AclAction, forbidden } from "../../security/mod.ts";
 import type { OfferRecord } from "../allocator/offer_book.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
 import { refuseUntil, returnOffer } from "./offers.ts";
-import type { TaskRecord } from "./records.ts";
+import type { FrameworkRecord, TaskRecord } from "./records.ts";
 import { executorIdOf } from "./records.ts";
 
 type CallOf<T extends Call["type"]> = Extract<Call, { type: T }>;
@@ -43,7 +44,23 @@ export function accept(ctx: MasterContext, call: CallOf<"ACCEPT">): void {
   const framework = ctx.frameworks.get(frameworkId)!;
   let unused = offered;
   const sentGroups = new Set<unknown>();
+  const refusals = launchRefusals(ctx, framework, launches);
   for (const launch of launches) {
+    const refusal = refusals.get(launch.group ?? launch.task);
+    if (refusal !== undefined) {
+      // As Mesos answers an unauthorized task: TASK_ERROR, nothing recorded or launched.
+      ctx.sendToFramework(frameworkId, {
+        type: "UPDATE",
+        update: {
+          status: masterStatus(ctx, { taskId: launch.task.task_id.value, agentId: first.agentId }, {
+            state: "TASK_ERROR",
+            reason: "REASON_TASK_UNAUTHORIZED",
+            message: refusal,
+          }),
+        },
+      });
+      continue;
+    }
     unused = unused.subtract(launch.resources);
     const record: TaskRecord = {
       frameworkId,
@@ -87,6 +104,48 @@ export function accept(ctx: MasterContext, call: CallOf<"ACCEPT">): void {
   const refuse = call.accept.filters?.refuse_seconds;
   returnOffer(ctx, first, unused, refuse === 0 ? undefined : refuseUntil(ctx, refuse));
   ctx.counters.offersAccepted += offers.length;
+}
+
+/**
+ * Why each launch (a task, or a task group as a whole) is not authorized, by the framework's
+ * principal: `run_tasks` as the task's user (its command's, else the framework's), and what
+ * reaches past the sandbox — a privileged container (`launch_privileged_containers`, by user)
+ * and each host path mounted (`mount_host_paths`), both refused unless an ACL allows them.
+ */
+function launchRefusals(
+  ctx: MasterContext,
+  framework: FrameworkRecord,
+  launches: readonly Launch[],
+): Map<TaskInfo | Launch["group"], string> {
+  const refusals = new Map<TaskInfo | Launch["group"], string>();
+  const principal = framework.info.principal;
+  for (const launch of launches) {
+    const key = launch.group ?? launch.task;
+    if (refusals.has(key)) continue;
+    const user = launch.task.command?.user ?? framework.info.user;
+    const checks: [AclAction, string][] = [["run_tasks", user]];
+    for (const container of [launch.task.container, launch.group?.executor.container]) {
+      if (container?.docker?.privileged) checks.push(["launch_privileged_containers", user]);
+      for (const volume of container?.volumes ?? []) {
+        const path = volume.source
+          ? (volume.source.type === "HOST_PATH" ? volume.source.host_path?.path : undefined)
+          : volume.host_path;
+        if (path !== undefined) checks.push(["mount_host_paths", path]);
+      }
+    }
+    for (const [action, object] of checks) {
+      if (ctx.authorizer.allows(action, principal, object)) continue;
+      const what = launch.group ? "Task group of task" : "Task";
+      refusals.set(
+        key,
+        `${what} "${launch.task.task_id.value}" is not authorized: ${
+          forbidden(action, principal, object).message
+        }`,
+      );
+      break;
+    }
+  }
+  return refusals;
 }
 
 /** DECLINE: gives the offers back, filtered from this framework for `refuse_seconds`. */

@@ -3,6 +3,7 @@
  * `changes` (records to persist before anything is acknowledged) and `outbox` (events to send).
  */
 import type { AgentEvent, Clock, Event, Ids } from "../../protocol/mod.ts";
+import { ServerSecurity } from "../../security/mod.ts";
 import { Allocator } from "../allocator/allocator.ts";
 import { OfferBook } from "../allocator/offer_book.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
@@ -68,6 +69,13 @@ export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
   agentMaxAgeMs: 14 * 24 * 60 * 60 * 1000,
 };
 
+/**
+ * What the core asks about callers: whether they authenticate at all (identities bind to
+ * principals then) and whether the ACLs allow an action. `ServerSecurity` is one; its
+ * `allows` counts each denial for `/metrics`.
+ */
+export type Authorizer = Pick<ServerSecurity, "authenticating" | "allows">;
+
 /** Live (not persisted) facts about a connected party. */
 export interface Connection {
   streamId: string;
@@ -131,10 +139,14 @@ export class MasterContext {
   #frameworkSeq = 0;
   #agentSeq = 0;
 
+  /** The ACLs (default: no credentials, every action allowed but those off unless allowed). */
+  readonly authorizer: Authorizer;
+
   constructor(
-    readonly deps: { clock: Clock; ids: Ids },
+    readonly deps: { clock: Clock; ids: Ids; authorizer?: Authorizer },
     readonly options: MasterOptions,
   ) {
+    this.authorizer = deps.authorizer ?? ServerSecurity.off();
     this.masterId = deps.ids.uuid();
     this.startTime = deps.clock.now();
     for (const [role, weight] of Object.entries(options.weights)) {

@@ -1,11 +1,13 @@
 /** Framework lifecycle: subscribe, failover, disconnect, teardown. */
 import type { FrameworkInfo, TaskStatus } from "../../protocol/mod.ts";
+import { forbidden } from "../../security/mod.ts";
 import {
   badRequest,
   checkRecordSize,
   isTerminalState,
   pathSafeId,
   Resources,
+  TenderError,
 } from "../../protocol/mod.ts";
 import type { MasterContext } from "./context.ts";
 import { withdrawOffers } from "./offers.ts";
@@ -41,9 +43,11 @@ export function subscribe(
     frameworkId?: string;
     suppressedRoles?: string[];
     streamId: string;
+    /** The principal the request authenticated as (undefined: none). */
+    principal?: string;
   },
 ): Subscription {
-  const { info } = request;
+  const info = withPrincipal(ctx, request.info, request.principal);
   const claimed = request.frameworkId ?? info.id?.value;
   if (claimed !== undefined) pathSafeId("framework id", claimed);
   checkRecordSize("'framework_info'", info);
@@ -59,6 +63,20 @@ export function subscribe(
   const roles = rolesOf(info);
   const now = ctx.now();
   const existing = claimed ? ctx.frameworks.get(claimed) : undefined;
+  if (existing && existing.info.principal !== info.principal) {
+    // The framework id is public (Marathon shows it at /v2/info): it is bound to the principal
+    // that registered it, or anyone could fail the framework over and tear it down.
+    throw new TenderError(
+      "forbidden",
+      `Framework "${claimed}" is registered by ${principalText(existing.info.principal)}; ` +
+        `it cannot be subscribed to as ${principalText(info.principal)}`,
+    );
+  }
+  for (const role of roles) {
+    if (!ctx.authorizer.allows("register_frameworks", info.principal, role)) {
+      throw forbidden("register_frameworks", info.principal, role);
+    }
+  }
   const id = claimed ?? ctx.nextFrameworkId();
   const old = ctx.frameworkConnections.get(id);
   if (old) {
@@ -109,6 +127,41 @@ export function subscribe(
   }
   ctx.wantAllocation();
   return { frameworkId: id, resubscribed: existing !== undefined };
+}
+
+/**
+ * The framework's info with its principal checked against the authenticated one: a different
+ * claimed principal is refused, an absent one is filled in (as Mesos does with
+ * `--authenticate_frameworks`); without authentication the claimed one is kept (then bound).
+ */
+function withPrincipal(
+  ctx: MasterContext,
+  info: FrameworkInfo,
+  authenticated: string | undefined,
+): FrameworkInfo {
+  if (authenticated === undefined) {
+    // Where principals can be proven, an unproven claim to one is not taken on trust.
+    if (ctx.authorizer.authenticating && info.principal !== undefined) {
+      throw new TenderError(
+        "unauthorized",
+        `'framework_info.principal' ("${info.principal}") needs the request to authenticate ` +
+          "as that principal",
+      );
+    }
+    return info;
+  }
+  if (info.principal !== undefined && info.principal !== authenticated) {
+    throw new TenderError(
+      "forbidden",
+      `'framework_info.principal' ("${info.principal}") differs from the authenticated ` +
+        `principal "${authenticated}"`,
+    );
+  }
+  return { ...info, principal: authenticated };
+}
+
+function principalText(principal: string | undefined): string {
+  return principal === undefined ? "no principal" : `principal "${principal}"`;
 }
 
 /** The scheduler's stream closed: offers are rescinded and the failover timeout starts. */

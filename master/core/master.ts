@@ -15,7 +15,7 @@ import {
   setSuppressed,
   shutdownExecutor,
 } from "./calls.ts";
-import type { Change, MasterOptions, Outgoing } from "./context.ts";
+import type { Authorizer, Change, MasterOptions, Outgoing } from "./context.ts";
 import { MasterContext } from "./context.ts";
 import { disconnect, expireFailovers, subscribe, teardown } from "./frameworks.ts";
 import {
@@ -24,6 +24,7 @@ import {
   forgetGoneAgents,
   heartbeat,
   recordUpdate,
+  requireAgentPrincipal,
   subscribeAgent,
 } from "./agents.ts";
 import { drainAgent, reactivateAgent } from "./maintenance.ts";
@@ -42,7 +43,7 @@ export interface Snapshot {
 export class Master {
   readonly ctx: MasterContext;
 
-  constructor(deps: { clock: Clock; ids: Ids }, options: MasterOptions) {
+  constructor(deps: { clock: Clock; ids: Ids; authorizer?: Authorizer }, options: MasterOptions) {
     this.ctx = new MasterContext(deps, options);
   }
 
@@ -94,22 +95,49 @@ export class Master {
     ctx.changes.length = 0;
   }
 
-  /** SUBSCRIBE from a scheduler, on a stream the shell has opened with `streamId`. */
-  subscribeFramework(call: Extract<Call, { type: "SUBSCRIBE" }>, streamId: string): string {
+  /**
+   * SUBSCRIBE from a scheduler, on a stream the shell has opened with `streamId`; `principal`
+   * is the one the request authenticated as (undefined: none).
+   */
+  subscribeFramework(
+    call: Extract<Call, { type: "SUBSCRIBE" }>,
+    streamId: string,
+    principal?: string,
+  ): string {
     return subscribe(this.ctx, {
       info: call.subscribe.framework_info,
       frameworkId: call.framework_id?.value,
       suppressedRoles: call.subscribe.suppressed_roles,
       streamId,
+      principal,
     }).frameworkId;
   }
 
-  /** Any other scheduler call, from a subscribed framework on its current stream. */
-  schedulerCall(call: Exclude<Call, { type: "SUBSCRIBE" }>, streamId: string | null): void {
+  /**
+   * Any other scheduler call, from a subscribed framework on its current stream; an
+   * authenticated call must come from the framework's principal.
+   */
+  schedulerCall(
+    call: Exclude<Call, { type: "SUBSCRIBE" }>,
+    streamId: string | null,
+    principal?: string,
+  ): void {
     const { ctx } = this;
     const frameworkId = call.framework_id.value;
-    if (!ctx.frameworks.has(frameworkId)) {
+    const framework = ctx.frameworks.get(frameworkId);
+    if (!framework) {
       throw new TenderError("bad_request", `Framework "${frameworkId}" cannot be found`);
+    }
+    if (principal !== undefined && framework.info.principal !== principal) {
+      throw new TenderError(
+        "forbidden",
+        `Principal "${principal}" may not call for framework "${frameworkId}" ` +
+          `(registered by ${
+            framework.info.principal === undefined
+              ? "no principal"
+              : `"${framework.info.principal}"`
+          })`,
+      );
     }
     const conn = ctx.frameworkConnections.get(frameworkId);
     if (!conn) {
@@ -162,6 +190,7 @@ export class Master {
     call: Extract<AgentCall, { type: "SUBSCRIBE" }>,
     streamId: string,
     remoteIp?: string,
+    principal?: string,
   ): string {
     return subscribeAgent(this.ctx, {
       info: call.subscribe.agent_info,
@@ -169,11 +198,14 @@ export class Master {
       clusterId: call.subscribe.cluster_id,
       streamId,
       ip: call.subscribe.advertise_ip ?? remoteIp,
+      scheme: call.subscribe.scheme,
+      principal,
     });
   }
 
-  /** UPDATE or HEARTBEAT from an agent. */
-  agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>): void {
+  /** UPDATE or HEARTBEAT from an agent (authenticated as `principal`, if at all). */
+  agentCall(call: Exclude<AgentCall, { type: "SUBSCRIBE" }>, principal?: string): void {
+    requireAgentPrincipal(this.ctx, call.agent_id.value, principal);
     // Any call is a sign of life: a busy agent's updates count as much as its heartbeats.
     heartbeat(this.ctx, call.agent_id.value);
     if (call.type === "HEARTBEAT") return;
@@ -191,6 +223,11 @@ export class Master {
   /** REACTIVATE_AGENT. */
   reactivateAgent(agentId: string): void {
     reactivateAgent(this.ctx, agentId);
+  }
+
+  /** The operator's TEARDOWN: the framework's tasks are killed and it is removed. */
+  teardownFramework(frameworkId: string): void {
+    teardown(this.ctx, frameworkId);
   }
 
   /** The agent's stream ended. */

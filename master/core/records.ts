@@ -20,6 +20,13 @@ export const AgentRecordSchema = z.object({
   info: AgentInfoSchema,
   /** The address the agent connected from: where its tasks' host ports are reached. */
   ip: z.string().optional(),
+  /** `https` when the agent's API serves TLS. */
+  scheme: z.enum(["http", "https"]).optional(),
+  /**
+   * The principal the agent registered as: its id is bound to it, so that nobody else can
+   * subscribe as this agent and receive its launches.
+   */
+  principal: z.string().optional(),
   registeredTime: z.number().finite(),
   reregisteredTime: z.number().finite().optional(),
   /** Maintenance: a deactivated agent is offered to nobody (Mesos DEACTIVATE/DRAIN_AGENT). */

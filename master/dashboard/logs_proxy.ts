@@ -23,8 +23,25 @@ export function parseLogQuery(query: Record<string, string>): LogQuery {
   throw badRequest(`Invalid query parameter "${issue.path.join(".")}": ${issue.message}`);
 }
 
-function hostPort(host: string, port: number): string {
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+function hostPort(host: string, port: number, scheme: string): string {
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The user whose sandbox a task's output is (`access_sandboxes`): its command's user, else its
+ * framework's; undefined when the master knows no such task (only `ANY` rules match then).
+ */
+export function sandboxUser(
+  ctx: MasterContext,
+  agentId: string,
+  taskId: string,
+): string | undefined {
+  const task = [...ctx.tasksOfAgent(agentId), ...ctx.completedTasks].find((t) =>
+    t.agentId === agentId && t.info.task_id.value === taskId
+  );
+  if (!task) return undefined;
+  return task.info.command?.user ?? ctx.frameworks.get(task.frameworkId)?.info.user ??
+    ctx.completedFrameworks.find((c) => c.framework.id === task.frameworkId)?.framework.info.user;
 }
 
 /**
@@ -39,13 +56,22 @@ export function agentAddresses(ctx: MasterContext, agentId: string, _taskId: str
   if (!agent) throw new TenderError("not_found", `Agent "${agentId}" is unknown to the master`);
   const { hostname, port } = agent.info;
   const seen = agent.ip === undefined ? [] : [agent.ip];
-  return [...new Set([...seen, hostname])].filter(isPlainHost).map((h) => hostPort(h, port));
+  return [...new Set([...seen, hostname])].filter(isPlainHost).map((h) =>
+    hostPort(h, port, agent.scheme ?? "http")
+  );
 }
 
 /** Fetches a task's output from the first address that answers; throws `unavailable` if none. */
 export async function fetchTaskLogs(
   bases: readonly string[],
-  request: { taskId: string; query: LogQuery; signal: AbortSignal; connectTimeoutMs?: number },
+  request: {
+    taskId: string;
+    query: LogQuery;
+    signal: AbortSignal;
+    connectTimeoutMs?: number;
+    /** The master's client (its credentials for the agent's API, and the CA for HTTPS). */
+    fetch?: typeof fetch;
+  },
 ): Promise<Response> {
   const params = new URLSearchParams({ stream: request.query.stream });
   if (request.query.tail !== undefined) params.set("tail", String(request.query.tail));
@@ -56,7 +82,9 @@ export async function fetchTaskLogs(
     const connect = new AbortController();
     const timer = setTimeout(() => connect.abort(), request.connectTimeoutMs ?? 3000);
     try {
-      const r = await fetch(url, { signal: AbortSignal.any([request.signal, connect.signal]) });
+      const r = await (request.fetch ?? fetch)(url, {
+        signal: AbortSignal.any([request.signal, connect.signal]),
+      });
       return new Response(r.body, {
         status: r.status,
         headers: {

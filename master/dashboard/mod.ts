@@ -13,15 +13,16 @@
  * ```
  */
 import type { Context, Hono } from "hono";
+import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { CapacityHistory } from "./capacity_history.ts";
-import { agentAddresses, fetchTaskLogs, parseLogQuery } from "./logs_proxy.ts";
+import { agentAddresses, fetchTaskLogs, parseLogQuery, sandboxUser } from "./logs_proxy.ts";
 import type { JobSummary } from "./metronome_jobs.ts";
 import { type AppSummary, dashboardSummary } from "./summary.ts";
 
 export { CapacityHistory, type CapacityPoint } from "./capacity_history.ts";
 export { type AppSummary, type DashboardSummary, dashboardSummary } from "./summary.ts";
-export { agentAddresses, fetchTaskLogs } from "./logs_proxy.ts";
+export { agentAddresses, fetchTaskLogs, sandboxUser } from "./logs_proxy.ts";
 export { marathonApps } from "./marathon_apps.ts";
 export { type JobSummary, metronomeJobs } from "./metronome_jobs.ts";
 
@@ -36,6 +37,10 @@ export interface DashboardOptions {
   /** Stops the sampler and ends every event stream when aborted (the master's life). */
   signal?: AbortSignal;
   history?: CapacityHistory;
+  /** The master's ACLs: the log proxy asks `access_sandboxes` of the task's user. */
+  security?: ServerSecurity;
+  /** How the log proxy calls agents (the master's client credentials and CA). */
+  fetch?: typeof fetch;
 }
 
 /** A mounted dashboard; `close()` stops its timer and ends its event streams. */
@@ -153,8 +158,20 @@ export function mountDashboard(
   app.get("/dashboard/logs/:agentId/:taskId", async (c) => {
     const { agentId, taskId } = c.req.param();
     const query = parseLogQuery(c.req.query());
-    const bases = await runtime.read((m) => agentAddresses(m.ctx, agentId, taskId));
-    return await fetchTaskLogs(bases, { taskId, query, signal: c.req.raw.signal });
+    const bases = await runtime.read((m) => {
+      options.security?.authorize(
+        "access_sandboxes",
+        principalOf(c),
+        sandboxUser(m.ctx, agentId, taskId),
+      );
+      return agentAddresses(m.ctx, agentId, taskId);
+    });
+    return await fetchTaskLogs(bases, {
+      taskId,
+      query,
+      signal: c.req.raw.signal,
+      fetch: options.fetch,
+    });
   });
 
   return { history, close };

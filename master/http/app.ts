@@ -13,12 +13,16 @@ import {
   badRequest,
   CallSchema,
   DurationInfoSchema,
+  FrameworkIdSchema,
   TenderError,
 } from "../../protocol/mod.ts";
 import { requestLimits } from "../../protocol/http_limits.ts";
 import { parseJson } from "../../protocol/limits.ts";
+import { principalOf, ServerSecurity } from "../../security/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
-import { masterState, operatorView } from "./state_json.ts";
+import type { MasterContext } from "../core/context.ts";
+import { type AuthenticationSwitches, MASTER_CHALLENGE, requireCredentials } from "./auth.ts";
+import { masterState, operatorView, type Visibility } from "./state_json.ts";
 
 /** The operator calls that change state: agent maintenance. */
 const MaintenanceCallSchema = z.discriminatedUnion("type", [
@@ -34,19 +38,34 @@ const MaintenanceCallSchema = z.discriminatedUnion("type", [
     type: z.literal("REACTIVATE_AGENT"),
     reactivate_agent: z.object({ agent_id: AgentIdSchema }),
   }),
+  z.object({
+    type: z.literal("TEARDOWN"),
+    teardown: z.object({ framework_id: FrameworkIdSchema }),
+  }),
 ]);
+
+const CHANGES = new Set(["DRAIN_AGENT", "REACTIVATE_AGENT", "TEARDOWN"]);
+
+/** How the master's app authenticates and authorizes (default: security off). */
+export interface MasterAppSecurity {
+  security: ServerSecurity;
+  switches: AuthenticationSwitches;
+}
 
 /** Builds the hono app over a running master. */
 export function masterApp(
   runtime: MasterRuntime,
-  options: { middleware?: MiddlewareHandler[]; self?: string } = {},
+  options: { middleware?: MiddlewareHandler[]; self?: string; auth?: MasterAppSecurity } = {},
 ): Hono {
+  const { security, switches } = options.auth ??
+    { security: ServerSecurity.off(), switches: {} };
   const app = new Hono();
   for (const m of options.middleware ?? []) app.use(m);
   app.use(requestLimits());
 
   app.onError((err, c) => {
     const known = asTenderError(err);
+    if (known?.code === "unauthorized") c.header("WWW-Authenticate", MASTER_CHALLENGE);
     if (known) return c.text(known.message, known.status as 400);
     console.error(
       JSON.stringify({ level: "error", msg: "unhandled", error: String(err?.stack ?? err) }),
@@ -61,20 +80,24 @@ export function masterApp(
       if (streamId !== null) {
         throw badRequest("Subscribe calls should not include the 'Mesos-Stream-Id' header");
       }
-      const { streamId: id, body } = await runtime.subscribeFramework(call);
+      const { streamId: id, body } = await runtime.subscribeFramework(call, principalOf(c));
       return streamResponse(id, body);
     }
-    await runtime.schedulerCall(call, streamId);
+    await runtime.schedulerCall(call, streamId, principalOf(c));
     return c.body(null, 202);
   });
 
   app.post("/api/v1/agent", async (c) => {
     const call = parseBody(await jsonBody(c), AgentCallSchema, "agent::Call");
     if (call.type === "SUBSCRIBE") {
-      const { streamId, body } = await runtime.subscribeAgent(call, getConnInfo(c).remote.address);
+      const { streamId, body } = await runtime.subscribeAgent(
+        call,
+        getConnInfo(c).remote.address,
+        principalOf(c),
+      );
       return streamResponse(streamId, body);
     }
-    await runtime.agentCall(call);
+    await runtime.agentCall(call, principalOf(c));
     return c.body(null, 202);
   });
 
@@ -83,24 +106,51 @@ export function masterApp(
     const type = typeof body === "object" && body !== null && "type" in body
       ? String(body.type)
       : "";
-    if (type === "DRAIN_AGENT" || type === "REACTIVATE_AGENT") {
+    const principal = principalOf(c);
+    if (CHANGES.has(type)) {
+      requireCredentials(c, security, switches.httpReadwrite);
       const call = parseBody(body, MaintenanceCallSchema, "master::Call");
-      await runtime.operator((m) =>
-        call.type === "DRAIN_AGENT"
-          ? m.drainAgent(
-            call.drain_agent.agent_id.value,
-            call.drain_agent.max_grace_period?.nanoseconds,
-          )
-          : m.reactivateAgent(call.reactivate_agent.agent_id.value)
-      );
+      await runtime.operator((m) => {
+        if (call.type === "DRAIN_AGENT") {
+          const agentId = call.drain_agent.agent_id.value;
+          security.authorize("drain_agents", principal, agentId);
+          m.drainAgent(agentId, call.drain_agent.max_grace_period?.nanoseconds);
+        } else if (call.type === "REACTIVATE_AGENT") {
+          const agentId = call.reactivate_agent.agent_id.value;
+          security.authorize("reactivate_agents", principal, agentId);
+          m.reactivateAgent(agentId);
+        } else {
+          const frameworkId = call.teardown.framework_id.value;
+          const framework = m.ctx.frameworks.get(frameworkId);
+          if (!framework) throw badRequest(`No framework found with ID "${frameworkId}"`);
+          const owner = framework.info.principal;
+          if (!security.allows("teardown_frameworks", principal, owner)) {
+            throw new TenderError(
+              "forbidden",
+              `${
+                principal === undefined ? "An unauthenticated caller" : `Principal "${principal}"`
+              } is not authorized to teardown_frameworks of ${
+                owner === undefined ? "no principal" : `principal "${owner}"`
+              }`,
+            );
+          }
+          m.teardownFramework(frameworkId);
+        }
+      });
       return c.body(null, 200);
     }
-    const view = await runtime.read((m) => operatorView(m.ctx, type));
+    requireCredentials(c, security, switches.httpReadonly);
+    const view = await runtime.read((m) =>
+      operatorView(m.ctx, type, visibility(security, principal, m.ctx))
+    );
     if (view === undefined) throw badRequest(`Unsupported operator call type "${type}"`);
     return c.json(view);
   });
 
-  const state = async (c: Context) => c.json(await runtime.read((m) => masterState(m.ctx)));
+  const state = async (c: Context) =>
+    c.json(
+      await runtime.read((m) => masterState(m.ctx, visibility(security, principalOf(c), m.ctx))),
+    );
   for (const path of ["/master/state", "/master/state.json", "/state", "/state.json"]) {
     app.get(path, state);
   }
@@ -113,6 +163,27 @@ export function masterApp(
     return c.body(null, 307, { Location: self });
   });
   return app;
+}
+
+/**
+ * What `principal` may see, as Mesos filters its state: frameworks by `view_frameworks` of
+ * their user, tasks by `view_tasks` of theirs (the command's user, else the framework's).
+ * Filtering does not count as a denial in `/metrics`.
+ */
+export function visibility(
+  security: ServerSecurity,
+  principal: string | undefined,
+  ctx: MasterContext,
+): Visibility {
+  return {
+    framework: (f) => security.acls.allows("view_frameworks", principal, f.info.user),
+    task: (t) =>
+      security.acls.allows(
+        "view_tasks",
+        principal,
+        t.info.command?.user ?? ctx.frameworks.get(t.frameworkId)?.info.user,
+      ),
+  };
 }
 
 async function jsonBody(c: Context): Promise<unknown> {

@@ -5,7 +5,8 @@
  * and say this master stands by.
  */
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { SecurityMetrics } from "../../security/mod.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../../protocol/prometheus.ts";
 import { VERSION } from "./state_json.ts";
 
@@ -22,8 +23,12 @@ export interface StandbyView {
 }
 
 /** Builds the standby's hono app. */
-export function standbyApp(view: StandbyView): Hono {
+export function standbyApp(
+  view: StandbyView,
+  options: { middleware?: MiddlewareHandler[]; security?: SecurityMetrics } = {},
+): Hono {
   const app = new Hono();
+  for (const m of options.middleware ?? []) app.use(m);
   const noLeader = (c: Context) => {
     const trouble = view.trouble();
     const message = trouble === undefined
@@ -51,10 +56,11 @@ export function standbyApp(view: StandbyView): Hono {
     app.get(path, state);
   }
   app.get("/metrics", (c) => {
-    const text = new PrometheusWriter()
+    const w = new PrometheusWriter()
       .gauge("tender_master_elected", "1 when this master leads, 0 when it stands by.", 0)
-      .gauge("tender_master_start_time_seconds", "When the master started.", view.startTime / 1000)
-      .text();
+      .gauge("tender_master_start_time_seconds", "When the master started.", view.startTime / 1000);
+    options.security?.write(w);
+    const text = w.text();
     return c.body(text, 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
   });
   for (const path of ["/", "/dashboard", "/dashboard/"]) {

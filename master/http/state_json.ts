@@ -6,6 +6,15 @@ import { executorIdOf } from "../core/records.ts";
 
 export const VERSION = "1.11.0-tender-0.1.0";
 
+/** Which frameworks and tasks a caller may see (the ACLs' view_frameworks and view_tasks). */
+export interface Visibility {
+  framework(f: FrameworkRecord): boolean;
+  task(t: TaskRecord): boolean;
+}
+
+/** Everything is visible (no ACLs). */
+export const SEE_ALL: Visibility = { framework: () => true, task: () => true };
+
 function flat(resources: Resources): Record<string, number | string> {
   return resources.toFlat();
 }
@@ -120,8 +129,9 @@ function frameworkJson(
   books: Ledger,
   f: FrameworkRecord,
   removedTime?: number,
+  view: Visibility = SEE_ALL,
 ) {
-  const tasks = removedTime === undefined ? ctx.tasksOfFramework(f.id) : [];
+  const tasks = removedTime === undefined ? ctx.tasksOfFramework(f.id).filter(view.task) : [];
   const connected = ctx.frameworkConnections.has(f.id);
   return {
     id: f.id,
@@ -147,7 +157,8 @@ function frameworkJson(
     resources: flat(sum(books.used.framework, f.id).add(sum(books.offered.framework, f.id))),
     tasks: tasks.filter((t) => t.state !== "TASK_UNREACHABLE").map(taskJson),
     unreachable_tasks: tasks.filter((t) => t.state === "TASK_UNREACHABLE").map(taskJson),
-    completed_tasks: ctx.completedTasks.filter((t) => t.frameworkId === f.id).map(taskJson),
+    completed_tasks: ctx.completedTasks.filter((t) => t.frameworkId === f.id && view.task(t))
+      .map(taskJson),
     offers: ctx.offers.forFramework(f.id).map((o) => ({
       id: o.id,
       framework_id: o.frameworkId,
@@ -161,7 +172,7 @@ function frameworkJson(
 }
 
 /** `GET /master/state`, shaped as Mesos renders it. */
-export function masterState(ctx: MasterContext) {
+export function masterState(ctx: MasterContext, view: Visibility = SEE_ALL) {
   const agents = [...ctx.agents.values()];
   const books = ledger(ctx);
   return {
@@ -189,9 +200,11 @@ export function masterState(ctx: MasterContext) {
     },
     slaves: agents.map((a) => agentJson(ctx, books, a)),
     recovered_slaves: [],
-    frameworks: [...ctx.frameworks.values()].map((f) => frameworkJson(ctx, books, f)),
-    completed_frameworks: ctx.completedFrameworks.map((c) =>
-      frameworkJson(ctx, books, c.framework, c.removedTime)
+    frameworks: [...ctx.frameworks.values()].filter(view.framework).map((f) =>
+      frameworkJson(ctx, books, f, undefined, view)
+    ),
+    completed_frameworks: ctx.completedFrameworks.filter((c) => view.framework(c.framework)).map(
+      (c) => frameworkJson(ctx, books, c.framework, c.removedTime, view),
     ),
     orphan_tasks: [],
     unregistered_frameworks: [],
@@ -199,15 +212,18 @@ export function masterState(ctx: MasterContext) {
 }
 
 /** Operator API (v1) GET_* answers, built from the v0 view. */
-export function operatorView(ctx: MasterContext, type: string): unknown {
+export function operatorView(
+  ctx: MasterContext,
+  type: string,
+  view: Visibility = SEE_ALL,
+): unknown {
   let cached: Ledger | undefined;
   const books = () => cached ??= ledger(ctx);
+  const visible = () => [...ctx.tasks.values()].filter(view.task);
   const tasks = () => ({
-    tasks: [...ctx.tasks.values()].filter((t) => t.state !== "TASK_UNREACHABLE").map(v1Task),
-    unreachable_tasks: [...ctx.tasks.values()].filter((t) => t.state === "TASK_UNREACHABLE").map(
-      v1Task,
-    ),
-    completed_tasks: ctx.completedTasks.map(v1Task),
+    tasks: visible().filter((t) => t.state !== "TASK_UNREACHABLE").map(v1Task),
+    unreachable_tasks: visible().filter((t) => t.state === "TASK_UNREACHABLE").map(v1Task),
+    completed_tasks: ctx.completedTasks.filter(view.task).map(v1Task),
   });
   const agents = () => ({
     agents: [...ctx.agents.values()].map((a) => ({
@@ -235,8 +251,10 @@ export function operatorView(ctx: MasterContext, type: string): unknown {
     offered_resources: sum(books().offered.framework, f.id).toMesos(),
   });
   const frameworks = () => ({
-    frameworks: [...ctx.frameworks.values()].map(v1Framework),
-    completed_frameworks: ctx.completedFrameworks.map(({ framework }) => v1Framework(framework)),
+    frameworks: [...ctx.frameworks.values()].filter(view.framework).map(v1Framework),
+    completed_frameworks: ctx.completedFrameworks.filter((c) => view.framework(c.framework)).map((
+      { framework },
+    ) => v1Framework(framework)),
   });
   switch (type) {
     case "GET_HEALTH":

@@ -6,6 +6,7 @@ import { taskKey } from "../core/records.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { agentBooks, type AgentStatus, clusterBooks } from "./books.ts";
 import type { HttpMetrics } from "../../protocol/prometheus.ts";
+import type { SecurityMetrics } from "../../security/mod.ts";
 
 const RESOURCE_NAMES = ["cpus", "mem", "disk", "gpus", "ports"];
 const AGENT_STATUSES: AgentStatus[] = ["active", "disconnected", "unreachable"];
@@ -61,6 +62,8 @@ function round(n: number): number {
 export interface MasterMetricsSources {
   instruments?: MasterInstruments;
   http?: HttpMetrics;
+  /** Refused requests (401, 429, 403 by action). */
+  security?: SecurityMetrics;
 }
 
 /** The master's `/metrics` text, read from its books (`runtime.core.ctx`) as they are now. */
@@ -143,6 +146,7 @@ export function renderMasterMetrics(
     instruments?.launchToRunning.samples() ?? [],
   );
   sources.http?.write(w, "tender_master");
+  sources.security?.write(w);
   w.gauge("tender_master_start_time_seconds", "When the master started.", ctx.startTime / 1000);
   // A master with books leads: a standby serves its own /metrics (master/http/standby_app.ts).
   w.gauge("tender_master_elected", "1 when this master leads, 0 when it stands by.", 1);

@@ -14,6 +14,7 @@
  */
 import type { Hono } from "hono";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../protocol/prometheus.ts";
+import type { SecurityMetrics } from "../../security/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { MasterInstruments, masterMetrics } from "./master_metrics.ts";
 
@@ -40,6 +41,8 @@ export {
 export interface MountedMasterMetrics {
   http: HttpMetrics;
   instruments: MasterInstruments;
+  /** The security counters to include (the master's `ServerSecurity.metrics`). */
+  security?: SecurityMetrics;
 }
 
 /**
@@ -57,7 +60,9 @@ export function mountMasterMetrics(
   if (!options.http) app.use(http.middleware());
   if (!options.instruments) runtime.onCommit((changes) => instruments.observeChanges(changes));
   app.get("/metrics", async (c) => {
-    const text = await runtime.read(() => masterMetrics(runtime, { http, instruments }));
+    const text = await runtime.read(() =>
+      masterMetrics(runtime, { http, instruments, security: options.security })
+    );
     return c.body(text, 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
   });
   return { http, instruments };
