@@ -7,6 +7,7 @@ import { z } from "zod";
 import { asTenderError, badRequest, pathSafeId, TenderError } from "../protocol/mod.ts";
 import { requestLimits } from "../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
+import { authenticate, ServerSecurity } from "../security/mod.ts";
 import type { AgentState, ExecutorStatistics } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
 
@@ -27,10 +28,28 @@ const LogQuerySchema = z.object({
   follow: z.enum(["true", "false", "1", "0"]).optional(),
 });
 
+/** How the agent's API authenticates its callers (default: not at all). */
+export interface AgentApiSecurity {
+  security: ServerSecurity;
+  /** Every route but `/health` needs credentials (`--authenticate-http-readonly`). */
+  readonly?: boolean;
+}
+
+/** The realm of the agent's challenge, as Mesos' agents name theirs. */
+export const AGENT_REALM = "mesos-agent";
+
 /** Builds the hono app over an agent; `http` (when given) times every route. */
-export function agentApp(agent: AgentApiSource, http?: HttpMetrics): Hono {
+export function agentApp(
+  agent: AgentApiSource,
+  http?: HttpMetrics,
+  auth: AgentApiSecurity = { security: ServerSecurity.off() },
+): Hono {
   const app = new Hono();
   if (http) app.use(http.middleware());
+  app.use(authenticate(auth.security, {
+    realm: AGENT_REALM,
+    required: (c) => (auth.readonly ?? false) && c.req.path !== "/health",
+  }));
   app.use(requestLimits());
   app.onError((err, c) => {
     const known = asTenderError(err);

@@ -3,6 +3,7 @@
  * acknowledgements and health verdicts as the agent reports them; `renderAgentMetrics`
  * writes them with the tasks by state and the request durations.
  */
+import type { SecurityMetrics } from "../security/mod.ts";
 import type { Clock, TaskStatus } from "../protocol/mod.ts";
 import {
   Histogram,
@@ -64,6 +65,8 @@ export interface AgentMetricsSources {
   connected: boolean;
   instruments: AgentInstruments;
   http: HttpMetrics;
+  /** Refused requests to the agent's API (401, 429, 403). */
+  security?: SecurityMetrics;
 }
 
 /** Renders the agent's exposition text. */
@@ -104,6 +107,7 @@ export function renderAgentMetrics(s: AgentMetricsSources): string {
       { labels: { result: "unhealthy" }, value: i.healthVerdicts.unhealthy },
     ]);
   s.http.write(w, "tender_agent");
+  s.security?.write(w);
   return w.text();
 }
 
