@@ -394,3 +394,67 @@ Deno.test("master: a SUBSCRIBE claiming another principal's framework id, then d
     }
   });
 });
+
+Deno.test("master: the log proxy asks access_sandboxes of the task's user", async () => {
+  const acls = {
+    access_sandboxes: [
+      { principals: { values: ["ops"] }, users: { values: ["web"] } },
+      { principals: { type: "ANY" }, users: { type: "NONE" } },
+    ],
+  };
+  await withMaster({ acls }, async (master, security) => {
+    const workDir = await Deno.makeTempDir({ prefix: "tender-agent-security-" });
+    const agent = await startAgent({
+      master: master.url,
+      port: 0,
+      workDir,
+      containerizer: "simulated",
+      resources: "cpus:2;mem:1024",
+      advertiseIp: "127.0.0.1",
+      log: () => {},
+    });
+    const statuses: TaskStatus[] = [];
+    let launched = false;
+    const driver = new SchedulerDriver({
+      async offers(d, offers) {
+        for (const offer of offers) {
+          if (launched) {
+            await d.decline([offer.id.value], { refuse_seconds: 60 });
+            continue;
+          }
+          launched = true;
+          await d.launch([offer.id.value], [{
+            name: "web",
+            task_id: { value: "web.1" },
+            agent_id: offer.agent_id,
+            resources: Resources.parse("cpus:0.1;mem:32").toMesos(),
+            command: { value: "sleep 1000" },
+          }]);
+        }
+      },
+      update: (_d, status) => void statuses.push(status),
+    }, { master: master.url, framework: { user: "web", name: "web", failover_timeout: 0 } });
+    try {
+      await driver.start();
+      await waitFor("web.1 running", () => statuses.some((s) => s.state === "TASK_RUNNING"));
+      const agentId = JSON.parse((await get(`${master.url}/master/state`)).text).slaves[0].id;
+      const url = `${master.url}/dashboard/logs/${agentId}/web.1`;
+      const denied = await get(url, AUTH.mallory);
+      assert.equal(denied.status, 403);
+      assert.equal(
+        denied.text,
+        'Principal "mallory" is not authorized to access_sandboxes on "web"',
+      );
+      assert.notEqual((await get(url, AUTH.ops)).status, 403);
+      const unknown = await get(`${master.url}/dashboard/logs/${agentId}/nobody.1`, AUTH.ops);
+      assert.equal(unknown.status, 403, "a task the master does not know matches no user");
+      const metrics = (await get(`${master.url}/metrics`)).text;
+      assert.match(metrics, /tender_http_forbidden_total\{action="access_sandboxes"\} 2/);
+      assert.ok(security.authenticating);
+    } finally {
+      await driver.stop();
+      await agent.stop();
+      await Deno.remove(workDir, { recursive: true });
+    }
+  });
+});

@@ -50,7 +50,7 @@ export function offerMessage(ctx: MasterContext, offer: OfferRecord): Offer {
     agent_id: { value: offer.agentId },
     hostname: agent.info.hostname,
     url: {
-      scheme: "http",
+      scheme: agent.scheme ?? "http",
       address: {
         hostname: agent.info.hostname,
         ...(agent.ip !== undefined ? { ip: agent.ip } : {}),

@@ -328,3 +328,30 @@ Deno.test("Master refuses register_agents by hostname", () => {
   );
   assert.equal(h.master.ctx.agents.size, 0);
 });
+
+Deno.test("Master offers an agent that serves TLS with an https url", () => {
+  const h = harness();
+  const id = h.subscribe({}, "marathon");
+  h.master.subscribeAgent(
+    {
+      type: "SUBSCRIBE",
+      subscribe: {
+        agent_info: {
+          hostname: "h1",
+          port: 5051,
+          resources: Resources.parse("cpus:1;mem:128").toMesos(),
+          attributes: [],
+        },
+        tasks: [],
+        scheme: "https",
+      },
+    },
+    "as1",
+    "10.0.0.1",
+    "agent",
+  );
+  h.master.allocatePending();
+  h.flush();
+  const offer = h.toFramework(id).flatMap((e) => e.type === "OFFERS" ? e.offers.offers : [])[0];
+  assert.equal(offer?.url?.scheme, "https");
+});
