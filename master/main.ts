@@ -162,11 +162,16 @@ log.info("master started", {
   workDir: args["work-dir"],
   registry: registry?.url ?? "off",
 });
+// Stops once: a second signal while stopping (SIGTERM to the process group of `deno task`,
+// which forwards it, or Ctrl-C then SIGTERM) waits for the first stop instead of stopping again.
+let stopping: Promise<void> | undefined;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    log.info("stopping", { signal });
-    await registry?.close();
-    await master.stop();
-    Deno.exit(0);
+  Deno.addSignalListener(signal, () => {
+    stopping ??= (async () => {
+      log.info("stopping", { signal });
+      await registry?.close();
+      await master.stop();
+      Deno.exit(0);
+    })();
   });
 }

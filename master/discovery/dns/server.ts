@@ -31,7 +31,7 @@ export interface DnsServerOptions {
 export interface DnsServer {
   hostname: string;
   port: number;
-  /** Stops both listeners and closes open TCP connections. */
+  /** Stops both listeners and closes open TCP connections; closing again waits for the first. */
   close(): Promise<void>;
 }
 
@@ -158,18 +158,22 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
         .finally(() => conns.delete(conn));
     }
   })().catch(() => {});
+  // Closing twice (two signals while a master stops) must not close the listener twice: that
+  // throws BadResource. The second close waits for the first.
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    listener.close();
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await accepting;
+  };
   return {
     hostname,
     port: listener.addr.port,
-    async close() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
-      await accepting;
-    },
+    close: () => closing ??= close(),
   };
 }

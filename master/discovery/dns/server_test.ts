@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CatalogStore } from "../catalog_store.ts";
 import { CLASS_IN, decodeMessage, encodeMessage, Rcode, RecordType } from "./message.ts";
-import { respond } from "./server.ts";
+import { respond, startDnsServer } from "./server.ts";
 
 const settings = { source: new CatalogStore(), domain: "tender", ttl: 5, udp: true };
 
@@ -23,4 +23,12 @@ Deno.test("respond() answers FORMERR to a malformed query and ignores runts and 
     additionals: [],
   });
   assert.equal(respond(response, settings), undefined);
+});
+
+Deno.test("startDnsServer().close() may be called again while closing, and frees the port", async () => {
+  const server = await startDnsServer({ source: new CatalogStore(), port: 0 });
+  await Promise.all([server.close(), server.close()]);
+  await server.close();
+  const again = Deno.listen({ hostname: "127.0.0.1", port: server.port });
+  again.close();
 });
