@@ -77,7 +77,7 @@ export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {
   return (app, runtime, { http, signal, security, client }) => {
     const { instruments } = mountMasterMetrics(app, runtime, {
       http,
-      security: security.metrics,
+      securityMetrics: security.metrics,
     });
     runtime.onAllocation((seconds) => instruments.observeAllocation(seconds));
     mountDashboard(app, runtime, {

@@ -41,8 +41,11 @@ export {
 export interface MountedMasterMetrics {
   http: HttpMetrics;
   instruments: MasterInstruments;
-  /** The security counters to include (the master's `ServerSecurity.metrics`). */
-  security?: SecurityMetrics;
+  /**
+   * The security counters to include (the master's `ServerSecurity.metrics`). Not `security`:
+   * this function is also a `Mount`, whose extras carry a `ServerSecurity` under that name.
+   */
+  securityMetrics?: SecurityMetrics;
 }
 
 /**
@@ -61,7 +64,7 @@ export function mountMasterMetrics(
   if (!options.instruments) runtime.onCommit((changes) => instruments.observeChanges(changes));
   app.get("/metrics", async (c) => {
     const text = await runtime.read(() =>
-      masterMetrics(runtime, { http, instruments, security: options.security })
+      masterMetrics(runtime, { http, instruments, security: options.securityMetrics })
     );
     return c.body(text, 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
   });
