@@ -58,6 +58,8 @@ export interface AgentOptions {
   attributes: Attribute[];
   /** Grace between SIGTERM and SIGKILL when the task names none (default 5 s). */
   killGraceMs?: number;
+  /** `https` when the agent's API serves TLS: the master reaches it so (default `http`). */
+  scheme?: "http" | "https";
   /** First status update retry (default 2 s), doubling up to `statusUpdateRetryMaxMs` (60 s). */
   statusUpdateRetryMs?: number;
   statusUpdateRetryMaxMs?: number;
@@ -75,6 +77,8 @@ export interface TaskView {
   healthy?: boolean;
   container_id: string;
   ports: number[];
+  /** Whom it runs as, as Mesos decides: `CommandInfo.user`, else `FrameworkInfo.user`. */
+  user: string;
 }
 
 /** One executor's usage, as Mesos' `GET /monitor/statistics` lists it (a task is its executor). */
@@ -238,6 +242,7 @@ export class Agent {
       ...(record.status.healthy !== undefined ? { healthy: record.status.healthy } : {}),
       container_id: record.container_id,
       ports: taskPorts(record.task),
+      user: record.task.command?.user ?? record.framework_info.user,
     }));
   }
 
@@ -340,6 +345,7 @@ export class Agent {
         },
         ...(this.#clusterId ? { cluster_id: this.#clusterId } : {}),
         advertise_ip: o.advertiseIp,
+        ...(o.scheme === "https" ? { scheme: "https" as const } : {}),
         tasks: this.#tasks.records().map((record) => ({
           framework_id: record.framework_id,
           framework_info: record.framework_info,

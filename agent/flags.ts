@@ -2,6 +2,12 @@
 import { parseArgs } from "node:util";
 import { type LogLevel, resolveLogLevel } from "../protocol/log.ts";
 import { parseMasterSpec } from "../protocol/mod.ts";
+import {
+  CLIENT_SECURITY_FLAGS,
+  CLIENT_SECURITY_USAGE,
+  SERVER_SECURITY_FLAGS,
+  SERVER_SECURITY_USAGE,
+} from "../security/mod.ts";
 import type { ContainerizerKind, StartAgentOptions } from "./start_agent.ts";
 
 /** The usage text. */
@@ -13,7 +19,12 @@ export const USAGE = `deno task agent --master URL[,URL...] [--port 5051] [--hos
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|containerd|simulated] [--docker-socket PATH]
   [--containerd-socket PATH (/run/containerd/containerd.sock)]
   [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs] [--gc-delay 1w]
-  [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]`;
+  [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]
+Calls to the master:
+${CLIENT_SECURITY_USAGE}
+The agent's API:
+${SERVER_SECURITY_USAGE}
+  --authenticate-http-readonly  every route but /health needs credentials (needs --credentials)`;
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -48,8 +59,18 @@ function masterFlag(text: string): string {
 
 const KINDS: readonly ContainerizerKind[] = ["docker", "containerd", "process", "simulated"];
 
+/** The security flags as given: files are read by `main.ts` (`security/flags.ts`). */
+export interface AgentSecurityFlags {
+  server: { credentials?: string; acls?: string; "tls-cert"?: string; "tls-key"?: string };
+  client: { principal?: string; "secret-file"?: string; "token-file"?: string; ca?: string };
+}
+
 /** The agent's options (`master` as written back by `parseMasterSpec`) plus `--log-level`. */
-export type AgentFlags = StartAgentOptions & { master: string; logLevel?: LogLevel };
+export type AgentFlags = StartAgentOptions & {
+  master: string;
+  logLevel?: LogLevel;
+  securityFlags: AgentSecurityFlags;
+};
 
 /** Parses the agent's flags; throws an error naming the bad flag. */
 export function parseAgentFlags(args: string[]): AgentFlags {
@@ -74,8 +95,14 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       "status-update-retry-ms": { type: "string" },
       "gc-delay": { type: "string" },
       "log-level": { type: "string" },
+      ...SERVER_SECURITY_FLAGS,
+      ...CLIENT_SECURITY_FLAGS,
+      "authenticate-http-readonly": { type: "boolean" },
     },
   });
+  if (values["authenticate-http-readonly"] && !values.credentials) {
+    throw new Error("--authenticate-http-readonly needs --credentials FILE");
+  }
   if (!values.master) throw new Error("--master is required");
   const kind = values.containerizer;
   if (kind !== undefined && !KINDS.includes(kind as ContainerizerKind)) {
@@ -102,6 +129,21 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       ? undefined
       : parseDuration(`${values["status-update-retry-ms"]}ms`),
     gcDelayMs: values["gc-delay"] === undefined ? undefined : parseDuration(values["gc-delay"]),
+    authenticateHttpReadonly: values["authenticate-http-readonly"],
+    securityFlags: {
+      server: {
+        credentials: values.credentials,
+        acls: values.acls,
+        "tls-cert": values["tls-cert"],
+        "tls-key": values["tls-key"],
+      },
+      client: {
+        principal: values.principal,
+        "secret-file": values["secret-file"],
+        "token-file": values["token-file"],
+        ca: values.ca,
+      },
+    },
   };
   if (values["log-level"] !== undefined) options.logLevel = resolveLogLevel(values["log-level"]);
   return options;

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { asTenderError, badRequest, pathSafeId, TenderError } from "../protocol/mod.ts";
 import { requestLimits } from "../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
-import { authenticate, ServerSecurity } from "../security/mod.ts";
+import { authenticate, principalOf, ServerSecurity } from "../security/mod.ts";
 import type { AgentState, ExecutorStatistics } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
 
@@ -57,7 +57,16 @@ export function agentApp(
     return c.text(`Internal error: ${err.message}`, 500);
   });
   app.get("/health", (c) => c.text("ok"));
-  app.get("/state", (c) => c.json(agent.state()));
+  // As Mesos' agent: tasks are shown by view_tasks, output given by access_sandboxes, of the
+  // task's user (the ACLs of `--acls`).
+  app.get("/state", (c) => {
+    const state = agent.state();
+    const principal = principalOf(c);
+    const tasks = state.tasks.filter((t) =>
+      auth.security.acls.allows("view_tasks", principal, t.user)
+    );
+    return c.json({ ...state, tasks });
+  });
   app.get("/metrics", (c) => {
     if (!agent.metrics) return c.notFound();
     return c.body(agent.metrics(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
@@ -67,6 +76,8 @@ export function agentApp(
   }
   app.get("/tasks/:taskId/logs", async (c) => {
     const taskId = pathSafeId("task id", c.req.param("taskId"));
+    const user = agent.state().tasks.find((t) => t.id === taskId)?.user;
+    auth.security.authorize("access_sandboxes", principalOf(c), user);
     const parsed = LogQuerySchema.safeParse(c.req.query());
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

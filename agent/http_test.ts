@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { AgentState } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
 import { agentApp } from "./http.ts";
+import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../security/mod.ts";
 
 const state: AgentState = {
   id: "a-1",
@@ -19,19 +20,25 @@ const state: AgentState = {
     state: "TASK_RUNNING",
     container_id: "c1",
     ports: [31000],
+    user: "web",
   }],
 };
 
-function makeApp() {
+function makeApp(security?: ServerSecurity, readonly = false) {
   const asked: LogOptions[] = [];
-  const app = agentApp({
-    state: () => state,
-    logs: (taskId, options) => {
-      if (taskId !== "web.1") return Promise.resolve(undefined);
-      asked.push(options);
-      return Promise.resolve(new Response(options.stream === "stdout" ? "out\n" : "err\n").body!);
+  const auth = security ? { security, readonly } : undefined;
+  const app = agentApp(
+    {
+      state: () => state,
+      logs: (taskId, options) => {
+        if (taskId !== "web.1") return Promise.resolve(undefined);
+        asked.push(options);
+        return Promise.resolve(new Response(options.stream === "stdout" ? "out\n" : "err\n").body!);
+      },
     },
-  });
+    undefined,
+    auth,
+  );
   return { app, asked };
 }
 
@@ -71,4 +78,58 @@ Deno.test("agentApp GET /tasks/{id}/logs answers 404 naming an unknown task, 400
   const bad = await app.request("/tasks/web.1/logs?stream=video");
   assert.equal(bad.status, 400);
   assert.match(await bad.text(), /stream/);
+});
+
+function secured(acls: object = {}) {
+  return new ServerSecurity({
+    credentials: parseCredentials(JSON.stringify({
+      credentials: [{ principal: "ops", secret: "s" }, { principal: "eve", secret: "e" }],
+    })),
+    acls: parseAcls(JSON.stringify(acls)),
+  });
+}
+
+Deno.test("agentApp with --authenticate-http-readonly asks credentials of every route but /health", async () => {
+  const { app } = makeApp(secured(), true);
+  assert.equal((await app.request("/health")).status, 200);
+  for (const path of ["/state", "/tasks/web.1/logs", "/monitor/statistics"]) {
+    const res = await app.request(path);
+    assert.equal(res.status, 401, path);
+    assert.equal(
+      res.headers.get("WWW-Authenticate"),
+      'Basic realm="mesos-agent", Bearer realm="mesos-agent"',
+    );
+    const ok = await app.request(path, { headers: { Authorization: basicHeader("ops", "s") } });
+    assert.equal(ok.status, 200, path);
+  }
+  const wrong = await makeApp(secured()).app.request("/state", {
+    headers: { Authorization: basicHeader("ops", "nope") },
+  });
+  assert.equal(wrong.status, 401, "wrong credentials are refused even where none are needed");
+});
+
+Deno.test("agentApp gives task output by access_sandboxes and shows tasks by view_tasks of the task's user", async () => {
+  const acls = {
+    access_sandboxes: [
+      { principals: { values: ["ops"] }, users: { values: ["web"] } },
+      { principals: { type: "ANY" }, users: { type: "NONE" } },
+    ],
+    view_tasks: [
+      { principals: { values: ["ops"] }, users: { type: "ANY" } },
+      { principals: { type: "ANY" }, users: { type: "NONE" } },
+    ],
+  };
+  const { app } = makeApp(secured(acls));
+  const as = (p: string, s: string) => ({ headers: { Authorization: basicHeader(p, s) } });
+  const denied = await app.request("/tasks/web.1/logs", as("eve", "e"));
+  assert.equal(denied.status, 403);
+  assert.equal(
+    await denied.text(),
+    'Principal "eve" is not authorized to access_sandboxes on "web"',
+  );
+  assert.equal((await app.request("/tasks/web.1/logs", as("ops", "s"))).status, 200);
+  const seen = async (p: string, s: string) =>
+    (await (await app.request("/state", as(p, s))).json()).tasks.length;
+  assert.equal(await seen("ops", "s"), 1);
+  assert.equal(await seen("eve", "e"), 0);
 });

@@ -1,6 +1,7 @@
 /** `deno task agent --master URL[,URL...] ...`: parses the flags and starts an agent. */
 import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
 import { Masters } from "../protocol/mod.ts";
+import { clientSecurityFlags, serverSecurityFlags } from "../security/mod.ts";
 import { etcdMasterLeader } from "../store/mod.ts";
 import { type AgentFlags, parseAgentFlags, USAGE } from "./flags.ts";
 import { startAgent } from "./start_agent.ts";
@@ -13,7 +14,15 @@ let log: Logger;
 let masters: Masters;
 try {
   flags = parseAgentFlags(Deno.args);
-  masters = new Masters(flags.master, { etcd: etcdMasterLeader() });
+} catch (e) {
+  console.error(`${e instanceof Error ? e.message : e}\nusage: ${USAGE}`);
+  Deno.exit(2);
+}
+// Exits 2 naming the flag when a file cannot be read or parsed.
+const { security, tls } = await serverSecurityFlags(flags.securityFlags.server, USAGE);
+const client = await clientSecurityFlags(flags.securityFlags.client, USAGE);
+try {
+  masters = new Masters(flags.master, { etcd: etcdMasterLeader(), fetch: client.fetch });
   log = createLogger({
     level: flags.logLevel ?? resolveLogLevel(undefined, Deno.env.get("TENDER_LOG_LEVEL")),
     component: "agent",
@@ -22,9 +31,12 @@ try {
   console.error(`${e instanceof Error ? e.message : e}\nusage: ${USAGE}`);
   Deno.exit(2);
 }
-const { logLevel: _, ...options } = flags;
+const { logLevel: _, securityFlags: __, ...options } = flags;
 const running = await startAgent({
   ...options,
+  security,
+  tls,
+  client,
   master: masters,
   log: (m) => TROUBLE.test(m) ? log.warn(m) : log.info(m),
 }).catch((e) => {

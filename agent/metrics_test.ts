@@ -31,6 +31,7 @@ Deno.test("AgentInstruments times launch to TASK_RUNNING once and counts statuse
       state: "TASK_RUNNING",
       container_id: "c",
       ports: [],
+      user: "u",
     }],
     pendingUpdates: 4,
     connected: true,

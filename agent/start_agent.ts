@@ -24,6 +24,7 @@ import { ProcessContainerizer } from "./containerizer/process.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
 import { HttpMetrics } from "../protocol/prometheus.ts";
 import { agentApp } from "./http.ts";
+import { ClientSecurity, schemeOf, ServerSecurity, type TlsFiles } from "../security/mod.ts";
 import { AgentInstruments, renderAgentMetrics } from "./metrics.ts";
 import { keys } from "./keys.ts";
 import { agentResources, parseAttributes } from "./resources_detect.ts";
@@ -77,6 +78,14 @@ export interface StartAgentOptions {
   /** How long a finished task's sandbox stays (Mesos' `--gc_delay`, default one week). */
   gcDelayMs?: number;
   reconnectMaxMs?: number;
+  /** Credentials and CA for calls to the master (when `master` is a string; a `Masters` has its own). */
+  client?: ClientSecurity;
+  /** Credentials and ACLs of the agent's own API (default: off). */
+  security?: ServerSecurity;
+  /** Every route of the agent's API but `/health` needs credentials (needs `security`'s). */
+  authenticateHttpReadonly?: boolean;
+  /** Serve the agent's API over HTTPS with this certificate chain and key. */
+  tls?: TlsFiles;
   clock?: Clock;
   ids?: Ids;
   log?: (message: string) => void;
@@ -110,7 +119,11 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const log = options.log ?? ((m: string) => console.log(`[agent] ${m}`));
   const dockerSocket = options.dockerSocket ?? "/var/run/docker.sock";
   const containerdSocket = options.containerdSocket ?? CONTAINERD_SOCKET;
-  const masters = Masters.from(options.master);
+  if (options.authenticateHttpReadonly && !options.security?.authenticating) {
+    throw new Error("--authenticate-http-readonly needs --credentials FILE");
+  }
+  const masters = Masters.from(options.master, { fetch: options.client?.fetch });
+  const security = options.security ?? ServerSecurity.off();
   const advertised = options.advertiseIp ??
     await advertiseIp(
       masters.spec.kind === "etcd" ? masters.spec.endpoints : masters.candidates,
@@ -122,26 +135,32 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   let agent: Agent | undefined;
   const http = new HttpMetrics();
   const instruments = new AgentInstruments(clock);
-  const app = agentApp({
-    state: () => {
-      if (!agent) throw new Error("the agent is starting");
-      return agent.state();
+  const app = agentApp(
+    {
+      state: () => {
+        if (!agent) throw new Error("the agent is starting");
+        return agent.state();
+      },
+      logs: async (taskId, o) => await agent?.logs(taskId, o),
+      statistics: async () => await agent?.statistics() ?? [],
+      metrics: () =>
+        renderAgentMetrics({
+          tasks: agent?.tasks() ?? [],
+          pendingUpdates: agent?.pendingUpdates() ?? 0,
+          connected: agent?.connected ?? false,
+          instruments,
+          http,
+          security: security.metrics,
+        }),
     },
-    logs: async (taskId, o) => await agent?.logs(taskId, o),
-    statistics: async () => await agent?.statistics() ?? [],
-    metrics: () =>
-      renderAgentMetrics({
-        tasks: agent?.tasks() ?? [],
-        pendingUpdates: agent?.pendingUpdates() ?? 0,
-        connected: agent?.connected ?? false,
-        instruments,
-        http,
-      }),
-  }, http);
+    http,
+    { security, readonly: options.authenticateHttpReadonly },
+  );
   const server = Deno.serve(
-    { hostname: host, port: options.port ?? 5051, onListen: () => {} },
+    { hostname: host, port: options.port ?? 5051, onListen: () => {}, ...options.tls },
     app.fetch,
   );
+  const scheme = schemeOf(options.tls);
   const port = server.addr.port;
   // Absolute, so that sandboxes mean the same to tasks (whose cwd is their sandbox) and engines.
   const workDir = resolve(options.workDir ?? `./.tender/agent-${port}`);
@@ -177,6 +196,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       hostname: options.hostname ?? Deno.hostname(),
       port,
       advertiseIp: advertised,
+      scheme,
       publishIp: options.publishIp ?? bind,
       workDir,
       resources,
@@ -188,7 +208,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     });
     await agent.start();
     log(
-      `Agent API on http://${host}:${port}, advertising ${advertised}, resources ${resources}, ` +
+      `Agent API on ${scheme}://${host}:${port}, advertising ${advertised}, resources ${resources}, ` +
         `master ${masters.text}`,
     );
   } catch (e) {
@@ -200,7 +220,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const started = agent, store = kv, engine = containerizer, closeEngine = closeContainerizer;
   return {
     agent: started,
-    url: `http://${host}:${port}`,
+    url: `${scheme}://${host}:${port}`,
     port,
     workDir,
     containerizer: engine,
