@@ -1,5 +1,12 @@
 /** `deno task master`: flags in, a master out. */
-import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../protocol/flags.ts";
+import {
+  loggerFlag,
+  parseFlags,
+  portFlag,
+  secondsFlag,
+  urlFlag,
+  usageError,
+} from "../protocol/flags.ts";
 import { serveRegistry } from "../registry/mod.ts";
 import { parseStoreSpec, type StoreSpec } from "../store/mod.ts";
 import {
@@ -23,6 +30,8 @@ const USAGE =
   [--drain-seconds SECS (1): routers drain a task this long before its kill]
   [--agent-max-age SECS (1209600, two weeks): unreachable agents are forgotten after this]
   [--cluster-id ID: on an empty store only, take this cluster id (adopt a lost store's agents)]
+  [--marathon-url URL: the Marathon whose apps the dashboard shows (default: none)]
+  [--jobs-url URL: the jobs framework whose jobs the dashboard shows (default: none)]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]
 Security (all off unless given):
 ${SERVER_SECURITY_USAGE}
@@ -51,6 +60,8 @@ const args = parseFlags(USAGE, {
   "drain-seconds": { type: "string" },
   "agent-max-age": { type: "string" },
   "cluster-id": { type: "string" },
+  "marathon-url": { type: "string" },
+  "jobs-url": { type: "string" },
   "log-level": { type: "string" },
   ...SERVER_SECURITY_FLAGS,
   "authenticate-frameworks": { type: "boolean" },
@@ -121,6 +132,8 @@ const options = {
   agentMaxAgeMs: seconds("agent-max-age", args["agent-max-age"], 14 * 24 * 60 * 60 * 1000),
   clusterId: args["cluster-id"],
   dnsPort,
+  marathonUrl: urlFlag("marathon-url", args["marathon-url"], { usage: USAGE }),
+  jobsUrl: urlFlag("jobs-url", args["jobs-url"], { usage: USAGE }),
   security,
   authenticate,
   tls,

@@ -78,6 +78,26 @@ export function secondsFlag(
   return n * 1000;
 }
 
+/** A flag naming an HTTP(S) base URL, without a trailing slash; exit 2 naming the flag if bad. */
+export function urlFlag(
+  name: string,
+  value: string | undefined,
+  options: { usage: string },
+): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch { /* reported below */ }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    usageError(
+      `--${name} must be an http(s) URL such as http://HOST:PORT, got "${value}"`,
+      options.usage,
+    );
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
 /**
  * `--master`: one master URL, a comma-separated list, or an etcd election (read through
  * `deps.etcd`, where the process hands one in), as `Masters`; exit 2 if missing or bad.
