@@ -69,7 +69,8 @@ export function subscribe(
     throw new TenderError(
       "forbidden",
       `Framework "${claimed}" is registered by ${principalText(existing.info.principal)}; ` +
-        `it cannot be subscribed to as ${principalText(info.principal)}`,
+        `it cannot be subscribed to as ${principalText(info.principal)} (a framework's ` +
+        "principal cannot change: tear it down with the operator's TEARDOWN and register anew)",
     );
   }
   for (const role of roles) {

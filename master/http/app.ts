@@ -65,7 +65,11 @@ export function masterApp(
 
   app.onError((err, c) => {
     const known = asTenderError(err);
-    if (known?.code === "unauthorized") c.header("WWW-Authenticate", MASTER_CHALLENGE);
+    if (known?.code === "unauthorized") {
+      // Refusals past the middleware: an operator call its switch covers, a claimed principal.
+      security.metrics.unauthenticated++;
+      c.header("WWW-Authenticate", MASTER_CHALLENGE);
+    }
     if (known) return c.text(known.message, known.status as 400);
     console.error(
       JSON.stringify({ level: "error", msg: "unhandled", error: String(err?.stack ?? err) }),

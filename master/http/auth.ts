@@ -62,13 +62,15 @@ export function masterAuthentication(
   };
 }
 
-/** Throws a 401 (counted) when `needed` and the request carried no valid credentials. */
+/**
+ * Throws a 401 when `needed` and the request carried no valid credentials (the app's `onError`
+ * adds the challenge and counts it).
+ */
 export function requireCredentials(
   c: Context,
   security: ServerSecurity,
   needed: boolean | undefined,
 ): void {
   if (!needed || !security.authenticating || principalOf(c) !== undefined) return;
-  security.metrics.unauthenticated++;
   throw new TenderError("unauthorized", "Authentication required");
 }
