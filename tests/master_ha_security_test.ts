@@ -8,7 +8,7 @@ import type { SubscribedInfo } from "../sdk/mod.ts";
 import { SchedulerDriver } from "../sdk/mod.ts";
 import { type HaMaster, startHaMaster } from "../master/ha_master.ts";
 import { parseStoreSpec } from "../store/mod.ts";
-import { basicHeader, ClientSecurity, parseCredentials, ServerSecurity } from "../security/mod.ts";
+import { ClientSecurity, parseCredentials, ServerSecurity } from "../security/mod.ts";
 import { waitFor } from "./support/cluster.ts";
 import { makeCerts } from "./support/certs.ts";
 import { EtcdCluster, hasEtcd } from "./support/etcd_cluster.ts";
