@@ -1,8 +1,7 @@
 /** The HTTP API: hono routes, one typed handler per route and method, one onError for OCI bodies. */
 import { type Context, Hono } from "hono";
-import { requestLimits } from "../protocol/http_limits.ts";
-import type { Authenticator } from "./auth.ts";
-import { scopeOf, SERVICE } from "./auth.ts";
+import { clientAddress, requestLimits } from "../protocol/http_limits.ts";
+import { type AuthDecision, Authenticator, type Identity, scopeOf, SERVICE } from "./auth.ts";
 import type { ByteRange } from "./blob_store.ts";
 import { errorBody, RegistryError } from "./errors.ts";
 import type { GcOptions } from "./gc.ts";
@@ -16,11 +15,19 @@ import type { ChunkInfo } from "./uploads.ts";
 /** What the HTTP layer serves. */
 export interface AppDeps {
   registry: Registry;
+  /** Authentication and the ACLs; absent: open to everyone. */
   auth?: Authenticator;
   /** Options for `POST /admin/gc`. */
   gc?: GcOptions;
   /** Times and counts requests and serves `GET /metrics`. */
   metrics?: RegistryMetrics;
+}
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Who the registry request is from, once authorized. */
+    registryIdentity: Identity;
+  }
 }
 
 /** An authentication failure, written as 401 with its challenge. */
@@ -30,6 +37,25 @@ export class AuthChallengeError extends RegistryError {
     super("UNAUTHORIZED", message);
     this.challenge = challenge;
   }
+}
+
+/** Too many failed authentications from one client: 429 with `Retry-After`. */
+export class ThrottledError extends RegistryError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super("TOOMANYREQUESTS", message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The identity of an allowed request; throws the 401, 403 or 429 of a refused one. */
+function allowed(decision: AuthDecision): Identity {
+  if (decision.ok) return decision.identity;
+  if (decision.status === 401) throw new AuthChallengeError(decision.message, decision.challenge);
+  if (decision.status === 429) {
+    throw new ThrottledError(decision.message, decision.retryAfterSeconds);
+  }
+  throw new RegistryError("DENIED", decision.message);
 }
 
 type Handler<K extends RouteKind> = (
@@ -153,7 +179,7 @@ function createdBlob(name: string, digest: string): Response {
   });
 }
 
-function handlers(registry: Registry): HandlerTable {
+function handlers(registry: Registry, auth: Authenticator | undefined): HandlerTable {
   const blobHead: Handler<"blob"> = async (c, { name, digest }) => {
     const size = await registry.statBlob(name, digest);
     const h = headers({
@@ -216,7 +242,10 @@ function handlers(registry: Registry): HandlerTable {
         const { n } = pageSize(c);
         const page = await registry.catalog(n, c.req.query("last"));
         const link = nextLink("/v2/_catalog", n, page.items, page.more);
-        return json({ repositories: page.items }, 200, { Link: link });
+        // Only the repositories the caller may pull are listed (a page may come out shorter).
+        const identity = c.get("registryIdentity");
+        const visible = auth ? page.items.filter((r) => auth.canPull(identity, r)) : page.items;
+        return json({ repositories: visible }, 200, { Link: link });
       },
     },
     tags: {
@@ -277,7 +306,11 @@ function handlers(registry: Registry): HandlerTable {
     uploads: {
       POST: async (c, { name }) => {
         const mount = c.req.query("mount");
-        if (mount !== undefined && (await registry.mount(name, mount, c.req.query("from")))) {
+        const from = c.req.query("from");
+        // A mount from a repository the caller may not pull (or, without `from`, from anywhere
+        // unless it may pull everything) falls back to an upload, as the spec allows.
+        const mayMount = !auth || auth.canPull(c.get("registryIdentity"), from);
+        if (mount !== undefined && mayMount && (await registry.mount(name, mount, from))) {
           return createdBlob(name, mount);
         }
         const id = await registry.uploads.start(name);
@@ -368,7 +401,7 @@ function isMethod(method: string): method is Method {
 /** Builds the registry's hono app. */
 export function createApp(deps: AppDeps): Hono {
   const { registry, auth } = deps;
-  const table = handlers(registry);
+  const table = handlers(registry, auth);
   const app = new Hono();
   const realm = (c: Context) => `${new URL(c.req.url).origin}/auth/token`;
   deps.metrics?.mount(app, registry);
@@ -396,6 +429,7 @@ export function createApp(deps: AppDeps): Hono {
     const { status, body } = errorBody(error);
     const h = headers({ "Content-Type": "application/json; charset=utf-8" });
     if (error instanceof AuthChallengeError) h.set("WWW-Authenticate", error.challenge);
+    if (error instanceof ThrottledError) h.set("Retry-After", String(error.retryAfterSeconds));
     if (error instanceof RegistryError && error.ociCode === "RANGE_INVALID") {
       const detail = error.entries[0]?.detail;
       if (typeof detail === "object" && detail !== null && "size" in detail) {
@@ -408,13 +442,26 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get("/auth/token", (c) => {
-    if (!auth) return Promise.resolve(json({ token: "anonymous", access_token: "anonymous" }));
-    const header = c.req.header("authorization");
-    const user = auth.basicUser(header);
-    if (header && user === undefined) {
-      throw new AuthChallengeError("Invalid credentials", `Basic realm="${SERVICE}"`);
+    if (!auth?.authenticating) {
+      return Promise.resolve(json({ token: "anonymous", access_token: "anonymous" }));
     }
-    const { token, expiresIn, issuedAt } = auth.issueToken(user);
+    const header = c.req.header("authorization");
+    let principal: string | undefined;
+    if (header) {
+      const decision = auth.authorize({
+        header,
+        action: "ping",
+        realm: realm(c),
+        client: clientAddress(c),
+      });
+      if (!decision.ok && decision.status === 401) {
+        throw new AuthChallengeError(decision.message, `Basic realm="${SERVICE}"`);
+      }
+      principal = allowed(decision).principal;
+    }
+    // Docker asks for several scopes as repeated parameters; some clients join them with spaces.
+    const scopes = (c.req.queries("scope") ?? []).flatMap((s) => s.split(" "));
+    const { token, expiresIn, issuedAt } = auth.issueToken(principal, scopes);
     return Promise.resolve(
       json({ token, access_token: token, expires_in: expiresIn, issued_at: issuedAt }),
     );
@@ -422,12 +469,12 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post("/admin/gc", async (c) => {
     if (auth) {
-      const decision = auth.authorize({
+      allowed(auth.authorize({
         header: c.req.header("authorization"),
-        action: "delete",
+        action: "admin",
         realm: realm(c),
-      });
-      if (!decision.ok) throw new AuthChallengeError(decision.message, decision.challenge);
+        client: clientAddress(c),
+      }));
     }
     const dryRun = c.req.query("dryRun") === "true";
     return json(await registry.gc({ ...deps.gc, ...(dryRun ? { dryRun } : {}) }));
@@ -440,13 +487,16 @@ export function createApp(deps: AppDeps): Hono {
     if (auth) {
       const action = route.kind === "base" ? "ping" : actionOf(route, method);
       const name = "name" in route ? route.name : undefined;
-      const decision = auth.authorize({
+      const identity = allowed(auth.authorize({
         header: c.req.header("authorization"),
         action,
+        name,
         scope: scopeOf(name, action),
         realm: realm(c),
-      });
-      if (!decision.ok) throw new AuthChallengeError(decision.message, decision.challenge);
+        client: clientAddress(c),
+      }));
+      c.set("registryIdentity", identity);
+      c.set("principal", identity.principal);
     }
     const response = isMethod(method) ? dispatch(table, c, route, method) : undefined;
     if (!response) {

@@ -1,52 +1,41 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Authenticator, hashPassword } from "./auth.ts";
+import { PrometheusWriter } from "../protocol/prometheus.ts";
+import {
+  basicHeader,
+  FailureThrottle,
+  hashPassword,
+  newToken,
+  parseAcls,
+  parseCredentials,
+  ServerSecurity,
+} from "../security/mod.ts";
+import { type AuthDecision, Authenticator, STATIC_TOKEN_PRINCIPAL } from "./auth.ts";
 
-const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
+const request = { realm: "r", client: "10.0.0.1" };
+
+function principalOf(decision: AuthDecision): string | undefined {
+  assert.ok(decision.ok, JSON.stringify(decision));
+  return decision.identity.principal;
+}
 
 Deno.test("Authenticator checks salted PBKDF2 htpasswd entries and static tokens", () => {
   const auth = new Authenticator({
     htpasswd: `a:${hashPassword("pw1", 1000)}\nb:${hashPassword("pw2", 1000)}\n`,
-    tokens: ["tok"],
+    tokens: ["static-token-0123456789"],
   }, () => 0);
-  assert.equal(auth.basicUser(basic("a", "pw1")), "a");
-  assert.equal(auth.basicUser(basic("a", "pw1")), "a"); // the second check is from the cache
-  assert.equal(auth.basicUser(basic("a", "nope")), undefined);
-  assert.equal(auth.basicUser(basic("b", "pw2")), "b");
-  assert.equal(auth.basicUser(basic("b", "pw1")), undefined);
-  assert.equal(auth.basicUser(basic("anyone", "tok")), "anyone");
-  const decision = auth.authorize({ header: "Bearer tok", action: "push", realm: "r" });
-  assert.ok(decision.ok);
-});
-
-Deno.test("Authenticator tokens grant pull to anonymous callers and everything to users, until expiry", () => {
-  let now = 1_000;
-  const auth = new Authenticator(
-    { users: { u: "p" }, anonymousPull: true, tokenTtlSeconds: 60 },
-    () => now,
+  const ping = (header: string) => auth.authorize({ ...request, header, action: "ping" });
+  assert.equal(principalOf(ping(basicHeader("a", "pw1"))), "a");
+  assert.equal(principalOf(ping(basicHeader("a", "pw1"))), "a"); // the second check is cached
+  assert.equal(ping(basicHeader("a", "nope")).ok, false);
+  assert.equal(principalOf(ping(basicHeader("b", "pw2"))), "b");
+  assert.equal(ping(basicHeader("b", "pw1")).ok, false);
+  // A static token is a principal of its own, whatever user name comes with it.
+  assert.equal(
+    principalOf(ping(basicHeader("admin", "static-token-0123456789"))),
+    STATIC_TOKEN_PRINCIPAL,
   );
-  const anon = auth.issueToken(undefined).token;
-  const user = auth.issueToken("u").token;
-  assert.ok(auth.authorize({ header: `Bearer ${anon}`, action: "pull", realm: "r" }).ok);
-  const denied = auth.authorize({
-    header: `Bearer ${anon}`,
-    action: "push",
-    scope: "repository:x:pull,push",
-    realm: "r",
-  });
-  assert.equal(denied.ok, false);
-  if (!denied.ok) assert.match(denied.challenge, /error="insufficient_scope"/);
-  assert.ok(auth.authorize({ header: `Bearer ${user}`, action: "delete", realm: "r" }).ok);
-  assert.equal(auth.authorize({ header: `Bearer ${user}x`, action: "pull", realm: "r" }).ok, false);
-  // No header: anonymous pull is allowed, the ping (docker login) is challenged.
-  assert.ok(auth.authorize({ header: undefined, action: "pull", realm: "r" }).ok);
-  assert.equal(auth.authorize({ header: undefined, action: "ping", realm: "r" }).ok, false);
-  now += 61_000;
-  assert.equal(auth.authorize({ header: `Bearer ${user}`, action: "pull", realm: "r" }).ok, false);
-  assert.ok(
-    auth.authorize({ header: `Bearer ${auth.issueToken("u").token}`, action: "push", realm: "r" })
-      .ok,
-  );
+  assert.equal(principalOf(ping("Bearer static-token-0123456789")), STATIC_TOKEN_PRINCIPAL);
 });
 
 Deno.test("Authenticator refuses unsalted {SHA} and plain-text htpasswd entries, saying how to migrate", () => {
@@ -57,10 +46,113 @@ Deno.test("Authenticator refuses unsalted {SHA} and plain-text htpasswd entries,
   );
 });
 
-Deno.test("hashPassword() salts: one password hashes differently twice", () => {
-  assert.notEqual(hashPassword("pw", 1000), hashPassword("pw", 1000));
-  assert.match(
-    hashPassword("pw", 1000),
-    /^\$pbkdf2-sha256\$1000\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+/** A registry's security as a server's flags would build it: one file, ACLs per repository. */
+function securedAuth(now: () => number = () => 1_000) {
+  const ci = newToken("ci");
+  const credentials = parseCredentials(JSON.stringify({
+    credentials: [
+      { principal: "alice", secret: hashPassword("alice-pw", 1000) },
+      { principal: "bob", secret: "bob-pw" },
+    ],
+    tokens: [ci.entry],
+  }));
+  const acls = parseAcls(JSON.stringify({
+    permissive: false,
+    pull_images: [
+      { principals: { values: ["alice", "bob", "ci"] }, repositories: { type: "ANY" } },
+      { principals: { type: "ANY" }, repositories: { values: ["public"] } },
+    ],
+    push_images: [
+      { principals: { values: ["alice"] }, repositories: { values: ["team"] } },
+      { principals: { values: ["ci"] }, repositories: { values: ["ci"] } },
+    ],
+  }));
+  const security = new ServerSecurity({ credentials, acls, throttle: new FailureThrottle(now) });
+  const auth = new Authenticator({ security, anonymousPull: true }, now);
+  return { auth, security, ciToken: ci.token };
+}
+
+Deno.test("Authenticator grants pull and push per repository by the ACLs; a refusal is a 403 naming both, counted", () => {
+  const { auth, security, ciToken } = securedAuth();
+  const may = (header: string | undefined, action: "pull" | "push" | "delete", name: string) =>
+    auth.authorize({ ...request, header, action, name });
+  const alice = basicHeader("alice", "alice-pw"), bob = basicHeader("bob", "bob-pw");
+  assert.ok(may(alice, "push", "team/web").ok);
+  assert.ok(may(alice, "delete", "team/web").ok);
+  assert.ok(may(bob, "pull", "team/web").ok);
+  assert.ok(may(`Bearer ${ciToken}`, "push", "ci/build").ok);
+  const denied = may(bob, "push", "team/web");
+  assert.deepEqual(denied, {
+    ok: false,
+    status: 403,
+    message: `Principal "bob" is not authorized to push_images on "team/web"`,
+  });
+  assert.equal(may(alice, "push", "teamwork").ok, false); // prefixes end at a '/'
+  assert.equal(may(`Bearer ${ciToken}`, "push", "team/web").ok, false);
+  // Anonymous: pull of what ANY may pull; anything else is a 401 challenge, so it logs in.
+  assert.ok(may(undefined, "pull", "public").ok);
+  const anonymous = may(undefined, "pull", "team/web");
+  assert.equal(anonymous.ok === false && anonymous.status, 401);
+  const push = may(undefined, "push", "public");
+  assert.equal(push.ok === false && push.status, 401);
+  const w = new PrometheusWriter();
+  security.metrics.write(w);
+  assert.match(w.text(), /tender_http_forbidden_total\{action="push_images"\} 3/);
+});
+
+Deno.test("Authenticator tokens carry the scopes the ACLs grant, and expire", () => {
+  let now = 1_000;
+  const { auth } = securedAuth(() => now);
+  const bearer = (principal: string | undefined, scopes: string[]) =>
+    `Bearer ${auth.issueToken(principal, scopes).token}`;
+  const bobToken = bearer("bob", ["repository:team/web:pull,push"]);
+  assert.ok(auth.authorize({ ...request, header: bobToken, action: "pull", name: "team/web" }).ok);
+  // The ACLs refused bob push when the token was issued; asking anyway is a 403.
+  const push = auth.authorize({ ...request, header: bobToken, action: "push", name: "team/web" });
+  assert.equal(push.ok === false && push.status, 403);
+  // Alice may push, but this token was issued for pull only: 401 insufficient_scope.
+  const aliceToken = bearer("alice", ["repository:team/web:pull"]);
+  const narrow = auth.authorize({
+    ...request,
+    header: aliceToken,
+    action: "push",
+    name: "team/web",
+    scope: "repository:team/web:pull,push",
+  });
+  assert.ok(!narrow.ok && narrow.status === 401);
+  if (!narrow.ok && narrow.status === 401) {
+    assert.match(narrow.challenge, /error="insufficient_scope"/);
+  }
+  const wide = bearer("alice", ["repository:team/web:pull,push"]);
+  assert.ok(auth.authorize({ ...request, header: wide, action: "push", name: "team/web" }).ok);
+  // Anonymous tokens get pull where anonymous pull is allowed, never push.
+  const anonymous = bearer(undefined, ["repository:public:pull,push"]);
+  assert.ok(auth.authorize({ ...request, header: anonymous, action: "pull", name: "public" }).ok);
+  assert.equal(
+    auth.authorize({ ...request, header: anonymous, action: "push", name: "public" }).ok,
+    false,
   );
+  const forged = `${wide}x`;
+  assert.equal(auth.authorize({ ...request, header: forged, action: "pull", name: "x" }).ok, false);
+  now += 301_000;
+  const expired = auth.authorize({ ...request, header: wide, action: "pull", name: "team/web" });
+  assert.equal(expired.ok === false && expired.status, 401);
+});
+
+Deno.test("Authenticator slows down guessing: 429 after ten failures, a known principal still passes", () => {
+  const { auth, security } = securedAuth();
+  const guess = basicHeader("alice", "guess");
+  const alice = basicHeader("alice", "alice-pw");
+  assert.ok(auth.authorize({ ...request, header: alice, action: "ping" }).ok);
+  for (let i = 0; i < 10; i++) {
+    const d = auth.authorize({ ...request, header: guess, action: "ping" });
+    assert.equal(d.ok === false && d.status, 401);
+  }
+  const locked = auth.authorize({ ...request, header: guess, action: "ping" });
+  assert.ok(!locked.ok && locked.status === 429 && locked.retryAfterSeconds >= 1);
+  assert.ok(auth.authorize({ ...request, header: alice, action: "ping" }).ok);
+  assert.ok(
+    auth.authorize({ ...request, client: "10.0.0.2", header: guess, action: "ping" }).ok === false,
+  );
+  assert.equal(security.metrics.throttled, 1);
 });

@@ -1,5 +1,6 @@
 /**
  * `deno task registry [serve] [--host 127.0.0.1] [--port 5000] [--work-dir DIR]
+ *   [--credentials FILE] [--acls FILE] [--tls-cert FILE --tls-key FILE]
  *   [--auth-htpasswd FILE] [--auth-token-file FILE] [--anonymous-pull] [--auth-scheme basic|bearer]
  *   [--upload-max-age-seconds N (3600)]`
  *   (static tokens, one per line, come from --auth-token-file or TENDER_REGISTRY_TOKENS, never argv)
@@ -9,7 +10,13 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
-import { type AuthOptions, hashPassword } from "./auth.ts";
+import {
+  hashPassword,
+  SERVER_SECURITY_FLAGS,
+  SERVER_SECURITY_USAGE,
+  serverSecurityFlags,
+} from "../security/mod.ts";
+import type { AuthOptions } from "./auth.ts";
 import { openRegistry, serveRegistry } from "./server.ts";
 
 const FlagsSchema = z.object({
@@ -25,7 +32,18 @@ const FlagsSchema = z.object({
   "grace-seconds": z.coerce.number().nonnegative().optional(),
   "upload-max-age-seconds": z.coerce.number().nonnegative().optional(),
   "log-level": z.string().optional(),
+  credentials: z.string().optional(),
+  acls: z.string().optional(),
+  "tls-cert": z.string().optional(),
+  "tls-key": z.string().optional(),
 });
+
+const USAGE = `Usage: deno task registry [serve] [--host 127.0.0.1] [--port 5000]
+  [--work-dir .tender/registry] [--auth-htpasswd FILE] [--auth-token-file FILE]
+  [--anonymous-pull] [--auth-scheme bearer|basic] [--upload-max-age-seconds 3600]
+${SERVER_SECURITY_USAGE}
+       deno task registry gc [--work-dir DIR] [--dry-run] [--grace-seconds N]
+       deno task registry hash-password USER   (password on stdin)`;
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -43,6 +61,7 @@ const { values, positionals } = parseArgs({
     "grace-seconds": { type: "string" },
     "upload-max-age-seconds": { type: "string" },
     "log-level": { type: "string" },
+    ...SERVER_SECURITY_FLAGS,
   },
 });
 const flags = FlagsSchema.parse(values);
@@ -95,26 +114,43 @@ if (command === "gc") {
     ? await Deno.readTextFile(flags["auth-token-file"])
     : Deno.env.get("TENDER_REGISTRY_TOKENS");
   const tokens = tokenText?.split(/[\n,]/).map((t) => t.trim()).filter((t) => t !== "");
-  const wantsAuth = flags["auth-htpasswd"] !== undefined || tokens !== undefined;
-  const auth: AuthOptions | undefined = wantsAuth
-    ? {
-      htpasswd: flags["auth-htpasswd"]
-        ? await Deno.readTextFile(flags["auth-htpasswd"])
-        : undefined,
-      tokens,
-      anonymousPull: flags["anonymous-pull"],
-      scheme: flags["auth-scheme"],
-    }
-    : undefined;
+  const { security, tls } = await serverSecurityFlags(flags, USAGE);
+  const wantsAuth = flags["auth-htpasswd"] !== undefined || tokens !== undefined ||
+    security.authenticating || flags.acls !== undefined;
+  let auth: AuthOptions | undefined;
+  try {
+    auth = wantsAuth
+      ? {
+        security,
+        htpasswd: flags["auth-htpasswd"]
+          ? await Deno.readTextFile(flags["auth-htpasswd"])
+          : undefined,
+        tokens,
+        anonymousPull: flags["anonymous-pull"],
+        scheme: flags["auth-scheme"],
+      }
+      : undefined;
+  } catch (e) {
+    console.error(`registry: --auth-htpasswd: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
   const registry = await serveRegistry({
     workDir: flags["work-dir"],
     hostname: flags.host,
     port: flags.port,
     auth,
+    tls,
     gc: { ...gc, intervalMs: 10 * 60 * 1000 },
+  }).catch((e) => {
+    console.error(`registry: ${(e as Error).message}`);
+    Deno.exit(2);
   });
   console.log(`registry listening on ${registry.url} (work dir ${flags["work-dir"]})`);
-  log.info("registry started", { auth: auth ? auth.scheme ?? "basic" : "off" });
+  log.info("registry started", {
+    auth: auth ? auth.scheme ?? "bearer" : "off",
+    acls: flags.acls !== undefined,
+    tls: tls !== undefined,
+  });
   const stop = () => {
     log.info("stopping");
     void registry.close().then(() => Deno.exit(0));

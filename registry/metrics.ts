@@ -4,6 +4,7 @@
  */
 import type { Context, Hono } from "hono";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../protocol/prometheus.ts";
+import type { SecurityMetrics } from "../security/mod.ts";
 import type { Registry } from "./registry.ts";
 import { parseRoute } from "./route.ts";
 
@@ -13,6 +14,8 @@ export class RegistryMetrics {
   manifestsPushed = 0;
   blobsServed = 0;
   blobBytesServed = 0;
+  /** The 401/429/403 counters of the registry's security (the master's when beside it). */
+  security: SecurityMetrics | undefined;
 
   /** Adds the timing and counting middleware (before the routes) and `GET /metrics`. */
   mount(app: Hono, registry: Registry): void {
@@ -58,6 +61,7 @@ export class RegistryMetrics {
         uploads.inProgress(),
       );
     this.http.write(w, "tender_registry");
+    this.security?.write(w);
     return w.text();
   }
 

@@ -1,6 +1,8 @@
 /** Opens the registry's stores under a work dir and serves the API with `Deno.serve`. */
 import { join } from "node:path";
 import { type Clock, type Ids, randomIds, systemClock } from "../protocol/clock.ts";
+import { schemeOf, type TlsFiles } from "../security/mod.ts";
+import { openPrivateKv } from "../protocol/private_files.ts";
 import { createApp } from "./app.ts";
 import { Authenticator, type AuthOptions } from "./auth.ts";
 import { BlobStore } from "./blob_store.ts";
@@ -19,6 +21,8 @@ export interface RegistryOptions {
   port?: number;
   /** Leave out for an open registry. */
   auth?: AuthOptions;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: TlsFiles;
   /** Closes the registry when aborted. */
   signal?: AbortSignal;
   /** Collection settings, for the periodic run and `POST /admin/gc`. */
@@ -47,8 +51,7 @@ export async function openRegistry(
   await Deno.mkdir(options.workDir, { recursive: true, mode: 0o700 });
   const store = new BlobStore(options.workDir);
   await store.init();
-  const kv = await Deno.openKv(join(options.workDir, "registry.kv"));
-  await Deno.chmod(join(options.workDir, "registry.kv"), 0o600);
+  const kv = await openPrivateKv(join(options.workDir, "registry.kv"));
   store.startWriter();
   const meta = new Metadata(kv);
   const registry = new Registry({
@@ -70,9 +73,10 @@ export async function openRegistry(
 export async function serveRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const clock = options.clock ?? systemClock;
   const opened = await openRegistry({ workDir: options.workDir, clock, ids: options.ids });
-  const auth = options.auth ? new Authenticator(options.auth, () => clock.now()) : undefined;
+  const auth = new Authenticator(options.auth ?? {}, () => clock.now());
   const metrics = new RegistryMetrics();
   const app = createApp({ registry: opened.registry, auth, gc: options.gc, metrics });
+  metrics.security = auth.security.metrics;
   const hostname = options.hostname ?? "127.0.0.1";
   const controller = new AbortController();
   const { promise: listening, resolve } = Promise.withResolvers<number>();
@@ -81,6 +85,7 @@ export async function serveRegistry(options: RegistryOptions): Promise<RunningRe
     port: options.port ?? 5000,
     signal: controller.signal,
     onListen: ({ port }) => resolve(port),
+    ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
   }, app.fetch);
   const port = await listening;
   // Without a collection schedule, abandoned uploads are still purged every ten minutes.
@@ -103,7 +108,9 @@ export async function serveRegistry(options: RegistryOptions): Promise<RunningRe
   options.signal?.addEventListener("abort", () => void close(), { once: true });
   return {
     port,
-    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+    url: `${schemeOf(options.tls)}://${
+      hostname.includes(":") ? `[${hostname}]` : hostname
+    }:${port}`,
     close,
   };
 }

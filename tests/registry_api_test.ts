@@ -719,11 +719,25 @@ Deno.test("registry auth answers UNAUTHORIZED with a challenge, issues tokens, a
           /scope="repository:auth\/img:pull,push"/,
         );
         const data = randomBytes(100);
-        const pushed = await call(url, {
-          path: `/v2/auth/img/blobs/uploads/?digest=${digestOf(data)}`,
+        const path = `/v2/auth/img/blobs/uploads/?digest=${digestOf(data)}`;
+        // A token carries the scopes it was issued for: the login token (no scope) cannot push.
+        const unscoped = await call(url, {
+          path,
           method: "POST",
           body: data,
           headers: { Authorization: `Bearer ${token}` },
+        });
+        assert.equal(unscoped.status, 401);
+        assert.match(unscoped.headers.get("www-authenticate") ?? "", /insufficient_scope/);
+        const scoped = await call(url, {
+          path: "/auth/token?service=tender-registry&scope=repository:auth/img:pull,push",
+          headers: { Authorization: basic("alice", "pw") },
+        });
+        const pushed = await call(url, {
+          path,
+          method: "POST",
+          body: data,
+          headers: { Authorization: `Bearer ${(scoped.json as { token: string }).token}` },
         });
         assert.equal(pushed.status, 201);
         // Basic credentials work directly too.
