@@ -163,10 +163,18 @@ console.log(
     dns: dnsPort === undefined ? "off" : `${args.host}:${dnsPort}`,
   }),
 );
+// The registry beside the master answers to the master's credentials and ACLs (pull_images,
+// push_images), serves TLS with its certificate, and lets anonymous callers pull unless reads
+// must be authenticated too.
 const registry = registryPort === undefined ? undefined : await serveRegistry({
   workDir: `${args["work-dir"]}/registry`,
   hostname: args.host,
   port: registryPort,
+  auth: { security, anonymousPull: !authenticate.httpReadonly },
+  tls,
+}).catch((e) => {
+  console.error(`master: registry: ${(e as Error).message}`);
+  Deno.exit(1);
 });
 if (registry) {
   console.log(JSON.stringify({ level: "info", msg: "registry listening", url: registry.url }));
