@@ -84,8 +84,9 @@ export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {
       signal,
       security,
       fetch: client.fetch,
-      apps: marathonUrl ? marathonApps(marathonUrl) : undefined,
-      jobs: jobsUrl ? metronomeJobs(jobsUrl) : undefined,
+      // The master's client credentials and CA: Marathon and the jobs API may ask for them.
+      apps: marathonUrl ? marathonApps(marathonUrl, { fetch: client.fetch }) : undefined,
+      jobs: jobsUrl ? metronomeJobs(jobsUrl, { fetch: client.fetch }) : undefined,
     });
   };
 }
