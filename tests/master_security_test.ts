@@ -281,6 +281,10 @@ Deno.test("master: ACL denials are 403s naming the action, counted in /metrics, 
     assert.equal((await state(AUTH.mallory)).frameworks.length, 0);
     const v1 = JSON.parse((await post(api, GET_FRAMEWORKS, AUTH.mallory)).text);
     assert.deepEqual(v1.get_frameworks.frameworks, []);
+    const summary = async (auth: string) =>
+      JSON.parse((await get(`${master.url}/dashboard/api/summary`, auth)).text);
+    assert.deepEqual((await summary(AUTH.mallory)).frameworks, [], "nor on the dashboard");
+    assert.equal((await summary(AUTH.ops)).frameworks.length, 1);
     const metrics = (await get(`${master.url}/metrics`)).text;
     assert.match(metrics, /tender_http_forbidden_total\{action="drain_agents"\} 1/);
     assert.match(metrics, /tender_http_forbidden_total\{action="teardown_frameworks"\} 1/);

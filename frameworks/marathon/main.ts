@@ -7,6 +7,7 @@ import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../..
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
 import { startMarathon } from "./start_marathon.ts";
+import { SCHEDULING_FLAGS, SCHEDULING_USAGE, schedulingOptions } from "./scheduling_flags.ts";
 
 const USAGE =
   "Usage: deno task marathon --master http://HOST:5050[,http://HOST2:5050...] [--port 8080] " +
@@ -14,6 +15,7 @@ const USAGE =
   "[--work-dir ./.tender/marathon] " +
   "[--store etcd://HOST:PORT[,HOST:PORT...][/prefix] | PATH (default WORK_DIR/marathon.kv)] " +
   "[--advertise-url URL (http://HOST:PORT): where the other Marathons proxy to when this one leads] " +
+  SCHEDULING_USAGE +
   "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
 
 const args = parseFlags(USAGE, {
@@ -23,6 +25,7 @@ const args = parseFlags(USAGE, {
   "work-dir": { type: "string", default: "./.tender/marathon" },
   store: { type: "string" },
   "advertise-url": { type: "string" },
+  ...SCHEDULING_FLAGS,
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
@@ -40,7 +43,7 @@ if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {
 }
 
 // The driver follows the leader among the listed masters.
-const options = { master: masters, port, host: args.host! };
+const options = { master: masters, port, host: args.host!, ...schedulingOptions(args, USAGE) };
 const marathon = store?.kind === "etcd"
   ? await startHaMarathon({
     ...options,

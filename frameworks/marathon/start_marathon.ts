@@ -14,6 +14,9 @@ import { HttpMetrics } from "../../protocol/prometheus.ts";
 import { MarathonInstruments, renderMarathonMetrics } from "./metrics.ts";
 import { MarathonScheduler } from "./scheduler/marathon_scheduler.ts";
 import { MarathonService } from "./service/marathon_service.ts";
+import { ServicePortAllocator } from "./placement/service_ports.ts";
+import { DEFAULT_SERVICE_PORTS } from "./scheduling_flags.ts";
+import { DEFAULT_RECONCILIATION_INTERVAL_MS } from "./scheduler/marathon_scheduler.ts";
 import { MarathonStore } from "./store/store.ts";
 import { DenoKvStore, type StateStore } from "../../store/mod.ts";
 
@@ -36,6 +39,10 @@ export interface StartMarathonOptions {
   user?: string;
   /** Reconciliation tick (default 1000 ms). */
   tickMs?: number;
+  /** Service ports are assigned from this range (`--local-port-min/max`; 10000–20000). */
+  servicePorts?: { min: number; max: number };
+  /** Task states are reconciled with the master this often (`--reconciliation-interval`; 600 s). */
+  reconciliationIntervalMs?: number;
   clock?: Clock;
   ids?: Ids;
 }
@@ -116,8 +123,25 @@ export async function runMarathon(
   const store = new MarathonStore(kv);
   const events = new EventBus(clock);
   const backoff = new Backoff();
-  const service = new MarathonService({ store, clock, ids, events });
-  const scheduler = new MarathonScheduler({ store, service, events, clock, ids, backoff });
+  const servicePorts = options.servicePorts ?? DEFAULT_SERVICE_PORTS;
+  const reconciliationIntervalMs = options.reconciliationIntervalMs ??
+    DEFAULT_RECONCILIATION_INTERVAL_MS;
+  const service = new MarathonService({
+    store,
+    clock,
+    ids,
+    events,
+    servicePorts: new ServicePortAllocator(servicePorts),
+  });
+  const scheduler = new MarathonScheduler({
+    store,
+    service,
+    events,
+    clock,
+    ids,
+    backoff,
+    reconciliationIntervalMs,
+  });
   const frameworkId = await store.getFrameworkId();
   const driver = new SchedulerDriver(scheduler, {
     master: options.master,
@@ -149,6 +173,11 @@ export async function runMarathon(
         return self.hostPort();
       },
       master: typeof options.master === "string" ? options.master : options.master.text,
+      config: {
+        localPortMin: servicePorts.min,
+        localPortMax: servicePorts.max,
+        reconciliationIntervalMs,
+      },
       frameworkId: () => driver.frameworkId,
       get httpPort() {
         return self.httpPort();

@@ -18,7 +18,13 @@ import type { MasterRuntime } from "../runtime.ts";
 import { CapacityHistory } from "./capacity_history.ts";
 import { agentAddresses, fetchTaskLogs, parseLogQuery, sandboxUser } from "./logs_proxy.ts";
 import type { JobSummary } from "./metronome_jobs.ts";
-import { type AppSummary, dashboardSummary } from "./summary.ts";
+import {
+  type AppSummary,
+  type DashboardSummary,
+  dashboardSummary,
+  visibleSummary,
+} from "./summary.ts";
+import { visibility } from "../http/app.ts";
 
 export { CapacityHistory, type CapacityPoint } from "./capacity_history.ts";
 export { type AppSummary, type DashboardSummary, dashboardSummary } from "./summary.ts";
@@ -72,7 +78,16 @@ export function mountDashboard(
   const files = readStatic();
   const history = options.history ?? new CapacityHistory();
   const encoder = new TextEncoder();
-  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Each open event stream, with the principal it was opened by (what it may see). */
+  const streams = new Map<ReadableStreamDefaultController<Uint8Array>, string | undefined>();
+  const visible = <S extends DashboardSummary>(summary: S, principal: string | undefined): S =>
+    options.security
+      ? visibleSummary(
+        summary,
+        runtime.core.ctx,
+        visibility(options.security, principal, runtime.core.ctx),
+      )
+      : summary;
   const send = (c: ReadableStreamDefaultController<Uint8Array>, event: string, data: unknown) => {
     try {
       c.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
@@ -95,7 +110,9 @@ export function mountDashboard(
     try {
       const current = await summary();
       const point = history.record(current);
-      for (const c of streams) send(c, "summary", { ...current, point });
+      for (const [c, principal] of streams) {
+        send(c, "summary", { ...visible(current, principal), point });
+      }
     } finally {
       busy = false;
     }
@@ -104,7 +121,7 @@ export function mountDashboard(
   Deno.unrefTimer(timer);
   const close = () => {
     clearInterval(timer);
-    for (const c of streams) {
+    for (const c of streams.keys()) {
       try {
         c.close();
       } catch { /* already closed */ }
@@ -121,19 +138,21 @@ export function mountDashboard(
 
   app.get(
     "/dashboard/api/summary",
-    async (c) => c.json({ ...(await summary()), history: history.points() }),
+    async (c) =>
+      c.json(visible({ ...(await summary()), history: history.points() }, principalOf(c))),
   );
 
   app.get("/dashboard/events", async (c) => {
     const first = await summary();
+    const principal = principalOf(c);
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
     const body = new ReadableStream<Uint8Array>({
       start(ctrl) {
         controller = ctrl;
         ctrl.enqueue(encoder.encode("retry: 2000\n\n"));
         send(ctrl, "history", history.points());
-        send(ctrl, "summary", first);
-        streams.add(ctrl);
+        send(ctrl, "summary", visible(first, principal));
+        streams.set(ctrl, principal);
       },
       cancel() {
         if (controller) streams.delete(controller);

@@ -1,7 +1,7 @@
 /** The dashboard's view of the master's books: one JSON document, pushed every second. */
 import { isTerminalState } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
-import type { TaskRecord } from "../core/records.ts";
+import type { FrameworkRecord, TaskRecord } from "../core/records.ts";
 import type { JobSummary } from "./metronome_jobs.ts";
 import { addMesos, agentBooks, type Amounts, clusterBooks } from "../metrics/mod.ts";
 
@@ -88,6 +88,35 @@ function usage(b: { total: Amounts; used: Amounts; offered: Amounts }): Record<
     total: round(b.total[n] ?? 0),
   });
   return { cpus: one("cpus"), mem: one("mem"), disk: one("disk"), ports: one("ports") };
+}
+
+/**
+ * The summary as a caller may see it: frameworks and tasks their view ACLs hide are left out
+ * (the cluster's totals stay, as in `/master/state`).
+ */
+export function visibleSummary<S extends DashboardSummary>(
+  summary: S,
+  ctx: MasterContext,
+  view: { framework(f: FrameworkRecord): boolean; task(t: TaskRecord): boolean },
+): S {
+  const framework = (id: string) =>
+    ctx.frameworks.get(id) ?? ctx.completedFrameworks.find((c) => c.framework.id === id)?.framework;
+  const task = (t: TaskSummary) =>
+    ctx.getTask(t.frameworkId, t.id) ??
+      ctx.completedTasks.find((c) =>
+        c.frameworkId === t.frameworkId && c.info.task_id.value === t.id
+      );
+  return {
+    ...summary,
+    frameworks: summary.frameworks.filter((f) => {
+      const record = framework(f.id);
+      return record !== undefined && view.framework(record);
+    }),
+    tasks: summary.tasks.filter((t) => {
+      const record = task(t);
+      return record !== undefined && view.task(record);
+    }),
+  };
 }
 
 /** Builds the summary from the books; `apps` comes from a service framework when one is attached. */

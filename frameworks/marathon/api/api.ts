@@ -34,6 +34,8 @@ export interface ApiInfo {
   master: string;
   frameworkId(): string | undefined;
   httpPort: number;
+  /** What this Marathon was started with, as `marathon_config` shows it (else Marathon's defaults). */
+  config?: { localPortMin: number; localPortMax: number; reconciliationIntervalMs: number };
 }
 
 /** Dependencies of the API. */
@@ -102,10 +104,10 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       frameworkId: info.frameworkId() ?? null,
       marathon_config: {
         master: info.master,
-        local_port_min: 10000,
-        local_port_max: 20000,
+        local_port_min: info.config?.localPortMin ?? 10000,
+        local_port_max: info.config?.localPortMax ?? 20000,
         task_launch_timeout: 300000,
-        reconciliation_interval: 600000,
+        reconciliation_interval: info.config?.reconciliationIntervalMs ?? 600000,
         max_instances_per_offer: 5,
         mesos_role: "*",
         features: [],

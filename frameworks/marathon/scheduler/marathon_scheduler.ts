@@ -5,7 +5,9 @@
  * instance's per container), backoff and events; a periodic tick kills surplus and replaced instances
  * (`reconcileApp`), applies the unreachable strategy, revives offers when launches are
  * wanted and moves deployments on. Every (re)subscription reconciles task states with the
- * master.
+ * master, and so does a pass every `reconciliationIntervalMs` (Marathon's
+ * `reconciliation_interval`): a task the master runs for Marathon but Marathon does not know is
+ * reported by the implicit reconciliation, and killed.
  */
 import type { Scheduler, SchedulerDriver, SubscribedInfo } from "../../../mod.ts";
 import {
@@ -46,7 +48,12 @@ export interface MarathonSchedulerDeps {
   backoff: Backoff;
   /** Instances not running this long after launch are killed and replaced (default 300 s). */
   launchTimeoutMs?: number;
+  /** Task states are reconciled with the master this often (default 600 s, as Marathon). */
+  reconciliationIntervalMs?: number;
 }
+
+/** Marathon's default `reconciliation_interval`. */
+export const DEFAULT_RECONCILIATION_INTERVAL_MS = 600_000;
 
 const STARTING: ReadonlySet<Instance["condition"]> = new Set([
   "Provisioned",
@@ -74,6 +81,8 @@ export class MarathonScheduler implements Scheduler {
   #driver: DriverPort | undefined;
   readonly #killSentAt = new Map<string, number>();
   #lastRevive = 0;
+  /** When task states were last reconciled with the master (since this driver subscribed). */
+  #reconciledAt: number | undefined;
   #ticking: Promise<void> = Promise.resolve();
   #queuedTick: Promise<void> | undefined;
   #signal: AbortSignal | undefined;
@@ -95,6 +104,17 @@ export class MarathonScheduler implements Scheduler {
         frameworkId: info.frameworkId,
       },
     );
+    await this.#reconcile(driver);
+    await this.#revive(driver, true);
+  }
+
+  /**
+   * Asks the master for the state of every task Marathon knows (explicit), then of every task
+   * it runs for Marathon (implicit): the answers correct what Marathon missed, and a task it
+   * does not know is killed when its status arrives (`update()`).
+   */
+  async #reconcile(driver: DriverPort): Promise<void> {
+    this.#reconciledAt = this.#d.clock.now();
     const known = (await this.#d.store.listInstances()).filter((i) => !isTerminal(i.condition));
     await driver.reconcile(
       known.flatMap((i) =>
@@ -102,7 +122,6 @@ export class MarathonScheduler implements Scheduler {
       ),
     );
     await driver.reconcile([]);
-    await this.#revive(driver, true);
   }
 
   async offers(driver: DriverPort, offers: Offer[]): Promise<void> {
@@ -386,6 +405,10 @@ export class MarathonScheduler implements Scheduler {
       // Revive at once when launches become wanted (offers were declined for 30 s before).
       if (wantLaunch) await this.#revive(driver, !this.#wantedLaunch);
       this.#wantedLaunch = wantLaunch;
+      const every = this.#d.reconciliationIntervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS;
+      if (this.#reconciledAt !== undefined && now - this.#reconciledAt >= every) {
+        await this.#reconcile(driver).catch(logTickError);
+      }
     }
     await this.#d.service.syncDeployments();
   }

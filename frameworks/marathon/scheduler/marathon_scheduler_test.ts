@@ -294,3 +294,23 @@ Deno.test("MarathonScheduler sends a restart's kills before the launches they ma
     assert.equal(await active(), 3);
   });
 });
+
+Deno.test("MarathonScheduler reconciles task states again every reconciliation interval", async () => {
+  await withScheduler(async ({ scheduler, driver, service, clock }) => {
+    await service.createApp({ id: "web", cmd: "serve" });
+    await scheduler.subscribed(driver, { frameworkId: "fw", resubscribed: false });
+    await scheduler.offers(driver, [offer()]);
+    assert.equal(driver.reconciled.length, 2, "on subscription: explicit, then implicit");
+    clock.advance(599_000);
+    await scheduler.tick();
+    assert.equal(driver.reconciled.length, 2, "not before the interval (600 s, as Marathon)");
+    clock.advance(1_000);
+    await scheduler.tick();
+    assert.equal(driver.reconciled.length, 4);
+    assert.equal(driver.reconciled[2]!.length, 1, "explicit: the launched task");
+    assert.deepEqual(driver.reconciled[3], [], "then implicit: tasks Marathon does not know");
+    // The master reports one Marathon does not know: it is killed.
+    await updated(scheduler, driver, status("ghost.instance-1", "TASK_RUNNING"));
+    assert.ok(driver.killed.some((k) => k.taskId === "ghost.instance-1"));
+  });
+});
