@@ -18,6 +18,7 @@ import { createLogger, type Logger } from "../../protocol/log.ts";
 import { Candidacy, EtcdConnection } from "../../store/mod.ts";
 import { hostPort, leaderProxy, type LeaderView } from "./api/leader_proxy.ts";
 import { renderStandbyMetrics } from "./metrics.ts";
+import { ClientSecurity, schemeOf, ServerSecurity } from "../../security/mod.ts";
 import { type MarathonParts, runMarathon, type StartMarathonOptions } from "./start_marathon.ts";
 
 /** How to start a Marathon on etcd. */
@@ -83,23 +84,31 @@ export async function startHaMarathon(options: StartHaMarathonOptions): Promise<
         signal.addEventListener("abort", () => resolve(), { once: true });
       }),
   };
+  const security = options.security ?? ServerSecurity.off();
+  // Proxied requests carry their caller's credentials, never this Marathon's: only its CA.
+  const toLeader = new ClientSecurity({ caCerts: [...(options.client?.caCerts ?? [])] });
   const front = leaderProxy(view, {
     waitMs: options.leaderWaitMs,
     signal: stopping.signal,
-    standbyMetrics: renderStandbyMetrics,
+    standbyMetrics: () => renderStandbyMetrics(security.metrics),
+    security,
+    realm: options.realm,
+    fetch: (request) => toLeader.fetch(request),
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
-      { hostname: host, port: options.port ?? 8080, onListen: () => {} },
+      { hostname: host, port: options.port ?? 8080, onListen: () => {}, ...options.tls },
       front.fetch,
     );
   } catch (e) {
     etcd.close();
+    toLeader.close();
     throw e;
   }
   const port = server.addr.port;
-  const self = options.advertiseUrl?.replace(/\/+$/, "") ?? `http://${host}:${port}`;
+  const self = options.advertiseUrl?.replace(/\/+$/, "") ??
+    `${schemeOf(options.tls)}://${host}:${port}`;
   view.self = self;
   candidacy.onChange(() => {
     for (const wake of changeWaiters.splice(0)) wake();
@@ -118,6 +127,7 @@ export async function startHaMarathon(options: StartHaMarathonOptions): Promise<
       changeWaiters = [];
       await server.shutdown();
       etcd.close();
+      toLeader.close();
     },
   };
 }

@@ -1,13 +1,18 @@
 /**
  * `deno task marathon --master URL[,URL...] [--port 8080] [--host 127.0.0.1] [--work-dir DIR]
  *   [--store etcd://HOST:PORT[,…][/prefix] | PATH] [--advertise-url URL]
- *   [--log-level debug|info|warn|error]`
+ *   [--log-level debug|info|warn|error] [security flags: see MARATHON_SECURITY_USAGE]`
  */
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
 import { startMarathon } from "./start_marathon.ts";
 import { SCHEDULING_FLAGS, SCHEDULING_USAGE, schedulingOptions } from "./scheduling_flags.ts";
+import {
+  MARATHON_SECURITY_FLAGS,
+  MARATHON_SECURITY_USAGE,
+  marathonSecurity,
+} from "./security_flags.ts";
 
 const USAGE =
   "Usage: deno task marathon --master http://HOST:5050[,http://HOST2:5050...] [--port 8080] " +
@@ -16,7 +21,8 @@ const USAGE =
   "[--store etcd://HOST:PORT[,HOST:PORT...][/prefix] | PATH (default WORK_DIR/marathon.kv)] " +
   "[--advertise-url URL (http://HOST:PORT): where the other Marathons proxy to when this one leads] " +
   SCHEDULING_USAGE +
-  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
+  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]\n" +
+  MARATHON_SECURITY_USAGE;
 
 const args = parseFlags(USAGE, {
   master: { type: "string" },
@@ -27,9 +33,16 @@ const args = parseFlags(USAGE, {
   "advertise-url": { type: "string" },
   ...SCHEDULING_FLAGS,
   "log-level": { type: "string" },
+  ...MARATHON_SECURITY_FLAGS,
   help: { type: "boolean" },
 });
-const masters = mastersFlag(args.master, { usage: USAGE, deps: { etcd: etcdMasterLeader() } });
+const secure = await marathonSecurity(args, (name) => Deno.env.get(name)).catch((e) =>
+  usageError((e as Error).message, USAGE)
+);
+const masters = mastersFlag(args.master, {
+  usage: USAGE,
+  deps: { etcd: etcdMasterLeader(), fetch: secure.client.fetch },
+});
 const log = loggerFlag("marathon", args["log-level"], USAGE);
 const port = portFlag("port", args.port, { usage: USAGE });
 let store: StoreSpec | undefined;
@@ -43,13 +56,22 @@ if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {
 }
 
 // The driver follows the leader among the listed masters.
-const options = { master: masters, port, host: args.host!, ...schedulingOptions(args, USAGE) };
+const options = {
+  master: masters,
+  port,
+  host: args.host!,
+  ...schedulingOptions(args, USAGE),
+  log,
+  security: secure.security,
+  realm: secure.realm,
+  tls: secure.tls,
+  client: secure.client,
+};
 const marathon = store?.kind === "etcd"
   ? await startHaMarathon({
     ...options,
     etcd: store,
     advertiseUrl: args["advertise-url"],
-    log,
   }).catch((e) => {
     console.error(`marathon: ${(e as Error).message}`);
     Deno.exit(1);

@@ -5,6 +5,7 @@
  */
 import type { SchedulerDriver } from "../../mod.ts";
 import { type HttpMetrics, PrometheusWriter, type Sample } from "../../protocol/prometheus.ts";
+import type { SecurityMetrics } from "../../security/mod.ts";
 import { CONDITIONS } from "./model/instance.ts";
 import type { MarathonStore } from "./store/store.ts";
 
@@ -47,6 +48,10 @@ export async function renderMarathonMetrics(deps: {
   store: MarathonStore;
   instruments: MarathonInstruments;
   http: HttpMetrics;
+  /** 401s, 429s and 403s of the API. */
+  security?: SecurityMetrics;
+  /** Whether the framework is registered, and how often the master ended it. */
+  framework?: { readonly loss: unknown; readonly losses: number };
 }): Promise<string> {
   const { store, instruments: i } = deps;
   const [apps, instances, deployments] = await Promise.all([
@@ -81,13 +86,27 @@ export async function renderMarathonMetrics(deps: {
       { labels: { outcome: "used" }, value: i.offersUsed },
       { labels: { outcome: "declined" }, value: i.offersDeclined },
     ]);
+  if (deps.framework) {
+    w.gauge(
+      "tender_marathon_framework_lost",
+      "1 while the master has ended Marathon's framework and it has not registered again.",
+      deps.framework.loss ? 1 : 0,
+    ).counter(
+      "tender_marathon_framework_losses_total",
+      "Times the master ended Marathon's framework (torn down, removed, or taken over).",
+      deps.framework.losses,
+    );
+  }
   deps.http.write(w, "tender_marathon");
+  deps.security?.write(w);
   return w.text();
 }
 
-/** What a standby Marathon's `/metrics` says: that it does not lead. */
-export function renderStandbyMetrics(): string {
-  return electedGauge(new PrometheusWriter(), false).text();
+/** What a standby Marathon's `/metrics` says: that it does not lead (and its own refusals). */
+export function renderStandbyMetrics(security?: SecurityMetrics): string {
+  const w = electedGauge(new PrometheusWriter(), false);
+  security?.write(w);
+  return w.text();
 }
 
 function electedGauge(w: PrometheusWriter, elected: boolean): PrometheusWriter {

@@ -6,7 +6,10 @@
  */
 import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
-import { type Clock, type Ids, type Masters, randomIds, systemClock } from "../../protocol/mod.ts";
+import { type Clock, type Ids, Masters, randomIds, systemClock } from "../../protocol/mod.ts";
+import { createLogger, type Logger } from "../../protocol/log.ts";
+import { ClientSecurity, schemeOf, ServerSecurity, type TlsFiles } from "../../security/mod.ts";
+import { FrameworkKeeper } from "./scheduler/framework_keeper.ts";
 import { marathonApi } from "./api/api.ts";
 import { Backoff } from "./deployment/backoff.ts";
 import { EventBus } from "./events/event_bus.ts";
@@ -45,6 +48,20 @@ export interface StartMarathonOptions {
   reconciliationIntervalMs?: number;
   clock?: Clock;
   ids?: Ids;
+  /** Who may call the API, and what each may do (default: off). */
+  security?: ServerSecurity;
+  /** The realm of the 401 challenge (`--http-realm`, default `Mesosphere`). */
+  realm?: string;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsFiles;
+  /**
+   * The credentials and CA of the calls to the master (with a `master` given as text; a
+   * `Masters` brings its own fetch). Its principal is the framework's `principal`.
+   */
+  client?: ClientSecurity;
+  /** First delay before registering again after the master ended the framework (default 1 s). */
+  reregisterMs?: number;
+  log?: Logger;
 }
 
 /** A running Marathon. */
@@ -56,7 +73,10 @@ export interface RunningMarathon {
   store: MarathonStore;
   service: MarathonService;
   scheduler: MarathonScheduler;
-  driver: SchedulerDriver;
+  /** The driver now in use (replaced when the master ended the framework). */
+  readonly driver: SchedulerDriver;
+  /** Keeps the framework registered; `loss` says why it is not, while it is not. */
+  framework: FrameworkKeeper;
   events: EventBus;
   /** Stops the API, the scheduler and the driver (the framework stays registered for failover). */
   stop(): Promise<void>;
@@ -78,7 +98,7 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
-      { hostname: host, port: options.port ?? 8080, onListen: () => {} },
+      { hostname: host, port: options.port ?? 8080, onListen: () => {}, ...options.tls },
       parts.api.fetch,
     );
   } catch (e) {
@@ -88,8 +108,16 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
   }
   port = server.addr.port;
   return {
-    ...parts,
-    url: `http://${host}:${port}`,
+    api: parts.api,
+    store: parts.store,
+    service: parts.service,
+    scheduler: parts.scheduler,
+    framework: parts.framework,
+    events: parts.events,
+    get driver() {
+      return parts.framework.driver;
+    },
+    url: `${schemeOf(options.tls)}://${host}:${port}`,
     port,
     async stop() {
       await parts.stop();
@@ -143,23 +171,40 @@ export async function runMarathon(
     reconciliationIntervalMs,
   });
   const frameworkId = await store.getFrameworkId();
-  const driver = new SchedulerDriver(scheduler, {
-    master: options.master,
-    framework: {
-      user: options.user ?? Deno.env.get("USER") ?? "root",
-      name: options.frameworkName ?? "marathon",
-      failover_timeout: 7 * 24 * 3600,
-      checkpoint: true,
-      // As Marathon 1.4+: tasks of a lost agent are TASK_UNREACHABLE, not TASK_LOST, so that
-      // each app's unreachableStrategy decides when to replace and expunge them.
-      capabilities: [{ type: "PARTITION_AWARE" }],
-    },
-    ...(frameworkId ? { frameworkId } : {}),
-    clock,
-  });
+  const log = options.log ?? createLogger({ component: "marathon" });
+  const client = options.client;
+  // One Masters for every driver: it remembers the leader across re-registrations.
+  const master = typeof options.master === "string" && client
+    ? new Masters(options.master, { fetch: client.fetch })
+    : options.master;
   const instruments = new MarathonInstruments();
-  instruments.watch(driver);
+  const framework = new FrameworkKeeper(scheduler, {
+    frameworkId,
+    clock,
+    log,
+    retryMs: options.reregisterMs,
+    makeDriver: (watched, id) => {
+      const driver = new SchedulerDriver(watched, {
+        master,
+        framework: {
+          user: options.user ?? Deno.env.get("USER") ?? "root",
+          name: options.frameworkName ?? "marathon",
+          ...(client?.principal ? { principal: client.principal } : {}),
+          failover_timeout: 7 * 24 * 3600,
+          checkpoint: true,
+          // As Marathon 1.4+: tasks of a lost agent are TASK_UNREACHABLE, not TASK_LOST, so that
+          // each app's unreachableStrategy decides when to replace and expunge them.
+          capabilities: [{ type: "PARTITION_AWARE" }],
+        },
+        ...(id ? { frameworkId: id } : {}),
+        clock,
+      });
+      instruments.watch(driver);
+      return driver;
+    },
+  });
   const http = new HttpMetrics();
+  const security = options.security ?? ServerSecurity.off();
   const self = options.self;
   const api = marathonApi({
     service,
@@ -167,7 +212,14 @@ export async function runMarathon(
     clock,
     backoff,
     offerReasons: (appId) => scheduler.lastReasons.get(appId),
-    metrics: { http, render: () => renderMarathonMetrics({ store, instruments, http }) },
+    metrics: {
+      http,
+      render: () =>
+        renderMarathonMetrics({ store, instruments, http, security: security.metrics, framework }),
+    },
+    security,
+    ...(options.realm ? { realm: options.realm } : {}),
+    frameworkLoss: () => framework.loss,
     info: {
       get leader() {
         return self.hostPort();
@@ -178,7 +230,7 @@ export async function runMarathon(
         localPortMax: servicePorts.max,
         reconciliationIntervalMs,
       },
-      frameworkId: () => driver.frameworkId,
+      frameworkId: () => framework.driver.frameworkId,
       get httpPort() {
         return self.httpPort();
       },
@@ -193,22 +245,21 @@ export async function runMarathon(
       scheduler.tickSoon();
     }
   });
-  driver.start().catch((e) => {
-    if (!life.signal.aborted) {
-      console.error(JSON.stringify({ level: "error", msg: "marathon driver", error: String(e) }));
-    }
-  });
+  framework.start();
   return {
     api,
     store,
     service,
     scheduler,
-    driver,
+    get driver() {
+      return framework.driver;
+    },
+    framework,
     events,
     async stop() {
       unlisten();
       life.abort();
-      await driver.stop();
+      await framework.stop();
       await loop;
       await scheduler.settled();
       await scheduler.probesSettled();

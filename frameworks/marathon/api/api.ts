@@ -11,9 +11,10 @@ import { LeadershipLostError } from "../../../store/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";
 import { configVersion } from "../deployment/reconcile.ts";
 import type { EventBus } from "../events/event_bus.ts";
-import { isActive } from "../model/instance.ts";
 import { actionJson, type MarathonService, stepsJson } from "../service/marathon_service.ts";
 import { groupExists, groupTree } from "../service/views.ts";
+import { podStatuses } from "../service/pod_statuses.ts";
+import { queuedPods, queueObject } from "../service/queue_view.ts";
 import type { App } from "../app/normalize.ts";
 import { isChildOf, segments } from "../app/path_id.ts";
 import { appsRoutes, storedAppInfo } from "./apps_routes.ts";
@@ -26,6 +27,8 @@ import {
   updateGroup,
 } from "../service/group_ops.ts";
 import { body, clientIp, embeds, flag } from "./request.ts";
+import { ServerSecurity } from "../../../security/mod.ts";
+import { MARATHON_REALM, marathonAuthentication, RequestAccess } from "./auth.ts";
 
 /** What the API shows about this Marathon in `/v2/info` and `/v2/leader`. */
 export interface ApiInfo {
@@ -49,6 +52,12 @@ export interface MarathonApiDeps {
   offerReasons?: (appId: string) => readonly string[] | undefined;
   /** Times every route and serves `GET /metrics` with this text. */
   metrics?: { http: HttpMetrics; render(): Promise<string> };
+  /** Credentials and ACLs (default: off, everyone may do everything). */
+  security?: ServerSecurity;
+  /** The realm of the 401 challenge (default Marathon's, `Mesosphere`). */
+  realm?: string;
+  /** Why this Marathon has no framework at the master now, if it lost it (`/v2/info`, `/ping`). */
+  frameworkLoss?: () => { message: string; at: string } | undefined;
 }
 
 /** Builds the hono app serving Marathon's REST API. */
@@ -59,8 +68,11 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   const api = new Hono();
   const metrics = deps.metrics;
   const streams = new StreamSlots();
+  const security = deps.security ?? ServerSecurity.off();
+  const access = (c: Context) => RequestAccess.of(security, c);
   if (metrics) api.use(metrics.http.middleware());
   api.use(requestLimits());
+  api.use(marathonAuthentication(security, deps.realm ?? MARATHON_REALM));
   if (metrics) {
     api.get(
       "/metrics",
@@ -92,7 +104,11 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   });
   api.notFound((c) => c.json({ message: `Not found: ${c.req.method} ${c.req.path}` }, 404));
 
-  api.get("/ping", (c) => c.text("pong"));
+  // A Marathon whose framework the master removed is not fit to serve: load balancers see it.
+  api.get("/ping", (c) => {
+    const lost = deps.frameworkLoss?.();
+    return lost ? c.text(`framework lost: ${lost.message}`, 503) : c.text("pong");
+  });
   api.get("/v2/leader", (c) => c.json({ leader: info.leader }));
   api.get("/v2/info", (c) =>
     c.json({
@@ -102,6 +118,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       elected: true,
       leader: info.leader,
       frameworkId: info.frameworkId() ?? null,
+      ...(deps.frameworkLoss?.() ? { frameworkLost: deps.frameworkLoss() } : {}),
       marathon_config: {
         master: info.master,
         local_port_min: info.config?.localPortMin ?? 10000,
@@ -116,11 +133,17 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       http_config: { http_port: info.httpPort, https_port: 8443 },
     }));
 
-  appsRoutes(api, service);
-  podsRoutes(api, service);
+  appsRoutes(api, service, access);
+  podsRoutes(api, service, access);
 
+  const touched = (d: { affectedApps: string[]; pods?: string[] }) => [
+    ...new Set([...d.affectedApps, ...(d.pods ?? [])]),
+  ];
   api.get("/v2/deployments", async (c) => {
-    const list = await store.listDeployments();
+    const who = access(c);
+    const list = (await store.listDeployments()).filter((d) =>
+      touched(d).some((id) => who.canView(id))
+    );
     const apps = new Map((await store.listApps()).map((a) => [a.id, a]));
     const instances = await store.listInstances();
     const readiness = (appId: string) => {
@@ -154,9 +177,13 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   });
 
   api.delete("/v2/deployments/:id", async (c) => {
+    const who = access(c);
+    const record = await store.getDeployment(c.req.param("id"));
+    for (const id of record ? touched(record) : []) who.authorize("update_apps", id);
     const r = await service.cancelDeployment(c.req.param("id"), {
       force: flag(c, "force"),
       clientIp: clientIp(c),
+      authorize: who.authorize,
     });
     if (!r) return c.body(null, 202);
     c.header("Marathon-Deployment-Id", r.deploymentId);
@@ -171,6 +198,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   // Marathon's group embeds: `group.groups`, `group.apps`, `group.pods` (all three when none is
   // given) and `group.apps.<app embed>`, which also shows the apps.
   const groups = async (rootId: string, c: Context) => {
+    const who = access(c);
     const asked = c.req.queries("embed") ?? [];
     const all = asked.length === 0;
     const appEmbeds = embeds(c);
@@ -179,7 +207,12 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       groups: all || asked.includes("group.groups"),
       pods: all || asked.includes("group.pods"),
     };
-    const apps = await store.listApps();
+    const apps = (await store.listApps()).filter((a) => who.canView(a.id));
+    const records = (await store.listGroups()).filter((g) => who.canView(g.id));
+    if (
+      !who.canView(rootId) && !apps.some((a) => isChildOf(a.id, rootId)) &&
+      !records.some((g) => isChildOf(g.id, rootId))
+    ) who.mustView(rootId);
     const renders = new Map(
       await Promise.all(apps.map(async (a) => [a.id, await renderApp(a, appEmbeds)] as const)),
     );
@@ -187,10 +220,10 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     return groupTree(
       rootId,
       apps,
-      await store.listGroups(),
+      records,
       (a) => renders.get(a.id)!,
       rootVersion,
-      embed,
+      { embed, pods: await podStatuses(store) },
     );
   };
   // Marathon's paths below /v2/groups: {id}, {id}/apps, {id}/versions, {id}/versions/{version}
@@ -198,24 +231,40 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   api.get("/v2/groups/*", async (c) => {
     const s = segments(c.req.path.slice("/v2/groups".length));
     const idOf = (n: number) => "/" + s.slice(0, s.length - n).join("/");
+    const who = access(c);
     if (s.at(-1) === "apps") {
       const id = idOf(1);
       const apps = await store.listApps();
       if (!groupExists(id, apps, await store.listGroups())) return c.json([]);
       return c.json(
         await Promise.all(
-          apps.filter((a) => isChildOf(a.id, id)).map((a) => renderApp(a, embeds(c))),
+          apps.filter((a) => isChildOf(a.id, id) && who.canView(a.id)).map((a) =>
+            renderApp(a, embeds(c))
+          ),
         ),
       );
     }
-    if (s.at(-1) === "versions") return c.json(await groupVersions(service, idOf(1)));
+    if (s.at(-1) === "versions") {
+      who.mustView(idOf(1));
+      return c.json(await groupVersions(service, idOf(1)));
+    }
     if (s.at(-2) === "versions") {
       const version = s.at(-1)!;
+      who.mustView(idOf(2));
       const { apps, groups, snapshot } = await groupAt(service, idOf(2), version);
-      return c.json(groupTree(idOf(2), apps, groups, (a) => ({ ...a }), snapshot.version));
+      return c.json(
+        groupTree(
+          idOf(2),
+          apps.filter((a) => who.canView(a.id)),
+          groups.filter((g) => who.canView(g.id)),
+          (a) => ({ ...a }),
+          snapshot.version,
+        ),
+      );
     }
     const id = idOf(0);
-    if (!groupExists(id, await store.listApps(), await store.listGroups())) {
+    const members = [...await store.listApps(), ...await store.listPods()];
+    if (!groupExists(id, members, await store.listGroups())) {
       throw new TenderError("not_found", `Group '${id}' does not exist`);
     }
     return c.json(await groups(id, c));
@@ -225,6 +274,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     const r = await service.createGroup(await body(c), {
       force: flag(c, "force"),
       clientIp: clientIp(c),
+      authorize: access(c).authorize,
       ...(groupId ? { groupId } : {}),
     });
     c.header("Marathon-Deployment-Id", r.deploymentId);
@@ -245,6 +295,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       const r = await updateGroup(service, groupIdOf(c), await body(c), {
         force: flag(c, "force"),
         clientIp: clientIp(c),
+        authorize: access(c).authorize,
         dryRun,
       });
       if (dryRun) return c.json({ steps: r.steps });
@@ -252,49 +303,45 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       return c.json({ deploymentId: r.deploymentId, version: r.version });
     });
     api.patch(path, async (c) => {
-      await patchGroup(service, groupIdOf(c), await body(c));
+      await patchGroup(service, groupIdOf(c), await body(c), { authorize: access(c).authorize });
       return c.body(null, 200);
     });
     api.delete(path, async (c) => {
       const r = await deleteGroup(service, groupIdOf(c), {
         force: flag(c, "force", true),
         clientIp: clientIp(c),
+        authorize: access(c).authorize,
       });
       c.header("Marathon-Deployment-Id", r.deploymentId);
       return c.json({ deploymentId: r.deploymentId, version: r.version });
     });
   }
 
+  const queueDeps = (now: number) => ({
+    store,
+    backoff,
+    now,
+    ...(deps.offerReasons ? { offerReasons: deps.offerReasons } : {}),
+  });
   api.get("/v2/queue", async (c) => {
     const now = clock.now();
-    const queue = [];
-    for (const app of await store.listApps()) {
-      const active = (await store.listInstances(app.id)).filter(isActive).length;
-      const state = await store.getBackoff(app.id);
-      const allowedAt = backoff.launchAllowedAt(app, configVersion(app), state, now);
-      const left = Math.max(0, app.instances - active);
-      if (left === 0 && allowedAt <= now) continue;
-      queue.push({
-        app,
-        count: left,
-        role: app.role ?? "*",
-        delay: {
-          timeLeftSeconds: Math.max(0, Math.ceil((allowedAt - now) / 1000)),
-          overdue: allowedAt <= now,
-        },
-        since: new Date(state?.lastFailureAt ?? now).toISOString(),
-        processedOffersSummary: offerSummary(deps.offerReasons?.(app.id) ?? []),
-      });
+    const queue: Record<string, unknown>[] = [];
+    const who = access(c);
+    for (const app of (await store.listApps()).filter((a) => who.canView(a.id))) {
+      const entry = await queueObject(app, queueDeps(now));
+      if (entry) queue.push({ app, ...entry });
     }
-    return c.json({ queue });
+    // Marathon's queue holds pods too (`QueuePod`), after the apps.
+    return c.json({ queue: [...queue, ...await queuedPods(queueDeps(now))] });
   });
   api.delete("/v2/queue/*", async (c) => {
     const m = /^\/v2\/queue(\/.+)\/delay$/.exec(c.req.path);
     if (!m) throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
     const id = m[1]!;
-    if (!(await store.getApp(id))) {
+    if (!(await store.getApp(id)) && !(await store.getPod(id))) {
       throw new TenderError("not_found", `Application ${id} not found in tasks queue.`);
     }
+    access(c).authorize("update_apps", id);
     await store.setBackoff(id, undefined);
     return c.body(null, 204);
   });
@@ -306,6 +353,8 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
         "The event stream needs 'Accept: text/event-stream'",
       );
     }
+    // Events name apps of every group: the stream is for principals who may view them all.
+    access(c).mustView("/");
     const client = clientAddress(c);
     streams.acquire(client)(); // refuses a client over its share before subscribing
     const stream = streams.hold(
@@ -325,22 +374,4 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   });
 
   return api;
-}
-
-/** Marathon's `processedOffersSummary` from the reasons the last offers were declined. */
-function offerSummary(reasons: readonly string[]): Record<string, unknown> {
-  const counts = new Map<string, number>();
-  for (const r of reasons) {
-    const name = r.split(":")[0]!;
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-  }
-  return {
-    processedOffersCount: reasons.length,
-    unusedOffersCount: reasons.length,
-    rejectSummaryLastOffers: [...counts].map(([reason, declined]) => ({
-      reason,
-      declined,
-      processed: reasons.length,
-    })),
-  };
 }

@@ -10,6 +10,7 @@ import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { parseLabelSelector } from "./label_selector.ts";
 import { appPath, body, clientIp, embeds, flag } from "./request.ts";
+import type { RequestAccess } from "./auth.ts";
 
 /** An app's AppInfo from what the store holds, with its tasks and last failure as asked. */
 export async function storedAppInfo(
@@ -24,7 +25,11 @@ export async function storedAppInfo(
 }
 
 /** Registers the app and task routes. */
-export function appsRoutes(api: Hono, service: MarathonService): void {
+export function appsRoutes(
+  api: Hono,
+  service: MarathonService,
+  access: (c: Context) => RequestAccess,
+): void {
   const store = service.store;
   const info = (app: App, embedTasks: boolean) =>
     storedAppInfo(store, app, { tasks: embedTasks, lastTaskFailure: true });
@@ -32,14 +37,17 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
     force: flag(c, "force"),
     clientIp: clientIp(c),
     uri: c.req.path,
+    authorize: access(c).authorize,
   });
   const deployed = (c: Context, r: DeploymentResult, status: 200 | 201 = 200) => {
     c.header("Marathon-Deployment-Id", r.deploymentId);
     return c.json({ deploymentId: r.deploymentId, version: r.version }, status);
   };
-  const mustGet = async (id: string): Promise<App> => {
+  /** The app, if the request may view it (404 when it does not exist, else 403). */
+  const mustGet = async (c: Context, id: string): Promise<App> => {
     const app = await store.getApp(id);
     if (!app) throw new TenderError("not_found", `App '${id}' does not exist`);
+    access(c).mustView(app.id);
     return app;
   };
 
@@ -56,8 +64,9 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
       }
     }
     const e = embeds(c);
+    const who = access(c);
     const apps = (await store.listApps()).filter((a) =>
-      (id === undefined || a.id.toLowerCase().includes(id)) &&
+      who.canView(a.id) && (id === undefined || a.id.toLowerCase().includes(id)) &&
       (cmd === undefined || (a.cmd ?? "").toLowerCase().includes(cmd)) && select(a.labels)
     );
     return c.json({
@@ -79,15 +88,19 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
     const p = appPath(c.req.path.slice("/v2/apps".length));
     if (p.kind === "app" && p.id.endsWith("/*")) {
       const group = p.id.slice(0, -2);
-      const apps = (await store.listApps()).filter((a) => a.id.startsWith(`${group}/`));
+      const who = access(c);
+      const apps = (await store.listApps()).filter((a) =>
+        a.id.startsWith(`${group}/`) && who.canView(a.id)
+      );
       return c.json({ "*": await Promise.all(apps.map((a) => info(a, true))) });
     }
-    if (p.kind === "app") return c.json({ app: await info(await mustGet(p.id), true) });
+    if (p.kind === "app") return c.json({ app: await info(await mustGet(c, p.id), true) });
     if (p.kind === "versions") {
-      await mustGet(p.id);
+      await mustGet(c, p.id);
       return c.json({ versions: await store.listVersions(p.id) });
     }
     if (p.kind === "version") {
+      access(c).mustView(p.id);
       const v = await store.getVersion(p.id, p.version);
       if (!v) {
         throw new TenderError("not_found", `App '${p.id}' does not exist in version ${p.version}`);
@@ -95,7 +108,7 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
       return c.json(v);
     }
     if (p.kind === "tasks") {
-      const app = await mustGet(p.id);
+      const app = await mustGet(c, p.id);
       return c.json({ tasks: (await store.listInstances(app.id)).map((i) => taskJson(app, i)) });
     }
     throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
@@ -181,10 +194,14 @@ export function appsRoutes(api: Hono, service: MarathonService): void {
 
   api.get("/v2/tasks", async (c) => {
     const wanted = new Set((c.req.queries("status") ?? []).map((s) => s.toLowerCase()));
-    const apps = new Map((await store.listApps()).map((a) => [a.id, a]));
+    const who = access(c);
+    const apps = new Map(
+      (await store.listApps()).filter((a) => who.canView(a.id)).map((a) => [a.id, a]),
+    );
     const keep = (i: Instance) =>
-      wanted.size === 0 || (wanted.has("running") && i.condition === "Running") ||
-      (wanted.has("staging") && (i.condition === "Staging" || i.condition === "Starting"));
+      apps.has(i.appId) &&
+      (wanted.size === 0 || (wanted.has("running") && i.condition === "Running") ||
+        (wanted.has("staging") && (i.condition === "Staging" || i.condition === "Starting")));
     // App tasks only: a pod's are shown by /v2/pods/{id}::status.
     const tasks = (await store.listInstances()).filter((i) => !i.tasks && keep(i)).map((i) =>
       taskJson(apps.get(i.appId), i)

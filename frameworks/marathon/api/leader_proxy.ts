@@ -8,6 +8,8 @@
 import { type Context, Hono } from "hono";
 import { PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
 import { HOP_BY_HOP } from "../../../protocol/hop_by_hop.ts";
+import type { ServerSecurity } from "../../../security/mod.ts";
+import { marathonAuthentication } from "./auth.ts";
 
 /** Who leads, as this Marathon sees it. */
 export interface LeaderView {
@@ -38,6 +40,12 @@ export interface LeaderProxyOptions {
   signal?: AbortSignal;
   /** A standby's `/metrics` text. */
   standbyMetrics?: () => string;
+  /**
+   * Authenticates every request but `/ping` here too (a standby answers `/v2/leader` and
+   * `/metrics` itself); `Authorization` is passed on, and the leader authorizes.
+   */
+  security?: ServerSecurity;
+  realm?: string;
 }
 
 /** Headers never passed on: those of one connection, and `host` (the leader's is its own). */
@@ -183,6 +191,7 @@ export function leaderProxy(view: LeaderView, options: LeaderProxyOptions = {}):
     return noLeader(c);
   };
 
+  if (options.security) app.use(marathonAuthentication(options.security, options.realm));
   app.get("/ping", (c) => c.text("pong"));
   app.get("/v2/leader", (c) => {
     const leader = view.leading() ? view.self : view.leader();

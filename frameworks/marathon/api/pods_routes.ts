@@ -12,6 +12,7 @@ import { createPod, deletePod, killPodInstances, noSuchPod, putPod } from "../se
 import { podJson } from "../pod/parse.ts";
 import type { Pod } from "../pod/schema.ts";
 import { body, clientIp, flag } from "./request.ts";
+import type { RequestAccess } from "./auth.ts";
 
 /** What follows `/v2/pods` in a pod route. */
 export type PodPath =
@@ -38,17 +39,28 @@ export function podPath(rest: string): PodPath {
 }
 
 /** Registers the pod routes. */
-export function podsRoutes(api: Hono, service: MarathonService): void {
+export function podsRoutes(
+  api: Hono,
+  service: MarathonService,
+  access: (c: Context) => RequestAccess,
+): void {
   const store = service.store;
   const mutation = (c: Context) => ({
     force: flag(c, "force"),
     clientIp: clientIp(c),
     uri: c.req.path,
+    authorize: access(c).authorize,
   });
-  const mustGet = async (id: string): Promise<Pod> => {
+  /** The pod, if the request may view it (404 when it does not exist, else 403). */
+  const mustGet = async (c: Context, id: string): Promise<Pod> => {
     const pod = await store.getPod(id);
     if (!pod) throw noSuchPod(id);
+    access(c).mustView(pod.id);
     return pod;
+  };
+  const visiblePods = async (c: Context) => {
+    const who = access(c);
+    return (await store.listPods()).filter((p) => who.canView(p.id));
   };
   const status = async (pod: Pod) =>
     podStatusJson(pod, await store.listInstances(pod.id), {
@@ -58,7 +70,7 @@ export function podsRoutes(api: Hono, service: MarathonService): void {
 
   // Marathon's clients ask HEAD /v2/pods whether pods are supported.
   api.on("HEAD", "/v2/pods", (c) => c.body(null, 200));
-  api.get("/v2/pods", async (c) => c.json((await store.listPods()).map(podJson)));
+  api.get("/v2/pods", async (c) => c.json((await visiblePods(c)).map(podJson)));
 
   api.post("/v2/pods", async (c) => {
     const r = await createPod(service, await body(c), mutation(c));
@@ -70,16 +82,17 @@ export function podsRoutes(api: Hono, service: MarathonService): void {
   api.get("/v2/pods/*", async (c) => {
     const p = rest(c);
     if (p.kind === "status" && p.id === "") {
-      return c.json(await Promise.all((await store.listPods()).map(status)));
+      return c.json(await Promise.all((await visiblePods(c)).map(status)));
     }
     if (p.id === "" || p.id === "/") throw new TenderError("not_found", "No pod id given");
-    if (p.kind === "pod") return c.json(podJson(await mustGet(p.id)));
-    if (p.kind === "status") return c.json(await status(await mustGet(p.id)));
+    if (p.kind === "pod") return c.json(podJson(await mustGet(c, p.id)));
+    if (p.kind === "status") return c.json(await status(await mustGet(c, p.id)));
     if (p.kind === "versions") {
       if (p.version === undefined) {
-        await mustGet(p.id);
+        await mustGet(c, p.id);
         return c.json(await store.listPodVersions(p.id));
       }
+      access(c).mustView(p.id);
       const pod = await store.getPodVersion(p.id, p.version);
       if (!pod) {
         throw new TenderError("not_found", `Pod '${p.id}' does not exist in version ${p.version}`);
@@ -111,14 +124,14 @@ export function podsRoutes(api: Hono, service: MarathonService): void {
       throw new TenderError("method_not_allowed", `DELETE is not supported on ${c.req.path}`);
     }
     if (p.instanceId !== undefined) {
-      const r = await killPodInstances(service, p.id, [p.instanceId]);
+      const r = await killPodInstances(service, p.id, [p.instanceId], mutation(c));
       return c.json(podInstanceJson(r.pod, r.killed[0]!));
     }
     const ids = await body(c);
     if (!Array.isArray(ids) || !ids.every((i) => typeof i === "string")) {
       throw new TenderError("bad_request", 'Expected a body ["instanceId", ...]');
     }
-    const r = await killPodInstances(service, p.id, ids);
+    const r = await killPodInstances(service, p.id, ids, mutation(c));
     return c.json(r.killed.map((i) => podInstanceJson(r.pod, i)));
   });
 }

@@ -4,7 +4,7 @@ import { EventBus } from "../events/event_bus.ts";
 import { MarathonService } from "../service/marathon_service.ts";
 import { MarathonStore } from "../store/store.ts";
 import { DenoKvStore } from "../../../store/mod.ts";
-import { marathonApi } from "./api.ts";
+import { marathonApi, type MarathonApiDeps } from "./api.ts";
 
 /** What a test gets: a request function over the app, and the parts behind it. */
 export interface Harness {
@@ -18,7 +18,10 @@ export interface Harness {
 }
 
 /** Runs `fn` against a fresh API and store, cleaning up after. */
-export async function withApi(fn: (h: Harness) => Promise<void>): Promise<void> {
+export async function withApi(
+  fn: (h: Harness) => Promise<void>,
+  more: Pick<MarathonApiDeps, "security" | "realm" | "frameworkLoss" | "metrics"> = {},
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "marathon-api-" });
   const kv = await DenoKvStore.open(`${dir}/kv.sqlite3`);
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
@@ -35,6 +38,7 @@ export async function withApi(fn: (h: Harness) => Promise<void>): Promise<void> 
       frameworkId: () => "fw-1",
       httpPort: 18080,
     },
+    ...more,
   });
   const request = (path: string, init: RequestInit & { json?: unknown } = {}) => {
     const { json, ...rest } = init;

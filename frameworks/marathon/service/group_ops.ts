@@ -112,7 +112,12 @@ export async function deleteGroup(
 }
 
 /** `PATCH /v2/groups/{id}`: sets or clears `enforceRole` of a top-level group, deploying nothing. */
-export async function patchGroup(service: MarathonService, id: string, body: unknown) {
+export async function patchGroup(
+  service: MarathonService,
+  id: string,
+  body: unknown,
+  options: Pick<MutationOptions, "authorize"> = {},
+) {
   const groupId = resolvePathId(id);
   if (segments(groupId).length !== 1) {
     throw new TenderError("unprocessable", "Object is not valid", [
@@ -132,6 +137,7 @@ export async function patchGroup(service: MarathonService, id: string, body: unk
   if (!groupExists(groupId, apps, records)) {
     throw new TenderError("not_found", `Group '${groupId}' does not exist`);
   }
+  options.authorize?.("update_apps", groupId);
   const record = records.find((g) => g.id === groupId) ?? {
     id: groupId,
     dependencies: [],

@@ -29,6 +29,7 @@ export async function killTasks(
   const store = service.store;
   const app = await store.getApp(appId);
   if (!app) throw new TenderError("not_found", `App '${appId}' does not exist`);
+  options.authorize?.("update_apps", appId);
   const active = (await store.listInstances(appId)).filter(isActive);
   for (const taskId of selection.taskIds ?? []) {
     if (!active.some((i) => i.taskId === taskId)) {

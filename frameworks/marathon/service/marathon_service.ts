@@ -40,7 +40,18 @@ export interface MutationOptions {
   force?: boolean;
   clientIp?: string;
   uri?: string;
+  /**
+   * Asked, before anything is stored, for every app, pod and group path the mutation creates,
+   * updates or deletes; throws (a 403) to refuse the whole mutation. Default: all allowed.
+   */
+  authorize?: AuthorizeChange;
 }
+
+/** What a mutation does to a path, as the ACL actions name it. */
+export type ChangeAction = "create_apps" | "update_apps" | "delete_apps";
+
+/** Refuses (throws) a change of `path` the requester may not make. */
+export type AuthorizeChange = (action: ChangeAction, path: string) => void;
 
 /** What a deployable call answers (`{deploymentId, version}`), plus the written apps. */
 export interface DeploymentResult {
@@ -326,7 +337,12 @@ export class MarathonService {
     const target = new Map(original);
     for (const id of req.remove ?? []) target.delete(id);
     for (const app of put) target.set(app.id, app);
-    const groups = groupChanges(await store.listGroups(), req.groups, ids, version);
+    const heldGroups = await store.listGroups();
+    const groups = groupChanges(heldGroups, req.groups, ids, version);
+    if (req.authorize) {
+      const putIds = new Set(req.put.map((a) => a.id));
+      authorizeDeploy(req.authorize, { ids, putIds, current, heldGroups, groups });
+    }
     const groupsAfter = new Map(groups.after.map((g) => [g.id, g]));
     const id = this.#d.ids.uuid();
     const plan = planDeployment({
@@ -385,6 +401,7 @@ export class MarathonService {
     const store = this.#d.store;
     const podId = req.put?.id ?? req.remove ?? "";
     const before = await store.getPod(podId);
+    req.authorize?.(!req.put ? "delete_apps" : before ? "update_apps" : "create_apps", podId);
     const version = this.#nextVersion();
     let put: Pod | undefined;
     if (req.put) {
@@ -432,6 +449,33 @@ export class MarathonService {
     this.#lastVersion = Math.max(this.#d.clock.now(), this.#lastVersion + 1);
     return new Date(this.#lastVersion).toISOString();
   }
+}
+
+/**
+ * Asks `authorize` about each app a deployment writes or removes and each group it creates or
+ * removes (a group only re-versioned because something below it changed is not asked about).
+ */
+function authorizeDeploy(
+  authorize: AuthorizeChange,
+  change: {
+    ids: readonly string[];
+    putIds: ReadonlySet<string>;
+    current: ReadonlyMap<string, App>;
+    heldGroups: readonly GroupRecord[];
+    groups: { put: readonly GroupRecord[]; remove: readonly string[] };
+  },
+): void {
+  const held = new Set(change.heldGroups.map((g) => g.id));
+  for (const id of change.ids) {
+    const action = !change.putIds.has(id)
+      ? "delete_apps"
+      : change.current.has(id)
+      ? "update_apps"
+      : "create_apps";
+    authorize(action, id);
+  }
+  for (const g of change.groups.put) if (!held.has(g.id)) authorize("create_apps", g.id);
+  for (const id of change.groups.remove) authorize("delete_apps", id);
 }
 
 /** The groups enclosing an id, outermost first, root excluded (`/a/b/c` → `/a`, `/a/b`). */

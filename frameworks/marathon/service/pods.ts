@@ -77,11 +77,13 @@ export async function killPodInstances(
   service: MarathonService,
   id: string,
   instanceIds: readonly string[],
+  options: Pick<MutationOptions, "authorize"> = {},
 ): Promise<{ pod: Pod; killed: Instance[] }> {
   const podId = resolvePathId(id);
   const store = service.store;
   const pod = await store.getPod(podId);
   if (!pod) throw noSuchPod(podId);
+  options.authorize?.("update_apps", podId);
   const active = (await store.listInstances(podId)).filter(isActive);
   for (const instanceId of instanceIds) {
     if (!active.some((i) => i.instanceId === instanceId)) {
