@@ -3,6 +3,12 @@
  * dashboard), one agent, the image registry, the Marathon and jobs frameworks, the router and
  * the autoscaler — with state under `./.tender/`. Ctrl-C stops everything, the agent's tasks
  * included.
+ *
+ * `--tls`: a dev CA and a certificate for 127.0.0.1 and localhost in `WORK_DIR/certs` (made
+ * once with openssl, reused after), every server on HTTPS and every client trusting that CA.
+ * `--secure`: a new credentials file in `WORK_DIR/secure` with a random secret per component
+ * and one for the user (`admin`, printed once); the master requires credentials of
+ * frameworks, agents and every HTTP call, the agent and the registry likewise.
  */
 import { startAgent } from "./agent/mod.ts";
 import { startAutoscaler } from "./autoscaler/mod.ts";
@@ -12,12 +18,22 @@ import { startMaster } from "./master/mod.ts";
 import { serveRegistry } from "./registry/mod.ts";
 import { parseFlags, portFlag, usageError } from "./protocol/flags.ts";
 import { startRouter } from "./router/mod.ts";
+import { Masters } from "./protocol/mod.ts";
+import {
+  ClientSecurity,
+  loadTls,
+  makeDevCerts,
+  makeDevCredentials,
+  ServerSecurity,
+} from "./security/mod.ts";
 
 const USAGE = `Usage: deno task dev [--work-dir ./.tender] [--master-port 5050] [--agent-port 5051]
   [--registry-port 5000] [--marathon-port 8080] [--jobs-port 9000] [--router-port 8081]
   [--dns-port 8053] [--autoscaler-port 9090]
   [--containerizer docker|containerd|process] [--containerd-socket PATH]
-  [--resources 'cpus:2;mem:2048']`;
+  [--resources 'cpus:2;mem:2048'] [--tls] [--secure]
+  --tls      HTTPS everywhere with a dev CA made in WORK_DIR/certs (openssl)
+  --secure   credentials for every component and for you (printed once)`;
 
 const args = parseFlags(USAGE, {
   "work-dir": { type: "string", default: "./.tender" },
@@ -32,6 +48,8 @@ const args = parseFlags(USAGE, {
   containerizer: { type: "string" },
   "containerd-socket": { type: "string" },
   resources: { type: "string" },
+  tls: { type: "boolean" },
+  secure: { type: "boolean" },
   help: { type: "boolean" },
 });
 const containerizer = args.containerizer;
@@ -57,14 +75,61 @@ const ports = {
 };
 const workDir = args["work-dir"]!;
 
+// --tls: one CA and one certificate for 127.0.0.1 and localhost serve every component.
+const certDir = `${workDir}/certs`;
+let tls: { cert: string; key: string } | undefined;
+let caCerts: string[] | undefined;
+if (args.tls) {
+  try {
+    const have = await Deno.stat(`${certDir}/server.key`).then(() => true, () => false);
+    if (!have) await makeDevCerts({ out: certDir, hosts: ["127.0.0.1", "localhost"] });
+    tls = await loadTls(`${certDir}/server.crt`, `${certDir}/server.key`);
+    caCerts = [await Deno.readTextFile(`${certDir}/ca.crt`)];
+  } catch (e) {
+    usageError(`--tls: ${(e as Error).message}`, USAGE);
+  }
+}
+
+// --secure: a principal and a random secret per component, and one for the user.
+const COMPONENTS = ["master", "agent", "marathon", "jobs", "router", "autoscaler"];
+const secure = args.secure
+  ? await makeDevCredentials({ dir: `${workDir}/secure`, components: COMPONENTS })
+  : undefined;
+/** A server's own security: the cluster's credentials, its own counters and throttle. */
+const serverSecurity = () =>
+  secure ? new ServerSecurity({ credentials: secure.credentials }) : ServerSecurity.off();
+/** What a component carries when it calls others. */
+const clientOf = (principal: string) =>
+  new ClientSecurity({
+    principal: secure ? principal : undefined,
+    secret: secure?.secrets.get(principal),
+    caCerts,
+  });
+/** The master as a component's client reaches it: its credentials and the CA. */
+const masterFor = (principal: string) =>
+  new Masters(master.url, { fetch: clientOf(principal).fetch });
+
 const master = await startMaster({
   port: ports.master,
   workDir: `${workDir}/master`,
   dnsPort: ports.dns,
   marathonUrl: `http://127.0.0.1:${ports.marathon}`,
   jobsUrl: `http://127.0.0.1:${ports.jobs}`,
+  security: serverSecurity(),
+  authenticate: secure
+    ? { frameworks: true, agents: true, httpReadwrite: true, httpReadonly: true }
+    : undefined,
+  tls,
+  client: clientOf("master"),
 });
-const registry = await serveRegistry({ port: ports.registry, workDir: `${workDir}/registry` });
+// The registry answers to the cluster's credentials: pushing needs them (docker login as the
+// user), pulling stays open so that agents' Docker pulls without a login.
+const registry = await serveRegistry({
+  port: ports.registry,
+  workDir: `${workDir}/registry`,
+  auth: secure ? { security: serverSecurity(), anonymousPull: true } : undefined,
+  tls,
+});
 const agent = await startAgent({
   master: master.url,
   port: ports.agent,
@@ -73,18 +138,22 @@ const agent = await startAgent({
   containerizer,
   containerdSocket: args["containerd-socket"],
   resources: args.resources,
+  client: clientOf("agent"),
+  security: serverSecurity(),
+  authenticateHttpReadonly: secure !== undefined,
+  tls,
 });
 const marathon = await startMarathon({
-  master: master.url,
+  master: masterFor("marathon"),
   port: ports.marathon,
   workDir: `${workDir}/marathon`,
 });
 const jobs = await startJobs({
-  master: master.url,
+  master: masterFor("jobs"),
   port: ports.jobs,
   workDir: `${workDir}/jobs`,
 });
-const router = await startRouter({ master: master.url, httpPort: ports.router });
+const router = await startRouter({ master: masterFor("router"), httpPort: ports.router });
 const autoscaler = startAutoscaler({
   marathon: marathon.url,
   routers: [`http://127.0.0.1:${router.httpPort}`],
@@ -92,6 +161,22 @@ const autoscaler = startAutoscaler({
   port: ports.autoscaler,
 });
 
+const trust = tls
+  ? `
+TLS: every server speaks https with the CA ${certDir}/ca.crt. For the CLI and curl:
+  export TENDER_CA=${certDir}/ca.crt      (curl --cacert ${certDir}/ca.crt ...)
+  docker push over TLS: sudo mkdir -p /etc/docker/certs.d/127.0.0.1:${registry.port} &&
+    sudo cp ${certDir}/ca.crt /etc/docker/certs.d/127.0.0.1:${registry.port}/ca.crt`
+  : "";
+const login = secure
+  ? `
+Security is on. Your credentials (shown once; the secret is also in ${secure.user.secretFile}):
+  principal ${secure.user.principal}   secret ${secure.user.secret}
+  CLI:        export TENDER_PRINCIPAL=${secure.user.principal} TENDER_SECRET=$(cat ${secure.user.secretFile})
+  dashboard:  log in as ${secure.user.principal} with that secret when the browser asks
+  registry:   docker login 127.0.0.1:${registry.port} -u ${secure.user.principal} --password-stdin < ${secure.user.secretFile}
+  Every component has its own principal and random secret in ${secure.file} (hashes only).`
+  : "";
 console.log(`
 Tender dev cluster is up (state in ${workDir}/):
   master     ${master.url}   dashboard at /, GET /master/state, /metrics
@@ -102,7 +187,7 @@ Tender dev cluster is up (state in ${workDir}/):
   registry   ${registry.url}   docker push 127.0.0.1:${registry.port}/NAME:TAG
   router     http://127.0.0.1:${router.httpPort}   HTTP vhosts; service ports 10000-20000
   dns        127.0.0.1:${master.dnsPort}   dig @127.0.0.1 -p ${master.dnsPort} web.marathon.tender
-Try: deno run -A examples/hello-framework.ts --master ${master.url}
+Try: deno run -A examples/hello-framework.ts --master ${master.url}${trust}${login}
 Ctrl-C stops everything.`);
 
 let stopping = false;

@@ -16,3 +16,4 @@ export * from "./client_security.ts";
 export * from "./tls.ts";
 export * from "./flags.ts";
 export * from "./dev_certs.ts";
+export * from "./dev_credentials.ts";
