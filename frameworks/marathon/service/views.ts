@@ -1,6 +1,7 @@
 /**
  * The JSON Marathon answers with: AppInfo (app + counts + deployments + tasks), Task, and the
- * group tree (stored groups and those app ids imply). Pure renderers over canonical apps and instances.
+ * group tree (stored groups and those app and pod ids imply). Pure renderers over canonical apps
+ * and instances.
  */
 import type { App } from "../app/normalize.ts";
 import { ServicePortAllocator } from "../placement/service_ports.ts";
@@ -92,17 +93,32 @@ export interface GroupView {
   id: string;
   apps?: Record<string, unknown>[];
   groups?: GroupView[];
-  pods?: never[];
+  /** Marathon's `PodStatus` of each pod directly in the group. */
+  pods?: Record<string, unknown>[];
   dependencies: string[];
   enforceRole?: boolean;
   version: string;
 }
 
+/** A pod as the group tree shows it: its id, version and rendered `PodStatus`. */
+export interface GroupPod {
+  id: string;
+  version?: string;
+  status: Record<string, unknown>;
+}
+
+/** What a group tree shows besides its apps and groups. */
+export interface GroupTreeOptions {
+  /** Which of `apps`, `groups` and `pods` are shown (Marathon's `group.…` embeds; all by default). */
+  embed?: GroupEmbed;
+  /** The pods of the tree, shown in their groups as Marathon does (`pods`: their `PodStatus`). */
+  pods?: readonly GroupPod[];
+}
+
 /**
- * The group tree rooted at `rootId`: the groups `records` name and those the app ids imply
- * (an app `/a/b/c` lies in `/a/b` and `/a`), with `apps` rendered by `render`. A group
- * without a record shows its newest app's version; the root shows `rootVersion`. `embed` says
- * which of `apps`, `groups` and `pods` are shown (Marathon's `group.apps`… embeds; all by default).
+ * The group tree rooted at `rootId`: the groups `records` name and those the app and pod ids
+ * imply (an app `/a/b/c` lies in `/a/b` and `/a`), with `apps` rendered by `render`. A group
+ * without a record shows its newest app's or pod's version; the root shows `rootVersion`.
  */
 export function groupTree(
   rootId: string,
@@ -110,30 +126,38 @@ export function groupTree(
   records: readonly GroupRecord[],
   render: (app: App) => Record<string, unknown>,
   rootVersion: string,
-  embed: GroupEmbed = { apps: true, groups: true, pods: true },
+  options: GroupTreeOptions = {},
 ): GroupView {
+  const embed = options.embed ?? { apps: true, groups: true, pods: true };
+  const pods = options.pods ?? [];
   const byId = new Map(records.map((r) => [r.id, r]));
   const ids = new Set<string>();
-  for (const group of [...records.map((r) => r.id), ...apps.map((a) => parentId(a.id))]) {
+  const members = [...apps, ...pods];
+  for (const group of [...records.map((r) => r.id), ...members.map((m) => parentId(m.id))]) {
     const s = segments(group);
     for (let n = 1; n <= s.length; n++) ids.add("/" + s.slice(0, n).join("/"));
   }
   const build = (id: string): GroupView => {
-    const below = apps.filter((a) => isChildOf(a.id, id));
+    const below = members.filter((m) => isChildOf(m.id, id));
     const record = byId.get(id);
-    const newest = below.map((a) => a.version ?? "").sort().at(-1);
+    const newest = below.map((m) => m.version ?? "").sort().at(-1);
     return {
       id,
       ...(embed.apps
         ? {
-          apps: below.filter((a) => parentId(a.id) === id)
+          apps: apps.filter((a) => parentId(a.id) === id)
             .sort((a, b) => a.id.localeCompare(b.id)).map(render),
         }
         : {}),
       ...(embed.groups
         ? { groups: [...ids].filter((g) => parentId(g) === id && g !== id).sort().map(build) }
         : {}),
-      ...(embed.pods ? { pods: [] } : {}),
+      ...(embed.pods
+        ? {
+          pods: pods.filter((p) => parentId(p.id) === id)
+            .sort((a, b) => a.id.localeCompare(b.id)).map((p) => p.status),
+        }
+        : {}),
       dependencies: record?.dependencies ?? [],
       ...(id === "/" ? {} : { enforceRole: record?.enforceRole ?? false }),
       version: id === "/" ? rootVersion : record?.version ?? newest ?? rootVersion,
@@ -149,7 +173,7 @@ export interface GroupEmbed {
   pods: boolean;
 }
 
-/** Whether group `id` exists among `records` or is implied by an app below it. */
+/** Whether group `id` exists among `records` or is implied by an app or pod below it. */
 export function groupExists(
   id: string,
   apps: readonly { id: string }[],
