@@ -19,3 +19,4 @@ export * from "./clock.ts";
 export * from "./resources.ts";
 export * from "./masters.ts";
 export * from "./limits.ts";
+export * from "./private_files.ts";

@@ -1,4 +1,5 @@
 /** The embedded backend: a Deno KV file (SQLite), one process at a time. */
+import { openPrivateKv } from "../protocol/private_files.ts";
 import type {
   AtomicWrite,
   CommitResult,
@@ -25,11 +26,10 @@ export class DenoKvStore implements StateStore {
 
   /**
    * Opens (creating if needed) the KV file at `path` (or `:memory:`), readable by its owner only
-   * (0600; SQLite gives its journal files the same mode): it holds task environments.
+   * (0600, its `-wal` and `-shm` files too): it holds task environments.
    */
   static async open(path: string): Promise<DenoKvStore> {
-    const kv = await Deno.openKv(path);
-    if (path !== ":memory:" && !path.includes("://")) await Deno.chmod(path, 0o600);
+    const kv = await openPrivateKv(path);
     return new DenoKvStore(kv, `deno-kv:${path}`);
   }
 

@@ -5,7 +5,14 @@
  */
 import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
-import { type Clock, type Ids, type Masters, randomIds, systemClock } from "../../protocol/mod.ts";
+import {
+  type Clock,
+  type Ids,
+  type Masters,
+  privateDir,
+  randomIds,
+  systemClock,
+} from "../../protocol/mod.ts";
 import { createLogger, type Logger } from "../../protocol/log.ts";
 import { HttpMetrics } from "../../protocol/prometheus.ts";
 import { DenoKvStore, EtcdConnection, type StateStore } from "../../store/mod.ts";
@@ -138,7 +145,7 @@ async function openStore(options: StartJobsOptions): Promise<{ kv: StateStore; c
   let path = spec?.path;
   if (path === undefined) {
     const dir = options.workDir ?? "./.tender/jobs";
-    await Deno.mkdir(dir, { recursive: true });
+    await privateDir(dir);
     path = `${dir}/jobs.kv`;
   }
   const kv = await DenoKvStore.open(path);
