@@ -209,9 +209,9 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     };
     const apps = (await store.listApps()).filter((a) => who.canView(a.id));
     const records = (await store.listGroups()).filter((g) => who.canView(g.id));
+    const pods = (await podStatuses(store)).filter((p) => who.canView(p.id));
     if (
-      !who.canView(rootId) && !apps.some((a) => isChildOf(a.id, rootId)) &&
-      !records.some((g) => isChildOf(g.id, rootId))
+      !who.canView(rootId) && ![...apps, ...pods, ...records].some((m) => isChildOf(m.id, rootId))
     ) who.mustView(rootId);
     const renders = new Map(
       await Promise.all(apps.map(async (a) => [a.id, await renderApp(a, appEmbeds)] as const)),
@@ -223,7 +223,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       records,
       (a) => renders.get(a.id)!,
       rootVersion,
-      { embed, pods: await podStatuses(store) },
+      { embed, pods },
     );
   };
   // Marathon's paths below /v2/groups: {id}, {id}/apps, {id}/versions, {id}/versions/{version}
@@ -332,7 +332,8 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       if (entry) queue.push({ app, ...entry });
     }
     // Marathon's queue holds pods too (`QueuePod`), after the apps.
-    return c.json({ queue: [...queue, ...await queuedPods(queueDeps(now))] });
+    const pods = await queuedPods({ ...queueDeps(now), visible: (id) => who.canView(id) });
+    return c.json({ queue: [...queue, ...pods] });
   });
   api.delete("/v2/queue/*", async (c) => {
     const m = /^\/v2\/queue(\/.+)\/delay$/.exec(c.req.path);

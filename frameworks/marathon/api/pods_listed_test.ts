@@ -1,5 +1,6 @@
 /** Pods where Marathon lists them beside apps: the group tree and the launch queue; not /v2/tasks. */
 import assert from "node:assert/strict";
+import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../../../security/mod.ts";
 import type { Instance } from "../model/instance.ts";
 import { post, withApi } from "./testing.ts";
 
@@ -157,4 +158,44 @@ Deno.test("/v2/tasks lists app tasks only, as Marathon does; a pod's are in its 
       ["shop_cache.instance-1.a", "shop_cache.instance-1.b"],
     );
   });
+});
+
+Deno.test("/v2/groups and /v2/queue show a principal only the pods it may view", async () => {
+  const rule = (principals: string[], paths: string[]) => ({
+    principals: { values: principals },
+    paths: { values: paths },
+  });
+  const security = new ServerSecurity({
+    credentials: parseCredentials(JSON.stringify({
+      credentials: [{ principal: "ops", secret: "ops-s" }, { principal: "web", secret: "web-s" }],
+    })),
+    acls: parseAcls(JSON.stringify({
+      permissive: false,
+      view_apps: [rule(["ops"], ["/"]), rule(["web"], ["/web"])],
+      create_apps: [rule(["ops"], ["/"])],
+    })),
+  });
+  const ops = { Authorization: basicHeader("ops", "ops-s") };
+  const web = { Authorization: basicHeader("web", "web-s") };
+  await withApi(async ({ request }) => {
+    for (const id of ["/web/cache", "/db/store"]) {
+      const created = await request("/v2/pods", { ...post(sleeperPod(1, id)), headers: ops });
+      assert.equal(created.status, 201);
+    }
+    const podIds = (group: { pods: { id: string }[]; groups: unknown[] }): string[] => [
+      ...group.pods.map((p) => p.id),
+      ...group.groups.flatMap((g) => podIds(g as typeof group)),
+    ];
+    const all = await (await request("/v2/groups", { headers: ops })).json();
+    assert.deepEqual(podIds(all), ["/db/store", "/web/cache"]);
+    const mine = await (await request("/v2/groups", { headers: web })).json();
+    assert.deepEqual(podIds(mine), ["/web/cache"]);
+    assert.equal((await request("/v2/groups/db", { headers: web })).status, 403);
+
+    const queued = async (headers: Record<string, string>) =>
+      (await (await request("/v2/queue", { headers })).json()).queue
+        .map((q: { pod: { id: string } }) => q.pod.id);
+    assert.deepEqual(await queued(ops), ["/db/store", "/web/cache"]);
+    assert.deepEqual(await queued(web), ["/web/cache"]);
+  }, { security });
 });

@@ -18,6 +18,8 @@ export interface QueueDeps {
   now: number;
   /** Why the last offers did not fit each run spec (`InsufficientMemory: …`). */
   offerReasons?: (id: string) => readonly string[] | undefined;
+  /** Whether the caller may see a run spec (its view ACL); all when not given. */
+  visible?: (id: string) => boolean;
 }
 
 /** Marathon's `QueueObject`: what every queue entry holds besides its app or pod. */
@@ -55,7 +57,8 @@ export async function queueObject(
 /** The pods in the queue: Marathon's `QueuePod` (`{pod, count, delay, …}`) for each. */
 export async function queuedPods(deps: QueueDeps): Promise<Record<string, unknown>[]> {
   const queued = [];
-  for (const pod of await deps.store.listPods()) {
+  const visible = deps.visible ?? (() => true);
+  for (const pod of (await deps.store.listPods()).filter((p) => visible(p.id))) {
     const entry = await queueObject({ ...podRunSpec(pod), role: pod.role ?? "*" }, deps);
     if (entry) queued.push({ pod: podJson(pod), ...entry });
   }
