@@ -60,6 +60,8 @@ export interface AgentOptions {
   killGraceMs?: number;
   /** `https` when the agent's API serves TLS: the master reaches it so (default `http`). */
   scheme?: "http" | "https";
+  /** Run tasks as their user (Mesos' `--switch_user`, default true); false: as the agent. */
+  switchUser?: boolean;
   /** First status update retry (default 2 s), doubling up to `statusUpdateRetryMaxMs` (60 s). */
   statusUpdateRetryMs?: number;
   statusUpdateRetryMaxMs?: number;
@@ -162,6 +164,7 @@ export class Agent {
       publishIp: options.publishIp,
       workDir: options.workDir,
       killGraceMs: options.killGraceMs,
+      switchUser: options.switchUser,
     });
     this.#masters = Masters.from(options.master, { fetch: deps.fetch });
     this.#connection = new MasterConnection(

@@ -19,6 +19,7 @@ export const USAGE = `deno task agent --master URL[,URL...] [--port 5051] [--hos
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|containerd|simulated] [--docker-socket PATH]
   [--containerd-socket PATH (/run/containerd/containerd.sock)]
   [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs] [--gc-delay 1w]
+  [--no-switch-user (run every task as the agent's user, not as its own)]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]
 Calls to the master:
 ${CLIENT_SECURITY_USAGE}
@@ -94,6 +95,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       "kill-grace": { type: "string" },
       "status-update-retry-ms": { type: "string" },
       "gc-delay": { type: "string" },
+      "no-switch-user": { type: "boolean" },
       "log-level": { type: "string" },
       ...SERVER_SECURITY_FLAGS,
       ...CLIENT_SECURITY_FLAGS,
@@ -144,6 +146,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
         ca: values.ca,
       },
     },
+    switchUser: !values["no-switch-user"],
   };
   if (values["log-level"] !== undefined) options.logLevel = resolveLogLevel(values["log-level"]);
   return options;

@@ -41,6 +41,8 @@ Deno.test("parseAgentFlags() reads every flag", () => {
   assert.equal(o.advertiseIp, "10.0.0.2");
   assert.equal(o.publishIp, "0.0.0.0");
   assert.equal(o.cgroupsEnableCfs, true);
+  assert.equal(o.switchUser, true, "tasks run as their user unless --no-switch-user");
+  assert.equal(parseAgentFlags(["--master", "m:5050", "--no-switch-user"]).switchUser, false);
 });
 
 Deno.test("parseAgentFlags() defaults the port and rejects bad flags", () => {

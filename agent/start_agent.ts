@@ -10,6 +10,8 @@ import {
   containerizersAttribute,
   type Ids,
   Masters,
+  openPrivateKv,
+  privateDir,
   randomIds,
   systemClock,
 } from "../protocol/mod.ts";
@@ -73,6 +75,11 @@ export interface StartAgentOptions {
   cgroupsEnableCfs?: boolean;
   /** Default grace between SIGTERM and SIGKILL (5000 ms). */
   killGraceMs?: number;
+  /**
+   * Run each task as its user, CommandInfo.user else FrameworkInfo.user (Mesos'
+   * `--switch_user`, default true); false runs every task as the agent's user.
+   */
+  switchUser?: boolean;
   /** First status update retry (2000 ms), doubling to 60 s. */
   statusUpdateRetryMs?: number;
   /** How long a finished task's sandbox stays (Mesos' `--gc_delay`, default one week). */
@@ -168,8 +175,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   let containerizer: Containerizer | undefined;
   let closeContainerizer = () => {};
   try {
-    await Deno.mkdir(workDir, { recursive: true });
-    kv = await Deno.openKv(`${workDir}/agent.kv`);
+    // Tasks running as other users pass through it to their sandboxes, never list it.
+    await privateDir(workDir, 0o711);
+    kv = await openPrivateKv(`${workDir}/agent.kv`);
     const kind = await chooseContainerizer(options.containerizer, dockerSocket);
     ({ containerizer, close: closeContainerizer } = await makeContainerizer(kind, {
       kv,
@@ -202,6 +210,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       resources,
       attributes: withContainerizers(parseAttributes(options.attributes ?? ""), containerizer),
       killGraceMs: options.killGraceMs,
+      switchUser: options.switchUser,
       statusUpdateRetryMs: options.statusUpdateRetryMs,
       gcDelayMs: options.gcDelayMs,
       reconnectMaxMs: options.reconnectMaxMs,

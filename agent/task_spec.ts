@@ -1,6 +1,6 @@
 /** From a task as the master sends it to what a containerizer needs to run it (pure). */
-import { Resources, type TaskInfo } from "../protocol/mod.ts";
-import type { ContainerSpec } from "./containerizer/containerizer.ts";
+import { type FrameworkInfo, Resources, type TaskInfo } from "../protocol/mod.ts";
+import type { ContainerSpec, TaskUser } from "./containerizer/containerizer.ts";
 
 /** The task's host ports: its `ports` ranges expanded, in the order the task lists them. */
 export function taskPorts(task: TaskInfo): number[] {
@@ -79,6 +79,20 @@ export interface ContainerSpecInput {
   /** Where published ports bind (default `host`; 0.0.0.0 for every interface). */
   publishIp?: string;
   workDir: string;
+  /** The framework's info: its `user` is the task's when the task names none. */
+  frameworkInfo?: FrameworkInfo;
+  /** Run the task as its user (Mesos' `--switch_user`, default true); false: as the agent. */
+  switchUser?: boolean;
+}
+
+/** Who the task runs as, as Mesos decides: CommandInfo.user, else FrameworkInfo.user. */
+export function taskUser(
+  task: TaskInfo,
+  frameworkInfo: FrameworkInfo | undefined,
+): TaskUser | undefined {
+  const named = task.command?.user;
+  if (named) return { name: named, fromTask: true };
+  return frameworkInfo?.user ? { name: frameworkInfo.user, fromTask: false } : undefined;
 }
 
 /** Everything the containerizer needs to run the task. */
@@ -87,6 +101,7 @@ export function containerSpec(input: ContainerSpecInput): ContainerSpec {
   const sandbox = sandboxPath(input.workDir, frameworkId, task.task_id.value);
   const ports = taskPorts(task);
   const resources = Resources.fromMesos(task.resources);
+  const user = taskUser(task, input.frameworkInfo);
   return {
     agentId,
     frameworkId,
@@ -102,5 +117,6 @@ export function containerSpec(input: ContainerSpecInput): ContainerSpec {
     env: taskEnvironment({ task, frameworkId, agentId, host: input.host, sandbox, ports }),
     hostIp: input.publishIp ?? input.host,
     sandbox,
+    ...(user && input.switchUser !== false ? { user } : {}),
   };
 }

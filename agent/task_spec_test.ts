@@ -93,3 +93,32 @@ Deno.test("containerSpec() publishes Docker ports on the advertised address, on 
   assert.equal(everywhere.env.HOST, "10.0.0.7");
   assert.deepEqual(bindings(everywhere), { "80/tcp": [{ HostIp: "0.0.0.0", HostPort: "31005" }] });
 });
+
+Deno.test("containerSpec() runs the task as CommandInfo.user, else the framework's user", () => {
+  const base = { frameworkId: "fw", agentId: "a1", host: "127.0.0.1", workDir: "/w" };
+  const framework = { user: "alice", name: "f" };
+  const own = containerSpec({
+    ...base,
+    task: { ...task, command: { value: "true", user: "nobody" } },
+    frameworkInfo: framework,
+  });
+  assert.deepEqual(own.user, { name: "nobody", fromTask: true });
+  const inherited = containerSpec({
+    ...base,
+    task: { ...task, command: { value: "true" } },
+    frameworkInfo: framework,
+  });
+  assert.deepEqual(inherited.user, { name: "alice", fromTask: false });
+  const asAgent = containerSpec({
+    ...base,
+    task: { ...task, command: { value: "true", user: "nobody" } },
+    frameworkInfo: framework,
+    switchUser: false,
+  });
+  assert.equal(asAgent.user, undefined);
+  // Docker: a user the task names; a framework's default leaves the image's USER alone.
+  const options = { id: "c1", owner: "o" };
+  const image = { type: "DOCKER" as const, docker: { image: "busybox" } };
+  assert.equal(createBody({ ...own, container: image }, options).User, "nobody");
+  assert.equal(createBody({ ...inherited, container: image }, options).User, undefined);
+});

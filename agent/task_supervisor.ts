@@ -58,6 +58,8 @@ export interface TaskSupervisorOptions {
   workDir: string;
   /** Grace between SIGTERM and SIGKILL when neither KILL nor task names one (default 5 s). */
   killGraceMs?: number;
+  /** Run tasks as their user (Mesos' `--switch_user`, default true); false: as the agent. */
+  switchUser?: boolean;
 }
 
 interface TaskEntry {
@@ -250,6 +252,8 @@ export class TaskSupervisor {
       host: this.#options.advertiseIp,
       publishIp: this.#options.publishIp,
       workDir: this.#options.workDir,
+      frameworkInfo: record.framework_info,
+      switchUser: this.#options.switchUser,
     });
     try {
       if (entry.killing) return await this.#killedDuringLaunch(entry, false);

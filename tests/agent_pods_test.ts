@@ -53,7 +53,7 @@ function launchGroup(executor: ExecutorInfo, tasks: TaskInfo[]): AgentEvent {
     type: "LAUNCH_GROUP",
     launch_group: {
       framework_id: { value: "fw-1" },
-      framework_info: { user: "t", name: "t", id: { value: "fw-1" } },
+      framework_info: { user: Deno.env.get("USER") || "root", name: "t", id: { value: "fw-1" } },
       executor,
       tasks,
     },

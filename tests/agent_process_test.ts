@@ -7,7 +7,12 @@ import type { AgentEvent, FrameworkInfo, TaskInfo } from "../protocol/mod.ts";
 import { type RunningAgent, startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
 
-const FRAMEWORK: FrameworkInfo = { user: "test", name: "agent-test", id: { value: "fw-1" } };
+// Tasks run as their framework's user (Mesos' --switch_user): the one running the tests.
+const FRAMEWORK: FrameworkInfo = {
+  user: Deno.env.get("USER") || "root",
+  name: "agent-test",
+  id: { value: "fw-1" },
+};
 const KILLING_FRAMEWORK: FrameworkInfo = {
   ...FRAMEWORK,
   capabilities: [{ type: "TASK_KILLING_STATE" }],

@@ -57,7 +57,7 @@ function launch(id: string, command: string): AgentEvent {
     type: "LAUNCH",
     launch: {
       framework_id: { value: "fw-1" },
-      framework_info: { user: "t", name: "t", id: { value: "fw-1" } },
+      framework_info: { user: Deno.env.get("USER") || "root", name: "t", id: { value: "fw-1" } },
       task,
     },
   };
@@ -110,7 +110,7 @@ Deno.test("agent SIGKILLed and restarted resends its unacknowledged update and r
       await Deno.writeTextFile(`${workDir}/sandboxes/fw-1/waiter/go`, "");
       await waitFor(async () => {
         try {
-          await Deno.stat(`${workDir}/containers/${waiterContainer}/exit_status`);
+          await Deno.stat(`${workDir}/containers/${waiterContainer}/status/exit_status`);
           return true;
         } catch {
           return false;

@@ -204,6 +204,8 @@ export function containerConfig(
       security_context: {
         privileged: spec.container?.docker?.privileged ?? false,
         namespace_options: namespaces(spec),
+        // Only a user the task names: the framework's default does not override the image's.
+        ...(spec.user?.fromTask ? { run_as_username: spec.user.name } : {}),
       },
     },
   };

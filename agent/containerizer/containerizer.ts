@@ -34,6 +34,21 @@ export interface ContainerSpec {
   mounts?: Mount[];
   /** Set when the task is one of a task group's (LAUNCH_GROUP): the pod it shares. */
   pod?: PodSpec;
+  /**
+   * Who the task runs as (Mesos: CommandInfo.user, else FrameworkInfo.user); absent when the
+   * agent runs every task as itself (`--no-switch-user`).
+   */
+  user?: TaskUser;
+}
+
+/** The Unix user a task runs as. */
+export interface TaskUser {
+  name: string;
+  /**
+   * The task named it (CommandInfo.user), not only its framework. Image containerizers set only
+   * such a user: a framework's default does not override an image's own USER.
+   */
+  fromTask: boolean;
 }
 
 /** A host directory mounted in a container. */

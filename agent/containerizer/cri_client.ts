@@ -157,6 +157,8 @@ export interface ContainerConfig {
     security_context: {
       privileged: boolean;
       namespace_options: { network: NamespaceMode; pid: NamespaceMode; ipc: NamespaceMode };
+      /** The user the container's process runs as, resolved in the image (empty: its USER). */
+      run_as_username?: string;
     };
   };
 }

@@ -102,6 +102,8 @@ export interface CreateContainerBody {
   Entrypoint?: string[];
   Cmd?: string[];
   Hostname?: string;
+  /** The user the process runs as, resolved in the image (absent: the image's USER). */
+  User?: string;
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
     NanoCpus?: number;

@@ -72,6 +72,8 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
       Privileged: docker?.privileged ?? false,
     },
   };
+  // Only a user the task names: the framework's default does not override the image's USER.
+  if (spec.user?.fromTask) body.User = spec.user.name;
   const hostname = spec.pod ? spec.pod.hostname : spec.container?.hostname;
   if (hostname && network !== "HOST" && !joins) body.Hostname = hostname;
   const cmd = spec.command;

@@ -4,8 +4,14 @@
  * sandbox and writes the exit status to the container's run directory, so an agent restarted
  * after the task ended still learns how it ended. No image, no resource limits enforced.
  *
- * Layout under `workDir`: `containers/<id>/meta.json` (pid, start time, task, sandbox, env) and
- * `containers/<id>/exit_status`.
+ * Layout under `workDir`: `containers/<id>/meta.json` (pid, start time, task, sandbox, env; the
+ * agent's alone, 0600) and `containers/<id>/status/exit_status` (written by the wrapper, which
+ * runs as the task's user).
+ *
+ * A task with a user (`ContainerSpec.user`) runs as that user, as Mesos' agent does with
+ * `--switch_user`: its uid and primary gid from the user database (supplementary groups are
+ * dropped), its sandbox and status directory given to it. An unknown user, or an agent that is
+ * not root asked for another user, fails the launch naming the user.
  */
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
@@ -21,9 +27,11 @@ import type {
 } from "./containerizer.ts";
 import { streamLogFile } from "./log_file.ts";
 import { groupsNaming, groupUsage, procStat, signalGroup, waitGroupGone } from "./proc.ts";
+import { chownTree, lookupUser, type UserAccount } from "./user_account.ts";
 
-// $1 = run dir, $2 = sandbox, then the argv to run. The `exit_status` file is written atomically.
-const WRAPPER = `r="$1"; d="$2"; shift 2
+// $1 = run dir, $2 = sandbox, then the argv to run. The `exit_status` file is written atomically,
+// in the run dir's `status/`, the one place there the task's user may write.
+const WRAPPER = `r="$1/status"; d="$2"; shift 2
 exec >>"$d/stdout" 2>>"$d/stderr" </dev/null
 "$@"
 s=$?
@@ -37,6 +45,9 @@ const MetaSchema = z.object({
   pid: z.number().int().positive(),
   startTime: z.number(),
   env: z.record(z.string()),
+  /** Set when the task runs as another user than the agent. */
+  uid: z.number().int().nonnegative().optional(),
+  gid: z.number().int().nonnegative().optional(),
 });
 type Meta = z.infer<typeof MetaSchema>;
 
@@ -122,11 +133,20 @@ export class ProcessContainerizer implements Containerizer {
       );
     }
     const argv = commandArgv(spec.command);
+    const account = await accountOf(spec);
     const runDir = this.#runDir(id);
     const sandbox = resolve(spec.sandbox);
-    await Deno.mkdir(runDir, { recursive: true });
+    // Others may pass through the run dir (to its status/), never list or read it.
+    await Deno.mkdir(this.#root, { recursive: true, mode: 0o711 });
+    await Deno.mkdir(runDir, { mode: 0o711 }).catch(alreadyThere);
+    await Deno.chmod(runDir, 0o711);
+    await Deno.mkdir(`${runDir}/status`, { mode: 0o700 }).catch(alreadyThere);
     await Deno.mkdir(sandbox, { recursive: true });
     await linkMounts(spec, sandbox);
+    if (account) {
+      await chownTree(`${runDir}/status`, account.uid, account.gid);
+      await handOver(spec, sandbox, account);
+    }
     const env = { PATH: Deno.env.get("PATH") ?? DEFAULT_PATH, ...spec.env };
     const child = new Deno.Command("/bin/sh", {
       args: ["-c", WRAPPER, "tender-task", runDir, sandbox, ...argv],
@@ -137,6 +157,7 @@ export class ProcessContainerizer implements Containerizer {
       stdin: "null",
       stdout: "null",
       stderr: "null",
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
     }).spawn();
     const stat = await procStat(child.pid);
     const meta: Meta = {
@@ -146,8 +167,10 @@ export class ProcessContainerizer implements Containerizer {
       pid: child.pid,
       startTime: stat?.startTime ?? 0,
       env,
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
     };
-    await Deno.writeTextFile(`${runDir}/meta.json`, JSON.stringify(meta));
+    // The task's environment may hold secrets: only the agent reads it.
+    await Deno.writeTextFile(`${runDir}/meta.json`, JSON.stringify(meta), { mode: 0o600 });
     const entry = this.#entry(id, meta);
     entry.child = child;
     child.status.then((s) => {
@@ -257,6 +280,7 @@ export class ProcessContainerizer implements Containerizer {
     const entry = this.#entries.get(id);
     if (!entry) throw new Error(`container "${id}" is unknown`);
     const [program, ...args] = commandArgv(command);
+    const { uid, gid } = entry.meta;
     const child = new Deno.Command(program!, {
       args,
       cwd: entry.meta.sandbox,
@@ -266,6 +290,7 @@ export class ProcessContainerizer implements Containerizer {
       stdin: "null",
       stdout: "null",
       stderr: "null",
+      ...(uid !== undefined && gid !== undefined ? { uid, gid } : {}),
     }).spawn();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
@@ -339,17 +364,59 @@ export class ProcessContainerizer implements Containerizer {
   }
 
   async #endedWhileAway(id: ContainerId): Promise<Termination> {
-    try {
-      const code = Number((await Deno.readTextFile(`${this.#runDir(id)}/exit_status`)).trim());
-      if (Number.isInteger(code)) {
-        return { exitCode: code, reason: "exited", message: `exited with status ${code}` };
-      }
-    } catch { /* no status written: killed with its wrapper */ }
+    // status/exit_status; exit_status in the run dir itself from agents before status/.
+    for (const file of ["status/exit_status", "exit_status"]) {
+      try {
+        const code = Number((await Deno.readTextFile(`${this.#runDir(id)}/${file}`)).trim());
+        if (Number.isInteger(code)) {
+          return { exitCode: code, reason: "exited", message: `exited with status ${code}` };
+        }
+      } catch { /* no status written: killed with its wrapper */ }
+    }
     return {
       exitCode: null,
       reason: "exited",
       message: "ended with an unknown status while the agent was away",
     };
+  }
+}
+
+function alreadyThere(e: unknown): void {
+  if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+}
+
+/**
+ * The account the task switches to, or undefined when it runs as the agent (no user asked, or
+ * the agent's own). Throws, naming the user, when it is unknown or the agent cannot switch.
+ */
+async function accountOf(spec: ContainerSpec): Promise<UserAccount | undefined> {
+  if (!spec.user) return undefined;
+  const { name } = spec.user;
+  const account = await lookupUser(name);
+  const cannot = `Cannot run task "${spec.taskId}" as user "${name}"`;
+  if (!account) throw new Error(`${cannot}: there is no such user on this agent`);
+  const self = Deno.uid();
+  if (account.uid === self) return undefined;
+  if (self !== 0) {
+    throw new Error(
+      `${cannot}: the agent runs as uid ${self}, not root, and cannot switch users ` +
+        `(run the agent as root, or with --no-switch-user)`,
+    );
+  }
+  return account;
+}
+
+/**
+ * Gives the task's user its sandbox (0700, as Mesos chowns it), and the pod's directory and
+ * the SANDBOX_PATH volumes the agent made for it, so it may write where it is meant to.
+ */
+async function handOver(spec: ContainerSpec, sandbox: string, account: UserAccount) {
+  await chownTree(sandbox, account.uid, account.gid);
+  await Deno.chmod(sandbox, 0o700);
+  if (spec.pod) await Deno.chown(spec.pod.dir, account.uid, account.gid);
+  for (const m of spec.mounts ?? []) {
+    const ours = spec.pod && m.hostPath.startsWith(`${spec.pod.dir}/`);
+    if (ours) await chownTree(m.hostPath, account.uid, account.gid);
   }
 }
 

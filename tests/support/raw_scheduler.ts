@@ -21,7 +21,9 @@ export class RawScheduler {
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({
         type: "SUBSCRIBE",
-        subscribe: { framework_info: { user: "raw", name: "raw", ...frameworkInfo } },
+        subscribe: {
+          framework_info: { user: Deno.env.get("USER") || "root", name: "raw", ...frameworkInfo },
+        },
       }),
       signal: this.#abort.signal,
     });

@@ -35,7 +35,7 @@ export class RecordingFramework {
       },
     }, {
       master,
-      framework: { user: "test", name: "recording", ...framework },
+      framework: { user: Deno.env.get("USER") || "root", name: "recording", ...framework },
       frameworkId,
       backoff: { initialMs: 100, maxMs: 1000 },
     });

@@ -1,0 +1,60 @@
+/**
+ * Unix accounts for tasks that run as their own user (Mesos' `--switch_user`): the account's
+ * ids from the system's user database, and a sandbox handed over to it.
+ */
+
+/** A user's entry in the user database (`getpwnam`). */
+export interface UserAccount {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** Parses one `passwd` line (`name:x:uid:gid:gecos:home:shell`); undefined when malformed. */
+export function parsePasswdLine(line: string): UserAccount | undefined {
+  const fields = line.split(":");
+  if (fields.length < 7) return undefined;
+  const [name, , uid, gid, , home] = fields;
+  if (!name || !/^\d+$/.test(uid ?? "") || !/^\d+$/.test(gid ?? "")) return undefined;
+  return { name, uid: Number(uid), gid: Number(gid), home: home ?? "/" };
+}
+
+/**
+ * Looks a user up by name as `getpwnam` does: through `getent passwd` (so NSS sources such as
+ * LDAP count), else in `/etc/passwd` where there is no `getent`. Undefined for an unknown user.
+ */
+export async function lookupUser(name: string): Promise<UserAccount | undefined> {
+  // A name that is no user name (options, separators, NUL) is never looked up.
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(name) || name.length > 256) return undefined;
+  try {
+    const out = await new Deno.Command("getent", {
+      args: ["passwd", "--", name],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) return undefined; // 2: no such key
+    const account = parsePasswdLine(new TextDecoder().decode(out.stdout).trim());
+    return account?.name === name || account?.uid === Number(name) ? account : undefined;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const passwd = await Deno.readTextFile("/etc/passwd");
+  return passwd.split("\n").map(parsePasswdLine).find((a) => a?.name === name);
+}
+
+/**
+ * Gives a directory and everything below it to a user. Symbolic links are left alone, neither
+ * followed nor changed: a link in a sandbox may point at a host path (a HOST_PATH volume).
+ */
+export async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  const info = await Deno.lstat(dir);
+  if (info.isSymlink) return;
+  await Deno.chown(dir, uid, gid);
+  if (!info.isDirectory) return;
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isSymlink) continue;
+    await chownTree(`${dir}/${entry.name}`, uid, gid);
+  }
+}
