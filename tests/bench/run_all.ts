@@ -10,6 +10,7 @@ const SCRIPTS: [string, string, ...string[]][] = [
   ["run", "tests/bench/agent_simulated.ts"],
   ["run", "tests/bench/docker_launch.ts"],
   ["run", "tests/bench/marathon_launch.ts"],
+  ["run", "tests/bench/containerd_launch.ts"],
   ["run", "tests/bench/registry_throughput.ts"],
   ["run", "tests/bench/router_latency.ts"],
   ["run", "tests/bench/master_ha.ts"],
