@@ -1,18 +1,20 @@
 /**
  * `deno task router --master URL[,URL...] [--host 127.0.0.1] [--http-port 8081] [--poll-ms 1000]
- *   [--log-level debug|info|warn|error]`
+ *   [--group NAME ...] [--log-level debug|info|warn|error]`
  */
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../protocol/flags.ts";
 import { etcdMasterLeader } from "../store/mod.ts";
 import { startRouter } from "./mod.ts";
 
 const USAGE = "usage: deno task router --master URL[,URL...] [--host H] [--http-port P] " +
-  "[--poll-ms MS] [--log-level debug|info|warn|error]";
+  "[--poll-ms MS] [--group NAME (repeatable; only apps whose HAPROXY_GROUP is one; * for all)] " +
+  "[--log-level debug|info|warn|error]";
 const flags = parseFlags(USAGE, {
   master: { type: "string" },
   host: { type: "string", default: "127.0.0.1" },
   "http-port": { type: "string", default: "8081" },
   "poll-ms": { type: "string", default: "1000" },
+  group: { type: "string", multiple: true },
   "log-level": { type: "string" },
   help: { type: "boolean" },
 });
@@ -22,8 +24,18 @@ const pollMs = Number(flags["poll-ms"]);
 if (!Number.isFinite(pollMs) || pollMs <= 0) {
   usageError(`--poll-ms must be a positive number of ms, got "${flags["poll-ms"]}"`, USAGE);
 }
+const groups = flags.group?.map((g) => g.trim());
+if (groups?.some((g) => g === "" || g.includes(","))) {
+  usageError(`--group must name one group (repeat the flag for more), got "${flags.group}"`, USAGE);
+}
 const log = loggerFlag("router", flags["log-level"], USAGE);
-const router = await startRouter({ master: masters, hostname: flags.host, httpPort, pollMs });
+const router = await startRouter({
+  master: masters,
+  hostname: flags.host,
+  httpPort,
+  pollMs,
+  ...(groups ? { groups } : {}),
+});
 console.log(
   `router: following ${masters.text}; vhosts on http://${router.hostname}:${router.httpPort}, ` +
     `state at /_router/state`,

@@ -38,6 +38,11 @@ export interface RouterOptions {
   maxTries?: number;
   /** How long an HTTP backend may take to send response headers, ms. Default 60 000. */
   headersTimeoutMs?: number;
+  /**
+   * Route only apps of these groups (marathon-lb's `--group`, matched against `HAPROXY_GROUP`);
+   * `*` routes all. Default: every app.
+   */
+  groups?: readonly string[];
   clock?: Clock;
 }
 
@@ -143,7 +148,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   };
 
   const sync = () => {
-    const table = routingTable(source.current().catalog, remembered);
+    const table = routingTable(source.current().catalog, remembered, { groups: options.groups });
     for (const [port, route] of table.tcp) {
       const entry = refresh(tcp, port, route, (base): TcpRoute => base);
       if (entry.frontend === undefined) {

@@ -25,12 +25,33 @@ function add<K>(map: Map<K, Route>, key: K, id: string, e?: Endpoint): void {
   if (e) route.endpoints.push(e);
 }
 
+/** Which endpoints a router serves (marathon-lb's `--group`). */
+export interface RouteFilter {
+  /**
+   * Route only endpoints in one of these groups (`HAPROXY_GROUP`); `*` routes every endpoint,
+   * grouped or not. Undefined: every endpoint (a router without `--group`).
+   */
+  groups?: readonly string[];
+}
+
+/** Whether a router with `filter` routes endpoint `e`. */
+export function routes(filter: RouteFilter, e: Endpoint): boolean {
+  const { groups } = filter;
+  if (groups === undefined || groups.includes("*")) return true;
+  return (e.groups ?? []).some((g) => groups.includes(g));
+}
+
 /**
  * Builds the routing table. `remembered` maps a service id to the service ports it was last
  * seen with, so a service whose endpoints are all gone keeps its listener (and answers with
- * an immediate close or 503) instead of vanishing; it is updated in place.
+ * an immediate close or 503) instead of vanishing; it is updated in place. Endpoints `filter`
+ * leaves out are not routed, and a service none of whose endpoints are routed gets no listener.
  */
-export function routingTable(catalog: Catalog, remembered: Map<string, Set<number>>): RoutingTable {
+export function routingTable(
+  catalog: Catalog,
+  remembered: Map<string, Set<number>>,
+  filter: RouteFilter = {},
+): RoutingTable {
   const tcp = new Map<number, Route>();
   const vhosts = new Map<string, Route>();
   const ids = new Set(catalog.services.map((s) => s.id));
@@ -38,7 +59,7 @@ export function routingTable(catalog: Catalog, remembered: Map<string, Set<numbe
   for (const service of catalog.services) {
     const ports = new Set<number>();
     for (const e of service.endpoints) {
-      if (e.protocol !== "tcp") continue;
+      if (e.protocol !== "tcp" || !routes(filter, e)) continue;
       if (e.servicePort !== undefined) {
         ports.add(e.servicePort);
         add(tcp, e.servicePort, service.id, e);

@@ -44,3 +44,22 @@ Deno.test("routingTable() keeps a service port while its service has no endpoint
   assert.equal(gone.tcp.size, 0);
   assert.equal(remembered.size, 0);
 });
+
+Deno.test("routingTable() with groups routes only endpoints of those groups (HAPROXY_GROUP); * routes all", () => {
+  const catalog = deriveCatalog([
+    task("t1", "/public", { HAPROXY_GROUP: "external", HAPROXY_0_VHOST: "pub.test" }),
+    task("t22", "/private", { HAPROXY_GROUP: "internal", HAPROXY_0_VHOST: "priv.test" }),
+    task("t333", "/both", {
+      HAPROXY_GROUP: "internal",
+      HAPROXY_0_GROUP: "external, internal",
+      HAPROXY_0_VHOST: "both.test",
+    }),
+    task("t4444", "/none", { HAPROXY_0_VHOST: "none.test" }),
+  ]);
+  const hosts = (groups?: string[]) =>
+    [...routingTable(catalog, new Map(), groups ? { groups } : {}).vhosts.keys()].sort();
+  assert.deepEqual(hosts(["external"]), ["both.test", "pub.test"]);
+  assert.deepEqual(hosts(["internal"]), ["both.test", "priv.test"]);
+  assert.deepEqual(hosts(["*"]), ["both.test", "none.test", "priv.test", "pub.test"]);
+  assert.deepEqual(hosts(), ["both.test", "none.test", "priv.test", "pub.test"], "no --group");
+});

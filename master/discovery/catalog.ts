@@ -52,6 +52,11 @@ export const EndpointSchema = z.object({
   /** HTTP virtual hosts routed to this endpoint (lower case). */
   vhosts: z.array(z.string()),
   balance: BalanceSchema,
+  /**
+   * The router groups this endpoint is exposed by (marathon-lb's `HAPROXY_GROUP`): a router
+   * started with `--group` routes only endpoints of its groups. Absent: in no group.
+   */
+  groups: z.array(z.string()).optional(),
 });
 /** One reachable port of one healthy task. */
 export type Endpoint = z.infer<typeof EndpointSchema>;
@@ -201,6 +206,8 @@ function taskEndpoints(task: CatalogTask, options: CatalogOptions): Endpoint[] {
       };
       if (port.name !== undefined) endpoint.portName = port.name;
       if (servicePort !== undefined) endpoint.servicePort = servicePort;
+      const groups = groupsOf(task.labels, index);
+      if (groups.length > 0) endpoint.groups = groups;
       out.push(endpoint);
     }
   });
@@ -261,6 +268,12 @@ function vhostsOf(
   const hosts = raw.flatMap((v) => v.split(",")).map((h) => h.trim().toLowerCase())
     .filter((h) => h !== "");
   return [...new Set(hosts)].sort();
+}
+
+/** `HAPROXY_{n}_GROUP`, else `HAPROXY_GROUP` (marathon-lb's): a comma list of router groups. */
+function groupsOf(labels: Record<string, string>, index: number): string[] {
+  const raw = labels[`HAPROXY_${index}_GROUP`] ?? labels["HAPROXY_GROUP"] ?? "";
+  return [...new Set(raw.split(",").map((g) => g.trim()).filter((g) => g !== ""))].sort();
 }
 
 /** `TENDER_BALANCE` or `HAPROXY_{n}_BALANCE`: `leastconn` or `roundrobin`. */
