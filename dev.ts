@@ -113,7 +113,7 @@ const master = await startMaster({
   port: ports.master,
   workDir: `${workDir}/master`,
   dnsPort: ports.dns,
-  marathonUrl: `http://127.0.0.1:${ports.marathon}`,
+  marathonUrl: `${tls ? "https" : "http"}://127.0.0.1:${ports.marathon}`,
   jobsUrl: `http://127.0.0.1:${ports.jobs}`,
   security: serverSecurity(),
   authenticate: secure
@@ -144,9 +144,12 @@ const agent = await startAgent({
   tls,
 });
 const marathon = await startMarathon({
-  master: masterFor("marathon"),
+  master: master.url,
+  client: clientOf("marathon"),
   port: ports.marathon,
   workDir: `${workDir}/marathon`,
+  security: serverSecurity(),
+  tls,
 });
 const jobs = await startJobs({
   master: masterFor("jobs"),

@@ -67,6 +67,7 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
       assert.match(printed, new RegExp(`master +${master}`));
       assert.match(printed, new RegExp(`agent +https://127\\.0\\.0\\.1:${ports.agent}`));
       assert.match(printed, new RegExp(`registry +https://127\\.0\\.0\\.1:${ports.registry}`));
+      assert.match(printed, new RegExp(`marathon +https://127\\.0\\.0\\.1:${ports.marathon}`));
       assert.match(printed, /export TENDER_CA=.*ca\.crt/);
       assert.match(printed, /export TENDER_PRINCIPAL=admin TENDER_SECRET=/);
       assert.equal(printed.split(secret).length - 1, 1, "the user's secret is printed once");
@@ -108,7 +109,7 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
     });
 
     await t.step(
-      "the master, agent and registry ask for credentials: 401 with a challenge",
+      "the master, agent, registry and Marathon ask for credentials: 401 with a challenge",
       async () => {
         const state = await get(`${master}/master/state`);
         assert.equal(state.status, 401);
@@ -121,6 +122,11 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
         assert.equal((await get(`https://127.0.0.1:${ports.agent}/state`)).status, 401);
         assert.equal((await get(`https://127.0.0.1:${ports.registry}/v2/`)).status, 401);
         assert.equal((await get(`https://127.0.0.1:${ports.registry}/v2/`, admin)).status, 200);
+        const marathon = `https://127.0.0.1:${ports.marathon}`;
+        const apps = await get(`${marathon}/v2/apps`);
+        assert.equal(apps.status, 401);
+        assert.match(apps.headers.get("www-authenticate") ?? "", /Basic realm="Mesosphere"/);
+        assert.equal((await get(`${marathon}/v2/apps`, admin)).status, 200);
       },
     );
 
