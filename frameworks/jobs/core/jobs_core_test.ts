@@ -344,3 +344,18 @@ Deno.test("JobsCore.update() kills a live task that belongs to no active run", (
   c.update({ ...status("ghost_20240101000000abcde.1", "TASK_RUNNING") });
   assert.deepEqual(c.drain().commands, [{ type: "kill", taskId: "ghost_20240101000000abcde.1" }]);
 });
+
+Deno.test("JobsCore launches a run with run.user as the task's CommandInfo.user", () => {
+  const { core: c } = core();
+  c.createJob(job({}, { user: "nobody" }));
+  c.drain();
+  c.startRun("nightly.backup");
+  c.drain();
+  c.offers([offer()]);
+  const launch = c.drain().commands.find((x) => x.type === "launch");
+  assert.equal(launch?.type === "launch" && launch.tasks[0]?.command?.user, "nobody");
+  assert.throws(
+    () => job({}, { user: "../root" }),
+    (e: { details?: { path: string }[] }) => e.details?.[0]?.path === "/run/user",
+  );
+});

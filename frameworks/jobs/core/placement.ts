@@ -115,6 +115,8 @@ function commandInfo(spec: RunSpec, base: Record<string, string>): CommandInfo {
       value,
     })),
   };
-  if (spec.cmd !== undefined) return { shell: true, value: spec.cmd, environment };
-  return { shell: false, ...(spec.args ? { arguments: spec.args } : {}), environment };
+  // Metronome's run.user is the task's CommandInfo.user: the agent runs the task as that user.
+  const user = spec.user !== undefined ? { user: spec.user } : {};
+  if (spec.cmd !== undefined) return { shell: true, value: spec.cmd, environment, ...user };
+  return { shell: false, ...(spec.args ? { arguments: spec.args } : {}), environment, ...user };
 }

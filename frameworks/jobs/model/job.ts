@@ -121,6 +121,8 @@ export interface RunSpec {
   gpus: number;
   cmd?: string;
   args?: string[];
+  /** The Unix user the run's task runs as (its CommandInfo.user); else the framework's. */
+  user?: string;
   env: Record<string, string>;
   placement: { constraints: Constraint[] };
   artifacts: never[];
@@ -255,11 +257,11 @@ function checkRun(run: z.infer<typeof RunInputSchema>, v: Violations): RunSpec |
   if (run.ucr) {
     v.add(at("ucr"), unsupported("ucr", "it has no Mesos containerizer; use docker.image"));
   }
+  if (run.user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/.test(run.user)) {
+    v.add(at("user"), "must be a user name: letters, digits, '_', '.', '-'");
+  }
   if ((run.artifacts ?? []).length > 0) {
     v.add(at("artifacts"), unsupported("artifacts", "its agents have no fetcher"));
-  }
-  if (run.user !== undefined) {
-    v.add(at("user"), unsupported("user", "its agents run every task as the agent's own user"));
   }
   if ((run.docker?.parameters ?? []).length > 0) {
     v.add(at("docker", "parameters"), unsupported("docker.parameters", "they are not passed on"));
@@ -327,6 +329,7 @@ function checkRun(run: z.infer<typeof RunInputSchema>, v: Violations): RunSpec |
     gpus: run.gpus ?? DEFAULTS.gpus,
     ...(run.cmd !== undefined ? { cmd: run.cmd } : {}),
     ...(run.args !== undefined ? { args: run.args } : {}),
+    ...(run.user !== undefined ? { user: run.user } : {}),
     env: Object.fromEntries(
       Object.entries(run.env ?? {}).flatMap(([k, x]) => typeof x === "string" ? [[k, x]] : []),
     ),
