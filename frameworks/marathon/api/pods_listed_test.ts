@@ -199,3 +199,27 @@ Deno.test("/v2/groups and /v2/queue show a principal only the pods it may view",
     assert.deepEqual(await queued(web), ["/web/cache"]);
   }, { security });
 });
+
+Deno.test("DELETE /v2/groups/{id} removes the pods below it with its apps and groups", async () => {
+  await withApi(async ({ request }) => {
+    await request("/v2/apps", post({ id: "/shop/web", cmd: "sleep 1" }));
+    await request("/v2/pods", post(sleeperPod(1)));
+    await request("/v2/pods", post(sleeperPod(1, "/shop/deep/store")));
+    await request("/v2/pods", post(sleeperPod(1, "/other")));
+
+    const deleted = await request("/v2/groups/shop", { method: "DELETE" });
+    assert.equal(deleted.status, 200);
+    assert.ok((await deleted.json()).deploymentId);
+    assert.equal((await request("/v2/groups/shop")).status, 404);
+    assert.equal((await request("/v2/apps/shop/web")).status, 404);
+    assert.equal((await request("/v2/pods/shop/cache")).status, 404);
+    assert.equal((await request("/v2/pods/shop/deep/store")).status, 404);
+    assert.equal((await request("/v2/pods/other")).status, 200, "a pod outside stays");
+
+    // A group only a pod lies in is deleted too (it was a 404).
+    await request("/v2/pods", post(sleeperPod(1, "/data/kv")));
+    assert.equal((await request("/v2/groups/data", { method: "DELETE" })).status, 200);
+    assert.equal((await request("/v2/pods/data/kv")).status, 404);
+    assert.equal((await request("/v2/groups/data", { method: "DELETE" })).status, 404);
+  });
+});

@@ -90,7 +90,11 @@ export async function updateGroup(
   });
 }
 
-/** Removes group `id` with every app and group below it; 404 when it does not exist. */
+/**
+ * Removes group `id` with every app, pod and group below it; 404 when it does not exist. The
+ * apps and groups go in one deployment (the answer's), each pod in a deployment of its own after
+ * it; every path is authorized before anything is stored.
+ */
 export async function deleteGroup(
   service: MarathonService,
   id: string,
@@ -98,17 +102,22 @@ export async function deleteGroup(
 ): Promise<DeploymentResult> {
   const groupId = resolvePathId(id);
   const apps = await service.store.listApps();
+  const pods = await service.store.listPods();
   const records = await service.store.listGroups();
-  if (!groupExists(groupId, apps, records)) {
+  if (!groupExists(groupId, [...apps, ...pods], records)) {
     throw new TenderError("not_found", `Group '${groupId}' does not exist`);
   }
-  return await service.deploy({
+  const podIds = pods.filter((p) => within(p.id, groupId)).map((p) => p.id);
+  for (const podId of podIds) options.authorize?.("delete_apps", podId);
+  const result = await service.deploy({
     force: true,
     ...options,
     put: [],
     remove: apps.filter((a) => within(a.id, groupId)).map((a) => a.id),
     groups: { remove: records.filter((g) => within(g.id, groupId)).map((g) => g.id) },
   });
+  for (const podId of podIds) await service.deployPod({ force: true, ...options, remove: podId });
+  return result;
 }
 
 /** `PATCH /v2/groups/{id}`: sets or clears `enforceRole` of a top-level group, deploying nothing. */
