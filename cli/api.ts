@@ -116,7 +116,11 @@ export class Api {
   /** The error for a non-2xx answer, with the server's own message. */
   failure(r: Response, path: string, text: string): CliError {
     const message = errorMessage(text) || r.statusText;
-    return new CliError(`the ${this.service} refused ${path} (${r.status}): ${message}`);
+    const hint = r.status === 401
+      ? " (give credentials: --principal NAME with --secret-file FILE or TENDER_SECRET, " +
+        "or --token-file FILE or TENDER_TOKEN)"
+      : "";
+    return new CliError(`the ${this.service} refused ${path} (${r.status}): ${message}${hint}`);
   }
 }
 

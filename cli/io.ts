@@ -12,6 +12,8 @@ export interface Io {
   signal: AbortSignal;
   /** Whether standard error is a terminal (progress bars redraw in place). */
   isTerminal(): boolean;
+  /** Reads all of standard input (`auth hash`); absent where there is none. */
+  stdin?(): Promise<string>;
 }
 
 /** The real process's effects. */
@@ -24,5 +26,6 @@ export function processIo(signal: AbortSignal): Io {
     fetch: globalThis.fetch,
     signal,
     isTerminal: () => Deno.stderr.isTerminal(),
+    stdin: () => new Response(Deno.stdin.readable).text(),
   };
 }

@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { Api, mastersOf, normalizeUrl, type Service, SERVICES } from "./api.ts";
 import type { Command, CommandContext, Flags } from "./command.ts";
 import { certsCommand } from "./commands/certs.ts";
+import { authCommands } from "./commands/auth.ts";
+import { type ClientSecurity, clientSecurity } from "../security/mod.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { registryCommands } from "./commands/registry.ts";
@@ -21,6 +23,7 @@ export const COMMANDS: Command[] = [
   logsCommand,
   ...registryCommands,
   certsCommand,
+  ...authCommands,
 ];
 
 /** The flags of single commands, e.g. `certs --out`. */
@@ -58,6 +61,10 @@ const OPTIONS = {
   wait: { type: "boolean", short: "w" },
   timeout: { type: "string" },
   app: { type: "string" },
+  principal: { type: "string" },
+  "secret-file": { type: "string" },
+  "token-file": { type: "string" },
+  ca: { type: "string" },
 } as const;
 
 /** The help text. */
@@ -81,6 +88,10 @@ export function help(): string {
     `  --registry URL  the registry (env TENDER_REGISTRY, default ${SERVICES.registry.fallback})`,
     `  --marathon URL  the Marathon API (env TENDER_MARATHON, default ${SERVICES.marathon.fallback})`,
     `  --jobs URL      the jobs framework's API (env TENDER_JOBS, default ${SERVICES.jobs.fallback})`,
+    "  --principal NAME      authenticate as NAME (env TENDER_PRINCIPAL), with",
+    "  --secret-file FILE    its secret (env TENDER_SECRET), or",
+    "  --token-file FILE     a bearer token (env TENDER_TOKEN; `tender auth token`)",
+    "  --ca FILE       trust the CA certificates in FILE for https (env TENDER_CA)",
     "  --json          machine-readable output",
     "  -h, --help      this help",
     "",
@@ -125,6 +136,23 @@ function pick(positionals: string[]): { command: Command; args: string[] } {
     );
   }
   throw usageError(`unknown command "${first}": \`tender --help\` lists the commands`);
+}
+
+/** `fetch` adding the client's `Authorization` (unless the request has one) and CA trust. */
+function withCredentials(fetch: Io["fetch"], client: ClientSecurity): Io["fetch"] {
+  const auth = client.headers();
+  if (Object.keys(auth).length === 0 && !client.httpClient) return fetch;
+  return (input, init) => {
+    const headers = new Headers(
+      init?.headers ?? (input instanceof Request ? input.headers : undefined),
+    );
+    for (const [k, v] of Object.entries(auth)) if (!headers.has(k)) headers.set(k, v);
+    return fetch(input, {
+      ...init,
+      headers,
+      ...(client.httpClient ? { client: client.httpClient } : {}),
+    });
+  };
 }
 
 /** Runs the CLI over `argv`; resolves to the exit code. */
@@ -173,6 +201,14 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       agent: values.agent,
       state: values.state,
     };
+    // Every call to the cluster carries the credentials and trusts the CA given.
+    let client;
+    try {
+      client = await clientSecurity(values, io.env);
+    } catch (e) {
+      throw usageError(e instanceof Error ? e.message : String(e));
+    }
+    const cluster: Io = { ...io, fetch: withCredentials(io.fetch, client) };
     const apis = new Map<Service, Api>();
     const ctx: CommandContext = {
       io,
@@ -185,8 +221,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           const s = SERVICES[service];
           const given = service === "agent" ? undefined : values[service] ?? io.env(s.env);
           api = service === "master"
-            ? new Api(service, mastersOf(given || s.fallback, io), io)
-            : new Api(service, normalizeUrl(given || s.fallback), io);
+            ? new Api(service, mastersOf(given || s.fallback, cluster), cluster)
+            : new Api(service, normalizeUrl(given || s.fallback), cluster);
           apis.set(service, api);
         }
         return api;
