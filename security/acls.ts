@@ -19,7 +19,8 @@
  * (default true) decides — except for the actions in `DENIED_UNLESS_ALLOWED`, which no
  * permissive default opens. A request with no principal (unauthenticated) matches only `ANY`
  * and `NONE` subjects. Objects of kind `paths` and `repositories` match by prefix at a `/` boundary (the
- * rule `/shop` covers `/shop/web`); all others match exactly.
+ * rule `/shop` covers `/shop/web`), `jobs` at a `.` (`prod` covers `prod.backup`); all others
+ * match exactly.
  */
 import { z } from "zod";
 
@@ -48,6 +49,11 @@ export const ACL_OBJECTS = {
   // the registry, per repository
   pull_images: "repositories",
   push_images: "repositories",
+  // the jobs framework (Metronome's API), per job id; `update_jobs` also starts and stops runs
+  view_jobs: "jobs",
+  create_jobs: "jobs",
+  update_jobs: "jobs",
+  delete_jobs: "jobs",
 } as const;
 
 /** An action an ACL can name. */
@@ -60,6 +66,8 @@ export const DENIED_UNLESS_ALLOWED: ReadonlySet<AclAction> = new Set([
 ]);
 
 const PREFIX_OBJECTS = new Set(["paths", "repositories"]);
+/** Job ids are dotted (`prod.backup`): the rule `prod` covers `prod.backup`. */
+const DOTTED_OBJECTS = new Set(["jobs"]);
 
 const EntitySchema = z.union([
   z.object({ values: z.array(z.string().min(1).max(4096)).min(1).max(10_000) }).strict(),
@@ -139,7 +147,8 @@ export class Acls {
    * to any object, as when asking "may this principal drain agents at all").
    */
   allows(action: AclAction, principal: string | undefined, object?: string): boolean {
-    const prefix = PREFIX_OBJECTS.has(ACL_OBJECTS[action]);
+    const kind = ACL_OBJECTS[action];
+    const prefix = PREFIX_OBJECTS.has(kind) ? "/" : DOTTED_OBJECTS.has(kind) ? "." : undefined;
     for (const rule of this.#rules.get(action) ?? []) {
       if (!subjectMatches(rule.subject, principal)) continue;
       if (!objectMatches(rule.object, object, prefix)) continue;
@@ -155,10 +164,17 @@ function subjectMatches(entity: Entity, principal: string | undefined): boolean 
   return principal !== undefined && entity.values.includes(principal);
 }
 
-function objectMatches(entity: Entity, object: string | undefined, prefix: boolean): boolean {
+function objectMatches(
+  entity: Entity,
+  object: string | undefined,
+  prefix: "/" | "." | undefined,
+): boolean {
   if ("type" in entity) return true;
   if (object === undefined) return false;
-  return entity.values.some((v) => v === object || (prefix && isUnder(object, v)));
+  return entity.values.some((v) =>
+    v === object || (prefix === "/" && isUnder(object, v)) ||
+    (prefix === "." && object.startsWith(`${v}.`))
+  );
 }
 
 function isUnder(path: string, root: string): boolean {

@@ -1,8 +1,18 @@
 /**
  * `deno task jobs --master URL[,URL...] [--port 9000] [--host 127.0.0.1] [--work-dir DIR]
- *   [--store PATH | etcd://HOST:PORT[,…][/prefix]] [--log-level debug|info|warn|error]`
+ *   [--store PATH | etcd://HOST:PORT[,…][/prefix]] [--log-level debug|info|warn|error]
+ *   [--credentials FILE] [--acls FILE] [--tls-cert FILE --tls-key FILE]
+ *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
+import {
+  CLIENT_SECURITY_FLAGS,
+  CLIENT_SECURITY_USAGE,
+  clientSecurityFlags,
+  SERVER_SECURITY_FLAGS,
+  SERVER_SECURITY_USAGE,
+  serverSecurityFlags,
+} from "../../security/mod.ts";
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startJobs } from "./start_jobs.ts";
 
@@ -10,7 +20,10 @@ const USAGE =
   "Usage: deno task jobs --master http://HOST:5050[,http://HOST2:5050...] [--port 9000] " +
   "[--host 127.0.0.1] [--work-dir ./.tender/jobs] " +
   "[--store PATH (default WORK_DIR/jobs.kv) | etcd://HOST:PORT[,HOST:PORT...][/prefix]] " +
-  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
+  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]\n" +
+  "Its API (with --credentials every route but /ping needs them; ACLs view_jobs, create_jobs,\n" +
+  "update_jobs, delete_jobs per job id):\n" + SERVER_SECURITY_USAGE +
+  "\nIts calls to the master:\n" + CLIENT_SECURITY_USAGE;
 
 const args = parseFlags(USAGE, {
   master: { type: "string" },
@@ -19,9 +32,16 @@ const args = parseFlags(USAGE, {
   "work-dir": { type: "string", default: "./.tender/jobs" },
   store: { type: "string" },
   "log-level": { type: "string" },
+  ...SERVER_SECURITY_FLAGS,
+  ...CLIENT_SECURITY_FLAGS,
   help: { type: "boolean" },
 });
-const masters = mastersFlag(args.master, { usage: USAGE, deps: { etcd: etcdMasterLeader() } });
+const { security, tls } = await serverSecurityFlags(args, USAGE);
+const client = await clientSecurityFlags(args, USAGE);
+const masters = mastersFlag(args.master, {
+  usage: USAGE,
+  deps: { etcd: etcdMasterLeader(), fetch: client.fetch },
+});
 const log = loggerFlag("jobs", args["log-level"], USAGE);
 const port = portFlag("port", args.port, { usage: USAGE });
 let store: StoreSpec | undefined;
@@ -38,6 +58,9 @@ const jobs = await startJobs({
   workDir: args["work-dir"]!,
   store,
   log,
+  security,
+  tls,
+  client,
 }).catch((e) => {
   console.error(`jobs: ${(e as Error).message}`);
   Deno.exit(1);

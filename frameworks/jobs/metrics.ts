@@ -6,6 +6,7 @@
 import { Histogram, type HttpMetrics, PrometheusWriter } from "../../protocol/prometheus.ts";
 import type { JobEvent } from "./core/jobs_core.ts";
 import type { JobsRuntime } from "./runtime.ts";
+import type { SecurityMetrics } from "../../security/mod.ts";
 
 /** Start-latency buckets in seconds (50 ms to 5 min). */
 const START_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
@@ -26,6 +27,7 @@ export function renderJobsMetrics(
   runtime: JobsRuntime,
   instruments: JobsInstruments,
   http: HttpMetrics,
+  security?: SecurityMetrics,
 ): string {
   const core = runtime.core;
   const c = core.counters;
@@ -63,5 +65,6 @@ export function renderJobsMetrics(
       instruments.startLatency.samples(),
     );
   http.write(w, "tender_jobs");
+  security?.write(w);
   return w.text();
 }

@@ -17,6 +17,12 @@ import { createLogger, type Logger } from "../../protocol/log.ts";
 import { HttpMetrics } from "../../protocol/prometheus.ts";
 import { DenoKvStore, EtcdConnection, type StateStore } from "../../store/mod.ts";
 import { jobsApi } from "./api/api.ts";
+import {
+  type ClientSecurity,
+  schemeOf,
+  ServerSecurity,
+  type TlsFiles,
+} from "../../security/mod.ts";
 import { type JobEvent, JobsCore } from "./core/jobs_core.ts";
 import { JobsInstruments, renderJobsMetrics } from "./metrics.ts";
 import { JobsRuntime } from "./runtime.ts";
@@ -45,6 +51,15 @@ export interface StartJobsOptions {
   log?: Logger;
   /** Called with the events of each operation once durable. */
   onEvents?(events: readonly JobEvent[]): void;
+  /** Who may call the API, and what each may do to which jobs (default: off). */
+  security?: ServerSecurity;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsFiles;
+  /**
+   * Credentials and CA of the calls to the master (with `master` given as text; a `Masters`
+   * brings its own fetch); its principal is the framework's.
+   */
+  client?: ClientSecurity;
 }
 
 /** A running jobs framework. */
@@ -93,20 +108,26 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
     },
     ...(runtime.core.frameworkId ? { frameworkId: runtime.core.frameworkId } : {}),
     clock,
+    ...(options.client ? { security: options.client } : {}),
   });
   runtime.driver = driver;
   const host = options.host ?? "127.0.0.1";
   let port = 0;
   const http = new HttpMetrics();
+  const security = options.security ?? ServerSecurity.off();
   const api = jobsApi({
     runtime,
     hostPort: () => `${host}:${port}`,
-    metrics: { http, render: () => renderJobsMetrics(runtime, instruments, http) },
+    metrics: {
+      http,
+      render: () => renderJobsMetrics(runtime, instruments, http, security.metrics),
+    },
+    security,
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
-      { hostname: host, port: options.port ?? 9000, onListen: () => {} },
+      { hostname: host, port: options.port ?? 9000, onListen: () => {}, ...options.tls },
       api.fetch,
     );
   } catch (e) {
@@ -120,7 +141,7 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
     if (!life.signal.aborted) log.error("jobs driver", { error: e });
   });
   return {
-    url: `http://${host}:${port}`,
+    url: `${schemeOf(options.tls)}://${host}:${port}`,
     port,
     api,
     runtime,
