@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { asTenderError, badRequest, pathSafeId, TenderError } from "../protocol/mod.ts";
-import { requestLimits } from "../protocol/http_limits.ts";
+import { clientAddress, requestLimits, StreamSlots } from "../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { authenticate, principalOf, ServerSecurity } from "../security/mod.ts";
 import type { AgentState, ExecutorStatistics } from "./agent.ts";
@@ -45,6 +45,7 @@ export function agentApp(
   auth: AgentApiSecurity = { security: ServerSecurity.off() },
 ): Hono {
   const app = new Hono();
+  const slots = new StreamSlots();
   if (http) app.use(http.middleware());
   app.use(authenticate(auth.security, {
     realm: AGENT_REALM,
@@ -84,14 +85,22 @@ export function agentApp(
       throw badRequest(`Invalid query parameter "${issue.path.join(".")}": ${issue.message}`);
     }
     const { stream, tail, follow } = parsed.data;
+    // A client holds at most LIMITS.streamsPerClient logs at once (429), followed ones above all.
+    const release = slots.acquire(clientAddress(c));
     // A client that goes away cancels the body stream, which stops a followed log.
     const body = await agent.logs(taskId, {
       stream,
       tail,
       follow: follow === "true" || follow === "1",
+    }).catch((e) => {
+      release();
+      throw e;
     });
-    if (!body) throw new TenderError("not_found", `Task "${taskId}" is unknown to this agent`);
-    return new Response(body, {
+    if (!body) {
+      release();
+      throw new TenderError("not_found", `Task "${taskId}" is unknown to this agent`);
+    }
+    return new Response(StreamSlots.releasing(release, body), {
       headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },
     });
   });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { AgentState } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
 import { agentApp } from "./http.ts";
+import { LIMITS } from "../protocol/mod.ts";
 import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../security/mod.ts";
 
 const state: AgentState = {
@@ -132,4 +133,27 @@ Deno.test("agentApp gives task output by access_sandboxes and shows tasks by vie
     (await (await app.request("/state", as(p, s))).json()).tasks.length;
   assert.equal(await seen("ops", "s"), 1);
   assert.equal(await seen("eve", "e"), 0);
+});
+
+Deno.test("agentApp GET /tasks/{id}/logs refuses a client's logs past LIMITS.streamsPerClient (429)", async () => {
+  const { app } = makeApp();
+  const held: Response[] = [];
+  for (let i = 0; i < LIMITS.streamsPerClient; i++) {
+    const res = await app.request("/tasks/web.1/logs?follow=true");
+    assert.equal(res.status, 200);
+    held.push(res);
+  }
+  const refused = await app.request("/tasks/web.1/logs?follow=true");
+  assert.equal(refused.status, 429);
+  assert.match(await refused.text(), /already holds 32 event streams/);
+  // A log read to its end gives its slot back.
+  assert.equal(await held.pop()!.text(), "out\n");
+  const again = await app.request("/tasks/web.1/logs");
+  assert.equal(again.status, 200);
+  await again.body?.cancel();
+  // An unknown task takes no slot.
+  for (const res of held) await res.body?.cancel();
+  for (let i = 0; i < LIMITS.streamsPerClient + 1; i++) {
+    assert.equal((await app.request("/tasks/nope/logs")).status, 404);
+  }
 });

@@ -14,6 +14,7 @@
 import { Hono } from "hono";
 import type { Clock, Ids } from "../protocol/mod.ts";
 import { randomIds, systemClock } from "../protocol/mod.ts";
+import { StreamSlots } from "../protocol/http_limits.ts";
 import { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 import { feedCatalog } from "./catalog_feed.ts";
 import { discoveryRoutes, startDnsServer } from "./discovery/mod.ts";
@@ -67,6 +68,8 @@ export interface MountExtras {
   security: ServerSecurity;
   /** How the master calls agents. */
   client: ClientSecurity;
+  /** The long-lived streams each client holds on this master (catalog, dashboard, logs). */
+  slots: StreamSlots;
 }
 
 /** Adds routes to the master's app. */
@@ -74,7 +77,7 @@ export type Mount = (app: Hono, runtime: MasterRuntime, extras: MountExtras) => 
 
 /** `/metrics` (Prometheus text) and the dashboard at `/`. */
 export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {
-  return (app, runtime, { http, signal, security, client }) => {
+  return (app, runtime, { http, signal, security, client, slots }) => {
     const { instruments } = mountMasterMetrics(app, runtime, {
       http,
       securityMetrics: security.metrics,
@@ -82,6 +85,7 @@ export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {
     runtime.onAllocation((seconds) => instruments.observeAllocation(seconds));
     mountDashboard(app, runtime, {
       signal,
+      slots,
       security,
       fetch: client.fetch,
       // The master's client credentials and CA: Marathon and the jobs API may ask for them.
@@ -187,8 +191,10 @@ export async function lead(
     auth: { security, switches },
   });
   const streams = new AbortController();
+  // One count per client of every long-lived stream the master serves (as Marathon's /v2/events).
+  const slots = new StreamSlots();
   const catalog = feedCatalog(runtime, clock);
-  app.route("/", discoveryRoutes(catalog, { signal: streams.signal }));
+  app.route("/", discoveryRoutes(catalog, { signal: streams.signal, slots }));
   let dns;
   try {
     dns = options.dnsPort === undefined ? undefined : await startDnsServer({
@@ -205,6 +211,7 @@ export async function lead(
     signal: streams.signal,
     security,
     client: options.client ?? ClientSecurity.anonymous(),
+    slots,
   });
   return {
     app,

@@ -181,7 +181,17 @@ export class StreamSlots {
 
   /** Wraps a stream so its slot is given back when it ends or its reader cancels. */
   hold(client: string, stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-    const release = this.acquire(client);
+    return StreamSlots.releasing(this.acquire(client), stream);
+  }
+
+  /**
+   * Wraps a stream so `release` (from `acquire`, taken before the stream was made) runs when it
+   * ends, fails or its reader cancels.
+   */
+  static releasing(
+    release: () => void,
+    stream: ReadableStream<Uint8Array>,
+  ): ReadableStream<Uint8Array> {
     const reader = stream.getReader();
     return new ReadableStream<Uint8Array>({
       async pull(controller) {

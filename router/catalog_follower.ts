@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { CatalogChangeSchema, type CatalogStore, ServiceSchema } from "../master/discovery/mod.ts";
-import { type Clock, Masters, untilAborted } from "../protocol/mod.ts";
+import { type Clock, LIMITS, Masters, untilAborted } from "../protocol/mod.ts";
 
 const SnapshotSchema = z.object({ version: z.number().int(), services: z.array(ServiceSchema) });
 const ChangesSchema = z.object({
@@ -99,6 +99,10 @@ async function stream(masters: Masters, options: FollowOptions): Promise<void> {
           options.store.apply(batch.changes);
           version = batch.version;
         }
+      }
+      // What is left is one unfinished event: a stream that never ends it is cut off.
+      if (buffer.length > LIMITS.streamRecordBytes) {
+        throw new Error(`catalog event over ${LIMITS.streamRecordBytes} bytes`);
       }
     }
   } finally {

@@ -14,6 +14,7 @@
  */
 import type { Context, Hono } from "hono";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
+import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { CapacityHistory } from "./capacity_history.ts";
 import { agentAddresses, fetchTaskLogs, parseLogQuery, sandboxUser } from "./logs_proxy.ts";
@@ -47,6 +48,11 @@ export interface DashboardOptions {
   security?: ServerSecurity;
   /** How the log proxy calls agents (the master's client credentials and CA). */
   fetch?: typeof fetch;
+  /**
+   * The event and log streams a client may hold at once (429 past them), shared with the
+   * master's other streams; default: slots of the dashboard's own.
+   */
+  slots?: StreamSlots;
 }
 
 /** A mounted dashboard; `close()` stops its timer and ends its event streams. */
@@ -78,6 +84,7 @@ export function mountDashboard(
   const files = readStatic();
   const history = options.history ?? new CapacityHistory();
   const encoder = new TextEncoder();
+  const slots = options.slots ?? new StreamSlots();
   /** Each open event stream, with the principal it was opened by (what it may see). */
   const streams = new Map<ReadableStreamDefaultController<Uint8Array>, string | undefined>();
   const visible = <S extends DashboardSummary>(summary: S, principal: string | undefined): S =>
@@ -143,7 +150,14 @@ export function mountDashboard(
   );
 
   app.get("/dashboard/events", async (c) => {
-    const first = await summary();
+    const release = slots.acquire(clientAddress(c));
+    let first;
+    try {
+      first = await summary();
+    } catch (e) {
+      release();
+      throw e;
+    }
     const principal = principalOf(c);
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
     const body = new ReadableStream<Uint8Array>({
@@ -165,7 +179,7 @@ export function mountDashboard(
         controller.close();
       } catch { /* already closed */ }
     });
-    return new Response(body, {
+    return new Response(StreamSlots.releasing(release, body), {
       headers: {
         "Content-Type": "text/event-stream; charset=utf-8",
         "Cache-Control": "no-cache",
@@ -177,6 +191,21 @@ export function mountDashboard(
   app.get("/dashboard/logs/:agentId/:taskId", async (c) => {
     const { agentId, taskId } = c.req.param();
     const query = parseLogQuery(c.req.query());
+    const release = slots.acquire(clientAddress(c));
+    try {
+      return held(release, await taskLogs(c, agentId, taskId, query));
+    } catch (e) {
+      release();
+      throw e;
+    }
+  });
+
+  const taskLogs = async (
+    c: Context,
+    agentId: string,
+    taskId: string,
+    query: ReturnType<typeof parseLogQuery>,
+  ) => {
     const bases = await runtime.read((m) => {
       options.security?.authorize(
         "access_sandboxes",
@@ -191,7 +220,16 @@ export function mountDashboard(
       signal: c.req.raw.signal,
       fetch: options.fetch,
     });
-  });
+  };
 
   return { history, close };
+}
+
+/** The response with its body wrapped so `release` runs once the body ends or is cancelled. */
+function held(release: () => void, res: Response): Response {
+  if (res.body === null) {
+    release();
+    return res;
+  }
+  return new Response(StreamSlots.releasing(release, res.body), res);
 }

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { TenderError } from "../../protocol/mod.ts";
+import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
 import { type CatalogChange, findService } from "./catalog.ts";
 import type { CatalogSource } from "./catalog_store.ts";
 
@@ -18,6 +19,11 @@ export interface DiscoveryRoutesOptions {
    * otherwise waits for subscribed routers forever.
    */
   signal?: AbortSignal;
+  /**
+   * The change streams a client may hold at once (429 past them), shared with the master's other
+   * streams; default: slots of the routes' own.
+   */
+  slots?: StreamSlots;
 }
 
 /** Body of the `changes` SSE event. */
@@ -29,6 +35,7 @@ export interface CatalogChangesEvent {
 /** Routes under `/api/v1/services` serving `source`. */
 export function discoveryRoutes(source: CatalogSource, options: DiscoveryRoutesOptions = {}): Hono {
   const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const slots = options.slots ?? new StreamSlots();
   const app = new Hono();
 
   app.get("/api/v1/services", (c) => {
@@ -36,8 +43,10 @@ export function discoveryRoutes(source: CatalogSource, options: DiscoveryRoutesO
     return c.json({ version, services: catalog.services });
   });
 
-  app.get("/api/v1/services/events", (c) =>
-    streamSSE(c, async (stream) => {
+  app.get("/api/v1/services/events", (c) => {
+    const release = slots.acquire(clientAddress(c));
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(release);
       let chain = Promise.resolve();
       const send = (event: string, data: unknown, id: number) => {
         chain = chain.then(() =>
@@ -82,8 +91,10 @@ export function discoveryRoutes(source: CatalogSource, options: DiscoveryRoutesO
       } finally {
         options.signal?.removeEventListener("abort", stop);
         off();
+        release();
       }
-    }));
+    });
+  });
 
   app.get("/api/v1/services/:name", (c) => {
     const name = decodeURIComponent(c.req.param("name"));

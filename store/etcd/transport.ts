@@ -2,7 +2,7 @@
  * How `EtcdClient` reaches a cluster: POSTs to its members' gateways, each request within one
  * deadline, failing over from a member that refuses or hangs to the next.
  */
-import { TenderError, untilAborted } from "../../protocol/mod.ts";
+import { LIMITS, TenderError, untilAborted } from "../../protocol/mod.ts";
 import { ErrorBodySchema } from "./wire.ts";
 
 /** The deadline of a request unless the client or the call says otherwise. */
@@ -212,6 +212,9 @@ async function* jsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<unkn
         const line = buffer.slice(0, nl).trim();
         buffer = buffer.slice(nl + 1);
         if (line !== "") yield JSON.parse(line);
+      }
+      if (buffer.length > LIMITS.streamRecordBytes) {
+        throw new Error(`an etcd stream line over ${LIMITS.streamRecordBytes} bytes`);
       }
     }
   } finally {
