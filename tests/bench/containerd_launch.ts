@@ -5,8 +5,9 @@
  *    (RunPodSandbox + CreateContainer + StartContainer, the same configs) and (b) through
  *    `ContainerdContainerizer.launch()`. Pairs alternate which goes first; medians over the pairs.
  * 2. Through Marathon (`containerd_marathon.ts`): the same N-instance app to running on a
- *    containerd agent and on a Docker agent, and a killed container until Marathon's replacement
- *    runs, on each.
+ *    containerd agent and on a Docker agent, against the same N pods by raw CRI calls all at once
+ *    (as the agent starts what Marathon sends it), and a killed container until Marathon's
+ *    replacement runs, on each.
  * Runs against a private containerd it starts and removes.
  *
  *     deno run -A --unstable-kv tests/bench/containerd_launch.ts [n=50] [concurrency=8] [pairs=3]
@@ -17,6 +18,8 @@
  *       marathon_containerd_launch_50 <ms> ms
  *       marathon_docker_launch_50 <ms> ms
  *       marathon_containerd_vs_docker_ratio <r> x
+ *       raw_cri_start_50_at_50 <ms> ms
+ *       marathon_containerd_vs_raw_cri_ratio <r> x
  *       marathon_containerd_kill_to_replacement_running <ms> ms
  *       marathon_docker_kill_to_replacement_running <ms> ms
  */
@@ -51,47 +54,57 @@ const c = new ContainerdContainerizer({
 });
 const cri = c.cri;
 
-function spec(id: string): ContainerSpec {
+/** A task's spec; with `port`, bridged with that host port published (as Marathon's default). */
+function spec(id: string, port?: number): ContainerSpec {
+  const mappings = port === undefined ? [] : [{ host_port: port, container_port: port }];
   return {
     agentId: "bench-agent",
     frameworkId: "bench",
     taskId: id,
     command: { value: "sleep 3600" },
-    container: { type: "DOCKER", docker: { image: CRI_TEST_IMAGE, network: "BRIDGE" } },
+    container: {
+      type: "DOCKER",
+      docker: { image: CRI_TEST_IMAGE, network: "BRIDGE", port_mappings: mappings },
+    },
     limits: { cpus: 0.1, memMb: 32, diskMb: 0 },
-    ports: [],
+    ports: port === undefined ? [] : [port],
     env: { MESOS_TASK_ID: id },
     hostIp: "127.0.0.1",
     sandbox: `${sandboxes}/${id}`,
   };
 }
 
-/** Runs `work(i)` for i < n with at most `concurrency` at once; resolves with the elapsed ms. */
-async function timed(work: (i: number) => Promise<unknown>): Promise<number> {
+/** Runs `work(i)` for i < n with at most `width` at once; resolves with the elapsed ms. */
+async function timed(work: (i: number) => Promise<unknown>, width = concurrency): Promise<number> {
   const started = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
+  await Promise.all(Array.from({ length: width }, async () => {
     while (next < n) await work(next++);
   }));
   return performance.now() - started;
 }
 
-async function raw(round: number): Promise<number> {
+/**
+ * N tasks by raw CRI calls, `width` at once; with `ports`, each publishes a host port (from
+ * 32700) as a bridged Marathon app's task does.
+ */
+async function raw(round: string, width = concurrency, ports = false): Promise<number> {
   // The same configs the containerizer sends, under an owner of their own.
   const ids = Array.from({ length: n }, (_, i) => `raw-${round}-${i}`);
   await Promise.all(ids.map((id) => Deno.mkdir(`${sandboxes}/${id}`, { recursive: true })));
   const ms = await timed(async (i) => {
     const id = ids[i]!;
+    const task = spec(id, ports ? 32700 + i : undefined);
     const options = { id, owner: "bench-raw", sandbox: `${sandboxes}/${id}`, cpuQuota: false };
-    const pod = sandboxConfig(spec(id), options);
+    const pod = sandboxConfig(task, options);
     const podId = await cri.runPodSandbox(pod, { timeoutMs: 120_000 });
     const container = await cri.createContainer(
       podId,
-      containerConfig(spec(id), CRI_TEST_IMAGE, options),
+      containerConfig(task, CRI_TEST_IMAGE, options),
       pod,
     );
     await cri.startContainer(container);
-  });
+  }, width);
   await removeAll("bench-raw");
   return ms;
 }
@@ -119,11 +132,11 @@ try {
   const ours: number[] = [];
   for (let round = 0; round < pairs; round++) {
     if (round % 2 === 0) {
-      raws.push(await raw(round));
+      raws.push(await raw(String(round)));
       ours.push(await viaContainerizer(round));
     } else {
       ours.push(await viaContainerizer(round));
-      raws.push(await raw(round));
+      raws.push(await raw(String(round)));
     }
   }
   const r = median(raws), o = median(ours);
@@ -134,7 +147,8 @@ try {
   console.log(`containerd_containerizer_per_task ${(o / n).toFixed(1)} ms`);
   await marathonOnBothEngines(
     ctd,
-    { n, pairs, kills },
+    // Raw CRI beside Marathon: all N at once, as the agent starts what Marathon sends it.
+    { n, pairs, kills, rawCri: (pair) => raw(`m${pair}`, n, true) },
     (metric, value, unit) => console.log(`${metric} ${value} ${unit}`),
   );
 } finally {

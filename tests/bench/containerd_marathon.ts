@@ -10,6 +10,8 @@
  *   as `crictl stop -t 0`; the Engine's kill for Docker) until Marathon's replacement is
  *   TASK_RUNNING on /v2/events, one fresh app with Marathon's defaults per kill, `kills` times
  *   on each engine; medians.
+ * - with `rawCri`, the same N pods by raw CRI calls all at once (the agent starts at once what
+ *   Marathon sends it), in the same alternation; Marathon on each engine against it.
  * Removes every app it made and waits for their containers and pods to go.
  */
 import { LABELS } from "../../agent/containerizer/docker_spec.ts";
@@ -27,14 +29,20 @@ const ENGINES: readonly Engine[] = ["containerd", "docker"];
 
 /** What the Marathon half measures. */
 export interface MarathonFigures {
-  launch: Record<Engine, number[]>;
+  launch: Record<Engine | "raw", number[]>;
   kill: Record<Engine, number[]>;
 }
 
 /** Runs the Marathon half against `ctd`; `out` prints one figure. */
 export async function marathonOnBothEngines(
   ctd: TestContainerd,
-  options: { n: number; pairs: number; kills: number },
+  options: {
+    n: number;
+    pairs: number;
+    kills: number;
+    /** Starts the N pods by raw CRI calls at Marathon's concurrency and removes them: the ms. */
+    rawCri?: (pair: number) => Promise<number>;
+  },
   out: (metric: string, value: number | string, unit: string) => void,
 ): Promise<MarathonFigures> {
   const { n, pairs, kills } = options;
@@ -50,7 +58,7 @@ export async function marathonOnBothEngines(
   const api = marathon.url;
   let frameworkId: string | undefined;
   const figures: MarathonFigures = {
-    launch: { containerd: [], docker: [] },
+    launch: { containerd: [], docker: [], raw: [] },
     kill: { containerd: [], docker: [] },
   };
 
@@ -163,12 +171,18 @@ export async function marathonOnBothEngines(
       await launch(engine, `/warm-${engine}`, 5);
       await deleteApp(engine, `/warm-${engine}`);
     }
+    const sides = [...ENGINES, ...(options.rawCri ? ["raw" as const] : [])];
     for (let pair = 1; pair <= pairs; pair++) {
-      const order = pair % 2 === 1 ? ENGINES : [...ENGINES].reverse();
-      for (const engine of order) {
-        const id = `/launch-${engine}-${pair}`;
-        figures.launch[engine].push(await launch(engine, id, n));
-        await deleteApp(engine, id);
+      // Which side goes first rotates, so drift over the run falls on every side alike.
+      const order = sides.map((_, i) => sides[(i + pair - 1) % sides.length]!);
+      for (const side of order) {
+        if (side === "raw") {
+          if (options.rawCri) figures.launch.raw.push(await options.rawCri(pair));
+          continue;
+        }
+        const id = `/launch-${side}-${pair}`;
+        figures.launch[side].push(await launch(side, id, n));
+        await deleteApp(side, id);
       }
     }
     for (let k = 1; k <= kills; k++) {
@@ -183,8 +197,14 @@ export async function marathonOnBothEngines(
     out(`marathon_containerd_launch_${n}`, Math.round(ctdLaunch), "ms");
     out(`marathon_docker_launch_${n}`, Math.round(dockerLaunch), "ms");
     out("marathon_containerd_vs_docker_ratio", (ctdLaunch / dockerLaunch).toFixed(3), "x");
-    for (const engine of ENGINES) {
-      out(`marathon_${engine}_launch_all`, figures.launch[engine].map(Math.round).join(","), "ms");
+    if (figures.launch.raw.length > 0) {
+      const raw = median(figures.launch.raw);
+      out(`raw_cri_start_${n}_at_${n}`, Math.round(raw), "ms");
+      out("marathon_containerd_vs_raw_cri_ratio", (ctdLaunch / raw).toFixed(3), "x");
+      out("marathon_docker_vs_raw_cri_ratio", (dockerLaunch / raw).toFixed(3), "x");
+    }
+    for (const side of sides) {
+      out(`marathon_${side}_launch_all`, figures.launch[side].map(Math.round).join(","), "ms");
     }
     out("marathon_kill_count", kills, "count");
     for (const engine of ENGINES) {
