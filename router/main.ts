@@ -1,14 +1,25 @@
 /**
  * `deno task router --master URL[,URL...] [--host 127.0.0.1] [--http-port 8081] [--poll-ms 1000]
- *   [--group NAME ...] [--log-level debug|info|warn|error]`
+ *   [--group NAME ...] [--log-level debug|info|warn|error] [--credentials FILE]
+ *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
+import {
+  CLIENT_SECURITY_FLAGS,
+  CLIENT_SECURITY_USAGE,
+  clientSecurityFlags,
+  loadCredentials,
+  ServerSecurity,
+} from "../security/mod.ts";
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../protocol/flags.ts";
 import { etcdMasterLeader } from "../store/mod.ts";
 import { startRouter } from "./mod.ts";
 
 const USAGE = "usage: deno task router --master URL[,URL...] [--host H] [--http-port P] " +
   "[--poll-ms MS] [--group NAME (repeatable; only apps whose HAPROXY_GROUP is one; * for all)] " +
-  "[--log-level debug|info|warn|error]";
+  "[--log-level debug|info|warn|error]\n" +
+  "  --credentials FILE    principals and secrets (Mesos' JSON shape): /_router/state and\n" +
+  "                        /metrics need them (proxied traffic never does)\n" +
+  "Its calls to the master:\n" + CLIENT_SECURITY_USAGE;
 const flags = parseFlags(USAGE, {
   master: { type: "string" },
   host: { type: "string", default: "127.0.0.1" },
@@ -16,9 +27,18 @@ const flags = parseFlags(USAGE, {
   "poll-ms": { type: "string", default: "1000" },
   group: { type: "string", multiple: true },
   "log-level": { type: "string" },
+  credentials: { type: "string" },
+  ...CLIENT_SECURITY_FLAGS,
   help: { type: "boolean" },
 });
-const masters = mastersFlag(flags.master, { usage: USAGE, deps: { etcd: etcdMasterLeader() } });
+const client = await clientSecurityFlags(flags, USAGE);
+const credentials = flags.credentials === undefined
+  ? undefined
+  : await loadCredentials(flags.credentials).catch((e) => usageError(String(e.message), USAGE));
+const masters = mastersFlag(flags.master, {
+  usage: USAGE,
+  deps: { etcd: etcdMasterLeader(), fetch: client.fetch },
+});
 const httpPort = portFlag("http-port", flags["http-port"], { usage: USAGE });
 const pollMs = Number(flags["poll-ms"]);
 if (!Number.isFinite(pollMs) || pollMs <= 0) {
@@ -35,6 +55,7 @@ const router = await startRouter({
   httpPort,
   pollMs,
   ...(groups ? { groups } : {}),
+  security: new ServerSecurity({ credentials }),
 });
 console.log(
   `router: following ${masters.text}; vhosts on http://${router.hostname}:${router.httpPort}, ` +

@@ -9,6 +9,7 @@ import {
   type Sample,
 } from "../protocol/prometheus.ts";
 import type { RouterState, RouteState } from "./router.ts";
+import type { SecurityMetrics } from "../security/mod.ts";
 
 interface Row {
   labels: Labels;
@@ -16,7 +17,11 @@ interface Row {
 }
 
 /** Renders the router's exposition text. */
-export function renderRouterMetrics(state: RouterState, http: HttpMetrics): string {
+export function renderRouterMetrics(
+  state: RouterState,
+  http: HttpMetrics,
+  security?: SecurityMetrics,
+): string {
   const rows: Row[] = [
     ...state.vhosts.map((r) => ({
       labels: { frontend: "http", route: r.host, service: r.services.join(",") },
@@ -70,5 +75,6 @@ export function renderRouterMetrics(state: RouterState, http: HttpMetrics): stri
       perBackend((b) => b.active),
     );
   http.write(w, "tender_router");
+  security?.write(w);
   return w.text();
 }

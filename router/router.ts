@@ -2,10 +2,13 @@
  * The router: follows the catalog (in-process, or from a master over HTTP), keeps a TCP
  * listener per service port and one HTTP port for virtual hosts, and shows its state at
  * `GET /_router/state` on the HTTP port, and Prometheus text at `GET /metrics` (for hosts that
- * are not a routed virtual host).
+ * are not a routed virtual host). With credentials (`security`) those two need them (401 with a
+ * challenge, realm `router`); proxied traffic is never looked at.
  */
+import { Hono } from "hono";
+import { authenticate, type ClientSecurity, ServerSecurity } from "../security/mod.ts";
 import { type CatalogSource, CatalogStore } from "../master/discovery/mod.ts";
-import { type Clock, type Masters, systemClock } from "../protocol/mod.ts";
+import { type Clock, Masters, systemClock } from "../protocol/mod.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { proxyRequest } from "./http_proxy.ts";
@@ -44,6 +47,10 @@ export interface RouterOptions {
    */
   groups?: readonly string[];
   clock?: Clock;
+  /** Credentials its admin endpoints (`/_router/state`, `/metrics`) require (default: none). */
+  security?: ServerSecurity;
+  /** Credentials and CA of its calls to the master (with `master` given as text). */
+  client?: ClientSecurity;
 }
 
 /** One route's counters, as `GET /_router/state` lists them. */
@@ -112,7 +119,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     let onSynced = () => {};
     synced = new Promise((resolve) => onSynced = resolve);
     following = followCatalog({
-      master: options.master,
+      master: typeof options.master === "string" && options.client
+        ? new Masters(options.master, { fetch: options.client.fetch })
+        : options.master,
       store,
       clock,
       signal: stop.signal,
@@ -218,6 +227,14 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   };
 
   const http = new HttpMetrics();
+  const security = options.security ?? ServerSecurity.off();
+  const admin = new Hono();
+  admin.use(authenticate(security, { realm: "router", required: () => true }));
+  admin.get("/_router/state", (c) => c.json(state()));
+  admin.get("/metrics", () =>
+    new Response(renderRouterMetrics(state(), http, security.metrics), {
+      headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE },
+    }));
   // allowHost: backends see the Host the client asked for, as behind HAProxy.
   const client = Deno.createHttpClient({ allowHost: true });
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -264,18 +281,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       };
     }
     if (url.pathname === "/_router/state" && req.method === "GET") {
-      return { route: url.pathname, response: Response.json(state()) };
+      return { route: url.pathname, response: admin.fetch(req, info) };
     }
     const host = (req.headers.get("host") ?? "").toLowerCase().replace(/:\d+$/, "");
     const route = vhosts.get(host);
     // A routed virtual host keeps its own /metrics.
     if (url.pathname === "/metrics" && req.method === "GET" && route === undefined) {
-      return {
-        route: url.pathname,
-        response: new Response(renderRouterMetrics(state(), http), {
-          headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE },
-        }),
-      };
+      return { route: url.pathname, response: admin.fetch(req, info) };
     }
     if (route === undefined) {
       return {
