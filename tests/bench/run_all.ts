@@ -15,6 +15,7 @@ const SCRIPTS: [string, string, ...string[]][] = [
   ["run", "tests/bench/router_latency.ts"],
   ["run", "tests/bench/master_ha.ts"],
   ["run", "tests/bench/marathon_failover.ts"],
+  ["run", "tests/bench/security_overhead.ts"],
 ];
 
 for (const [mode, script, ...rest] of SCRIPTS) {
