@@ -1,14 +1,21 @@
 /**
  * `deno task autoscaler --marathon URL [--router URL[,URL...]] [--master URL] [--interval 5]
- *   [--port 9090] [--host 127.0.0.1] [--log-level info]`
+ *   [--port 9090] [--host 127.0.0.1] [--log-level info]
+ *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
 import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../protocol/flags.ts";
+import {
+  CLIENT_SECURITY_FLAGS,
+  CLIENT_SECURITY_USAGE,
+  clientSecurityFlags,
+} from "../security/mod.ts";
 import { startAutoscaler } from "./start_autoscaler.ts";
 
 const USAGE = "Usage: deno task autoscaler --marathon http://HOST:8080 " +
   "[--router http://HOST:8081[,URL...] (request rates)] [--master http://HOST:5050 (agents' CPU)] " +
   "[--interval 5 (seconds between passes)] [--port 9090] [--host 127.0.0.1] " +
-  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]";
+  "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]\n" +
+  "Its calls to Marathon, the routers, the master and agents:\n" + CLIENT_SECURITY_USAGE;
 
 const args = parseFlags(USAGE, {
   marathon: { type: "string" },
@@ -18,8 +25,10 @@ const args = parseFlags(USAGE, {
   port: { type: "string", default: "9090" },
   host: { type: "string", default: "127.0.0.1" },
   "log-level": { type: "string" },
+  ...CLIENT_SECURITY_FLAGS,
   help: { type: "boolean" },
 });
+const client = await clientSecurityFlags(args, USAGE);
 if (!args.marathon) usageError("--marathon is required", USAGE);
 const url = (u: string) => (/^https?:\/\//.test(u) ? u : `http://${u}`).replace(/\/+$/, "");
 const running = startAutoscaler({
@@ -30,6 +39,7 @@ const running = startAutoscaler({
   port: portFlag("port", args.port, { usage: USAGE }),
   host: args.host!,
   log: loggerFlag("autoscaler", args["log-level"], USAGE),
+  client,
 });
 console.log(`autoscaler: API on ${running.url}, marathon ${url(args.marathon)}`);
 const stop = async () => {

@@ -10,6 +10,7 @@ import { autoscalerApi } from "./http.ts";
 import { AgentCpu } from "./sources/agent_cpu.ts";
 import { MarathonApps } from "./sources/marathon_apps.ts";
 import { RouterRequests } from "./sources/router_requests.ts";
+import type { ClientSecurity } from "../security/mod.ts";
 
 /** How to start the autoscaler. */
 export interface StartAutoscalerOptions {
@@ -26,6 +27,8 @@ export interface StartAutoscalerOptions {
   host?: string;
   clock?: Clock;
   log?: Logger;
+  /** Credentials and CA of every call it makes (Marathon, routers, the master and agents). */
+  client?: ClientSecurity;
 }
 
 /** A running autoscaler. */
@@ -38,12 +41,13 @@ export interface RunningAutoscaler {
 /** Starts the autoscaler; resolves once its API listens (the first pass runs meanwhile). */
 export function startAutoscaler(options: StartAutoscalerOptions): RunningAutoscaler {
   const clock = options.clock ?? systemClock;
+  const calls = options.client ? { fetch: options.client.fetch } : {};
   const autoscaler = new Autoscaler({
-    marathon: new MarathonApps(options.marathon),
+    marathon: new MarathonApps(options.marathon, calls),
     ...(options.routers && options.routers.length > 0
-      ? { routers: new RouterRequests(options.routers) }
+      ? { routers: new RouterRequests(options.routers, calls) }
       : {}),
-    ...(options.master ? { cpu: new AgentCpu(options.master) } : {}),
+    ...(options.master ? { cpu: new AgentCpu(options.master, calls) } : {}),
     clock,
     log: options.log ?? createLogger({ component: "autoscaler" }),
   });
