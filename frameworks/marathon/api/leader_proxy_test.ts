@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { hostPort, leaderProxy, type LeaderView } from "./leader_proxy.ts";
+import { basicHeader, parseCredentials, ServerSecurity } from "../../../security/mod.ts";
 
 const SELF = "http://10.0.0.1:8080";
 const OTHER = "http://10.0.0.2:8080";
@@ -257,4 +258,29 @@ Deno.test("hostPort() gives Marathon's host:port form of a URL", () => {
   assert.equal(hostPort("http://m1.example:8080"), "m1.example:8080");
   assert.equal(hostPort("https://m1.example/"), "m1.example:443");
   assert.equal(hostPort("http://[::1]:8080"), "[::1]:8080");
+});
+
+Deno.test("leaderProxy() with credentials: a standby answers 401 itself (but /ping), and passes Authorization on to the leader", async () => {
+  const security = new ServerSecurity({
+    credentials: parseCredentials(
+      JSON.stringify({ credentials: [{ principal: "ops", secret: "ops-secret" }] }),
+    ),
+  });
+  const view = new FakeView();
+  view.set({ leader: OTHER });
+  const leader = recordingFetch(() => Response.json({ apps: [] }));
+  const app = leaderProxy(view, { waitMs: 0, fetch: leader.send, security });
+  const none = await app.request("/v2/apps");
+  assert.equal(none.status, 401);
+  assert.match(none.headers.get("www-authenticate") ?? "", /^Basic realm="Mesosphere"/);
+  assert.deepEqual(await none.json(), { message: "Authentication required" });
+  assert.equal((await app.request("/v2/leader")).status, 401, "a standby's own answers too");
+  assert.equal((await app.request("/ping")).status, 200);
+  assert.equal(leader.seen.length, 0, "nothing unauthenticated reached the leader");
+
+  const auth = basicHeader("ops", "ops-secret");
+  const ok = await app.request("/v2/apps", { headers: { Authorization: auth } });
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+  assert.equal(leader.seen[0]?.request.headers.get("authorization"), auth);
 });
