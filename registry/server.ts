@@ -1,7 +1,7 @@
 /** Opens the registry's stores under a work dir and serves the API with `Deno.serve`. */
 import { join } from "node:path";
 import { type Clock, type Ids, randomIds, systemClock } from "../protocol/clock.ts";
-import { schemeOf, type TlsFiles } from "../security/mod.ts";
+import { schemeOf, serveHttp, type TlsFiles } from "../security/mod.ts";
 import { openPrivateKv } from "../protocol/private_files.ts";
 import { createApp } from "./app.ts";
 import { Authenticator, type AuthOptions } from "./auth.ts";
@@ -78,16 +78,11 @@ export async function serveRegistry(options: RegistryOptions): Promise<RunningRe
   const app = createApp({ registry: opened.registry, auth, gc: options.gc, metrics });
   metrics.security = auth.security.metrics;
   const hostname = options.hostname ?? "127.0.0.1";
-  const controller = new AbortController();
-  const { promise: listening, resolve } = Promise.withResolvers<number>();
-  const server = Deno.serve({
-    hostname,
-    port: options.port ?? 5000,
-    signal: controller.signal,
-    onListen: ({ port }) => resolve(port),
-    ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
-  }, app.fetch);
-  const port = await listening;
+  const server = await serveHttp(
+    { hostname, port: options.port ?? 5000, tls: options.tls },
+    app.fetch,
+  );
+  const port = server.addr.port;
   // Without a collection schedule, abandoned uploads are still purged every ten minutes.
   const timer = options.gc?.intervalMs
     ? setInterval(() => void opened.registry.gc(options.gc).catch(() => {}), options.gc.intervalMs)
@@ -99,8 +94,7 @@ export async function serveRegistry(options: RegistryOptions): Promise<RunningRe
   const close = () => {
     closed ??= (async () => {
       clearInterval(timer);
-      controller.abort();
-      await server.finished;
+      await server.shutdown();
       opened.close();
     })();
     return closed;

@@ -17,3 +17,4 @@ export * from "./tls.ts";
 export * from "./flags.ts";
 export * from "./dev_certs.ts";
 export * from "./dev_credentials.ts";
+export * from "./serve.ts";
