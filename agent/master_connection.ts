@@ -10,6 +10,7 @@ import {
   AgentEventSchema,
   type Clock,
   decodeRecords,
+  fromMesosJson,
   type Masters,
   TenderError,
   untilAborted,
@@ -203,7 +204,7 @@ export class MasterConnection {
           }
         });
       for await (const record of decodeRecords(untilAborted(res.body, signal))) {
-        const event = AgentEventSchema.parse(JSON.parse(record));
+        const event = AgentEventSchema.parse(fromMesosJson(AgentEventSchema, JSON.parse(record)));
         lastEventAt = clock.now();
         if (event.type === "SUBSCRIBED") {
           const intervalMs = event.subscribed.heartbeat_interval_seconds * 1000;

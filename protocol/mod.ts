@@ -11,6 +11,7 @@
  * ```
  */
 export * from "./mesos.ts";
+export * from "./mesos_json.ts";
 export * from "./agent_api.ts";
 export * from "./recordio.ts";
 export * from "./streams.ts";

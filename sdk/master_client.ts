@@ -3,7 +3,14 @@
  * followed, a master that refuses connections is passed over for the one the others name),
  * turns refusals into `SchedulerCallError`, and parses event records.
  */
-import { type Call, type CallType, type Event, EventSchema, Masters } from "../protocol/mod.ts";
+import {
+  type Call,
+  type CallType,
+  type Event,
+  EventSchema,
+  Masters,
+  parseMesosJson,
+} from "../protocol/mod.ts";
 import type { ClientSecurity } from "../security/mod.ts";
 import { SchedulerCallError } from "./scheduler.ts";
 
@@ -96,7 +103,7 @@ export function parseEventRecord(text: string): ParsedRecord {
   const type = typeof json === "object" && json !== null && "type" in json ? json.type : undefined;
   if (typeof type !== "string") return { kind: "invalid", message: "an event without a type" };
   if (!KNOWN_EVENTS.has(type)) return { kind: "unknown", type };
-  const parsed = EventSchema.safeParse(json);
+  const parsed = parseMesosJson(EventSchema, json);
   if (parsed.success) return { kind: "event", event: parsed.data };
   const issue = parsed.error.issues[0];
   return {

@@ -14,6 +14,7 @@ import {
   CallSchema,
   DurationInfoSchema,
   FrameworkIdSchema,
+  parseMesosJson,
   TenderError,
 } from "../../protocol/mod.ts";
 import { requestLimits } from "../../protocol/http_limits.ts";
@@ -203,7 +204,8 @@ async function jsonBody(c: Context): Promise<unknown> {
 }
 
 function parseBody<T>(body: unknown, schema: z.ZodType<T, z.ZodTypeDef, unknown>, what: string): T {
-  const parsed = schema.safeParse(body);
+  // Mesos' reading rules first (null = unset, numeric strings), for every call on every API.
+  const parsed = parseMesosJson(schema, body);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const path = issue.path.join(".") || "(body)";
