@@ -106,3 +106,59 @@ Deno.test("Agent re-registers at the new leader after a failover, with its id an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Agent re-registers a task group's tasks with their executor id", async () => {
+  const master = new FakeMaster({ agentId: "agent-3" });
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/agent.kv`);
+  const containerizer = new SimulatedContainerizer(systemClock);
+  const agent = new Agent(
+    { kv, clock: systemClock, ids: new SequentialIds(), containerizer },
+    {
+      master: master.url,
+      hostname: "a",
+      port: 5051,
+      advertiseIp: "127.0.0.1",
+      workDir: dir,
+      resources: Resources.parse("cpus:1;mem:128"),
+      attributes: [],
+      reconnectMaxMs: 50,
+    },
+  );
+  try {
+    await agent.start();
+    await waitFor(() => agent.connected, { what: "the agent to subscribe" });
+    const member = (id: string) => ({
+      name: id,
+      task_id: { value: id },
+      agent_id: { value: "agent-3" },
+      resources: [{ name: "cpus", type: "SCALAR" as const, scalar: { value: 0.1 } }],
+      command: { value: "serve" },
+    });
+    master.send({
+      type: "LAUNCH_GROUP",
+      launch_group: {
+        framework_id: { value: "fw-1" },
+        framework_info: { user: "t", name: "t", id: { value: "fw-1" } },
+        executor: { type: "DEFAULT", executor_id: { value: "pod-1" } },
+        tasks: [member("pod.web"), member("pod.side")],
+      },
+    });
+    await master.waitForState("pod.web", "TASK_RUNNING");
+    await master.waitForState("pod.side", "TASK_RUNNING");
+    master.dropStream();
+    await waitFor(() => master.subscriptions.length > 1 && agent.connected, {
+      what: "the agent to subscribe again",
+    });
+    const again = master.subscriptions.at(-1)!.subscribe;
+    assert.deepEqual(
+      again.tasks?.map((t) => [t.task.task_id.value, t.executor_id?.value]).sort(),
+      [["pod.side", "pod-1"], ["pod.web", "pod-1"]],
+    );
+  } finally {
+    await agent.stop();
+    kv.close();
+    await master.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -686,3 +686,37 @@ Deno.test("Master SHUTDOWN of a task group's executor kills every task of the gr
       e instanceof TenderError && e.status === 400 && /Executor "pod-2" is unknown/.test(e.message),
   );
 });
+
+Deno.test("Master re-learns a group task from its agent's report with its executor, so SHUTDOWN finds it", () => {
+  const h = harness();
+  const fw = h.subscribe();
+  const agent = h.addAgent();
+  // The master lost the task (its record is gone); the agent still runs it and says so.
+  h.master.subscribeAgent({
+    type: "SUBSCRIBE",
+    subscribe: {
+      agent_info: {
+        id: { value: agent },
+        hostname: "h1",
+        port: 5051,
+        resources: Resources.parse("cpus:4;mem:4096").toMesos(),
+        attributes: [],
+      },
+      tasks: [{
+        framework_id: { value: fw },
+        task: task("member", agent),
+        executor_id: { value: "pod-7" },
+        status: { task_id: { value: "member" }, state: "TASK_RUNNING" },
+      }],
+    },
+  }, "as2");
+  h.flush();
+  assert.equal(h.master.ctx.getTask(fw, "member")?.executorId, "pod-7");
+  h.master.schedulerCall({
+    type: "SHUTDOWN",
+    framework_id: { value: fw },
+    shutdown: { executor_id: { value: "pod-7" }, agent_id: { value: agent } },
+  }, "fs1");
+  h.flush();
+  assert.ok(h.toAgent(agent).some((e) => e.type === "KILL" && e.kill.task_id.value === "member"));
+});
