@@ -26,7 +26,13 @@ import { ProcessContainerizer } from "./containerizer/process.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
 import { HttpMetrics } from "../protocol/prometheus.ts";
 import { agentApp } from "./http.ts";
-import { ClientSecurity, schemeOf, ServerSecurity, type TlsFiles } from "../security/mod.ts";
+import {
+  ClientSecurity,
+  schemeOf,
+  serveHttp,
+  ServerSecurity,
+  type TlsFiles,
+} from "../security/mod.ts";
 import { AgentInstruments, renderAgentMetrics } from "./metrics.ts";
 import { keys } from "./keys.ts";
 import { agentResources, parseAttributes } from "./resources_detect.ts";
@@ -163,8 +169,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     http,
     { security, readonly: options.authenticateHttpReadonly },
   );
-  const server = Deno.serve(
-    { hostname: host, port: options.port ?? 5051, onListen: () => {}, ...options.tls },
+  const server = await serveHttp(
+    { hostname: host, port: options.port ?? 5051, tls: options.tls },
     app.fetch,
   );
   const scheme = schemeOf(options.tls);

@@ -8,7 +8,7 @@
 import { createLogger, type Logger } from "../protocol/log.ts";
 import { systemClock } from "../protocol/mod.ts";
 import { Candidacy, EtcdConnection } from "../store/mod.ts";
-import { schemeOf, ServerSecurity } from "../security/mod.ts";
+import { schemeOf, serveHttp, ServerSecurity } from "../security/mod.ts";
 import { masterAuthentication } from "./http/auth.ts";
 import { standbyApp } from "./http/standby_app.ts";
 import {
@@ -81,8 +81,8 @@ export async function startHaMaster(options: StartHaMasterOptions): Promise<HaMa
     ],
     security: security.metrics,
   });
-  const server = Deno.serve(
-    { hostname: host, port: options.port ?? 5050, onListen: () => {}, ...options.tls },
+  const server = await serveHttp(
+    { hostname: host, port: options.port ?? 5050, tls: options.tls },
     (request, info) => (candidacy.leading()?.app ?? standby).fetch(request, info),
   );
   settings.port = server.addr.port;

@@ -24,7 +24,13 @@ import { HttpMetrics, mountMasterMetrics } from "./metrics/mod.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
 import { DenoKvStore } from "../store/mod.ts";
-import { ClientSecurity, schemeOf, ServerSecurity, type TlsFiles } from "../security/mod.ts";
+import {
+  ClientSecurity,
+  schemeOf,
+  serveHttp,
+  ServerSecurity,
+  type TlsFiles,
+} from "../security/mod.ts";
 import { type AuthenticationSwitches, masterAuthentication } from "./http/auth.ts";
 
 export { Master, type Snapshot } from "./core/master.ts";
@@ -115,8 +121,8 @@ export async function startMaster(options: StartMasterOptions): Promise<RunningM
   const host = options.host ?? "127.0.0.1";
   const settings = masterSettings(options);
   const leading = await lead(store, settings, options);
-  const server = Deno.serve(
-    { hostname: host, port: options.port ?? 5050, onListen: () => {}, ...options.tls },
+  const server = await serveHttp(
+    { hostname: host, port: options.port ?? 5050, tls: options.tls },
     leading.app.fetch,
   );
   const port = server.addr.port;

@@ -19,7 +19,9 @@ import { DenoKvStore, EtcdConnection, type StateStore } from "../../store/mod.ts
 import { jobsApi } from "./api/api.ts";
 import {
   type ClientSecurity,
+  type ListeningServer,
   schemeOf,
+  serveHttp,
   ServerSecurity,
   type TlsFiles,
 } from "../../security/mod.ts";
@@ -124,10 +126,10 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
     },
     security,
   });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: ListeningServer;
   try {
-    server = Deno.serve(
-      { hostname: host, port: options.port ?? 9000, onListen: () => {}, ...options.tls },
+    server = await serveHttp(
+      { hostname: host, port: options.port ?? 9000, tls: options.tls },
       api.fetch,
     );
   } catch (e) {

@@ -18,7 +18,13 @@ import { createLogger, type Logger } from "../../protocol/log.ts";
 import { Candidacy, EtcdConnection } from "../../store/mod.ts";
 import { hostPort, leaderProxy, type LeaderView } from "./api/leader_proxy.ts";
 import { renderStandbyMetrics } from "./metrics.ts";
-import { ClientSecurity, schemeOf, ServerSecurity } from "../../security/mod.ts";
+import {
+  ClientSecurity,
+  type ListeningServer,
+  schemeOf,
+  serveHttp,
+  ServerSecurity,
+} from "../../security/mod.ts";
 import { type MarathonParts, runMarathon, type StartMarathonOptions } from "./start_marathon.ts";
 
 /** How to start a Marathon on etcd. */
@@ -95,10 +101,10 @@ export async function startHaMarathon(options: StartHaMarathonOptions): Promise<
     realm: options.realm,
     fetch: (request) => toLeader.fetch(request),
   });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: ListeningServer;
   try {
-    server = Deno.serve(
-      { hostname: host, port: options.port ?? 8080, onListen: () => {}, ...options.tls },
+    server = await serveHttp(
+      { hostname: host, port: options.port ?? 8080, tls: options.tls },
       front.fetch,
     );
   } catch (e) {

@@ -8,7 +8,14 @@ import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
 import { type Clock, type Ids, Masters, randomIds, systemClock } from "../../protocol/mod.ts";
 import { createLogger, type Logger } from "../../protocol/log.ts";
-import { ClientSecurity, schemeOf, ServerSecurity, type TlsFiles } from "../../security/mod.ts";
+import {
+  ClientSecurity,
+  type ListeningServer,
+  schemeOf,
+  serveHttp,
+  ServerSecurity,
+  type TlsFiles,
+} from "../../security/mod.ts";
 import { FrameworkKeeper } from "./scheduler/framework_keeper.ts";
 import { marathonApi } from "./api/api.ts";
 import { Backoff } from "./deployment/backoff.ts";
@@ -95,10 +102,10 @@ export async function startMarathon(options: StartMarathonOptions): Promise<Runn
     ...options,
     self: { hostPort: () => `${host}:${port}`, httpPort: () => port },
   });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: ListeningServer;
   try {
-    server = Deno.serve(
-      { hostname: host, port: options.port ?? 8080, onListen: () => {}, ...options.tls },
+    server = await serveHttp(
+      { hostname: host, port: options.port ?? 8080, tls: options.tls },
       parts.api.fetch,
     );
   } catch (e) {
