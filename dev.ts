@@ -8,7 +8,9 @@
  * once with openssl, reused after), every server on HTTPS and every client trusting that CA.
  * `--secure`: a new credentials file in `WORK_DIR/secure` with a random secret per component
  * and one for the user (`admin`, printed once); the master requires credentials of
- * frameworks, agents and every HTTP call, the agent and the registry likewise.
+ * frameworks, agents and every HTTP call; the agent, registry, Marathon, jobs API and the
+ * router's admin endpoints likewise (the router's app traffic and the autoscaler's own API
+ * stay open: they serve apps and carry no cluster secrets).
  */
 import { startAgent } from "./agent/mod.ts";
 import { startAutoscaler } from "./autoscaler/mod.ts";
@@ -18,7 +20,6 @@ import { startMaster } from "./master/mod.ts";
 import { serveRegistry } from "./registry/mod.ts";
 import { parseFlags, portFlag, usageError } from "./protocol/flags.ts";
 import { startRouter } from "./router/mod.ts";
-import { Masters } from "./protocol/mod.ts";
 import {
   ClientSecurity,
   loadTls,
@@ -105,16 +106,13 @@ const clientOf = (principal: string) =>
     secret: secure?.secrets.get(principal),
     caCerts,
   });
-/** The master as a component's client reaches it: its credentials and the CA. */
-const masterFor = (principal: string) =>
-  new Masters(master.url, { fetch: clientOf(principal).fetch });
 
 const master = await startMaster({
   port: ports.master,
   workDir: `${workDir}/master`,
   dnsPort: ports.dns,
   marathonUrl: `${tls ? "https" : "http"}://127.0.0.1:${ports.marathon}`,
-  jobsUrl: `http://127.0.0.1:${ports.jobs}`,
+  jobsUrl: `${tls ? "https" : "http"}://127.0.0.1:${ports.jobs}`,
   security: serverSecurity(),
   authenticate: secure
     ? { frameworks: true, agents: true, httpReadwrite: true, httpReadonly: true }
@@ -152,22 +150,34 @@ const marathon = await startMarathon({
   tls,
 });
 const jobs = await startJobs({
-  master: masterFor("jobs"),
+  master: master.url,
+  client: clientOf("jobs"),
   port: ports.jobs,
   workDir: `${workDir}/jobs`,
+  security: serverSecurity(),
+  tls,
 });
-const router = await startRouter({ master: masterFor("router"), httpPort: ports.router });
+// The router's virtual hosts carry app traffic (plain HTTP, as before); its admin endpoints
+// (/_router/state, /metrics) ask for the cluster's credentials.
+const router = await startRouter({
+  master: master.url,
+  client: clientOf("router"),
+  security: serverSecurity(),
+  httpPort: ports.router,
+});
 const autoscaler = startAutoscaler({
   marathon: marathon.url,
   routers: [`http://127.0.0.1:${router.httpPort}`],
   master: master.url,
   port: ports.autoscaler,
+  client: clientOf("autoscaler"),
 });
 
 const trust = tls
   ? `
 TLS: every server speaks https with the CA ${certDir}/ca.crt. For the CLI and curl:
   export TENDER_CA=${certDir}/ca.crt      (curl --cacert ${certDir}/ca.crt ...)
+  export TENDER_MASTER=${master.url} TENDER_MARATHON=${marathon.url} TENDER_JOBS=${jobs.url} TENDER_REGISTRY=${registry.url}
   docker push over TLS: sudo mkdir -p /etc/docker/certs.d/127.0.0.1:${registry.port} &&
     sudo cp ${certDir}/ca.crt /etc/docker/certs.d/127.0.0.1:${registry.port}/ca.crt`
   : "";

@@ -109,7 +109,7 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
     });
 
     await t.step(
-      "the master, agent, registry and Marathon ask for credentials: 401 with a challenge",
+      "the master, agent, registry, Marathon, jobs and the router's admin ask for credentials: 401 with a challenge",
       async () => {
         const state = await get(`${master}/master/state`);
         assert.equal(state.status, 401);
@@ -127,6 +127,12 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
         assert.equal(apps.status, 401);
         assert.match(apps.headers.get("www-authenticate") ?? "", /Basic realm="Mesosphere"/);
         assert.equal((await get(`${marathon}/v2/apps`, admin)).status, 200);
+        const jobs = `https://127.0.0.1:${ports.jobs}`;
+        assert.equal((await get(`${jobs}/v1/jobs`)).status, 401);
+        assert.equal((await get(`${jobs}/v1/jobs`, admin)).status, 200);
+        const router = `http://127.0.0.1:${ports.router}`;
+        assert.equal((await get(`${router}/_router/state`)).status, 401);
+        assert.equal((await get(`${router}/_router/state`, admin)).status, 200);
       },
     );
 
@@ -144,6 +150,34 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
         ) => [f.name, f.principal]);
         assert.deepEqual(frameworks.sort(), [["jobs", "jobs"], ["marathon", "marathon"]]);
         assert.match(state.slaves[0].pid ?? state.slaves[0].hostname, /./);
+      },
+    );
+
+    await t.step(
+      "the CLI with TENDER_CA and the user's credentials; without the CA a certificate error",
+      async () => {
+        const tender = async (env: Record<string, string>) => {
+          const out = await new Deno.Command(Deno.execPath(), {
+            args: ["run", "-A", "--unstable-kv", `${ROOT}cli/main.ts`, "agents", "list", "--json"],
+            env: { NO_COLOR: "1", TENDER_MASTER: master, ...env },
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          const text = (b: Uint8Array) => new TextDecoder().decode(b);
+          return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+        };
+        const env = {
+          TENDER_CA: join(dir, "certs", "ca.crt"),
+          TENDER_PRINCIPAL: "admin",
+          TENDER_SECRET: secret,
+        };
+        const ok = await tender(env);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.equal(JSON.parse(ok.stdout).length, 1);
+        const { TENDER_CA: _ca, ...untrusting } = env;
+        const refused = await tender(untrusting);
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /certificate/i);
       },
     );
 
