@@ -260,3 +260,36 @@ Deno.test("Marathon notices when a SUBSCRIBE claiming its framework id gets it t
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("Marathon process with Marathon's --http-credentials and --http-realm: 401 naming the realm, the pair accepted, a warning about argv and no password in its log", async () => {
+  const cluster = await Cluster.start();
+  const root = await Deno.makeTempDir({ prefix: "tender-marathon-http-credentials-" });
+  const marathon = marathonProcess(root, "marathon", cluster.masterUrl, [
+    "--http-credentials",
+    "ops:pass:word",
+    "--http-realm",
+    "tender",
+    "--log-level",
+    "warn",
+  ]);
+  try {
+    await waitFor(
+      "marathon to answer /ping",
+      async () => (await get(`${marathon.url}/ping`).catch(() => undefined))?.status === 200,
+      60_000,
+    );
+    const r = await fetch(`${marathon.url}/v2/apps`);
+    assert.equal(r.status, 401);
+    assert.match(r.headers.get("www-authenticate") ?? "", /^Basic realm="tender"/);
+    await r.body?.cancel();
+    const ok = await get(`${marathon.url}/v2/apps`, basicHeader("ops", "pass:word"));
+    assert.equal(ok.status, 200);
+    const log = marathon.process.log.join("");
+    assert.match(log, /--http-credentials shows its password/);
+    assert.ok(!log.includes("pass:word"));
+  } finally {
+    await marathon.process.kill("SIGKILL");
+    await cluster.stop();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});

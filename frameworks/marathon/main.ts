@@ -39,11 +39,17 @@ const args = parseFlags(USAGE, {
 const secure = await marathonSecurity(args, (name) => Deno.env.get(name)).catch((e) =>
   usageError((e as Error).message, USAGE)
 );
+const log = loggerFlag("marathon", args["log-level"], USAGE);
+if (args["http-credentials"] !== undefined) {
+  log.warn(
+    "--http-credentials shows its password to anyone who can list processes (ps); " +
+      "--credentials FILE keeps it out of argv",
+  );
+}
 const masters = mastersFlag(args.master, {
   usage: USAGE,
   deps: { etcd: etcdMasterLeader(), fetch: secure.client.fetch },
 });
-const log = loggerFlag("marathon", args["log-level"], USAGE);
 const port = portFlag("port", args.port, { usage: USAGE });
 let store: StoreSpec | undefined;
 try {
