@@ -235,6 +235,35 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "the CLI with --ca and credentials; without --ca a certificate error",
+        async () => {
+          const tender = (...args: string[]) =>
+            run(
+              [Deno.execPath(), "run", "-A", "--unstable-kv", "cli/main.ts", ...args],
+              undefined,
+              { NO_COLOR: "1", TENDER_PRINCIPAL: "ops", TENDER_SECRET: SECRETS.ops },
+            );
+          const ok = await tender("--master", masterUrl, "--ca", certs.caCert, "agents", "--json");
+          assert.equal(ok.code, 0, ok.stderr);
+          assert.equal(JSON.parse(ok.stdout).length, 1);
+          const images = await tender(
+            "--registry",
+            `https://${registryHost}`,
+            "--ca",
+            certs.caCert,
+            "images",
+            "list",
+            "--json",
+          );
+          assert.equal(images.code, 0, images.stderr);
+          assert.match(images.stdout, /tls\/busybox/);
+          const refused = await tender("--master", masterUrl, "agents", "--json");
+          assert.equal(refused.code, 1);
+          assert.match(refused.stderr, /certificate/i);
+        },
+      );
+
       await t.step("no secret in the master's output, /master/state or /metrics", async () => {
         const state = await (await ops.fetch(`${masterUrl}/master/state`)).text();
         const metrics = await (await ops.fetch(`${masterUrl}/metrics`)).text();
