@@ -9,14 +9,10 @@
  * one kept-alive connection per cluster, as the CLI or a dashboard does.
  *
  * Measured on the shared 2-core machine (load from five other engineers), 300 requests a kind:
- * read p50 0.65 ms off, 1.10 auth, 45.5 tls; write p50 7.4 off, 8.8 auth, 9.4 tls. The tls read
- * is Deno 2.9's HTTPS server, not Tender: any response over about 3 KB (HTTP/2) or any response
- * at all (HTTP/1.1) waits ~40 ms for the client's delayed ACK (Nagle on the accepted TLS socket;
- * `Deno.serve` offers no TCP_NODELAY), reproduced with a bare `Deno.serve` and curl.
- *
- * Measured: a read, `GET /master/state`, and a write, `PUT /v2/apps/ID` (a new app of 0
- * instances: stored, deployed at once). The two clusters take turns in short rounds, so load
- * from elsewhere on the machine hits both alike. Prints `metric value unit` lines.
+ * read p50 0.98 ms off, 1.01 auth (+2.6 %), 2.23 tls (+1.25 ms); write p50 11.1 off, 8.8 auth,
+ * 10.9 tls (within the noise). Before the servers used `serveHttp` (security/serve.ts), the tls
+ * read took 45.5 ms: Deno.serve's TLS sockets keep Nagle, so every larger response waited for
+ * the client's delayed ACK.
  *
  *   deno run -A --unstable-kv tests/bench/security_overhead.ts [--requests 300] [--rounds 10]
  */
