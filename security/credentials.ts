@@ -50,7 +50,7 @@ export function parseCredentials(text: string, source = "credentials"): Credenti
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${source}: not JSON (${(e as Error).message})`);
+    throw new Error(`${source}: not JSON (${jsonErrorWithoutText(e)})`);
   }
   const parsed = CredentialsFileSchema.safeParse(json);
   if (!parsed.success) {
@@ -58,6 +58,18 @@ export function parseCredentials(text: string, source = "credentials"): Credenti
     throw new Error(`${source}: '${issue.path.join(".") || "(file)"}': ${issue.message}`);
   }
   return new Credentials(parsed.data);
+}
+
+/**
+ * A JSON syntax error without the text around it: V8 quotes a piece of the input (`Unexpected
+ * token 'h', ..."secret":hunter2..." is not valid JSON`), which in a credentials file is a secret.
+ */
+function jsonErrorWithoutText(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const at = /position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0];
+  const token = /^Unexpected (?:token|end of JSON input|non-whitespace character)/.exec(message)
+    ?.[0];
+  return [token ?? "invalid JSON", at ? `at ${at}` : undefined].filter(Boolean).join(" ");
 }
 
 /** Reads and parses a credentials file. */
