@@ -114,7 +114,10 @@ export class FrameworkKeeper {
 
   async #lost(driver: SchedulerDriver, reason: unknown): Promise<void> {
     const message = reason instanceof Error ? reason.message : String(reason);
-    const removed = /has been removed|removed|torn down|unknown framework/i.test(message);
+    // Mesos' "Framework has been removed", Tender's 'Framework "x" has been removed; …'. Any
+    // other refusal (a 401, a principal the id is not bound to) keeps the id: a new framework
+    // would run the apps twice beside tasks the master still has.
+    const removed = /has been removed/i.test(message);
     const frameworkId = removed ? undefined : driver.frameworkId;
     this.losses++;
     this.#loss = { message, at: new Date(this.#options.clock.now()).toISOString() };
