@@ -132,6 +132,23 @@ Deno.test({
         assert.ok(!(await exists("/tmp/tender-ghost-ran")));
       });
 
+      await t.step("a sandbox the user cannot reach fails the task naming the dir", async () => {
+        await Deno.chmod(workDir, 0o700);
+        try {
+          const t5 = task("walled", "true");
+          t5.command = { ...t5.command, user: "nobody" };
+          master.send(launch(t5, "root"));
+          const failed = await master.waitForState("walled", "TASK_FAILED", 30_000);
+          assert.equal(
+            failed.message,
+            `Cannot run task "walled" as user "nobody": it cannot reach its sandbox, ${workDir} ` +
+              "(mode 0700) is closed to it; give the agent a work dir others may pass through",
+          );
+        } finally {
+          await Deno.chmod(workDir, 0o711);
+        }
+      });
+
       await t.step("a COMMAND health check runs as the task's user", async () => {
         const t3 = task("checked", "sleep 60", {
           health_check: {

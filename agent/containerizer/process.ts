@@ -27,7 +27,7 @@ import type {
 } from "./containerizer.ts";
 import { streamLogFile } from "./log_file.ts";
 import { groupsNaming, groupUsage, procStat, signalGroup, waitGroupGone } from "./proc.ts";
-import { chownTree, lookupUser, type UserAccount } from "./user_account.ts";
+import { blockingDir, chownTree, lookupUser, type UserAccount } from "./user_account.ts";
 
 // $1 = run dir, $2 = sandbox, then the argv to run. The `exit_status` file is written atomically,
 // in the run dir's `status/`, the one place there the task's user may write.
@@ -136,13 +136,14 @@ export class ProcessContainerizer implements Containerizer {
     const account = await accountOf(spec);
     const runDir = this.#runDir(id);
     const sandbox = resolve(spec.sandbox);
+    await Deno.mkdir(sandbox, { recursive: true });
+    if (account) await checkReach(spec, sandbox, account);
+    await linkMounts(spec, sandbox);
     // Others may pass through the run dir (to its status/), never list or read it.
     await Deno.mkdir(this.#root, { recursive: true, mode: 0o711 });
     await Deno.mkdir(runDir, { mode: 0o711 }).catch(alreadyThere);
     await Deno.chmod(runDir, 0o711);
     await Deno.mkdir(`${runDir}/status`, { mode: 0o700 }).catch(alreadyThere);
-    await Deno.mkdir(sandbox, { recursive: true });
-    await linkMounts(spec, sandbox);
     if (account) {
       await chownTree(`${runDir}/status`, account.uid, account.gid);
       await handOver(spec, sandbox, account);
@@ -410,6 +411,19 @@ async function accountOf(spec: ContainerSpec): Promise<UserAccount | undefined> 
  * Gives the task's user its sandbox (0700, as Mesos chowns it), and the pod's directory and
  * the SANDBOX_PATH volumes the agent made for it, so it may write where it is meant to.
  */
+/** Throws, naming the directory, when the task's user could not reach its sandbox. */
+async function checkReach(spec: ContainerSpec, sandbox: string, account: UserAccount) {
+  // The sandbox itself is handed over; the directories above it must let the user pass.
+  const blocked = await blockingDir(dirname(sandbox), account);
+  if (blocked) {
+    throw new Error(
+      `Cannot run task "${spec.taskId}" as user "${account.name}": it cannot reach its sandbox, ` +
+        `${blocked.dir} (mode ${blocked.mode.toString(8).padStart(4, "0")}) is closed to it; ` +
+        `give the agent a work dir others may pass through`,
+    );
+  }
+}
+
 async function handOver(spec: ContainerSpec, sandbox: string, account: UserAccount) {
   await chownTree(sandbox, account.uid, account.gid);
   await Deno.chmod(sandbox, 0o700);

@@ -58,3 +58,23 @@ export async function chownTree(dir: string, uid: number, gid: number): Promise<
     await chownTree(`${dir}/${entry.name}`, uid, gid);
   }
 }
+
+/**
+ * The first directory on the way to `path` (from `/`, `path` itself included) that `account`
+ * may not pass through (no search permission for its uid, or its primary gid: supplementary
+ * groups are dropped), or undefined when it reaches `path`.
+ */
+export async function blockingDir(
+  path: string,
+  account: UserAccount,
+): Promise<{ dir: string; mode: number } | undefined> {
+  const parts = path.split("/").filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const dir = `/${parts.slice(0, i).join("/")}`;
+    const info = await Deno.stat(dir);
+    const mode = (info.mode ?? 0) & 0o7777;
+    const bit = info.uid === account.uid ? 0o100 : info.gid === account.gid ? 0o010 : 0o001;
+    if ((mode & bit) === 0) return { dir, mode };
+  }
+  return undefined;
+}

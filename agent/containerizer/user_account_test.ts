@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chownTree, lookupUser, parsePasswdLine } from "./user_account.ts";
+import { blockingDir, chownTree, lookupUser, parsePasswdLine } from "./user_account.ts";
 
 Deno.test("parsePasswdLine() reads name, uid, gid and home; refuses malformed lines", () => {
   assert.deepEqual(parsePasswdLine("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin"), {
@@ -41,4 +41,19 @@ Deno.test({
       await Deno.remove(outside);
     }
   },
+});
+
+Deno.test("blockingDir() names the first directory a user may not pass through", async () => {
+  const dir = await Deno.makeTempDir();
+  const nobody = { name: "nobody", uid: 65534, gid: 65534, home: "/" };
+  try {
+    await Deno.mkdir(`${dir}/a/b`, { recursive: true });
+    await Deno.chmod(dir, 0o711);
+    await Deno.chmod(`${dir}/a`, 0o700);
+    assert.deepEqual(await blockingDir(`${dir}/a/b`, nobody), { dir: `${dir}/a`, mode: 0o700 });
+    await Deno.chmod(`${dir}/a`, 0o751);
+    assert.equal(await blockingDir(`${dir}/a/b`, nobody), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
