@@ -132,7 +132,11 @@ function pick(positionals: string[]): { command: Command; args: string[] } {
   const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name);
   if (group.length > 0) {
     throw usageError(
-      `unknown command "${first} ${second}": try ${group.map((g) => `\`tender ${g}\``).join(", ")}`,
+      `${
+        second === undefined
+          ? `"${first}" needs a subcommand`
+          : `unknown command "${first} ${second}"`
+      }: try ${group.map((g) => `\`tender ${g}\``).join(", ")}`,
     );
   }
   throw usageError(`unknown command "${first}": \`tender --help\` lists the commands`);
