@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
-import { call, type Json } from "./support/marathon_api.ts";
+import { call } from "./support/marathon_api.ts";
 
 /** The stdout of the app's (only) task, from its sandbox under the agent's work dir. */
 async function taskOutput(root: string, appId: string): Promise<string | undefined> {
