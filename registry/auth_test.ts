@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import fc from "fast-check";
 import { PrometheusWriter } from "../protocol/prometheus.ts";
 import {
   basicHeader,
@@ -155,4 +156,26 @@ Deno.test("Authenticator slows down guessing: 429 after ten failures, a known pr
     auth.authorize({ ...request, client: "10.0.0.2", header: guess, action: "ping" }).ok === false,
   );
   assert.equal(security.metrics.throttled, 1);
+});
+
+Deno.test("Authenticator.authorize() never throws on hostile Authorization headers and lets none of them push", () => {
+  const { auth } = securedAuth();
+  const header = fc.oneof(
+    fc.string({ maxLength: 300 }),
+    fc.string({ maxLength: 200 }).map((s) => `Basic ${s}`),
+    fc.string({ maxLength: 200 }).map((s) => `Basic ${btoa(unescape(encodeURIComponent(s)))}`),
+    fc.string({ maxLength: 200 }).map((s) => `Bearer ${s}`),
+    fc.tuple(fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 60 })).map((
+      [a, b],
+    ) => `Bearer ${a}.${b}`),
+    fc.constant(`Bearer ${btoa(JSON.stringify({ sub: "alice", access: [], exp: 9e15 }))}.x`),
+  );
+  fc.assert(
+    fc.property(header, fc.stringMatching(/^[a-z0-9]+(\/[a-z0-9]+)?$/), (h, name) => {
+      const push = auth.authorize({ ...request, client: "fuzz", header: h, action: "push", name });
+      assert.equal(push.ok, false);
+      auth.authorize({ ...request, client: "fuzz", header: h, action: "ping" });
+    }),
+    { seed: 15, numRuns: 2000 },
+  );
 });
