@@ -122,7 +122,17 @@ async function respond(
     }
     const method = req.method ?? "GET";
     const withBody = method !== "GET" && method !== "HEAD";
-    const request = new Request(`https://${req.headers.host ?? hostname}${req.url ?? "/"}`, {
+    const target = req.url ?? "/";
+    // Only origin-form targets; a Host that is not a plain host[:port] (one holding a '/'
+    // would move the path the routes see) is replaced by the address served.
+    if (!target.startsWith("/")) throw new TypeError(`request target "${target}" is not a path`);
+    const host = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/
+        .test(req.headers.host ?? "")
+      ? req.headers.host
+      : hostname.includes(":")
+      ? `[${hostname}]`
+      : hostname;
+    const request = new Request(`https://${host}${target}`, {
       method,
       headers,
       body: withBody ? Readable.toWeb(req) as ReadableStream<Uint8Array> : undefined,
