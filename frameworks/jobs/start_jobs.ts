@@ -13,6 +13,7 @@ import {
   randomIds,
   systemClock,
 } from "../../protocol/mod.ts";
+import { currentUserName } from "../../protocol/current_user.ts";
 import { createLogger, type Logger } from "../../protocol/log.ts";
 import { HttpMetrics } from "../../protocol/prometheus.ts";
 import { DenoKvStore, EtcdConnection, type StateStore } from "../../store/mod.ts";
@@ -103,7 +104,7 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
   const driver = new SchedulerDriver(new JobsScheduler(runtime), {
     master: options.master,
     framework: {
-      user: options.user ?? Deno.env.get("USER") ?? "root",
+      user: options.user ?? currentUserName(),
       name: options.frameworkName ?? "jobs",
       failover_timeout: 7 * 24 * 3600,
       checkpoint: true,

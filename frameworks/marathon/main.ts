@@ -1,7 +1,8 @@
 /**
  * `deno task marathon --master URL[,URL...] [--port 8080] [--host 127.0.0.1] [--work-dir DIR]
  *   [--store etcd://HOST:PORT[,…][/prefix] | PATH] [--advertise-url URL]
- *   [--log-level debug|info|warn|error] [security flags: see MARATHON_SECURITY_USAGE]`
+ *   [--mesos-user NAME] [--log-level debug|info|warn|error]
+ *   [security flags: see MARATHON_SECURITY_USAGE]`
  */
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
@@ -21,6 +22,7 @@ const USAGE =
   "[--store etcd://HOST:PORT[,HOST:PORT...][/prefix] | PATH (default WORK_DIR/marathon.kv)] " +
   "[--advertise-url URL (http://HOST:PORT): where the other Marathons proxy to when this one leads] " +
   SCHEDULING_USAGE +
+  "[--mesos-user NAME (the user tasks run as unless the app names one; default: this process's)] " +
   "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]\n" +
   MARATHON_SECURITY_USAGE;
 
@@ -31,6 +33,7 @@ const args = parseFlags(USAGE, {
   "work-dir": { type: "string", default: "./.tender/marathon" },
   store: { type: "string" },
   "advertise-url": { type: "string" },
+  "mesos-user": { type: "string" },
   ...SCHEDULING_FLAGS,
   "log-level": { type: "string" },
   ...MARATHON_SECURITY_FLAGS,
@@ -57,6 +60,10 @@ try {
 } catch (e) {
   usageError((e as Error).message, USAGE);
 }
+const mesosUser = args["mesos-user"];
+if (mesosUser !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/.test(mesosUser)) {
+  usageError(`invalid --mesos-user "${mesosUser}": give a user name`, USAGE);
+}
 if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {
   usageError("--advertise-url needs --store etcd://…", USAGE);
 }
@@ -66,6 +73,7 @@ const options = {
   master: masters,
   port,
   host: args.host!,
+  ...(mesosUser !== undefined ? { user: mesosUser } : {}),
   ...schedulingOptions(args, USAGE),
   log,
   security: secure.security,

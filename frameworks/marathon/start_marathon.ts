@@ -7,6 +7,7 @@
 import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
 import { type Clock, type Ids, Masters, randomIds, systemClock } from "../../protocol/mod.ts";
+import { currentUserName } from "../../protocol/current_user.ts";
 import { createLogger, type Logger } from "../../protocol/log.ts";
 import {
   ClientSecurity,
@@ -194,7 +195,7 @@ export async function runMarathon(
       const driver = new SchedulerDriver(watched, {
         master,
         framework: {
-          user: options.user ?? Deno.env.get("USER") ?? "root",
+          user: options.user ?? currentUserName(),
           name: options.frameworkName ?? "marathon",
           ...(client?.principal ? { principal: client.principal } : {}),
           failover_timeout: 7 * 24 * 3600,
