@@ -10,7 +10,8 @@ import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/pro
 import { LeadershipLostError } from "../../../store/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";
 import { configVersion } from "../deployment/reconcile.ts";
-import type { EventBus } from "../events/event_bus.ts";
+import type { EventBus, MarathonEvent } from "../events/event_bus.ts";
+import { eventPaths } from "../events/event_paths.ts";
 import { actionJson, type MarathonService, stepsJson } from "../service/marathon_service.ts";
 import { groupExists, groupTree } from "../service/views.ts";
 import { podStatuses } from "../service/pod_statuses.ts";
@@ -354,8 +355,13 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
         "The event stream needs 'Accept: text/event-stream'",
       );
     }
-    // Events name apps of every group: the stream is for principals who may view them all.
-    access(c).mustView("/");
+    // A principal sees the events of the apps and pods it may view; those about no app (the
+    // scheduler's registration, a root group change) only with view on the root.
+    const who = access(c);
+    const visible = who.canView("/") ? undefined : (e: MarathonEvent) => {
+      const paths = eventPaths(e);
+      return paths.length > 0 && paths.some((p) => who.canView(p));
+    };
     const client = clientAddress(c);
     streams.acquire(client)(); // refuses a client over its share before subscribing
     const stream = streams.hold(
@@ -363,6 +369,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       events.subscribe({
         eventTypes: c.req.queries("event_type") ?? [],
         remoteAddress: clientIp(c),
+        ...(visible ? { visible } : {}),
       }),
     );
     return new Response(stream, {

@@ -203,16 +203,27 @@ Deno.test("Marathon ACLs: lists show only what the principal may view; a hidden 
     const still = await (await request("/v2/deployments", { headers: as("ops") })).json();
     assert.ok(still.some((d: { id: string }) => d.id === dbDeployment.id));
 
-    // The event stream names every app: it needs view on the root.
+    // The event stream shows each principal the events of what it may view.
     const events = await request("/v2/events", {
       headers: { ...as("web"), Accept: "text/event-stream" },
     });
-    assert.equal(events.status, 403);
-    await events.body?.cancel();
-    const stream = await request("/v2/events", {
-      headers: { ...as("viewer"), Accept: "text/event-stream" },
-    });
-    assert.equal(stream.status, 200);
-    await stream.body?.cancel();
+    assert.equal(events.status, 200);
+    const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+    for (const id of ["/db/hidden", "/web/shown"]) {
+      const res = await request("/v2/apps", { method: "POST", json: app(id), headers: as("ops") });
+      assert.equal(res.status, 201);
+    }
+    let seen = "";
+    const deadline = AbortSignal.timeout(10_000);
+    while (!seen.includes('"/web/shown"') && !deadline.aborted) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    await reader.cancel();
+    assert.match(seen, /event: api_post_event/);
+    assert.ok(seen.includes('"/web/shown"'), "its own app's events");
+    assert.ok(!seen.includes("/db/"), `no event of /db: ${seen}`);
+    assert.ok(!seen.includes("group_change_success"), "events of the whole tree need view on /");
   }, secured());
 });

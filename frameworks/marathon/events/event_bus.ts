@@ -18,11 +18,14 @@ export interface SubscribeOptions {
   /** Only these event types (Marathon's `event_type` query parameter); all when empty. */
   eventTypes?: readonly string[];
   remoteAddress?: string;
+  /** Only the events this says the subscriber may see (its ACLs); all when absent. */
+  visible?: (event: MarathonEvent) => boolean;
 }
 
 interface Subscriber {
   controller: ReadableStreamDefaultController<Uint8Array>;
   filter: ReadonlySet<string>;
+  visible?: (event: MarathonEvent) => boolean;
 }
 
 /** Fans events out to SSE subscribers and to in-process listeners. */
@@ -67,7 +70,7 @@ export class EventBus {
     const filter = new Set(options.eventTypes ?? []);
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
-        subscriber = { controller, filter };
+        subscriber = { controller, filter, visible: options.visible };
         this.#subscribers.add(subscriber);
         this.#send(subscriber, {
           eventType: "event_stream_attached",
@@ -95,6 +98,7 @@ export class EventBus {
 
   #send(s: Subscriber, event: MarathonEvent): void {
     if (s.filter.size > 0 && !s.filter.has(event.eventType)) return;
+    if (s.visible && event.eventType !== "event_stream_attached" && !s.visible(event)) return;
     if ((s.controller.desiredSize ?? 0) <= 0) {
       this.#subscribers.delete(s);
       try {
