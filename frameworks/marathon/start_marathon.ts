@@ -8,6 +8,7 @@ import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
 import { type Clock, type Ids, Masters, randomIds, systemClock } from "../../protocol/mod.ts";
 import { currentUserName } from "../../protocol/current_user.ts";
+import { privateDir } from "../../protocol/private_files.ts";
 import { createLogger, type Logger } from "../../protocol/log.ts";
 import {
   ClientSecurity,
@@ -69,6 +70,11 @@ export interface StartMarathonOptions {
   client?: ClientSecurity;
   /** First delay before registering again after the master ended the framework (default 1 s). */
   reregisterMs?: number;
+  /**
+   * Called when another scheduler took the framework over, instead of taking it back (a
+   * Marathon among several abdicates: the one that took it leads).
+   */
+  onFrameworkTakenOver?: (message: string) => void;
   log?: Logger;
 }
 
@@ -94,7 +100,7 @@ export interface RunningMarathon {
 export async function startMarathon(options: StartMarathonOptions): Promise<RunningMarathon> {
   const kvPath = options.kvPath ?? `${options.workDir ?? "./.tender/marathon"}/marathon.kv`;
   if (!options.kvPath) {
-    await Deno.mkdir(options.workDir ?? "./.tender/marathon", { recursive: true });
+    await privateDir(options.workDir ?? "./.tender/marathon");
   }
   const kv = await DenoKvStore.open(kvPath);
   const host = options.host ?? "127.0.0.1";
@@ -191,6 +197,7 @@ export async function runMarathon(
     clock,
     log,
     retryMs: options.reregisterMs,
+    ...(options.onFrameworkTakenOver ? { onTakenOver: options.onFrameworkTakenOver } : {}),
     makeDriver: (watched, id) => {
       const driver = new SchedulerDriver(watched, {
         master,
