@@ -73,6 +73,8 @@ export async function startHaMarathon(options: StartHaMarathonOptions): Promise<
       lead: (leadership) =>
         runMarathon(etcd.store("marathon", leadership.fence), {
           ...options,
+          // Another Marathon subscribed as the framework: it was elected meanwhile. Step down.
+          onFrameworkTakenOver: () => void candidacy.abdicate(),
           self: { hostPort: () => hostPort(view.self), httpPort: () => port },
         }),
     },

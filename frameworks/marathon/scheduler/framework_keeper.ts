@@ -32,6 +32,12 @@ export interface FrameworkKeeperOptions {
   /** First delay before registering again (default 1 s), doubling to `maxRetryMs` (30 s). */
   retryMs?: number;
   maxRetryMs?: number;
+  /**
+   * Called, instead of subscribing again, when another scheduler took the framework over
+   * ("Framework failed over"): a Marathon among several steps down (the new leader holds it);
+   * alone, it takes the framework back.
+   */
+  onTakenOver?: (message: string) => void;
 }
 
 /** Runs Marathon's driver and replaces it when the master ends the framework. */
@@ -119,6 +125,7 @@ export class FrameworkKeeper {
     // would run the apps twice beside tasks the master still has.
     const removed = /has been removed/i.test(message);
     const frameworkId = removed ? undefined : driver.frameworkId;
+    const takenOver = !removed && /failed over/i.test(message) && this.#options.onTakenOver;
     this.losses++;
     this.#loss = { message, at: new Date(this.#options.clock.now()).toISOString() };
     const retryMs = Math.min(
@@ -128,9 +135,18 @@ export class FrameworkKeeper {
     this.#options.log.error("marathon lost its framework at the master", {
       reason: message,
       frameworkId: driver.frameworkId ?? null,
-      next: removed ? "registering as a new framework" : "subscribing again as the same framework",
-      inMs: retryMs,
+      next: removed
+        ? "registering as a new framework"
+        : takenOver
+        ? "stepping down"
+        : "subscribing again as the same framework",
+      inMs: takenOver ? 0 : retryMs,
     });
+    if (takenOver) {
+      await driver.stop().catch(() => {});
+      takenOver(message);
+      return;
+    }
     await this.#options.clock.sleep(retryMs, this.#life.signal).catch(() => {});
     if (this.#life.signal.aborted || driver !== this.#driver) return;
     await driver.stop().catch(() => {});

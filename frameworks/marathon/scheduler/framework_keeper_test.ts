@@ -68,3 +68,40 @@ Deno.test("FrameworkKeeper subscribes again as the same framework after an ERROR
     await master.close();
   }
 });
+
+Deno.test("FrameworkKeeper steps down, instead of taking the framework back, when told to (a Marathon among several)", async () => {
+  const master = FakeSchedulerMaster.start();
+  const steppedDown: string[] = [];
+  const subscribed: string[] = [];
+  const keeper = new FrameworkKeeper(
+    { subscribed: (_d, i) => void subscribed.push(i.frameworkId) },
+    {
+      frameworkId: undefined,
+      clock: systemClock,
+      log: createLogger({ component: "marathon", level: "error", write: () => {} }),
+      retryMs: 10,
+      onTakenOver: (m) => void steppedDown.push(m),
+      makeDriver: (watched, id) =>
+        new SchedulerDriver(watched, {
+          master: master.url,
+          framework: { user: "u", name: "marathon" },
+          ...(id ? { frameworkId: id } : {}),
+        }),
+    },
+  );
+  try {
+    keeper.start();
+    await master.waitFor(() => subscribed.length === 1, { what: "the registration" });
+    const first = keeper.driver;
+    master.send({ type: "ERROR", error: { message: "Framework failed over" } });
+    await master.waitFor(() => steppedDown.length === 1, { what: "stepping down" });
+    // Called after the driver stopped, with no new driver made: nothing will subscribe again.
+    assert.equal(keeper.driver, first);
+    assert.equal(first.running, false);
+    assert.equal(master.callsOf("SUBSCRIBE").length, 1, "it did not take the framework back");
+    assert.deepEqual(steppedDown, ["Framework failed over"]);
+  } finally {
+    await keeper.stop();
+    await master.close();
+  }
+});
