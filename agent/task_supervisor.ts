@@ -15,7 +15,8 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from "../protocol/mod.ts";
-import type { Containerizer, PodSpec } from "./containerizer/containerizer.ts";
+import type { Containerizer, ContainerSpec, PodSpec } from "./containerizer/containerizer.ts";
+import { chownTree, lookupUser } from "./containerizer/user_account.ts";
 import { keys } from "./keys.ts";
 import type { KvBatcher } from "./kv_batcher.ts";
 import {
@@ -271,6 +272,7 @@ export class TaskSupervisor {
         if (ours) await Deno.mkdir(m.hostPath, { recursive: true });
       }
       entry.pod = undefined;
+      await handSandboxToImageUser(spec);
       await this.#deps.containerizer.launch(record.container_id, {
         ...spec,
         ...(volumes.mounts.length > 0 ? { mounts: volumes.mounts } : {}),
@@ -561,4 +563,16 @@ export class TaskSupervisor {
     );
     return this.#entries.size;
   }
+}
+
+/**
+ * A task in an image that names its user gets its sandbox (mounted at /mnt/mesos/sandbox) owned
+ * by the user of that name on this host, when there is one, as Mesos' agent chowns every
+ * sandbox with `--switch_user`; the image resolves the name itself, and the ids usually agree
+ * (nobody). Process tasks are handed theirs by the process containerizer.
+ */
+async function handSandboxToImageUser(spec: ContainerSpec): Promise<void> {
+  if (spec.container?.type !== "DOCKER" || !spec.user?.fromTask || Deno.uid() !== 0) return;
+  const account = await lookupUser(spec.user.name);
+  if (account) await chownTree(spec.sandbox, account.uid, account.gid);
 }

@@ -240,7 +240,10 @@ Deno.test({
     const frameworkId = "fw-user-docker";
     try {
       const image = { type: "DOCKER" as const, docker: { image: IMAGE, network: "HOST" as const } };
-      const t1 = task("d-nobody", "id -u", { container: image });
+      // As nobody, it may write in its sandbox (handed to the host's nobody).
+      const t1 = task("d-nobody", 'id -u; touch "$MESOS_SANDBOX/mine" && echo wrote', {
+        container: image,
+      });
       t1.command = { ...t1.command, user: "nobody" };
       master.send(launch(t1, "root", frameworkId));
       // The framework's user does not override the image's own (root in the test image).
@@ -249,7 +252,7 @@ Deno.test({
       t3.command = { ...t3.command, user: "no-such-user-7" };
       master.send(launch(t3, "root", frameworkId));
       await master.waitForState("d-nobody", "TASK_FINISHED", 60_000);
-      await assertOutput(agent, "d-nobody", String(NOBODY_UID));
+      await assertOutput(agent, "d-nobody", `${NOBODY_UID}\nwrote`);
       await master.waitForState("d-default", "TASK_FINISHED", 60_000);
       await assertOutput(agent, "d-default", "0");
       const failed = await master.waitForState("d-ghost", "TASK_FAILED", 60_000);
@@ -276,11 +279,13 @@ Deno.test({
           type: "DOCKER" as const,
           docker: { image: CRI_TEST_IMAGE, network: "BRIDGE" as const },
         };
-        const t1 = task("c-nobody", "id -u", { container: image });
+        const t1 = task("c-nobody", 'id -u; touch "$MESOS_SANDBOX/mine" && echo wrote', {
+          container: image,
+        });
         t1.command = { ...t1.command, user: "nobody" };
         master.send(launch(t1, "root"));
         await master.waitForState("c-nobody", "TASK_FINISHED", 60_000);
-        await assertOutput(agent, "c-nobody", String(NOBODY_UID));
+        await assertOutput(agent, "c-nobody", `${NOBODY_UID}\nwrote`);
       } finally {
         await close();
       }
