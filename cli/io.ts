@@ -12,8 +12,11 @@ export interface Io {
   signal: AbortSignal;
   /** Whether standard error is a terminal (progress bars redraw in place). */
   isTerminal(): boolean;
-  /** Reads all of standard input (`auth hash`); absent where there is none. */
-  stdin?(): Promise<string>;
+  /**
+   * Reads standard input (`auth hash`) up to `maxBytes` (more is not read: the answer is then
+   * longer than `maxBytes`); absent where there is none.
+   */
+  stdin?(maxBytes: number): Promise<string>;
 }
 
 /** The real process's effects. */
@@ -26,6 +29,30 @@ export function processIo(signal: AbortSignal): Io {
     fetch: globalThis.fetch,
     signal,
     isTerminal: () => Deno.stderr.isTerminal(),
-    stdin: () => new Response(Deno.stdin.readable).text(),
+    stdin: (maxBytes) => readLimited(Deno.stdin.readable, maxBytes),
   };
+}
+
+/** The text of `stream` up to a little past `maxBytes`, then the stream is let go. */
+async function readLimited(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  try {
+    while (size <= maxBytes) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
 }

@@ -18,7 +18,7 @@ export const authHashCommand: Command = {
     }
     if (!ctx.io.stdin) throw new CliError("auth hash: no standard input to read the secret from");
     // One line: a trailing line feed (echo, a terminal) is not part of the secret.
-    const secret = (await ctx.io.stdin()).replace(/\r?\n$/, "");
+    const secret = (await ctx.io.stdin(16_384)).replace(/\r?\n$/, "");
     if (secret === "") throw usageError("auth hash: the secret on standard input is empty");
     if (secret.length > 4096) throw usageError("auth hash: the secret is over 4096 characters");
     const hash = hashPassword(secret);
