@@ -6,11 +6,20 @@ import { Hono } from "hono";
 import { requestLimits } from "../protocol/http_limits.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter, type Sample } from "../protocol/prometheus.ts";
 import type { Autoscaler } from "./autoscaler.ts";
+import { authenticate, ServerSecurity } from "../security/mod.ts";
 
-/** Builds the hono app over an autoscaler. */
-export function autoscalerApi(autoscaler: Autoscaler): Hono {
+/** Builds the hono app over an autoscaler; with credentials, every route but /ping needs them. */
+export function autoscalerApi(
+  autoscaler: Autoscaler,
+  security: ServerSecurity = ServerSecurity.off(),
+): Hono {
   const api = new Hono();
   api.use(requestLimits());
+  api.use(authenticate(security, {
+    realm: "autoscaler",
+    required: (c) => c.req.path !== "/ping",
+    render: (c, status, message) => c.json({ message }, status),
+  }));
   api.get("/ping", (c) => c.text("pong"));
   api.get("/status", (c) => c.json([...autoscaler.status.values()]));
   api.get(
@@ -20,14 +29,19 @@ export function autoscalerApi(autoscaler: Autoscaler): Hono {
   api.get(
     "/metrics",
     (c) =>
-      c.body(renderAutoscalerMetrics(autoscaler), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE }),
+      c.body(renderAutoscalerMetrics(autoscaler, security), 200, {
+        "Content-Type": PROMETHEUS_CONTENT_TYPE,
+      }),
   );
   api.notFound((c) => c.json({ message: `Not found: ${c.req.method} ${c.req.path}` }, 404));
   return api;
 }
 
 /** The exposition text: decisions by app and kind, and each app's last view. */
-export function renderAutoscalerMetrics(a: Autoscaler): string {
+export function renderAutoscalerMetrics(
+  a: Autoscaler,
+  security: ServerSecurity = ServerSecurity.off(),
+): string {
   const decisions: Sample[] = [...a.decisions].flatMap(([app, c]) =>
     (["up", "down", "hold"] as const).map((d) => ({ labels: { app, decision: d }, value: c[d] }))
   );
@@ -41,7 +55,9 @@ export function renderAutoscalerMetrics(a: Autoscaler): string {
   for (const e of a.events) {
     if (e.type === "scale_up" || e.type === "scale_down") lastScale.set(e.appId, e.at / 1000);
   }
-  return new PrometheusWriter()
+  const w = new PrometheusWriter();
+  security.metrics.write(w);
+  return w
     .counter("tender_autoscaler_passes_total", "Passes over Marathon's apps.", a.passes)
     .counter(
       "tender_autoscaler_pass_failures_total",

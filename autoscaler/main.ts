@@ -8,6 +8,8 @@ import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,
   clientSecurityFlags,
+  loadCredentials,
+  ServerSecurity,
 } from "../security/mod.ts";
 import { startAutoscaler } from "./start_autoscaler.ts";
 
@@ -15,6 +17,7 @@ const USAGE = "Usage: deno task autoscaler --marathon http://HOST:8080 " +
   "[--router http://HOST:8081[,URL...] (request rates)] [--master http://HOST:5050 (agents' CPU)] " +
   "[--interval 5 (seconds between passes)] [--port 9090] [--host 127.0.0.1] " +
   "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]\n" +
+  "  --credentials FILE    principals and secrets (Mesos' JSON shape) its API requires (all but /ping)\n" +
   "Its calls to Marathon, the routers, the master and agents:\n" + CLIENT_SECURITY_USAGE;
 
 const args = parseFlags(USAGE, {
@@ -26,9 +29,13 @@ const args = parseFlags(USAGE, {
   host: { type: "string", default: "127.0.0.1" },
   "log-level": { type: "string" },
   ...CLIENT_SECURITY_FLAGS,
+  credentials: { type: "string" },
   help: { type: "boolean" },
 });
 const client = await clientSecurityFlags(args, USAGE);
+const credentials = args.credentials === undefined
+  ? undefined
+  : await loadCredentials(args.credentials).catch((e) => usageError(String(e.message), USAGE));
 if (!args.marathon) usageError("--marathon is required", USAGE);
 const url = (u: string) => (/^https?:\/\//.test(u) ? u : `http://${u}`).replace(/\/+$/, "");
 const running = startAutoscaler({
@@ -40,6 +47,7 @@ const running = startAutoscaler({
   host: args.host!,
   log: loggerFlag("autoscaler", args["log-level"], USAGE),
   client,
+  security: new ServerSecurity({ credentials }),
 });
 console.log(`autoscaler: API on ${running.url}, marathon ${url(args.marathon)}`);
 const stop = async () => {

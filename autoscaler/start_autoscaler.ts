@@ -10,7 +10,7 @@ import { autoscalerApi } from "./http.ts";
 import { AgentCpu } from "./sources/agent_cpu.ts";
 import { MarathonApps } from "./sources/marathon_apps.ts";
 import { RouterRequests } from "./sources/router_requests.ts";
-import type { ClientSecurity } from "../security/mod.ts";
+import type { ClientSecurity, ServerSecurity } from "../security/mod.ts";
 
 /** How to start the autoscaler. */
 export interface StartAutoscalerOptions {
@@ -29,6 +29,8 @@ export interface StartAutoscalerOptions {
   log?: Logger;
   /** Credentials and CA of every call it makes (Marathon, routers, the master and agents). */
   client?: ClientSecurity;
+  /** Credentials its own API requires (every route but /ping; default: none). */
+  security?: ServerSecurity;
 }
 
 /** A running autoscaler. */
@@ -54,7 +56,7 @@ export function startAutoscaler(options: StartAutoscalerOptions): RunningAutosca
   const host = options.host ?? "127.0.0.1";
   const server = Deno.serve(
     { hostname: host, port: options.port ?? 9090, onListen: () => {} },
-    autoscalerApi(autoscaler).fetch,
+    autoscalerApi(autoscaler, options.security).fetch,
   );
   const life = new AbortController();
   const loop = autoscaler.run(life.signal, options.intervalMs ?? 5000);
