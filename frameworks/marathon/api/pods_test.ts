@@ -92,22 +92,23 @@ Deno.test("POST /v2/pods answers 422 naming every field Tender cannot honour", a
     const [server, sidecar] = base.containers as Record<string, unknown>[];
     const unsupported = await details({
       ...base,
-      user: "nobody",
+      user: "../root",
       secrets: { s: { source: "x" } },
       volumes: [{ name: "shared" }, { name: "data", persistent: { size: 10 } }],
       containers: [
         { ...server, artifacts: [{ uri: "http://x/a.tgz" }], readinessCheck: { name: "r" } },
-        { ...sidecar, image: { kind: "APPC", id: "x" }, tty: true, user: "root" },
+        { ...sidecar, image: { kind: "APPC", id: "x" }, tty: true, user: "a b" },
       ],
     });
-    assert.match(unsupported["/user"]!, /not supported by Tender/);
+    // A user is honoured (each container's CommandInfo.user); one that is no user name is not.
+    assert.match(unsupported["/user"]!, /must be a user name/);
     assert.match(unsupported["/secrets"]!, /not supported/);
     assert.match(unsupported["/volumes(1)/persistent"]!, /persistent volumes are not supported/);
     assert.match(unsupported["/containers(0)/artifacts"]!, /not supported/);
     assert.match(unsupported["/containers(0)/readinessCheck"]!, /not supported/);
     assert.match(unsupported["/containers(1)/image/kind"]!, /APPC is not supported/);
     assert.match(unsupported["/containers(1)/tty"]!, /not supported/);
-    assert.match(unsupported["/containers(1)/user"]!, /not supported/);
+    assert.match(unsupported["/containers(1)/user"]!, /must be a user name/);
 
     const rules = await details({
       ...base,

@@ -125,7 +125,13 @@ function command(pod: Pod, c: PodContainer, endpoints: PlacedEndpoint[]): Comman
     value,
   }));
   const cmd = c.exec?.command;
-  return { environment: { variables }, ...commandOf(cmd, c.image !== undefined) };
+  // Marathon: the container's user, else the pod's; the agent runs the task as that user.
+  const user = c.user ?? pod.user;
+  return {
+    environment: { variables },
+    ...commandOf(cmd, c.image !== undefined),
+    ...(user !== undefined ? { user } : {}),
+  };
 }
 
 function commandOf(cmd: PodCommand | undefined, image: boolean): Partial<CommandInfo> {

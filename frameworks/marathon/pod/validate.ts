@@ -16,8 +16,11 @@ const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,253}$/;
 const PROTOCOLS = ["tcp", "udp"];
 
 /** Why Tender cannot honour a field, as its violation says. */
+/** A Unix user name, as the agents look it up (the task's CommandInfo.user). */
+const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/;
+const NOT_A_USER = "must be a user name: letters, digits, '_', '.', '-'";
+
 const UNSUPPORTED = {
-  user: "is not supported by Tender: tasks run as the agent's user",
   secrets: "are not supported by Tender",
   secret: "secret references are not supported by Tender",
   artifacts: "are not supported by Tender (no fetcher for pods)",
@@ -43,7 +46,7 @@ export function validatePod(pod: Pod, options: ValidatePodOptions = {}): Violati
   const v = new Violations();
   for (const e of pathIdErrors(options.rawId ?? pod.id)) v.add("/id", e);
   if (pod.id.length > MAX_APP_ID) v.add("/id", `must be at most ${MAX_APP_ID} characters long`);
-  if (pod.user !== undefined) v.add("/user", UNSUPPORTED.user);
+  if (pod.user !== undefined && !USER_NAME.test(pod.user)) v.add("/user", NOT_A_USER);
   if (Object.keys(pod.secrets).length > 0) v.add("/secrets", UNSUPPORTED.secrets);
   if (pod.legacySharedCgroups) v.add("/legacySharedCgroups", UNSUPPORTED.legacySharedCgroups);
   if (pod.role !== undefined && pod.role !== "*") {
@@ -125,7 +128,7 @@ function container(
   c: PodContainer,
   pod: { bridge: boolean; volumes: ReadonlyMap<string, Pod["volumes"][number]> },
 ): void {
-  if (c.user !== undefined) v.add(`${p}/user`, UNSUPPORTED.user);
+  if (c.user !== undefined && !USER_NAME.test(c.user)) v.add(`${p}/user`, NOT_A_USER);
   if (c.artifacts.length > 0) v.add(`${p}/artifacts`, UNSUPPORTED.artifacts);
   if (c.readinessCheck !== undefined) v.add(`${p}/readinessCheck`, UNSUPPORTED.readinessCheck);
   if (c.tty) v.add(`${p}/tty`, UNSUPPORTED.tty);
