@@ -109,6 +109,23 @@ Deno.test("Marathon ACLs: a principal creates, changes and deletes only under it
     assert.equal(viewer.status, 403);
     assert.match((await viewer.json()).message, /"viewer" is not authorized to create_apps/);
 
+    // Refused before any other check: no word about the host /db/pg holds.
+    const vhost = { ...app("/db/pg"), labels: { TENDER_VHOST: "db.example" } };
+    assert.equal(
+      (await request("/v2/apps/db/pg?force=true", {
+        method: "PUT",
+        json: vhost,
+        headers: as("ops"),
+      })).status,
+      200,
+    );
+    const claim = await post("web", {
+      ...app("/db/claim"),
+      labels: { TENDER_VHOST: "db.example" },
+    });
+    assert.equal(claim.status, 403);
+    assert.doesNotMatch((await claim.json()).message, /db\.example/);
+
     // A relative or dotted id is checked where it lands.
     const dotted = await post("web", app("/web/../db/sneaky"));
     assert.ok(dotted.status === 403 || dotted.status === 422, `dotted id: ${dotted.status}`);
@@ -140,7 +157,7 @@ Deno.test("Marathon ACLs: a principal creates, changes and deletes only under it
     const listed = await (await request("/v2/apps", { headers: as("ops") })).json();
     assert.deepEqual(listed.apps.map((a: { id: string }) => a.id).sort(), ["/db/pg", "/web/a"]);
     const pg = (await (await request("/v2/apps/db/pg", { headers: as("ops") })).json()).app;
-    assert.equal(pg.instances, 1, "nothing changed");
+    assert.equal(pg.instances, 1, "nothing changed by web");
     assert.equal(
       (await (await request("/v2/deployments", { headers: as("ops") })).json()).length,
       2,

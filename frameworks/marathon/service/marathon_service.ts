@@ -318,6 +318,13 @@ export class MarathonService {
     const original = new Map(
       ids.flatMap((id) => (current.has(id) ? [[id, current.get(id)!] as const] : [])),
     );
+    // Authorized before any other check: a refused caller learns nothing of others' apps.
+    const heldGroups = await store.listGroups();
+    const groups = groupChanges(heldGroups, req.groups, ids, version);
+    if (req.authorize) {
+      const putIds = new Set(req.put.map((a) => a.id));
+      authorizeDeploy(req.authorize, { ids, putIds, current, heldGroups, groups });
+    }
     const used = new Set(
       allCurrent.filter((a) => !ids.includes(a.id)).flatMap((a) => ServicePortAllocator.portsOf(a)),
     );
@@ -337,12 +344,6 @@ export class MarathonService {
     const target = new Map(original);
     for (const id of req.remove ?? []) target.delete(id);
     for (const app of put) target.set(app.id, app);
-    const heldGroups = await store.listGroups();
-    const groups = groupChanges(heldGroups, req.groups, ids, version);
-    if (req.authorize) {
-      const putIds = new Set(req.put.map((a) => a.id));
-      authorizeDeploy(req.authorize, { ids, putIds, current, heldGroups, groups });
-    }
     const groupsAfter = new Map(groups.after.map((g) => [g.id, g]));
     const id = this.#d.ids.uuid();
     const plan = planDeployment({
