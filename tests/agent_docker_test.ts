@@ -30,7 +30,7 @@ function launch(task: TaskInfo): AgentEvent {
     type: "LAUNCH",
     launch: {
       framework_id: { value: "fw-1" },
-      framework_info: { user: "t", name: "t", id: { value: "fw-1" } },
+      framework_info: { user: Deno.env.get("USER") || "root", name: "t", id: { value: "fw-1" } },
       task,
     },
   };
