@@ -1,4 +1,5 @@
 /** `deno task agent --master URL[,URL...] ...`: parses the flags and starts an agent. */
+import { fileLimitWarning, openFilesLimit } from "../protocol/file_limit.ts";
 import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
 import { Masters } from "../protocol/mod.ts";
 import { clientSecurityFlags, serverSecurityFlags } from "../security/mod.ts";
@@ -31,6 +32,8 @@ try {
   console.error(`${e instanceof Error ? e.message : e}\nusage: ${USAGE}`);
   Deno.exit(2);
 }
+const lowFiles = fileLimitWarning(openFilesLimit());
+if (lowFiles) log.warn(lowFiles);
 const { logLevel: _, securityFlags: __, ...options } = flags;
 const running = await startAgent({
   ...options,

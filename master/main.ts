@@ -1,4 +1,5 @@
 /** `deno task master`: flags in, a master out. */
+import { fileLimitWarning, openFilesLimit } from "../protocol/file_limit.ts";
 import {
   loggerFlag,
   parseFlags,
@@ -72,6 +73,8 @@ const args = parseFlags(USAGE, {
   help: { type: "boolean" },
 });
 const log = loggerFlag("master", args["log-level"], USAGE);
+const lowFiles = fileLimitWarning(openFilesLimit());
+if (lowFiles) log.warn(lowFiles);
 const seconds = (name: string, value: string | undefined, fallback: number) =>
   secondsFlag(name, value, { usage: USAGE, fallback });
 

@@ -3,6 +3,7 @@
  *   [--group NAME ...] [--log-level debug|info|warn|error] [--credentials FILE]
  *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
+import { fileLimitWarning, openFilesLimit } from "../protocol/file_limit.ts";
 import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,
@@ -49,6 +50,8 @@ if (groups?.some((g) => g === "" || g.includes(","))) {
   usageError(`--group must name one group (repeat the flag for more), got "${flags.group}"`, USAGE);
 }
 const log = loggerFlag("router", flags["log-level"], USAGE);
+const lowFiles = fileLimitWarning(openFilesLimit());
+if (lowFiles) log.warn(lowFiles);
 const router = await startRouter({
   master: masters,
   hostname: flags.host,

@@ -4,6 +4,7 @@
  *   [--credentials FILE] [--acls FILE] [--tls-cert FILE --tls-key FILE]
  *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
+import { fileLimitWarning, openFilesLimit } from "../../protocol/file_limit.ts";
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
 import {
   CLIENT_SECURITY_FLAGS,
@@ -43,6 +44,8 @@ const masters = mastersFlag(args.master, {
   deps: { etcd: etcdMasterLeader(), fetch: client.fetch },
 });
 const log = loggerFlag("jobs", args["log-level"], USAGE);
+const lowFiles = fileLimitWarning(openFilesLimit());
+if (lowFiles) log.warn(lowFiles);
 const port = portFlag("port", args.port, { usage: USAGE });
 let store: StoreSpec | undefined;
 try {

@@ -4,6 +4,7 @@
  *   [--mesos-user NAME] [--log-level debug|info|warn|error]
  *   [security flags: see MARATHON_SECURITY_USAGE]`
  */
+import { fileLimitWarning, openFilesLimit } from "../../protocol/file_limit.ts";
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
@@ -43,6 +44,8 @@ const secure = await marathonSecurity(args, (name) => Deno.env.get(name)).catch(
   usageError((e as Error).message, USAGE)
 );
 const log = loggerFlag("marathon", args["log-level"], USAGE);
+const lowFiles = fileLimitWarning(openFilesLimit());
+if (lowFiles) log.warn(lowFiles);
 if (args["http-credentials"] !== undefined) {
   log.warn(
     "--http-credentials shows its password to anyone who can list processes (ps); " +
