@@ -1,3 +1,5 @@
+import { isUserName } from "../../protocol/user_name.ts";
+
 /**
  * Unix accounts for tasks that run as their own user (Mesos' `--switch_user`): the account's
  * ids from the system's user database, and a sandbox handed over to it.
@@ -26,7 +28,7 @@ export function parsePasswdLine(line: string): UserAccount | undefined {
  */
 export async function lookupUser(name: string): Promise<UserAccount | undefined> {
   // A name that is no user name (options, separators, NUL) is never looked up.
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(name) || name.length > 256) return undefined;
+  if (!isUserName(name)) return undefined;
   try {
     const out = await new Deno.Command("getent", {
       args: ["passwd", "--", name],

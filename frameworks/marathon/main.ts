@@ -5,6 +5,7 @@
  *   [security flags: see MARATHON_SECURITY_USAGE]`
  */
 import { fileLimitWarning, openFilesLimit } from "../../protocol/file_limit.ts";
+import { isUserName } from "../../protocol/user_name.ts";
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
@@ -64,7 +65,7 @@ try {
   usageError((e as Error).message, USAGE);
 }
 const mesosUser = args["mesos-user"];
-if (mesosUser !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/.test(mesosUser)) {
+if (mesosUser !== undefined && !isUserName(mesosUser)) {
   usageError(`invalid --mesos-user "${mesosUser}": give a user name`, USAGE);
 }
 if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {

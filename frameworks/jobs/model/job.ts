@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { CronSchedule } from "./cron.ts";
 import { Violations } from "./violations.ts";
+import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
 
 /** Job ids: dot-separated names of lowercase letters, digits and inner dashes. */
 export const JOB_ID = /^([a-z0-9]+(-+[a-z0-9]+)*)(\.([a-z0-9]+(-+[a-z0-9]+)*))*$/;
@@ -257,9 +258,7 @@ function checkRun(run: z.infer<typeof RunInputSchema>, v: Violations): RunSpec |
   if (run.ucr) {
     v.add(at("ucr"), unsupported("ucr", "it has no Mesos containerizer; use docker.image"));
   }
-  if (run.user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/.test(run.user)) {
-    v.add(at("user"), "must be a user name: letters, digits, '_', '.', '-'");
-  }
+  if (run.user !== undefined && !isUserName(run.user)) v.add(at("user"), NOT_A_USER_NAME);
   if ((run.artifacts ?? []).length > 0) {
     v.add(at("artifacts"), unsupported("artifacts", "its agents have no fetcher"));
   }

@@ -91,6 +91,15 @@ Deno.test("checkApp() rejects ids Marathon rejects", () => {
   assert.equal(checkApp({ id: "/a-1/b.c-2", cmd: "ab" }).ok, true);
 });
 
+Deno.test("checkApp() takes a user name as the app's user, nothing else", () => {
+  assert.equal(checkApp({ id: "/a", cmd: "ab", user: "nobody" }).ok, true);
+  for (const user of ["../root", "-u0", "a b", "root\u0000", ""]) {
+    assert.deepEqual(violations({ id: "/a", cmd: "ab", user })["/user"], [
+      "must be a user name: letters, digits, '_', '.', '-'",
+    ], user);
+  }
+});
+
 Deno.test("checkApp() reports wrong types as Marathon's Invalid JSON", () => {
   const r = checkApp({ id: "a", cmd: "ab", instances: "2", killSelection: "RANDOM" });
   assert.equal(r.ok, false);

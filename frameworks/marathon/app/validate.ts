@@ -5,6 +5,7 @@
 import { type App, isHostNetworking, isResident } from "./normalize.ts";
 import { parseConstraint } from "./constraint.ts";
 import { LIMITS } from "../../../protocol/limits.ts";
+import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
 import { pathIdErrors } from "./path_id.ts";
 
 /**
@@ -43,6 +44,8 @@ export function validateApp(app: App, options: ValidateOptions = {}): Violation[
     v.add("/", "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.");
   }
   if (app.cmd !== undefined && app.cmd.length <= 1) v.add("/cmd", "must not be an empty string");
+  // The agents run the app's tasks as this user: it must be one (no path, option or control).
+  if (app.user !== undefined && !isUserName(app.user)) v.add("/user", NOT_A_USER_NAME);
 
   if (app.id.length > MAX_APP_ID) v.add("/id", `must be at most ${MAX_APP_ID} characters long`);
   nonNegative(v, app, ["instances", "cpus", "mem", "disk", "gpus", "backoffSeconds"]);

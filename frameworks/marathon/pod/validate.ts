@@ -4,6 +4,7 @@
  * Pure: returns violations.
  */
 import { LIMITS } from "../../../protocol/limits.ts";
+import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
 import { parseConstraint } from "../app/constraint.ts";
 import { pathIdErrors } from "../app/path_id.ts";
 import { MAX_APP_ID, MAX_INSTANCES } from "../app/validate.ts";
@@ -16,10 +17,6 @@ const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,253}$/;
 const PROTOCOLS = ["tcp", "udp"];
 
 /** Why Tender cannot honour a field, as its violation says. */
-/** A Unix user name, as the agents look it up (the task's CommandInfo.user). */
-const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/;
-const NOT_A_USER = "must be a user name: letters, digits, '_', '.', '-'";
-
 const UNSUPPORTED = {
   secrets: "are not supported by Tender",
   secret: "secret references are not supported by Tender",
@@ -46,7 +43,7 @@ export function validatePod(pod: Pod, options: ValidatePodOptions = {}): Violati
   const v = new Violations();
   for (const e of pathIdErrors(options.rawId ?? pod.id)) v.add("/id", e);
   if (pod.id.length > MAX_APP_ID) v.add("/id", `must be at most ${MAX_APP_ID} characters long`);
-  if (pod.user !== undefined && !USER_NAME.test(pod.user)) v.add("/user", NOT_A_USER);
+  if (pod.user !== undefined && !isUserName(pod.user)) v.add("/user", NOT_A_USER_NAME);
   if (Object.keys(pod.secrets).length > 0) v.add("/secrets", UNSUPPORTED.secrets);
   if (pod.legacySharedCgroups) v.add("/legacySharedCgroups", UNSUPPORTED.legacySharedCgroups);
   if (pod.role !== undefined && pod.role !== "*") {
@@ -128,7 +125,7 @@ function container(
   c: PodContainer,
   pod: { bridge: boolean; volumes: ReadonlyMap<string, Pod["volumes"][number]> },
 ): void {
-  if (c.user !== undefined && !USER_NAME.test(c.user)) v.add(`${p}/user`, NOT_A_USER);
+  if (c.user !== undefined && !isUserName(c.user)) v.add(`${p}/user`, NOT_A_USER_NAME);
   if (c.artifacts.length > 0) v.add(`${p}/artifacts`, UNSUPPORTED.artifacts);
   if (c.readinessCheck !== undefined) v.add(`${p}/readinessCheck`, UNSUPPORTED.readinessCheck);
   if (c.tty) v.add(`${p}/tty`, UNSUPPORTED.tty);
