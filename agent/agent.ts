@@ -16,7 +16,7 @@ import type { Containerizer, LogOptions } from "./containerizer/containerizer.ts
 import { keys } from "./keys.ts";
 import { KvBatcher } from "./kv_batcher.ts";
 import { MasterConnection } from "./master_connection.ts";
-import { StatusUpdateManager } from "./status_update_manager.ts";
+import { STATUS_UPDATE_RETRY, StatusUpdateManager } from "./status_update_manager.ts";
 import { TaskSupervisor } from "./task_supervisor.ts";
 import { streamLogFile } from "./containerizer/log_file.ts";
 import { DEFAULT_GC_DELAY_MS, sweepSandboxes } from "./sandbox_gc.ts";
@@ -62,7 +62,7 @@ export interface AgentOptions {
   scheme?: "http" | "https";
   /** Run tasks as their user (Mesos' `--switch_user`, default true); false: as the agent. */
   switchUser?: boolean;
-  /** First status update retry (default 2 s), doubling up to `statusUpdateRetryMaxMs` (60 s). */
+  /** First status update retry (default 10 s), doubling up to `statusUpdateRetryMaxMs` (10 min). */
   statusUpdateRetryMs?: number;
   statusUpdateRetryMaxMs?: number;
   reconnectMaxMs?: number;
@@ -147,8 +147,8 @@ export class Agent {
         });
       },
     }, {
-      retryMinMs: options.statusUpdateRetryMs ?? 2000,
-      retryMaxMs: options.statusUpdateRetryMaxMs ?? 60_000,
+      retryMinMs: options.statusUpdateRetryMs ?? STATUS_UPDATE_RETRY.retryMinMs,
+      retryMaxMs: options.statusUpdateRetryMaxMs ?? STATUS_UPDATE_RETRY.retryMaxMs,
     });
     this.#tasks = new TaskSupervisor({
       kv: deps.kv,

@@ -18,7 +18,7 @@ export const USAGE = `deno task agent --master URL[,URL...] [--port 5051] [--hos
   [--work-dir DIR] [--resources 'cpus:2;mem:1024;ports:[31000-31100]']
   [--attributes 'rack:r1;zone:a'] [--containerizer process|docker|containerd|simulated] [--docker-socket PATH]
   [--containerd-socket PATH (/run/containerd/containerd.sock)]
-  [--kill-grace 5s] [--status-update-retry-ms 2000] [--cgroups-enable-cfs] [--gc-delay 1w]
+  [--kill-grace 5s] [--status-update-retry-ms 10000] [--cgroups-enable-cfs] [--gc-delay 1w]
   [--no-switch-user (run every task as the agent's user, not as its own)]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]
 Calls to the master:

@@ -86,7 +86,7 @@ export interface StartAgentOptions {
    * `--switch_user`, default true); false runs every task as the agent's user.
    */
   switchUser?: boolean;
-  /** First status update retry (2000 ms), doubling to 60 s. */
+  /** First status update retry (10000 ms, as Mesos), doubling to 10 min. */
   statusUpdateRetryMs?: number;
   /** How long a finished task's sandbox stays (Mesos' `--gc_delay`, default one week). */
   gcDelayMs?: number;

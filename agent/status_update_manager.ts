@@ -27,11 +27,19 @@ export type PendingUpdate = z.infer<typeof PendingUpdateSchema>;
 
 /** Retry schedule of the head of each stream. */
 export interface RetryOptions {
-  /** First retry after this long (Mesos: 10 s; Tender's default 2 s). */
+  /** First retry after this long (`STATUS_UPDATE_RETRY.retryMinMs`, 10 s, as Mesos). */
   retryMinMs: number;
-  /** The doubling stops here (Mesos: 10 min; Tender's default 60 s). */
+  /** The doubling stops here (`STATUS_UPDATE_RETRY.retryMaxMs`, 10 min, as Mesos). */
   retryMaxMs: number;
 }
+
+/**
+ * The default retry schedule, Mesos' (`--status_update_retry_interval_min` 10 s, doubling to
+ * `..._max` 10 min). A shorter first retry feeds itself under load: once acknowledgements take
+ * longer than it, every stream resends and the master has more to do (issue 17: 2 s gave 2.6
+ * duplicates per task over 10,000 launches).
+ */
+export const STATUS_UPDATE_RETRY: RetryOptions = { retryMinMs: 10_000, retryMaxMs: 600_000 };
 
 interface Stream {
   updates: PendingUpdate[];
@@ -165,6 +173,8 @@ export class StatusUpdateManager {
   #running = false;
   #wake: AbortController = new AbortController();
   #loop: Promise<void> | undefined;
+  /** The uuids whose POST has not been answered yet: not sent again until it is. */
+  readonly #inFlight = new Set<string>();
 
   constructor(deps: StatusUpdateManagerDeps, options: RetryOptions) {
     this.#deps = deps;
@@ -272,13 +282,18 @@ export class StatusUpdateManager {
     while (this.#running) {
       this.#wake = new AbortController();
       for (const update of this.#streams.takeDue(clock.now())) {
+        // A post the master has not answered yet is not sent again: a duplicate would only
+        // queue behind it, and under load resends would add to the load they wait on.
+        const uuid = update.status.uuid ?? "";
+        if (this.#inFlight.has(uuid)) continue;
+        this.#inFlight.add(uuid);
         this.#deps.send(update).catch((e) => {
           this.#deps.log?.(
             `Status update ${update.status.state} of task "${update.status.task_id.value}" not sent: ${
               e instanceof Error ? e.message : String(e)
             }`,
           );
-        });
+        }).finally(() => this.#inFlight.delete(uuid));
       }
       const next = this.#streams.nextDueAt();
       const wake = this.#wake.signal;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FakeClock, SequentialIds, type TaskState, type TaskStatus } from "../protocol/mod.ts";
 import {
   type PendingUpdate,
+  STATUS_UPDATE_RETRY,
   StatusUpdateManager,
   statusUuid,
   UpdateStreams,
@@ -153,5 +154,44 @@ Deno.test("StatusUpdateManager persists, sends, retries and resumes after a rest
     await manager.stop();
     kv.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("StatusUpdateManager: a slow-acknowledging master gets no duplicate within 10 s, nor while a post is unanswered", async () => {
+  const clock = new FakeClock(0);
+  const kv = await Deno.openKv(":memory:");
+  const sent: string[] = [];
+  // The master takes the first post and answers it only when told (a loaded master).
+  let answerFirst = () => {};
+  const manager = new StatusUpdateManager({
+    kv,
+    clock,
+    ids: new SequentialIds(),
+    send: (u) => {
+      sent.push(`${u.status.task_id.value}:${u.status.state}`);
+      if (sent.length > 1) return Promise.resolve();
+      return new Promise<void>((resolve) => (answerFirst = resolve));
+    },
+  }, STATUS_UPDATE_RETRY);
+  manager.start();
+  try {
+    await manager.update("fw", status("a", "TASK_RUNNING"));
+    await settle();
+    assert.deepEqual(sent, ["a:TASK_RUNNING"]);
+    clock.advance(9_999);
+    await settle();
+    assert.equal(sent.length, 1, "no resend within the first 10 s (Mesos' minimum)");
+    clock.advance(30_000);
+    await settle();
+    assert.equal(sent.length, 1, "no resend while the first post is unanswered");
+    answerFirst();
+    await settle();
+    // Skipped when due at 40 s (in flight) and rescheduled 20 s later: resent at 60 s.
+    clock.advance(20_000);
+    await settle();
+    assert.deepEqual(sent, ["a:TASK_RUNNING", "a:TASK_RUNNING"], "resent once answered");
+  } finally {
+    await manager.stop();
+    kv.close();
   }
 });
