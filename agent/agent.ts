@@ -18,6 +18,7 @@ import { KvBatcher } from "./kv_batcher.ts";
 import { MasterConnection } from "./master_connection.ts";
 import { STATUS_UPDATE_RETRY, StatusUpdateManager } from "./status_update_manager.ts";
 import { TaskSupervisor } from "./task_supervisor.ts";
+import type { Fetcher } from "./fetcher.ts";
 import { streamLogFile } from "./containerizer/log_file.ts";
 import { DEFAULT_GC_DELAY_MS, sweepSandboxes } from "./sandbox_gc.ts";
 import { sandboxPath, taskPorts } from "./task_spec.ts";
@@ -34,6 +35,8 @@ export interface AgentDeps {
   log?: (message: string) => void;
   /** Sees launches, statuses and acknowledgements (metrics). */
   observer?: AgentObserver;
+  /** Fetches tasks' URIs into their sandboxes (default: one caching in the work dir). */
+  fetcher?: Fetcher;
 }
 
 /** What the agent reports to its metrics. */
@@ -159,6 +162,7 @@ export class Agent {
       batcher,
       agentId: () => this.#agentId,
       log: deps.log,
+      fetcher: deps.fetcher,
     }, {
       advertiseIp: options.advertiseIp,
       publishIp: options.publishIp,

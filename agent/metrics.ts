@@ -13,6 +13,7 @@ import {
   type Sample,
 } from "../protocol/prometheus.ts";
 import type { AgentObserver, TaskView } from "./agent.ts";
+import type { FetcherCounters } from "./fetcher.ts";
 
 /** Launch-to-running buckets in seconds (10 ms to 2 min). */
 const LAUNCH_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -67,6 +68,8 @@ export interface AgentMetricsSources {
   http: HttpMetrics;
   /** Refused requests to the agent's API (401, 429, 403). */
   security?: SecurityMetrics;
+  /** What the fetcher did (`CommandInfo.uris`). */
+  fetcher?: FetcherCounters;
 }
 
 /** Renders the agent's exposition text. */
@@ -106,6 +109,19 @@ export function renderAgentMetrics(s: AgentMetricsSources): string {
       { labels: { result: "healthy" }, value: i.healthVerdicts.healthy },
       { labels: { result: "unhealthy" }, value: i.healthVerdicts.unhealthy },
     ]);
+  if (s.fetcher) {
+    w.counter("tender_agent_fetcher_uris_total", "Task URIs fetched into sandboxes, by result.", [
+      { labels: { result: "fetched" }, value: s.fetcher.fetched },
+      { labels: { result: "failed" }, value: s.fetcher.failures },
+    ]).counter(
+      "tender_agent_fetcher_cache_total",
+      "Lookups of cached URIs in the fetcher's cache, by result.",
+      [
+        { labels: { result: "hit" }, value: s.fetcher.cacheHits },
+        { labels: { result: "miss" }, value: s.fetcher.cacheMisses },
+      ],
+    );
+  }
   s.http.write(w, "tender_agent");
   s.security?.write(w);
   return w.text();

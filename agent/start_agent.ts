@@ -24,6 +24,7 @@ import { startContainerd } from "./containerizer/containerd_start.ts";
 import { DockerContainerizer, probeDocker } from "./containerizer/docker.ts";
 import { ProcessContainerizer } from "./containerizer/process.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
+import { Fetcher } from "./fetcher.ts";
 import { HttpMetrics } from "../protocol/prometheus.ts";
 import { agentApp } from "./http.ts";
 import {
@@ -146,6 +147,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const host = options.host ?? bind;
 
   let agent: Agent | undefined;
+  let fetcher: Fetcher | undefined;
   const http = new HttpMetrics();
   const instruments = new AgentInstruments(clock);
   const app = agentApp(
@@ -164,6 +166,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           instruments,
           http,
           security: security.metrics,
+          fetcher: fetcher?.counters(),
         }),
     },
     http,
@@ -205,7 +208,12 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         (engineSocket ? ` (${engineSocket}; tasks without an image run as processes)` : ""),
     );
     const resources = await agentResources(workDir, options.resources);
-    agent = new Agent({ kv, clock, ids, containerizer, log, observer: instruments }, {
+    // URIs are fetched with the CA the agent trusts, never with its credentials.
+    fetcher = new Fetcher({
+      cacheDir: `${workDir}/fetcher_cache`,
+      httpClient: options.client?.httpClient,
+    });
+    agent = new Agent({ kv, clock, ids, containerizer, log, observer: instruments, fetcher }, {
       master: masters,
       hostname: options.hostname ?? Deno.hostname(),
       port,

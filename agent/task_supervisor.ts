@@ -26,6 +26,7 @@ import {
 } from "./status_update_manager.ts";
 import { executorDirs, podDir, podSpecOf, volumeMounts } from "./pod_spec.ts";
 import { type HealthWatch, watchHealth } from "./task_health.ts";
+import { Fetcher, localReader } from "./fetcher.ts";
 import { containerSpec, sandboxPath } from "./task_spec.ts";
 import {
   type KillCause,
@@ -48,6 +49,8 @@ export interface TaskSupervisorDeps {
   /** The agent's current id (undefined before the first SUBSCRIBED). */
   agentId: () => string | undefined;
   log?: (message: string) => void;
+  /** Fetches tasks' `CommandInfo.uris` (default: one with its cache in the work dir). */
+  fetcher?: Fetcher;
 }
 
 /** Settings of the supervisor. */
@@ -74,6 +77,10 @@ interface TaskEntry {
   pod?: PodSpec;
   /** Directories the group's executor declared, made in the pod's directory. */
   podDirs?: string[];
+  /** Stops the task's fetching when a kill comes during launch. */
+  fetching?: AbortController;
+  /** Fetches its group executor's URIs into the group's directory (shared by the members). */
+  podFetch?: (spec: ContainerSpec) => Promise<void>;
 }
 
 /** Whether a framework declared a capability. */
@@ -92,10 +99,13 @@ export class TaskSupervisor {
   readonly #deps: TaskSupervisorDeps;
   readonly #options: TaskSupervisorOptions;
   readonly #entries = new Map<string, TaskEntry>();
+  readonly #fetcher: Fetcher;
 
   constructor(deps: TaskSupervisorDeps, options: TaskSupervisorOptions) {
     this.#deps = deps;
     this.#options = options;
+    this.#fetcher = deps.fetcher ??
+      new Fetcher({ cacheDir: `${resolve(options.workDir)}/fetcher_cache` });
   }
 
   get #agentId(): string | undefined {
@@ -198,6 +208,14 @@ export class TaskSupervisor {
     const workDir = resolve(this.#options.workDir);
     const pod = podSpecOf({ frameworkId, executor, tasks, workDir });
     const podDirs = executorDirs(executor, pod.dir);
+    // The executor's URIs go to the group's directory (Mesos' executor sandbox), once: the
+    // first member to launch fetches them, the others wait for the same fetch.
+    const uris = executor.command?.uris ?? [];
+    let fetched: Promise<void> | undefined;
+    const podFetch = async (spec: ContainerSpec) =>
+      await (fetched ??= localReader(spec).then((reader) =>
+        this.#fetcher.fetchAll({ taskId: spec.taskId, sandbox: pod.dir, uris, reader })
+      ));
     for (const task of tasks) {
       this.#admit({
         frameworkId,
@@ -206,6 +224,7 @@ export class TaskSupervisor {
         group: executor.executor_id.value,
         pod,
         podDirs,
+        ...(uris.length > 0 ? { podFetch } : {}),
       });
     }
   }
@@ -217,6 +236,7 @@ export class TaskSupervisor {
     group?: string;
     pod?: PodSpec;
     podDirs?: string[];
+    podFetch?: (spec: ContainerSpec) => Promise<void>;
   }): void {
     const { frameworkId, frameworkInfo, task, group } = launch;
     const key = streamKey(frameworkId, task.task_id.value);
@@ -237,6 +257,7 @@ export class TaskSupervisor {
       chain: Promise.resolve(),
       launching: true,
       ...(launch.pod ? { pod: launch.pod, podDirs: launch.podDirs ?? [] } : {}),
+      ...(launch.podFetch ? { podFetch: launch.podFetch } : {}),
     };
     this.#entries.set(key, entry);
     this.#enqueue(entry, () => this.#run(entry));
@@ -256,15 +277,32 @@ export class TaskSupervisor {
       frameworkInfo: record.framework_info,
       switchUser: this.#options.switchUser,
     });
+    // A field the containerizer cannot honour (a docker parameter it does not map) is refused
+    // before anything is made, as Mesos refuses an invalid task: TASK_ERROR naming it.
+    const refusal = this.#deps.containerizer.refusal?.(spec);
+    if (refusal !== undefined) {
+      entry.launching = false;
+      await this.#status(entry, {
+        state: "TASK_ERROR",
+        message: refusal,
+        reason: "REASON_TASK_INVALID",
+      }, "SOURCE_AGENT");
+      if (record.group) {
+        this.#killGroupOf(entry, { message: `A task of its group was refused: ${refusal}` });
+      }
+      return;
+    }
     try {
       if (entry.killing) return await this.#killedDuringLaunch(entry, false);
       await Deno.mkdir(spec.sandbox, { recursive: true });
+      await this.#fetch(entry, spec);
       const pod = entry.pod;
       const volumes = volumeMounts(record.task, resolve(spec.sandbox), pod?.dir);
       if (!volumes.ok) throw new Error(volumes.reason);
       for (const dir of [...(pod ? [pod.dir] : []), ...(entry.podDirs ?? [])]) {
         await Deno.mkdir(dir, { recursive: true });
       }
+      await entry.podFetch?.(spec);
       // SANDBOX_PATH volumes are directories of ours, made before anything mounts them.
       for (const m of volumes.mounts) {
         const ours = m.hostPath.startsWith(`${resolve(spec.sandbox)}/`) ||
@@ -279,6 +317,7 @@ export class TaskSupervisor {
         ...(pod ? { pod } : {}),
       });
     } catch (e) {
+      if (entry.fetching?.signal.aborted) return await this.#killedDuringLaunch(entry, false);
       const message = e instanceof Error ? e.message : String(e);
       await this.#status(entry, {
         state: "TASK_FAILED",
@@ -302,6 +341,27 @@ export class TaskSupervisor {
       },
     });
     this.#watch(entry);
+  }
+
+  /**
+   * Fetches the task's URIs into its sandbox (Mesos' fetcher) before its container starts; a
+   * kill during launch stops it. Rejects naming the URI and the cause.
+   */
+  async #fetch(entry: TaskEntry, spec: ContainerSpec): Promise<void> {
+    const uris = entry.record.task.command?.uris ?? [];
+    if (uris.length === 0) return;
+    entry.fetching = new AbortController();
+    try {
+      await this.#fetcher.fetchAll({
+        taskId: spec.taskId,
+        sandbox: resolve(spec.sandbox),
+        uris,
+        reader: await localReader(spec),
+        signal: entry.fetching.signal,
+      });
+    } finally {
+      if (!entry.fetching.signal.aborted) entry.fetching = undefined;
+    }
   }
 
   /** A KILL came while the task was launching: no TASK_RUNNING, straight to TASK_KILLED. */
@@ -375,6 +435,7 @@ export class TaskSupervisor {
         message: "Killed during launch",
         reason: "REASON_TASK_KILLED_DURING_LAUNCH",
       };
+      entry.fetching?.abort(new Error("the task was killed"));
     }
     this.#enqueue(entry, () => this.#kill(entry, cause));
   }

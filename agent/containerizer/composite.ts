@@ -62,6 +62,10 @@ export class CompositeContainerizer implements Containerizer {
     return target.launch(id, spec);
   }
 
+  refusal(spec: ContainerSpec): string | undefined {
+    return (this.#inEngine(spec) ? this.#docker : this.#process).refusal?.(spec);
+  }
+
   async wait(id: ContainerId): Promise<Termination | undefined> {
     return await this.#owner.get(id)?.wait(id);
   }

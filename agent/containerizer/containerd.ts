@@ -31,6 +31,7 @@ import { CriClient, CriError } from "./cri_client.ts";
 import { streamCriLog } from "./cri_log.ts";
 import { argv } from "./docker_spec.ts";
 import { emptyStream } from "./log_streams.ts";
+import { parametersNotApplicable } from "./docker_parameters.ts";
 
 /** containerd's default CRI socket. */
 export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
@@ -139,6 +140,10 @@ export class ContainerdContainerizer implements Containerizer {
     const entry = this.#newEntry(id, spec.frameworkId, spec.taskId);
     const join = spec.pod ? this.#joinGroup(id, entry, spec.pod.id) : undefined;
     return entry.track(this.#launch(id, entry, spec, join));
+  }
+
+  refusal(spec: ContainerSpec): string | undefined {
+    return parametersNotApplicable(spec, "containerd");
   }
 
   wait(id: ContainerId): Promise<Termination | undefined> {

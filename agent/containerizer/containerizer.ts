@@ -138,6 +138,12 @@ export interface Containerizer {
    * TASK_FAILED status when it cannot start (image not found, engine down, no room).
    */
   launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched">;
+  /**
+   * Why this containerizer would not run the spec as asked (a field it cannot honour, such as
+   * a docker parameter it does not map), before anything is made: the agent answers TASK_ERROR
+   * with it. Undefined when it can. Pure and synchronous; absent means it takes every spec.
+   */
+  refusal?(spec: ContainerSpec): string | undefined;
   /** Resolves when the container ends; undefined for an id this containerizer never knew. */
   wait(id: ContainerId): Promise<Termination | undefined>;
   /**

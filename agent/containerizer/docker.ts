@@ -23,6 +23,7 @@ import {
   SANDBOX_IN_CONTAINER,
   terminationOf,
 } from "./docker_spec.ts";
+import { dockerParameterRefusal } from "./docker_parameters.ts";
 import { countChunks, dropFirst, emptyStream, lastLines } from "./log_streams.ts";
 
 export { containerName, LABELS } from "./docker_spec.ts";
@@ -129,6 +130,10 @@ export class DockerContainerizer implements Containerizer {
         settle(ok ? entry.name : undefined);
       },
     };
+  }
+
+  refusal(spec: ContainerSpec): string | undefined {
+    return dockerParameterRefusal(spec);
   }
 
   wait(id: ContainerId): Promise<Termination | undefined> {

@@ -105,6 +105,8 @@ export interface CreateContainerBody {
   /** The user the process runs as, resolved in the image (absent: the image's USER). */
   User?: string;
   ExposedPorts?: Record<string, Record<string, never>>;
+  WorkingDir?: string;
+  StopSignal?: string;
   HostConfig: {
     NanoCpus?: number;
     CpuShares?: number;
@@ -114,6 +116,27 @@ export interface CreateContainerBody {
     PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
     Binds?: string[];
     Privileged?: boolean;
+    // From docker `parameters` (see docker_parameters.ts).
+    MemoryReservation?: number;
+    ShmSize?: number;
+    PidsLimit?: number;
+    Ulimits?: { Name: string; Soft: number; Hard: number }[];
+    CapAdd?: string[];
+    CapDrop?: string[];
+    ExtraHosts?: string[];
+    Dns?: string[];
+    DnsSearch?: string[];
+    DnsOptions?: string[];
+    LogConfig?: { Type: string; Config: Record<string, string> };
+    ReadonlyRootfs?: boolean;
+    Tmpfs?: Record<string, string>;
+    Init?: boolean;
+    Sysctls?: Record<string, string>;
+    SecurityOpt?: string[];
+    Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    PidMode?: string;
+    IpcMode?: string;
+    UsernsMode?: string;
   };
 }
 

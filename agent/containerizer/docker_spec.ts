@@ -5,6 +5,8 @@
 import type { CommandInfo } from "../../protocol/mod.ts";
 import type { ContainerId, ContainerSpec, Termination } from "./containerizer.ts";
 import type { ContainerInspect, CreateContainerBody } from "./docker_engine.ts";
+import { parseDockerParameters, refusalMessage } from "../../protocol/docker_parameters.ts";
+import { applyDockerParameters } from "./docker_parameters.ts";
 
 /** Label keys set on every container. */
 export const LABELS = {
@@ -146,6 +148,11 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
     ];
   }
   if (binds.length > 0) body.HostConfig.Binds = binds;
+  // Docker `parameters` last, as Mesos passes them after its own flags (the agent refused
+  // unknown ones with TASK_ERROR before launching).
+  const parameters = parseDockerParameters(docker?.parameters ?? []);
+  if (!parameters.ok) throw new Error(refusalMessage(parameters.refusal));
+  applyDockerParameters(body, parameters.options);
   return body;
 }
 

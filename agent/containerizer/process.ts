@@ -26,6 +26,7 @@ import type {
   Termination,
 } from "./containerizer.ts";
 import { streamLogFile } from "./log_file.ts";
+import { parametersNotApplicable } from "./docker_parameters.ts";
 import { groupsNaming, groupUsage, procStat, signalGroup, waitGroupGone } from "./proc.ts";
 import { blockingDir, chownTree, lookupUser, type UserAccount } from "./user_account.ts";
 
@@ -184,6 +185,10 @@ export class ProcessContainerizer implements Containerizer {
       });
     });
     return "launched";
+  }
+
+  refusal(spec: ContainerSpec): string | undefined {
+    return parametersNotApplicable(spec, "a process");
   }
 
   async wait(id: ContainerId): Promise<Termination | undefined> {

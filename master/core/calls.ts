@@ -11,6 +11,7 @@ import {
   Resources,
 } from "../../protocol/mod.ts";
 import { type AclAction, forbidden } from "../../security/mod.ts";
+import { parameterReach } from "../../protocol/docker_parameters.ts";
 import type { OfferRecord } from "../allocator/offer_book.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
@@ -125,7 +126,13 @@ function launchRefusals(
     const user = launch.task.command?.user ?? framework.info.user;
     const checks: [AclAction, string][] = [["run_tasks", user]];
     for (const container of [launch.task.container, launch.group?.executor.container]) {
-      if (container?.docker?.privileged) checks.push(["launch_privileged_containers", user]);
+      // Docker parameters that reach past the container need what `privileged` and host
+      // mounts need (protocol/docker_parameters.ts).
+      const reach = parameterReach(container?.docker?.parameters ?? []);
+      if (container?.docker?.privileged || reach.privileged) {
+        checks.push(["launch_privileged_containers", user]);
+      }
+      for (const path of reach.hostPaths) checks.push(["mount_host_paths", path]);
       for (const volume of container?.volumes ?? []) {
         const path = volume.source
           ? (volume.source.type === "HOST_PATH" ? volume.source.host_path?.path : undefined)

@@ -276,6 +276,40 @@ Deno.test("Master refuses privileged containers and host mounts unless an ACL al
   assert.equal(counted.get("mount_host_paths"), 2);
 });
 
+Deno.test("Master gates docker parameters that reach past the container like privileged and host mounts", () => {
+  const h = harness({
+    mount_host_paths: [{ principals: { values: ["marathon"] }, paths: { values: ["/srv"] } }],
+  });
+  const id = h.subscribe({}, "marathon");
+  h.addAgent(undefined);
+  const docker = (key: string, value: string) => ({
+    resources: Resources.parse("cpus:0.1;mem:16").toMesos(),
+    container: {
+      type: "DOCKER" as const,
+      docker: { image: "busybox", parameters: [{ key, value }] },
+    },
+  });
+  h.launch(id, "fs1", [
+    task("cap", docker("cap-add", "SYS_ADMIN")),
+    task("pid", docker("pid", "host")),
+    task("device", docker("device", "/dev/fuse")),
+    task("etc", docker("volume", "/etc:/host-etc:ro")),
+    task("srv", docker("volume", "/srv/data:/data")),
+    task("label", docker("label", "team=web")),
+    task("ipc", docker("ipc", "private")),
+  ]);
+  const byTask = new Map(updates(h.toFramework(id)).map((s) => [s.task_id.value, s]));
+  for (const refused of ["cap", "pid", "device"]) {
+    assert.equal(byTask.get(refused)?.state, "TASK_ERROR", refused);
+    assert.match(byTask.get(refused)?.message ?? "", /launch_privileged_containers on "web"/);
+  }
+  assert.match(byTask.get("etc")?.message ?? "", /mount_host_paths on "\/etc"/);
+  for (const allowed of ["srv", "label", "ipc"]) {
+    assert.equal(byTask.get(allowed), undefined, allowed);
+    assert.equal(h.master.ctx.getTask(id, allowed)?.state, "TASK_STAGING");
+  }
+});
+
 Deno.test("Master lets an ACL allow host mounts below a path", () => {
   const h = harness({
     mount_host_paths: [{ principals: { values: ["marathon"] }, paths: { values: ["/srv"] } }],

@@ -96,7 +96,7 @@ Deno.test("POST /v2/pods answers 422 naming every field Tender cannot honour", a
       secrets: { s: { source: "x" } },
       volumes: [{ name: "shared" }, { name: "data", persistent: { size: 10 } }],
       containers: [
-        { ...server, artifacts: [{ uri: "http://x/a.tgz" }], readinessCheck: { name: "r" } },
+        { ...server, artifacts: [{ uri: "hdfs://x/a.tgz" }], readinessCheck: { name: "r" } },
         { ...sidecar, image: { kind: "APPC", id: "x" }, tty: true, user: "a b" },
       ],
     });
@@ -104,7 +104,8 @@ Deno.test("POST /v2/pods answers 422 naming every field Tender cannot honour", a
     assert.match(unsupported["/user"]!, /must be a user name/);
     assert.match(unsupported["/secrets"]!, /not supported/);
     assert.match(unsupported["/volumes(1)/persistent"]!, /persistent volumes are not supported/);
-    assert.match(unsupported["/containers(0)/artifacts"]!, /not supported/);
+    // Artifacts are fetched by the agents, which fetch http(s) and files only.
+    assert.match(unsupported["/containers(0)/artifacts(0)/uri"]!, /not hdfs:/);
     assert.match(unsupported["/containers(0)/readinessCheck"]!, /not supported/);
     assert.match(unsupported["/containers(1)/image/kind"]!, /APPC is not supported/);
     assert.match(unsupported["/containers(1)/tty"]!, /not supported/);

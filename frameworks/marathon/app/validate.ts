@@ -7,6 +7,7 @@ import { parseConstraint } from "./constraint.ts";
 import { LIMITS } from "../../../protocol/limits.ts";
 import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
 import { pathIdErrors } from "./path_id.ts";
+import { validateDockerParameters, validateFetch } from "./validate_fetch.ts";
 
 /**
  * Most instances of one app. Marathon takes any Int; Tender plans every instance in memory, so
@@ -82,6 +83,8 @@ export function validateApp(app: App, options: ValidateOptions = {}): Violation[
   });
   validateStrategies(v, app);
   validateContainer(v, app);
+  validateDockerParameters(v, app);
+  validateFetch(v, app);
   validateNetworks(v, app);
   validatePorts(v, app);
   validateHealthChecks(v, app);

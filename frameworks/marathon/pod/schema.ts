@@ -5,7 +5,7 @@
  * dropped, as Marathon ignores them.
  */
 import { z } from "zod";
-import { EnvValueSchema, UnreachableStrategySchema } from "../app/schema.ts";
+import { EnvValueSchema, FetchSchema, UnreachableStrategySchema } from "../app/schema.ts";
 
 const Labels = z.record(z.string(), z.string());
 
@@ -75,7 +75,8 @@ export const PodContainerSchema = z.object({
     mountPath: z.string(),
     readOnly: z.boolean().default(false),
   })).default([]),
-  artifacts: z.array(z.unknown()).default([]),
+  /** Fetched into the container's sandbox before it starts (the agent's fetcher). */
+  artifacts: z.array(FetchSchema).default([]),
   labels: Labels.default({}),
   lifecycle: z.object({ killGracePeriodSeconds: z.number().optional() }).optional(),
   tty: z.boolean().optional(),

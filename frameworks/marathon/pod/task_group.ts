@@ -127,8 +127,17 @@ function command(pod: Pod, c: PodContainer, endpoints: PlacedEndpoint[]): Comman
   const cmd = c.exec?.command;
   // Marathon: the container's user, else the pod's; the agent runs the task as that user.
   const user = c.user ?? pod.user;
+  // Marathon's artifacts are the task's CommandInfo.uris, as an app's fetch.
+  const uris = c.artifacts.map((a) => ({
+    value: a.uri,
+    extract: a.extract,
+    executable: a.executable,
+    cache: a.cache,
+    ...(a.destPath !== undefined ? { output_file: a.destPath } : {}),
+  }));
   return {
     environment: { variables },
+    ...(uris.length > 0 ? { uris } : {}),
     ...commandOf(cmd, c.image !== undefined),
     ...(user !== undefined ? { user } : {}),
   };

@@ -9,6 +9,7 @@ import { parseConstraint } from "../app/constraint.ts";
 import { pathIdErrors } from "../app/path_id.ts";
 import { MAX_APP_ID, MAX_INSTANCES } from "../app/validate.ts";
 import { type Violation, Violations } from "../app/violations.ts";
+import { validateFetchEntries } from "../app/validate_fetch.ts";
 import type { Pod, PodCommand, PodContainer } from "./schema.ts";
 
 /** Marathon's container and endpoint names. */
@@ -20,7 +21,6 @@ const PROTOCOLS = ["tcp", "udp"];
 const UNSUPPORTED = {
   secrets: "are not supported by Tender",
   secret: "secret references are not supported by Tender",
-  artifacts: "are not supported by Tender (no fetcher for pods)",
   readinessCheck: "is not supported by Tender for pods",
   tty: "is not supported by Tender",
   linuxInfo: "is not supported by Tender",
@@ -126,7 +126,7 @@ function container(
   pod: { bridge: boolean; volumes: ReadonlyMap<string, Pod["volumes"][number]> },
 ): void {
   if (c.user !== undefined && !isUserName(c.user)) v.add(`${p}/user`, NOT_A_USER_NAME);
-  if (c.artifacts.length > 0) v.add(`${p}/artifacts`, UNSUPPORTED.artifacts);
+  validateFetchEntries(v, `${p}/artifacts`, c.artifacts);
   if (c.readinessCheck !== undefined) v.add(`${p}/readinessCheck`, UNSUPPORTED.readinessCheck);
   if (c.tty) v.add(`${p}/tty`, UNSUPPORTED.tty);
   if (c.linuxInfo !== undefined) v.add(`${p}/linuxInfo`, UNSUPPORTED.linuxInfo);
