@@ -97,7 +97,8 @@ export function volumeMounts(
   const name = `task "${task.task_id.value}"`;
   for (const volume of task.container?.volumes ?? []) {
     const source = volume.source;
-    if (!source) continue;
+    // SECRET volumes are files the agent writes (task_secrets.ts), not mounts of a directory.
+    if (!source || source.type === "SECRET") continue;
     const readOnly = volume.mode === "RO";
     const target = volume.container_path;
     if (target === "" || target.split("/").includes("..")) {
@@ -111,7 +112,7 @@ export function volumeMounts(
       return {
         ok: false,
         reason: `Cannot mount "${target}" in ${name}: volume source ${source.type} ` +
-          `is not supported (SANDBOX_PATH and HOST_PATH are)`,
+          `is not supported (SANDBOX_PATH, HOST_PATH and SECRET are)`,
       };
     }
     const below = subPath(source.sandbox_path.path, "sandbox_path.path");

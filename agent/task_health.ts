@@ -53,7 +53,10 @@ export function watchHealth(input: HealthWatchInput): HealthWatch | undefined {
   const check = input.record.task.health_check;
   if (!check) return undefined;
   const { containerizer, record } = input;
-  const bridge = record.task.container?.docker?.network === "BRIDGE";
+  const docker = record.task.container?.docker;
+  // A Docker user-defined network publishes ports through the same proxy as the bridge.
+  const bridge = docker?.network === "BRIDGE" ||
+    (docker?.network === "USER" && !!record.task.container?.network_infos?.[0]?.name);
   let checker: HealthChecker | undefined;
   let stopped = false;
   const address = bridge && containerizer.networkAddress

@@ -9,9 +9,11 @@ import {
   type Clock,
   type ExecutorInfo,
   type FrameworkInfo,
+  hasSecretValues,
   type Ids,
   isTerminalState,
   type KillPolicy,
+  redactSecrets,
   type TaskInfo,
   type TaskStatus,
 } from "../protocol/mod.ts";
@@ -28,6 +30,7 @@ import { executorDirs, podDir, podSpecOf, volumeMounts } from "./pod_spec.ts";
 import { type HealthWatch, watchHealth } from "./task_health.ts";
 import { Fetcher, localReader } from "./fetcher.ts";
 import { containerSpec, sandboxPath } from "./task_spec.ts";
+import { taskSecrets, writeSecretFiles } from "./task_secrets.ts";
 import {
   type KillCause,
   type StatusFields,
@@ -36,6 +39,10 @@ import {
   terminalStatus,
   vanishedState,
 } from "./task_record.ts";
+
+type NetworkInfoStatus = NonNullable<
+  NonNullable<TaskStatus["container_status"]>["network_infos"]
+>[number];
 
 /** What the supervisor needs. */
 export interface TaskSupervisorDeps {
@@ -81,6 +88,11 @@ interface TaskEntry {
   fetching?: AbortController;
   /** Fetches its group executor's URIs into the group's directory (shared by the members). */
   podFetch?: (spec: ContainerSpec) => Promise<void>;
+  /**
+   * The task as sent, with its secrets' bytes, until it launched: the record holds it redacted,
+   * so the values are never stored nor shown.
+   */
+  launchTask?: TaskInfo;
 }
 
 /** Whether a framework declared a capability. */
@@ -247,7 +259,7 @@ export class TaskSupervisor {
     const record: TaskRecord = {
       framework_id: { value: frameworkId },
       framework_info: frameworkInfo,
-      task,
+      task: redactSecrets(task),
       status: { task_id: task.task_id, state: "TASK_STAGING" },
       container_id: this.#deps.ids.uuid(),
       ...(group ? { group } : {}),
@@ -258,6 +270,7 @@ export class TaskSupervisor {
       launching: true,
       ...(launch.pod ? { pod: launch.pod, podDirs: launch.podDirs ?? [] } : {}),
       ...(launch.podFetch ? { podFetch: launch.podFetch } : {}),
+      ...(hasSecretValues(task) ? { launchTask: task } : {}),
     };
     this.#entries.set(key, entry);
     this.#enqueue(entry, () => this.#run(entry));
@@ -267,8 +280,10 @@ export class TaskSupervisor {
     const { record } = entry;
     // The task record is written with TASK_STARTING, atomically, before anything runs.
     await this.#status(entry, { state: "TASK_STARTING" });
+    const task = entry.launchTask ?? record.task;
+    entry.launchTask = undefined;
     const spec = containerSpec({
-      task: record.task,
+      task,
       frameworkId: record.framework_id.value,
       agentId: this.#agentIdFor(record),
       host: this.#options.advertiseIp,
@@ -297,8 +312,12 @@ export class TaskSupervisor {
       await Deno.mkdir(spec.sandbox, { recursive: true });
       await this.#fetch(entry, spec);
       const pod = entry.pod;
-      const volumes = volumeMounts(record.task, resolve(spec.sandbox), pod?.dir);
+      const volumes = volumeMounts(task, resolve(spec.sandbox), pod?.dir);
       if (!volumes.ok) throw new Error(volumes.reason);
+      const secrets = taskSecrets(task, resolve(spec.sandbox));
+      if (!secrets.ok) throw new Error(secrets.reason);
+      volumes.mounts.push(...secrets.secrets.mounts);
+      Object.assign(spec.env, secrets.secrets.env);
       for (const dir of [...(pod ? [pod.dir] : []), ...(entry.podDirs ?? [])]) {
         await Deno.mkdir(dir, { recursive: true });
       }
@@ -310,6 +329,7 @@ export class TaskSupervisor {
         if (ours) await Deno.mkdir(m.hostPath, { recursive: true });
       }
       entry.pod = undefined;
+      await writeSecretFiles(secrets.secrets.files, await secretOwner(spec));
       await handSandboxToImageUser(spec);
       await this.#deps.containerizer.launch(record.container_id, {
         ...spec,
@@ -337,10 +357,23 @@ export class TaskSupervisor {
       state: "TASK_RUNNING",
       container_status: {
         container_id: { value: record.container_id },
-        network_infos: [{ ip_addresses: [{ ip_address: this.#options.advertiseIp }] }],
+        network_infos: [await this.#networkInfo(record)],
       },
     });
     this.#watch(entry);
+  }
+
+  /**
+   * Where the running task is reached, for TASK_RUNNING: on a named network (Mesos' CNI, a Docker
+   * user-defined network) its own address there, as Mesos reports it; else the agent's.
+   */
+  async #networkInfo(record: TaskRecord): Promise<NetworkInfoStatus> {
+    const name = record.task.container?.network_infos?.[0]?.name;
+    const ip = name && this.#deps.containerizer.networkAddress
+      ? await this.#deps.containerizer.networkAddress(record.container_id).catch(() => undefined)
+      : undefined;
+    if (name && ip) return { name, ip_addresses: [{ ip_address: ip }] };
+    return { ip_addresses: [{ ip_address: this.#options.advertiseIp }] };
   }
 
   /**
@@ -636,4 +669,11 @@ async function handSandboxToImageUser(spec: ContainerSpec): Promise<void> {
   if (spec.container?.type !== "DOCKER" || !spec.user?.fromTask || Deno.uid() !== 0) return;
   const account = await lookupUser(spec.user.name);
   if (account) await chownTree(spec.sandbox, account.uid, account.gid);
+}
+
+/** Whose secret files are: the task user's, when the agent runs as root and may hand them over. */
+async function secretOwner(spec: ContainerSpec): Promise<{ uid: number; gid: number } | undefined> {
+  if (!spec.user || Deno.uid() !== 0) return undefined;
+  const account = await lookupUser(spec.user.name);
+  return account ? { uid: account.uid, gid: account.gid } : undefined;
 }

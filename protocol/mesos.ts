@@ -57,11 +57,23 @@ export const LabelsSchema = z.object({
 });
 export type Labels = z.infer<typeof LabelsSchema>;
 
+/**
+ * Mesos' `Secret`: a VALUE carries its bytes (`value.data`, base64 in JSON), a REFERENCE names
+ * one for a secret resolver (agents refuse it: they have none). See `protocol/secrets.ts`.
+ */
+export const SecretSchema = z.object({
+  type: z.enum(["UNKNOWN", "REFERENCE", "VALUE"]).optional(),
+  reference: z.object({ name: z.string(), key: z.string().optional() }).optional(),
+  value: z.object({ data: z.string() }).optional(),
+});
+export type Secret = z.infer<typeof SecretSchema>;
+
 export const EnvironmentSchema = z.object({
   variables: z.array(z.object({
     name: z.string().min(1),
     type: z.enum(["VALUE", "SECRET", "UNKNOWN"]).optional(),
     value: z.string().optional(),
+    secret: SecretSchema.optional(),
   })).default([]),
 });
 
@@ -91,8 +103,8 @@ export type PortMapping = z.infer<typeof PortMappingSchema>;
 
 /**
  * Mesos' `Volume.Source`. Tender mounts `SANDBOX_PATH` (SELF: below the task's sandbox; PARENT:
- * below its task group's shared directory, Mesos' executor sandbox) and `HOST_PATH`; agents
- * refuse the other types at launch, naming them.
+ * below its task group's shared directory, Mesos' executor sandbox), `HOST_PATH` and `SECRET`
+ * (a VALUE secret written as a file); agents refuse the other types at launch, naming them.
  */
 export const VolumeSourceSchema = z.object({
   type: z.enum(["UNKNOWN", "DOCKER_VOLUME", "HOST_PATH", "SANDBOX_PATH", "SECRET", "CSI_VOLUME"]),
@@ -101,6 +113,7 @@ export const VolumeSourceSchema = z.object({
     type: z.enum(["UNKNOWN", "SELF", "PARENT"]).optional(),
     path: z.string(),
   }).optional(),
+  secret: SecretSchema.optional(),
 });
 export type VolumeSource = z.infer<typeof VolumeSourceSchema>;
 
@@ -253,6 +266,8 @@ export const TaskStatusSchema = z.object({
   container_status: z.object({
     container_id: z.object({ value: z.string() }).optional(),
     network_infos: z.array(z.object({
+      /** The named network (CNI, or a Docker user-defined network) the addresses are on. */
+      name: z.string().optional(),
       ip_addresses: z.array(z.object({ ip_address: z.string().optional() })).optional(),
     })).optional(),
     executor_pid: z.number().int().optional(),

@@ -21,3 +21,4 @@ export * from "./resources.ts";
 export * from "./masters.ts";
 export * from "./limits.ts";
 export * from "./private_files.ts";
+export * from "./secrets.ts";

@@ -26,7 +26,12 @@ import {
   sandboxOf,
   terminationOf,
 } from "./containerd_spec.ts";
-import { type NodeOptions, prepareNode, unreachableMessage } from "./containerd_setup.ts";
+import {
+  cniNetworkRefusal,
+  type NodeOptions,
+  prepareNode,
+  unreachableMessage,
+} from "./containerd_setup.ts";
 import { CriClient, CriError } from "./cri_client.ts";
 import { streamCriLog } from "./cri_log.ts";
 import { argv } from "./docker_spec.ts";
@@ -363,6 +368,9 @@ export class ContainerdContainerizer implements Containerizer {
         );
       }
       await this.prepare();
+      const network = spec.pod ? undefined : spec.container?.network_infos?.[0]?.name;
+      const refused = network ? await cniNetworkRefusal(this.cri, network) : undefined;
+      if (refused) throw new Error(`Cannot launch task "${spec.taskId}": ${refused}`);
     } catch (e) {
       join?.made?.(e instanceof Error ? e : new Error(String(e)));
       throw e;

@@ -140,6 +140,40 @@ export function unreachableMessage(socket: string, e: unknown): string {
   return `No containerd answers CRI at ${socket}: ${why}`;
 }
 
+/**
+ * Why a task cannot join the CNI network `name`, or undefined when it can. CRI puts every pod on
+ * the first network of containerd's `conf_dir` (its `max_conf_num` is 1 by default), so only that
+ * one can be named; a name no config there has is unknown.
+ */
+export async function cniNetworkRefusal(cri: CriClient, name: string): Promise<string | undefined> {
+  const status = await cri.status({ timeoutMs: 5_000 });
+  const dir = ConfigSchema.parse(JSON.parse(status.info.config ?? "{}")).cni.confDir;
+  const names: string[] = [];
+  const files: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (/\.(conf|conflist|json)$/.test(entry.name)) files.push(entry.name);
+    }
+  } catch {
+    // Missing: no network.
+  }
+  for (const file of files.sort()) {
+    try {
+      const conf = JSON.parse(await Deno.readTextFile(`${dir}/${file}`));
+      if (typeof conf?.name === "string") names.push(conf.name);
+    } catch {
+      // Not a config containerd could read either.
+    }
+  }
+  if (names[0] === name) return undefined;
+  if (!names.includes(name)) {
+    return `CNI network "${name}" does not exist in containerd's ${dir} ` +
+      `(networks there: ${names.map((n) => `"${n}"`).join(", ") || "none"})`;
+  }
+  return `CNI network "${name}" cannot be joined: containerd puts every pod on the first ` +
+    `network of ${dir}, "${names[0]}"`;
+}
+
 async function hasConf(dir: string): Promise<boolean> {
   try {
     for await (const entry of Deno.readDir(dir)) {

@@ -22,6 +22,7 @@ import {
   LABELS,
   SANDBOX_IN_CONTAINER,
   terminationOf,
+  userNetworkName,
 } from "./docker_spec.ts";
 import { dockerParameterRefusal } from "./docker_parameters.ts";
 import { countChunks, dropFirst, emptyStream, lastLines } from "./log_streams.ts";
@@ -278,7 +279,10 @@ export class DockerContainerizer implements Containerizer {
       ? await this.#pods.get(entry.podId)?.catch(() => undefined)
       : undefined;
     const info = await this.engine.inspect(holder ?? entry.name);
-    return info?.NetworkSettings?.IPAddress || undefined;
+    const settings = info?.NetworkSettings;
+    // The default bridge fills IPAddress; a user-defined network only its entry in Networks.
+    const joined = Object.values(settings?.Networks ?? {}).find((n) => n.IPAddress !== "");
+    return settings?.IPAddress || joined?.IPAddress || undefined;
   }
 
   /** Stops watching and releases the Engine connection; containers keep running. */
@@ -324,6 +328,14 @@ export class DockerContainerizer implements Containerizer {
     const docker = spec.container?.docker;
     if (!docker) {
       throw new Error(`Cannot launch task "${spec.taskId}": it names no container.docker.image`);
+    }
+    const network = userNetworkName(spec);
+    if (network !== undefined && !(await this.engine.hasNetwork(network))) {
+      // As DC/OS expected its overlay to exist: the operator makes the network, tasks join it.
+      throw new Error(
+        `Cannot launch task "${spec.taskId}": Docker network "${network}" does not exist ` +
+          `(create it on the agent's host: docker network create ${network})`,
+      );
     }
     await this.#ensureImage(docker.image, docker.force_pull_image ?? false);
     if (this.#cpuQuota) this.#hostCpus ??= this.engine.info().then((i) => i.NCPU, () => undefined);

@@ -67,6 +67,8 @@ export const ContainerInspectSchema = z.object({
   NetworkSettings: z.object({
     Ports: PortBindingsSchema,
     IPAddress: z.string().default(""),
+    /** The container's address on each network it joined (user-defined ones fill only these). */
+    Networks: z.record(z.object({ IPAddress: z.string().default("") })).nullable().default({}),
   }).optional(),
 });
 export type ContainerInspect = z.infer<typeof ContainerInspectSchema>;
@@ -229,6 +231,17 @@ export class DockerEngine {
       await this.#empty("DELETE", `/images/${encodeURIComponent(image)}?force=true`);
     } catch (e) {
       if (e instanceof EngineError && e.engineStatus === 404) return;
+      throw e;
+    }
+  }
+
+  /** Whether a network of that name (or id) exists (`GET /networks/{name}`). */
+  async hasNetwork(name: string): Promise<boolean> {
+    try {
+      await this.#json("GET", `/networks/${encodeURIComponent(name)}`, z.unknown());
+      return true;
+    } catch (e) {
+      if (e instanceof EngineError && e.engineStatus === 404) return false;
       throw e;
     }
   }

@@ -51,6 +51,17 @@ function networkMode(network: string): string {
     : "host";
 }
 
+/**
+ * The Docker user-defined network a task joins: the name of its first `network_infos` entry,
+ * for a task of its own (not a pod member) whose Docker network is USER or unset.
+ */
+export function userNetworkName(spec: ContainerSpec): string | undefined {
+  if (spec.pod) return undefined;
+  const mode = spec.container?.docker?.network;
+  if (mode !== undefined && mode !== "USER") return undefined;
+  return spec.container?.network_infos?.[0]?.name || undefined;
+}
+
 /** The `POST /containers/create` body for a task. */
 export function createBody(spec: ContainerSpec, options: CreateBodyOptions): CreateContainerBody {
   const { id, owner } = options;
@@ -58,6 +69,7 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
   // A pod's members share its network: the first has it, the others join its namespace.
   const network = spec.pod?.network ?? docker?.network ?? "HOST";
   const joins = network !== "HOST" && options.joinNetworkOf !== undefined;
+  const named = userNetworkName(spec);
   const body: CreateContainerBody = {
     Image: docker?.image ?? "",
     Labels: {
@@ -70,7 +82,7 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
     },
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     HostConfig: {
-      NetworkMode: joins ? `container:${options.joinNetworkOf}` : networkMode(network),
+      NetworkMode: joins ? `container:${options.joinNetworkOf}` : named ?? networkMode(network),
       Privileged: docker?.privileged ?? false,
     },
   };
@@ -114,7 +126,8 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
     }
     body.ExposedPorts = exposed;
     body.HostConfig.PortBindings = bindings;
-  } else if (network === "BRIDGE" && !spec.pod) {
+  } else if ((network === "BRIDGE" || named !== undefined) && !spec.pod) {
+    // Docker publishes ports of a user-defined bridge network as of its default bridge.
     const exposed: Record<string, Record<string, never>> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     (docker?.port_mappings ?? []).forEach((m, i) => {

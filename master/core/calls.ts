@@ -8,6 +8,7 @@ import {
   checkRecordSize,
   isTerminalState,
   pathSafeId,
+  redactSecrets,
   Resources,
 } from "../../protocol/mod.ts";
 import { type AclAction, forbidden } from "../../security/mod.ts";
@@ -67,7 +68,8 @@ export function accept(ctx: MasterContext, call: CallOf<"ACCEPT">): void {
       frameworkId,
       agentId: first.agentId,
       role: first.role,
-      info: launch.task,
+      // Secrets' bytes go to the agent only: what the master keeps (and shows) has none.
+      info: redactSecrets(launch.task),
       resources: launch.resources.toMesos(first.role),
       state: "TASK_STAGING",
       statuses: [],

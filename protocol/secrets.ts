@@ -1,0 +1,92 @@
+/**
+ * Secrets in tasks (Mesos' `Secret`): a VALUE secret carries its bytes to the agent in an
+ * environment variable (`type: SECRET`) or a volume (`source.type: SECRET`). Only the agent that
+ * runs the task reads them; everything that stores or shows a TaskInfo keeps it redacted.
+ */
+import type { CommandInfo, ContainerInfo, Secret, TaskInfo } from "./mesos.ts";
+
+/** A secret without its bytes: its type and reference stay, `value` goes. */
+function redactSecret(secret: Secret): Secret {
+  const { value: _value, ...rest } = secret;
+  return rest;
+}
+
+function redactCommand(command: CommandInfo): CommandInfo {
+  const variables = command.environment?.variables;
+  if (!variables?.some((v) => v.secret?.value)) return command;
+  return {
+    ...command,
+    environment: {
+      ...command.environment,
+      variables: variables.map((v) => (v.secret ? { ...v, secret: redactSecret(v.secret) } : v)),
+    },
+  };
+}
+
+function redactContainer(container: ContainerInfo): ContainerInfo {
+  const volumes = container.volumes;
+  if (!volumes?.some((v) => v.source?.secret?.value)) return container;
+  return {
+    ...container,
+    volumes: volumes.map((v) =>
+      v.source?.secret
+        ? { ...v, source: { ...v.source, secret: redactSecret(v.source.secret) } }
+        : v
+    ),
+  };
+}
+
+/**
+ * The task without the bytes of its secrets (environment variables and volumes of the task, its
+ * executor and its health check's command). What the master and the agent store and show.
+ */
+export function redactSecrets(task: TaskInfo): TaskInfo {
+  const out: TaskInfo = { ...task };
+  if (task.command) out.command = redactCommand(task.command);
+  if (task.container) out.container = redactContainer(task.container);
+  if (task.health_check?.command) {
+    out.health_check = { ...task.health_check, command: redactCommand(task.health_check.command) };
+  }
+  if (task.executor) {
+    out.executor = {
+      ...task.executor,
+      ...(task.executor.command ? { command: redactCommand(task.executor.command) } : {}),
+      ...(task.executor.container ? { container: redactContainer(task.executor.container) } : {}),
+    };
+  }
+  return out;
+}
+
+/** Whether the task carries the bytes of any secret (then only its redaction may be kept). */
+export function hasSecretValues(task: TaskInfo): boolean {
+  return JSON.stringify(redactSecrets(task)) !== JSON.stringify(task);
+}
+
+/** The bytes of a VALUE secret, or why the agent cannot have them. */
+export function secretBytes(
+  secret: Secret | undefined,
+  what: string,
+): { ok: true; bytes: Uint8Array } | { ok: false; reason: string } {
+  if (!secret) return { ok: false, reason: `${what}: a SECRET without a secret` };
+  if (secret.type === "REFERENCE" || (secret.reference && !secret.value)) {
+    return {
+      ok: false,
+      reason: `${what}: secret "${secret.reference?.name ?? ""}" is a REFERENCE, and this agent ` +
+        `has no secret resolver (give a VALUE secret)`,
+    };
+  }
+  if (!secret.value) return { ok: false, reason: `${what}: the secret has no value` };
+  try {
+    const binary = atob(secret.value.data);
+    return { ok: true, bytes: Uint8Array.from(binary, (c) => c.charCodeAt(0)) };
+  } catch {
+    return { ok: false, reason: `${what}: the secret's value.data is not base64` };
+  }
+}
+
+/** Base64 of bytes (a Secret's `value.data`). */
+export function base64Of(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}

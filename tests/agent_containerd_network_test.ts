@@ -1,0 +1,83 @@
+/**
+ * Named CNI networks on the containerd containerizer, against a FakeMaster and a private
+ * containerd: a task naming the network containerd's CRI puts pods on ("tender", the one the
+ * agent provides) runs with its pod's address on it in TASK_RUNNING; a name no CNI config has
+ * fails the task naming it. Ignored, visibly, where containerd, runc or the CNI plugins are missing.
+ */
+import assert from "node:assert/strict";
+import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
+import { startAgent } from "../agent/mod.ts";
+import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
+import { FakeMaster, waitFor } from "./support/fake_master.ts";
+
+function onNetwork(id: string, network: string): TaskInfo {
+  return {
+    name: id,
+    task_id: { value: id },
+    agent_id: { value: "agent-1" },
+    resources: [
+      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
+      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
+    ],
+    command: { value: "sleep 3600" },
+    container: {
+      type: "DOCKER",
+      docker: { image: CRI_TEST_IMAGE, network: "USER" },
+      network_infos: [{ name: network }],
+    },
+  };
+}
+
+function launch(task: TaskInfo): AgentEvent {
+  return {
+    type: "LAUNCH",
+    launch: {
+      framework_id: { value: "fw-1" },
+      framework_info: { user: "root", name: "t", id: { value: "fw-1" } },
+      task,
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "containerd tasks join a CNI network by name; an unknown one fails naming it (needs containerd)",
+  ignore: noContainerd,
+  fn: async () => {
+    const ctd = await startContainerd();
+    const master = new FakeMaster({ heartbeatIntervalSeconds: 1 });
+    const workDir = await Deno.makeTempDir({ prefix: "tender-agent-cni-" });
+    const agent = await startAgent({
+      master: master.url,
+      port: 0,
+      workDir,
+      resources: "cpus:2;mem:1024",
+      containerizer: "containerd",
+      containerdSocket: ctd.socket,
+      statusUpdateRetryMs: 300,
+      log: () => {},
+    });
+    try {
+      await waitFor(() => agent.agent.connected, { what: "the agent to subscribe" });
+      master.send(launch(onNetwork("on-cni", "tender")));
+      const running = await master.waitForState("on-cni", "TASK_RUNNING", 60_000);
+      const info = running.container_status?.network_infos?.[0];
+      assert.equal(info?.name, "tender");
+      assert.match(info?.ip_addresses?.[0]?.ip_address ?? "", /^10\.89\.\d+\.\d+$/);
+
+      master.send(launch(onNetwork("no-cni", "no-such-cni")));
+      const failed = await master.waitForState("no-cni", "TASK_FAILED", 60_000);
+      assert.equal(failed.reason, "REASON_CONTAINER_LAUNCH_FAILED");
+      assert.match(
+        failed.message ?? "",
+        /CNI network "no-such-cni" does not exist in containerd's /,
+      );
+      assert.match(failed.message ?? "", /networks there: "tender"/);
+    } finally {
+      await agent.stop().catch(() => undefined);
+      await master.close();
+      await ctd.stop();
+      await Deno.remove(workDir, { recursive: true }).catch(() => undefined);
+    }
+  },
+});
