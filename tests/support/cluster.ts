@@ -12,10 +12,13 @@ export function freePort(): number {
   return port;
 }
 
-/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
+/**
+ * Polls `check` until it returns a value (not undefined, null or false) or the deadline passes.
+ * null counts as not yet: JSON answers say "not set" with it (`/v2/info`'s `frameworkId`).
+ */
 export async function waitFor<T>(
   what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -28,7 +31,7 @@ export async function waitFor<T>(
         timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
       });
       const value = await Promise.race([check(), expired]).finally(() => clearTimeout(timer));
-      if (value !== undefined && value !== false) return value;
+      if (value !== undefined && value !== null && value !== false) return value;
     } catch (e) {
       lastError = e;
     }

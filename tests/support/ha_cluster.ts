@@ -50,7 +50,8 @@ export class HaCluster {
         );
       }
       for (const m of cluster.masters) m.start();
-      await cluster.waitForLeader();
+      // Three masters and etcd starting at once on a loaded 2-core machine: give them time.
+      await cluster.waitForLeader({ timeoutMs: 60_000 });
     } catch (e) {
       await cluster.stop();
       throw e;
