@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
 import { probeDocker, startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
 
 const SOCKET = "/var/run/docker.sock";
 const dockerUp = await probeDocker(SOCKET);
@@ -324,6 +325,71 @@ Deno.test({
       await removeContainersOf(["dfetch", "dparams", "dunknown"]);
       await agent.stop();
       await master.close();
+      await files.close();
+      await Deno.remove(workDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "agent fetches into a containerd task's sandbox and refuses its docker parameters (needs containerd)",
+  ignore: noContainerd,
+  fn: async (t) => {
+    const files = await fileServer();
+    const ctd = await startContainerd();
+    const master = new FakeMaster({ heartbeatIntervalSeconds: 1 });
+    const workDir = await Deno.makeTempDir({ prefix: "tender-agent-fetch-containerd-" });
+    const agent = await startAgent({
+      master: master.url,
+      port: 0,
+      workDir,
+      resources: "cpus:2;mem:1024",
+      containerizer: "containerd",
+      containerdSocket: ctd.socket,
+      statusUpdateRetryMs: 300,
+      log: () => {},
+    });
+    try {
+      await waitFor(() => agent.agent.connected, { what: "the agent to subscribe" });
+
+      await t.step("a containerd task reads what was fetched at /mnt/mesos/sandbox", async () => {
+        master.send(launch(task("cfetch", "cat $MESOS_SANDBOX/app/conf.txt", {
+          command: {
+            value: "cat $MESOS_SANDBOX/app/conf.txt",
+            uris: [{ value: `${files.base}/app.tgz` }],
+          },
+          container: { type: "DOCKER", docker: { image: CRI_TEST_IMAGE } },
+        })));
+        await master.waitForState("cfetch", "TASK_FINISHED", 60_000);
+        await waitFor(async () => (await logs(agent.url, "cfetch")) === "from the tarball\n", {
+          what: "the task's output to show the fetched file",
+          timeoutMs: 30_000,
+        });
+      });
+
+      await t.step(
+        "docker parameters on a containerd task are TASK_ERROR naming them",
+        async () => {
+          master.send(launch(task("cparams", "true", {
+            container: {
+              type: "DOCKER",
+              docker: { image: CRI_TEST_IMAGE, parameters: [{ key: "label", value: "a=b" }] },
+            },
+          })));
+          const error = await master.waitForState("cparams", "TASK_ERROR", 60_000);
+          assert.equal(error.reason, "REASON_TASK_INVALID");
+          assert.equal(
+            error.message,
+            'Cannot run task "cparams" in containerd: container.docker.parameters (label) are ' +
+              "docker run options, which only the Docker containerizer applies",
+          );
+        },
+      );
+    } finally {
+      await agent.stop();
+      await master.close();
+      await ctd.stop();
       await files.close();
       await Deno.remove(workDir, { recursive: true }).catch(() => {});
     }
