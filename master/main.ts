@@ -27,7 +27,7 @@ const USAGE =
   [--advertise-url URL (http://HOST:PORT): how other masters' redirects name this one]
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
-  [--weights 'role=2;other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
+  [--weights 'role=2,other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
   [--drain-seconds SECS (1): routers drain a task this long before its kill]
   [--agent-max-age SECS (1209600, two weeks): unreachable agents are forgotten after this]
   [--cluster-id ID: on an empty store only, take this cluster id (adopt a lost store's agents)]
@@ -80,7 +80,8 @@ const seconds = (name: string, value: string | undefined, fallback: number) =>
 
 function weights(text: string | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const part of (text ?? "").split(";").map((p) => p.trim()).filter(Boolean)) {
+  // Mesos writes `role=w,role=w`; Tender took `;` first: both separate.
+  for (const part of (text ?? "").split(/[;,]/).map((p) => p.trim()).filter(Boolean)) {
     const [role, value] = part.split("=");
     const weight = Number(value);
     if (!role || !(weight > 0)) {

@@ -295,6 +295,42 @@ export type FrameworkInfo = z.infer<typeof FrameworkInfoSchema>;
 export const FiltersSchema = z.object({ refuse_seconds: z.number().finite().optional() });
 export type Filters = z.infer<typeof FiltersSchema>;
 
+/** Mesos' `Unavailability`: when (ns since the epoch) and for how long a machine is away. */
+export const UnavailabilitySchema = z.object({
+  start: z.object({ nanoseconds: z.number().finite() }),
+  duration: z.object({ nanoseconds: z.number().finite().nonnegative() }).optional(),
+});
+export type Unavailability = z.infer<typeof UnavailabilitySchema>;
+
+/** Mesos' `MachineID`: a machine by hostname, IP, or both. */
+export const MachineIdSchema = z.object({
+  hostname: z.string().min(1).max(LIMITS.idLength).optional(),
+  ip: z.string().min(1).max(64).optional(),
+});
+export type MachineId = z.infer<typeof MachineIdSchema>;
+
+/** An agent's address in an offer or inverse offer (Mesos' `URL`). */
+const AgentUrlSchema = z.object({
+  scheme: z.string(),
+  address: z.object({
+    hostname: z.string().optional(),
+    ip: z.string().optional(),
+    port: z.number().finite(),
+  }),
+  path: z.string().optional(),
+});
+
+/** Mesos' `InverseOffer`: the master asks a framework to give an agent back by a time. */
+export const InverseOfferSchema = z.object({
+  id: OfferIdSchema,
+  url: AgentUrlSchema.optional(),
+  framework_id: FrameworkIdSchema,
+  agent_id: AgentIdSchema.optional(),
+  unavailability: UnavailabilitySchema,
+  resources: z.array(ResourceSchema).default([]),
+});
+export type InverseOffer = z.infer<typeof InverseOfferSchema>;
+
 export const OfferSchema = z.object({
   id: OfferIdSchema,
   framework_id: FrameworkIdSchema,
@@ -313,6 +349,8 @@ export const OfferSchema = z.object({
   attributes: z.array(AttributeSchema).default([]),
   executor_ids: z.array(ExecutorIdSchema).default([]),
   allocation_info: z.object({ role: z.string() }).optional(),
+  /** Set while the agent's machine is scheduled for maintenance. */
+  unavailability: UnavailabilitySchema.optional(),
 });
 export type Offer = z.infer<typeof OfferSchema>;
 
@@ -366,6 +404,22 @@ export const CallSchema = z.discriminatedUnion("type", [
     framework_id: FrameworkIdSchema,
     decline: z.object({
       offer_ids: z.array(OfferIdSchema).min(1),
+      filters: FiltersSchema.optional(),
+    }),
+  }),
+  z.object({
+    type: z.literal("ACCEPT_INVERSE_OFFERS"),
+    framework_id: FrameworkIdSchema,
+    accept_inverse_offers: z.object({
+      inverse_offer_ids: z.array(OfferIdSchema).min(1),
+      filters: FiltersSchema.optional(),
+    }),
+  }),
+  z.object({
+    type: z.literal("DECLINE_INVERSE_OFFERS"),
+    framework_id: FrameworkIdSchema,
+    decline_inverse_offers: z.object({
+      inverse_offer_ids: z.array(OfferIdSchema).min(1),
       filters: FiltersSchema.optional(),
     }),
   }),
@@ -440,6 +494,14 @@ export const EventSchema = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("OFFERS"), offers: z.object({ offers: z.array(OfferSchema) }) }),
   z.object({ type: z.literal("RESCIND"), rescind: z.object({ offer_id: OfferIdSchema }) }),
+  z.object({
+    type: z.literal("INVERSE_OFFERS"),
+    inverse_offers: z.object({ inverse_offers: z.array(InverseOfferSchema) }),
+  }),
+  z.object({
+    type: z.literal("RESCIND_INVERSE_OFFER"),
+    rescind_inverse_offer: z.object({ inverse_offer_id: OfferIdSchema }),
+  }),
   z.object({ type: z.literal("UPDATE"), update: z.object({ status: TaskStatusSchema }) }),
   z.object({
     type: z.literal("MESSAGE"),

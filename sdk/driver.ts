@@ -174,6 +174,33 @@ export class SchedulerDriver {
     }));
   }
 
+  /**
+   * ACCEPT_INVERSE_OFFERS: the framework agrees to give those agents back by their
+   * unavailability (it has moved, or will move, what it runs there).
+   */
+  acceptInverseOffers(inverseOfferIds: string[], filters?: Filters): Promise<void> {
+    return this.#send((framework_id) => ({
+      type: "ACCEPT_INVERSE_OFFERS",
+      framework_id,
+      accept_inverse_offers: {
+        inverse_offer_ids: inverseOfferIds.map(id),
+        ...(filters ? { filters } : {}),
+      },
+    }));
+  }
+
+  /** DECLINE_INVERSE_OFFERS: the framework cannot give those agents back in time. */
+  declineInverseOffers(inverseOfferIds: string[], filters?: Filters): Promise<void> {
+    return this.#send((framework_id) => ({
+      type: "DECLINE_INVERSE_OFFERS",
+      framework_id,
+      decline_inverse_offers: {
+        inverse_offer_ids: inverseOfferIds.map(id),
+        ...(filters ? { filters } : {}),
+      },
+    }));
+  }
+
   /** KILL a task, optionally overriding its grace period. */
   kill(taskId: string, agentId?: string, gracePeriodMs?: number): Promise<void> {
     return this.#send((framework_id) => ({
@@ -414,6 +441,20 @@ export class SchedulerDriver {
         return await s.offers?.(this, event.offers.offers);
       case "RESCIND":
         return await s.rescind?.(this, event.rescind.offer_id.value);
+      case "INVERSE_OFFERS": {
+        const inverse = event.inverse_offers.inverse_offers;
+        if (s.inverseOffers) return await s.inverseOffers(this, inverse);
+        // No hook: accept, as a framework with nothing to move would (Mesos leaves them unanswered).
+        if (inverse.length > 0 && !this.#closing) {
+          await this.acceptInverseOffers(inverse.map((o) => o.id.value));
+        }
+        return;
+      }
+      case "RESCIND_INVERSE_OFFER":
+        return await s.rescindInverseOffer?.(
+          this,
+          event.rescind_inverse_offer.inverse_offer_id.value,
+        );
       case "UPDATE": {
         const status = event.update.status;
         await s.update?.(this, status);

@@ -90,8 +90,8 @@ export type ParsedRecord =
   | { kind: "invalid"; message: string };
 
 /**
- * Parses one event record. Event types this SDK does not know (INVERSE_OFFERS,
- * UPDATE_OPERATION_STATUS, ...) come back as `unknown`, to be skipped, as Mesos clients do.
+ * Parses one event record. Event types this SDK does not know (UPDATE_OPERATION_STATUS,
+ * ...) come back as `unknown`, to be skipped, as Mesos clients do.
  */
 export function parseEventRecord(text: string): ParsedRecord {
   let json: unknown;

@@ -12,9 +12,9 @@ Deno.test("parseEventRecord() parses known events in Mesos' nested JSON form", (
 });
 
 Deno.test("parseEventRecord() marks newer event kinds unknown and bad records invalid", () => {
-  assert.deepEqual(parseEventRecord(`{"type":"INVERSE_OFFERS","inverse_offers":{}}`), {
+  assert.deepEqual(parseEventRecord(`{"type":"UPDATE_OPERATION_STATUS","status":{}}`), {
     kind: "unknown",
-    type: "INVERSE_OFFERS",
+    type: "UPDATE_OPERATION_STATUS",
   });
   assert.equal(parseEventRecord("not json").kind, "invalid");
   assert.equal(parseEventRecord(`{"no":"type"}`).kind, "invalid");

@@ -1,5 +1,11 @@
 /** The callback interface a framework implements, and the error its driver's calls throw. */
-import { type CallType, type Offer, type TaskStatus, TenderError } from "../protocol/mod.ts";
+import {
+  type CallType,
+  type InverseOffer,
+  type Offer,
+  type TaskStatus,
+  TenderError,
+} from "../protocol/mod.ts";
 import type { SchedulerDriver } from "./driver.ts";
 
 /** What the master said when a (re)subscription succeeded. */
@@ -40,6 +46,15 @@ export interface Scheduler {
   offers?(driver: SchedulerDriver, offers: Offer[]): CallbackResult;
   /** An offer is no longer valid (agent gone, offer timeout, ...). */
   rescind?(driver: SchedulerDriver, offerId: string): CallbackResult;
+  /**
+   * Agents are scheduled for maintenance (each inverse offer names one, with its
+   * `unavailability`): move what runs there if you can, then answer with
+   * `driver.acceptInverseOffers` or `declineInverseOffers`. Without this hook the driver
+   * accepts each at once.
+   */
+  inverseOffers?(driver: SchedulerDriver, inverseOffers: InverseOffer[]): CallbackResult;
+  /** An inverse offer is withdrawn (the schedule changed). */
+  rescindInverseOffer?(driver: SchedulerDriver, inverseOfferId: string): CallbackResult;
   /**
    * A task status. With `autoAcknowledge` (the default) the driver acknowledges an update
    * that carries a uuid once this returned (not when it threw: the agent then resends it);

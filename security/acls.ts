@@ -38,6 +38,16 @@ export const ACL_OBJECTS = {
   register_agents: "agents",
   drain_agents: "agents",
   reactivate_agents: "agents",
+  // roles at runtime and maintenance (Mesos' names; machines are ANY or NONE, as there)
+  update_quotas: "roles",
+  view_quotas: "roles",
+  update_weights: "roles",
+  view_roles: "roles",
+  update_maintenance_schedules: "machines",
+  start_maintenances: "machines",
+  stop_maintenances: "machines",
+  get_maintenance_schedules: "machines",
+  get_maintenance_statuses: "machines",
   // containers that reach past their sandbox: refused unless a rule allows them
   launch_privileged_containers: "users",
   mount_host_paths: "paths",

@@ -37,6 +37,14 @@ export interface AllocatorOptions {
   fairnessExcluded?: string[];
 }
 
+/** A role's quota: scalar amounts in whole units by name (Mesos' QuotaConfig). */
+export interface Quota {
+  /** Held back from other roles until the role holds this much. */
+  guarantees: Readonly<Record<string, number>>;
+  /** Never offered past: the role's allocation plus an offer stays within it. */
+  limits: Readonly<Record<string, number>>;
+}
+
 interface AgentBook {
   readonly id: string;
   hostname: string;
@@ -72,6 +80,11 @@ export class Allocator {
   readonly #agentOrder: string[] = [];
   readonly #frameworks = new Map<string, FrameworkBook>();
   readonly #weights = new Map<string, number>();
+  /** role -> quota, milli-units by scalar name. */
+  readonly #quotas = new Map<
+    string,
+    { guarantees: Map<string, number>; limits: Map<string, number> }
+  >();
   readonly #fairnessExcluded: string[];
   readonly #roleSorter: DrfSorter;
   readonly #frameworkSorters = new Map<string, DrfSorter>();
@@ -215,6 +228,21 @@ export class Allocator {
   }
 
   /**
+   * Sets a role's quota (none when undefined). Offers to the role are cut to its limits; while a
+   * role holds less than its guarantees, that much of the cluster's free resources is held back
+   * from roles without an unmet guarantee, and roles with one are served first.
+   */
+  setQuota(role: string, quota: Quota | undefined): void {
+    if (!quota) {
+      this.#quotas.delete(role);
+      return;
+    }
+    const milli = (amounts: Readonly<Record<string, number>>) =>
+      new Map(Object.entries(amounts).map(([name, v]) => [name, Math.round(v * 1000)]));
+    this.#quotas.set(role, { guarantees: milli(quota.guarantees), limits: milli(quota.limits) });
+  }
+
+  /**
    * Counts resources as allocated to a framework (used on recovery and when tasks are
    * re-learned). An unknown framework is tracked, inactive, until it subscribes. Throws for an
    * unknown agent. Holding more than the agent's total leaves it with nothing free. A holding
@@ -300,11 +328,19 @@ export class Allocator {
     const out: Allocation[] = [];
     const n = order.length;
     const start = n === 0 ? 0 : this.#runs++ % n;
+    const headroom = this.#headroom();
     for (let k = 0; k < n; k++) {
       const agent = this.#agents.get(order[(start + k) % n]!)!;
       if (!agent.active || !this.#allocatable(agent.free)) continue;
-      const grant = this.#pick(agent, now);
-      if (grant) out.push(grant);
+      // Without quotas the first grant takes the whole slice; a grant cut by a quota leaves
+      // the rest of the slice to the next (framework, role) in order.
+      const granted = new Set<string>();
+      while (this.#allocatable(agent.free)) {
+        const grant = this.#pick(agent, now, { granted, headroom });
+        if (!grant) break;
+        granted.add(`${grant.role}\u0000${grant.frameworkId}`);
+        out.push(grant);
+      }
     }
     return out;
   }
@@ -333,19 +369,90 @@ export class Allocator {
     return { frameworks, roles };
   }
 
-  /** The first (role, framework) in DRF order that takes the agent's whole free slice. */
-  #pick(agent: AgentBook, now: number): Allocation | undefined {
-    const free = agent.free;
-    for (const role of this.#roleSorter.sorted()) {
+  /**
+   * The first (role, framework) in DRF order that takes the agent's free slice, cut to the
+   * role's quota limit and, for a role without an unmet guarantee, to what the others'
+   * guarantees leave (Mesos' quota headroom). Roles with an unmet guarantee go first.
+   */
+  #pick(
+    agent: AgentBook,
+    now: number,
+    run: { granted: ReadonlySet<string>; headroom: Headroom | undefined },
+  ): Allocation | undefined {
+    const roles = this.#roleSorter.sorted();
+    const { headroom } = run;
+    const first = headroom ? roles.filter((r) => this.#unmetGuarantee(r)) : [];
+    for (const role of first.length > 0 ? [...first, ...roles] : roles) {
+      const guaranteed = first.includes(role);
+      if (!guaranteed && first.length > 0 && this.#unmetGuarantee(role)) continue;
+      let offer = this.#capToLimit(role, agent.free);
+      if (headroom) {
+        offer = capScalars(offer, headroom.spare(guaranteed ? this.#unmet(role) : undefined));
+      }
+      if (!this.#allocatable(offer)) continue;
       const sorter = this.#frameworkSorters.get(role)!;
       for (const frameworkId of sorter.sorted()) {
+        if (run.granted.has(`${role}\u0000${frameworkId}`)) continue;
         const fw = this.#frameworks.get(frameworkId)!;
-        if (fw.filters.size > 0 && fw.filters.blocks(agent.id, role, free, now)) continue;
-        this.#book(frameworkId, role, agent, free);
-        return { frameworkId, role, agentId: agent.id, resources: free };
+        if (fw.filters.size > 0 && fw.filters.blocks(agent.id, role, offer, now)) continue;
+        const unmetBefore = headroom ? this.#unmet(role) : undefined;
+        this.#book(frameworkId, role, agent, offer);
+        headroom?.granted(offer, unmetBefore, this.#unmet(role));
+        return { frameworkId, role, agentId: agent.id, resources: offer };
       }
     }
     return undefined;
+  }
+
+  /** What a role still lacks of its guarantees, milli-units by name (none: empty). */
+  #unmet(role: string): Map<string, number> {
+    const out = new Map<string, number>();
+    const quota = this.#quotas.get(role);
+    if (!quota) return out;
+    const held = this.#roleSorter.has(role) ? this.#roleSorter.allocation(role) : undefined;
+    for (const [name, milli] of quota.guarantees) {
+      const lack = milli - (held?.scalarMilli(name) ?? 0);
+      if (lack > 0) out.set(name, lack);
+    }
+    return out;
+  }
+
+  #unmetGuarantee(role: string): boolean {
+    return this.#unmet(role).size > 0;
+  }
+
+  /** The slice cut so that the role's allocation plus it stays within the role's limits. */
+  #capToLimit(role: string, free: Resources): Resources {
+    const limits = this.#quotas.get(role)?.limits;
+    if (!limits || limits.size === 0) return free;
+    const held = this.#roleSorter.has(role) ? this.#roleSorter.allocation(role) : undefined;
+    const room = new Map<string, number>();
+    for (const [name, milli] of limits) {
+      room.set(name, Math.max(0, milli - (held?.scalarMilli(name) ?? 0)));
+    }
+    return capScalars(free, room);
+  }
+
+  /**
+   * The quota headroom of a run: the cluster's free scalars (active agents) and what roles
+   * lack of their guarantees; undefined when no role has a guarantee.
+   */
+  #headroom(): Headroom | undefined {
+    const required = new Map<string, number>();
+    for (const role of this.#quotas.keys()) {
+      for (const [name, milli] of this.#unmet(role)) {
+        required.set(name, (required.get(name) ?? 0) + milli);
+      }
+    }
+    if (required.size === 0) return undefined;
+    const free = new Map<string, number>();
+    for (const agent of this.#agents.values()) {
+      if (!agent.active) continue;
+      for (const [name, milli] of scalarsOf(agent.free)) {
+        free.set(name, (free.get(name) ?? 0) + milli);
+      }
+    }
+    return new Headroom(free, required);
   }
 
   #allocatable(free: Resources): boolean {
@@ -482,6 +589,54 @@ export class Allocator {
     this.#frameworkTotals.setTotal(total);
     for (const sorter of this.#frameworkSorters.values()) sorter.setTotal(total);
   }
+}
+
+/** A run's running count of free scalars and of what guarantees still need. */
+class Headroom {
+  constructor(
+    readonly free: Map<string, number>,
+    readonly required: Map<string, number>,
+  ) {}
+
+  /**
+   * What a role may take, by name (names not listed: all): what is free beyond every unmet
+   * guarantee, plus what the role itself still lacks of its own (`own`).
+   */
+  spare(own?: ReadonlyMap<string, number>): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, need] of this.required) {
+      const beyond = Math.max(0, (this.free.get(name) ?? 0) - need);
+      out.set(name, beyond + (own?.get(name) ?? 0));
+    }
+    return out;
+  }
+
+  /** Accounts for a grant, and for how much it met of its role's guarantees. */
+  granted(
+    resources: Resources,
+    unmetBefore: ReadonlyMap<string, number> | undefined,
+    unmetAfter: ReadonlyMap<string, number>,
+  ): void {
+    for (const [name, milli] of scalarsOf(resources)) {
+      this.free.set(name, Math.max(0, (this.free.get(name) ?? 0) - milli));
+    }
+    for (const [name, before] of unmetBefore ?? []) {
+      const met = before - (unmetAfter.get(name) ?? 0);
+      if (met > 0) this.required.set(name, Math.max(0, (this.required.get(name) ?? 0) - met));
+    }
+  }
+}
+
+/** The bundle with each scalar named in `caps` cut to at most that many milli-units. */
+function capScalars(resources: Resources, caps: ReadonlyMap<string, number>): Resources {
+  let cut: Record<string, number> | undefined;
+  for (const [name, cap] of caps) {
+    if (resources.kind(name) !== "SCALAR" || resources.scalarMilli(name) <= cap) continue;
+    (cut ??= {})[name] = cap / 1000;
+  }
+  if (!cut) return resources;
+  const names = new Set(Object.keys(cut));
+  return resources.filter((n) => !names.has(n)).add(Resources.scalars(cut));
 }
 
 function lowerBound(sorted: readonly string[], id: string): number {

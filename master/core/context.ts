@@ -7,6 +7,9 @@ import { ServerSecurity } from "../../security/mod.ts";
 import { Allocator } from "../allocator/allocator.ts";
 import { OfferBook } from "../allocator/offer_book.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
+import type { MaintenanceBooks, MaintenanceRecord } from "./machines.ts";
+import { emptyMaintenance } from "./machines.ts";
+import type { QuotaRecord, WeightRecord } from "./roles.ts";
 import { taskKey } from "./records.ts";
 
 /** A record to write to or delete from the store. */
@@ -14,7 +17,10 @@ export type Change =
   | { kind: "agent"; id: string; value: AgentRecord | null }
   | { kind: "framework"; id: string; value: FrameworkRecord | null }
   | { kind: "task"; frameworkId: string; taskId: string; value: TaskRecord | null }
-  | { kind: "removed_framework"; id: string };
+  | { kind: "removed_framework"; id: string }
+  | { kind: "quota"; role: string; value: QuotaRecord | null }
+  | { kind: "weight"; role: string; value: WeightRecord | null }
+  | { kind: "maintenance"; value: MaintenanceRecord };
 
 /** A message for the shell to deliver. */
 export type Outgoing =
@@ -116,6 +122,12 @@ export class MasterContext {
   /** When each disconnected agent was last heard from (recovered agents: the recovery time). */
   readonly silentSince = new Map<string, number>();
   readonly offers = new OfferBook();
+  /** Quotas by role (UPDATE_QUOTA), durable. */
+  readonly quotas = new Map<string, QuotaRecord>();
+  /** Weights set by UPDATE_WEIGHTS, durable; they win over `options.weights`. */
+  readonly weights = new Map<string, number>();
+  /** The maintenance schedule, machines down, inverse offers and their answers. */
+  readonly maintenance: MaintenanceBooks = emptyMaintenance();
   readonly allocator = new Allocator();
   readonly changes: Change[] = [];
   readonly outbox: Outgoing[] = [];

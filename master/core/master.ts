@@ -3,7 +3,7 @@
  * operation the shell takes `drain()` — the records to persist, then the events to send —
  * and persists before it acknowledges anything.
  */
-import type { AgentCall, Call, Clock, Ids } from "../../protocol/mod.ts";
+import type { AgentCall, Call, Clock, Ids, MachineId } from "../../protocol/mod.ts";
 import { isTerminalState, Resources, TenderError } from "../../protocol/mod.ts";
 import {
   accept,
@@ -30,6 +30,16 @@ import {
 import { drainAgent, reactivateAgent } from "./maintenance.ts";
 import { allocate, rescindOffer } from "./offers.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
+import type { MaintenanceRecord, MaintenanceSchedule } from "./machines.ts";
+import {
+  answerInverseOffers,
+  refuseIfDown,
+  sendInverseOffers,
+  startMaintenance,
+  stopMaintenance,
+  updateSchedule,
+} from "./maintenance_schedule.ts";
+import { type QuotaRecord, updateQuota, updateWeights, type WeightRecord } from "./roles.ts";
 
 /** What the store gives back on start-up. */
 export interface Snapshot {
@@ -37,6 +47,11 @@ export interface Snapshot {
   frameworks: FrameworkRecord[];
   tasks: TaskRecord[];
   removedFrameworks: string[];
+  /** Roles' quotas and weights (UPDATE_QUOTA, UPDATE_WEIGHTS). */
+  quotas?: QuotaRecord[];
+  weights?: WeightRecord[];
+  /** The maintenance schedule and the machines down. */
+  maintenance?: MaintenanceRecord;
 }
 
 /** The master core. One instance per master process; not thread-safe (the shell serialises). */
@@ -60,6 +75,15 @@ export class Master {
     const { ctx } = this;
     const now = ctx.now();
     for (const id of snapshot.removedFrameworks) ctx.removedFrameworks.add(id);
+    for (const quota of snapshot.quotas ?? []) {
+      ctx.quotas.set(quota.role, quota);
+      ctx.allocator.setQuota(quota.role, quota);
+    }
+    for (const { role, weight } of snapshot.weights ?? []) {
+      ctx.weights.set(role, weight);
+      ctx.allocator.setWeight(role, weight);
+    }
+    if (snapshot.maintenance) ctx.maintenance.record = snapshot.maintenance;
     for (const agent of snapshot.agents) {
       ctx.agents.set(agent.id, agent);
       ctx.allocator.addAgent({
@@ -162,6 +186,16 @@ export class Master {
         return acknowledge(ctx, call);
       case "RECONCILE":
         return reconcile(ctx, call);
+      case "ACCEPT_INVERSE_OFFERS":
+      case "DECLINE_INVERSE_OFFERS": {
+        const answer = call.type === "ACCEPT_INVERSE_OFFERS"
+          ? call.accept_inverse_offers
+          : call.decline_inverse_offers;
+        return answerInverseOffers(ctx, frameworkId, {
+          ids: answer.inverse_offer_ids.map((id) => id.value),
+          status: call.type === "ACCEPT_INVERSE_OFFERS" ? "ACCEPT" : "DECLINE",
+        });
+      }
       case "REVIVE":
         return setSuppressed(ctx, frameworkId, { suppress: false, roles: call.revive.roles });
       case "SUPPRESS":
@@ -192,12 +226,14 @@ export class Master {
     remoteIp?: string,
     principal?: string,
   ): string {
+    const ip = call.subscribe.advertise_ip ?? remoteIp;
+    refuseIfDown(this.ctx, { info: call.subscribe.agent_info, ip });
     return subscribeAgent(this.ctx, {
       info: call.subscribe.agent_info,
       tasks: call.subscribe.tasks,
       clusterId: call.subscribe.cluster_id,
       streamId,
-      ip: call.subscribe.advertise_ip ?? remoteIp,
+      ip,
       scheme: call.subscribe.scheme,
       principal,
     });
@@ -223,6 +259,31 @@ export class Master {
   /** REACTIVATE_AGENT. */
   reactivateAgent(agentId: string): void {
     reactivateAgent(this.ctx, agentId);
+  }
+
+  /** UPDATE_QUOTA: sets roles' quotas (guarantees the cluster can hold, unless `force`). */
+  updateQuota(request: { force: boolean; configs: readonly QuotaRecord[] }): void {
+    updateQuota(this.ctx, request);
+  }
+
+  /** UPDATE_WEIGHTS: sets roles' weights. */
+  updateWeights(infos: readonly WeightRecord[]): void {
+    updateWeights(this.ctx, infos);
+  }
+
+  /** UPDATE_MAINTENANCE_SCHEDULE: replaces the schedule; its machines are DRAINING. */
+  updateMaintenanceSchedule(schedule: MaintenanceSchedule): void {
+    updateSchedule(this.ctx, schedule);
+  }
+
+  /** START_MAINTENANCE: the machines go DOWN (their agents' tasks are killed). */
+  startMaintenance(machines: readonly MachineId[]): void {
+    startMaintenance(this.ctx, machines);
+  }
+
+  /** STOP_MAINTENANCE: the machines come back UP and leave the schedule. */
+  stopMaintenance(machines: readonly MachineId[]): void {
+    stopMaintenance(this.ctx, machines);
   }
 
   /** The operator's TEARDOWN: the framework's tasks are killed and it is removed. */
@@ -251,6 +312,7 @@ export class Master {
     forgetGoneAgents(ctx);
     expireFailovers(ctx);
     allocate(ctx, options.batch);
+    sendInverseOffers(ctx);
   }
 
   /** Runs an allocation over the agents whose resources changed, if any. */

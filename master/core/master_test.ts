@@ -88,7 +88,13 @@ function harness(options: Partial<typeof DEFAULT_MASTER_OPTIONS> = {}) {
 }
 
 function applyChange(store: Map<string, unknown>, c: Change) {
-  const key = c.kind === "task" ? `task/${c.frameworkId}/${c.taskId}` : `${c.kind}/${c.id}`;
+  const key = c.kind === "task"
+    ? `task/${c.frameworkId}/${c.taskId}`
+    : c.kind === "quota" || c.kind === "weight"
+    ? `${c.kind}/${c.role}`
+    : c.kind === "maintenance"
+    ? c.kind
+    : `${c.kind}/${c.id}`;
   const value = c.kind === "removed_framework" ? true : c.value;
   if (value === null) store.delete(key);
   else store.set(key, value);

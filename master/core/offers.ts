@@ -3,6 +3,8 @@ import type { Offer } from "../../protocol/mod.ts";
 import type { Resources } from "../../protocol/mod.ts";
 import type { OfferRecord } from "../allocator/offer_book.ts";
 import type { MasterContext } from "./context.ts";
+import { machineOfAgent } from "./machines.ts";
+import type { AgentRecord } from "./records.ts";
 
 /** Runs the allocator over the pending candidates and sends the resulting offers. */
 export function allocate(ctx: MasterContext, everything = false): number {
@@ -62,7 +64,14 @@ export function offerMessage(ctx: MasterContext, offer: OfferRecord): Offer {
     attributes: agent.info.attributes,
     executor_ids: [],
     allocation_info: { role: offer.role },
+    ...unavailabilityOf(ctx, agent),
   };
+}
+
+/** An offer of an agent on a machine in the maintenance schedule says when it goes away. */
+function unavailabilityOf(ctx: MasterContext, agent: AgentRecord): Pick<Offer, "unavailability"> {
+  const machine = machineOfAgent(ctx, agent);
+  return machine ? { unavailability: machine.unavailability } : {};
 }
 
 /** Withdraws an outstanding offer: its resources go back, and the framework is told. */

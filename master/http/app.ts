@@ -24,6 +24,7 @@ import type { MasterRuntime } from "../runtime.ts";
 import type { MasterContext } from "../core/context.ts";
 import { type AuthenticationSwitches, MASTER_CHALLENGE, requireCredentials } from "./auth.ts";
 import { masterState, operatorView, type Visibility } from "./state_json.ts";
+import { legacyRoleRoutes, ROLE_CALLS, roleCall } from "./operator_roles.ts";
 
 /** The operator calls that change state: agent maintenance. */
 const MaintenanceCallSchema = z.discriminatedUnion("type", [
@@ -112,6 +113,7 @@ export function masterApp(
       ? String(body.type)
       : "";
     const principal = principalOf(c);
+    if (ROLE_CALLS.has(type)) return await roleCall(c, runtime, { security, switches, body });
     if (CHANGES.has(type)) {
       requireCredentials(c, security, switches.httpReadwrite);
       const call = parseBody(body, MaintenanceCallSchema, "master::Call");
@@ -151,6 +153,8 @@ export function masterApp(
     if (view === undefined) throw badRequest(`Unsupported operator call type "${type}"`);
     return c.json(view);
   });
+
+  legacyRoleRoutes(app, runtime, { security, switches });
 
   const state = async (c: Context) =>
     c.json(

@@ -10,6 +10,12 @@ export const keys = {
   task: (frameworkId: string, taskId: string) => ["tasks", frameworkId, taskId] as const,
   removedFrameworks: ["removed_frameworks"] as const,
   removedFramework: (id: string) => ["removed_frameworks", id] as const,
+  quotas: ["quotas"] as const,
+  quota: (role: string) => ["quotas", role] as const,
+  weights: ["weights"] as const,
+  weight: (role: string) => ["weights", role] as const,
+  /** The maintenance schedule and the machines down, one record. */
+  maintenance: ["maintenance"] as const,
   /** Where a record that no longer parses is moved (`load` sets it aside, never deletes it). */
   quarantined: (key: readonly (string | number)[]) => ["quarantine", ...key] as const,
 };

@@ -14,6 +14,8 @@ import {
 import type { Change } from "../core/context.ts";
 import type { Snapshot } from "../core/master.ts";
 import { AgentRecordSchema, FrameworkRecordSchema, TaskRecordSchema } from "../core/records.ts";
+import { QuotaRecordSchema, WeightRecordSchema } from "../core/roles.ts";
+import { MaintenanceRecordSchema } from "../core/machines.ts";
 import { keys } from "./keys.ts";
 
 /** A record the master could not read back, moved aside. */
@@ -93,7 +95,26 @@ export class MasterStore {
       frameworks: await read(keys.frameworks, FrameworkRecordSchema),
       tasks: await read(keys.tasks, TaskRecordSchema),
       removedFrameworks: removed,
+      quotas: await read(keys.quotas, QuotaRecordSchema),
+      weights: await read(keys.weights, WeightRecordSchema),
+      maintenance: await this.#maintenance(onBadRecord),
     };
+  }
+
+  /** The maintenance record (one key); a damaged one is reported and read as none. */
+  async #maintenance(onBadRecord: (bad: BadRecord) => void) {
+    const entry = await this.#store.get(keys.maintenance);
+    if (entry.value === null || entry.value === undefined) return undefined;
+    const parsed = MaintenanceRecordSchema.safeParse(entry.value);
+    if (parsed.success) return parsed.data;
+    onBadRecord({
+      key: keys.maintenance,
+      quarantine: keys.quarantined(keys.maintenance),
+      reason: parsed.error.issues[0]?.message ?? "unparseable",
+    });
+    await this.#store.atomic().set(keys.quarantined(keys.maintenance), entry.value)
+      .delete(keys.maintenance).commit();
+    return undefined;
   }
 
   /**
@@ -132,5 +153,11 @@ function toEntry(change: Change): { key: StoreKey; value: unknown } {
       return { key: keys.task(change.frameworkId, change.taskId), value: change.value };
     case "removed_framework":
       return { key: keys.removedFramework(change.id), value: true };
+    case "quota":
+      return { key: keys.quota(change.role), value: change.value };
+    case "weight":
+      return { key: keys.weight(change.role), value: change.value };
+    case "maintenance":
+      return { key: keys.maintenance, value: change.value };
   }
 }

@@ -126,6 +126,13 @@ export class MarathonScheduler implements Scheduler {
 
   async offers(driver: DriverPort, offers: Offer[]): Promise<void> {
     this.#driver = driver;
+    // Agents scheduled for maintenance (their offers carry an unavailability) get no new
+    // instances while other agents offer something: their offers go back for a short while.
+    const leaving = offers.filter((o) => o.unavailability !== undefined);
+    if (leaving.length > 0 && leaving.length < offers.length) {
+      await driver.decline(leaving.map((o) => o.id.value), { refuse_seconds: 5 });
+      offers = offers.filter((o) => o.unavailability === undefined);
+    }
     let planned = await this.#planOffers(offers);
     // Kills a restart's launches wait for (an instance turned healthy since the last pass):
     // sent by a pass now, then the offers are planned again.
