@@ -56,6 +56,11 @@ export const ACL_OBJECTS = {
   create_apps: "paths",
   update_apps: "paths",
   delete_apps: "paths",
+  // Marathon's secret store, per secret path (values are never shown: view lists names)
+  view_secrets: "paths",
+  create_secrets: "paths",
+  update_secrets: "paths",
+  delete_secrets: "paths",
   // the registry, per repository
   pull_images: "repositories",
   push_images: "repositories",

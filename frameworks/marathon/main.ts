@@ -1,7 +1,7 @@
 /**
  * `deno task marathon --master URL[,URL...] [--port 8080] [--host 127.0.0.1] [--work-dir DIR]
  *   [--store etcd://HOST:PORT[,…][/prefix] | PATH] [--advertise-url URL]
- *   [--mesos-user NAME] [--log-level debug|info|warn|error]
+ *   [--mesos-user NAME] [--secrets-key-file FILE] [--log-level debug|info|warn|error]
  *   [security flags: see MARATHON_SECURITY_USAGE]`
  */
 import { fileLimitWarning, openFilesLimit } from "../../protocol/file_limit.ts";
@@ -10,6 +10,7 @@ import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../..
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
 import { startMarathon } from "./start_marathon.ts";
+import { loadSecretsKey } from "./secrets/secret_store.ts";
 import { SCHEDULING_FLAGS, SCHEDULING_USAGE, schedulingOptions } from "./scheduling_flags.ts";
 import {
   MARATHON_SECURITY_FLAGS,
@@ -25,6 +26,7 @@ const USAGE =
   "[--advertise-url URL (http://HOST:PORT): where the other Marathons proxy to when this one leads] " +
   SCHEDULING_USAGE +
   "[--mesos-user NAME (the user tasks run as unless the app names one; default: this process's)] " +
+  "[--secrets-key-file FILE (32 bytes, hex or base64: the secret store's key; without it no secrets)] " +
   "[--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]\n" +
   MARATHON_SECURITY_USAGE;
 
@@ -36,6 +38,7 @@ const args = parseFlags(USAGE, {
   store: { type: "string" },
   "advertise-url": { type: "string" },
   "mesos-user": { type: "string" },
+  "secrets-key-file": { type: "string" },
   ...SCHEDULING_FLAGS,
   "log-level": { type: "string" },
   ...MARATHON_SECURITY_FLAGS,
@@ -72,12 +75,18 @@ if (args["advertise-url"] !== undefined && store?.kind !== "etcd") {
   usageError("--advertise-url needs --store etcd://…", USAGE);
 }
 
+const secretsKeyFile = args["secrets-key-file"];
+const secretsKey = secretsKeyFile === undefined
+  ? undefined
+  : await loadSecretsKey(secretsKeyFile).catch((e) => usageError((e as Error).message, USAGE));
+
 // The driver follows the leader among the listed masters.
 const options = {
   master: masters,
   port,
   host: args.host!,
   ...(mesosUser !== undefined ? { user: mesosUser } : {}),
+  ...(secretsKey ? { secretsKey } : {}),
   ...schedulingOptions(args, USAGE),
   log,
   security: secure.security,

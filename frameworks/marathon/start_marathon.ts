@@ -30,6 +30,7 @@ import { ServicePortAllocator } from "./placement/service_ports.ts";
 import { DEFAULT_SERVICE_PORTS } from "./scheduling_flags.ts";
 import { DEFAULT_RECONCILIATION_INTERVAL_MS } from "./scheduler/marathon_scheduler.ts";
 import { MarathonStore } from "./store/store.ts";
+import { SecretStore } from "./secrets/secret_store.ts";
 import { DenoKvStore, type StateStore } from "../../store/mod.ts";
 
 /** How to start Marathon. */
@@ -76,6 +77,11 @@ export interface StartMarathonOptions {
    */
   onFrameworkTakenOver?: (message: string) => void;
   log?: Logger;
+  /**
+   * The AES-256-GCM key of the secret store (`--secrets-key-file`, see `loadSecretsKey`).
+   * Without it `/v2/secrets` answers 503 and an app that declares `secrets` is a 422.
+   */
+  secretsKey?: CryptoKey;
 }
 
 /** A running Marathon. */
@@ -168,12 +174,14 @@ export async function runMarathon(
   const servicePorts = options.servicePorts ?? DEFAULT_SERVICE_PORTS;
   const reconciliationIntervalMs = options.reconciliationIntervalMs ??
     DEFAULT_RECONCILIATION_INTERVAL_MS;
+  const secrets = options.secretsKey ? new SecretStore(kv, options.secretsKey, clock) : undefined;
   const service = new MarathonService({
     store,
     clock,
     ids,
     events,
     servicePorts: new ServicePortAllocator(servicePorts),
+    ...(secrets ? { secrets } : {}),
   });
   const scheduler = new MarathonScheduler({
     store,
@@ -183,6 +191,7 @@ export async function runMarathon(
     ids,
     backoff,
     reconciliationIntervalMs,
+    ...(secrets ? { secrets } : {}),
   });
   const frameworkId = await store.getFrameworkId();
   const log = options.log ?? createLogger({ component: "marathon" });
@@ -235,6 +244,7 @@ export async function runMarathon(
     security,
     ...(options.realm ? { realm: options.realm } : {}),
     frameworkLoss: () => framework.loss,
+    ...(secrets ? { secrets } : {}),
     info: {
       get leader() {
         return self.hostPort();

@@ -20,6 +20,8 @@ import type { App } from "../app/normalize.ts";
 import { isChildOf, segments } from "../app/path_id.ts";
 import { appsRoutes, storedAppInfo } from "./apps_routes.ts";
 import { podsRoutes } from "./pods_routes.ts";
+import { secretsRoutes } from "./secrets_routes.ts";
+import type { SecretStore } from "../secrets/secret_store.ts";
 import {
   deleteGroup,
   groupAt,
@@ -59,6 +61,8 @@ export interface MarathonApiDeps {
   realm?: string;
   /** Why this Marathon has no framework at the master now, if it lost it (`/v2/info`, `/ping`). */
   frameworkLoss?: () => { message: string; at: string } | undefined;
+  /** The secret store behind `/v2/secrets` (absent: no `--secrets-key-file`, the routes say so). */
+  secrets?: SecretStore;
 }
 
 /** Builds the hono app serving Marathon's REST API. */
@@ -136,6 +140,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
 
   appsRoutes(api, service, access);
   podsRoutes(api, service, access);
+  secretsRoutes(api, { secrets: deps.secrets, service, access });
 
   const touched = (d: { affectedApps: string[]; pods?: string[] }) => [
     ...new Set([...d.affectedApps, ...(d.pods ?? [])]),

@@ -3,7 +3,8 @@
  * with credentials configured every route but `/ping` needs them (401 with
  * `WWW-Authenticate: Basic realm="Mesosphere"` and a `{"message"}` body); the ACLs' view_apps,
  * create_apps, update_apps and delete_apps decide per app, pod and group path (prefix match).
- * Lists show only what the principal may view; a change needs the right action on every path
+ * The secret store's routes ask view_secrets, create_secrets, update_secrets and delete_secrets
+ * per secret path. Lists show only what the principal may view; a change needs the right action on every path
  * it touches (the service asks, `MutationOptions.authorize`), else 403 naming the principal,
  * the action and the path, counted in `/metrics`.
  */
@@ -11,6 +12,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import { authenticate, principalOf, ServerSecurity } from "../../../security/mod.ts";
 import { resolvePathId } from "../app/path_id.ts";
 import type { AuthorizeChange } from "../service/marathon_service.ts";
+
+/** What the ACLs allow on Marathon's secret store, per secret path. */
+export type SecretAction = "view_secrets" | "create_secrets" | "update_secrets" | "delete_secrets";
 
 /** Marathon's default realm (`--http_realm`). */
 export const MARATHON_REALM = "Mesosphere";
@@ -53,6 +57,16 @@ export class RequestAccess {
   /** 403 unless the principal may view `path`. */
   mustView(path: string): void {
     this.#security.authorize("view_apps", this.principal, resolvePathId(path));
+  }
+
+  /** Whether the principal may do a secret action to the secret at `path` (canonical). */
+  canSecret(action: SecretAction, path: string): boolean {
+    return this.#security.acls.allows(action, this.principal, path);
+  }
+
+  /** 403 unless the principal may do a secret action to the secret at `path` (canonical). */
+  mustSecret(action: SecretAction, path: string): void {
+    this.#security.authorize(action, this.principal, path);
   }
 
   /** The check the service runs on every path a mutation touches. */

@@ -5,6 +5,7 @@ import { MarathonService } from "../service/marathon_service.ts";
 import { MarathonStore } from "../store/store.ts";
 import { DenoKvStore } from "../../../store/mod.ts";
 import { marathonApi, type MarathonApiDeps } from "./api.ts";
+import { SecretStore } from "../secrets/secret_store.ts";
 
 /** What a test gets: a request function over the app, and the parts behind it. */
 export interface Harness {
@@ -20,14 +21,25 @@ export interface Harness {
 /** Runs `fn` against a fresh API and store, cleaning up after. */
 export async function withApi(
   fn: (h: Harness) => Promise<void>,
-  more: Pick<MarathonApiDeps, "security" | "realm" | "frameworkLoss" | "metrics"> = {},
+  more: Pick<MarathonApiDeps, "security" | "realm" | "frameworkLoss" | "metrics"> & {
+    /** Keep secrets under this key (`/v2/secrets`, apps' `secrets`). */
+    secretsKey?: CryptoKey;
+  } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "marathon-api-" });
   const kv = await DenoKvStore.open(`${dir}/kv.sqlite3`);
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const events = new EventBus(clock);
   const store = new MarathonStore(kv);
-  const service = new MarathonService({ store, clock, ids: new SequentialIds(), events });
+  const { secretsKey, ...deps } = more;
+  const secrets = secretsKey ? new SecretStore(kv, secretsKey, clock) : undefined;
+  const service = new MarathonService({
+    store,
+    clock,
+    ids: new SequentialIds(),
+    events,
+    ...(secrets ? { secrets } : {}),
+  });
   const api = marathonApi({
     service,
     events,
@@ -38,7 +50,8 @@ export async function withApi(
       frameworkId: () => "fw-1",
       httpPort: 18080,
     },
-    ...more,
+    ...deps,
+    ...(secrets ? { secrets } : {}),
   });
   const request = (path: string, init: RequestInit & { json?: unknown } = {}) => {
     const { json, ...rest } = init;

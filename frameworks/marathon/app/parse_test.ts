@@ -237,7 +237,12 @@ Deno.test("readStoredApp() re-reads a canonical app unchanged", () => {
     const raw of [
       { id: "a", cmd: "ab", ports: [0], healthChecks: [{}] },
       { id: "b", container: { docker: { image: "x", network: "BRIDGE" } }, uris: ["http://a.zip"] },
-      { id: "c", cmd: "ab", networks: [{ mode: "container", name: "dcos" }] },
+      {
+        id: "c",
+        cmd: "ab",
+        container: { docker: { image: "x" } },
+        networks: [{ mode: "container", name: "dcos" }],
+      },
     ]
   ) {
     const app = parseApp(raw);

@@ -9,8 +9,12 @@ import type {
   DiscoveryInfo,
   HealthCheck as MesosHealthCheck,
   Resource,
+  Secret,
   TaskInfo,
+  Volume,
 } from "../../../protocol/mod.ts";
+import { base64Of } from "../../../protocol/mod.ts";
+import { secretPath } from "../secrets/secret_path.ts";
 import { type App, isHostNetworking } from "./normalize.ts";
 import { taskName } from "./path_id.ts";
 import { type DeclaredPort, declaredPorts } from "./ports.ts";
@@ -31,14 +35,31 @@ export function taskIdFor(instanceId: string): string {
   return `${instanceId}._app.1`;
 }
 
-/** The `TaskInfo` that launches `instanceId` of `app` on the matched offer. */
-export function toTaskInfo(app: App, instanceId: string, match: OfferMatch): TaskInfo {
+/**
+ * The `TaskInfo` that launches `instanceId` of `app` on the matched offer. `secrets` holds the
+ * values of the app's secrets by canonical path (`/prod/db`); they go to the agent as Mesos
+ * VALUE secrets in `SECRET` variables and volumes. Throws naming a secret missing from it.
+ */
+export function toTaskInfo(
+  app: App,
+  instanceId: string,
+  match: OfferMatch,
+  secrets: ReadonlyMap<string, string> = new Map(),
+): TaskInfo {
   const taskId = taskIdFor(instanceId);
   const ports = withHostPorts(declaredPorts(app), match.hostPorts);
   const env = environment(app, taskId, match.hostname, ports);
+  const secretOf = (name: string): Secret => mesosSecret(app, name, secrets);
   const command: CommandInfo = {
     environment: {
-      variables: Object.entries(env).map(([name, value]) => ({ name, type: "VALUE", value })),
+      variables: [
+        ...Object.entries(env).map(([name, value]) => ({ name, type: "VALUE" as const, value })),
+        ...Object.entries(app.env).flatMap(([name, value]) =>
+          typeof value === "string"
+            ? []
+            : [{ name, type: "SECRET" as const, secret: secretOf(value.secret) }]
+        ),
+      ],
     },
     ...(app.cmd !== undefined
       ? { shell: true, value: app.cmd }
@@ -58,7 +79,7 @@ export function toTaskInfo(app: App, instanceId: string, match: OfferMatch): Tas
       }
       : {}),
   };
-  const container = containerInfo(app, ports);
+  const container = containerInfo(app, ports, secretOf);
   const healthCheck = app.healthChecks[0]
     ? mesosHealthCheck(app.healthChecks[0], ports)
     : undefined;
@@ -128,12 +149,34 @@ function environment(
   return env;
 }
 
-function containerInfo(app: App, ports: PlacedPort[]): ContainerInfo | undefined {
+/** The Mesos VALUE secret of the app's secret `name` (its source's value, base64). */
+function mesosSecret(app: App, name: string, values: ReadonlyMap<string, string>): Secret {
+  const source = app.secrets[name]?.source;
+  const path = source === undefined ? undefined : secretPath(source);
+  const value = path?.ok ? values.get(path.path) : undefined;
+  if (value === undefined) {
+    throw new Error(`App '${app.id}': secret '${name}' (${source ?? "undeclared"}) has no value`);
+  }
+  return { type: "VALUE", value: { data: base64Of(new TextEncoder().encode(value)) } };
+}
+
+function containerInfo(
+  app: App,
+  ports: PlacedPort[],
+  secretOf: (name: string) => Secret,
+): ContainerInfo | undefined {
   const c = app.container;
   if (!c) return undefined;
-  const volumes = c.volumes.flatMap((v) =>
+  const volumes: Volume[] = c.volumes.flatMap((v): Volume[] =>
     v.hostPath !== undefined
       ? [{ container_path: v.containerPath, host_path: v.hostPath, mode: v.mode }]
+      : v.secret !== undefined
+      // A file secret: the agent writes the value at containerPath, read-only.
+      ? [{
+        container_path: v.containerPath,
+        mode: "RO",
+        source: { type: "SECRET", secret: secretOf(v.secret) },
+      }]
       : []
   );
   const mappings = ports.flatMap((p) =>
@@ -170,7 +213,14 @@ function containerInfo(app: App, ports: PlacedPort[]): ContainerInfo | undefined
     type: "MESOS",
     volumes,
     ...(c.docker ? { mesos: { image: { type: "DOCKER", docker: { name: c.docker.image } } } } : {}),
-    ...(network !== "HOST" ? { network_infos: [{ port_mappings: mappings }] } : networkInfos),
+    ...(network !== "HOST"
+      ? {
+        network_infos: [{
+          ...(networkNames[0]?.name ? { name: networkNames[0].name } : {}),
+          port_mappings: mappings,
+        }],
+      }
+      : networkInfos),
   };
 }
 

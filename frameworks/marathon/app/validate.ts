@@ -178,6 +178,17 @@ function validateNetworks(v: Violations, app: App): void {
       "may only specify a single container network when using the Docker container engine",
     );
   }
+  // What Tender's agents can honour (Marathon's UCR takes several, and apps without an image).
+  if (app.container?.type !== "DOCKER" && container > 1) {
+    v.add("/networks", "Tender joins a task to one container network: give only one");
+  }
+  if (container > 0 && !app.container?.docker?.image) {
+    v.add(
+      "/networks",
+      "a container network needs an image (container.docker.image): without one the task " +
+        "runs as a process on the host's network",
+    );
+  }
   app.networks.forEach((n, i) => {
     if (n.mode === "container" && !n.name) v.add(`/networks(${i})/name`, "is required");
     if (n.mode !== "container" && n.name) v.add(`/networks(${i})/name`, "must be empty");

@@ -16,8 +16,11 @@ import {
   isTerminalState,
   type Offer,
   type Operation,
+  type TaskInfo,
   type TaskStatus,
 } from "../../../protocol/mod.ts";
+import { secretSources } from "../secrets/app_secrets.ts";
+import type { SecretStore } from "../secrets/secret_store.ts";
 import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
 import type { App } from "../app/normalize.ts";
 import { toTaskInfo } from "../app/task_info.ts";
@@ -50,6 +53,8 @@ export interface MarathonSchedulerDeps {
   launchTimeoutMs?: number;
   /** Task states are reconciled with the master this often (default 600 s, as Marathon). */
   reconciliationIntervalMs?: number;
+  /** Where the values of apps' secrets are read at launch. */
+  secrets?: SecretStore;
 }
 
 /** Marathon's default `reconciliation_interval`. */
@@ -145,12 +150,30 @@ export class MarathonScheduler implements Scheduler {
     for (const [appId, reasons] of plan.reasons) this.lastReasons.set(appId, reasons);
     for (const [podId, reasons] of podPlan.reasons) this.lastReasons.set(podId, reasons);
     const byOffer = Map.groupBy(plan.launches, (l) => l.offerId);
-    for (const [offerId, launches] of byOffer) {
+    for (const [offerId, planned] of byOffer) {
+      // Secrets are decrypted here, per launch, into the TaskInfos only (never stored).
+      const launches: typeof planned = [];
+      const tasks: TaskInfo[] = [];
+      for (const l of planned) {
+        try {
+          const values = await this.#secretValues(l.app);
+          tasks.push(toTaskInfo(l.app, l.instance.instanceId, l.match, values));
+          launches.push(l);
+        } catch (e) {
+          this.#d.events.publish("deployment_step_failure", {
+            reason: `launch of ${l.app.id} failed: ${e instanceof Error ? e.message : String(e)}`,
+          });
+        }
+      }
+      if (launches.length === 0) {
+        await driver.decline([offerId], { refuse_seconds: 1 });
+        continue;
+      }
       await this.#d.store.addInstances(launches.map((l) => l.instance));
       try {
         await driver.launch(
           [offerId],
-          launches.map((l) => toTaskInfo(l.app, l.instance.instanceId, l.match)),
+          tasks,
           // More to launch than an offer may carry: the rest of the offer comes straight back.
           { refuse_seconds: plan.capped ? 0 : 1 },
         );
@@ -191,6 +214,17 @@ export class MarathonScheduler implements Scheduler {
       );
       await driver.decline(podPlan.unusedOfferIds, { refuse_seconds: stillWanted ? 2 : 30 });
     }
+  }
+
+  /** The values of the app's secrets by path; throws naming one that cannot be had. */
+  async #secretValues(app: App): Promise<Map<string, string>> {
+    const paths = secretSources(app);
+    if (paths.length === 0) return new Map();
+    if (!this.#d.secrets) throw new Error("this Marathon keeps no secrets (--secrets-key-file)");
+    const values = await this.#d.secrets.resolve(paths);
+    const missing = paths.find((p) => !values.has(p));
+    if (missing) throw new Error(`secret '${missing}' does not exist`);
+    return values;
   }
 
   /** Plans launches on `offers` for the apps no deployment holds back. */

@@ -25,6 +25,8 @@ import type { DeploymentRecord } from "../store/deployment_record.ts";
 import type { GroupRecord } from "../store/group_record.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { mergeUpdate, rollbackVersion } from "./merge.ts";
+import { appSecretViolations } from "../secrets/app_secrets.ts";
+import type { SecretStore } from "../secrets/secret_store.ts";
 
 /** What the service needs. */
 export interface MarathonServiceDeps {
@@ -33,6 +35,8 @@ export interface MarathonServiceDeps {
   ids: Ids;
   events: EventBus;
   servicePorts?: ServicePortAllocator;
+  /** Where apps' `secrets` are looked up (absent: an app that declares any is a 422). */
+  secrets?: SecretStore;
 }
 
 /** Per-request options of a mutation. */
@@ -308,6 +312,18 @@ export class MarathonService {
     }
   }
 
+  /** 422 naming `/secrets/<name>/source` when an app's secret cannot be given to its tasks. */
+  async #checkSecrets(apps: readonly App[]): Promise<void> {
+    const store = this.#d.secrets;
+    const exists = store ? (path: string) => store.has(path) : undefined;
+    for (const app of apps) {
+      const violations = await appSecretViolations(app, exists);
+      if (violations.length > 0) {
+        throw new TenderError("unprocessable", "Object is not valid", violations);
+      }
+    }
+  }
+
   /** Plans `req` as new app versions plus one deployment, stores it and announces it. */
   async deploy(req: DeployRequest): Promise<DeploymentResult> {
     const store = this.#d.store;
@@ -329,6 +345,7 @@ export class MarathonService {
       allCurrent.filter((a) => !ids.includes(a.id)).flatMap((a) => ServicePortAllocator.portsOf(a)),
     );
     checkVhostClaims(req.put, allCurrent.filter((a) => !ids.includes(a.id)));
+    await this.#checkSecrets(req.put);
     const configChanged = req.configChanged ??
       ((b: App | undefined, a: App) => !b || isConfigChange(b, a));
     const put = req.put.map((raw) => {

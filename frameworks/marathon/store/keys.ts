@@ -35,6 +35,9 @@ export const keys = {
   backoff: (appId: string) => [ROOT, "backoff", appId] as const,
   /** The last task failure of an app (Marathon's `lastTaskFailure`). */
   lastFailure: (appId: string) => [ROOT, "last_failure", appId] as const,
+  /** A secret, encrypted (`secrets/secret_store.ts`), by its canonical path (`/prod/db`). */
+  secret: (path: string) => [ROOT, "secrets", path] as const,
+  secrets: () => [ROOT, "secrets"] as const,
   /** The framework id the master gave, kept to re-subscribe after a restart. */
   frameworkId: () => [ROOT, "framework_id"] as const,
 };
