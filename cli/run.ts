@@ -11,6 +11,7 @@ import { registryCommands } from "./commands/registry.ts";
 import { appCommands } from "./commands/apps.ts";
 import { deploymentCommands } from "./commands/deployments.ts";
 import { jobCommands } from "./commands/jobs.ts";
+import { secretCommands } from "./commands/secrets.ts";
 import { CliError, EXIT, usageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   ...appCommands,
   ...deploymentCommands,
   ...jobCommands,
+  ...secretCommands,
   logsCommand,
   ...registryCommands,
   certsCommand,
@@ -40,6 +42,7 @@ const DEFAULTS: Record<string, string> = {
   apps: "apps list",
   deployments: "deployments list",
   jobs: "jobs list",
+  secrets: "secrets ls",
 };
 
 const OPTIONS = {
