@@ -171,7 +171,8 @@ export class Fetcher {
     if (uri.executable) await Deno.chmod(dest, 0o755);
     else if (mode & 0o6000) await Deno.chmod(dest, mode & 0o1777);
     if (!uri.executable && (uri.extract ?? true) && archiveKind(name) !== undefined) {
-      await extractArchive(dest, request.sandbox, signal).catch((e) => {
+      const maxBytes = this.#options.maxBytes ?? DEFAULT_MAX_BYTES;
+      await extractArchive(dest, request.sandbox, { signal, maxBytes }).catch((e) => {
         throw new Error(`cannot extract ${name}: ${e instanceof Error ? e.message : e}`);
       });
     }

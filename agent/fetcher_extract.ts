@@ -53,8 +53,35 @@ async function run(
   return new TextDecoder().decode(out.stdout);
 }
 
-/** Lists the archive's entries and refuses it when one would escape `dir`. */
-async function checkEntries(kind: "tar" | "zip", file: string, signal: AbortSignal) {
+/**
+ * What a verbose tar listing (`tar -tvf`) says of the archive: the bytes its files expand to, and
+ * the first device node in it (`b` or `c` entries: tar run as root would make them).
+ */
+export function tarListing(verbose: string): { bytes: number; device?: string } {
+  let bytes = 0;
+  for (const line of verbose.split("\n")) {
+    if (line === "") continue;
+    const type = line[0];
+    if (type === "b" || type === "c") return { bytes, device: line };
+    const size = Number(line.trim().split(/\s+/)[2]);
+    if (Number.isFinite(size)) bytes += size;
+  }
+  return { bytes };
+}
+
+/** How far extraction may go. */
+export interface ExtractLimits {
+  signal: AbortSignal;
+  /** The most bytes the archive may expand to. */
+  maxBytes: number;
+}
+
+/**
+ * Lists the archive's entries and refuses it when one would escape the directory, when it holds
+ * a device node, or when it expands to more than `maxBytes`.
+ */
+async function checkEntries(kind: "tar" | "zip", file: string, limits: ExtractLimits) {
+  const { signal, maxBytes } = limits;
   const listing = kind === "tar"
     ? await run("tar", ["-tf", file], signal)
     : await run("unzip", ["-Z1", file], signal);
@@ -62,6 +89,18 @@ async function checkEntries(kind: "tar" | "zip", file: string, signal: AbortSign
     if (name === "") continue;
     const why = unsafeEntry(name);
     if (why) throw new Error(`its entry ${JSON.stringify(name)} has ${why}, outside the sandbox`);
+  }
+  let bytes: number;
+  if (kind === "tar") {
+    const verbose = tarListing(await run("tar", ["-tvf", file], signal));
+    if (verbose.device) throw new Error(`it holds a device node (${verbose.device.trim()})`);
+    bytes = verbose.bytes;
+  } else {
+    const total = /(\d+) bytes uncompressed/.exec(await run("unzip", ["-Zt", file], signal));
+    bytes = Number(total?.[1] ?? 0);
+  }
+  if (bytes > maxBytes) {
+    throw new Error(`it expands to ${bytes} bytes, over the limit of ${maxBytes} bytes`);
   }
 }
 
@@ -86,24 +125,43 @@ async function clearSetId(dir: string): Promise<void> {
 export async function extractArchive(
   file: string,
   dir: string,
-  signal: AbortSignal,
+  limits: ExtractLimits,
 ): Promise<void> {
   const kind = archiveKind(file);
   if (kind === undefined) return;
-  if (kind === "gz") {
-    const out = file.slice(0, -3);
-    const input = await Deno.open(file);
-    const output = await Deno.open(out, { write: true, create: true, truncate: true });
-    await input.readable.pipeThrough(new DecompressionStream("gzip")).pipeTo(output.writable, {
-      signal,
-    });
-    return;
-  }
-  await checkEntries(kind, file, signal);
+  if (kind === "gz") return await gunzip(file, limits);
+  await checkEntries(kind, file, limits);
   if (kind === "tar") {
-    await run("tar", ["-xf", file, "-C", dir, "--no-same-owner", "--no-overwrite-dir"], signal);
+    await run(
+      "tar",
+      ["-xf", file, "-C", dir, "--no-same-owner", "--no-overwrite-dir"],
+      limits.signal,
+    );
   } else {
-    await run("unzip", ["-o", "-q", file, "-d", dir], signal);
+    await run("unzip", ["-o", "-q", file, "-d", dir], limits.signal);
   }
   await clearSetId(dir);
+}
+
+/** `x.gz` → `x` beside it, at most `maxBytes` of it. */
+async function gunzip(file: string, limits: ExtractLimits): Promise<void> {
+  const out = file.slice(0, -3);
+  const there = await Deno.lstat(out).catch(() => undefined);
+  if (there?.isSymlink) await Deno.remove(out);
+  const input = await Deno.open(file);
+  const output = await Deno.open(out, { write: true, create: true, truncate: true, mode: 0o644 });
+  let seen = 0;
+  const cap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > limits.maxBytes) {
+        throw new Error(`it expands to over the limit of ${limits.maxBytes} bytes`);
+      }
+      controller.enqueue(chunk);
+    },
+  });
+  await input.readable.pipeThrough(new DecompressionStream("gzip")).pipeThrough(cap).pipeTo(
+    output.writable,
+    { signal: limits.signal },
+  );
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fetchedName, Fetcher } from "./fetcher.ts";
+import { tarListing } from "./fetcher_extract.ts";
 
 /** A directory with a file, a tarball of it, an archive escaping its directory, and a zip. */
 async function fixtures(): Promise<string> {
@@ -271,4 +272,48 @@ Deno.test("fetchedName() names a file by its URI's last segment, decoded", () =>
   assert.equal(fetchedName({ value: "/opt/app.tar" }), "app.tar");
   assert.equal(fetchedName({ value: "https://h/a", output_file: "./x/y" }), "x/y");
   assert.throws(() => fetchedName({ value: "https://h/a/%2E%2E" }), /no file name/);
+});
+
+Deno.test("Fetcher.fetchAll() refuses archives with device nodes or expanding past the limit, and gunzips", async () => {
+  await withWorld(async ({ src, base, sandbox, cache }) => {
+    // 64 KiB of zeros compress to almost nothing: the limit is on what they expand to.
+    await Deno.writeFile(`${src}/zeros`, new Uint8Array(64 * 1024));
+    const tar = (args: string[]) =>
+      new Deno.Command("tar", { args, cwd: src, stderr: "null" }).output();
+    assert.ok((await tar(["-czf", "zeros.tgz", "zeros"])).success);
+    assert.ok((await tar(["-cf", "plain.tar", "hello.txt"])).success);
+    const gz = await new Deno.Command("gzip", { args: ["-k", "hello.txt"], cwd: src }).output();
+    assert.ok(gz.success);
+    const fetcher = new Fetcher({ cacheDir: cache, maxBytes: 32 * 1024 });
+    const fetchOne = (value: string) =>
+      fetcher.fetchAll({ taskId: "t", sandbox, reader: "agent", uris: [{ value }] });
+    await assert.rejects(
+      fetchOne(`${base}/zeros.tgz`),
+      /expands to 65536 bytes, over the limit of 32768 bytes/,
+    );
+    assert.equal(await Deno.stat(`${sandbox}/zeros`).catch(() => undefined), undefined);
+    await fetchOne(`${base}/hello.txt.gz`);
+    assert.equal(await Deno.readTextFile(`${sandbox}/hello.txt`), "hello from the fetcher\n");
+    await fetchOne(`${base}/plain.tar`);
+    const node = await new Deno.Command("mknod", { args: [`${src}/null0`, "c", "1", "3"] }).output()
+      .catch(() => undefined);
+    if (node?.success) {
+      assert.ok((await tar(["-cf", "dev.tar", "null0"])).success);
+      await assert.rejects(fetchOne(`${base}/dev.tar`), /holds a device node \(crw/);
+      assert.equal(await Deno.lstat(`${sandbox}/null0`).catch(() => undefined), undefined);
+    }
+  });
+});
+
+Deno.test("tarListing() sums sizes and finds device nodes", () => {
+  assert.deepEqual(
+    tarListing(
+      "-rw-r--r-- root/root        23 2026-12-04 15:39 hello.txt\n" +
+        "drwxr-xr-x root/root         0 2026-12-04 15:39 app/\n" +
+        "-rwxr-xr-x root/root        20 2026-12-04 15:39 app/run sh\n",
+    ),
+    { bytes: 43 },
+  );
+  const dev = tarListing("crw-r--r-- root/root       1,3 2026-12-04 15:50 dev0\n");
+  assert.match(dev.device ?? "", /^crw/);
 });
