@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { type LogLevel, resolveLogLevel } from "../protocol/log.ts";
 import { parseMasterSpec } from "../protocol/mod.ts";
+import { parseSize } from "../protocol/docker_parameters.ts";
 import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,
@@ -20,6 +21,8 @@ export const USAGE = `deno task agent --master URL[,URL...] [--port 5051] [--hos
   [--containerd-socket PATH (/run/containerd/containerd.sock)]
   [--kill-grace 5s] [--status-update-retry-ms 10000] [--cgroups-enable-cfs] [--gc-delay 1w]
   [--no-switch-user (run every task as the agent's user, not as its own)]
+  [--fetcher-cache-size 2GB] [--fetcher-max-size 4GB (per URI, and what an archive expands to)]
+  [--fetcher-timeout 10m (a task's fetching)]
   [--log-level debug|info|warn|error (warn; or TENDER_LOG_LEVEL)]
 Calls to the master:
 ${CLIENT_SECURITY_USAGE}
@@ -41,6 +44,14 @@ export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$/.exec(text.trim());
   if (!m) throw new Error(`invalid duration "${text}": use e.g. 500ms, 5s, 2m, 1h, 2d or 1w`);
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? "s"]!);
+}
+
+/** A size flag (`2GB`, `512m`, bytes); undefined when not given. */
+function sizeFlag(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const bytes = parseSize(text);
+  if (bytes === undefined) throw new Error(`invalid ${flag} "${text}": use e.g. 512MB or 2GB`);
+  return bytes;
 }
 
 function parsePort(text: string, flag: string): number {
@@ -96,6 +107,9 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       "status-update-retry-ms": { type: "string" },
       "gc-delay": { type: "string" },
       "no-switch-user": { type: "boolean" },
+      "fetcher-cache-size": { type: "string" },
+      "fetcher-max-size": { type: "string" },
+      "fetcher-timeout": { type: "string" },
       "log-level": { type: "string" },
       ...SERVER_SECURITY_FLAGS,
       ...CLIENT_SECURITY_FLAGS,
@@ -131,6 +145,11 @@ export function parseAgentFlags(args: string[]): AgentFlags {
       ? undefined
       : parseDuration(`${values["status-update-retry-ms"]}ms`),
     gcDelayMs: values["gc-delay"] === undefined ? undefined : parseDuration(values["gc-delay"]),
+    fetcherCacheBytes: sizeFlag(values["fetcher-cache-size"], "--fetcher-cache-size"),
+    fetcherMaxBytes: sizeFlag(values["fetcher-max-size"], "--fetcher-max-size"),
+    fetcherTimeoutMs: values["fetcher-timeout"] === undefined
+      ? undefined
+      : parseDuration(values["fetcher-timeout"]),
     authenticateHttpReadonly: values["authenticate-http-readonly"],
     securityFlags: {
       server: {

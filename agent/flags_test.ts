@@ -67,6 +67,26 @@ Deno.test("parseAgentFlags() takes a list of masters and names a bad entry", () 
   );
 });
 
+Deno.test("parseAgentFlags() reads the fetcher's cache size, size limit and timeout", () => {
+  const o = parseAgentFlags([
+    "--master",
+    "m:5050",
+    "--fetcher-cache-size",
+    "512MB",
+    "--fetcher-max-size",
+    "1g",
+    "--fetcher-timeout",
+    "2m",
+  ]);
+  assert.equal(o.fetcherCacheBytes, 512 * 2 ** 20);
+  assert.equal(o.fetcherMaxBytes, 2 ** 30);
+  assert.equal(o.fetcherTimeoutMs, 120_000);
+  assert.throws(
+    () => parseAgentFlags(["--master", "m:5050", "--fetcher-cache-size", "big"]),
+    /invalid --fetcher-cache-size "big"/,
+  );
+});
+
 Deno.test("parseDuration() reads ms, s, m, h, d, w and bare seconds", () => {
   assert.equal(parseDuration("500ms"), 500);
   assert.equal(parseDuration("5s"), 5000);

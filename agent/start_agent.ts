@@ -91,6 +91,12 @@ export interface StartAgentOptions {
   statusUpdateRetryMs?: number;
   /** How long a finished task's sandbox stays (Mesos' `--gc_delay`, default one week). */
   gcDelayMs?: number;
+  /** The fetcher's cache size (Mesos' `--fetcher_cache_size`, default 2 GiB). */
+  fetcherCacheBytes?: number;
+  /** The most one URI may bring, and an archive expand to (default 4 GiB). */
+  fetcherMaxBytes?: number;
+  /** How long a task's fetching may take (default 10 minutes). */
+  fetcherTimeoutMs?: number;
   reconnectMaxMs?: number;
   /** Credentials and CA for calls to the master (when `master` is a string; a `Masters` has its own). */
   client?: ClientSecurity;
@@ -212,6 +218,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     fetcher = new Fetcher({
       cacheDir: `${workDir}/fetcher_cache`,
       httpClient: options.client?.httpClient,
+      cacheBytes: options.fetcherCacheBytes,
+      maxBytes: options.fetcherMaxBytes,
+      timeoutMs: options.fetcherTimeoutMs,
     });
     agent = new Agent({ kv, clock, ids, containerizer, log, observer: instruments, fetcher }, {
       master: masters,
