@@ -59,12 +59,21 @@ export function updateSchedule(ctx: MasterContext, schedule: MaintenanceSchedule
     }
   }
   const before = affectedAgents(ctx);
+  const windowOf = (s: MaintenanceSchedule) =>
+    new Map(
+      s.windows.flatMap((w) =>
+        w.machine_ids.map((m) => [machineKey(m), JSON.stringify(w.unavailability)] as const)
+      ),
+    );
+  const old = windowOf(ctx.maintenance.record.schedule), next = windowOf(schedule);
   ctx.maintenance.record = { ...ctx.maintenance.record, schedule };
+  // A machine that left the schedule or moved to another time is asked (and answered) afresh.
+  const unchanged = (key: string) => next.has(key) && next.get(key) === old.get(key);
   for (const key of [...ctx.maintenance.answers.keys()]) {
-    if (!seen.has(key)) ctx.maintenance.answers.delete(key);
+    if (!unchanged(key)) ctx.maintenance.answers.delete(key);
   }
   for (const [id, io] of ctx.maintenance.inverseOffers) {
-    if (!seen.has(io.machine)) ctx.maintenance.inverseOffers.delete(id);
+    if (!unchanged(io.machine)) rescindInverseOffer(ctx, id);
   }
   // Offers made under the old schedule say the wrong unavailability: take them back.
   for (const agentId of new Set([...before, ...affectedAgents(ctx)])) {
@@ -95,7 +104,7 @@ export function startMaintenance(ctx: MasterContext, machines: readonly MachineI
   };
   const keys = new Set(machines.map(machineKey));
   for (const [id, io] of ctx.maintenance.inverseOffers) {
-    if (keys.has(io.machine)) ctx.maintenance.inverseOffers.delete(id);
+    if (keys.has(io.machine)) rescindInverseOffer(ctx, id);
   }
   for (const agent of [...ctx.agents.values()]) {
     if (!machines.some((m) => matches(m, agent))) continue;
@@ -274,6 +283,17 @@ function status(frameworkId: string, answer: { status: string; timestamp: number
     framework_id: { value: frameworkId },
     timestamp: { nanoseconds: answer.timestamp * 1_000_000 },
   };
+}
+
+/** Withdraws an outstanding inverse offer and tells its framework (RESCIND_INVERSE_OFFER). */
+function rescindInverseOffer(ctx: MasterContext, id: string): void {
+  const io = ctx.maintenance.inverseOffers.get(id);
+  if (!io) return;
+  ctx.maintenance.inverseOffers.delete(id);
+  ctx.sendToFramework(io.frameworkId, {
+    type: "RESCIND_INVERSE_OFFER",
+    rescind_inverse_offer: { inverse_offer_id: { value: id } },
+  });
 }
 
 /** The agents whose machines are in the schedule. */

@@ -129,6 +129,25 @@ Deno.test("Master sends inverse offers for a scheduled machine and records the a
   assert.ok(
     !h.toFramework(h.frameworkId).slice(before).some((e) => e.type === "INVERSE_OFFERS"),
   );
+  // Moved to another time: asked again.
+  const moved = { ...WINDOW, unavailability: { start: { nanoseconds: 6e15 } } };
+  h.master.updateMaintenanceSchedule({ windows: [moved] });
+  h.flush();
+  const asked = h.toFramework(h.frameworkId).slice(before).flatMap((e) =>
+    e.type === "INVERSE_OFFERS" ? e.inverse_offers.inverse_offers : []
+  );
+  assert.equal(asked.length, 1);
+  assert.deepEqual(asked[0]!.unavailability, moved.unavailability);
+  // Out of the schedule: the outstanding inverse offer is rescinded.
+  h.master.updateMaintenanceSchedule({ windows: [] });
+  h.flush();
+  assert.ok(
+    h.toFramework(h.frameworkId).some((e) =>
+      e.type === "RESCIND_INVERSE_OFFER" &&
+      e.rescind_inverse_offer.inverse_offer_id.value === asked[0]!.id.value
+    ),
+  );
+  assert.deepEqual(maintenanceStatus(h.master.ctx).draining_machines, []);
 });
 
 Deno.test("Master.startMaintenance() kills the machine's tasks, blocks its agents; stopMaintenance() lets them back", () => {

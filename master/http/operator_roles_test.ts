@@ -7,6 +7,7 @@ import { MasterRuntime } from "../runtime.ts";
 import { MasterStore } from "../store/master_store.ts";
 import { masterApp } from "./app.ts";
 import { masterAuthentication } from "./auth.ts";
+import { standbyApp } from "./standby_app.ts";
 
 const CONN = { remoteAddr: { hostname: "127.0.0.1", port: 40000, transport: "tcp" } };
 const OPS = basicHeader("ops", "s");
@@ -143,4 +144,26 @@ Deno.test("the legacy /quota, /weights and /maintenance endpoints read and write
     assert.equal(down.status, 403);
     assert.match(await down.text(), /start_maintenances/);
   });
+});
+
+Deno.test("a standby master sends the legacy quota, weights and maintenance endpoints to the leader", async () => {
+  const app = standbyApp({
+    self: "http://127.0.0.1:5050",
+    leader: () => "http://127.0.0.1:5051",
+    trouble: () => undefined,
+    startTime: 0,
+  });
+  for (
+    const [method, path] of [
+      ["GET", "/quota"],
+      ["DELETE", "/master/quota/web"],
+      ["PUT", "/weights"],
+      ["POST", "/maintenance/schedule"],
+      ["POST", "/machine/down"],
+    ] as const
+  ) {
+    const res = await app.request(path, { method });
+    assert.equal(res.status, 307, `${method} ${path}`);
+    assert.equal(res.headers.get("Location"), `http://127.0.0.1:5051${path}`);
+  }
 });

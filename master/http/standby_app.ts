@@ -66,6 +66,11 @@ export function standbyApp(
   for (const path of ["/", "/dashboard", "/dashboard/"]) {
     app.get(path, (c) => c.html(standbyPage(view)));
   }
+  // Quota, weights and maintenance (operator_roles.ts): reads and changes are the leader's.
+  for (const path of ["/quota", "/quota/*", "/weights", "/maintenance/*", "/machine/*"]) {
+    app.all(path, redirect);
+    app.all(`/master${path}`, redirect);
+  }
   app.get("/api/v1/services", redirect);
   app.get("/api/v1/services/*", redirect);
   app.get("/dashboard/*", redirect);
