@@ -172,6 +172,31 @@ Deno.test("agent fetches URIs into process tasks' sandboxes, caches, and fails a
       assert.equal(await Deno.stat(`${workDir}/escaped`).catch(() => undefined), undefined);
     });
 
+    await t.step({
+      name: "a task running as nobody owns what was fetched for it (needs root)",
+      ignore: Deno.uid() !== 0,
+      fn: async () => {
+        const command = "stat -c %U hello.txt app/conf.txt tool.sh && echo more >> hello.txt && " +
+          "./tool.sh && tail -1 hello.txt";
+        master.send(launch(task("as-nobody", command, {
+          command: {
+            value: command,
+            user: "nobody",
+            uris: [
+              { value: `${files.base}/hello.txt` },
+              { value: `${files.base}/tool.sh`, executable: true },
+              { value: `${files.base}/app.tgz`, cache: true },
+            ],
+          },
+        })));
+        await master.waitForState("as-nobody", "TASK_FINISHED", 60_000);
+        assert.equal(
+          await logs(agent.url, "as-nobody"),
+          "nobody\nnobody\nnobody\ntool ran\nmore\n",
+        );
+      },
+    });
+
     await t.step("a task group's executor URIs land in the group's directory", async () => {
       master.send({
         type: "LAUNCH_GROUP",
