@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { importSecretsKey } from "../frameworks/marathon/secrets/secret_store.ts";
+import { createLogger } from "../protocol/log.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
 import { call } from "./support/marathon_api.ts";
 
@@ -52,14 +53,21 @@ function assertNoTrace(what: string, text: string): void {
 }
 
 Deno.test("a Marathon app's env and file secrets reach its task and nothing else", async () => {
-  const cluster = await Cluster.start();
+  // Every process logs at debug: nothing it says may hold the value.
+  const cluster = await Cluster.start(["--log-level", "debug"]);
   const workDir = await Deno.makeTempDir({ prefix: "marathon-secrets-" });
+  const marathonLog: string[] = [];
   const marathon = await startMarathon({
     master: cluster.masterUrl,
     port: 0,
     workDir,
     tickMs: 200,
     secretsKey: await importSecretsKey("5e".repeat(32)),
+    log: createLogger({
+      component: "marathon",
+      level: "debug",
+      write: (line) => void marathonLog.push(line),
+    }),
   });
   const events = new AbortController();
   let eventText = "";
@@ -73,6 +81,8 @@ Deno.test("a Marathon app's env and file secrets reach its task and nothing else
     const agent = await cluster.addAgent([
       "--containerizer",
       "process",
+      "--log-level",
+      "debug",
       "--resources",
       "cpus:4;mem:2048;disk:1024;ports:[31000-31099]",
     ]);
@@ -145,6 +155,7 @@ Deno.test("a Marathon app's env and file secrets reach its task and nothing else
     assertNoTrace("/v2/events", eventText);
     assertNoTrace("the master's output", cluster.master.log.join(""));
     assertNoTrace("the agent's output", agent.log.join(""));
+    assertNoTrace("Marathon's log", marathonLog.join("\n"));
     // The process containerizer's own record of a running task keeps its environment (0600, the
     // agent's only: it execs COMMAND checks with it after a restart), as Docker keeps a
     // container's Env in its config; nothing else may hold the value.

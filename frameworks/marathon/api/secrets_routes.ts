@@ -79,8 +79,13 @@ export function secretsRoutes(
   api.put("/v2/secrets/*", async (c) => {
     const path = pathOf(c);
     const secrets = store();
+    const who = access(c);
+    // Whether the path is taken is told only to a principal who may write it somehow.
+    if (!who.canSecret("create_secrets", path) && !who.canSecret("update_secrets", path)) {
+      who.mustSecret("create_secrets", path);
+    }
     const exists = await secrets.has(path);
-    access(c).mustSecret(exists ? "update_secrets" : "create_secrets", path);
+    who.mustSecret(exists ? "update_secrets" : "create_secrets", path);
     const value = await putBody(c);
     const { created } = await secrets.put(path, value);
     return c.json({ path }, created ? 201 : 200);

@@ -152,6 +152,13 @@ Deno.test("the secret routes ask view_secrets, create_secrets, update_secrets an
     });
     assert.equal(ops.status, 201);
     await ops.body?.cancel();
+    const probe = await request("/v2/secrets/prod/db", {
+      method: "PUT",
+      json: { value: "v" },
+      headers: as("web"),
+    });
+    assert.equal(probe.status, 403);
+    assert.match((await probe.json()).message, /create_secrets/, "not told the path is taken");
     const replace = await request("/v2/secrets/web/token", {
       method: "PUT",
       json: { value: "w" },
