@@ -9,6 +9,7 @@
  */
 import {
   badRequest,
+  checkRecordSize,
   type InverseOffer,
   isTerminalState,
   type MachineId,
@@ -49,6 +50,8 @@ export function updateSchedule(ctx: MasterContext, schedule: MaintenanceSchedule
       seen.add(key);
     });
   });
+  // The schedule is one stored record: one the store cannot hold is refused before anything changes.
+  checkRecordSize("'schedule'", { ...ctx.maintenance.record, schedule });
   for (const machine of ctx.maintenance.record.down) {
     if (!seen.has(machineKey(machine))) {
       throw badRequest(
@@ -98,10 +101,12 @@ export function startMaintenance(ctx: MasterContext, machines: readonly MachineI
       throw badRequest(`'machines[${i}]': machine ${describe(machine)} is already DOWN`);
     }
   });
-  ctx.maintenance.record = {
+  const record = {
     ...ctx.maintenance.record,
     down: [...ctx.maintenance.record.down, ...machines],
   };
+  checkRecordSize("'machines'", record);
+  ctx.maintenance.record = record;
   const keys = new Set(machines.map(machineKey));
   for (const [id, io] of ctx.maintenance.inverseOffers) {
     if (keys.has(io.machine)) rescindInverseOffer(ctx, id);

@@ -172,6 +172,15 @@ Deno.test("Master.startMaintenance() kills the machine's tasks, blocks its agent
     () => h.master.updateMaintenanceSchedule({ windows: [] }),
     /DOWN: it cannot leave the schedule/,
   );
+  const huge = Array.from({ length: 3000 }, (_, i) => ({ hostname: `node-${i}.example.com` }));
+  assert.throws(
+    () =>
+      h.master.updateMaintenanceSchedule({
+        windows: [WINDOW, { ...WINDOW, machine_ids: huge }],
+      }),
+    (e) => e instanceof TenderError && e.code === "payload_too_large",
+  );
+  assert.equal(h.master.ctx.maintenance.record.schedule.windows.length, 1, "nothing changed");
   // The agent reconnecting is refused.
   h.master.agentDisconnected(a1, "as1");
   assert.throws(
