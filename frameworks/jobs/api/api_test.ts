@@ -131,14 +131,19 @@ Deno.test("POST /v1/jobs answers 422 naming each field at fault, unhonoured ones
     assert.ok(paths.includes("/"), "the unknown key"); // Additional properties
     const unhonoured = await call("POST", "/v1/jobs", {
       ...JOB,
-      run: { ...JOB.run, artifacts: [{ uri: "http://x/a.tgz" }], user: "nobody" },
+      run: {
+        ...JOB.run,
+        artifacts: [{ uri: "http://x/a.tgz" }, { uri: "hdfs://nn/a.tgz" }],
+        user: "nobody",
+      },
     });
     assert.equal(unhonoured.status, 422);
-    // run.user is honoured (the agent runs the task as that user), so only artifacts are refused.
+    // run.user and http artifacts are honoured (the agent fetches them, and runs the task as
+    // that user), so only the hdfs artifact is refused.
     assert.deepEqual(unhonoured.json.details.map((d: { path: string }) => d.path), [
-      "/run/artifacts",
+      "/run/artifacts(1)/uri",
     ]);
-    assert.match(unhonoured.json.details[0].errors[0], /Tender cannot honour artifacts/);
+    assert.match(unhonoured.json.details[0].errors[0], /Tender cannot honour hdfs: artifacts/);
     const noCommand = await call("POST", "/v1/jobs", {
       id: "a",
       run: { cpus: 1, mem: 32, disk: 0 },

@@ -85,10 +85,18 @@ export function runTaskInfo(
       : {}),
   });
   info.command = commandInfo(spec, options.env);
-  if (info.container?.docker && (spec.docker?.privileged || spec.volumes.length > 0)) {
+  const parameters = spec.docker?.parameters ?? [];
+  if (
+    info.container?.docker &&
+    (spec.docker?.privileged || spec.volumes.length > 0 || parameters.length > 0)
+  ) {
     info.container = {
       ...info.container,
-      docker: { ...info.container.docker, privileged: spec.docker?.privileged ?? false },
+      docker: {
+        ...info.container.docker,
+        privileged: spec.docker?.privileged ?? false,
+        ...(parameters.length > 0 ? { parameters } : {}),
+      },
       ...(spec.volumes.length > 0
         ? {
           volumes: spec.volumes.map((v) => ({
@@ -117,6 +125,23 @@ function commandInfo(spec: RunSpec, base: Record<string, string>): CommandInfo {
   };
   // Metronome's run.user is the task's CommandInfo.user: the agent runs the task as that user.
   const user = spec.user !== undefined ? { user: spec.user } : {};
-  if (spec.cmd !== undefined) return { shell: true, value: spec.cmd, environment, ...user };
-  return { shell: false, ...(spec.args ? { arguments: spec.args } : {}), environment, ...user };
+  // Artifacts are fetched by the agent into the sandbox before the task starts.
+  const uris = spec.artifacts.length === 0 ? {} : {
+    uris: spec.artifacts.map((a) => ({
+      value: a.uri,
+      executable: a.executable,
+      extract: a.extract,
+      cache: a.cache,
+    })),
+  };
+  if (spec.cmd !== undefined) {
+    return { shell: true, value: spec.cmd, environment, ...user, ...uris };
+  }
+  return {
+    shell: false,
+    ...(spec.args ? { arguments: spec.args } : {}),
+    environment,
+    ...user,
+    ...uris,
+  };
 }

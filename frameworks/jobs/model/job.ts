@@ -7,6 +7,7 @@ import { z } from "zod";
 import { CronSchedule } from "./cron.ts";
 import { Violations } from "./violations.ts";
 import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
+import { parseDockerParameters } from "../../../protocol/docker_parameters.ts";
 
 /** Job ids: dot-separated names of lowercase letters, digits and inner dashes. */
 export const JOB_ID = /^([a-z0-9]+(-+[a-z0-9]+)*)(\.([a-z0-9]+(-+[a-z0-9]+)*))*$/;
@@ -126,9 +127,16 @@ export interface RunSpec {
   user?: string;
   env: Record<string, string>;
   placement: { constraints: Constraint[] };
-  artifacts: never[];
+  /** Fetched into the run's sandbox by the agent (its CommandInfo.uris). */
+  artifacts: { uri: string; executable: boolean; extract: boolean; cache: boolean }[];
   maxLaunchDelay: number;
-  docker?: { image: string; forcePullImage: boolean; privileged: boolean; parameters: never[] };
+  docker?: {
+    image: string;
+    forcePullImage: boolean;
+    privileged: boolean;
+    /** `docker run` options the agents map (protocol/docker_parameters.ts). */
+    parameters: { key: string; value: string }[];
+  };
   volumes: { containerPath: string; hostPath: string; mode: "RO" | "RW" }[];
   restart: { policy: "NEVER" | "ON_FAILURE"; activeDeadlineSeconds?: number };
   taskKillGracePeriodSeconds?: number;
@@ -259,12 +267,27 @@ function checkRun(run: z.infer<typeof RunInputSchema>, v: Violations): RunSpec |
     v.add(at("ucr"), unsupported("ucr", "it has no Mesos containerizer; use docker.image"));
   }
   if (run.user !== undefined && !isUserName(run.user)) v.add(at("user"), NOT_A_USER_NAME);
-  if ((run.artifacts ?? []).length > 0) {
-    v.add(at("artifacts"), unsupported("artifacts", "its agents have no fetcher"));
-  }
-  if ((run.docker?.parameters ?? []).length > 0) {
-    v.add(at("docker", "parameters"), unsupported("docker.parameters", "they are not passed on"));
-  }
+  (run.artifacts ?? []).forEach((a, i) => {
+    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(a.uri)?.[1]?.toLowerCase();
+    if (!a.uri.startsWith("/") && !["http", "https", "file"].includes(scheme ?? "")) {
+      v.add(
+        at("artifacts", i, "uri"),
+        unsupported(
+          scheme ? `${scheme}: artifacts` : "relative artifact paths",
+          "its agents fetch http, https and file URIs and absolute paths",
+        ),
+      );
+    }
+  });
+  (run.docker?.parameters ?? []).forEach((parameter, i) => {
+    const parsed = parseDockerParameters([parameter]);
+    if (parsed.ok) return;
+    const { field, reason } = parsed.refusal;
+    v.add(
+      at("docker", "parameters", i, field),
+      field === "key" ? `${JSON.stringify(parameter.key)} ${reason}` : `bad value ${reason}`,
+    );
+  });
   if (Object.keys(run.secrets ?? {}).length > 0) {
     v.add(at("secrets"), unsupported("secrets", "it has no secret store"));
   }
@@ -333,7 +356,12 @@ function checkRun(run: z.infer<typeof RunInputSchema>, v: Violations): RunSpec |
       Object.entries(run.env ?? {}).flatMap(([k, x]) => typeof x === "string" ? [[k, x]] : []),
     ),
     placement: { constraints },
-    artifacts: [],
+    artifacts: (run.artifacts ?? []).map((a) => ({
+      uri: a.uri,
+      executable: a.executable ?? false,
+      extract: a.extract ?? true,
+      cache: a.cache ?? false,
+    })),
     maxLaunchDelay: run.maxLaunchDelay ?? DEFAULTS.maxLaunchDelay,
     ...(run.docker
       ? {
@@ -341,7 +369,7 @@ function checkRun(run: z.infer<typeof RunInputSchema>, v: Violations): RunSpec |
           image: run.docker.image,
           forcePullImage: run.docker.forcePullImage ?? false,
           privileged: run.docker.privileged ?? false,
-          parameters: [],
+          parameters: run.docker.parameters ?? [],
         },
       }
       : {}),
