@@ -6,6 +6,7 @@
 import { badRequest, isTerminalState } from "../../protocol/mod.ts";
 import { kill } from "./calls.ts";
 import type { MasterContext } from "./context.ts";
+import { machineOfAgent } from "./machines.ts";
 import { rescindOffer } from "./offers.ts";
 import type { AgentRecord } from "./records.ts";
 
@@ -32,6 +33,11 @@ export function drainAgent(ctx: MasterContext, agentId: string, maxGracePeriodNs
 /** Ends maintenance: the agent is offered again. */
 export function reactivateAgent(ctx: MasterContext, agentId: string): void {
   const agent = requireAgent(ctx, agentId);
+  if (machineOfAgent(ctx, agent)?.down) {
+    throw badRequest(
+      `Agent "${agentId}" is on a machine that is DOWN for maintenance: STOP_MAINTENANCE brings it up`,
+    );
+  }
   ctx.putAgent({ ...agent, deactivated: false, drain: undefined });
   if (ctx.agentConnections.has(agentId)) ctx.allocator.activateAgent(agentId);
   ctx.wantAllocation(agentId);

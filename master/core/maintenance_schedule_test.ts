@@ -181,6 +181,7 @@ Deno.test("Master.startMaintenance() kills the machine's tasks, blocks its agent
     (e) => e instanceof TenderError && e.code === "payload_too_large",
   );
   assert.equal(h.master.ctx.maintenance.record.schedule.windows.length, 1, "nothing changed");
+  assert.throws(() => h.master.reactivateAgent(a1), /DOWN for maintenance/);
   // The agent reconnecting is refused.
   h.master.agentDisconnected(a1, "as1");
   assert.throws(
