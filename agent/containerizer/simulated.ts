@@ -1,8 +1,10 @@
 /**
  * The simulated containerizer: no real work, for scale simulations and benchmarks. A task
  * whose command is `sleep N` "runs" for N seconds of the given clock and exits 0; `exit N`
- * ends at once with status N; anything else runs until destroyed. Nothing survives the
- * instance, so `recover()` only knows what this instance launched.
+ * ends at once with status N; `sim:finish-after=D` exits 0 after D and `sim:fail-after=D`
+ * exits 1 after D (D: `500ms`, `5s`, `2m`; a bare number is seconds); `sim:fail` exits 1 at
+ * once; anything else runs until destroyed. Nothing survives the instance, so `recover()`
+ * only knows what this instance launched.
  */
 import type { Clock, CommandInfo } from "../../protocol/mod.ts";
 import type {
@@ -22,9 +24,20 @@ interface Entry {
   stop: AbortController;
 }
 
-/** How long a simulated command runs: seconds for `sleep N`, 0 for `exit N`, else forever. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, "": 1000 };
+
+/**
+ * How long a simulated command runs and how it ends: `sleep N` N seconds then 0, `exit N` at
+ * once with N, `sim:finish-after=D` D then 0, `sim:fail-after=D` D then 1, `sim:fail` at once
+ * with 1; anything else forever (`ms` undefined).
+ */
 export function simulatedRun(command: CommandInfo | undefined): { ms?: number; exitCode: number } {
   const value = command?.value?.trim() ?? "";
+  if (value === "sim:fail") return { ms: 0, exitCode: 1 };
+  const after = /^sim:(finish|fail)-after=(\d+(?:\.\d+)?)(ms|s|m|)$/.exec(value);
+  if (after) {
+    return { ms: Number(after[2]) * UNIT_MS[after[3]!]!, exitCode: after[1] === "fail" ? 1 : 0 };
+  }
   const sleep = /^sleep\s+(\d+(?:\.\d+)?)$/.exec(value);
   if (sleep) return { ms: Number(sleep[1]) * 1000, exitCode: 0 };
   const exit = /^exit\s+(\d+)$/.exec(value);

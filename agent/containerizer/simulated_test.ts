@@ -21,6 +21,15 @@ Deno.test("simulatedRun() reads sleep N and exit N", () => {
   assert.deepEqual(simulatedRun({ value: "httpd -f" }), { exitCode: 0 });
 });
 
+Deno.test("simulatedRun() reads sim:finish-after=D, sim:fail-after=D and sim:fail", () => {
+  assert.deepEqual(simulatedRun({ value: "sim:finish-after=5s" }), { ms: 5000, exitCode: 0 });
+  assert.deepEqual(simulatedRun({ value: "sim:finish-after=250ms" }), { ms: 250, exitCode: 0 });
+  assert.deepEqual(simulatedRun({ value: "sim:fail-after=2m" }), { ms: 120_000, exitCode: 1 });
+  assert.deepEqual(simulatedRun({ value: "sim:finish-after=3" }), { ms: 3000, exitCode: 0 });
+  assert.deepEqual(simulatedRun({ value: "sim:fail" }), { ms: 0, exitCode: 1 });
+  assert.deepEqual(simulatedRun({ value: "sim:finish-after=soon" }), { exitCode: 0 }, "runs");
+});
+
 Deno.test("SimulatedContainerizer runs `sleep N` for N seconds of its clock", async () => {
   const clock = new FakeClock(0);
   const c = new SimulatedContainerizer(clock);
