@@ -292,9 +292,12 @@ export class TaskSupervisor {
       frameworkInfo: record.framework_info,
       switchUser: this.#options.switchUser,
     });
-    // A field the containerizer cannot honour (a docker parameter it does not map) is refused
-    // before anything is made, as Mesos refuses an invalid task: TASK_ERROR naming it.
-    const refusal = this.#deps.containerizer.refusal?.(spec);
+    // A field the containerizer cannot honour (a docker parameter it does not map), or a secret
+    // the agent cannot give (a REFERENCE), is refused before anything is made, as Mesos refuses an
+    // invalid task: TASK_ERROR naming it.
+    const secrets = taskSecrets(task, resolve(spec.sandbox));
+    const refusal = this.#deps.containerizer.refusal?.(spec) ??
+      (secrets.ok ? undefined : secrets.reason);
     if (refusal !== undefined) {
       entry.launching = false;
       await this.#status(entry, {
@@ -314,10 +317,8 @@ export class TaskSupervisor {
       const pod = entry.pod;
       const volumes = volumeMounts(task, resolve(spec.sandbox), pod?.dir);
       if (!volumes.ok) throw new Error(volumes.reason);
-      const secrets = taskSecrets(task, resolve(spec.sandbox));
-      if (!secrets.ok) throw new Error(secrets.reason);
-      volumes.mounts.push(...secrets.secrets.mounts);
-      Object.assign(spec.env, secrets.secrets.env);
+      const given = secrets.ok ? secrets.secrets : { env: {}, files: [], mounts: [] };
+      Object.assign(spec.env, given.env);
       for (const dir of [...(pod ? [pod.dir] : []), ...(entry.podDirs ?? [])]) {
         await Deno.mkdir(dir, { recursive: true });
       }
@@ -329,11 +330,12 @@ export class TaskSupervisor {
         if (ours) await Deno.mkdir(m.hostPath, { recursive: true });
       }
       entry.pod = undefined;
-      await writeSecretFiles(secrets.secrets.files, await secretOwner(spec));
+      await writeSecretFiles(given.files, await secretOwner(spec));
       await handSandboxToImageUser(spec);
+      const mounts = [...volumes.mounts, ...given.mounts];
       await this.#deps.containerizer.launch(record.container_id, {
         ...spec,
-        ...(volumes.mounts.length > 0 ? { mounts: volumes.mounts } : {}),
+        ...(mounts.length > 0 ? { mounts } : {}),
         ...(pod ? { pod } : {}),
       });
     } catch (e) {
