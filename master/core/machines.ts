@@ -31,6 +31,8 @@ export type MaintenanceRecord = z.infer<typeof MaintenanceRecordSchema>;
 export interface InverseOfferAnswer {
   status: "ACCEPT" | "DECLINE";
   timestamp: number;
+  /** A DECLINE's filter: the framework is asked again from then (ms; Mesos' refuse_seconds). */
+  askAgainAt?: number;
 }
 
 /** The maintenance books of a master. */

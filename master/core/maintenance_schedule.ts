@@ -25,7 +25,7 @@ import {
   type MaintenanceSchedule,
   matches,
 } from "./machines.ts";
-import { rescindOffer } from "./offers.ts";
+import { refuseUntil, rescindOffer } from "./offers.ts";
 import type { AgentRecord } from "./records.ts";
 
 /** UPDATE_MAINTENANCE_SCHEDULE: replaces the schedule (machines DOWN must stay in it). */
@@ -171,7 +171,7 @@ export function refuseIfDown(
 export function answerInverseOffers(
   ctx: MasterContext,
   frameworkId: string,
-  answer: { ids: readonly string[]; status: "ACCEPT" | "DECLINE" },
+  answer: { ids: readonly string[]; status: "ACCEPT" | "DECLINE"; refuseSeconds?: number },
 ): void {
   for (const id of answer.ids) {
     const io = ctx.maintenance.inverseOffers.get(id);
@@ -179,7 +179,13 @@ export function answerInverseOffers(
     ctx.maintenance.inverseOffers.delete(id);
     let byFramework = ctx.maintenance.answers.get(io.machine);
     if (!byFramework) ctx.maintenance.answers.set(io.machine, byFramework = new Map());
-    byFramework.set(frameworkId, { status: answer.status, timestamp: ctx.now() });
+    byFramework.set(frameworkId, {
+      status: answer.status,
+      timestamp: ctx.now(),
+      ...(answer.status === "DECLINE"
+        ? { askAgainAt: refuseUntil(ctx, answer.refuseSeconds) }
+        : {}),
+    });
   }
 }
 
@@ -212,7 +218,9 @@ export function sendInverseOffers(ctx: MasterContext): void {
     for (const frameworkId of frameworks) {
       const conn = ctx.frameworkConnections.get(frameworkId);
       if (!conn) continue;
-      if (answered?.has(frameworkId) || outstanding.has(`${frameworkId}/${agent.id}`)) continue;
+      if (outstanding.has(`${frameworkId}/${agent.id}`)) continue;
+      const answer = answered?.get(frameworkId);
+      if (answer && (answer.askAgainAt === undefined || ctx.now() < answer.askAgainAt)) continue;
       const id = `${ctx.nextOfferId()}-I`;
       ctx.maintenance.inverseOffers.set(id, {
         frameworkId,

@@ -122,8 +122,29 @@ Deno.test("Master sends inverse offers for a scheduled machine and records the a
   assert.deepEqual(status.draining_machines[0]!.id, { hostname: "H1" });
   assert.equal(status.draining_machines[0]!.statuses[0]!.status, "DECLINE");
   assert.equal(status.draining_machines[0]!.statuses[0]!.framework_id.value, h.frameworkId);
-  // Answered: not asked again on the next tick.
-  const before = h.toFramework(h.frameworkId).length;
+  // Declined: not asked again until the decline's filter (default 5 s) ends.
+  let before = h.toFramework(h.frameworkId).length;
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.ok(
+    !h.toFramework(h.frameworkId).slice(before).some((e) => e.type === "INVERSE_OFFERS"),
+  );
+  h.clock.advance(5_000);
+  h.master.tick({ batch: false });
+  h.flush();
+  const again = h.toFramework(h.frameworkId).slice(before).flatMap((e) =>
+    e.type === "INVERSE_OFFERS" ? e.inverse_offers.inverse_offers : []
+  );
+  assert.equal(again.length, 1, "asked again");
+  h.master.schedulerCall({
+    type: "ACCEPT_INVERSE_OFFERS",
+    framework_id: { value: h.frameworkId },
+    accept_inverse_offers: { inverse_offer_ids: [again[0]!.id] },
+  }, conn.streamId);
+  assert.equal(maintenanceStatus(h.master.ctx).draining_machines[0]!.statuses[0]!.status, "ACCEPT");
+  // Accepted: not asked again for this window (a decline would be, past its 5 s filter).
+  before = h.toFramework(h.frameworkId).length;
+  h.clock.advance(3_000); // 14 s in: the agents are still in touch (15 s timeout)
   h.master.tick({ batch: false });
   h.flush();
   assert.ok(

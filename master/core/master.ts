@@ -194,6 +194,7 @@ export class Master {
         return answerInverseOffers(ctx, frameworkId, {
           ids: answer.inverse_offer_ids.map((id) => id.value),
           status: call.type === "ACCEPT_INVERSE_OFFERS" ? "ACCEPT" : "DECLINE",
+          refuseSeconds: answer.filters?.refuse_seconds,
         });
       }
       case "REVIVE":
