@@ -9,6 +9,8 @@ import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
 import { probeDocker, startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
 import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
+import { makeCerts } from "./support/certs.ts";
+import { ClientSecurity } from "../security/mod.ts";
 
 const SOCKET = "/var/run/docker.sock";
 const dockerUp = await probeDocker(SOCKET);
@@ -419,4 +421,57 @@ Deno.test({
       await Deno.remove(workDir, { recursive: true }).catch(() => {});
     }
   },
+});
+
+Deno.test("agent fetches https URIs trusting its --ca, and fails them without it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tender-fetch-tls-" });
+  const certs = await makeCerts(`${dir}/certs`);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(certs.cert),
+    key: await Deno.readTextFile(certs.key),
+    onListen: () => {},
+  }, () => new Response("over tls\n"));
+  const uri = `https://127.0.0.1:${server.addr.port}/tls.txt`;
+  const master = new FakeMaster({ heartbeatIntervalSeconds: 1 });
+  const start = (workDir: string, client?: ClientSecurity) =>
+    startAgent({
+      master: master.url,
+      port: 0,
+      workDir,
+      resources: "cpus:2;mem:1024",
+      containerizer: "process",
+      statusUpdateRetryMs: 300,
+      log: () => {},
+      ...(client ? { client } : {}),
+    });
+  const trusting = await start(
+    `${dir}/trusting`,
+    new ClientSecurity({ caCerts: [await Deno.readTextFile(certs.caCert)] }),
+  );
+  try {
+    await waitFor(() => trusting.agent.connected, { what: "the agent to subscribe" });
+    master.send(launch(task("tls", "cat tls.txt", {
+      command: { value: "cat tls.txt", uris: [{ value: uri }] },
+    })));
+    await master.waitForState("tls", "TASK_FINISHED", 60_000);
+    assert.equal(await logs(trusting.url, "tls"), "over tls\n");
+  } finally {
+    await trusting.stop();
+  }
+  const untrusting = await start(`${dir}/untrusting`);
+  try {
+    await waitFor(() => untrusting.agent.connected, { what: "the second agent to subscribe" });
+    master.send(launch(task("no-ca", "true", {
+      command: { value: "true", uris: [{ value: uri }] },
+    })));
+    const failed = await master.waitForState("no-ca", "TASK_FAILED", 60_000);
+    assert.match(failed.message ?? "", new RegExp(`^Cannot fetch "${uri}" for task "no-ca": `));
+  } finally {
+    await untrusting.stop();
+    await master.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 });
