@@ -121,8 +121,28 @@ export class Fetcher {
   async fetchAll(request: FetchRequest): Promise<void> {
     if (request.uris.length === 0) return;
     const timeoutMs = this.#options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    const timeout = new AbortController();
+    const done = new AbortController();
+    this.#clock.sleep(timeoutMs, done.signal).then(
+      () => timeout.abort(new Error("timed out")),
+      () => undefined,
+    );
+    const signal = request.signal
+      ? AbortSignal.any([timeout.signal, request.signal])
+      : timeout.signal;
+    try {
+      await this.#fetchEach(request, signal, { timeout: timeout.signal, timeoutMs });
+    } finally {
+      done.abort();
+    }
+  }
+
+  async #fetchEach(
+    request: FetchRequest,
+    signal: AbortSignal,
+    limit: { timeout: AbortSignal; timeoutMs: number },
+  ): Promise<void> {
+    const { timeout, timeoutMs } = limit;
     for (const uri of request.uris) {
       try {
         await this.#fetchOne(uri, request, signal);
@@ -271,8 +291,20 @@ export class Fetcher {
       return;
     }
     const client = this.#options.httpClient;
-    const response = await fetch(uri, {
+    // Credentials in the URI (`https://user:secret@host/…`) go as Basic authentication, as curl
+    // (Mesos' fetcher) sends them: fetch() refuses a URL that carries them.
+    const url = new URL(uri);
+    const headers = new Headers();
+    if (url.username || url.password) {
+      const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      const bytes = new TextEncoder().encode(pair);
+      headers.set("authorization", `Basic ${btoa(String.fromCharCode(...bytes))}`);
+      url.username = "";
+      url.password = "";
+    }
+    const response = await fetch(url, {
       signal,
+      headers,
       redirect: "follow",
       ...(client ? { client } : {}),
     });

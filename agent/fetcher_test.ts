@@ -27,6 +27,11 @@ function serve(dir: string) {
     const path = new URL(req.url).pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
     if (path === "/moved") return Response.redirect(new URL("/hello.txt", req.url), 302);
+    if (path === "/private.txt") {
+      return req.headers.get("authorization") === `Basic ${btoa("user:s3cr et")}`
+        ? new Response("private\n")
+        : new Response("who are you", { status: 401 });
+    }
     if (path === "/slow") {
       return new Response(new ReadableStream({ start: (c) => c.enqueue(new Uint8Array(10)) }));
     }
@@ -264,6 +269,29 @@ Deno.test("Fetcher.fetchAll() gives up after its timeout, and when its signal ab
     });
     killed.abort(new Error("the task was killed"));
     await assert.rejects(pending, /the task was killed/);
+  });
+});
+
+Deno.test("Fetcher.fetchAll() sends a URI's credentials as Basic authentication, as curl does", async () => {
+  await withWorld(async ({ base, sandbox, cache }) => {
+    const fetcher = new Fetcher({ cacheDir: cache });
+    const withCredentials = base.replace("http://", "http://user:s3cr%20et@");
+    await fetcher.fetchAll({
+      taskId: "t",
+      sandbox,
+      reader: "agent",
+      uris: [{ value: `${withCredentials}/private.txt` }],
+    });
+    assert.equal(await Deno.readTextFile(`${sandbox}/private.txt`), "private\n");
+    await assert.rejects(
+      fetcher.fetchAll({
+        taskId: "t",
+        sandbox,
+        reader: "agent",
+        uris: [{ value: `${base.replace("http://", "http://user:wrong@")}/private.txt` }],
+      }),
+      /Cannot fetch "http:\/\/user:xxxxx@127\.0\.0\.1:\d+\/private\.txt" for task "t": the server answered 401/,
+    );
   });
 });
 
