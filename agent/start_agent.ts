@@ -217,6 +217,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     // URIs are fetched with the CA the agent trusts, never with its credentials.
     fetcher = new Fetcher({
       cacheDir: `${workDir}/fetcher_cache`,
+      clock,
       httpClient: options.client?.httpClient,
       cacheBytes: options.fetcherCacheBytes,
       maxBytes: options.fetcherMaxBytes,

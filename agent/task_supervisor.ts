@@ -117,7 +117,7 @@ export class TaskSupervisor {
     this.#deps = deps;
     this.#options = options;
     this.#fetcher = deps.fetcher ??
-      new Fetcher({ cacheDir: `${resolve(options.workDir)}/fetcher_cache` });
+      new Fetcher({ cacheDir: `${resolve(options.workDir)}/fetcher_cache`, clock: deps.clock });
   }
 
   get #agentId(): string | undefined {
