@@ -58,8 +58,8 @@ export interface ParameterRefusal {
 
 /**
  * Keys that reach past the container, gated exactly like `privileged`
- * (`launch_privileged_containers`; `pid`, `ipc` and `userns` only as `host`); `volume` is gated
- * by `mount_host_paths` per host path.
+ * (`launch_privileged_containers`; `pid`, `ipc` and `userns` only as `host`; `security-opt`
+ * except `no-new-privileges`); `volume` is gated by `mount_host_paths` per host path.
  */
 export const PRIVILEGED_PARAMETERS: ReadonlySet<string> = new Set([
   "privileged",
@@ -389,6 +389,8 @@ export function parameterReach(
     const key = parameterKey(p.key);
     if (key === "privileged") privileged ||= p.value !== "false";
     else if (key === "pid" || key === "ipc" || key === "userns") privileged ||= p.value === "host";
+    // Only narrowing the container: no-new-privileges needs nothing.
+    else if (key === "security-opt" && /^no-new-privileges([:=]true)?$/.test(p.value)) continue;
     else if (PRIVILEGED_PARAMETERS.has(key)) privileged = true;
     if (key === "volume") {
       const host = p.value.split(":")[0] ?? "";

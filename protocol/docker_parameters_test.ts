@@ -68,6 +68,14 @@ Deno.test("parameterReach() marks what reaches past the container", () => {
   assert.equal(parameterReach([{ key: "cap-add", value: "NET_ADMIN" }]).privileged, true);
   assert.equal(parameterReach([{ key: "pid", value: "host" }]).privileged, true);
   assert.equal(parameterReach([{ key: "privileged", value: "false" }]).privileged, false);
+  assert.equal(
+    parameterReach([{ key: "security-opt", value: "no-new-privileges" }]).privileged,
+    false,
+  );
+  assert.equal(
+    parameterReach([{ key: "security-opt", value: "seccomp=unconfined" }]).privileged,
+    true,
+  );
   assert.deepEqual(parameterReach([{ key: "volume", value: "/etc:/x" }]).hostPaths, ["/etc"]);
 });
 
