@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
 import { call, type Json } from "./support/marathon_api.ts";
+import { RawScheduler } from "./support/raw_scheduler.ts";
+import { taskInfo } from "../mod.ts";
 
 Deno.test("Marathon app with fetch reads the fetched file; an unknown docker parameter is a 422", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tender-marathon-fetch-files-" });
@@ -81,6 +83,86 @@ Deno.test("Marathon app with fetch reads the fetched file; an unknown docker par
     await cluster.stop();
     await server.shutdown();
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a raw Mesos task through a real master: its URIs are fetched, its docker parameters on a process agent are TASK_ERROR", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tender-raw-fetch-files-" });
+  await Deno.writeTextFile(`${dir}/data.txt`, "raw data\n");
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req) => new Response(await Deno.readFile(`${dir}${new URL(req.url).pathname}`)),
+  );
+  const cluster = await Cluster.start();
+  const fw = new RawScheduler(cluster.masterUrl);
+  try {
+    await cluster.addAgent(["--containerizer", "process", "--resources", "cpus:2;mem:1024"]);
+    await fw.subscribe();
+    const offer = await waitFor("an offer", () => fw.offers()[0]);
+    const agentId = offer.agent_id.value;
+    const fetching = taskInfo({
+      name: "fetching",
+      taskId: "fetching",
+      agentId,
+      cpus: 0.1,
+      mem: 32,
+      command: "grep -q 'raw data' data.txt",
+    });
+    fetching.command = {
+      ...fetching.command,
+      uris: [{ value: `http://127.0.0.1:${server.addr.port}/data.txt` }],
+    };
+    const refused = taskInfo({
+      name: "refused",
+      taskId: "refused",
+      agentId,
+      cpus: 0.1,
+      mem: 32,
+      command: "true",
+    });
+    refused.container = {
+      type: "MESOS",
+      docker: { image: "busybox", parameters: [{ key: "label", value: "a=b" }] },
+    };
+    const accepted = await fw.call({
+      type: "ACCEPT",
+      framework_id: { value: fw.frameworkId },
+      accept: {
+        offer_ids: [offer.id],
+        operations: [{ type: "LAUNCH", launch: { task_infos: [fetching, refused] } }],
+      },
+    });
+    assert.equal(accepted.status, 202, accepted.text);
+    // Each update is acknowledged, as a scheduler must, or the agent sends no next one.
+    const acked = new Set<string>();
+    const statusOf = (taskId: string, state: string) =>
+      waitFor(`${taskId} to reach ${state}`, async () => {
+        for (const e of fw.events) {
+          const status = e.type === "UPDATE" ? e.update.status : undefined;
+          if (!status?.uuid || !status.agent_id || acked.has(status.uuid)) continue;
+          acked.add(status.uuid);
+          await fw.call({
+            type: "ACKNOWLEDGE",
+            framework_id: { value: fw.frameworkId },
+            acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid },
+          });
+        }
+        return fw.events.flatMap((e) =>
+          e.type === "UPDATE" && e.update.status.task_id.value === taskId &&
+            e.update.status.state === state
+            ? [e.update.status]
+            : []
+        )[0];
+      }, 60_000);
+    await statusOf("fetching", "TASK_FINISHED");
+    const error = await statusOf("refused", "TASK_ERROR");
+    assert.equal(error.reason, "REASON_TASK_INVALID");
+    assert.match(error.message ?? "", /container\.docker\.parameters \(label\)/);
+  } finally {
+    await fw.close();
+    await cluster.stop();
+    await server.shutdown();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
