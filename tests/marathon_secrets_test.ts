@@ -1,8 +1,8 @@
 /**
  * Marathon secrets end to end on a real master and process agent: a secret put through
- * `/v2/secrets` reaches an app's task as an environment variable and as a read-only file, while
- * no trace of its value (nor of its base64) is in Marathon's `/v2/apps`, `/v2/tasks` or event
- * stream, the master's `/master/state` and operator GET_STATE/GET_TASKS, the agent's `/state`,
+ * `/v2/secrets` reaches an app's task and a pod's as an environment variable and as a read-only
+ * file, while no trace of its value (nor of its base64) is in Marathon's `/v2/apps`, `/v2/tasks`,
+ * `/v2/pods` or event stream, the master's `/master/state` and operator GET_STATE/GET_TASKS, the agent's `/state`,
  * the master's and the agent's output, or any file of their work dirs and Marathon's store.
  */
 import assert from "node:assert/strict";
@@ -52,7 +52,7 @@ function assertNoTrace(what: string, text: string): void {
   for (const t of TRACES) assert.ok(!text.includes(t), `${what} holds the secret: ${text}`);
 }
 
-Deno.test("a Marathon app's env and file secrets reach its task and nothing else", async () => {
+Deno.test("a Marathon app's and a pod's env and file secrets reach their tasks and nothing else", async () => {
   // Every process logs at debug: nothing it says may hold the value.
   const cluster = await Cluster.start(["--log-level", "debug"]);
   const workDir = await Deno.makeTempDir({ prefix: "marathon-secrets-" });
@@ -123,12 +123,43 @@ Deno.test("a Marathon app's env and file secrets reach its task and nothing else
       return r.json.app?.tasksRunning === 1;
     }, 30_000);
 
+    // A pod gets them the same way (a LAUNCH_GROUP task).
+    const pod = await call(`${marathon.url}/v2/pods`, "POST", {
+      id: "/prod/pod",
+      secrets: { db: { source: "/prod/db" } },
+      environment: { DB_PASSWORD: { secret: "db" } },
+      containers: [{
+        name: "app",
+        exec: {
+          command: {
+            shell: 'echo "env=$DB_PASSWORD"; ' +
+              'echo "file=$(cat "$MESOS_SANDBOX/pw") mode=$(stat -c %a "$MESOS_SANDBOX/pw")"; ' +
+              "exec sleep 600",
+          },
+        },
+        resources: { cpus: 0.1, mem: 16 },
+        volumeMounts: [{ name: "pw", mountPath: "pw" }],
+      }],
+      volumes: [{ name: "pw", secret: "db" }],
+    });
+    assert.equal(pod.status, 201, JSON.stringify(pod.json));
+    assert.equal(
+      await waitFor(
+        "the pod to print its secrets",
+        () => taskOutput(cluster.root, "/prod/pod"),
+        60_000,
+      ),
+      `env=${VALUE}\nfile=${VALUE} mode=400\n`,
+    );
+
     const agentPort = agent.args[agent.args.indexOf("--port") + 1];
     const views: [string, Promise<Response>][] = [
       ["/v2/apps", fetch(`${marathon.url}/v2/apps?embed=apps.tasks&embed=apps.deployments`)],
       ["/v2/tasks", fetch(`${marathon.url}/v2/tasks`)],
       ["/v2/apps/prod/api/versions", fetch(`${marathon.url}/v2/apps/prod/api/versions`)],
       ["/v2/secrets", fetch(`${marathon.url}/v2/secrets`)],
+      ["/v2/pods", fetch(`${marathon.url}/v2/pods`)],
+      ["/v2/pods/::status", fetch(`${marathon.url}/v2/pods/::status`)],
       ["/master/state", fetch(`${cluster.masterUrl}/master/state`)],
       ...["GET_STATE", "GET_TASKS"].map((type): [string, Promise<Response>] => [
         type,

@@ -93,7 +93,6 @@ Deno.test("POST /v2/pods answers 422 naming every field Tender cannot honour", a
     const unsupported = await details({
       ...base,
       user: "../root",
-      secrets: { s: { source: "x" } },
       volumes: [{ name: "shared" }, { name: "data", persistent: { size: 10 } }],
       containers: [
         { ...server, artifacts: [{ uri: "hdfs://x/a.tgz" }], readinessCheck: { name: "r" } },
@@ -102,7 +101,6 @@ Deno.test("POST /v2/pods answers 422 naming every field Tender cannot honour", a
     });
     // A user is honoured (each container's CommandInfo.user); one that is no user name is not.
     assert.match(unsupported["/user"]!, /must be a user name/);
-    assert.match(unsupported["/secrets"]!, /not supported/);
     assert.match(unsupported["/volumes(1)/persistent"]!, /persistent volumes are not supported/);
     // Artifacts are fetched by the agents, which fetch http(s) and files only.
     assert.match(unsupported["/containers(0)/artifacts(0)/uri"]!, /not hdfs:/);

@@ -57,6 +57,10 @@ export function secretsRoutes(
   },
 ): void {
   const { service, access } = deps;
+  const owners = async () => [
+    ...(await service.store.listApps()),
+    ...(await service.store.listPods()),
+  ];
   const store = (): SecretStore => {
     if (!deps.secrets) throw new TenderError("unavailable", NO_STORE);
     return deps.secrets;
@@ -73,7 +77,7 @@ export function secretsRoutes(
     access(c).mustSecret("view_secrets", path);
     const found = (await store().list()).find((s) => s.path === path);
     if (!found) throw new TenderError("not_found", `Secret '${path}' does not exist`);
-    return c.json({ ...found, usedBy: appsUsing(await service.store.listApps(), path) });
+    return c.json({ ...found, usedBy: appsUsing(await owners(), path) });
   });
 
   api.put("/v2/secrets/*", async (c) => {
@@ -95,7 +99,7 @@ export function secretsRoutes(
     const path = pathOf(c);
     const secrets = store();
     access(c).mustSecret("delete_secrets", path);
-    const users = appsUsing(await service.store.listApps(), path);
+    const users = appsUsing(await owners(), path);
     if (users.length > 0) {
       throw new TenderError(
         "conflict",

@@ -78,7 +78,7 @@ Deno.test("an app using a secret that does not exist is a 422 at /secrets/db/sou
     assert.deepEqual((await outside.json()).details, [
       {
         path: "/secrets/db/source",
-        errors: ["secret '/prod/db' may only be used by apps below /prod"],
+        errors: ["secret '/prod/db' may only be used by apps and pods below /prod"],
       },
     ]);
 

@@ -13,8 +13,7 @@ import type {
   TaskInfo,
   Volume,
 } from "../../../protocol/mod.ts";
-import { base64Of } from "../../../protocol/mod.ts";
-import { secretPath } from "../secrets/secret_path.ts";
+import { valueSecret } from "../secrets/app_secrets.ts";
 import { type App, isHostNetworking } from "./normalize.ts";
 import { taskName } from "./path_id.ts";
 import { type DeclaredPort, declaredPorts } from "./ports.ts";
@@ -49,7 +48,7 @@ export function toTaskInfo(
   const taskId = taskIdFor(instanceId);
   const ports = withHostPorts(declaredPorts(app), match.hostPorts);
   const env = environment(app, taskId, match.hostname, ports);
-  const secretOf = (name: string): Secret => mesosSecret(app, name, secrets);
+  const secretOf = (name: string): Secret => valueSecret({ ...app, kind: "App" }, name, secrets);
   const command: CommandInfo = {
     environment: {
       variables: [
@@ -147,17 +146,6 @@ function environment(
   for (const [k, v] of labels) env[`MARATHON_APP_LABEL_${k.replace(/[^A-Za-z0-9_]/g, "_")}`] = v;
   env["MESOS_TASK_ID"] = taskId;
   return env;
-}
-
-/** The Mesos VALUE secret of the app's secret `name` (its source's value, base64). */
-function mesosSecret(app: App, name: string, values: ReadonlyMap<string, string>): Secret {
-  const source = app.secrets[name]?.source;
-  const path = source === undefined ? undefined : secretPath(source);
-  const value = path?.ok ? values.get(path.path) : undefined;
-  if (value === undefined) {
-    throw new Error(`App '${app.id}': secret '${name}' (${source ?? "undeclared"}) has no value`);
-  }
-  return { type: "VALUE", value: { data: base64Of(new TextEncoder().encode(value)) } };
 }
 
 function containerInfo(

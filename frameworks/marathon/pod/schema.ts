@@ -136,7 +136,7 @@ export const PodSchema = z.object({
   user: z.string().optional(),
   environment: z.record(z.string(), EnvValueSchema).default({}),
   containers: z.array(PodContainerSchema),
-  secrets: z.record(z.string(), z.unknown()).default({}),
+  secrets: z.record(z.string(), z.object({ source: z.string() })).default({}),
   volumes: z.array(PodVolumeSchema).default([]),
   networks: z.array(PodNetworkSchema).default([{ mode: "host", labels: {} }]),
   scaling: z.object({

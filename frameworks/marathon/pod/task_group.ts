@@ -11,9 +11,11 @@ import type {
   DiscoveryInfo,
   ExecutorInfo,
   HealthCheck,
+  Secret,
   TaskInfo,
   Volume,
 } from "../../../protocol/mod.ts";
+import { valueSecret } from "../secrets/app_secrets.ts";
 import { taskName } from "../app/path_id.ts";
 import type { PodMatch } from "../placement/pod_matcher.ts";
 import type { Pod, PodCommand, PodContainer } from "./schema.ts";
@@ -53,12 +55,18 @@ function placedEndpoints(c: PodContainer, hostPorts: readonly number[]): PlacedE
   }));
 }
 
-/** The executor and tasks that launch instance `instanceId` of `pod` on the matched offer. */
+/**
+ * The executor and tasks that launch instance `instanceId` of `pod` on the matched offer.
+ * `secrets` holds the values of the pod's secrets by path (Mesos VALUE secrets in SECRET
+ * variables and volumes); throws naming a secret missing from it.
+ */
 export function toTaskGroup(
   pod: Pod,
   instanceId: string,
   match: PodMatch,
+  secrets: ReadonlyMap<string, string> = new Map(),
 ): { executor: ExecutorInfo; tasks: TaskInfo[] } {
+  const secretOf = (name: string) => valueSecret({ ...pod, kind: "Pod" }, name, secrets);
   const bridged = isBridged(pod);
   const executor: ExecutorInfo = {
     type: "DEFAULT",
@@ -76,6 +84,7 @@ export function toTaskGroup(
       endpoints: placed[i] ?? [],
       podEndpoints: placed.flat(),
       bridged,
+      secretOf,
     })
   );
   return { executor, tasks };
@@ -92,6 +101,7 @@ function containerTask(
     /** Every container's: the members share a network, so each is told all of them. */
     podEndpoints: PlacedEndpoint[];
     bridged: boolean;
+    secretOf: (name: string) => Secret;
   },
 ): TaskInfo {
   const taskId = podTaskId(at.instanceId, c.name);
@@ -102,7 +112,7 @@ function containerTask(
     task_id: { value: taskId },
     agent_id: { value: at.agentId },
     resources: at.resources,
-    command: command(pod, c, at.podEndpoints),
+    command: command(pod, c, at.podEndpoints, at.secretOf),
     container: container(pod, c, at),
     ...(healthCheck ? { health_check: healthCheck } : {}),
     ...(grace !== undefined
@@ -118,12 +128,32 @@ function containerTask(
 }
 
 /** The command: a shell one, argv (the image's entrypoint kept), or the image's own. */
-function command(pod: Pod, c: PodContainer, endpoints: PlacedEndpoint[]): CommandInfo {
-  const variables = Object.entries(environment(pod, c, endpoints)).map(([name, value]) => ({
-    name,
-    type: "VALUE" as const,
-    value,
-  }));
+function command(
+  pod: Pod,
+  c: PodContainer,
+  endpoints: PlacedEndpoint[],
+  secretOf: (name: string) => Secret,
+): CommandInfo {
+  const env = environment(pod, c, endpoints);
+  // Secret variables: the pod's, then the container's (a plain one of the same name wins over
+  // the pod's secret, as the container's environment wins over the pod's).
+  const secretVars = new Map<string, string>();
+  for (const [k, v] of [...Object.entries(pod.environment), ...Object.entries(c.environment)]) {
+    if (typeof v === "string") secretVars.delete(k);
+    else secretVars.set(k, v.secret);
+  }
+  const variables = [
+    ...Object.entries(env).filter(([name]) => !secretVars.has(name)).map(([name, value]) => ({
+      name,
+      type: "VALUE" as const,
+      value,
+    })),
+    ...[...secretVars].map(([name, secret]) => ({
+      name,
+      type: "SECRET" as const,
+      secret: secretOf(secret),
+    })),
+  ];
   const cmd = c.exec?.command;
   // Marathon: the container's user, else the pod's; the agent runs the task as that user.
   const user = c.user ?? pod.user;
@@ -191,11 +221,19 @@ function environment(
 function container(
   pod: Pod,
   c: PodContainer,
-  at: { endpoints: PlacedEndpoint[]; bridged: boolean },
+  at: { endpoints: PlacedEndpoint[]; bridged: boolean; secretOf: (name: string) => Secret },
 ): ContainerInfo {
   const volumes = c.volumeMounts.flatMap((m): Volume[] => {
     const volume = pod.volumes.find((v) => v.name === m.name);
     if (!volume) return [];
+    if (volume.secret !== undefined) {
+      // A file secret: the agent writes the value at mountPath, read-only.
+      return [{
+        container_path: m.mountPath,
+        mode: "RO",
+        source: { type: "SECRET", secret: at.secretOf(volume.secret) },
+      }];
+    }
     const mode = m.readOnly ? "RO" : "RW";
     // An ephemeral volume lives in the group's directory (Mesos' executor sandbox).
     return [{

@@ -19,8 +19,6 @@ const PROTOCOLS = ["tcp", "udp"];
 
 /** Why Tender cannot honour a field, as its violation says. */
 const UNSUPPORTED = {
-  secrets: "are not supported by Tender",
-  secret: "secret references are not supported by Tender",
   readinessCheck: "is not supported by Tender for pods",
   tty: "is not supported by Tender",
   linuxInfo: "is not supported by Tender",
@@ -44,12 +42,11 @@ export function validatePod(pod: Pod, options: ValidatePodOptions = {}): Violati
   for (const e of pathIdErrors(options.rawId ?? pod.id)) v.add("/id", e);
   if (pod.id.length > MAX_APP_ID) v.add("/id", `must be at most ${MAX_APP_ID} characters long`);
   if (pod.user !== undefined && !isUserName(pod.user)) v.add("/user", NOT_A_USER_NAME);
-  if (Object.keys(pod.secrets).length > 0) v.add("/secrets", UNSUPPORTED.secrets);
   if (pod.legacySharedCgroups) v.add("/legacySharedCgroups", UNSUPPORTED.legacySharedCgroups);
   if (pod.role !== undefined && pod.role !== "*") {
     v.add("/role", "must be '*': every pod runs under the framework's role");
   }
-  environment(v, "/environment", pod.environment);
+  environment(v, "/environment", pod.environment, pod.secrets);
   scaling(v, pod);
   scheduling(v, pod);
   for (const [k, value] of Object.entries(pod.executorResources)) {
@@ -66,7 +63,12 @@ export function validatePod(pod: Pod, options: ValidatePodOptions = {}): Violati
     if (volumes.has(vol.name)) v.add(`${p}/name`, "must be unique");
     volumes.set(vol.name, vol);
     if (vol.persistent !== undefined) v.add(`${p}/persistent`, UNSUPPORTED.persistent);
-    if (vol.secret !== undefined) v.add(`${p}/secret`, UNSUPPORTED.secret);
+    if (vol.secret !== undefined && vol.host !== undefined) {
+      v.add(p, "must be one of host, persistent, secret or ephemeral volume");
+    }
+    if (vol.secret !== undefined && !(vol.secret in pod.secrets)) {
+      v.add(`${p}/secret`, `references an undefined secret named '${vol.secret}'`);
+    }
     if (vol.host !== undefined && !vol.host.startsWith("/")) {
       v.add(`${p}/host`, "must be an absolute path");
     }
@@ -81,7 +83,7 @@ export function validatePod(pod: Pod, options: ValidatePodOptions = {}): Violati
     if (!NAME.test(c.name)) v.add(`${p}/name`, `must fully match regular expression '${NAME}'`);
     if (names.has(c.name)) v.add(`${p}/name`, "is not unique: container names must be");
     names.add(c.name);
-    container(v, p, c, { bridge, volumes });
+    container(v, p, c, { bridge, volumes, secrets: pod.secrets });
     c.endpoints.forEach((e, j) => {
       const ep = `${p}/endpoints(${j})`;
       if (!NAME.test(e.name)) v.add(`${ep}/name`, `must fully match regular expression '${NAME}'`);
@@ -123,14 +125,18 @@ function container(
   v: Violations,
   p: string,
   c: PodContainer,
-  pod: { bridge: boolean; volumes: ReadonlyMap<string, Pod["volumes"][number]> },
+  pod: {
+    bridge: boolean;
+    volumes: ReadonlyMap<string, Pod["volumes"][number]>;
+    secrets: Pod["secrets"];
+  },
 ): void {
   if (c.user !== undefined && !isUserName(c.user)) v.add(`${p}/user`, NOT_A_USER_NAME);
   validateFetchEntries(v, `${p}/artifacts`, c.artifacts);
   if (c.readinessCheck !== undefined) v.add(`${p}/readinessCheck`, UNSUPPORTED.readinessCheck);
   if (c.tty) v.add(`${p}/tty`, UNSUPPORTED.tty);
   if (c.linuxInfo !== undefined) v.add(`${p}/linuxInfo`, UNSUPPORTED.linuxInfo);
-  environment(v, `${p}/environment`, c.environment);
+  environment(v, `${p}/environment`, c.environment, pod.secrets);
   for (const [k, value] of Object.entries(c.resources)) {
     if (value < 0 || value > LIMITS.scalar) {
       v.add(`${p}/resources/${k}`, `got ${value}, expected 0 to ${LIMITS.scalar}`);
@@ -209,12 +215,19 @@ function command(v: Violations, p: string, cmd: PodCommand): void {
   if ("argv" in cmd && cmd.argv.length === 0) v.add(`${p}/argv`, "must not be empty");
 }
 
-function environment(v: Violations, p: string, env: Pod["environment"]): void {
+function environment(
+  v: Violations,
+  p: string,
+  env: Pod["environment"],
+  secrets: Pod["secrets"],
+): void {
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) {
       v.add(`${p}/${name}`, `must fully match regular expression '${ENV_NAME}'`);
     }
-    if (typeof value !== "string") v.add(`${p}/${name}`, UNSUPPORTED.secret);
+    if (typeof value !== "string" && !(value.secret in secrets)) {
+      v.add(`${p}/${name}`, `references an undefined secret named '${value.secret}'`);
+    }
   }
 }
 

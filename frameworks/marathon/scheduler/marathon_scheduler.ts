@@ -19,7 +19,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from "../../../protocol/mod.ts";
-import { secretSources } from "../secrets/app_secrets.ts";
+import { type SecretOwner, secretSources } from "../secrets/app_secrets.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
 import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
 import type { App } from "../app/normalize.ts";
@@ -187,15 +187,29 @@ export class MarathonScheduler implements Scheduler {
       }
     }
     // Each pod instance is one LAUNCH_GROUP; an offer's are accepted together.
-    for (const [offerId, launches] of Map.groupBy(podPlan.launches, (l) => l.offerId)) {
+    for (const [offerId, planned] of Map.groupBy(podPlan.launches, (l) => l.offerId)) {
+      const launches: typeof planned = [];
+      const operations: Operation[] = [];
+      for (const l of planned) {
+        try {
+          const values = await this.#secretValues(l.pod);
+          const group = toTaskGroup(l.pod, l.instance.instanceId, l.match, values);
+          operations.push({
+            type: "LAUNCH_GROUP",
+            launch_group: { executor: group.executor, task_group: { tasks: group.tasks } },
+          });
+          launches.push(l);
+        } catch (e) {
+          this.#d.events.publish("deployment_step_failure", {
+            reason: `launch of ${l.pod.id} failed: ${e instanceof Error ? e.message : String(e)}`,
+          });
+        }
+      }
+      if (launches.length === 0) {
+        await driver.decline([offerId], { refuse_seconds: 1 });
+        continue;
+      }
       await this.#d.store.addInstances(launches.map((l) => l.instance));
-      const operations: Operation[] = launches.map((l) => {
-        const group = toTaskGroup(l.pod, l.instance.instanceId, l.match);
-        return {
-          type: "LAUNCH_GROUP",
-          launch_group: { executor: group.executor, task_group: { tasks: group.tasks } },
-        };
-      });
       try {
         await driver.accept([offerId], operations, { refuse_seconds: 1 });
       } catch (e) {
@@ -216,9 +230,9 @@ export class MarathonScheduler implements Scheduler {
     }
   }
 
-  /** The values of the app's secrets by path; throws naming one that cannot be had. */
-  async #secretValues(app: App): Promise<Map<string, string>> {
-    const paths = secretSources(app);
+  /** The values of an app's or a pod's secrets by path; throws naming one that cannot be had. */
+  async #secretValues(owner: SecretOwner): Promise<Map<string, string>> {
+    const paths = secretSources(owner);
     if (paths.length === 0) return new Map();
     if (!this.#d.secrets) throw new Error("this Marathon keeps no secrets (--secrets-key-file)");
     const values = await this.#d.secrets.resolve(paths);

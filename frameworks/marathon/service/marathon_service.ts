@@ -25,7 +25,7 @@ import type { DeploymentRecord } from "../store/deployment_record.ts";
 import type { GroupRecord } from "../store/group_record.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { mergeUpdate, rollbackVersion } from "./merge.ts";
-import { appSecretViolations } from "../secrets/app_secrets.ts";
+import { appSecretViolations, sourceViolations } from "../secrets/app_secrets.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
 
 /** What the service needs. */
@@ -312,12 +312,17 @@ export class MarathonService {
     }
   }
 
-  /** 422 naming `/secrets/<name>/source` when an app's secret cannot be given to its tasks. */
-  async #checkSecrets(apps: readonly App[]): Promise<void> {
+  /**
+   * 422 naming `/secrets/<name>/source` when a secret of an app or a pod cannot be given to its
+   * tasks (a pod's secret volumes are checked by `validatePod`).
+   */
+  async #checkSecrets(owners: readonly (App | Pod)[]): Promise<void> {
     const store = this.#d.secrets;
     const exists = store ? (path: string) => store.has(path) : undefined;
-    for (const app of apps) {
-      const violations = await appSecretViolations(app, exists);
+    for (const owner of owners) {
+      const violations = "containers" in owner
+        ? await sourceViolations(owner, exists)
+        : await appSecretViolations(owner, exists);
       if (violations.length > 0) {
         throw new TenderError("unprocessable", "Object is not valid", violations);
       }
@@ -420,6 +425,7 @@ export class MarathonService {
     const podId = req.put?.id ?? req.remove ?? "";
     const before = await store.getPod(podId);
     req.authorize?.(!req.put ? "delete_apps" : before ? "update_apps" : "create_apps", podId);
+    if (req.put) await this.#checkSecrets([req.put]);
     const version = this.#nextVersion();
     let put: Pod | undefined;
     if (req.put) {
