@@ -260,8 +260,23 @@ export function recordUpdate(
       markDrainedIfEmpty(ctx, agentId);
     }
   }
+  // An agent retries an update until the framework acknowledges it. A retry the framework's
+  // stream already carried is news to nobody: forwarding it again would only add an update and
+  // an acknowledgement to a master that is slow to pass acknowledgements on (issue 17: 2.6
+  // duplicates per task). It goes again on a new stream (resubscribed frameworks also get their
+  // pending updates at once) or after RETRY_FORWARD_MS, should an acknowledgement have been lost.
+  const streamId = ctx.frameworkConnections.get(frameworkId)?.streamId;
+  if (status.uuid && streamId) {
+    const sent = ctx.forwarded.get(status.uuid);
+    const now = ctx.now();
+    if (sent?.streamId === streamId && now - sent.at < RETRY_FORWARD_MS) return;
+    ctx.forwarded.set(status.uuid, { streamId, at: now });
+  }
   ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status: full } });
 }
+
+/** How long an update forwarded on a framework's stream is not forwarded again on it. */
+export const RETRY_FORWARD_MS = 60_000;
 
 /** An agent's heartbeat. */
 export function heartbeat(ctx: MasterContext, agentId: string): void {

@@ -254,6 +254,7 @@ export function acknowledge(ctx: MasterContext, call: CallOf<"ACKNOWLEDGE">): vo
     type: "ACKNOWLEDGE",
     acknowledge: { framework_id: { value: frameworkId }, task_id, uuid },
   });
+  ctx.forwarded.delete(uuid);
   if (!task || task.pendingUuid !== uuid) return;
   if (isTerminalState(task.state)) ctx.removeTask(task);
   else ctx.putTask({ ...task, pendingUuid: undefined });

@@ -119,6 +119,12 @@ export class MasterContext {
   readonly completedFrameworks: { framework: FrameworkRecord; removedTime: number }[] = [];
   readonly agentConnections = new Map<string, Connection>();
   readonly frameworkConnections = new Map<string, Connection>();
+  /**
+   * Status updates forwarded and not yet acknowledged, by uuid: the framework stream they went
+   * to and when (memory only). An agent's retry of one is not forwarded on the same stream
+   * again within `RETRY_FORWARD_MS` (see `recordUpdate`).
+   */
+  readonly forwarded = new Map<string, { streamId: string; at: number }>();
   /** When each disconnected agent was last heard from (recovered agents: the recovery time). */
   readonly silentSince = new Map<string, number>();
   readonly offers = new OfferBook();

@@ -296,7 +296,7 @@ Deno.test("Master forwards status updates and the framework's acknowledgements",
   update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
   assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_RUNNING");
   assert.equal(lastUpdate(h.toFramework(fw))?.agent_id?.value, agent);
-  // A retry of the same update is forwarded again but recorded once.
+  // A retry of the same update is recorded once (and not forwarded again on the same stream).
   const retry = update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
   assert.equal(retry.changes.length, 0);
   h.master.schedulerCall({
