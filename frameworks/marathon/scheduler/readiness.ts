@@ -7,7 +7,11 @@ import type { App } from "../app/normalize.ts";
 import { declaredPorts } from "../app/ports.ts";
 import type { Instance } from "../model/instance.ts";
 
-/** The URL to probe for an instance, or undefined when its port cannot be known. */
+/**
+ * The URL to probe for an instance, or undefined when its port cannot be known. On a named
+ * container network the task's own address there (its status's) and the container port, which
+ * answer wherever that network is routed; otherwise the agent's address and the host port.
+ */
 export function readinessUrl(app: App, instance: Instance): string | undefined {
   const check = app.readinessChecks[0];
   if (!check) return undefined;
@@ -15,7 +19,8 @@ export function readinessUrl(app: App, instance: Instance): string | undefined {
   const index = ports.findIndex((p) => p.name === check.portName);
   if (index < 0) return undefined;
   const hostIndex = ports.slice(0, index).filter((p) => p.hostPort !== undefined).length;
-  const port = ports[index]!.hostPort !== undefined
+  const onNetwork = app.networks.some((n) => n.mode === "container");
+  const port = ports[index]!.hostPort !== undefined && !onNetwork
     ? instance.hostPorts[hostIndex]
     : ports[index]!.containerPort;
   const host = instance.ipAddress ?? instance.hostname;
