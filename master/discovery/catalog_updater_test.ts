@@ -46,3 +46,16 @@ Deno.test("CatalogUpdater.changed() coalesces a burst into one update after the 
   assert.equal(reads, 2);
   updater.close();
 });
+
+Deno.test("CatalogUpdater waits ten times as long as the last derivation took, when that is longer", () => {
+  const clock = new FakeClock();
+  const store = new CatalogStore();
+  const updater = new CatalogUpdater(store, () => {
+    clock.advance(30); // a derivation over a large cluster takes 30 ms
+    return [running("t1")];
+  }, { clock, delayMs: 50 });
+  assert.equal(updater.delayMs(), 50);
+  updater.flush();
+  assert.equal(updater.delayMs(), 300);
+  updater.close();
+});
