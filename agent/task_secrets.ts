@@ -35,6 +35,13 @@ export function taskSecrets(
     if (!got.ok) return got;
     secrets.env[v.name] = decoder.decode(got.bytes);
   }
+  // The image's Docker config is read by the containerizer at pull time; a REFERENCE one is
+  // refused here, before anything is made, as the other secrets.
+  const config = task.container?.mesos?.image?.docker?.config;
+  if (config) {
+    const got = secretBytes(config, `Cannot give ${name} the Docker config of its image`);
+    if (!got.ok) return got;
+  }
   const volumes = task.container?.volumes ?? [];
   for (const [i, volume] of volumes.entries()) {
     if (volume.source?.type !== "SECRET") continue;

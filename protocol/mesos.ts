@@ -126,6 +126,24 @@ export const VolumeSchema = z.object({
 });
 export type Volume = z.infer<typeof VolumeSchema>;
 
+/**
+ * Mesos' `Image` (of a MESOS container): a Docker image by name, and the Docker config JSON to
+ * pull it with (`docker.config`, a Secret: `{"auths": {"registry:port": {"auth": …}}}`). Tender's
+ * agents run it in Docker or containerd; APPC images are refused by them at launch.
+ */
+export const ImageSchema = z.object({
+  type: z.enum(["APPC", "DOCKER"]),
+  docker: z.object({
+    name: z.string().min(1),
+    credential: z.object({ principal: z.string(), secret: z.string().optional() }).optional(),
+    config: SecretSchema.optional(),
+  }).optional(),
+  appc: z.object({ name: z.string() }).passthrough().optional(),
+  /** false: pull even when the image is already on the agent. */
+  cached: z.boolean().optional(),
+});
+export type Image = z.infer<typeof ImageSchema>;
+
 export const ContainerInfoSchema = z.object({
   type: z.enum(["DOCKER", "MESOS"]),
   volumes: z.array(VolumeSchema).optional(),
@@ -138,7 +156,7 @@ export const ContainerInfoSchema = z.object({
     parameters: z.array(z.object({ key: z.string(), value: z.string() })).optional(),
     force_pull_image: z.boolean().optional(),
   }).optional(),
-  mesos: z.object({ image: z.unknown().optional() }).optional(),
+  mesos: z.object({ image: ImageSchema.optional() }).optional(),
   network_infos: z.array(z.object({
     name: z.string().optional(),
     port_mappings: z.array(PortMappingSchema).optional(),

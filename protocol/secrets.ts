@@ -25,20 +25,36 @@ function redactCommand(command: CommandInfo): CommandInfo {
 
 function redactContainer(container: ContainerInfo): ContainerInfo {
   const volumes = container.volumes;
-  if (!volumes?.some((v) => v.source?.secret?.value)) return container;
-  return {
-    ...container,
-    volumes: volumes.map((v) =>
-      v.source?.secret
-        ? { ...v, source: { ...v.source, secret: redactSecret(v.source.secret) } }
-        : v
-    ),
-  };
+  const image = container.mesos?.image;
+  const config = image?.docker?.config;
+  let out = container;
+  if (volumes?.some((v) => v.source?.secret?.value)) {
+    out = {
+      ...out,
+      volumes: volumes.map((v) =>
+        v.source?.secret
+          ? { ...v, source: { ...v.source, secret: redactSecret(v.source.secret) } }
+          : v
+      ),
+    };
+  }
+  if (image?.docker && config?.value) {
+    // The image's Docker config (registry credentials) is a secret like the others.
+    out = {
+      ...out,
+      mesos: {
+        ...out.mesos,
+        image: { ...image, docker: { ...image.docker, config: redactSecret(config) } },
+      },
+    };
+  }
+  return out;
 }
 
 /**
  * The task without the bytes of its secrets (environment variables and volumes of the task, its
- * executor and its health check's command). What the master and the agent store and show.
+ * executor and its health check's command, and its image's Docker config: `mesos.image.docker.
+ * config`). What the master and the agent store and show.
  */
 export function redactSecrets(task: TaskInfo): TaskInfo {
   const out: TaskInfo = { ...task };

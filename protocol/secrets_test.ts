@@ -22,6 +22,7 @@ function taskWithSecrets(): TaskInfo {
     container: {
       type: "MESOS",
       volumes: [{ container_path: "pw", mode: "RO", source: { type: "SECRET", secret } }],
+      mesos: { image: { type: "DOCKER", docker: { name: "reg:5000/app:1", config: secret } } },
     },
     executor: {
       executor_id: { value: "e" },
@@ -42,6 +43,11 @@ Deno.test("redactSecrets() drops every secret's bytes and keeps the rest of the 
     secret: { type: "VALUE" },
   });
   assert.equal(redacted.container?.volumes?.[0]?.container_path, "pw");
+  // The image's Docker config (registry credentials) goes too; the image stays.
+  assert.deepEqual(redacted.container?.mesos?.image?.docker, {
+    name: "reg:5000/app:1",
+    config: { type: "VALUE" },
+  });
   assert.ok(JSON.stringify(task).includes(DATA), "the task itself is left as it was");
   assert.ok(hasSecretValues(task));
   assert.ok(!hasSecretValues(redacted));

@@ -26,8 +26,9 @@ export class CompositeContainerizer implements Containerizer {
   readonly #pods = new Map<string, { first: Containerizer; members: Set<ContainerId> }>();
 
   /**
-   * `docker` is the engine; `inEngine` says which tasks it runs (default: a DOCKER container;
-   * containerd runs every task that names an image).
+   * `docker` is the engine; `inEngine` says which tasks it runs (default: a DOCKER container, or
+   * a MESOS one with a Docker image, Tender having no image provisioner of its own; containerd
+   * runs every task that names an image).
    */
   constructor(options: {
     docker: Containerizer;
@@ -36,7 +37,8 @@ export class CompositeContainerizer implements Containerizer {
   }) {
     this.#docker = options.docker;
     this.#process = options.process;
-    this.#inEngine = options.inEngine ?? ((spec) => spec.container?.type === "DOCKER");
+    this.#inEngine = options.inEngine ??
+      ((spec) => spec.container?.type === "DOCKER" || !!spec.container?.mesos?.image?.docker);
     this.kind = `${options.docker.kind}+${options.process.kind}`;
   }
 

@@ -33,6 +33,7 @@ import {
   unreachableMessage,
 } from "./containerd_setup.ts";
 import { CriClient, CriError } from "./cri_client.ts";
+import { pullAuth, type RegistryAuth } from "./registry_auth.ts";
 import { streamCriLog } from "./cri_log.ts";
 import { argv } from "./docker_spec.ts";
 import { emptyStream } from "./log_streams.ts";
@@ -367,6 +368,8 @@ export class ContainerdContainerizer implements Containerizer {
             `(container.docker.image or container.mesos.image.docker.name)`,
         );
       }
+      const auth = pullAuth(spec.container, image);
+      if (!auth.ok) throw new Error(auth.reason);
       await this.prepare();
       const network = spec.pod ? undefined : spec.container?.network_infos?.[0]?.name;
       const refused = network ? await cniNetworkRefusal(this.cri, network) : undefined;
@@ -380,12 +383,16 @@ export class ContainerdContainerizer implements Containerizer {
     const options = { id, owner: this.#owner, sandbox, cpuQuota: this.#options.cpuQuota };
     const podConfig = sandboxConfig(spec, options);
     entry.podNetwork = podConfig.linux.security_context.namespace_options.network === "POD";
+    const force = spec.container?.docker?.force_pull_image ??
+      spec.container?.mesos?.image?.cached === false;
+    const auth = pullAuth(spec.container, image);
+    const credentials = auth.ok ? auth.auth : undefined;
     if (join) {
       // A group's pod first (its members wait for it), then each member's image.
       entry.podId = await this.#groupPod(id, spec, join, podConfig);
-      await this.#ensureImage(image, spec.container?.docker?.force_pull_image ?? false);
+      await this.#ensureImage(image, force, credentials);
     } else {
-      await this.#ensureImage(image, spec.container?.docker?.force_pull_image ?? false);
+      await this.#ensureImage(image, force, credentials);
     }
     await Deno.mkdir(sandbox, { recursive: true });
     entry.sandbox = sandbox;
@@ -462,19 +469,22 @@ export class ContainerdContainerizer implements Containerizer {
   }
 
   /** Pulls the image when containerd does not have it (or always, with force); one pull per image. */
-  async #ensureImage(image: string, force: boolean): Promise<void> {
+  async #ensureImage(image: string, force: boolean, auth?: RegistryAuth): Promise<void> {
     try {
       if (!force && await this.cri.imageId(image)) return;
     } catch (e) {
       throw new Error(`Cannot pull image "${image}": ${this.#reason(e)}`);
     }
-    let pull = this.#pulls.get(image);
+    // Pulls with other credentials are not shared: a wrong password must not ride on a right one.
+    const key = auth ? `${image}\0${auth.username}\0${auth.password}` : image;
+    let pull = this.#pulls.get(key);
     if (!pull) {
       pull = this.cri.pullImage(image, {
         timeoutMs: this.#options.pullTimeoutMs ?? 600_000,
         signal: this.#closing.signal,
-      }).then(() => undefined).finally(() => this.#pulls.delete(image));
-      this.#pulls.set(image, pull);
+        ...(auth ? { auth } : {}),
+      }).then(() => undefined).finally(() => this.#pulls.delete(key));
+      this.#pulls.set(key, pull);
     }
     try {
       await pull;

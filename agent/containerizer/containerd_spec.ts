@@ -3,7 +3,6 @@
  * `ContainerConfig`; an ended container's `ContainerStatus` becomes a Termination.
  */
 import { basename, dirname } from "node:path";
-import { z } from "zod";
 import type { ContainerInfo } from "../../protocol/mod.ts";
 import type { ContainerId, ContainerSpec, Termination } from "./containerizer.ts";
 import type {
@@ -31,17 +30,7 @@ const MIN_MEMORY = 4 * 1024 * 1024;
 const CFS_PERIOD = 100_000;
 const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM" };
 
-const MesosImageSchema = z.object({
-  docker: z.object({ name: z.string().min(1) }).optional(),
-});
-
-/** The image a task runs: `docker.image`, or a MESOS container's `mesos.image.docker.name`. */
-export function imageOf(container: ContainerInfo | undefined): string | undefined {
-  if (!container) return undefined;
-  if (container.docker?.image) return container.docker.image;
-  const parsed = MesosImageSchema.safeParse(container.mesos?.image);
-  return parsed.success ? parsed.data.docker?.name : undefined;
-}
+export { imageOf } from "./docker_spec.ts";
 
 /**
  * The task's network: `node` shares the host's (Mesos' HOST, the default without network

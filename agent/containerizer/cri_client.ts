@@ -329,8 +329,27 @@ export class CriClient {
     return ImageStatusSchema.parse(reply).image?.id;
   }
 
-  async pullImage(image: string, options?: CallOptions): Promise<string> {
-    const reply = await this.#call(this.#image, "PullImage", { image: { image } }, options);
+  /** Pulls an image; `auth` logs in to its registry (CRI's `AuthConfig`). */
+  async pullImage(
+    image: string,
+    options?: CallOptions & {
+      auth?: { username: string; password: string; serveraddress: string };
+    },
+  ): Promise<string> {
+    const auth = options?.auth;
+    const request = {
+      image: { image },
+      ...(auth
+        ? {
+          auth: {
+            username: auth.username,
+            password: auth.password,
+            server_address: auth.serveraddress,
+          },
+        }
+        : {}),
+    };
+    const reply = await this.#call(this.#image, "PullImage", request, options);
     return z.object({ image_ref: z.string() }).parse(reply).image_ref;
   }
 

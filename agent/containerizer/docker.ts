@@ -19,12 +19,14 @@ import {
   argv,
   containerName,
   createBody,
+  imageOf,
   LABELS,
   SANDBOX_IN_CONTAINER,
   terminationOf,
   userNetworkName,
 } from "./docker_spec.ts";
 import { dockerParameterRefusal } from "./docker_parameters.ts";
+import { pullAuth, type RegistryAuth, registryAuthHeader } from "./registry_auth.ts";
 import { countChunks, dropFirst, emptyStream, lastLines } from "./log_streams.ts";
 
 export { containerName, LABELS } from "./docker_spec.ts";
@@ -325,10 +327,15 @@ export class DockerContainerizer implements Containerizer {
     spec: ContainerSpec,
     joinNetworkOf: string | undefined,
   ): Promise<void> {
-    const docker = spec.container?.docker;
-    if (!docker) {
-      throw new Error(`Cannot launch task "${spec.taskId}": it names no container.docker.image`);
+    const image = imageOf(spec.container);
+    if (!image) {
+      throw new Error(
+        `Cannot launch task "${spec.taskId}": it names no container.docker.image ` +
+          `(or container.mesos.image.docker.name)`,
+      );
     }
+    const auth = pullAuth(spec.container, image);
+    if (!auth.ok) throw new Error(auth.reason);
     const network = userNetworkName(spec);
     if (network !== undefined && !(await this.engine.hasNetwork(network))) {
       // As DC/OS expected its overlay to exist: the operator makes the network, tasks join it.
@@ -337,7 +344,9 @@ export class DockerContainerizer implements Containerizer {
           `(create it on the agent's host: docker network create ${network})`,
       );
     }
-    await this.#ensureImage(docker.image, docker.force_pull_image ?? false);
+    const force = spec.container?.docker?.force_pull_image ??
+      spec.container?.mesos?.image?.cached === false;
+    await this.#ensureImage(image, force, auth.auth);
     if (this.#cpuQuota) this.#hostCpus ??= this.engine.info().then((i) => i.NCPU, () => undefined);
     // The sandbox is bind-mounted: Docker needs an absolute path, and one that exists (else it
     // creates it, owned by root).
@@ -355,7 +364,7 @@ export class DockerContainerizer implements Containerizer {
       await this.engine.create(entry.name, body);
     } catch (e) {
       if (!(e instanceof EngineError && e.engineStatus === 409)) {
-        throw new Error(`Cannot create container for image "${docker.image}": ${messageOf(e)}`);
+        throw new Error(`Cannot create container for image "${image}": ${messageOf(e)}`);
       }
       // A container of that name is left from an earlier life of this id: replace it, but
       // only when it is ours (agents sharing an engine must not remove each other's).
@@ -371,15 +380,16 @@ export class DockerContainerizer implements Containerizer {
     } catch (e) {
       await this.engine.remove(entry.name).catch(() => undefined);
       entry.removed = true;
-      throw new Error(`Cannot start container for image "${docker.image}": ${messageOf(e)}`);
+      throw new Error(`Cannot start container for image "${image}": ${messageOf(e)}`);
     }
     void this.#watch(entry);
   }
 
-  async #ensureImage(image: string, force: boolean): Promise<void> {
+  async #ensureImage(image: string, force: boolean, auth?: RegistryAuth): Promise<void> {
     try {
       if (!force && await this.engine.hasImage(image)) return;
-      await this.engine.pull(image, this.#closing.signal);
+      const header = auth ? registryAuthHeader(auth) : undefined;
+      await this.engine.pull(image, this.#closing.signal, header);
     } catch (e) {
       if (e instanceof EngineError && e.engineStatus === 0) throw e;
       const message = messageOf(e);

@@ -212,11 +212,17 @@ export class DockerEngine {
     }
   }
 
-  /** Pulls an image, reading the progress stream to its end; throws with the engine's message. */
-  async pull(image: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Pulls an image, reading the progress stream to its end; throws with the engine's message.
+   * `registryAuth` is the `X-Registry-Auth` header (see `registry_auth.ts`), for a private registry.
+   */
+  async pull(image: string, signal?: AbortSignal, registryAuth?: string): Promise<void> {
     const { fromImage, tag } = splitImage(image);
     const query = new URLSearchParams({ fromImage, tag });
-    const res = await this.#call("POST", `/images/create?${query}`, { signal });
+    const res = await this.#call("POST", `/images/create?${query}`, {
+      signal,
+      ...(registryAuth ? { headers: { "x-registry-auth": registryAuth } } : {}),
+    });
     const text = await res.text();
     for (const line of text.split("\n")) {
       if (!line.trim()) continue;
@@ -376,7 +382,7 @@ export class DockerEngine {
   async #call(
     method: string,
     path: string,
-    init: { body?: unknown; signal?: AbortSignal } = {},
+    init: { body?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     const signals = [this.#closing.signal, ...(init.signal ? [init.signal] : [])];
     let res: Response;
@@ -385,7 +391,10 @@ export class DockerEngine {
         method,
         client: this.#client,
         signal: AbortSignal.any(signals),
-        headers: init.body === undefined ? {} : { "content-type": "application/json" },
+        headers: {
+          ...init.headers,
+          ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+        },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
       });
     } catch (e) {

@@ -2,7 +2,7 @@
  * The pure mapping between Tender and the Engine: a ContainerSpec becomes a
  * `POST /containers/create` body, an ended container's state becomes a Termination.
  */
-import type { CommandInfo } from "../../protocol/mod.ts";
+import type { CommandInfo, ContainerInfo } from "../../protocol/mod.ts";
 import type { ContainerId, ContainerSpec, Termination } from "./containerizer.ts";
 import type { ContainerInspect, CreateContainerBody } from "./docker_engine.ts";
 import { parseDockerParameters, refusalMessage } from "../../protocol/docker_parameters.ts";
@@ -28,6 +28,11 @@ const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL"
 /** The Docker container name for a container id (Docker allows `[a-zA-Z0-9][a-zA-Z0-9_.-]*`). */
 export function containerName(id: ContainerId): string {
   return `tender-${id.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
+}
+
+/** The image a task runs: `docker.image`, or a MESOS container's `mesos.image.docker.name`. */
+export function imageOf(container: ContainerInfo | undefined): string | undefined {
+  return container?.docker?.image || container?.mesos?.image?.docker?.name || undefined;
 }
 
 /** Who a container belongs to, and what the engine's host can give. */
@@ -66,12 +71,17 @@ export function userNetworkName(spec: ContainerSpec): string | undefined {
 export function createBody(spec: ContainerSpec, options: CreateBodyOptions): CreateContainerBody {
   const { id, owner } = options;
   const docker = spec.container?.docker;
+  // A MESOS container (an image given as mesos.image) says its network in network_infos: one
+  // without a name is a bridge, as Marathon's container/bridge on the Mesos containerizer.
+  const infos = spec.container?.type === "MESOS" ? spec.container.network_infos ?? [] : [];
+  const mesosNetwork = infos.length > 0 ? "BRIDGE" : "HOST";
   // A pod's members share its network: the first has it, the others join its namespace.
-  const network = spec.pod?.network ?? docker?.network ?? "HOST";
+  const network = spec.pod?.network ?? docker?.network ?? mesosNetwork;
   const joins = network !== "HOST" && options.joinNetworkOf !== undefined;
   const named = userNetworkName(spec);
+  const portMappings = docker?.port_mappings ?? infos[0]?.port_mappings ?? [];
   const body: CreateContainerBody = {
-    Image: docker?.image ?? "",
+    Image: imageOf(spec.container) ?? "",
     Labels: {
       [LABELS.owner]: owner,
       [LABELS.agentId]: spec.agentId,
@@ -130,7 +140,7 @@ export function createBody(spec: ContainerSpec, options: CreateBodyOptions): Cre
     // Docker publishes ports of a user-defined bridge network as of its default bridge.
     const exposed: Record<string, Record<string, never>> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    (docker?.port_mappings ?? []).forEach((m, i) => {
+    portMappings.forEach((m, i) => {
       const key = `${m.container_port}/${(m.protocol ?? "tcp").toLowerCase()}`;
       const hostPort = m.host_port > 0 ? m.host_port : spec.ports[i];
       exposed[key] = {};

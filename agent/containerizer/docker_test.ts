@@ -121,6 +121,26 @@ function inspected(state: Partial<ContainerInspect["State"]>): ContainerInspect 
   };
 }
 
+Deno.test("createBody() runs a MESOS container's image, on a bridge when it has network_infos", () => {
+  const mesos = (infos?: { port_mappings: { host_port: number; container_port: number }[] }[]) =>
+    createBody({
+      ...base,
+      container: {
+        type: "MESOS",
+        mesos: { image: { type: "DOCKER", docker: { name: "reg:5000/app:1" } } },
+        ...(infos ? { network_infos: infos } : {}),
+      },
+    }, { id: "c1", owner: "o" });
+  const host = mesos();
+  assert.equal(host.Image, "reg:5000/app:1");
+  assert.equal(host.HostConfig.NetworkMode, "host");
+  const bridged = mesos([{ port_mappings: [{ host_port: 0, container_port: 80 }] }]);
+  assert.equal(bridged.HostConfig.NetworkMode, "bridge");
+  assert.deepEqual(bridged.HostConfig.PortBindings, {
+    "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "31001" }],
+  });
+});
+
 Deno.test("terminationOf() tells exits, kills and OOM kills apart", () => {
   assert.deepEqual(terminationOf(inspected({ ExitCode: 3 }), false), {
     exitCode: 3,

@@ -122,10 +122,12 @@ export class ProcessContainerizer implements Containerizer {
 
   async launch(id: ContainerId, spec: ContainerSpec): Promise<"launched" | "already_launched"> {
     if (this.#entries.has(id)) return "already_launched";
-    if (spec.container?.type === "DOCKER") {
-      throw new Error(
-        `the process containerizer cannot run image "${spec.container.docker?.image}"`,
-      );
+    // A MESOS container's image too (an APPC one, or any on a process-only agent): running its
+    // command on the host instead would ignore the image.
+    const image = spec.container?.mesos?.image;
+    if (spec.container?.type === "DOCKER" || image) {
+      const name = spec.container?.docker?.image ?? image?.docker?.name ?? image?.appc?.name;
+      throw new Error(`the process containerizer cannot run image "${name}"`);
     }
     if (spec.pod && spec.pod.network !== "HOST") {
       throw new Error(
