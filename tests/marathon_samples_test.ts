@@ -8,6 +8,7 @@ import { TaskInfoSchema } from "../protocol/mod.ts";
 import { hostPortRequests, toTaskInfo } from "../frameworks/marathon/app/mod.ts";
 import { withApi } from "../frameworks/marathon/api/testing.ts";
 import { allApps, checkGroup } from "../frameworks/marathon/app/group.ts";
+import { importSecretsKey } from "../frameworks/marathon/secrets/secret_store.ts";
 
 const DIR = new URL("../../shared/examples/marathon-apps/", import.meta.url);
 const SAMPLES_DIR = await findSamplesDir();
@@ -108,12 +109,13 @@ Deno.test({
             assert.ok(r.ok, `${file} must be accepted: ${JSON.stringify(r.ok ? "" : r.details)}`);
             if (!r.ok) continue;
             const hostPorts = hostPortRequests(r.app).map((p, i) => p || 31000 + i);
+            const values = new Map(declaredSources(r.app).map((p) => [p, PULL_CONFIG]));
             const info = toTaskInfo(r.app, "x.instance-1", {
               agentId: "a1",
               hostname: "h1",
               resources: [],
               hostPorts,
-            });
+            }, values);
             TaskInfoSchema.parse(info);
           }
         }
@@ -121,6 +123,30 @@ Deno.test({
     }
   },
 });
+
+/** The sources of the secrets an app, an array of apps or a group declares (`/pullconfig`). */
+function declaredSources(body: unknown): string[] {
+  const apps: unknown[] = Array.isArray(body)
+    ? body
+    : typeof body === "object" && body !== null && "apps" in body && Array.isArray(body.apps)
+    ? body.apps
+    : [body];
+  return apps.flatMap((app) => {
+    const secrets = typeof app === "object" && app !== null && "secrets" in app
+      ? app.secrets
+      : undefined;
+    if (typeof secrets !== "object" || secrets === null) return [];
+    return Object.values(secrets).flatMap((s) =>
+      typeof s === "object" && s !== null && "source" in s && typeof s.source === "string"
+        ? [s.source]
+        : []
+    );
+  });
+}
+
+const secretsKey = await importSecretsKey("cd".repeat(32));
+/** The value of every secret a sample declares: a Docker config (what `/pullconfig` holds). */
+const PULL_CONFIG = '{"auths": {"registry.example.com": {"auth": "dTpw"}}}';
 
 Deno.test({
   name: "Marathon samples: each submission gets Marathon's status from the REST API",
@@ -137,6 +163,14 @@ Deno.test({
       if (validity.startsWith("response")) continue;
       await t.step(file, () =>
         withApi(async ({ request }) => {
+          // As on DC/OS: the secrets a sample declares exist before it is submitted.
+          for (const source of declaredSources(body)) {
+            const put = await request(`/v2/secrets${source}`, {
+              method: "PUT",
+              json: { value: PULL_CONFIG },
+            });
+            assert.equal(put.status, 201, await put.text());
+          }
           const [path, method, created] = Array.isArray(body)
             ? ["/v2/apps", "PUT", 200]
             : "apps" in body
@@ -162,7 +196,7 @@ Deno.test({
             assert.equal(res.status, created, JSON.stringify(answer));
             assert.ok(res.headers.get("marathon-deployment-id"));
           }
-        }));
+        }, { secretsKey }));
     }
   },
 });

@@ -200,7 +200,21 @@ function containerInfo(
   return {
     type: "MESOS",
     volumes,
-    ...(c.docker ? { mesos: { image: { type: "DOCKER", docker: { name: c.docker.image } } } } : {}),
+    ...(c.docker
+      ? {
+        mesos: {
+          image: {
+            type: "DOCKER",
+            docker: {
+              name: c.docker.image,
+              // The registry credentials: a Docker config JSON, given as the other secrets.
+              ...(c.docker.pullConfig ? { config: secretOf(c.docker.pullConfig.secret) } : {}),
+            },
+            ...(c.docker.forcePullImage ? { cached: false } : {}),
+          },
+        },
+      }
+      : {}),
     ...(network !== "HOST"
       ? {
         network_infos: [{

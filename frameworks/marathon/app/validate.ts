@@ -148,6 +148,14 @@ function validateContainer(v: Violations, app: App): void {
   if (c.type === "MESOS" && c.docker?.privileged) {
     v.add("/container/docker/privileged", "must be false");
   }
+  // Marathon's rules: a pull config is the Mesos containerizer's (Image.Docker.config), and
+  // names a secret the app declares.
+  const pullConfig = c.docker?.pullConfig;
+  if (pullConfig && c.type === "DOCKER") {
+    v.add("/container/docker/pullConfig", "pullConfig is not supported with Docker containerizer");
+  } else if (pullConfig && !(pullConfig.secret in app.secrets)) {
+    v.add("/container/docker/pullConfig", "pullConfig.secret must refer to an existing secret");
+  }
   c.volumes.forEach((vol, i) => {
     const p = `/container/volumes(${i})`;
     const kinds = [vol.hostPath, vol.persistent, vol.external, vol.secret].filter((x) =>

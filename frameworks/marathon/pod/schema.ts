@@ -64,7 +64,7 @@ export const PodContainerSchema = z.object({
     kind: z.string().default("DOCKER"),
     id: z.string(),
     forcePull: z.boolean().default(false),
-    pullConfig: z.unknown().optional(),
+    pullConfig: z.object({ secret: z.string() }).optional(),
   }).optional(),
   environment: z.record(z.string(), EnvValueSchema).default({}),
   user: z.string().optional(),

@@ -217,7 +217,11 @@ function environment(
   return env;
 }
 
-/** The container: an image runs as a DOCKER container (Docker and containerd agents run it). */
+/**
+ * The container: an image runs as a DOCKER container (Docker and containerd agents run it); one
+ * with a pull config as a MESOS container whose `Image.Docker.config` holds it, the only place
+ * Mesos has for registry credentials.
+ */
 function container(
   pod: Pod,
   c: PodContainer,
@@ -251,6 +255,22 @@ function container(
     const container_port = e.containerPort ?? hostPort;
     return e.protocol.map((protocol) => ({ host_port: hostPort, container_port, protocol }));
   });
+  if (c.image.pullConfig) {
+    return {
+      type: "MESOS",
+      volumes,
+      mesos: {
+        image: {
+          type: "DOCKER",
+          docker: { name: c.image.id, config: at.secretOf(c.image.pullConfig.secret) },
+          ...(c.image.forcePull ? { cached: false } : {}),
+        },
+      },
+      ...(at.bridged && mappings.length > 0
+        ? { network_infos: [{ port_mappings: mappings }] }
+        : {}),
+    };
+  }
   return {
     type: "DOCKER",
     volumes,

@@ -22,7 +22,6 @@ const UNSUPPORTED = {
   readinessCheck: "is not supported by Tender for pods",
   tty: "is not supported by Tender",
   linuxInfo: "is not supported by Tender",
-  pullConfig: "is not supported by Tender (give the registry's credentials to the agent)",
   persistent: "persistent volumes are not supported by Tender for pods",
   namedNetwork: "container networks by name are not supported by Tender: use host or " +
     "container/bridge",
@@ -150,7 +149,13 @@ function container(
       v.add(`${p}/image/kind`, `${c.image.kind} is not supported by Tender (DOCKER is)`);
     }
     if (c.image.id.trim() === "") v.add(`${p}/image/id`, "must not be empty");
-    if (c.image.pullConfig !== undefined) v.add(`${p}/image/pullConfig`, UNSUPPORTED.pullConfig);
+    // Marathon's rules: the pull config names a secret the pod declares.
+    const pullConfig = c.image.pullConfig;
+    if (pullConfig && c.image.kind !== "DOCKER") {
+      v.add(`${p}/image/pullConfig`, "pullConfig is supported only with Docker images");
+    } else if (pullConfig && !(pullConfig.secret in pod.secrets)) {
+      v.add(`${p}/image/pullConfig`, "pullConfig.secret must refer to an existing secret");
+    }
   } else {
     if (!c.exec) v.add(`${p}/exec`, "is required for a container without an image");
     if (pod.bridge) {
