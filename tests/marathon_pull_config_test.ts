@@ -1,8 +1,8 @@
 /**
  * Marathon's `container.docker.pullConfig` end to end on a real master and Docker agent: an image
  * only a registry with credentials holds (pushed by the test, removed from the engine) runs for an
- * app whose pullConfig secret is a Docker config with the right password; with a wrong one the
- * task fails naming the registry's refusal. Neither password shows in Marathon's, the master's or
+ * app, then a pod, whose pullConfig secret is a Docker config with the right password; with a
+ * wrong one the task fails naming the registry's refusal. Neither password shows in Marathon's, the master's or
  * the agent's views or output.
  */
 import assert from "node:assert/strict";
@@ -127,6 +127,27 @@ Deno.test({
       }, 120_000);
       const pulled = await run(["docker", "image", "inspect", image]);
       assert.equal(pulled.code, 0, "the agent's engine pulled the image");
+
+      // A pod's container likewise, the image gone from the engine again.
+      await mustRun(["docker", "rmi", "-f", image]);
+      const pod = await call(`${url}/v2/pods`, "POST", {
+        id: "/pull/pod",
+        secrets: { cfg: { source: "/pull/right" } },
+        containers: [{
+          name: "web",
+          resources: { cpus: 0.1, mem: 32 },
+          image: { kind: "DOCKER", id: image, pullConfig: { secret: "cfg" } },
+          exec: { command: { shell: "sleep 600" } },
+        }],
+      });
+      assert.equal(pod.status, 201, JSON.stringify(pod.json));
+      await waitFor("the pod's private image to run", async () => {
+        const s = (await call(`${url}/v2/pods/pull/pod::status`)).json;
+        return s?.status === "STABLE" &&
+          s.instances?.[0]?.containers?.every((c: { status: string }) =>
+            c.status === "TASK_RUNNING"
+          );
+      }, 120_000);
 
       const agentPort = agent.args[agent.args.indexOf("--port") + 1];
       for (
