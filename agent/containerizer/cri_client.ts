@@ -344,7 +344,8 @@ export class CriClient {
           auth: {
             username: auth.username,
             password: auth.password,
-            server_address: auth.serveraddress,
+            // containerd reads it as a URL and sends the login only to that URL's host.
+            server_address: `https://${auth.serveraddress}`,
           },
         }
         : {}),
