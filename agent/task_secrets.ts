@@ -37,7 +37,15 @@ export function taskSecrets(
   }
   // The image's Docker config is read by the containerizer at pull time; a REFERENCE one is
   // refused here, before anything is made, as the other secrets.
-  const config = task.container?.mesos?.image?.docker?.config;
+  const image = task.container?.mesos?.image?.docker;
+  if (image?.credential) {
+    return {
+      ok: false,
+      reason: `Cannot pull the image of ${name}: Image.Docker.credential is deprecated and ` +
+        `unused (as in Mesos); give the registry's login as a Docker config in Image.Docker.config`,
+    };
+  }
+  const config = image?.config;
   if (config) {
     const got = secretBytes(config, `Cannot give ${name} the Docker config of its image`);
     if (!got.ok) return got;

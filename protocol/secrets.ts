@@ -38,13 +38,23 @@ function redactContainer(container: ContainerInfo): ContainerInfo {
       ),
     };
   }
-  if (image?.docker && config?.value) {
-    // The image's Docker config (registry credentials) is a secret like the others.
+  const credential = image?.docker?.credential;
+  if (image?.docker && (config?.value || credential?.secret !== undefined)) {
+    // The image's Docker config (registry credentials) is a secret like the others; so is the
+    // password of the deprecated `credential` (agents refuse it, but it must not be kept).
+    const { secret: _secret, ...principal } = credential ?? { principal: "" };
     out = {
       ...out,
       mesos: {
         ...out.mesos,
-        image: { ...image, docker: { ...image.docker, config: redactSecret(config) } },
+        image: {
+          ...image,
+          docker: {
+            ...image.docker,
+            ...(config ? { config: redactSecret(config) } : {}),
+            ...(credential ? { credential: principal } : {}),
+          },
+        },
       },
     };
   }

@@ -53,6 +53,24 @@ Deno.test("redactSecrets() drops every secret's bytes and keeps the rest of the 
   assert.ok(!hasSecretValues(redacted));
 });
 
+Deno.test("redactSecrets() drops the password of an image's deprecated credential", () => {
+  const task = taskWithSecrets();
+  task.container = {
+    type: "MESOS",
+    mesos: {
+      image: {
+        type: "DOCKER",
+        docker: { name: "a/b", credential: { principal: "u", secret: "pw" } },
+      },
+    },
+  };
+  assert.deepEqual(redactSecrets(task).container?.mesos?.image?.docker, {
+    name: "a/b",
+    credential: { principal: "u" },
+  });
+  assert.ok(hasSecretValues(task));
+});
+
 Deno.test("secretBytes() decodes a VALUE secret and refuses a REFERENCE, naming it", () => {
   const ok = secretBytes({ type: "VALUE", value: { data: DATA } }, "var DB");
   assert.ok(ok.ok);
