@@ -27,6 +27,24 @@ function assertNoTrace(what: string, text: string): void {
   for (const t of TRACES) assert.ok(!text.includes(t), `${what} holds a password: ${text}`);
 }
 
+/** Every file below `dir` holding one of `needles` (read as bytes, so KV files count too). */
+async function filesHolding(dir: string, needles: string[]): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for await (const e of Deno.readDir(d)) {
+      const path = `${d}/${e.name}`;
+      if (e.isDirectory) await walk(path);
+      if (!e.isFile) continue;
+      const text = new TextDecoder("latin1").decode(
+        await Deno.readFile(path).catch(() => new Uint8Array()),
+      );
+      if (needles.some((n) => text.includes(n))) found.push(path);
+    }
+  };
+  await walk(dir);
+  return found;
+}
+
 /** The app's last task failure message, once Marathon has one. */
 async function lastFailure(url: string, id: string): Promise<string | undefined> {
   const r = await call(`${url}/v2/apps${id}?embed=apps.lastTaskFailure`);
@@ -166,6 +184,9 @@ Deno.test({
       assertNoTrace("the master's output", cluster.master.log.join(""));
       assertNoTrace("the agent's output", agent.log.join(""));
       assertNoTrace("Marathon's log", marathonLog.join("\n"));
+      // Nor any file of the master, the agent (sandboxes included) or Marathon's store.
+      assert.deepEqual(await filesHolding(cluster.root, TRACES), [], "master and agent files");
+      assert.deepEqual(await filesHolding(workDir, TRACES), [], "Marathon's store");
     } finally {
       await marathon?.stop();
       await cluster?.stop();
