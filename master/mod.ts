@@ -191,14 +191,15 @@ export async function lead(
     settings,
   );
   const http = new HttpMetrics();
+  // One count per client of every long-lived stream the master serves (as Marathon's /v2/events).
+  const slots = new StreamSlots();
   const app = masterApp(runtime, {
     middleware: [http.middleware(), masterAuthentication(security, switches)],
     self: options.self,
     auth: { security, switches },
+    slots,
   });
   const streams = new AbortController();
-  // One count per client of every long-lived stream the master serves (as Marathon's /v2/events).
-  const slots = new StreamSlots();
   const catalog = feedCatalog(runtime, clock);
   app.route("/", discoveryRoutes(catalog, { signal: streams.signal, slots }));
   let dns;

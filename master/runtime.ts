@@ -19,6 +19,8 @@ export class MasterRuntime {
   cluster: { id: string; created: boolean } = { id: "", created: false };
   readonly frameworks = new StreamHub();
   readonly agents = new StreamHub();
+  /** Operator SUBSCRIBE streams (owned by their own stream id); closed when the runtime stops. */
+  readonly operators = new StreamHub();
   readonly #store: MasterStore;
   readonly #clock: Clock;
   readonly #ids: Ids;
@@ -80,6 +82,7 @@ export class MasterRuntime {
       setInterval(() => {
         runtime.frameworks.broadcast({ type: "HEARTBEAT" });
         runtime.agents.broadcast({ type: "HEARTBEAT" });
+        runtime.operators.broadcast({ type: "HEARTBEAT" });
       }, options.heartbeatIntervalMs),
     );
     return runtime;
@@ -183,6 +186,7 @@ export class MasterRuntime {
     await this.#flushing;
     this.frameworks.closeAll();
     this.agents.closeAll();
+    this.operators.closeAll();
   }
 
   /**

@@ -38,6 +38,9 @@ export const ACL_OBJECTS = {
   register_agents: "agents",
   drain_agents: "agents",
   reactivate_agents: "agents",
+  mark_agents_gone: "agents",
+  /** GET_FLAGS and `/flags`; the object is always ANY (Mesos' `flags` entity). */
+  view_flags: "flags",
   // roles at runtime and maintenance (Mesos' names; machines are ANY or NONE, as there)
   update_quotas: "roles",
   view_quotas: "roles",

@@ -64,6 +64,14 @@ export function subscribeAgent(
   }
   // Checked before anything changes: a refused SUBSCRIBE leaves no trace.
   if (claimed !== undefined) pathSafeId("agent id", claimed);
+  if (claimed !== undefined && ctx.goneAgents.has(claimed)) {
+    // Mesos shuts such an agent down: it must start afresh (a new work dir, hence a new id).
+    throw new TenderError(
+      "forbidden",
+      `Agent "${claimed}" has been marked gone by the operator and may not register again; ` +
+        `start it with a fresh work directory to register as a new agent`,
+    );
+  }
   for (const host of [request.info.hostname, request.ip ?? "127.0.0.1"]) {
     if (!isPlainHost(host)) {
       throw badRequest(
@@ -397,4 +405,47 @@ function requireConnectedAgent(ctx: MasterContext, agentId: string) {
     throw new TenderError("forbidden", `Agent "${agentId}" is not subscribed; subscribe first`);
   }
   return conn;
+}
+
+/**
+ * MARK_AGENT_GONE (Mesos semantics): the agent is removed for good — its stream closed, its
+ * offers rescinded, its resources dropped; each of its live tasks ends TASK_GONE_BY_OPERATOR
+ * (partition-aware frameworks) or TASK_LOST (others), REASON_AGENT_REMOVED_BY_OPERATOR; and its
+ * id is remembered so that it is refused should it ever subscribe again. Marking an agent gone
+ * twice is a no-op; an unknown id is a 400.
+ */
+export function markAgentGone(ctx: MasterContext, agentId: string): void {
+  if (ctx.goneAgents.has(agentId)) return;
+  const agent = ctx.agents.get(agentId);
+  if (!agent) throw badRequest(`No agent found with ID "${agentId}"`);
+  const conn = ctx.agentConnections.get(agentId);
+  if (conn) {
+    ctx.outbox.push({
+      to: "close_agent",
+      agentId,
+      streamId: conn.streamId,
+      error: "Agent has been marked gone by the operator",
+    });
+    ctx.agentConnections.delete(agentId);
+  }
+  for (const offer of ctx.offers.forAgent(agentId)) rescindOffer(ctx, offer);
+  for (const task of ctx.tasksOfAgent(agentId)) {
+    if (isTerminalState(task.state)) {
+      ctx.removeTask(task);
+      continue;
+    }
+    const framework = ctx.frameworks.get(task.frameworkId);
+    const status = masterStatus(ctx, { taskId: task.info.task_id.value, agentId }, {
+      state: isPartitionAware(framework) ? "TASK_GONE_BY_OPERATOR" : "TASK_LOST",
+      reason: "REASON_AGENT_REMOVED_BY_OPERATOR",
+      message: `Agent "${agent.info.hostname}" has been marked gone by the operator`,
+    });
+    terminate(ctx, task, status);
+  }
+  ctx.allocator.removeAgent(agentId);
+  ctx.agents.delete(agentId);
+  ctx.silentSince.delete(agentId);
+  ctx.changes.push({ kind: "agent", id: agentId, value: null });
+  ctx.goneAgents.add(agentId);
+  ctx.changes.push({ kind: "gone_agent", id: agentId });
 }

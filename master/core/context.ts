@@ -18,6 +18,8 @@ export type Change =
   | { kind: "framework"; id: string; value: FrameworkRecord | null }
   | { kind: "task"; frameworkId: string; taskId: string; value: TaskRecord | null }
   | { kind: "removed_framework"; id: string }
+  /** MARK_AGENT_GONE: the id may never register again. */
+  | { kind: "gone_agent"; id: string }
   | { kind: "quota"; role: string; value: QuotaRecord | null }
   | { kind: "weight"; role: string; value: WeightRecord | null }
   | { kind: "maintenance"; value: MaintenanceRecord };
@@ -104,6 +106,8 @@ export class MasterContext {
   readonly agents = new Map<string, AgentRecord>();
   readonly frameworks = new Map<string, FrameworkRecord>();
   readonly removedFrameworks = new Set<string>();
+  /** Agents the operator marked gone (MARK_AGENT_GONE): refused for good, durable. */
+  readonly goneAgents = new Set<string>();
   readonly tasks = new Map<string, TaskRecord>();
   readonly tasksByAgent = new Map<string, Set<string>>();
   readonly tasksByFramework = new Map<string, Set<string>>();

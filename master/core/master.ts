@@ -23,6 +23,7 @@ import {
   expireAgents,
   forgetGoneAgents,
   heartbeat,
+  markAgentGone,
   recordUpdate,
   requireAgentPrincipal,
   subscribeAgent,
@@ -47,6 +48,8 @@ export interface Snapshot {
   frameworks: FrameworkRecord[];
   tasks: TaskRecord[];
   removedFrameworks: string[];
+  /** Agent ids marked gone (MARK_AGENT_GONE). */
+  goneAgents?: string[];
   /** Roles' quotas and weights (UPDATE_QUOTA, UPDATE_WEIGHTS). */
   quotas?: QuotaRecord[];
   weights?: WeightRecord[];
@@ -75,6 +78,7 @@ export class Master {
     const { ctx } = this;
     const now = ctx.now();
     for (const id of snapshot.removedFrameworks) ctx.removedFrameworks.add(id);
+    for (const id of snapshot.goneAgents ?? []) ctx.goneAgents.add(id);
     for (const quota of snapshot.quotas ?? []) {
       ctx.quotas.set(quota.role, quota);
       ctx.allocator.setQuota(quota.role, quota);
@@ -255,6 +259,11 @@ export class Master {
   /** DRAIN_AGENT: no more offers from it; its tasks are killed, grace capped at `maxGracePeriodNs`. */
   drainAgent(agentId: string, maxGracePeriodNs?: number): void {
     drainAgent(this.ctx, agentId, maxGracePeriodNs);
+  }
+
+  /** MARK_AGENT_GONE: the agent is removed for good, its tasks gone; its id is refused after. */
+  markAgentGone(agentId: string): void {
+    markAgentGone(this.ctx, agentId);
   }
 
   /** REACTIVATE_AGENT. */

@@ -95,7 +95,7 @@ function applyChange(store: Map<string, unknown>, c: Change) {
     : c.kind === "maintenance"
     ? c.kind
     : `${c.kind}/${c.id}`;
-  const value = c.kind === "removed_framework" ? true : c.value;
+  const value = c.kind === "removed_framework" || c.kind === "gone_agent" ? true : c.value;
   if (value === null) store.delete(key);
   else store.set(key, value);
 }
@@ -110,6 +110,9 @@ function snapshotOf(store: Map<string, unknown>): Snapshot {
     removedFrameworks: [...store.keys()].filter((k) => k.startsWith("removed_framework/")).map((
       k,
     ) => k.slice(18)),
+    goneAgents: [...store.keys()].filter((k) => k.startsWith("gone_agent/")).map((k) =>
+      k.slice(11)
+    ),
   };
 }
 
@@ -725,4 +728,41 @@ Deno.test("Master re-learns a group task from its agent's report with its execut
   }, "fs1");
   h.flush();
   assert.ok(h.toAgent(agent).some((e) => e.type === "KILL" && e.kill.task_id.value === "member"));
+});
+
+Deno.test("Master.markAgentGone() ends its tasks TASK_LOST for a framework that is not partition-aware, frees them, and refuses the id for good", () => {
+  const h = harness();
+  const fw = h.subscribe([], 3600);
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  h.master.markAgentGone(agent);
+  h.flush();
+  const lost = lastUpdate(h.toFramework(fw));
+  assert.equal(lost?.state, "TASK_LOST");
+  assert.equal(lost?.reason, "REASON_AGENT_REMOVED_BY_OPERATOR");
+  assert.equal(h.master.ctx.getTask(fw, "t1"), undefined);
+  assert.equal(h.master.ctx.agents.has(agent), false);
+  assert.ok(h.sent.some((o) => o.to === "close_agent" && o.agentId === agent));
+  const resubscribe = (m: Master) =>
+    m.subscribeAgent({
+      type: "SUBSCRIBE",
+      subscribe: {
+        agent_info: {
+          id: { value: agent },
+          hostname: "h1",
+          port: 5051,
+          resources: Resources.parse("cpus:4;mem:4096").toMesos(),
+          attributes: [],
+        },
+        tasks: [],
+      },
+    }, "as2");
+  assert.throws(() => resubscribe(h.master), (e) => e instanceof TenderError && e.status === 403);
+  // Durable: a master recovered from what was persisted refuses it too.
+  const again = new Master({ clock: h.clock, ids: new SequentialIds() }, DEFAULT_MASTER_OPTIONS);
+  again.recover(snapshotOf(h.store));
+  assert.equal(again.ctx.agents.has(agent), false);
+  assert.throws(() => resubscribe(again), /marked gone by the operator/);
 });

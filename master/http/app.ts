@@ -25,6 +25,9 @@ import type { MasterContext } from "../core/context.ts";
 import { type AuthenticationSwitches, MASTER_CHALLENGE, requireCredentials } from "./auth.ts";
 import { masterState, operatorView, type Visibility } from "./state_json.ts";
 import { legacyRoleRoutes, ROLE_CALLS, roleCall } from "./operator_roles.ts";
+import { legacyMasterRoutes, MASTER_CALLS, masterCall } from "./operator_calls.ts";
+import { OperatorEvents } from "./operator_stream.ts";
+import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
 
 /** The operator calls that change state: agent maintenance. */
 const MaintenanceCallSchema = z.discriminatedUnion("type", [
@@ -57,11 +60,19 @@ export interface MasterAppSecurity {
 /** Builds the hono app over a running master. */
 export function masterApp(
   runtime: MasterRuntime,
-  options: { middleware?: MiddlewareHandler[]; self?: string; auth?: MasterAppSecurity } = {},
+  options: {
+    middleware?: MiddlewareHandler[];
+    self?: string;
+    auth?: MasterAppSecurity;
+    /** The long-lived streams each client holds (operator SUBSCRIBE counts among them). */
+    slots?: StreamSlots;
+  } = {},
 ): Hono {
   const { security, switches } = options.auth ??
     { security: ServerSecurity.off(), switches: {} };
   const app = new Hono();
+  const operatorEvents = new OperatorEvents(runtime);
+  const slots = options.slots ?? new StreamSlots();
   for (const m of options.middleware ?? []) app.use(m);
   app.use(requestLimits());
 
@@ -114,6 +125,28 @@ export function masterApp(
       : "";
     const principal = principalOf(c);
     if (ROLE_CALLS.has(type)) return await roleCall(c, runtime, { security, switches, body });
+    if (MASTER_CALLS.has(type)) {
+      return await masterCall(c, runtime, { security, switches, self: options.self, body });
+    }
+    if (type === "SUBSCRIBE") {
+      requireCredentials(c, security, switches.httpReadonly);
+      const accept = c.req.header("Accept") ?? "application/json";
+      if (!/application\/(json|recordio)|\*\/\*/.test(accept)) {
+        throw badRequest(
+          `Unsupported 'Accept' "${accept}": Tender's operator API speaks JSON only`,
+        );
+      }
+      const release = slots.acquire(clientAddress(c));
+      const view = await runtime.read((m) => visibility(security, principal, m.ctx));
+      const events = await operatorEvents.subscribe(view).catch((e) => {
+        release();
+        throw e;
+      });
+      return new Response(StreamSlots.releasing(release, events), {
+        status: 200,
+        headers: { "Content-Type": "application/json", "Cache-Control": "no-cache" },
+      });
+    }
     if (CHANGES.has(type)) {
       requireCredentials(c, security, switches.httpReadwrite);
       const call = parseBody(body, MaintenanceCallSchema, "master::Call");
@@ -155,6 +188,7 @@ export function masterApp(
   });
 
   legacyRoleRoutes(app, runtime, { security, switches });
+  legacyMasterRoutes(app, runtime, { security, switches, self: options.self });
 
   const state = async (c: Context) =>
     c.json(

@@ -282,7 +282,8 @@ export function operatorView(
   }
 }
 
-function v1Task(t: TaskRecord) {
+/** A task as the v1 operator API shows it (GET_TASKS, the SUBSCRIBE events). */
+export function v1Task(t: TaskRecord) {
   return {
     name: t.info.name,
     task_id: t.info.task_id,

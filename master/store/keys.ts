@@ -10,6 +10,9 @@ export const keys = {
   task: (frameworkId: string, taskId: string) => ["tasks", frameworkId, taskId] as const,
   removedFrameworks: ["removed_frameworks"] as const,
   removedFramework: (id: string) => ["removed_frameworks", id] as const,
+  /** Agent ids marked gone by the operator (MARK_AGENT_GONE), one key each. */
+  goneAgents: ["gone_agents"] as const,
+  goneAgent: (id: string) => ["gone_agents", id] as const,
   quotas: ["quotas"] as const,
   quota: (role: string) => ["quotas", role] as const,
   weights: ["weights"] as const,

@@ -90,11 +90,14 @@ export class MasterStore {
     for await (const entry of this.#store.list(keys.removedFrameworks)) {
       removed.push(String(entry.key[1]));
     }
+    const gone: string[] = [];
+    for await (const entry of this.#store.list(keys.goneAgents)) gone.push(String(entry.key[1]));
     return {
       agents: await read(keys.agents, AgentRecordSchema),
       frameworks: await read(keys.frameworks, FrameworkRecordSchema),
       tasks: await read(keys.tasks, TaskRecordSchema),
       removedFrameworks: removed,
+      goneAgents: gone,
       quotas: await read(keys.quotas, QuotaRecordSchema),
       weights: await read(keys.weights, WeightRecordSchema),
       maintenance: await this.#maintenance(onBadRecord),
@@ -153,6 +156,8 @@ function toEntry(change: Change): { key: StoreKey; value: unknown } {
       return { key: keys.task(change.frameworkId, change.taskId), value: change.value };
     case "removed_framework":
       return { key: keys.removedFramework(change.id), value: true };
+    case "gone_agent":
+      return { key: keys.goneAgent(change.id), value: true };
     case "quota":
       return { key: keys.quota(change.role), value: change.value };
     case "weight":
