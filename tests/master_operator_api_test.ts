@@ -354,6 +354,11 @@ Deno.test("operator SUBSCRIBE: each subscriber sees what its view ACLs allow; a 
       () => mallory.events.slice(seen).filter((e) => e.type === "HEARTBEAT").length >= 2,
     );
     assert.equal(mallory.events.some((e) => e.type.startsWith("FRAMEWORK_")), false);
+    // The scheduler goes away: its framework is updated (disconnected), not removed.
+    await scheduler.cancel();
+    scheduler = undefined;
+    await ops.next("FRAMEWORK_UPDATED", (e) => e.framework_updated.framework.connected === false);
+    assert.equal(ops.events.some((e) => e.type === "FRAMEWORK_REMOVED"), false);
 
     // The per-client cap on long-lived streams counts operator subscribers.
     for (let i = streams.length; i < 32; i++) streams.push(await subscribe(master.url));

@@ -16,7 +16,7 @@ import { badRequest, parseMesosJson } from "../../protocol/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 import { roleWeight } from "../core/roles.ts";
-import { agentBooks, clusterBooks } from "../metrics/mod.ts";
+import { mesosMetricsSnapshot } from "../metrics/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { type AuthenticationSwitches, requireCredentials } from "./auth.ts";
 import { VERSION } from "./state_json.ts";
@@ -113,7 +113,7 @@ export async function masterCall(
           "Failed to validate master::Call: 'get_metrics.timeout' must not be negative",
         );
       }
-      const snapshot = await runtime.read((m) => metricsSnapshot(m.ctx));
+      const snapshot = await runtime.read((m) => mesosMetricsSnapshot(m.ctx));
       return c.json({
         type: "GET_METRICS",
         get_metrics: {
@@ -229,53 +229,6 @@ function ipv4Number(ip: string): number {
   return ((d << 24) >>> 0) + (c << 16) + (b << 8) + a;
 }
 
-/**
- * The master's metrics under Mesos' `master/...` names, read from the same books as `/metrics`
- * (see the mapping in master/README.md).
- */
-export function metricsSnapshot(ctx: MasterContext): Record<string, number> {
-  const agents = agentBooks(ctx);
-  const count = (s: string) => agents.filter((a) => a.status === s).length;
-  const out: Record<string, number> = {
-    "master/uptime_secs": (ctx.now() - ctx.startTime) / 1000,
-    "master/elected": 1,
-    "master/slaves_active": count("active"),
-    "master/slaves_connected": count("active"),
-    "master/slaves_disconnected": count("disconnected") + count("unreachable"),
-    "master/slaves_inactive": agents.filter((a) => ctx.agents.get(a.id)?.deactivated).length,
-    "master/slaves_unreachable": count("unreachable"),
-    // Agents marked gone (MARK_AGENT_GONE), remembered durably.
-    "master/slave_removals": ctx.goneAgents.size,
-  };
-  const connected = [...ctx.frameworks.keys()].filter((id) => ctx.frameworkConnections.has(id));
-  out["master/frameworks_active"] = connected.length;
-  out["master/frameworks_connected"] = connected.length;
-  out["master/frameworks_disconnected"] = ctx.frameworks.size - connected.length;
-  out["master/frameworks_inactive"] = ctx.frameworks.size - connected.length;
-  for (const state of ["STAGING", "STARTING", "RUNNING", "KILLING", "UNREACHABLE"]) {
-    out[`master/tasks_${state.toLowerCase()}`] = 0;
-  }
-  for (const t of ctx.tasks.values()) {
-    const key = `master/tasks_${t.state.replace(/^TASK_/, "").toLowerCase()}`;
-    if (!isTerminalState(t.state)) out[key] = (out[key] ?? 0) + 1;
-  }
-  const sums = clusterBooks(agents.filter((a) => a.status === "active"));
-  for (const name of ["cpus", "mem", "disk", "gpus"]) {
-    const total = sums.total[name] ?? 0;
-    const used = sums.used[name] ?? 0;
-    out[`master/${name}_total`] = total;
-    out[`master/${name}_used`] = used;
-    out[`master/${name}_percent`] = total === 0 ? 0 : used / total;
-  }
-  const c = ctx.counters;
-  out["master/outstanding_offers"] = ctx.offers.size;
-  out["master/messages_launch_tasks"] = c.tasksLaunched;
-  out["master/messages_decline_offers"] = c.offersDeclined;
-  out["master/messages_status_update"] = c.statusUpdates;
-  out["master/offers_sent"] = c.offersSent;
-  return out;
-}
-
 /** `/roles`, `/flags`, `/metrics/snapshot` (and under `/master/`), Mesos' v0 JSON. */
 export function legacyMasterRoutes(app: Hono, runtime: MasterRuntime, options: MasterCallOptions) {
   const { security, switches } = options;
@@ -304,6 +257,6 @@ export function legacyMasterRoutes(app: Hono, runtime: MasterRuntime, options: M
   }
   app.get("/metrics/snapshot", async (c) => {
     requireCredentials(c, security, switches.httpReadonly);
-    return c.json(await runtime.read((m) => metricsSnapshot(m.ctx)));
+    return c.json(await runtime.read((m) => mesosMetricsSnapshot(m.ctx)));
   });
 }

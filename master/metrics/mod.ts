@@ -25,6 +25,7 @@ export {
   type MasterMetricsSources,
   renderMasterMetrics,
 } from "./master_metrics.ts";
+export { mesosMetricsSnapshot } from "./mesos_snapshot.ts";
 export {
   addMesos,
   addResources,
