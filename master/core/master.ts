@@ -23,12 +23,11 @@ import {
   expireAgents,
   forgetGoneAgents,
   heartbeat,
-  markAgentGone,
   recordUpdate,
   requireAgentPrincipal,
   subscribeAgent,
 } from "./agents.ts";
-import { drainAgent, reactivateAgent } from "./maintenance.ts";
+import { drainAgent, markAgentGone, reactivateAgent } from "./maintenance.ts";
 import { allocate, rescindOffer } from "./offers.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
 import type { MaintenanceRecord, MaintenanceSchedule } from "./machines.ts";
@@ -256,9 +255,15 @@ export class Master {
     });
   }
 
-  /** DRAIN_AGENT: no more offers from it; its tasks are killed, grace capped at `maxGracePeriodNs`. */
-  drainAgent(agentId: string, maxGracePeriodNs?: number): void {
-    drainAgent(this.ctx, agentId, maxGracePeriodNs);
+  /**
+   * DRAIN_AGENT: no more offers from it; its tasks are killed, grace capped at
+   * `maxGracePeriodNs`; with `markGone`, it is marked gone once drained.
+   */
+  drainAgent(
+    agentId: string,
+    options: { maxGracePeriodNs?: number; markGone?: boolean } = {},
+  ): void {
+    drainAgent(this.ctx, agentId, options);
   }
 
   /** MARK_AGENT_GONE: the agent is removed for good, its tasks gone; its id is refused after. */

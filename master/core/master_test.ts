@@ -521,7 +521,7 @@ Deno.test("Master.drainAgent() stops offers, kills tasks within the grace cap, t
   h.allocate();
   launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
   update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
-  h.master.drainAgent(agent, 2e9);
+  h.master.drainAgent(agent, { maxGracePeriodNs: 2e9 });
   h.flush();
   const killEvent = h.toAgent(agent).find((e) => e.type === "KILL");
   assert.equal(
@@ -765,4 +765,23 @@ Deno.test("Master.markAgentGone() ends its tasks TASK_LOST for a framework that 
   again.recover(snapshotOf(h.store));
   assert.equal(again.ctx.agents.has(agent), false);
   assert.throws(() => resubscribe(again), /marked gone by the operator/);
+});
+
+Deno.test("Master.drainAgent() with markGone marks the agent gone once its last task ended", () => {
+  const h = harness();
+  const fw = h.subscribe(["PARTITION_AWARE"]);
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  h.master.drainAgent(agent, { markGone: true });
+  h.flush();
+  assert.equal(h.master.ctx.agents.get(agent)?.drain?.state, "DRAINING");
+  assert.equal(h.master.ctx.goneAgents.has(agent), false, "not before its tasks end");
+  update(h, agent, fw, "t1", "TASK_KILLED", "u2");
+  assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_KILLED", "the kill is reported as is");
+  assert.equal(h.master.ctx.agents.has(agent), false);
+  assert.equal(h.master.ctx.goneAgents.has(agent), true);
+  assert.equal(h.store.has(`gone_agent/${agent}`), true, "durably");
+  assert.ok(h.sent.some((o) => o.to === "close_agent" && o.agentId === agent));
 });

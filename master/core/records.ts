@@ -35,6 +35,8 @@ export const AgentRecordSchema = z.object({
   drain: z.object({
     state: z.enum(["DRAINING", "DRAINED"]),
     maxGracePeriodNs: z.number().finite().optional(),
+    /** DRAIN_AGENT's `mark_gone`: once DRAINED, the agent is marked gone. */
+    markGone: z.boolean().optional(),
   }).optional(),
   /** unreachable: silent past the timeout; its tasks were reported TASK_UNREACHABLE/LOST. */
   unreachableTime: z.number().finite().optional(),

@@ -154,7 +154,10 @@ export function masterApp(
         if (call.type === "DRAIN_AGENT") {
           const agentId = call.drain_agent.agent_id.value;
           security.authorize("drain_agents", principal, agentId);
-          m.drainAgent(agentId, call.drain_agent.max_grace_period?.nanoseconds);
+          m.drainAgent(agentId, {
+            maxGracePeriodNs: call.drain_agent.max_grace_period?.nanoseconds,
+            markGone: call.drain_agent.mark_gone,
+          });
         } else if (call.type === "REACTIVATE_AGENT") {
           const agentId = call.reactivate_agent.agent_id.value;
           security.authorize("reactivate_agents", principal, agentId);
