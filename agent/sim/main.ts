@@ -10,7 +10,7 @@ import {
   clientSecurityFlags,
 } from "../../security/mod.ts";
 import { etcdMasterLeader } from "../../store/mod.ts";
-import { SIM_RESOURCES, startSimulatedAgents } from "./sim_agents.ts";
+import { limitConcurrency, SIM_RESOURCES, startSimulatedAgents } from "./sim_agents.ts";
 
 const USAGE = `usage: deno task sim --master URL[,URL...] --agents N
   [--resources '${SIM_RESOURCES}' (each agent's)]
@@ -46,7 +46,7 @@ const log = loggerFlag("sim", flags["log-level"], USAGE);
 const client = await clientSecurityFlags(flags, USAGE);
 const masters = mastersFlag(flags.master, {
   usage: USAGE,
-  deps: { etcd: etcdMasterLeader(), fetch: client.fetch },
+  deps: { etcd: etcdMasterLeader(), fetch: limitConcurrency(client.fetch) },
 });
 const ownWorkDir = flags["work-dir"] === undefined;
 const workDir = flags["work-dir"] ?? await Deno.makeTempDir({ prefix: "tender-sim-" });

@@ -174,7 +174,16 @@ class BenchScheduler {
     await waitFor("SUBSCRIBED", () => this.frameworkId !== "", 30_000);
   }
 
-  #call(body: unknown): Promise<void> {
+  /** Updates without uuid (reconciliation, the master's own: TASK_LOST, unreachable...). */
+  unreliable = 0;
+  /** Refused ACCEPTs (an offer rescinded meanwhile), counted. */
+  refused = 0;
+  /** Ids of tasks whose ACCEPT was refused: launched again from the next offers. */
+  readonly #relaunch: string[] = [];
+  #next = 0;
+
+  /** Posts a call; `onRefused` runs when the master does not take it. */
+  #call(body: unknown, onRefused?: () => void): Promise<void> {
     return this.limiter.run(async () => {
       const r = await fetch(`${masterUrl}/api/v1/scheduler`, {
         method: "POST",
@@ -183,8 +192,13 @@ class BenchScheduler {
         signal: AbortSignal.any([stop.signal, AbortSignal.timeout(60_000)]),
       });
       const text = await r.text();
-      if (!r.ok) console.error(`# call answered ${r.status}: ${text.slice(0, 200)}`);
-    }).catch((e) => console.error(`# call failed: ${e}`));
+      if (r.ok) return;
+      if (onRefused) onRefused();
+      else console.error(`# call answered ${r.status}: ${text.slice(0, 200)}`);
+    }).catch((e) => {
+      onRefused?.();
+      console.error(`# call failed: ${e}`);
+    });
   }
 
   #onEvent(event: Event): void {
@@ -198,6 +212,7 @@ class BenchScheduler {
       case "UPDATE": {
         const { status } = event.update;
         this.updates++;
+        if (!status.uuid) this.unreliable++;
         if (status.state === "TASK_RUNNING" && !this.running.has(status.task_id.value)) {
           this.running.add(status.task_id.value);
           if (this.running.size === 1) this.firstRunningAt = performance.now();
@@ -237,8 +252,11 @@ class BenchScheduler {
     // Spread: at most ceil(T/N) tasks per offer, so that every agent gets its share.
     const n = Math.min(fit, Math.ceil(TASKS / AGENTS));
     const tasks = [];
+    const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const id = `t-${this.launched++}`;
+      const id = this.#relaunch.pop() ?? `t-${this.#next++}`;
+      this.launched++;
+      ids.push(id);
       tasks.push(taskInfo({
         name: id,
         taskId: id,
@@ -256,6 +274,14 @@ class BenchScheduler {
         operations: [{ type: "LAUNCH", launch: { task_infos: tasks } }],
         filters: { refuse_seconds: 0 },
       },
+    }, () => {
+      this.refused++;
+      this.launched -= ids.length;
+      this.#relaunch.push(...ids);
+      if (this.#suppressed) {
+        this.#suppressed = false;
+        void this.#call({ type: "REVIVE", framework_id });
+      }
     });
   }
 }
@@ -269,9 +295,11 @@ try {
   const simStarted = performance.now();
   sim.start();
   await waitFor(`${AGENTS} agents`, async () => {
+    if (master.exited || sim.exited) return true;
     const state = await masterState();
     return state.slaves.filter((s: { active: boolean }) => s.active).length === AGENTS;
   }, TIMEOUT_MS);
+  if (master.exited || sim.exited) throw new Error("the master or the sim exited");
   out("agents", AGENTS, "agents", 0);
   out("agents_registered_seconds", (performance.now() - simStarted) / 1000, "s");
 
@@ -294,7 +322,10 @@ try {
   const scheduler = new BenchScheduler();
   const started = performance.now();
   await scheduler.subscribe();
-  await waitFor(`${TASKS} tasks running`, () => scheduler.running.size >= TASKS, TIMEOUT_MS);
+  await waitFor(`${TASKS} tasks running`, () => {
+    return master.exited !== undefined || scheduler.running.size >= TASKS;
+  }, TIMEOUT_MS);
+  if (master.exited) throw new Error(`the master exited: ${JSON.stringify(master.exited)}`);
   await waitFor("the acknowledgements", () => scheduler.limiter.idle, 60_000);
   const cpu1 = await cpuMs(masterPid), simCpu1 = await cpuMs(simPid);
   probing = false;
@@ -307,7 +338,9 @@ try {
   out("tasks_per_second", TASKS / seconds, "tasks/s", 0);
   out("master_cpu_ms_per_task", (cpu1 - cpu0) / TASKS, "ms");
   out("sim_cpu_ms_per_task", (simCpu1 - simCpu0) / TASKS, "ms");
+  out("refused_accepts", scheduler.refused, "calls", 0);
   out("updates", scheduler.updates, "updates", 0);
+  out("updates_without_uuid", scheduler.unreliable, "updates", 0);
   out("duplicate_updates_percent", (100 * scheduler.duplicates) / scheduler.updates, "%");
   out("health_probe_p99_ms", percentile(probes, 0.99), "ms");
   out("health_probe_max_ms", Math.max(...probes), "ms");
@@ -345,6 +378,13 @@ try {
     out("recovery_all_back_seconds", (performance.now() - killedAt) / 1000, "s");
     out("master_peak_rss_after_recovery_mib", await peakRssMiB(master.pid!), "MiB", 0);
   }
+} catch (e) {
+  // What the processes said last, and how they ended (a master that died says so here).
+  for (const p of [master, sim, ...(marathon ? [marathon.process] : [])]) {
+    const exited = p.exited ? ` (exited: ${JSON.stringify(p.exited)})` : "";
+    console.error(`# ${p.name}${exited}:\n${p.log.join("").split("\n").slice(-15).join("\n")}`);
+  }
+  throw e;
 } finally {
   stop.abort();
   await marathon?.kill("SIGKILL");
