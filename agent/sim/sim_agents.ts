@@ -67,28 +67,22 @@ export interface SimulatedAgents {
 }
 
 /**
- * `fetch` with at most `max` calls in flight (SUBSCRIBE streams, which stay open, and
- * heartbeats excepted).
+ * `fetch` with at most `max` calls in flight, and `2 × max` heartbeats (SUBSCRIBE streams, which
+ * stay open, excepted).
  * Thousands of agents in one process would otherwise open a connection per concurrent UPDATE
  * or HEARTBEAT: 3,000 agents launching 30,000 tasks took the master past 20,000 open files,
- * where `Deno.serve` stops for good (a real agent's few calls in flight come from its own host).
+ * where `Deno.serve` stops for good (a real agent's few calls in flight come from its own host);
+ * 10,000 agents' heartbeats alone did at registration.
  */
 export function limitConcurrency(inner: typeof fetch, max = 256): typeof fetch {
-  let active = 0;
-  const waiting: (() => void)[] = [];
+  // Heartbeats have slots of their own: behind a burst of updates they would come late, and a
+  // master that hears nothing from an agent for its agent timeout marks it unreachable.
+  const calls = new Gate(max), heartbeats = new Gate(2 * max);
   return async (input, init) => {
-    const body = init?.body;
-    // Heartbeats must not wait behind a burst of updates: a master that hears nothing from an
-    // agent for its agent timeout marks it unreachable.
-    if (
-      typeof body === "string" &&
-      (body.startsWith('{"type":"SUBSCRIBE"') || body.startsWith('{"type":"HEARTBEAT"'))
-    ) {
-      return await inner(input, init);
-    }
-    while (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
+    const body = typeof init?.body === "string" ? init.body : "";
+    if (body.startsWith('{"type":"SUBSCRIBE"')) return await inner(input, init);
+    const gate = body.startsWith('{"type":"HEARTBEAT"') ? heartbeats : calls;
+    return await gate.run(async () => {
       const res = await inner(input, init);
       // The slot is held until the answer is read: its connection is busy until then.
       const text = await res.text();
@@ -97,11 +91,28 @@ export function limitConcurrency(inner: typeof fetch, max = 256): typeof fetch {
         statusText: res.statusText,
         headers: res.headers,
       });
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
+    });
   };
+}
+
+/** At most `max` runs at once; the others wait their turn. */
+class Gate {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  constructor(readonly max: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#active >= this.max) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
 }
 
 /** The hostname (and agent id) of simulated agent `i` (0-based). */
