@@ -165,7 +165,7 @@ const router = await startRouter({
   security: serverSecurity(),
   httpPort: ports.router,
 });
-const autoscaler = startAutoscaler({
+const autoscaler = await startAutoscaler({
   marathon: marathon.url,
   routers: [`http://127.0.0.1:${router.httpPort}`],
   master: master.url,

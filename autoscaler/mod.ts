@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { startAutoscaler } from "./autoscaler/mod.ts";
- * const scaler = startAutoscaler({
+ * const scaler = await startAutoscaler({
  *   marathon: "http://127.0.0.1:8080",
  *   routers: ["http://127.0.0.1:8081"],
  *   port: 0,

@@ -16,8 +16,12 @@ Deno.test("startAutoscaler() reads the apps of a Marathon that needs credentials
     }),
   });
   const client = new ClientSecurity({ principal: "scaler", secret: "scaler-secret" });
-  const anonymous = startAutoscaler({ marathon: marathon.url, port: 0, intervalMs: 3_600_000 });
-  const running = startAutoscaler({
+  const anonymous = await startAutoscaler({
+    marathon: marathon.url,
+    port: 0,
+    intervalMs: 3_600_000,
+  });
+  const running = await startAutoscaler({
     marathon: marathon.url,
     port: 0,
     intervalMs: 3_600_000,

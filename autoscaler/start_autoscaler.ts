@@ -1,6 +1,6 @@
 /**
  * Assembles a running autoscaler: its sources (Marathon, routers, the master for agents' CPU),
- * the pass loop and its HTTP API on `Deno.serve`. Embeddable (`deno task dev`) or run alone by
+ * the pass loop and its HTTP API (HTTPS with `tls`) on `serveHttp`. Embeddable (`deno task dev`) or run alone by
  * `main.ts`.
  */
 import { type Clock, systemClock } from "../protocol/mod.ts";
@@ -10,7 +10,13 @@ import { autoscalerApi } from "./http.ts";
 import { AgentCpu } from "./sources/agent_cpu.ts";
 import { MarathonApps } from "./sources/marathon_apps.ts";
 import { RouterRequests } from "./sources/router_requests.ts";
-import type { ClientSecurity, ServerSecurity } from "../security/mod.ts";
+import {
+  type ClientSecurity,
+  schemeOf,
+  serveHttp,
+  type ServerSecurity,
+  type TlsFiles,
+} from "../security/mod.ts";
 
 /** How to start the autoscaler. */
 export interface StartAutoscalerOptions {
@@ -31,6 +37,8 @@ export interface StartAutoscalerOptions {
   client?: ClientSecurity;
   /** Credentials its own API requires (every route but /ping; default: none). */
   security?: ServerSecurity;
+  /** Serve the API over HTTPS with this certificate chain and key (default: plain HTTP). */
+  tls?: TlsFiles;
 }
 
 /** A running autoscaler. */
@@ -41,7 +49,9 @@ export interface RunningAutoscaler {
 }
 
 /** Starts the autoscaler; resolves once its API listens (the first pass runs meanwhile). */
-export function startAutoscaler(options: StartAutoscalerOptions): RunningAutoscaler {
+export async function startAutoscaler(
+  options: StartAutoscalerOptions,
+): Promise<RunningAutoscaler> {
   const clock = options.clock ?? systemClock;
   const calls = options.client ? { fetch: options.client.fetch } : {};
   const autoscaler = new Autoscaler({
@@ -54,14 +64,16 @@ export function startAutoscaler(options: StartAutoscalerOptions): RunningAutosca
     log: options.log ?? createLogger({ component: "autoscaler" }),
   });
   const host = options.host ?? "127.0.0.1";
-  const server = Deno.serve(
-    { hostname: host, port: options.port ?? 9090, onListen: () => {} },
+  const server = await serveHttp(
+    { hostname: host, port: options.port ?? 9090, tls: options.tls },
     autoscalerApi(autoscaler, options.security).fetch,
   );
   const life = new AbortController();
   const loop = autoscaler.run(life.signal, options.intervalMs ?? 5000);
   return {
-    url: `http://${host}:${server.addr.port}`,
+    url: `${schemeOf(options.tls)}://${
+      host.includes(":") ? `[${host}]` : host
+    }:${server.addr.port}`,
     autoscaler,
     async stop() {
       life.abort();

@@ -1,6 +1,7 @@
 /**
  * `deno task router --master URL[,URL...] [--host 127.0.0.1] [--http-port 8081] [--poll-ms 1000]
  *   [--group NAME ...] [--log-level debug|info|warn|error] [--credentials FILE]
+ *   [--tls-cert FILE --tls-key FILE]
  *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
 import { fileLimitWarning, openFilesLimit } from "../protocol/file_limit.ts";
@@ -9,6 +10,8 @@ import {
   CLIENT_SECURITY_USAGE,
   clientSecurityFlags,
   loadCredentials,
+  loadTls,
+  schemeOf,
   ServerSecurity,
 } from "../security/mod.ts";
 import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../protocol/flags.ts";
@@ -20,6 +23,10 @@ const USAGE = "usage: deno task router --master URL[,URL...] [--host H] [--http-
   "[--log-level debug|info|warn|error]\n" +
   "  --credentials FILE    principals and secrets (Mesos' JSON shape): /_router/state and\n" +
   "                        /metrics need them (proxied traffic never does)\n" +
+  "  --tls-cert FILE       terminate TLS on the HTTP port (app traffic and admin endpoints over\n" +
+  "  --tls-key FILE        https) with this certificate chain and key (PEM); both or neither;\n" +
+  "                        backends are still reached over plain HTTP; service ports stay\n" +
+  "                        TCP passthrough\n" +
   "Its calls to the master:\n" + CLIENT_SECURITY_USAGE;
 const flags = parseFlags(USAGE, {
   master: { type: "string" },
@@ -29,6 +36,8 @@ const flags = parseFlags(USAGE, {
   group: { type: "string", multiple: true },
   "log-level": { type: "string" },
   credentials: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   ...CLIENT_SECURITY_FLAGS,
   help: { type: "boolean" },
 });
@@ -36,6 +45,8 @@ const client = await clientSecurityFlags(flags, USAGE);
 const credentials = flags.credentials === undefined
   ? undefined
   : await loadCredentials(flags.credentials).catch((e) => usageError(String(e.message), USAGE));
+const tls = await loadTls(flags["tls-cert"], flags["tls-key"])
+  .catch((e) => usageError(String(e.message), USAGE));
 const masters = mastersFlag(flags.master, {
   usage: USAGE,
   deps: { etcd: etcdMasterLeader(), fetch: client.fetch },
@@ -59,9 +70,12 @@ const router = await startRouter({
   pollMs,
   ...(groups ? { groups } : {}),
   security: new ServerSecurity({ credentials }),
+  tls,
 });
 console.log(
-  `router: following ${masters.text}; vhosts on http://${router.hostname}:${router.httpPort}, ` +
+  `router: following ${masters.text}; vhosts on ${
+    schemeOf(tls)
+  }://${router.hostname}:${router.httpPort}, ` +
     `state at /_router/state`,
 );
 log.info("router started", { master: masters.text, servicePorts: router.servicePorts() });

@@ -6,7 +6,14 @@
  * challenge, realm `router`); proxied traffic is never looked at.
  */
 import { Hono } from "hono";
-import { authenticate, type ClientSecurity, ServerSecurity } from "../security/mod.ts";
+import {
+  authenticate,
+  type ClientSecurity,
+  type ListeningServer,
+  serveHttp,
+  ServerSecurity,
+  type TlsFiles,
+} from "../security/mod.ts";
 import { type CatalogSource, CatalogStore } from "../master/discovery/mod.ts";
 import { type Clock, Masters, systemClock } from "../protocol/mod.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
@@ -51,6 +58,13 @@ export interface RouterOptions {
   security?: ServerSecurity;
   /** Credentials and CA of its calls to the master (with `master` given as text). */
   client?: ClientSecurity;
+  /**
+   * Terminate TLS on the virtual-host HTTP port with this certificate chain and key (as
+   * marathon-lb's HAProxy does): app traffic and the admin endpoints over https, backends still
+   * reached over plain HTTP with `X-Forwarded-Proto: https`. Service ports stay TCP passthrough.
+   * Default: plain HTTP.
+   */
+  tls?: TlsFiles;
 }
 
 /** One route's counters, as `GET /_router/state` lists them. */
@@ -237,13 +251,20 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     }));
   // allowHost: backends see the Host the client asked for, as behind HAProxy.
   const client = Deno.createHttpClient({ allowHost: true });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: Deno.HttpServer<Deno.NetAddr> | ListeningServer;
   try {
-    server = Deno.serve({
-      hostname,
-      port: options.httpPort ?? 8081,
-      onListen: () => {},
-    }, handle);
+    // Plain HTTP stays on Deno.serve directly (the benchmarked path); TLS goes through
+    // serveHttp, whose HTTPS turns Nagle's algorithm off.
+    server = options.tls
+      ? await serveHttp(
+        { hostname, port: options.httpPort ?? 8081, tls: options.tls },
+        handle,
+      )
+      : Deno.serve({
+        hostname,
+        port: options.httpPort ?? 8081,
+        onListen: () => {},
+      }, handle);
   } catch (e) {
     client.close();
     await closeRoutes();
