@@ -5,7 +5,8 @@
  * included.
  *
  * `--tls`: a dev CA and a certificate for 127.0.0.1 and localhost in `WORK_DIR/certs` (made
- * once with openssl, reused after), every server on HTTPS and every client trusting that CA.
+ * once with openssl, reused after), every server on HTTPS (the router's app traffic stays plain
+ * HTTP) and every client trusting that CA.
  * `--secure`: a new credentials file in `WORK_DIR/secure` with a random secret per component
  * and one for the user (`admin`, printed once); the master requires credentials of
  * frameworks, agents and every HTTP call; the agent, registry, Marathon, jobs API and the
@@ -171,6 +172,7 @@ const autoscaler = await startAutoscaler({
   master: master.url,
   port: ports.autoscaler,
   client: clientOf("autoscaler"),
+  tls,
 });
 
 const trust = tls

@@ -68,6 +68,10 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
       assert.match(printed, new RegExp(`agent +https://127\\.0\\.0\\.1:${ports.agent}`));
       assert.match(printed, new RegExp(`registry +https://127\\.0\\.0\\.1:${ports.registry}`));
       assert.match(printed, new RegExp(`marathon +https://127\\.0\\.0\\.1:${ports.marathon}`));
+      assert.match(
+        printed,
+        new RegExp(`autoscaler +https://127\\.0\\.0\\.1:${ports.autoscaler}`),
+      );
       assert.match(printed, /export TENDER_CA=.*ca\.crt/);
       assert.match(printed, /export TENDER_PRINCIPAL=admin TENDER_SECRET=/);
       assert.equal(printed.split(secret).length - 1, 1, "the user's secret is printed once");
