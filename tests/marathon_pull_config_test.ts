@@ -11,6 +11,7 @@ import { importSecretsKey } from "../frameworks/marathon/secrets/secret_store.ts
 import { createLogger } from "../protocol/log.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
 import { call } from "./support/marathon_api.ts";
+import { removeContainersOf } from "./docker_helpers.ts";
 import { dockerAvailable, mustRun, run, startTestRegistry } from "./registry_helpers.ts";
 
 const dockerUp = await dockerAvailable() &&
@@ -188,8 +189,11 @@ Deno.test({
       assert.deepEqual(await filesHolding(cluster.root, TRACES), [], "master and agent files");
       assert.deepEqual(await filesHolding(workDir, TRACES), [], "Marathon's store");
     } finally {
+      const frameworkId = marathon?.driver.frameworkId;
       await marathon?.stop();
       await cluster?.stop();
+      // Stopping the agent leaves its (stopped) containers: Docker tests remove their own.
+      await removeContainersOf(frameworkId);
       await registry.close();
       await run(["docker", "rmi", "-f", image]).catch(() => undefined);
       await Deno.remove(dockerDir, { recursive: true }).catch(() => {});
