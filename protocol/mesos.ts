@@ -354,15 +354,7 @@ export const OfferSchema = z.object({
   framework_id: FrameworkIdSchema,
   agent_id: AgentIdSchema,
   hostname: z.string(),
-  url: z.object({
-    scheme: z.string(),
-    address: z.object({
-      hostname: z.string().optional(),
-      ip: z.string().optional(),
-      port: z.number().finite(),
-    }),
-    path: z.string().optional(),
-  }).optional(),
+  url: AgentUrlSchema.optional(),
   resources: z.array(ResourceSchema),
   attributes: z.array(AttributeSchema).default([]),
   executor_ids: z.array(ExecutorIdSchema).default([]),

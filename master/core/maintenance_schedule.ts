@@ -25,7 +25,7 @@ import {
   type MaintenanceSchedule,
   matches,
 } from "./machines.ts";
-import { refuseUntil, rescindOffer } from "./offers.ts";
+import { agentUrl, refuseUntil, rescindOffer } from "./offers.ts";
 import type { AgentRecord } from "./records.ts";
 
 /** UPDATE_MAINTENANCE_SCHEDULE: replaces the schedule (machines DOWN must stay in it). */
@@ -245,15 +245,7 @@ function inverseOffer(
 ): InverseOffer {
   return {
     id: { value: id },
-    url: {
-      scheme: agent.scheme ?? "http",
-      address: {
-        hostname: agent.info.hostname,
-        ...(agent.ip !== undefined ? { ip: agent.ip } : {}),
-        port: agent.info.port,
-      },
-      path: "/slave(1)",
-    },
+    url: agentUrl(agent),
     framework_id: { value: frameworkId },
     agent_id: { value: agent.id },
     unavailability: machine.unavailability,

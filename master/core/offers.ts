@@ -43,6 +43,19 @@ export function allocate(ctx: MasterContext, everything = false): number {
   return allocations.length;
 }
 
+/** Where an agent is reached, as Mesos puts it in offers and inverse offers (`url`). */
+export function agentUrl(agent: AgentRecord): NonNullable<Offer["url"]> {
+  return {
+    scheme: agent.scheme ?? "http",
+    address: {
+      hostname: agent.info.hostname,
+      ...(agent.ip !== undefined ? { ip: agent.ip } : {}),
+      port: agent.info.port,
+    },
+    path: "/slave(1)",
+  };
+}
+
 /** The Mesos `Offer` message for an outstanding offer. */
 export function offerMessage(ctx: MasterContext, offer: OfferRecord): Offer {
   const agent = ctx.agents.get(offer.agentId)!;
@@ -51,15 +64,7 @@ export function offerMessage(ctx: MasterContext, offer: OfferRecord): Offer {
     framework_id: { value: offer.frameworkId },
     agent_id: { value: offer.agentId },
     hostname: agent.info.hostname,
-    url: {
-      scheme: agent.scheme ?? "http",
-      address: {
-        hostname: agent.info.hostname,
-        ...(agent.ip !== undefined ? { ip: agent.ip } : {}),
-        port: agent.info.port,
-      },
-      path: "/slave(1)",
-    },
+    url: agentUrl(agent),
     resources: offer.resources.toMesos(offer.role),
     attributes: agent.info.attributes,
     executor_ids: [],
