@@ -278,7 +278,14 @@ export function recordUpdate(
     const sent = ctx.forwarded.get(status.uuid);
     const now = ctx.now();
     if (sent?.streamId === streamId && now - sent.at < RETRY_FORWARD_MS) return;
+    // Kept in the order sent, so entries past RETRY_FORWARD_MS (which hold nothing back any
+    // more: an update never acknowledged, its task gone) are dropped from the front.
+    ctx.forwarded.delete(status.uuid);
     ctx.forwarded.set(status.uuid, { streamId, at: now });
+    for (const [uuid, entry] of ctx.forwarded) {
+      if (now - entry.at < RETRY_FORWARD_MS) break;
+      ctx.forwarded.delete(uuid);
+    }
   }
   ctx.sendToFramework(frameworkId, { type: "UPDATE", update: { status: full } });
 }

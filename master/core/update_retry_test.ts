@@ -118,3 +118,13 @@ Deno.test("Master forwards a retry on a new stream of the framework", () => {
   w.update("u1");
   assert.equal(w.updates(), 3);
 });
+
+Deno.test("Master forgets forwarded updates never acknowledged once they hold nothing back", () => {
+  const w = world();
+  w.update("u1");
+  w.update("u2");
+  assert.equal(w.master.ctx.forwarded.size, 2);
+  w.clock.advance(RETRY_FORWARD_MS);
+  w.update("u3");
+  assert.deepEqual([...w.master.ctx.forwarded.keys()], ["u3"], "u1 and u2 dropped, u3 kept");
+});
