@@ -14,7 +14,6 @@ import {
   CallSchema,
   DurationInfoSchema,
   FrameworkIdSchema,
-  parseMesosJson,
   TenderError,
 } from "../../protocol/mod.ts";
 import { requestLimits } from "../../protocol/http_limits.ts";
@@ -27,6 +26,7 @@ import { masterState, operatorView, type Visibility } from "./state_json.ts";
 import { legacyRoleRoutes, ROLE_CALLS, roleCall } from "./operator_roles.ts";
 import { legacyMasterRoutes, MASTER_CALLS, masterCall } from "./operator_calls.ts";
 import { OperatorEvents } from "./operator_stream.ts";
+import { callType, parseBody } from "./call_body.ts";
 import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
 
 /** The operator calls that change state: agent maintenance. */
@@ -120,9 +120,7 @@ export function masterApp(
 
   app.post("/api/v1", async (c) => {
     const body = await jsonBody(c);
-    const type = typeof body === "object" && body !== null && "type" in body
-      ? String(body.type)
-      : "";
+    const type = callType(body);
     const principal = principalOf(c);
     if (ROLE_CALLS.has(type)) return await roleCall(c, runtime, { security, switches, body });
     if (MASTER_CALLS.has(type)) {
@@ -242,25 +240,6 @@ async function jsonBody(c: Context): Promise<unknown> {
     );
   }
   return parseJson(await c.req.text());
-}
-
-function parseBody<T>(body: unknown, schema: z.ZodType<T, z.ZodTypeDef, unknown>, what: string): T {
-  // Mesos' reading rules first (null = unset, numeric strings), for every call on every API.
-  const parsed = parseMesosJson(schema, body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const path = issue.path.join(".") || "(body)";
-  if (issue.code === "invalid_union_discriminator") {
-    const type = typeof body === "object" && body !== null && "type" in body
-      ? body.type
-      : undefined;
-    throw badRequest(
-      type === undefined
-        ? `Failed to validate ${what}: 'type' is required`
-        : `Failed to validate ${what}: unknown call type ${JSON.stringify(type)}`,
-    );
-  }
-  throw badRequest(`Failed to validate ${what}: '${path}': ${issue.message}`);
 }
 
 function streamResponse(streamId: string, body: ReadableStream<Uint8Array>): Response {

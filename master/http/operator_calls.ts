@@ -12,13 +12,14 @@ import {
   isTerminalState,
   Resources,
 } from "../../protocol/mod.ts";
-import { badRequest, parseMesosJson } from "../../protocol/mod.ts";
+import { badRequest } from "../../protocol/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 import { roleWeight } from "../core/roles.ts";
 import { mesosMetricsSnapshot } from "../metrics/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { type AuthenticationSwitches, requireCredentials } from "./auth.ts";
+import { callType, parseBody } from "./call_body.ts";
 import { VERSION } from "./state_json.ts";
 
 const MasterCallSchema = z.discriminatedUnion("type", [
@@ -56,16 +57,9 @@ export async function masterCall(
 ): Promise<Response> {
   const { security, switches } = options;
   const principal = principalOf(c);
-  const parsed = parseMesosJson(MasterCallSchema, options.body);
-  const gone = parsed.success && parsed.data.type === "MARK_AGENT_GONE";
+  const gone = callType(options.body) === "MARK_AGENT_GONE";
   requireCredentials(c, security, gone ? switches.httpReadwrite : switches.httpReadonly);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(
-      `Failed to validate master::Call: '${issue.path.join(".") || "(body)"}': ${issue.message}`,
-    );
-  }
-  const call = parsed.data;
+  const call = parseBody(options.body, MasterCallSchema, "master::Call");
   switch (call.type) {
     case "MARK_AGENT_GONE": {
       const agentId = call.mark_agent_gone.agent_id.value;

@@ -9,7 +9,7 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { badRequest, MachineIdSchema, parseMesosJson, TenderError } from "../../protocol/mod.ts";
+import { badRequest, MachineIdSchema } from "../../protocol/mod.ts";
 import { parseJson } from "../../protocol/limits.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import type { MasterContext } from "../core/context.ts";
@@ -19,6 +19,7 @@ import type { Master } from "../core/master.ts";
 import { type QuotaRecord, quotas, roleWeights } from "../core/roles.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { type AuthenticationSwitches, requireCredentials } from "./auth.ts";
+import { callType, parseBody } from "./call_body.ts";
 
 /** A quota amount: Mesos' `Value.Scalar` (`{"value": 1}`), or a bare number. */
 const Scalar = z.union([z.number(), z.object({ value: z.number() })])
@@ -88,13 +89,13 @@ export async function roleCall(
   options: RoleCallAuth & { body: unknown },
 ): Promise<Response> {
   const { security, switches } = options;
-  const type = typeOf(options.body);
+  const type = callType(options.body);
   requireCredentials(
     c,
     security,
     CHANGES.has(type) ? switches.httpReadwrite : switches.httpReadonly,
   );
-  const call = parse(options.body, RoleCallSchema, "master::Call");
+  const call = parseBody(options.body, RoleCallSchema, "master::Call");
   const principal = principalOf(c);
   const view = await perform(runtime, call, { security, principal });
   return view === undefined ? c.body(null, 200) : c.json(view);
@@ -221,7 +222,7 @@ export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCa
     // The pre-1.9 QuotaRequest sets a guarantee; as Mesos 1.9 does, the limit becomes the same.
     app.post(path, async (c) => {
       write(c);
-      const request = parse(
+      const request = parseBody(
         await body(c),
         z.object({
           role: z.string(),
@@ -265,7 +266,7 @@ export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCa
     app.get(path, (c) => view(c, views.weights));
     app.put(path, async (c) => {
       write(c);
-      const infos = parse(await body(c), z.array(WeightInfoSchema).min(1), "weights");
+      const infos = parseBody(await body(c), z.array(WeightInfoSchema).min(1), "weights");
       return done(c, { type: "UPDATE_WEIGHTS", update_weights: { weight_infos: infos } });
     });
   }
@@ -273,7 +274,7 @@ export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCa
     app.get(path, (c) => view(c, views.schedule));
     app.post(path, async (c) => {
       write(c);
-      const schedule = parse(await body(c), MaintenanceScheduleSchema, "maintenance::Schedule");
+      const schedule = parseBody(await body(c), MaintenanceScheduleSchema, "maintenance::Schedule");
       return done(c, {
         type: "UPDATE_MAINTENANCE_SCHEDULE",
         update_maintenance_schedule: { schedule },
@@ -287,7 +288,7 @@ export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCa
     for (const path of both(`/machine/${suffix}`)) {
       app.post(path, async (c) => {
         write(c);
-        const machines = parse(await body(c), MachinesSchema.shape.machines, "MachineIDs");
+        const machines = parseBody(await body(c), MachinesSchema.shape.machines, "MachineIDs");
         return done(
           c,
           type === "START_MAINTENANCE"
@@ -301,16 +302,4 @@ export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCa
 
 async function body(c: Context): Promise<unknown> {
   return parseJson(await c.req.text());
-}
-
-function typeOf(body: unknown): string {
-  return typeof body === "object" && body !== null && "type" in body ? String(body.type) : "";
-}
-
-function parse<T>(body: unknown, schema: z.ZodType<T, z.ZodTypeDef, unknown>, what: string): T {
-  const parsed = parseMesosJson(schema, body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const path = issue.path.join(".") || "(body)";
-  throw new TenderError("bad_request", `Failed to validate ${what}: '${path}': ${issue.message}`);
 }
