@@ -10,6 +10,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Clock, type CommandInfo, systemClock } from "../protocol/mod.ts";
+import { basicHeader } from "../security/mod.ts";
 import { blockingDir, lookupUser, type UserAccount } from "./containerizer/user_account.ts";
 import type { ContainerSpec } from "./containerizer/containerizer.ts";
 import { archiveKind, extractArchive, unsafeEntry } from "./fetcher_extract.ts";
@@ -296,9 +297,10 @@ export class Fetcher {
     const url = new URL(uri);
     const headers = new Headers();
     if (url.username || url.password) {
-      const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-      const bytes = new TextEncoder().encode(pair);
-      headers.set("authorization", `Basic ${btoa(String.fromCharCode(...bytes))}`);
+      headers.set(
+        "authorization",
+        basicHeader(decodeURIComponent(url.username), decodeURIComponent(url.password)),
+      );
       url.username = "";
       url.password = "";
     }
