@@ -9,7 +9,6 @@ import {
   type Clock,
   type ExecutorInfo,
   type FrameworkInfo,
-  hasSecretValues,
   type Ids,
   isTerminalState,
   type KillPolicy,
@@ -256,10 +255,11 @@ export class TaskSupervisor {
       this.#log(`Ignoring a second LAUNCH of task "${task.task_id.value}"`);
       return;
     }
+    const redacted = redactSecrets(task);
     const record: TaskRecord = {
       framework_id: { value: frameworkId },
       framework_info: frameworkInfo,
-      task: redactSecrets(task),
+      task: redacted,
       status: { task_id: task.task_id, state: "TASK_STAGING" },
       container_id: this.#deps.ids.uuid(),
       ...(group ? { group } : {}),
@@ -270,7 +270,7 @@ export class TaskSupervisor {
       launching: true,
       ...(launch.pod ? { pod: launch.pod, podDirs: launch.podDirs ?? [] } : {}),
       ...(launch.podFetch ? { podFetch: launch.podFetch } : {}),
-      ...(hasSecretValues(task) ? { launchTask: task } : {}),
+      ...(redacted !== task ? { launchTask: task } : {}),
     };
     this.#entries.set(key, entry);
     this.#enqueue(entry, () => this.#run(entry));

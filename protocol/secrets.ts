@@ -64,20 +64,34 @@ function redactContainer(container: ContainerInfo): ContainerInfo {
 /**
  * The task without the bytes of its secrets (environment variables and volumes of the task, its
  * executor and its health check's command, and its image's Docker config: `mesos.image.docker.
- * config`). What the master and the agent store and show.
+ * config`). What the master and the agent store and show. A task without secret bytes comes back
+ * as the same object (its parts are copied only where something is taken out).
  */
 export function redactSecrets(task: TaskInfo): TaskInfo {
+  const command = task.command && redactCommand(task.command);
+  const container = task.container && redactContainer(task.container);
+  const healthCommand = task.health_check?.command && redactCommand(task.health_check.command);
+  const executorCommand = task.executor?.command && redactCommand(task.executor.command);
+  const executorContainer = task.executor?.container &&
+    redactContainer(task.executor.container);
+  if (
+    command === task.command && container === task.container &&
+    healthCommand === task.health_check?.command && executorCommand === task.executor?.command &&
+    executorContainer === task.executor?.container
+  ) {
+    return task;
+  }
   const out: TaskInfo = { ...task };
-  if (task.command) out.command = redactCommand(task.command);
-  if (task.container) out.container = redactContainer(task.container);
-  if (task.health_check?.command) {
-    out.health_check = { ...task.health_check, command: redactCommand(task.health_check.command) };
+  if (command) out.command = command;
+  if (container) out.container = container;
+  if (task.health_check && healthCommand) {
+    out.health_check = { ...task.health_check, command: healthCommand };
   }
   if (task.executor) {
     out.executor = {
       ...task.executor,
-      ...(task.executor.command ? { command: redactCommand(task.executor.command) } : {}),
-      ...(task.executor.container ? { container: redactContainer(task.executor.container) } : {}),
+      ...(executorCommand ? { command: executorCommand } : {}),
+      ...(executorContainer ? { container: executorContainer } : {}),
     };
   }
   return out;
@@ -85,7 +99,7 @@ export function redactSecrets(task: TaskInfo): TaskInfo {
 
 /** Whether the task carries the bytes of any secret (then only its redaction may be kept). */
 export function hasSecretValues(task: TaskInfo): boolean {
-  return JSON.stringify(redactSecrets(task)) !== JSON.stringify(task);
+  return redactSecrets(task) !== task;
 }
 
 /** The bytes of a VALUE secret, or why the agent cannot have them. */
