@@ -33,7 +33,10 @@ Deno.test({
     try {
       const old = await cluster.waitForLeader();
       const leaderUrl = cluster.masterUrls[old]!;
-      const standby = cluster.masterUrls[(old + 1) % cluster.masterUrls.length]!;
+      const other = (old + 1) % cluster.masterUrls.length;
+      const standby = cluster.masterUrls[other]!;
+      // A leader can be elected before every other master listens.
+      await waitFor("the standby to answer", () => cluster.health(other), 60_000);
       const redirected = await operator(standby, { type: "GET_QUOTA" });
       assert.equal(redirected.status, 307, "a standby sends operator calls to the leader");
       for (
