@@ -23,14 +23,61 @@ export const RangeSchema = z.object({
 }).refine((r) => r.begin <= r.end, { message: "range begin must not exceed end" });
 export type Range = z.infer<typeof RangeSchema>;
 
+export const LabelsSchema = z.object({
+  labels: z.array(z.object({ key: text(), value: text().optional() })).default([]),
+});
+export type Labels = z.infer<typeof LabelsSchema>;
+
+/**
+ * Mesos' `Resource.ReservationInfo` in the refined format (`Resource.reservations`, a stack, the
+ * last entry the role the resource is reserved for). `type` left out means DYNAMIC: STATIC ones
+ * come only from an agent's `--resources`.
+ */
+export const ReservationInfoSchema = z.object({
+  type: z.enum(["UNKNOWN", "STATIC", "DYNAMIC"]).optional(),
+  role: z.string().min(1).max(LIMITS.idLength).optional(),
+  principal: text().optional(),
+  labels: LabelsSchema.optional(),
+});
+export type ReservationInfo = z.infer<typeof ReservationInfoSchema>;
+
+/**
+ * Mesos' `Resource.DiskInfo`: a disk resource that is a persistent volume (`persistence.id`,
+ * unique per role on an agent) mounted at `volume.container_path`. `source` (MOUNT/PATH/RAW/BLOCK
+ * disks of resource providers) is refused: Tender's agents have one root disk.
+ */
+export const DiskInfoSchema = z.object({
+  persistence: z.object({
+    id: z.string().min(1).max(LIMITS.idLength),
+    principal: text().optional(),
+  }).optional(),
+  volume: z.object({
+    container_path: z.string().min(1).max(LIMITS.labelLength),
+    mode: z.enum(["RW", "RO"]).optional(),
+    host_path: z.string().optional(),
+    source: z.unknown().optional(),
+  }).optional(),
+  source: z.unknown().optional(),
+});
+export type DiskInfo = z.infer<typeof DiskInfoSchema>;
+
 export const ResourceSchema = z.object({
   name: z.string().min(1).max(LIMITS.idLength),
   type: z.enum(["SCALAR", "RANGES", "SET"]),
   scalar: z.object({ value: z.number().finite().nonnegative().max(LIMITS.scalar) }).optional(),
   ranges: z.object({ range: z.array(RangeSchema) }).optional(),
   set: z.object({ item: z.array(z.string()) }).optional(),
-  role: z.string().optional(),
+  /** Pre-refinement format: the reserved-for role ("*" = unreserved). */
+  role: z.string().max(LIMITS.idLength).optional(),
+  /** Pre-refinement format: set for a dynamic reservation of `role`. */
+  reservation: ReservationInfoSchema.optional(),
+  /** Refined format: the reservation stack, outermost first. */
+  reservations: z.array(ReservationInfoSchema).max(16).optional(),
+  disk: DiskInfoSchema.optional(),
   allocation_info: z.object({ role: z.string().optional() }).optional(),
+  provider_id: z.unknown().optional(),
+  revocable: z.unknown().optional(),
+  shared: z.unknown().optional(),
 }).superRefine((r, ctx) => {
   const need = r.type === "SCALAR" ? "scalar" : r.type === "RANGES" ? "ranges" : "set";
   if (r[need] === undefined) {
@@ -39,8 +86,54 @@ export const ResourceSchema = z.object({
       message: `resource "${r.name}" of type ${r.type} needs "${need}"`,
     });
   }
+  for (const problem of resourceFormatProblems(r)) {
+    ctx.addIssue({ code: "custom", message: `resource "${r.name}": ${problem}` });
+  }
 });
 export type Resource = z.infer<typeof ResourceSchema>;
+
+/**
+ * What Tender refuses in a resource's reservation and disk fields, as Mesos' validation words it:
+ * resource providers, revocable and shared resources, disk sources, reservations without a role,
+ * a pre-refinement `role`/`reservation` that disagrees with `reservations`.
+ */
+function resourceFormatProblems(r: {
+  name: string;
+  role?: string;
+  reservation?: ReservationInfo;
+  reservations?: ReservationInfo[];
+  disk?: DiskInfo;
+  provider_id?: unknown;
+  revocable?: unknown;
+  shared?: unknown;
+}): string[] {
+  const out: string[] = [];
+  if (r.provider_id !== undefined) out.push("provider_id is not supported (no resource providers)");
+  if (r.revocable !== undefined) out.push("revocable resources are not supported");
+  if (r.shared !== undefined) out.push("shared resources are not supported");
+  if (r.disk?.source !== undefined) out.push("disk.source is not supported (one root disk)");
+  if (r.disk && r.name !== "disk") out.push(`disk info on a "${r.name}" resource`);
+  if (r.disk?.volume && !r.disk.persistence) {
+    out.push("disk.volume without disk.persistence (only persistent volumes are supported)");
+  }
+  const stack = r.reservations ?? [];
+  stack.forEach((res, i) => {
+    if (!res.role || res.role === "*") out.push(`reservations[${i}].role must be a role`);
+    if (res.type === "UNKNOWN") out.push(`reservations[${i}].type must be STATIC or DYNAMIC`);
+  });
+  if (stack.length > 0) {
+    const last = stack[stack.length - 1]!.role;
+    if (r.role !== undefined && r.role !== "*" && r.role !== last) {
+      out.push(`role "${r.role}" disagrees with reservations (reserved for "${last}")`);
+    }
+    if (r.reservation !== undefined && stack.length > 1) {
+      out.push("reservation (pre-refinement) cannot describe a refined reservation stack");
+    }
+  } else if (r.reservation !== undefined && (r.role === undefined || r.role === "*")) {
+    out.push('reservation set on an unreserved resource (role "*")');
+  }
+  return out;
+}
 
 export const AttributeSchema = z.object({
   name: z.string().min(1),
@@ -51,11 +144,6 @@ export const AttributeSchema = z.object({
   text: z.object({ value: z.string() }).optional(),
 });
 export type Attribute = z.infer<typeof AttributeSchema>;
-
-export const LabelsSchema = z.object({
-  labels: z.array(z.object({ key: text(), value: text().optional() })).default([]),
-});
-export type Labels = z.infer<typeof LabelsSchema>;
 
 /**
  * Mesos' `Secret`: a VALUE carries its bytes (`value.data`, base64 in JSON), a REFERENCE names
@@ -384,6 +472,14 @@ export const OperationSchema = z.object({
     executor: ExecutorInfoSchema,
     task_group: z.object({ tasks: z.array(TaskInfoSchema) }),
   }).optional(),
+  /** `resources` carry the new reservation on top; `source` (the same without it) is optional. */
+  reserve: z.object({
+    resources: z.array(ResourceSchema).default([]),
+    source: z.array(ResourceSchema).optional(),
+  }).optional(),
+  unreserve: z.object({ resources: z.array(ResourceSchema).default([]) }).optional(),
+  create: z.object({ volumes: z.array(ResourceSchema).default([]) }).optional(),
+  destroy: z.object({ volumes: z.array(ResourceSchema).default([]) }).optional(),
 });
 export type Operation = z.infer<typeof OperationSchema>;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatRanges, normRanges, Resources, toMilli } from "./resources.ts";
-import type { Resource } from "./mesos.ts";
+import { type Resource, ResourceSchema } from "./mesos.ts";
 
 Deno.test("Resources scalars are exact in milli-units", async (t) => {
   await t.step("0.1 + 0.2 cpus is exactly 0.3", () => {
@@ -70,7 +70,7 @@ Deno.test("Resources ranges add, subtract, contain and merge", async (t) => {
 });
 
 Deno.test("Resources.parse() reads the agent flag syntax", async (t) => {
-  await t.step("scalars, ranges, sets and ignored roles", () => {
+  await t.step("scalars, ranges, sets and the unreserved role (*)", () => {
     const r = Resources.parse(
       "cpus:2; mem:1024.5;ports:[31000-32000, 33000-33100];disks:{b,a,a};gpus(*):1",
     );
@@ -144,4 +144,98 @@ Deno.test("Resources.toFlat() has the /master/state shape", () => {
 Deno.test("Resources.filter() keeps only the named resources", () => {
   const r = Resources.parse("cpus:1;mem:128;ports:[1-2]").filter((n) => n !== "ports");
   assert.deepEqual(r.names(), ["cpus", "mem"]);
+});
+
+Deno.test("Resources keeps reserved and unreserved apart", async (t) => {
+  await t.step("parse() reads cpus(ads):2 as a STATIC reservation for ads", () => {
+    const r = Resources.parse("cpus:1;cpus(ads):2;mem(ads):512");
+    assert.equal(r.scalar("cpus"), 3);
+    assert.equal(r.unreserved().scalar("cpus"), 1);
+    assert.equal(r.reserved("ads").scalar("cpus"), 2);
+    assert.equal(r.reserved("ads").scalar("mem"), 512);
+    const wire = r.toMesos().filter((x) => x.name === "cpus");
+    assert.deepEqual(wire.find((x) => x.role === "ads"), {
+      name: "cpus",
+      role: "ads",
+      type: "SCALAR",
+      scalar: { value: 2 },
+      reservations: [{ type: "STATIC", role: "ads" }],
+    });
+    assert.ok(Resources.parse(r.toString()).equals(r));
+  });
+  await t.step("unreserved cpus are not contained in reserved ones", () => {
+    const reserved = Resources.parse("cpus(ads):2");
+    assert.ok(!reserved.contains(Resources.scalars({ cpus: 1 })));
+    assert.ok(!Resources.scalars({ cpus: 2 }).contains(reserved));
+    assert.equal(reserved.add(Resources.scalars({ cpus: 1 })).parts().length, 2);
+  });
+  await t.step("pre-refinement role + reservation reads as the refined stack", () => {
+    const pre: Resource = {
+      name: "cpus",
+      type: "SCALAR",
+      scalar: { value: 1 },
+      role: "ads",
+      reservation: { principal: "ops" },
+    };
+    const refined: Resource = {
+      name: "cpus",
+      type: "SCALAR",
+      scalar: { value: 1 },
+      reservations: [{ type: "DYNAMIC", role: "ads", principal: "ops" }],
+    };
+    assert.ok(Resources.fromMesos([pre]).equals(Resources.fromMesos([refined])));
+    const out = Resources.fromMesos([pre]).toMesos()[0]!;
+    assert.equal(out.role, "ads");
+    assert.deepEqual(out.reservation, { principal: "ops" });
+    assert.deepEqual(out.reservations, [{ type: "DYNAMIC", role: "ads", principal: "ops" }]);
+  });
+  await t.step("allocatableTo() gives a role its own and its ancestors' reservations", () => {
+    const r = Resources.parse("cpus:1;cpus(eng):2;cpus(ads):4");
+    assert.equal(r.allocatableTo("eng").scalar("cpus"), 3);
+    assert.equal(r.allocatableTo("eng/web").scalar("cpus"), 3);
+    assert.equal(r.allocatableTo("engineering").scalar("cpus"), 1);
+    assert.equal(r.allocatableTo("ads").scalar("cpus"), 5);
+  });
+  await t.step("a persistent volume is its own key and is contained only whole", () => {
+    const vol = Resources.fromMesos([{
+      name: "disk",
+      type: "SCALAR",
+      scalar: { value: 100 },
+      reservations: [{ type: "DYNAMIC", role: "ads" }],
+      disk: { persistence: { id: "v1" }, volume: { container_path: "data", mode: "RW" } },
+    }]);
+    const plain = Resources.parse("disk(ads):100").withMeta((m) => ({
+      reservations: m.reservations.map((x) => ({ ...x, type: "DYNAMIC" as const })),
+    }));
+    assert.ok(!plain.contains(vol));
+    assert.ok(vol.contains(vol));
+    const half = vol.toMesos()[0]!;
+    half.scalar = { value: 50 };
+    assert.ok(!vol.contains(Resources.fromMesos([half])));
+    assert.deepEqual(vol.persistentVolumes().map((v) => [v.role, v.id]), [["ads", "v1"]]);
+    assert.equal(vol.toMesos()[0]!.disk?.volume?.container_path, "data");
+  });
+});
+
+Deno.test("ResourceSchema refuses reservation and disk fields Tender cannot honour", () => {
+  const base = { name: "disk", type: "SCALAR", scalar: { value: 1 } };
+  const bad = (extra: Record<string, unknown>, re: RegExp) => {
+    const r = ResourceSchema.safeParse({ ...base, ...extra });
+    assert.ok(!r.success);
+    assert.match(r.error.issues.map((i) => i.message).join("; "), re);
+  };
+  bad({ provider_id: { value: "p" } }, /provider_id/);
+  bad({ disk: { source: { type: "MOUNT" } } }, /disk.source/);
+  bad({ reservations: [{ type: "DYNAMIC" }] }, /reservations\[0\].role/);
+  bad({ role: "a", reservations: [{ type: "DYNAMIC", role: "b" }] }, /disagrees/);
+  bad({ reservation: { principal: "p" } }, /unreserved/);
+  bad({ disk: { volume: { container_path: "x" } } }, /persistence/);
+  assert.ok(
+    ResourceSchema.safeParse({
+      ...base,
+      role: "a",
+      reservation: {},
+      reservations: [{ type: "DYNAMIC", role: "a" }],
+    }).success,
+  );
 });
