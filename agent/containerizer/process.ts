@@ -9,8 +9,8 @@
  * runs as the task's user).
  *
  * A task with a user (`ContainerSpec.user`) runs as that user, as Mesos' agent does with
- * `--switch_user`: its uid and primary gid from the user database (supplementary groups are
- * dropped), its sandbox and status directory given to it. An unknown user, or an agent that is
+ * `--switch_user`: its uid and primary gid from the user database and its supplementary groups
+ * (`initgroups`, through `setpriv --init-groups`), its sandbox and status directory given to it. An unknown user, or an agent that is
  * not root asked for another user, fails the launch naming the user.
  */
 import { dirname, resolve } from "node:path";
@@ -28,7 +28,14 @@ import type {
 import { streamLogFile } from "./log_file.ts";
 import { parametersNotApplicable } from "./docker_parameters.ts";
 import { groupsNaming, groupUsage, procStat, signalGroup, waitGroupGone } from "./proc.ts";
-import { blockingDir, chownTree, lookupUser, type UserAccount } from "./user_account.ts";
+import {
+  blockingDir,
+  chownTree,
+  lookupUser,
+  type SwitchedCommand,
+  switchUser,
+  type UserAccount,
+} from "./user_account.ts";
 
 // $1 = run dir, $2 = sandbox, then the argv to run. The `exit_status` file is written atomically,
 // in the run dir's `status/`, the one place there the task's user may write.
@@ -152,8 +159,16 @@ export class ProcessContainerizer implements Containerizer {
       await handOver(spec, sandbox, account);
     }
     const env = { PATH: Deno.env.get("PATH") ?? DEFAULT_PATH, ...spec.env };
-    const child = new Deno.Command("/bin/sh", {
-      args: ["-c", WRAPPER, "tender-task", runDir, sandbox, ...argv],
+    const run = await asUser(account, "/bin/sh", [
+      "-c",
+      WRAPPER,
+      "tender-task",
+      runDir,
+      sandbox,
+      ...argv,
+    ]);
+    const child = new Deno.Command(run.program, {
+      args: run.args,
       cwd: sandbox,
       env,
       clearEnv: true,
@@ -161,7 +176,7 @@ export class ProcessContainerizer implements Containerizer {
       stdin: "null",
       stdout: "null",
       stderr: "null",
-      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+      ...run.ids,
     }).spawn();
     const stat = await procStat(child.pid);
     const meta: Meta = {
@@ -289,8 +304,13 @@ export class ProcessContainerizer implements Containerizer {
     if (!entry) throw new Error(`container "${id}" is unknown`);
     const [program, ...args] = commandArgv(command);
     const { uid, gid } = entry.meta;
-    const child = new Deno.Command(program!, {
+    const run = await asUser(
+      uid !== undefined && gid !== undefined ? { uid, gid } : undefined,
+      program!,
       args,
+    );
+    const child = new Deno.Command(run.program, {
+      args: run.args,
       cwd: entry.meta.sandbox,
       env: entry.meta.env,
       clearEnv: true,
@@ -298,7 +318,7 @@ export class ProcessContainerizer implements Containerizer {
       stdin: "null",
       stdout: "null",
       stderr: "null",
-      ...(uid !== undefined && gid !== undefined ? { uid, gid } : {}),
+      ...run.ids,
     }).spawn();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
@@ -412,6 +432,20 @@ async function accountOf(spec: ContainerSpec): Promise<UserAccount | undefined> 
     );
   }
   return account;
+}
+
+/** `program args` as it is spawned: as the agent, or switched to `ids` with their groups. */
+async function asUser(
+  ids: { uid: number; gid: number } | undefined,
+  program: string,
+  args: string[],
+): Promise<SwitchedCommand> {
+  if (!ids) return { program, args };
+  return await switchUser(ids, {
+    program,
+    args,
+    warn: (msg) => console.warn(JSON.stringify({ level: "warn", msg })),
+  });
 }
 
 /**

@@ -63,8 +63,9 @@ export async function chownTree(dir: string, uid: number, gid: number): Promise<
 
 /**
  * The first directory on the way to `path` (from `/`, `path` itself included) that `account`
- * may not pass through (no search permission for its uid, or its primary gid: supplementary
- * groups are dropped), or undefined when it reaches `path`.
+ * may not pass through (no search permission for its uid, or its primary gid; supplementary
+ * groups are not consulted, so a directory open only to one of them is reported), or undefined
+ * when it reaches `path`.
  */
 export async function blockingDir(
   path: string,
@@ -80,3 +81,61 @@ export async function blockingDir(
   }
   return undefined;
 }
+
+/** How to start a program as another user: the argv to spawn, and Deno's uid/gid if any. */
+export interface SwitchedCommand {
+  program: string;
+  args: string[];
+  /** Set only where `setpriv` is missing: Deno's own switch, which drops supplementary groups. */
+  ids?: { uid: number; gid: number };
+}
+
+let setprivPath: Promise<string | undefined> | undefined;
+
+/** `setpriv` (util-linux) on this host, looked up once; undefined when there is none. */
+function findSetpriv(): Promise<string | undefined> {
+  return setprivPath ??= (async () => {
+    for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+      const path = `${dir}/setpriv`;
+      if (await Deno.stat(path).then((s) => s.isFile, () => false)) return path;
+    }
+    return undefined;
+  })();
+}
+
+/**
+ * Runs `program args` as the user `ids` names with that user's supplementary groups, as Mesos'
+ * `--switch_user` does with `initgroups`: through `setpriv --init-groups`, because Deno's
+ * `uid`/`gid` spawn options (Rust's) clear the supplementary groups and offer no `initgroups`.
+ * Where `setpriv` is missing, falls back to Deno's switch (primary group only) and says so once
+ * through `warn`.
+ */
+export async function switchUser(
+  ids: { uid: number; gid: number },
+  command: { program: string; args: string[]; warn?: (message: string) => void },
+): Promise<SwitchedCommand> {
+  const setpriv = await findSetpriv();
+  if (setpriv === undefined) {
+    if (!warnedNoSetpriv) {
+      warnedNoSetpriv = true;
+      command.warn?.(
+        "setpriv (util-linux) is not installed: tasks that switch user run without their " +
+          "supplementary groups",
+      );
+    }
+    return { program: command.program, args: command.args, ids };
+  }
+  return {
+    program: setpriv,
+    args: [
+      `--reuid=${ids.uid}`,
+      `--regid=${ids.gid}`,
+      "--init-groups",
+      "--",
+      command.program,
+      ...command.args,
+    ],
+  };
+}
+
+let warnedNoSetpriv = false;
