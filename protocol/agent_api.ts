@@ -160,6 +160,16 @@ export const AgentEventSchema = z.discriminatedUnion("type", [
     type: z.literal("SHUTDOWN_FRAMEWORK"),
     shutdown_framework: z.object({ framework_id: FrameworkIdSchema }),
   }),
+  z.object({
+    /**
+     * The agent's checkpointed resources after an operation (RESERVE, UNRESERVE, CREATE,
+     * DESTROY): every dynamic reservation and persistent volume, as Mesos'
+     * CheckpointResourcesMessage. The agent persists them, creates and deletes volume
+     * directories to match, and reports its total with them applied from then on.
+     */
+    type: z.literal("CHECKPOINT_RESOURCES"),
+    checkpoint_resources: z.object({ resources: z.array(ResourceSchema) }),
+  }),
   z.object({ type: z.literal("HEARTBEAT") }),
   z.object({ type: z.literal("ERROR"), error: z.object({ message: z.string() }) }),
 ]);

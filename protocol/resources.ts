@@ -335,6 +335,28 @@ export class Resources {
     return true;
   }
 
+  /**
+   * What both have, key by key (same name, reservations and disk): scalars the smaller amount,
+   * ranges and sets the items in both.
+   */
+  intersect(other: Resources): Resources {
+    const m = new Map<string, Slot>();
+    for (const [key, b] of other.#slots) {
+      const a = this.#slots.get(key);
+      if (!a || a.entry.kind !== b.entry.kind) continue;
+      const x = a.entry, y = b.entry;
+      const entry: Entry = x.kind === "SCALAR" && y.kind === "SCALAR"
+        ? { kind: "SCALAR", milli: Math.min(x.milli, y.milli) }
+        : x.kind === "RANGES" && y.kind === "RANGES"
+        ? { kind: "RANGES", ranges: intersectRanges(x.ranges, y.ranges) }
+        : x.kind === "SET" && y.kind === "SET"
+        ? { kind: "SET", items: x.items.filter((i) => y.items.includes(i)) }
+        : { kind: "SCALAR", milli: 0 };
+      if (!isEmptyEntry(entry)) m.set(key, { ...a, entry });
+    }
+    return new Resources(m);
+  }
+
   equals(other: Resources): boolean {
     return this.contains(other) && other.contains(this);
   }
@@ -509,6 +531,20 @@ function rangesContain(outer: readonly Range[], inner: readonly Range[]): boolea
   return inner.every((r) => outer.some((o) => o.begin <= r.begin && r.end <= o.end));
 }
 
+/** Both inputs sorted and disjoint, as `Resources` keeps them. */
+function intersectRanges(a: readonly Range[], b: readonly Range[]): Range[] {
+  const out: Range[] = [];
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!, y = b[j]!;
+    const begin = Math.max(x.begin, y.begin), end = Math.min(x.end, y.end);
+    if (begin <= end) out.push({ begin, end });
+    if (x.end < y.end) i++;
+    else j++;
+  }
+  return out;
+}
+
 function subtractRanges(a: readonly Range[], b: readonly Range[]): Range[] {
   let out = a.map((r) => ({ ...r }));
   for (const cut of b) {
@@ -556,4 +592,40 @@ function isEmptyEntry(e: Entry): boolean {
   if (e.kind === "SCALAR") return e.milli === 0;
   if (e.kind === "RANGES") return e.ranges.length === 0;
   return e.items.length === 0;
+}
+
+/** Whether a resource is one an agent checkpoints: dynamically reserved, or a volume. */
+function isCheckpointed(meta: ResourceMeta): boolean {
+  return meta.disk !== undefined || meta.reservations.some((r) => r.type === "DYNAMIC");
+}
+
+/**
+ * An agent total's checkpointed resources, as Mesos': its dynamic reservations and persistent
+ * volumes (static reservations come back from `--resources` on every start).
+ */
+export function checkpointedOf(total: Resources): Resources {
+  return total.filterMeta((_, meta) => isCheckpointed(meta));
+}
+
+/** What a checkpointed resource was made from: its volume dropped, its dynamic reservations popped. */
+export function sourceMeta(meta: ResourceMeta): ResourceMeta {
+  const reservations = [...meta.reservations];
+  while (reservations[reservations.length - 1]?.type === "DYNAMIC") reservations.pop();
+  return { reservations };
+}
+
+/**
+ * An agent's total from its `--resources` (`base`) and its checkpointed resources: each takes
+ * the place of what it was made from. Throws, naming what is missing, when `base` does not hold
+ * that (the agent was restarted with fewer resources than it had reserved).
+ */
+export function applyCheckpointed(base: Resources, checkpointed: Resources): Resources {
+  const sources = checkpointed.withMeta(sourceMeta);
+  if (!base.contains(sources)) {
+    throw new Error(
+      `the agent's resources ${base} do not hold its checkpointed reservations and volumes ` +
+        `(made from ${sources})`,
+    );
+  }
+  return base.subtract(sources).add(checkpointed);
 }

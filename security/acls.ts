@@ -39,6 +39,13 @@ export const ACL_OBJECTS = {
   drain_agents: "agents",
   reactivate_agents: "agents",
   mark_agents_gone: "agents",
+  // reservations and persistent volumes (Mesos' names and objects)
+  reserve_resources: "roles",
+  /** The object is the principal that made the reservation. */
+  unreserve_resources: "reserver_principals",
+  create_volumes: "roles",
+  /** The object is the principal that created the volume. */
+  destroy_volumes: "creator_principals",
   /** GET_FLAGS and `/flags`; the object is always ANY (Mesos' `flags` entity). */
   view_flags: "flags",
   // roles at runtime and maintenance (Mesos' names; machines are ANY or NONE, as there)

@@ -6,7 +6,7 @@
  */
 import type { Attribute } from "../../protocol/mesos.ts";
 import { Resources } from "../../protocol/resources.ts";
-import { DrfSorter, scalarsOf } from "./drf_sorter.ts";
+import { DrfSorter, type ScalarAmount, scalarsOf } from "./drf_sorter.ts";
 import { RefuseFilters } from "./refuse_filters.ts";
 import { saturatingDifference } from "./saturating_difference.ts";
 
@@ -93,6 +93,11 @@ export class Allocator {
   readonly #minAllocatable: [string, number][];
   /** Cluster total scalars, milli-units; pushed to the sorters lazily. */
   readonly #totalMilli = new Map<string, number>();
+  /**
+   * Reserved scalars by role over all agents, milli-units: as Mesos, a role's reservations count
+   * toward its DRF share and quota whether or not they are allocated.
+   */
+  readonly #reservedMilli = new Map<string, Map<string, number>>();
   #totalDirty = false;
   #runs = 0;
 
@@ -291,6 +296,48 @@ export class Allocator {
     this.#forgetIfDone(fw, role);
   }
 
+  /**
+   * Applies an operation (RESERVE, UNRESERVE, CREATE, DESTROY) to free resources of an agent:
+   * `from` leaves its total and free pool and `to` takes its place. False, changing nothing,
+   * when `from` is not all free (offered or in use).
+   */
+  convertAvailable(agentId: string, from: Resources, to: Resources): boolean {
+    const agent = this.#agents.get(agentId);
+    if (!agent || !agent.free.contains(from)) return false;
+    this.#convert(agent, from, to);
+    return true;
+  }
+
+  /**
+   * Applies an operation to resources a framework holds on an agent under a role (an offer it
+   * accepted): its holding, the agent's total and the role's books change from `from` to `to`.
+   * Throws when the framework does not hold `from` there.
+   */
+  convertAllocated(allocation: Allocation, to: Resources): void {
+    const { frameworkId, role, agentId, resources: from } = allocation;
+    const agent = this.#agents.get(agentId);
+    const held = agent?.holdings.get(frameworkId)?.get(role);
+    if (!agent || !held?.contains(from)) {
+      throw new Error(`Framework "${frameworkId}" does not hold ${from} on agent "${agentId}"`);
+    }
+    this.#unbook(frameworkId, role, agentId, from);
+    this.#convert(agent, from, to);
+    this.#book(frameworkId, role, agent, to);
+  }
+
+  #convert(agent: AgentBook, from: Resources, to: Resources): void {
+    this.#addTotal(agent.total, -1);
+    agent.total = agent.total.subtract(from).add(to);
+    this.#addTotal(agent.total, +1);
+    if (agent.free.contains(from)) agent.free = agent.free.subtract(from).add(to);
+    else this.#refreshFree(agent);
+  }
+
+  /** An agent's total as the books have it (operations applied); undefined for an unknown id. */
+  totalOf(agentId: string): Resources | undefined {
+    return this.#agents.get(agentId)?.total;
+  }
+
   /** Stops offers to the framework for these roles (all its roles when omitted). */
   suppress(frameworkId: string, roles?: string[]): void {
     const fw = this.#frameworks.get(frameworkId);
@@ -385,7 +432,7 @@ export class Allocator {
     for (const role of first.length > 0 ? [...first, ...roles] : roles) {
       const guaranteed = first.includes(role);
       if (!guaranteed && first.length > 0 && this.#unmetGuarantee(role)) continue;
-      let offer = this.#capToLimit(role, agent.free);
+      let offer = this.#capToLimit(role, agent.free.allocatableTo(role));
       if (headroom) {
         offer = capScalars(offer, headroom.spare(guaranteed ? this.#unmet(role) : undefined));
       }
@@ -448,7 +495,7 @@ export class Allocator {
     const free = new Map<string, number>();
     for (const agent of this.#agents.values()) {
       if (!agent.active) continue;
-      for (const [name, milli] of scalarsOf(agent.free)) {
+      for (const [name, milli] of scalarsOf(agent.free.unreserved())) {
         free.set(name, (free.get(name) ?? 0) + milli);
       }
     }
@@ -479,7 +526,7 @@ export class Allocator {
     if (!before) fw.roleHoldings.set(role, (fw.roleHoldings.get(role) ?? 0) + 1);
     const scalars = scalarsOf(resources);
     this.#sorterFor(role).allocatedScalars(frameworkId, scalars);
-    this.#roleSorter.allocatedScalars(role, scalars);
+    this.#roleSorter.allocatedScalars(role, unreservedScalars(resources, scalars));
     this.#frameworkTotals.allocatedScalars(frameworkId, scalars);
   }
 
@@ -504,7 +551,7 @@ export class Allocator {
     else this.#refreshFree(agent);
     const scalars = scalarsOf(resources);
     this.#frameworkSorters.get(role)!.unallocatedScalars(frameworkId, scalars);
-    this.#roleSorter.unallocatedScalars(role, scalars);
+    this.#roleSorter.unallocatedScalars(role, unreservedScalars(resources, scalars));
     this.#frameworkTotals.unallocatedScalars(frameworkId, scalars);
   }
 
@@ -557,6 +604,8 @@ export class Allocator {
       sorter.setTotal(this.#total());
       this.#frameworkSorters.set(role, sorter);
       this.#roleSorter.add(role, this.#weights.get(role) ?? 1);
+      const reserved = this.#reservedMilli.get(role);
+      if (reserved && reserved.size > 0) this.#roleSorter.allocatedScalars(role, [...reserved]);
     }
     return sorter;
   }
@@ -566,6 +615,7 @@ export class Allocator {
   }
 
   #addTotal(total: Resources, sign: 1 | -1): void {
+    this.#trackReservations(total, sign);
     for (const name of total.names()) {
       if (total.kind(name) !== "SCALAR") continue;
       const milli = (this.#totalMilli.get(name) ?? 0) + sign * total.scalarMilli(name);
@@ -573,6 +623,24 @@ export class Allocator {
       else this.#totalMilli.delete(name);
     }
     this.#totalDirty = true;
+  }
+
+  /** Counts (or uncounts) an agent total's reservations toward their roles. */
+  #trackReservations(total: Resources, sign: 1 | -1): void {
+    for (const [role, reserved] of total.reservedByRole()) {
+      const scalars = scalarsOf(reserved);
+      let book = this.#reservedMilli.get(role);
+      if (!book) this.#reservedMilli.set(role, book = new Map());
+      for (const [name, milli] of scalars) {
+        const next = (book.get(name) ?? 0) + sign * milli;
+        if (next > 0) book.set(name, next);
+        else book.delete(name);
+      }
+      if (book.size === 0) this.#reservedMilli.delete(role);
+      if (!this.#roleSorter.has(role)) continue;
+      if (sign > 0) this.#roleSorter.allocatedScalars(role, scalars);
+      else this.#roleSorter.unallocatedScalars(role, scalars);
+    }
   }
 
   #total(): Resources {
@@ -617,7 +685,7 @@ class Headroom {
     unmetBefore: ReadonlyMap<string, number> | undefined,
     unmetAfter: ReadonlyMap<string, number>,
   ): void {
-    for (const [name, milli] of scalarsOf(resources)) {
+    for (const [name, milli] of scalarsOf(resources.unreserved())) {
       this.free.set(name, Math.max(0, (this.free.get(name) ?? 0) - milli));
     }
     for (const [name, before] of unmetBefore ?? []) {
@@ -629,14 +697,26 @@ class Headroom {
 
 /** The bundle with each scalar named in `caps` cut to at most that many milli-units. */
 function capScalars(resources: Resources, caps: ReadonlyMap<string, number>): Resources {
+  // Reservations are the role's already (counted in its consumption): only unreserved is cut.
+  const unreserved = resources.unreserved();
   let cut: Record<string, number> | undefined;
   for (const [name, cap] of caps) {
-    if (resources.kind(name) !== "SCALAR" || resources.scalarMilli(name) <= cap) continue;
+    if (unreserved.kind(name) !== "SCALAR" || unreserved.scalarMilli(name) <= cap) continue;
     (cut ??= {})[name] = cap / 1000;
   }
   if (!cut) return resources;
   const names = new Set(Object.keys(cut));
-  return resources.filter((n) => !names.has(n)).add(Resources.scalars(cut));
+  const capped = unreserved.filter((n) => !names.has(n)).add(Resources.scalars(cut));
+  return unreserved === resources ? capped : capped.add(resources.reserved());
+}
+
+/** The scalars of `resources` that count toward a role's allocation: the unreserved ones. */
+function unreservedScalars(
+  resources: Resources,
+  scalars: readonly ScalarAmount[],
+): readonly ScalarAmount[] {
+  const unreserved = resources.unreserved();
+  return unreserved === resources ? scalars : scalarsOf(unreserved);
 }
 
 function lowerBound(sorted: readonly string[], id: string): number {

@@ -2,7 +2,14 @@
  * Scheduler calls other than SUBSCRIBE. Each validates everything first and throws a 400
  * error naming the problem, so a rejected call changes nothing; then it applies.
  */
-import type { Call, ExecutorInfo, Filters, KillPolicy, TaskInfo } from "../../protocol/mod.ts";
+import type {
+  Call,
+  ExecutorInfo,
+  Filters,
+  KillPolicy,
+  Operation,
+  TaskInfo,
+} from "../../protocol/mod.ts";
 import {
   badRequest,
   checkRecordSize,
@@ -17,6 +24,12 @@ import type { OfferRecord } from "../allocator/offer_book.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
 import { refuseUntil, returnOffer } from "./offers.ts";
+import {
+  type Conversion,
+  publishAgentTotal,
+  validateOperation,
+  volumeKeys,
+} from "./reservations.ts";
 import type { FrameworkRecord, TaskRecord } from "./records.ts";
 import { executorIdOf } from "./records.ts";
 
@@ -34,17 +47,27 @@ export function accept(ctx: MasterContext, call: CallOf<"ACCEPT">): void {
   const frameworkId = call.framework_id.value;
   const offers = validOffers(ctx, frameworkId, call.accept.offer_ids.map((o) => o.value));
   const first = offers[0]!;
+  const framework = ctx.frameworks.get(frameworkId)!;
   const offered = offers.reduce((sum, o) => sum.add(o.resources), Resources.empty());
-  const launches = validLaunches(ctx, {
+  const { launches, conversions, converted } = validOperations(ctx, {
     frameworkId,
     agentId: first.agentId,
+    role: first.role,
+    principal: framework.info.principal,
     offered,
     offerIds: offers.map((o) => o.id),
     operations: call.accept.operations,
   });
   for (const o of offers) ctx.offers.take(o.id);
-  const framework = ctx.frameworks.get(frameworkId)!;
-  let unused = offered;
+  // RESERVE, UNRESERVE, CREATE and DESTROY first, in order, then the launches (as Mesos).
+  for (const c of conversions) {
+    ctx.allocator.convertAllocated(
+      { frameworkId, role: first.role, agentId: first.agentId, resources: c.from },
+      c.to,
+    );
+  }
+  if (conversions.length > 0) publishAgentTotal(ctx, first.agentId);
+  let unused = converted;
   const sentGroups = new Set<unknown>();
   const refusals = launchRefusals(ctx, framework, launches);
   for (const launch of launches) {
@@ -362,17 +385,26 @@ function validOffers(
   return offers;
 }
 
-function validLaunches(
+/**
+ * Validates an ACCEPT's operations in order over the offered resources: what each launch takes,
+ * what each RESERVE/UNRESERVE/CREATE/DESTROY converts, and the offer as converted.
+ */
+function validOperations(
   ctx: MasterContext,
   a: {
     frameworkId: string;
     agentId: string;
+    role: string;
+    principal: string | undefined;
     offered: Resources;
     offerIds: string[];
     operations: CallOf<"ACCEPT">["accept"]["operations"];
   },
-): Launch[] {
+): { launches: Launch[]; conversions: Conversion[]; converted: Resources } {
   const launches: Launch[] = [];
+  const conversions: Conversion[] = [];
+  let converted = a.offered;
+  const volumes = volumeKeys(ctx.allocator.totalOf(a.agentId) ?? Resources.empty());
   const ids = new Set<string>();
   let remaining = a.offered;
   const offerNames = a.offerIds.map((id) => `"${id}"`).join(", ");
@@ -409,11 +441,54 @@ function validLaunches(
         take(`Task "${task.task_id.value}"`, resources);
         launches.push({ task, group: g, resources: n === 0 ? resources.add(executor) : resources });
       });
+    } else if (
+      op.type === "RESERVE" || op.type === "UNRESERVE" || op.type === "CREATE" ||
+      op.type === "DESTROY"
+    ) {
+      const resources = operationResources(op, i);
+      const c = validateOperation(ctx, {
+        agentId: a.agentId,
+        op: { type: op.type, resources },
+        requester: { principal: a.principal, offerRole: a.role },
+        available: remaining,
+        volumes,
+        what: `operations[${i}]`,
+        insufficient: "bad_request",
+      });
+      remaining = remaining.subtract(c.from).add(c.to);
+      converted = converted.subtract(c.from).add(c.to);
+      conversions.push(c);
     } else {
       throw badRequest(`operations[${i}]: operation ${op.type} is not supported by Tender`);
     }
   }
-  return launches;
+  return { launches, conversions, converted };
+}
+
+/** The resources of a RESERVE/UNRESERVE (`reserve.resources`) or CREATE/DESTROY (`volumes`). */
+function operationResources(op: Operation, i: number): Resources {
+  const field = op.type === "RESERVE"
+    ? op.reserve?.resources
+    : op.type === "UNRESERVE"
+    ? op.unreserve?.resources
+    : op.type === "CREATE"
+    ? op.create?.volumes
+    : op.destroy?.volumes;
+  if (field === undefined) {
+    throw badRequest(`operations[${i}]: ${op.type} needs '${op.type.toLowerCase()}'`);
+  }
+  if (op.type === "RESERVE" && op.reserve?.source !== undefined) {
+    const source = Resources.fromMesos(op.reserve.source);
+    const resources = Resources.fromMesos(field);
+    const popped = resources.withMeta((m) => ({ reservations: m.reservations.slice(0, -1) }));
+    if (!source.equals(popped)) {
+      throw badRequest(
+        `operations[${i}]: reserve.source ${source} is not reserve.resources without their ` +
+          `new reservation (${popped})`,
+      );
+    }
+  }
+  return Resources.fromMesos(field);
 }
 
 function checkTask(

@@ -29,6 +29,7 @@ import {
 } from "./agents.ts";
 import { drainAgent, markAgentGone, reactivateAgent } from "./maintenance.ts";
 import { allocate, rescindOffer } from "./offers.ts";
+import { operateOnAgent, type ResourceOperation } from "./reservations.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "./records.ts";
 import type { MaintenanceRecord, MaintenanceSchedule } from "./machines.ts";
 import {
@@ -269,6 +270,18 @@ export class Master {
   /** MARK_AGENT_GONE: the agent is removed for good, its tasks gone; its id is refused after. */
   markAgentGone(agentId: string): void {
     markAgentGone(this.ctx, agentId);
+  }
+
+  /**
+   * RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES: the operations
+   * applied in order to the agent's unallocated resources, by `principal` (see
+   * `core/reservations.ts`).
+   */
+  operateOnAgent(
+    agentId: string,
+    options: { ops: ResourceOperation[]; principal: string | undefined },
+  ): void {
+    operateOnAgent(this.ctx, { agentId, ...options });
   }
 
   /** REACTIVATE_AGENT. */
