@@ -19,6 +19,7 @@ export function feedCatalog(runtime: MasterRuntime, clock: Clock): CatalogStore 
       if (!agent || !framework) continue;
       out.push(catalogTaskOf({
         frameworkName: framework.info.name,
+        frameworkUser: framework.info.user,
         info: t.info,
         state: t.state,
         statuses: t.statuses,

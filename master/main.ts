@@ -28,6 +28,7 @@ const USAGE =
   [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
   [--weights 'role=2,other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
+  [--dns-host ADDR (--host): DNS answers anyone who reaches it, whatever the switches below]
   [--drain-seconds SECS (1): routers drain a task this long before its kill]
   [--agent-max-age SECS (1209600, two weeks): unreachable agents are forgotten after this]
   [--cluster-id ID: on an empty store only, take this cluster id (adopt a lost store's agents)]
@@ -57,6 +58,7 @@ const args = parseFlags(USAGE, {
   "heartbeat-interval": { type: "string" },
   weights: { type: "string" },
   "dns-port": { type: "string", default: "8053" },
+  "dns-host": { type: "string" },
   "registry-port": { type: "string", default: "5000" },
   "drain-seconds": { type: "string" },
   "agent-max-age": { type: "string" },
@@ -93,6 +95,9 @@ function weights(text: string | undefined): Record<string, number> {
 }
 
 const port = portFlag("port", args.port, { usage: USAGE });
+const dnsHost = args["dns-host"] ?? args.host!;
+const isLoopback = (host: string) =>
+  host === "localhost" || host === "::1" || host.startsWith("127.");
 const dnsPort = portFlag("dns-port", args["dns-port"], { usage: USAGE, allowOff: true });
 const registryPort = portFlag("registry-port", args["registry-port"], {
   usage: USAGE,
@@ -136,6 +141,7 @@ const options = {
   agentMaxAgeMs: seconds("agent-max-age", args["agent-max-age"], 14 * 24 * 60 * 60 * 1000),
   clusterId: args["cluster-id"],
   dnsPort,
+  dnsHost: args["dns-host"],
   marathonUrl: urlFlag("marathon-url", args["marathon-url"], { usage: USAGE }),
   jobsUrl: urlFlag("jobs-url", args["jobs-url"], { usage: USAGE }),
   security,
@@ -164,9 +170,17 @@ console.log(
     // A new cluster on a master that ran before means its store was lost: said where it is seen.
     newCluster: "runtime" in master ? master.runtime.cluster.created : undefined,
     store: args.store ?? `${args["work-dir"]}/master.kv`,
-    dns: dnsPort === undefined ? "off" : `${args.host}:${dnsPort}`,
+    dns: dnsPort === undefined ? "off" : `${dnsHost}:${dnsPort}`,
   }),
 );
+if (dnsPort !== undefined && security.authenticating && !isLoopback(dnsHost)) {
+  // As Mesos-DNS and Consul's DNS: no credentials in DNS, so the names are public where it listens.
+  log.warn(
+    "DNS answers anyone who can reach it (it cannot authenticate); keep it on a private address " +
+      "with --dns-host, or turn it off with --dns-port off",
+    { dns: `${dnsHost}:${dnsPort}` },
+  );
+}
 // The registry beside the master answers to the master's credentials and ACLs (pull_images,
 // push_images), serves TLS with its certificate, and lets anonymous callers pull unless reads
 // must be authenticated too.

@@ -32,6 +32,7 @@ import {
   type TlsFiles,
 } from "../security/mod.ts";
 import { type AuthenticationSwitches, masterAuthentication } from "./http/auth.ts";
+import { catalogViewer } from "./http/catalog_view.ts";
 
 export { Master, type Snapshot } from "./core/master.ts";
 export { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
@@ -51,8 +52,13 @@ export interface StartMasterOptions extends Partial<MasterOptions> {
   marathonUrl?: string;
   /** The jobs framework's API (Metronome's), whose jobs and runs the dashboard shows. */
   jobsUrl?: string;
-  /** Serve DNS for the catalog on this port (UDP and TCP, on `host`); off when undefined. */
+  /** Serve DNS for the catalog on this port (UDP and TCP); off when undefined. */
   dnsPort?: number;
+  /**
+   * The address DNS listens on (default `host`). DNS cannot authenticate: it answers anyone who
+   * reaches it, so a master serving its API to the network may keep DNS on a private address.
+   */
+  dnsHost?: string;
   /** Routes mounted beside the master's own; default `/metrics` and the dashboard. */
   mount?: Mount;
   /** Credentials and ACLs (`--credentials`, `--acls`); default: off. */
@@ -201,12 +207,15 @@ export async function lead(
   });
   const streams = new AbortController();
   const catalog = feedCatalog(runtime, clock);
-  app.route("/", discoveryRoutes(catalog, { signal: streams.signal, slots }));
+  app.route(
+    "/",
+    discoveryRoutes(catalog, { signal: streams.signal, slots, viewer: catalogViewer(security) }),
+  );
   let dns;
   try {
     dns = options.dnsPort === undefined ? undefined : await startDnsServer({
       source: catalog,
-      hostname: options.host ?? "127.0.0.1",
+      hostname: options.dnsHost ?? options.host ?? "127.0.0.1",
       port: options.dnsPort,
     });
   } catch (e) {

@@ -29,6 +29,10 @@ export interface CatalogTask {
   discovery?: DiscoveryInfo;
   /** Task labels, flattened (`MARATHON_APP_ID`, `TENDER_WEIGHT`, `HAPROXY_0_VHOST`, ...). */
   labels: Record<string, string>;
+  /** The user the task runs as (its command's, else its framework's): `view_tasks` asks it. */
+  user?: string;
+  /** Its framework's user: `view_frameworks` asks it. */
+  frameworkUser?: string;
 }
 
 export const BalanceSchema = z.enum(["roundrobin", "leastconn"]);
@@ -129,7 +133,22 @@ export function deriveCatalog(
   tasks: readonly CatalogTask[],
   options: CatalogOptions = {},
 ): Catalog {
+  return deriveCatalogWithTasks(tasks, options).catalog;
+}
+
+/** A derived catalog and, per service id, the live tasks behind it (what a view filters on). */
+export interface DerivedCatalog {
+  catalog: Catalog;
+  tasks: ReadonlyMap<string, readonly CatalogTask[]>;
+}
+
+/** `deriveCatalog()`, also telling which live tasks each service holds. */
+export function deriveCatalogWithTasks(
+  tasks: readonly CatalogTask[],
+  options: CatalogOptions = {},
+): DerivedCatalog {
   const byId = new Map<string, Service>();
+  const tasksOf = new Map<string, CatalogTask[]>();
   const names = new Map<string, string>();
   const memo = (key: string, make: () => string) => {
     let value = names.get(key);
@@ -151,13 +170,37 @@ export function deriveCatalog(
       const appId = task.labels["MARATHON_APP_ID"];
       if (appId !== undefined && appId !== "") service.appId = appId;
       byId.set(id, service);
+      tasksOf.set(id, []);
     }
+    tasksOf.get(id)!.push(task);
     if (isServing(task)) service.endpoints.push(...taskEndpoints(task, options));
   }
   const services = [...byId.values()].sort((a, b) => compare(a.id, b.id));
   for (const s of services) {
     s.endpoints.sort((a, b) =>
       compare(a.taskId, b.taskId) || a.portIndex - b.portIndex || compare(a.protocol, b.protocol)
+    );
+  }
+  return { catalog: { services }, tasks: tasksOf };
+}
+
+/**
+ * The part of `catalog` a caller may see: the services holding at least one live task
+ * `canView` accepts, each with only those tasks' endpoints. A service whose tasks are unknown
+ * (`tasksOf` answers undefined, as for a mirrored catalog) is hidden: nothing says who may see it.
+ */
+export function visibleCatalog(
+  catalog: Catalog,
+  tasksOf: (serviceId: string) => readonly CatalogTask[] | undefined,
+  canView: (task: CatalogTask) => boolean,
+): Catalog {
+  const services: Service[] = [];
+  for (const service of catalog.services) {
+    const visible = new Set((tasksOf(service.id) ?? []).filter(canView).map((t) => t.taskId));
+    if (visible.size === 0) continue;
+    const endpoints = service.endpoints.filter((e) => visible.has(e.taskId));
+    services.push(
+      endpoints.length === service.endpoints.length ? service : { ...service, endpoints },
     );
   }
   return { services };

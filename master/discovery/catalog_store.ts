@@ -5,7 +5,7 @@ import {
   type CatalogChange,
   type CatalogOptions,
   type CatalogTask,
-  deriveCatalog,
+  deriveCatalogWithTasks,
   diffCatalog,
   EMPTY_CATALOG,
 } from "./catalog.ts";
@@ -19,6 +19,11 @@ export interface CatalogSource {
   current(): { catalog: Catalog; version: number };
   /** Registers a listener; returns the function that removes it. */
   subscribe(listener: CatalogListener): () => void;
+  /**
+   * The live tasks behind a service, when this source derived the catalog from tasks (the
+   * master's); undefined for an unknown service or a mirrored catalog. Per-caller views use it.
+   */
+  tasksOf?(serviceId: string): readonly CatalogTask[] | undefined;
 }
 
 /** Holds the catalog; the master calls `update(tasks)` whenever a task's state or health changes. */
@@ -26,19 +31,34 @@ export class CatalogStore implements CatalogSource {
   #catalog: Catalog = EMPTY_CATALOG;
   #version = 0;
   #listeners = new Set<CatalogListener>();
+  #tasks: ReadonlyMap<string, readonly CatalogTask[]> | undefined = new Map();
   readonly #options: CatalogOptions;
 
   constructor(options: CatalogOptions = {}) {
     this.#options = options;
   }
 
-  /** Re-derives the catalog from every task the master knows; returns what changed. */
+  /**
+   * Re-derives the catalog from every task the master knows; returns what changed. The tasks
+   * behind each service are kept even when no service changed, but listeners hear only changes.
+   */
   update(tasks: readonly CatalogTask[]): CatalogChange[] {
-    return this.set(deriveCatalog(tasks, this.#options));
+    const derived = deriveCatalogWithTasks(tasks, this.#options);
+    this.#tasks = derived.tasks;
+    return this.#replace(derived.catalog);
   }
 
   /** Replaces the catalog (used by routers that mirror a remote catalog, and by tests). */
   set(next: Catalog): CatalogChange[] {
+    this.#tasks = undefined;
+    return this.#replace(next);
+  }
+
+  tasksOf(serviceId: string): readonly CatalogTask[] | undefined {
+    return this.#tasks?.get(serviceId);
+  }
+
+  #replace(next: Catalog): CatalogChange[] {
     const changes = diffCatalog(this.#catalog, next);
     if (changes.length === 0) return changes;
     this.#catalog = next;

@@ -15,6 +15,8 @@ export interface CatalogTaskSource {
   /** Resources to read `ports` from when `info.resources` has none (e.g. charged resources). */
   resources?: readonly Resource[];
   draining?: boolean;
+  /** The framework's user: the task's user unless its command names one (view ACLs ask). */
+  frameworkUser?: string;
 }
 
 /** Host ports of a task: its `ports` resource ranges, expanded in order. */
@@ -50,5 +52,8 @@ export function catalogTaskOf(source: CatalogTaskSource): CatalogTask {
   if (health?.healthy !== undefined) task.healthy = health.healthy;
   if (info.discovery !== undefined) task.discovery = info.discovery;
   if (source.draining === true) task.draining = true;
+  const user = info.command?.user ?? source.frameworkUser;
+  if (user !== undefined) task.user = user;
+  if (source.frameworkUser !== undefined) task.frameworkUser = source.frameworkUser;
   return task;
 }
