@@ -2,7 +2,8 @@
  * Marathon's scheduling flags for `deno task marathon`: the service-port range
  * (`--local-port-min/--local-port-max`, Marathon's `--local_port_min/--local_port_max`) and how
  * often task states are reconciled with the master (`--reconciliation-interval`, Marathon's
- * `--reconciliation_interval`, here in seconds like every Tender duration flag).
+ * `--reconciliation_interval`, here in seconds like every Tender duration flag), and the role it
+ * registers with (`--mesos-role`, Marathon's `--mesos_role`).
  */
 import { usageError } from "../../protocol/flags.ts";
 import type { ServicePortRange } from "./placement/service_ports.ts";
@@ -13,11 +14,16 @@ export const SCHEDULING_FLAGS = {
   "local-port-min": { type: "string" },
   "local-port-max": { type: "string" },
   "reconciliation-interval": { type: "string" },
+  "mesos-role": { type: "string" },
 } as const;
 
 /** Their part of the usage text. */
 export const SCHEDULING_USAGE = "[--local-port-min 10000] [--local-port-max 20000] " +
-  "[--reconciliation-interval SECS (600): reconcile task states with the master this often] ";
+  "[--reconciliation-interval SECS (600): reconcile task states with the master this often] " +
+  "[--mesos-role ROLE (*): the role Marathon registers with and reserves for resident apps] ";
+
+/** Mesos' role names: no `.`/`..` segment, no leading `-`, no whitespace, `/`-separated. */
+const ROLE = /^(?!-)(?!.*(^|\/)\.\.?(\/|$))[^\s\/]+(\/[^\s\/]+)*$/;
 
 /** The default service-port range (Marathon's). */
 export const DEFAULT_SERVICE_PORTS: ServicePortRange = { min: 10000, max: 20000 };
@@ -26,7 +32,7 @@ export const DEFAULT_SERVICE_PORTS: ServicePortRange = { min: 10000, max: 20000 
 export function schedulingOptions(
   args: { [K in keyof typeof SCHEDULING_FLAGS]?: string },
   usage: string,
-): { servicePorts: ServicePortRange; reconciliationIntervalMs: number } {
+): { servicePorts: ServicePortRange; reconciliationIntervalMs: number; role: string } {
   const port = (name: "local-port-min" | "local-port-max", fallback: number) => {
     const text = args[name];
     if (text === undefined) return fallback;
@@ -53,5 +59,9 @@ export function schedulingOptions(
     }
     reconciliationIntervalMs = seconds * 1000;
   }
-  return { servicePorts: { min, max }, reconciliationIntervalMs };
+  const role = args["mesos-role"] ?? "*";
+  if (role !== "*" && !ROLE.test(role)) {
+    usageError(`--mesos-role must be a Mesos role name, got "${role}"`, usage);
+  }
+  return { servicePorts: { min, max }, reconciliationIntervalMs, role };
 }

@@ -56,6 +56,11 @@ export interface StartMarathonOptions {
   servicePorts?: { min: number; max: number };
   /** Task states are reconciled with the master this often (`--reconciliation-interval`; 600 s). */
   reconciliationIntervalMs?: number;
+  /**
+   * The role the framework registers with (`--mesos-role`, Marathon's `--mesos_role`; default
+   * `*`). Resident apps reserve their resources for it, so they need one other than `*`.
+   */
+  role?: string;
   clock?: Clock;
   ids?: Ids;
   /** Who may call the API, and what each may do (default: off). */
@@ -174,6 +179,7 @@ export async function runMarathon(
   const servicePorts = options.servicePorts ?? DEFAULT_SERVICE_PORTS;
   const reconciliationIntervalMs = options.reconciliationIntervalMs ??
     DEFAULT_RECONCILIATION_INTERVAL_MS;
+  const role = options.role ?? "*";
   const secrets = options.secretsKey ? new SecretStore(kv, options.secretsKey, clock) : undefined;
   const service = new MarathonService({
     store,
@@ -182,6 +188,7 @@ export async function runMarathon(
     events,
     servicePorts: new ServicePortAllocator(servicePorts),
     ...(secrets ? { secrets } : {}),
+    role,
   });
   const scheduler = new MarathonScheduler({
     store,
@@ -192,6 +199,8 @@ export async function runMarathon(
     backoff,
     reconciliationIntervalMs,
     ...(secrets ? { secrets } : {}),
+    role,
+    principal: options.client?.principal,
   });
   const frameworkId = await store.getFrameworkId();
   const log = options.log ?? createLogger({ component: "marathon" });
@@ -217,8 +226,10 @@ export async function runMarathon(
           failover_timeout: 7 * 24 * 3600,
           checkpoint: true,
           // As Marathon 1.4+: tasks of a lost agent are TASK_UNREACHABLE, not TASK_LOST, so that
-          // each app's unreachableStrategy decides when to replace and expunge them.
-          capabilities: [{ type: "PARTITION_AWARE" }],
+          // each app's unreachableStrategy decides when to replace and expunge them. MULTI_ROLE
+          // as Marathon 1.9+: offers say their role (`allocation_info`).
+          roles: [role],
+          capabilities: [{ type: "PARTITION_AWARE" }, { type: "MULTI_ROLE" }],
         },
         ...(id ? { frameworkId: id } : {}),
         clock,
@@ -254,6 +265,7 @@ export async function runMarathon(
         localPortMin: servicePorts.min,
         localPortMax: servicePorts.max,
         reconciliationIntervalMs,
+        role,
       },
       frameworkId: () => framework.driver.frameworkId,
       get httpPort() {

@@ -41,7 +41,12 @@ export interface ApiInfo {
   frameworkId(): string | undefined;
   httpPort: number;
   /** What this Marathon was started with, as `marathon_config` shows it (else Marathon's defaults). */
-  config?: { localPortMin: number; localPortMax: number; reconciliationIntervalMs: number };
+  config?: {
+    localPortMin: number;
+    localPortMax: number;
+    reconciliationIntervalMs: number;
+    role?: string;
+  };
 }
 
 /** Dependencies of the API. */
@@ -131,7 +136,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
         task_launch_timeout: 300000,
         reconciliation_interval: info.config?.reconciliationIntervalMs ?? 600000,
         max_instances_per_offer: 5,
-        mesos_role: "*",
+        mesos_role: info.config?.role ?? "*",
         features: [],
       },
       zookeeper_config: {},

@@ -27,6 +27,8 @@ export interface OfferMatch {
   resources: Resource[];
   /** One host port per declared port that asks for one, in declaration order. */
   hostPorts: number[];
+  /** The task id (a resident instance's next incarnation); default `taskIdFor(instanceId)`. */
+  taskId?: string;
 }
 
 /** The Mesos task id of an instance's first task (`<instanceId>._app.1`). */
@@ -45,7 +47,7 @@ export function toTaskInfo(
   match: OfferMatch,
   secrets: ReadonlyMap<string, string> = new Map(),
 ): TaskInfo {
-  const taskId = taskIdFor(instanceId);
+  const taskId = match.taskId ?? taskIdFor(instanceId);
   const ports = withHostPorts(declaredPorts(app), match.hostPorts);
   const env = environment(app, taskId, match.hostname, ports);
   const secretOf = (name: string): Secret => valueSecret({ ...app, kind: "App" }, name, secrets);

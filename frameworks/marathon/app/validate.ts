@@ -125,7 +125,17 @@ function validateStrategies(v: Violations, app: App): void {
     }
   }
   if (isResident(app)) {
-    if (max !== 0) v.add("/upgradeStrategy/maximumOverCapacity", "got 1.0, expected 0.0");
+    // Marathon's UpgradeStrategy.validForResidentTasks: old tasks must make way for new ones on
+    // their reservations, and no extra instance may create extra volumes.
+    if (min > 0.5) {
+      v.add(
+        "/upgradeStrategy/minimumHealthCapacity",
+        `got ${scalaDouble(min)}, expected 0.5 or less`,
+      );
+    }
+    if (max !== 0) {
+      v.add("/upgradeStrategy/maximumOverCapacity", `got ${scalaDouble(max)}, expected 0.0`);
+    }
     if (u !== "disabled") {
       v.add("/unreachableStrategy", "unreachableStrategy must be disabled for resident apps");
     }
@@ -163,13 +173,50 @@ function validateContainer(v: Violations, app: App): void {
     );
     if (kinds.length !== 1) v.add(p, "must be one of host, persistent, external or secret volume");
     if (vol.containerPath === "") v.add(`${p}/containerPath`, "must not be empty");
-    if (vol.persistent) {
-      if (vol.containerPath.includes("/")) {
-        v.add(`${p}/containerPath`, 'value must not contain "/"');
-      }
-      if (vol.persistent.size <= 0) v.add(`${p}/persistent/size`, "got 0, expected more than 0");
-    }
+    if (vol.persistent) validatePersistent(v, p, vol);
   });
+}
+
+/**
+ * A persistent volume: Marathon's rules (`PersistentVolumeInfo`, `containerPath`), then what
+ * Tender's agents cannot honour (one root disk: no `path`/`mount` disks, no profiles).
+ */
+function validatePersistent(
+  v: Violations,
+  p: string,
+  vol: NonNullable<App["container"]>["volumes"][number],
+): void {
+  const pv = vol.persistent!;
+  if (vol.containerPath.includes("/")) v.add(`${p}/containerPath`, 'value must not contain "/"');
+  if (vol.containerPath === "." || vol.containerPath === "..") {
+    v.add(`${p}/containerPath`, "must not be . or ..");
+  }
+  if (vol.mode !== "RW") v.add(`${p}/mode`, "must be RW");
+  if (pv.size <= 0) v.add(`${p}/persistent/size`, `got ${pv.size}, expected more than 0`);
+  if (pv.maxSize !== undefined) {
+    if (pv.type !== "mount") {
+      v.add(`${p}/persistent/maxSize`, "Only mount volumes can have maxSize");
+    } else if (pv.maxSize <= pv.size) {
+      v.add(`${p}/persistent/maxSize`, "Max size must be larger than size");
+    }
+  }
+  if (pv.type === "root" && pv.constraints.length > 0) {
+    v.add(`${p}/persistent/constraints`, "Constraints on root volumes are not supported");
+  }
+  if (pv.type !== "root") {
+    v.add(
+      `${p}/persistent/type`,
+      `Tender's agents offer one root disk: only "root" persistent volumes are supported, not "${pv.type}"`,
+    );
+  }
+  if (pv.profileName !== undefined) {
+    v.add(`${p}/persistent/profileName`, "Tender has no disk profiles (no resource providers)");
+  }
+}
+
+/** A number as Scala prints a Double (`1.0`, `0.75`), as Marathon's messages show them. */
+function scalaDouble(n: number): string {
+  return Number.isInteger(n) ? n.toFixed(1) : String(n);
 }
 
 function validateNetworks(v: Violations, app: App): void {

@@ -22,6 +22,8 @@ export const CONDITIONS = [
   "Gone",
   "Dropped",
   "Unknown",
+  /** A resident instance whose task ended: its reservation and volumes wait on its agent. */
+  "Reserved",
 ] as const;
 export const ConditionSchema = z.enum(CONDITIONS);
 /** Marathon's instance condition. */
@@ -40,6 +42,30 @@ export const PodTaskSchema = z.object({
 });
 /** A pod container's task as an instance records it. */
 export type PodTask = z.infer<typeof PodTaskSchema>;
+
+/** A persistent volume of a resident instance (Marathon's `LocalVolumeId`). */
+export const LocalVolumeSchema = z.object({
+  containerPath: z.string(),
+  /** `<app safe path>#<containerPath>#<uuid>`, the volume's Mesos `persistence.id`. */
+  persistenceId: z.string(),
+});
+/** A persistent volume of a resident instance. */
+export type LocalVolume = z.infer<typeof LocalVolumeSchema>;
+
+/**
+ * A resident instance's reservation on its agent (Marathon's `Reservation`): the resources are
+ * reserved for the framework's role and labelled with the framework and instance ids; the
+ * volumes are created on them. `New` until the first launch was sent, then `Launched`, and
+ * `Suspended` while no task runs on it.
+ */
+export const ReservationSchema = z.object({
+  volumes: z.array(LocalVolumeSchema),
+  state: z.enum(["New", "Launched", "Suspended"]),
+  /** The role the resources are reserved for (Marathon's `--mesos-role` at the first launch). */
+  role: z.string(),
+});
+/** A resident instance's reservation. */
+export type Reservation = z.infer<typeof ReservationSchema>;
 
 export const InstanceSchema = z.object({
   instanceId: z.string(),
@@ -71,6 +97,10 @@ export const InstanceSchema = z.object({
    * the first container's, its condition and health those of the tasks together).
    */
   tasks: z.array(PodTaskSchema).optional(),
+  /** A resident instance's reservation and volumes (apps with persistent volumes). */
+  reservation: ReservationSchema.optional(),
+  /** Launches of a resident instance so far: its task ids end in `._app.<incarnation>`. */
+  incarnation: z.number().int().positive().optional(),
 });
 /** An app instance as the framework tracks and stores it. */
 export type Instance = z.infer<typeof InstanceSchema>;
@@ -90,7 +120,10 @@ export function isTerminal(c: Condition): boolean {
   return TERMINAL.has(c);
 }
 
-/** Whether the instance counts towards the app's instances: wanted running and not dead. */
+/**
+ * Whether the instance counts towards the app's instances: wanted running and not dead (a
+ * resident instance waiting on its reservation for a relaunch counts).
+ */
 export function isActive(i: Instance): boolean {
   return i.goal === "Running" && !isTerminal(i.condition) && i.condition !== "UnreachableInactive";
 }

@@ -7,6 +7,7 @@ import {
   CONTAINERIZERS_ATTRIBUTE,
   type Offer,
   type Resource,
+  resourceMeta,
   Resources,
   runsImages,
 } from "../../../protocol/mod.ts";
@@ -16,6 +17,7 @@ import { hostPortRequests } from "../app/ports.ts";
 import type { AgentSite } from "./agent_values.ts";
 import { constraintsFit } from "./constraints.ts";
 import { pickHostPorts } from "./host_ports.ts";
+import { takeResources, usableForTasks } from "./take.ts";
 
 /** What to take from an offer for one instance, or why it does not fit. */
 export type OfferFit =
@@ -40,9 +42,9 @@ export function offerSite(offer: Offer): AgentSite {
  */
 export function matchOffer(app: App, offer: Offer, placed: readonly AgentSite[]): OfferFit {
   const roles = app.acceptedResourceRoles;
-  const usable = roles
-    ? offer.resources.filter((r) => roles.includes(r.role ?? "*"))
-    : offer.resources;
+  const usable = offer.resources.filter((r) =>
+    usableForTasks(r.name, resourceMeta(r)) && (!roles || roles.includes(r.role ?? "*"))
+  );
   if (usable.length === 0) {
     return { ok: false, reason: "UnfulfilledRole: no resources in an accepted role" };
   }
@@ -72,8 +74,9 @@ export function matchOffer(app: App, offer: Offer, placed: readonly AgentSite[])
   const pick = pickHostPorts(hostPortRequests(app), have.ranges("ports"));
   if (!pick.ok) return pick;
 
-  const ports = Resources.ranges("ports", pick.ports.map((p) => ({ begin: p, end: p })));
-  const take = Resources.scalars(need).add(ports);
+  // Taken piece by piece: an offer's reserved cpus must be named with their reservation.
+  const take = takeResources(have, need, pick.ports);
+  if (!take) return { ok: false, reason: "InsufficientResources: the offer changed" };
   return { ok: true, resources: take.toMesos(offer.allocation_info?.role), hostPorts: pick.ports };
 }
 

@@ -22,7 +22,7 @@ import {
 import { type SecretOwner, secretSources } from "../secrets/app_secrets.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
 import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
-import type { App } from "../app/normalize.ts";
+import { type App, isResident } from "../app/normalize.ts";
 import { toTaskInfo } from "../app/task_info.ts";
 import type { Backoff } from "../deployment/backoff.ts";
 import { configVersion, isHealthy, reconcileApp } from "../deployment/reconcile.ts";
@@ -37,6 +37,7 @@ import type { MarathonService } from "../service/marathon_service.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { applyStatus, unreachableVerdict } from "./instance_status.ts";
 import { planLaunches } from "./offer_plan.ts";
+import { planResident, type ResidentPlan } from "./resident_plan.ts";
 import { planPodLaunches } from "./pod_offer_plan.ts";
 import { applyPodStatus } from "./pod_status.ts";
 import { probeReadiness, readinessDue } from "./readiness.ts";
@@ -55,6 +56,10 @@ export interface MarathonSchedulerDeps {
   reconciliationIntervalMs?: number;
   /** Where the values of apps' secrets are read at launch. */
   secrets?: SecretStore;
+  /** The framework's role (`--mesos-role`): resident apps reserve for it (default `*`). */
+  role?: string;
+  /** The framework's principal, recorded on reservations and volumes. */
+  principal?: string;
 }
 
 /** Marathon's default `reconciliation_interval`. */
@@ -145,7 +150,8 @@ export class MarathonScheduler implements Scheduler {
       await this.tick();
       planned = await this.#planOffers(offers);
     }
-    const { plan, podPlan, apps, pods, instances } = planned;
+    const { plan, podPlan, residentPlan, apps, pods, instances } = planned;
+    if (residentPlan) await this.#acceptResident(driver, residentPlan);
     this.lastReasons.clear();
     for (const [appId, reasons] of plan.reasons) this.lastReasons.set(appId, reasons);
     for (const [podId, reasons] of podPlan.reasons) this.lastReasons.set(podId, reasons);
@@ -225,8 +231,62 @@ export class MarathonScheduler implements Scheduler {
       const specs = [...apps, ...pods.map(podRunSpec)];
       const stillWanted = specs.some((a) =>
         reconcileApp(a, instances.filter((i) => i.appId === a.id)).launch > 0
-      );
+      ) || instances.some(awaitsRelaunch);
       await driver.decline(podPlan.unusedOfferIds, { refuse_seconds: stillWanted ? 2 : 30 });
+    }
+  }
+
+  /**
+   * Sends a resident plan: DESTROY + UNRESERVE of garbage, then per offer each instance's
+   * RESERVE, CREATE and LAUNCH in one ACCEPT (a relaunch: its LAUNCH only). Records first.
+   */
+  async #acceptResident(driver: DriverPort, plan: ResidentPlan): Promise<void> {
+    for (const c of plan.cleanups) {
+      // The freed resources come straight back, unreserved, for whoever needs them.
+      await driver.accept([c.offerId], c.operations, { refuse_seconds: 0 }).catch((e) =>
+        logTickError(`reservation cleanup failed: ${String(e)}`)
+      );
+    }
+    for (const [offerId, planned] of Map.groupBy(plan.launches, (l) => l.offerId)) {
+      const operations: Operation[] = [];
+      const launches: typeof planned = [];
+      for (const l of planned) {
+        try {
+          const values = await this.#secretValues(l.app);
+          const task = toTaskInfo(l.app, l.instance.instanceId, l.match, values);
+          operations.push(...l.operations, { type: "LAUNCH", launch: { task_infos: [task] } });
+          launches.push(l);
+        } catch (e) {
+          this.#d.events.publish("deployment_step_failure", {
+            reason: `launch of ${l.app.id} failed: ${e instanceof Error ? e.message : String(e)}`,
+          });
+        }
+      }
+      if (launches.length === 0) {
+        await driver.decline([offerId], { refuse_seconds: 1 });
+        continue;
+      }
+      const fresh = launches.filter((l) => l.operations.length > 0).map((l) => l.instance);
+      const before = new Map<string, Instance>();
+      if (fresh.length > 0) await this.#d.store.addInstances(fresh);
+      for (const l of launches.filter((l) => l.operations.length === 0)) {
+        await this.#d.store.updateInstance(l.app.id, l.instance.instanceId, (cur) => {
+          before.set(cur.instanceId, cur);
+          return l.instance;
+        });
+      }
+      try {
+        await driver.accept([offerId], operations, { refuse_seconds: 1 });
+      } catch (e) {
+        // Nothing was reserved or launched: new instances are forgotten, relaunches wait again.
+        for (const l of launches) {
+          const was = before.get(l.instance.instanceId);
+          await this.#d.store.updateInstance(l.app.id, l.instance.instanceId, () => was);
+        }
+        this.#d.events.publish("deployment_step_failure", {
+          reason: `launch failed: ${String(e)}`,
+        });
+      }
     }
   }
 
@@ -256,15 +316,31 @@ export class MarathonScheduler implements Scheduler {
         apps.map(async (a) => [a.id, await this.#d.store.getBackoff(a.id)] as const),
       ),
     );
-    const plan = planLaunches({
-      apps,
+    const mayLaunch = (app: App) =>
+      this.#d.backoff.launchAllowedAt(app, configVersion(app), backoffs.get(app.id), now) <= now;
+    // Resident apps first: they clean up reservations nobody owns, relaunch on their own and
+    // reserve anew; the offers they leave go on to the other apps, then the pods.
+    const frameworkId = await this.#d.store.getFrameworkId();
+    const residentPlan = frameworkId === undefined ? undefined : planResident({
+      apps: apps.filter(isResident),
       instances,
       offers,
-      mayLaunch: (app) =>
-        this.#d.backoff.launchAllowedAt(app, configVersion(app), backoffs.get(app.id), now) <= now,
+      frameworkId,
+      role: this.#d.role ?? "*",
+      ...(this.#d.principal ? { principal: this.#d.principal } : {}),
+      mayLaunch,
       uuid: () => this.#d.ids.uuid(),
       now,
     });
+    const plan = planLaunches({
+      apps: apps.filter((a) => !isResident(a)),
+      instances,
+      offers: offers.filter((o) => !residentPlan?.usedOfferIds.has(o.id.value)),
+      mayLaunch,
+      uuid: () => this.#d.ids.uuid(),
+      now,
+    });
+    for (const [appId, reasons] of residentPlan?.reasons ?? []) plan.reasons.set(appId, reasons);
     // Pods take the offers apps left whole (an offer is accepted once).
     const pods = (await this.#d.store.listPods()).filter((p) => !held.has(p.id));
     const unused = new Set(plan.unusedOfferIds);
@@ -290,7 +366,7 @@ export class MarathonScheduler implements Scheduler {
       uuid: () => this.#d.ids.uuid(),
       now,
     });
-    return { plan, podPlan, apps, pods, instances };
+    return { plan, podPlan, residentPlan, apps, pods, instances };
   }
 
   async update(driver: DriverPort, status: TaskStatus): Promise<void> {
@@ -343,35 +419,71 @@ export class MarathonScheduler implements Scheduler {
         alive: after.healthy,
       });
     }
-    if (isTerminal(after.condition)) {
-      await this.#d.store.updateInstance(appId, instanceId, () => undefined);
+    if (isTerminal(after.condition) && keepsReservation(before)) {
+      // A resident instance outlives its task: it waits on its reservation (Reserved), to be
+      // relaunched there while wanted, kept while suspended.
+      await this.#d.store.updateInstance(appId, instanceId, (cur) => ({
+        ...cur,
+        condition: "Reserved",
+        since: now,
+        reservation: { ...cur.reservation!, state: "Suspended" },
+        ...(status.message !== undefined ? { message: status.message } : {}),
+      }));
       for (const id of taskIdsOf(after)) this.#killSentAt.delete(id);
       if (before.goal === "Running" && isBackoffWorthy(after.condition)) {
-        await this.#d.store.setLastFailure({
-          appId,
-          host: after.hostname ?? "",
-          message: status.message ?? "",
-          state: status.state,
-          taskId,
-          timestamp: new Date(now).toISOString(),
-          version: after.version,
-          slaveId: after.agentId ?? "",
-        });
-        const app = await this.#runSpec(appId);
-        if (app && configVersion(app) === after.version) {
-          const state = await this.#d.store.getBackoff(appId);
-          const next = this.#d.backoff.failed(app, after.version, state, now);
-          await this.#d.store.setBackoff(appId, next);
-          // Offers declined meanwhile are filtered: ask again the moment the delay runs out.
-          this.#reviveAt(this.#d.backoff.launchAllowedAt(app, after.version, next, now));
-        }
+        await this.#recordFailure(appId, after, status, now);
+      }
+    } else if (isTerminal(after.condition)) {
+      await this.#d.store.updateInstance(appId, instanceId, () => undefined);
+      if (before.reservation) this.#reviveSoon();
+      for (const id of taskIdsOf(after)) this.#killSentAt.delete(id);
+      if (before.goal === "Running" && isBackoffWorthy(after.condition)) {
+        await this.#recordFailure(appId, after, status, now);
       }
     } else {
-      await this.#d.store.updateInstance(appId, instanceId, (cur) => ({ ...apply(cur) }));
+      await this.#d.store.updateInstance(appId, instanceId, (cur) => {
+        const next = apply(cur);
+        // A task that started on its reservation proves the reservation and volumes exist.
+        return next.reservation?.state === "New"
+          ? { ...next, reservation: { ...next.reservation, state: "Launched" } }
+          : { ...next };
+      });
     }
     // Not awaited: the update is recorded, so it can be acknowledged (the agent holds the
     // task's next update until then); the pass it calls for serves every update since.
     this.tickSoon();
+  }
+
+  /** Records a task's failure (`lastTaskFailure`) and grows its app's launch backoff. */
+  async #recordFailure(
+    appId: string,
+    after: Instance,
+    status: TaskStatus,
+    now: number,
+  ): Promise<void> {
+    await this.#d.store.setLastFailure({
+      appId,
+      host: after.hostname ?? "",
+      message: status.message ?? "",
+      state: status.state,
+      taskId: status.task_id.value,
+      timestamp: new Date(now).toISOString(),
+      version: after.version,
+      slaveId: after.agentId ?? "",
+    });
+    const app = await this.#runSpec(appId);
+    if (app && configVersion(app) === after.version) {
+      const state = await this.#d.store.getBackoff(appId);
+      const next = this.#d.backoff.failed(app, after.version, state, now);
+      await this.#d.store.setBackoff(appId, next);
+      // Offers declined meanwhile are filtered: ask again the moment the delay runs out.
+      this.#reviveAt(this.#d.backoff.launchAllowedAt(app, after.version, next, now));
+    }
+  }
+
+  /** Revives offers without waiting (reserved resources to destroy or relaunch on). */
+  #reviveSoon(): void {
+    if (this.#driver) this.#revive(this.#driver, true).catch(() => {});
   }
 
   /** An app, or a pod as a run spec. */
@@ -412,6 +524,7 @@ export class MarathonScheduler implements Scheduler {
     ]);
     const instances = await this.#d.store.listInstances();
     const kills: Instance[] = [];
+    let forgotReservation = false;
     for (const i of instances) {
       const app = specs.get(i.appId);
       const verdict = unreachableVerdict(app, i, now);
@@ -425,6 +538,21 @@ export class MarathonScheduler implements Scheduler {
         // Expunged: forgotten at once (its agent may never answer), killed should it return.
         await this.#d.store.updateInstance(i.appId, i.instanceId, () => undefined);
         if (driver) await this.#kill(driver, i, pods.get(i.appId) ?? apps.get(i.appId), now);
+        continue;
+      }
+      if (!app && i.reservation) {
+        // Its app is gone: the task is killed, then the instance forgotten, and the offers
+        // that carry its reservation destroy and unreserve it (planResident's garbage).
+        if (i.condition === "Reserved") {
+          await this.#d.store.updateInstance(i.appId, i.instanceId, () => undefined);
+          forgotReservation = true;
+        } else if (i.goal !== "Decommissioned") {
+          await this.#d.store.updateInstance(
+            i.appId,
+            i.instanceId,
+            (c) => ({ ...c, goal: "Decommissioned" }),
+          );
+        }
         continue;
       }
       if (!app && isActive(i)) kills.push(i);
@@ -445,6 +573,10 @@ export class MarathonScheduler implements Scheduler {
       const actions = reconcileApp(app, mine);
       kills.push(...actions.kill);
       if (actions.launch > 0) wantLaunch = true;
+      if (mine.some(awaitsRelaunch)) wantLaunch = true;
+      if (actions.launch > 0 && isResident(app)) {
+        await this.#resume(app, mine, actions.launch);
+      }
       await this.#resetBackoffAfterHealthyRun(app, mine, now);
     }
     for (const i of kills) {
@@ -452,13 +584,16 @@ export class MarathonScheduler implements Scheduler {
     }
     if (driver) {
       const stopping = (await this.#d.store.listInstances()).filter((i) =>
-        i.goal !== "Running" && !isTerminal(i.condition)
+        i.goal !== "Running" && !isTerminal(i.condition) && i.condition !== "Reserved"
       );
       for (const i of stopping) {
         await this.#kill(driver, i, pods.get(i.appId) ?? apps.get(i.appId), now);
       }
-      // Revive at once when launches become wanted (offers were declined for 30 s before).
-      if (wantLaunch) await this.#revive(driver, !this.#wantedLaunch);
+      // Revive at once when launches become wanted (offers were declined for 30 s before), and
+      // when a reservation was let go (the offer carrying it is where it is destroyed).
+      if (wantLaunch || forgotReservation) {
+        await this.#revive(driver, !this.#wantedLaunch || forgotReservation);
+      }
       this.#wantedLaunch = wantLaunch;
       const every = this.#d.reconciliationIntervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS;
       if (this.#reconciledAt !== undefined && now - this.#reconciledAt >= every) {
@@ -466,6 +601,22 @@ export class MarathonScheduler implements Scheduler {
       }
     }
     await this.#d.service.syncDeployments();
+  }
+
+  /**
+   * Scaling a resident app up takes back its suspended reservations first (Marathon relaunches
+   * on them rather than reserve anew): up to `wanted` of them are wanted running again, on the
+   * app's current config.
+   */
+  async #resume(app: RunSpec, mine: readonly Instance[], wanted: number): Promise<void> {
+    const suspended = mine.filter((i) => i.condition === "Reserved" && i.goal === "Stopped");
+    for (const i of suspended.slice(0, wanted)) {
+      await this.#d.store.updateInstance(i.appId, i.instanceId, (c) => ({
+        ...c,
+        goal: "Running",
+        version: configVersion(app),
+      }));
+    }
   }
 
   /** Asks for a pass without waiting for it (its failure is logged). */
@@ -582,6 +733,21 @@ export class MarathonScheduler implements Scheduler {
     const next = this.#d.backoff.ran(state, earliest, now);
     if (next === undefined) await this.#d.store.setBackoff(app.id, undefined);
   }
+}
+
+/**
+ * Whether an instance keeps its reservation when its task ends: a resident one whose
+ * reservation was made (a first launch that never started may have reserved nothing), unless
+ * it is being decommissioned (its app deleted).
+ */
+function keepsReservation(i: Instance): boolean {
+  return i.reservation !== undefined && i.reservation.state !== "New" &&
+    i.goal !== "Decommissioned";
+}
+
+/** A resident instance waiting on its reservation for a relaunch. */
+function awaitsRelaunch(i: Instance): boolean {
+  return i.condition === "Reserved" && i.goal === "Running";
 }
 
 function logTickError(e: unknown): void {

@@ -26,6 +26,7 @@ import type { GroupRecord } from "../store/group_record.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { mergeUpdate, rollbackVersion } from "./merge.ts";
 import { appSecretViolations, sourceViolations } from "../secrets/app_secrets.ts";
+import { residentViolations } from "../app/resident.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
 
 /** What the service needs. */
@@ -37,6 +38,8 @@ export interface MarathonServiceDeps {
   servicePorts?: ServicePortAllocator;
   /** Where apps' `secrets` are looked up (absent: an app that declares any is a 422). */
   secrets?: SecretStore;
+  /** The role Marathon registers with (`--mesos-role`; default `*`): resident apps need one. */
+  role?: string;
 }
 
 /** Per-request options of a mutation. */
@@ -351,6 +354,16 @@ export class MarathonService {
     );
     checkVhostClaims(req.put, allCurrent.filter((a) => !ids.includes(a.id)));
     await this.#checkSecrets(req.put);
+    for (const app of req.put) {
+      const before = current.get(app.id);
+      const violations = residentViolations(app, {
+        role: this.#d.role ?? "*",
+        ...(before ? { previous: before } : {}),
+      });
+      if (violations.length > 0) {
+        throw new TenderError("unprocessable", "Object is not valid", violations);
+      }
+    }
     const configChanged = req.configChanged ??
       ((b: App | undefined, a: App) => !b || isConfigChange(b, a));
     const put = req.put.map((raw) => {

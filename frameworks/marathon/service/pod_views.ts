@@ -25,6 +25,8 @@ const TASK_STATE: Record<Condition, string> = {
   Gone: "TASK_GONE",
   Dropped: "TASK_DROPPED",
   Unknown: "TASK_UNKNOWN",
+  // Marathon's Condition.toMesosTaskStateOrStaging: a reserved instance shows as staging.
+  Reserved: "TASK_STAGING",
 };
 
 const iso = (ms: number) => new Date(ms).toISOString();

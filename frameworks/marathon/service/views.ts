@@ -26,6 +26,8 @@ const TASK_STATE: Record<Condition, string> = {
   Gone: "TASK_GONE",
   Dropped: "TASK_DROPPED",
   Unknown: "TASK_UNKNOWN",
+  // Marathon's Condition.toMesosTaskStateOrStaging: a reserved instance shows as staging.
+  Reserved: "TASK_STAGING",
 };
 
 /** What an AppInfo embeds beyond the counts and deployments always shown. */
@@ -35,19 +37,26 @@ export interface Embed {
   lastTaskFailure?: unknown;
 }
 
-/** Marathon's Task JSON for an instance. */
+/**
+ * Marathon's Task JSON for an instance. A resident one shows its `localVolumes`; while it only
+ * holds its reservation (no task runs) it shows no ports, times or version, as Marathon.
+ */
 export function taskJson(app: App | undefined, i: Instance): Record<string, unknown> {
+  const waiting = i.condition === "Reserved";
   return {
     id: i.taskId,
     appId: i.appId,
     host: i.hostname ?? "",
-    ports: i.hostPorts,
+    ports: waiting ? [] : i.hostPorts,
     servicePorts: app ? ServicePortAllocator.portsOf(app) : [],
     slaveId: i.agentId ?? "",
     state: TASK_STATE[i.condition],
-    stagedAt: new Date(i.stagedAt).toISOString(),
-    ...(i.startedAt !== undefined ? { startedAt: new Date(i.startedAt).toISOString() } : {}),
-    version: i.version,
+    ...(waiting ? {} : { stagedAt: new Date(i.stagedAt).toISOString() }),
+    ...(i.startedAt !== undefined && !waiting
+      ? { startedAt: new Date(i.startedAt).toISOString() }
+      : {}),
+    ...(waiting ? {} : { version: i.version }),
+    ...(i.reservation ? { localVolumes: i.reservation.volumes } : {}),
     ipAddresses: i.ipAddress ? [{ ipAddress: i.ipAddress, protocol: "IPv4" }] : [],
     healthCheckResults: i.healthy === undefined ? [] : [{
       alive: i.healthy,
@@ -69,6 +78,8 @@ export function appInfo(
   embed: Embed,
 ): Record<string, unknown> {
   const active = instances.filter(isActive);
+  // Reserved instances are listed too, running or not (a suspended app's reservations).
+  const listed = instances.filter((i) => isActive(i) || i.condition === "Reserved");
   const withChecks = app.healthChecks.length > 0;
   return {
     ...app,
@@ -83,7 +94,7 @@ export function appInfo(
       ? active.filter((i) => i.condition === "Running" && i.healthy === false).length
       : 0,
     deployments: lock ? [{ id: lock }] : [],
-    ...(embed.tasks ? { tasks: active.map((i) => taskJson(app, i)) } : {}),
+    ...(embed.tasks ? { tasks: listed.map((i) => taskJson(app, i)) } : {}),
     ...(embed.lastTaskFailure !== undefined ? { lastTaskFailure: embed.lastTaskFailure } : {}),
   };
 }

@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import {
+  FakeClock,
+  type Offer,
+  OfferSchema,
+  type Operation,
+  type Resource,
+  Resources,
+  SequentialIds,
+} from "../../../protocol/mod.ts";
+import { DenoKvStore } from "../../../store/mod.ts";
+import { Backoff } from "../deployment/backoff.ts";
+import { EventBus } from "../events/event_bus.ts";
+import { MarathonService } from "../service/marathon_service.ts";
+import { taskJson } from "../service/views.ts";
+import { MarathonStore } from "../store/store.ts";
+import { MarathonScheduler } from "./marathon_scheduler.ts";
+import { FakeDriver, status, updated } from "./testing.ts";
+
+let seq = 0;
+function offerOf(host: string, resources: Resource[]): Offer {
+  seq++;
+  return OfferSchema.parse({
+    id: { value: `o-${seq}` },
+    framework_id: { value: "fw" },
+    agent_id: { value: `a-${host}` },
+    hostname: host,
+    resources,
+    allocation_info: { role: "ads" },
+  });
+}
+const fresh = (host: string) =>
+  offerOf(host, Resources.parse("cpus:4;mem:4096;disk:1000;ports:[31000-31010]").toMesos("ads"));
+
+const APP = {
+  id: "/pg",
+  cmd: "echo x >> data/log; sleep 1000",
+  cpus: 0.5,
+  mem: 64,
+  container: {
+    type: "MESOS",
+    volumes: [{ containerPath: "data", mode: "RW", persistent: { size: 100 } }],
+  },
+};
+
+async function withResident(
+  fn: (h: {
+    scheduler: MarathonScheduler;
+    driver: FakeDriver;
+    service: MarathonService;
+    store: MarathonStore;
+    clock: FakeClock;
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "marathon-resident-" });
+  const kv = await DenoKvStore.open(`${dir}/kv.sqlite3`);
+  const clock = new FakeClock(Date.UTC(2026, 0, 1));
+  const ids = new SequentialIds();
+  const events = new EventBus(clock);
+  const store = new MarathonStore(kv);
+  await store.setFrameworkId("fw");
+  const service = new MarathonService({ store, clock, ids, events, role: "ads" });
+  const scheduler = new MarathonScheduler({
+    store,
+    service,
+    events,
+    clock,
+    ids,
+    backoff: new Backoff(),
+    role: "ads",
+  });
+  try {
+    await fn({ scheduler, driver: new FakeDriver(), service, store, clock });
+  } finally {
+    await scheduler.settled();
+    events.close();
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const types = (ops: Operation[]) => ops.map((o) => o.type);
+const launched = (ops: Operation[]) => ops.find((o) => o.type === "LAUNCH")!.launch!.task_infos[0]!;
+
+Deno.test("MarathonScheduler keeps a resident instance on its reservation through failure, suspension and deletion", async () => {
+  await withResident(async ({ scheduler, driver, service, store, clock }) => {
+    await assert.rejects(
+      new MarathonService({
+        store,
+        clock,
+        ids: new SequentialIds(),
+        events: new EventBus(clock),
+      }).createApp(APP),
+      /Object is not valid/,
+      "with Marathon's role * a resident app is a 422",
+    );
+    await service.createApp(APP);
+    await scheduler.offers(driver, [fresh("n1")]);
+    assert.equal(driver.accepted.length, 1);
+    const first = driver.accepted[0]!.operations;
+    assert.deepEqual(types(first), ["RESERVE", "CREATE", "LAUNCH"]);
+    const task = launched(first);
+    const [inst] = await store.listInstances("/pg");
+    assert.equal(inst!.reservation?.state, "New");
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_RUNNING"));
+    assert.equal((await store.listInstances("/pg"))[0]!.reservation?.state, "Launched");
+
+    // The task fails: the instance stays, Reserved, and waits for its reservation.
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_FAILED"));
+    let [waiting] = await store.listInstances("/pg");
+    assert.equal(waiting!.condition, "Reserved");
+    assert.equal(waiting!.goal, "Running");
+    const view = taskJson(await store.getApp("/pg"), waiting!);
+    assert.equal(view.state, "TASK_STAGING");
+    assert.deepEqual(view.localVolumes, waiting!.reservation!.volumes);
+    clock.advance(3_600_000); // past any backoff
+    // Another agent's offer does not do; its own agent's offer of the reservation does.
+    const back = offerOf("n1", [
+      ...task.resources,
+      ...Resources.parse("cpus:1;mem:128").toMesos("ads"),
+    ]);
+    await scheduler.offers(driver, [fresh("n2"), back]);
+    assert.equal(driver.accepted.length, 2);
+    assert.deepEqual(driver.accepted[1]!.offerIds, [back.id.value]);
+    assert.deepEqual(types(driver.accepted[1]!.operations), ["LAUNCH"]);
+    const second = launched(driver.accepted[1]!.operations);
+    assert.equal(second.task_id.value, `${waiting!.instanceId}._app.2`);
+    assert.ok(Resources.fromMesos(second.resources).equals(Resources.fromMesos(task.resources)));
+    await updated(scheduler, driver, status(second.task_id.value, "TASK_RUNNING"));
+
+    // Suspended: killed, the reservation kept.
+    await service.patchApp("/pg", { instances: 0 });
+    await scheduler.tick();
+    assert.deepEqual(driver.killed.map((k) => k.taskId), [second.task_id.value]);
+    await updated(scheduler, driver, status(second.task_id.value, "TASK_KILLED"));
+    [waiting] = await store.listInstances("/pg");
+    assert.equal(waiting!.condition, "Reserved");
+    assert.equal(waiting!.goal, "Stopped");
+    await scheduler.offers(driver, [offerOf("n1", task.resources)]);
+    assert.equal(driver.accepted.length, 2, "a suspended reservation is neither used nor freed");
+
+    // Scaled up again: the same instance on the same reservation, no new one.
+    await service.patchApp("/pg", { instances: 1 });
+    await scheduler.tick();
+    await scheduler.offers(driver, [fresh("n2"), offerOf("n1", task.resources)]);
+    assert.equal(driver.accepted.length, 3);
+    assert.deepEqual(types(driver.accepted[2]!.operations), ["LAUNCH"]);
+    const third = launched(driver.accepted[2]!.operations);
+    assert.equal(third.task_id.value, `${waiting!.instanceId}._app.3`);
+    await updated(scheduler, driver, status(third.task_id.value, "TASK_RUNNING"));
+
+    // Deleted: killed, forgotten, and the offer carrying the reservation destroys and frees it.
+    await service.deleteApp("/pg");
+    await scheduler.tick();
+    assert.equal(driver.killed.at(-1)?.taskId, third.task_id.value);
+    await updated(scheduler, driver, status(third.task_id.value, "TASK_KILLED"));
+    assert.deepEqual(await store.listInstances("/pg"), []);
+    await scheduler.offers(driver, [offerOf("n1", task.resources)]);
+    const last = driver.accepted.at(-1)!;
+    assert.deepEqual(types(last.operations), ["DESTROY", "UNRESERVE"]);
+    assert.equal(
+      last.operations[0]!.destroy!.volumes[0]?.disk?.persistence?.id,
+      waiting!.reservation!.volumes[0]!.persistenceId,
+    );
+  });
+});
