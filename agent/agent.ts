@@ -9,6 +9,8 @@ import {
   type Clock,
   type Ids,
   Masters,
+  reservationViews,
+  type Resource,
   Resources,
   type TaskStatus,
 } from "../protocol/mod.ts";
@@ -22,6 +24,12 @@ import type { Fetcher } from "./fetcher.ts";
 import { streamLogFile } from "./containerizer/log_file.ts";
 import { DEFAULT_GC_DELAY_MS, sweepSandboxes } from "./sandbox_gc.ts";
 import { sandboxPath, taskPorts } from "./task_spec.ts";
+import {
+  agentTotal,
+  loadCheckpointed,
+  saveCheckpointed,
+  syncVolumeDirs,
+} from "./persistent_volumes.ts";
 
 /** What the agent needs from the world. */
 export interface AgentDeps {
@@ -112,6 +120,11 @@ export interface AgentState {
   connected: boolean;
   containerizer: string;
   resources: Record<string, number | string>;
+  /** By role, as Mesos' agent `/state`: flat, and full `Resource`s with reservations and volumes. */
+  reserved_resources?: Record<string, Record<string, number | string>>;
+  reserved_resources_full?: Record<string, Resource[]>;
+  unreserved_resources?: Record<string, number | string>;
+  unreserved_resources_full?: Resource[];
   attributes: Attribute[];
   tasks: TaskView[];
 }
@@ -127,10 +140,14 @@ export class Agent {
   readonly #masters: Masters;
   #agentId: string | undefined;
   #clusterId: string | undefined;
+  /** `--resources` with the checkpointed reservations and volumes applied (set by `start`). */
+  #total: Resources;
+  #checkpointed = Resources.empty();
 
   constructor(deps: AgentDeps, options: AgentOptions) {
     this.#deps = deps;
     this.#options = options;
+    this.#total = options.resources;
     const batcher = new KvBatcher(deps.kv);
     this.#updates = new StatusUpdateManager({
       kv: deps.kv,
@@ -199,6 +216,17 @@ export class Agent {
     if (typeof saved.value === "string") this.#agentId = saved.value;
     const cluster = await this.#deps.kv.get<string>(keys.clusterId());
     if (typeof cluster.value === "string") this.#clusterId = cluster.value;
+    this.#checkpointed = await loadCheckpointed(this.#deps.kv);
+    this.#total = agentTotal(this.#options.resources, this.#checkpointed);
+    for (
+      const line of await syncVolumeDirs(
+        this.#options.workDir,
+        Resources.empty(),
+        this.#checkpointed,
+      )
+    ) {
+      this.#log(line);
+    }
     // The engine may be down (a Docker restart): wait for it rather than report tasks wrongly.
     for (let attempt = 0;; attempt++) {
       try {
@@ -233,7 +261,8 @@ export class Agent {
       master: this.#masters.text,
       connected: this.connected,
       containerizer: this.containerizer,
-      resources: o.resources.toFlat(),
+      resources: this.#total.toFlat(),
+      ...reservationViews(this.#total),
       attributes: o.attributes,
       tasks: this.tasks(),
     };
@@ -347,7 +376,7 @@ export class Agent {
           ...(this.#agentId ? { id: { value: this.#agentId } } : {}),
           hostname: o.hostname,
           port: o.port,
-          resources: o.resources.toMesos(),
+          resources: this.#total.toMesos(),
           attributes: o.attributes,
         },
         ...(this.#clusterId ? { cluster_id: this.#clusterId } : {}),
@@ -435,12 +464,38 @@ export class Agent {
         }
         return;
       }
+      case "CHECKPOINT_RESOURCES":
+        return await this.#checkpoint(Resources.fromMesos(event.checkpoint_resources.resources));
       case "HEARTBEAT":
         return;
       case "ERROR":
         this.#log(`The master sent an error: ${event.error.message}`);
         return;
     }
+  }
+
+  /**
+   * Takes the master's new checkpointed resources (Mesos' CheckpointResourcesMessage): volume
+   * directories made or removed, then kept in the store, so that a restart and the next
+   * SUBSCRIBE report the same total. Handled before the next event of the stream (a LAUNCH on
+   * a new volume finds its directory).
+   */
+  async #checkpoint(checkpointed: Resources): Promise<void> {
+    let total: Resources;
+    try {
+      total = agentTotal(this.#options.resources, checkpointed);
+    } catch (e) {
+      this.#log(`Checkpointed resources refused: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
+    for (
+      const line of await syncVolumeDirs(this.#options.workDir, this.#checkpointed, checkpointed)
+    ) {
+      this.#log(line);
+    }
+    await saveCheckpointed(this.#deps.kv, checkpointed);
+    this.#checkpointed = checkpointed;
+    this.#total = total;
   }
 
   /** Re-sends the latest status of a task, unreliably (no uuid), as RECONCILE asks. */

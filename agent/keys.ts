@@ -9,6 +9,11 @@ export const keys = {
   clusterId: (): Key => ["agent", "cluster_id"],
   /** A random id naming this agent's work dir; the Docker containerizer labels containers with it. */
   owner: (): Key => ["agent", "owner"],
+  /**
+   * The agent's checkpointed resources (dynamic reservations, persistent volumes) as the master
+   * last sent them: a JSON array of Mesos `Resource`s.
+   */
+  checkpointedResources: (): Key => ["agent", "checkpointed_resources"],
   /** A task this agent runs or ran (until its terminal update is acknowledged). */
   task: (frameworkId: string, taskId: string): Key => ["tasks", frameworkId, taskId],
   /** Prefix of every task record. */

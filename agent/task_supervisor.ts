@@ -26,6 +26,7 @@ import {
   streamKey,
 } from "./status_update_manager.ts";
 import { executorDirs, podDir, podSpecOf, volumeMounts } from "./pod_spec.ts";
+import { persistentVolumeMounts } from "./persistent_volumes.ts";
 import { type HealthWatch, watchHealth } from "./task_health.ts";
 import { Fetcher, localReader } from "./fetcher.ts";
 import { containerSpec, sandboxPath } from "./task_spec.ts";
@@ -332,7 +333,14 @@ export class TaskSupervisor {
       entry.pod = undefined;
       await writeSecretFiles(given.files, await secretOwner(spec));
       await handSandboxToImageUser(spec);
-      const mounts = [...volumes.mounts, ...given.mounts];
+      // Persistent volumes: directories the CREATE made, given to the task's user.
+      const persistent = persistentVolumeMounts(resolve(this.#options.workDir), task);
+      for (const m of persistent) {
+        await Deno.mkdir(m.hostPath, { recursive: true });
+        const owner = await secretOwner(spec);
+        if (owner) await chownTree(m.hostPath, owner.uid, owner.gid);
+      }
+      const mounts = [...volumes.mounts, ...persistent, ...given.mounts];
       await this.#deps.containerizer.launch(record.container_id, {
         ...spec,
         ...(mounts.length > 0 ? { mounts } : {}),

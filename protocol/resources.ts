@@ -629,3 +629,24 @@ export function applyCheckpointed(base: Resources, checkpointed: Resources): Res
   }
   return base.subtract(sources).add(checkpointed);
 }
+
+/**
+ * An agent's reservations as Mesos' master and agent `/state` show them: by role, flat
+ * (`reserved_resources`) and as full `Resource`s with their reservations and volumes
+ * (`reserved_resources_full`), beside the unreserved rest.
+ */
+export function reservationViews(total: Resources): {
+  reserved_resources: Record<string, Record<string, number | string>>;
+  reserved_resources_full: Record<string, Resource[]>;
+  unreserved_resources: Record<string, number | string>;
+  unreserved_resources_full: Resource[];
+} {
+  const byRole = [...total.reservedByRole()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  const unreserved = total.unreserved();
+  return {
+    reserved_resources: Object.fromEntries(byRole.map(([role, r]) => [role, r.toFlat()])),
+    reserved_resources_full: Object.fromEntries(byRole.map(([role, r]) => [role, r.toMesos()])),
+    unreserved_resources: unreserved.toFlat(),
+    unreserved_resources_full: unreserved.toMesos(),
+  };
+}

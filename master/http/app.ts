@@ -25,6 +25,11 @@ import { type AuthenticationSwitches, MASTER_CHALLENGE, requireCredentials } fro
 import { masterState, operatorView, type Visibility } from "./state_json.ts";
 import { legacyRoleRoutes, ROLE_CALLS, roleCall } from "./operator_roles.ts";
 import { legacyMasterRoutes, MASTER_CALLS, masterCall } from "./operator_calls.ts";
+import {
+  legacyReservationRoutes,
+  RESERVATION_CALLS,
+  reservationCall,
+} from "./operator_reservations.ts";
 import { OperatorEvents } from "./operator_stream.ts";
 import { callType, parseBody } from "./call_body.ts";
 import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
@@ -123,6 +128,9 @@ export function masterApp(
     const type = callType(body);
     const principal = principalOf(c);
     if (ROLE_CALLS.has(type)) return await roleCall(c, runtime, { security, switches, body });
+    if (RESERVATION_CALLS.has(type)) {
+      return await reservationCall(c, runtime, { security, switches, body });
+    }
     if (MASTER_CALLS.has(type)) {
       return await masterCall(c, runtime, { security, switches, self: options.self, body });
     }
@@ -190,6 +198,7 @@ export function masterApp(
 
   legacyRoleRoutes(app, runtime, { security, switches });
   legacyMasterRoutes(app, runtime, { security, switches, self: options.self });
+  legacyReservationRoutes(app, runtime, { security, switches });
 
   const state = async (c: Context) =>
     c.json(

@@ -1,5 +1,5 @@
 /** The Mesos-shaped views of the master's books: `/master/state` (v0) and operator GET_* (v1). */
-import { isTerminalState, Resources } from "../../protocol/mod.ts";
+import { isTerminalState, reservationViews, Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "../core/context.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
 import { executorIdOf } from "../core/records.ts";
@@ -113,8 +113,7 @@ function agentJson(ctx: MasterContext, books: Ledger, agent: AgentRecord) {
     resources: flat(total),
     used_resources: flat(sum(books.used.agent, agent.id)),
     offered_resources: flat(sum(books.offered.agent, agent.id)),
-    reserved_resources: {},
-    unreserved_resources: flat(total),
+    ...reservationViews(total),
     active: ctx.agentConnections.has(agent.id),
     deactivated: agent.deactivated,
     ...(agent.drain ? { drain_info: { state: agent.drain.state } } : {}),
