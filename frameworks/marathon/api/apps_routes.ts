@@ -151,7 +151,7 @@ export function appsRoutes(
     if (flag(c, "scale") && flag(c, "wipe")) {
       throw new TenderError("bad_request", "You cannot use scale and wipe at the same time.");
     }
-    return { ...mutation(c), scale: flag(c, "scale") };
+    return { ...mutation(c), scale: flag(c, "scale"), wipe: flag(c, "wipe") };
   };
 
   api.delete("/v2/apps/*", async (c) => {

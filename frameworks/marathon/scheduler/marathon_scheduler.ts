@@ -540,9 +540,9 @@ export class MarathonScheduler implements Scheduler {
         if (driver) await this.#kill(driver, i, pods.get(i.appId) ?? apps.get(i.appId), now);
         continue;
       }
-      if (!app && i.reservation) {
-        // Its app is gone: the task is killed, then the instance forgotten, and the offers
-        // that carry its reservation destroy and unreserve it (planResident's garbage).
+      if (i.reservation && (!app || i.goal === "Decommissioned")) {
+        // Its app is gone, or it was wiped: the task is killed, then the instance forgotten,
+        // and the offers that carry its reservation destroy and unreserve it (garbage).
         if (i.condition === "Reserved") {
           await this.#d.store.updateInstance(i.appId, i.instanceId, () => undefined);
           forgotReservation = true;

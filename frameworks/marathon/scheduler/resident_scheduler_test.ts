@@ -12,6 +12,7 @@ import { DenoKvStore } from "../../../store/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";
 import { EventBus } from "../events/event_bus.ts";
 import { MarathonService } from "../service/marathon_service.ts";
+import { killTasks } from "../service/kill_tasks.ts";
 import { taskJson } from "../service/views.ts";
 import { MarathonStore } from "../store/store.ts";
 import { MarathonScheduler } from "./marathon_scheduler.ts";
@@ -162,5 +163,34 @@ Deno.test("MarathonScheduler keeps a resident instance on its reservation throug
       last.operations[0]!.destroy!.volumes[0]?.disk?.persistence?.id,
       waiting!.reservation!.volumes[0]!.persistenceId,
     );
+  });
+});
+
+Deno.test("MarathonScheduler frees a wiped resident instance's reservation and reserves anew", async () => {
+  await withResident(async ({ scheduler, driver, service, store }) => {
+    await service.createApp({ ...APP, instances: 1 });
+    await scheduler.offers(driver, [fresh("n1")]);
+    const task = launched(driver.accepted[0]!.operations);
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_RUNNING"));
+    await service.patchApp("/pg", { instances: 0 });
+    await scheduler.tick();
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_KILLED"));
+    const [suspended] = await store.listInstances("/pg");
+    assert.equal(suspended!.condition, "Reserved");
+
+    // Marathon's way to let a suspended instance's data go: DELETE …/tasks/{id}?wipe=true.
+    const r = await killTasks(service, "/pg", { taskIds: [suspended!.taskId] }, { wipe: true });
+    assert.ok("killed" in r && r.killed.length === 1);
+    await scheduler.tick();
+    assert.deepEqual(await store.listInstances("/pg"), [], "forgotten");
+    assert.equal(driver.killed.length, 1, "no task to kill: it had ended");
+    await scheduler.offers(driver, [offerOf("n1", task.resources)]);
+    assert.deepEqual(types(driver.accepted.at(-1)!.operations), ["DESTROY", "UNRESERVE"]);
+
+    // Scaled up again, nothing suspended is left: a new reservation and a new volume.
+    await service.patchApp("/pg", { instances: 1 });
+    await scheduler.tick();
+    await scheduler.offers(driver, [fresh("n2")]);
+    assert.deepEqual(types(driver.accepted.at(-1)!.operations), ["RESERVE", "CREATE", "LAUNCH"]);
   });
 });

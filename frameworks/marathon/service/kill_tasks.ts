@@ -2,7 +2,9 @@
  * Killing tasks on request (`DELETE /v2/apps/{id}/tasks[/{taskId}]`, `POST /v2/tasks/delete`):
  * the chosen instances get goal Stopped, so the scheduler kills them. Without `scale` the app
  * keeps its instance count and Marathon launches replacements; with `scale` the app is scaled
- * down by as many (a deployment), and exactly these instances are the ones that go.
+ * down by as many (a deployment), and exactly these instances are the ones that go. With `wipe`
+ * the instances are decommissioned: forgotten once their tasks end, a resident one's reservation
+ * and volumes destroyed (a suspended one, whose task already ended, can be wiped too).
  */
 import { TenderError } from "../../../protocol/mod.ts";
 import { resolvePathId } from "../app/path_id.ts";
@@ -23,14 +25,16 @@ export async function killTasks(
   service: MarathonService,
   id: string,
   selection: TaskSelection,
-  options: MutationOptions & { scale?: boolean },
+  options: MutationOptions & { scale?: boolean; wipe?: boolean },
 ): Promise<KillResult> {
   const appId = resolvePathId(id);
   const store = service.store;
   const app = await store.getApp(appId);
   if (!app) throw new TenderError("not_found", `App '${appId}' does not exist`);
   options.authorize?.("update_apps", appId);
-  const active = (await store.listInstances(appId)).filter(isActive);
+  const active = (await store.listInstances(appId)).filter((i) =>
+    isActive(i) || (options.wipe === true && i.condition === "Reserved")
+  );
   for (const taskId of selection.taskIds ?? []) {
     if (!active.some((i) => i.taskId === taskId)) {
       throw new TenderError("not_found", `Task '${taskId}' does not exist`);
@@ -44,7 +48,7 @@ export async function killTasks(
     Promise.all(
       chosen.map((i) => store.updateInstance(appId, i.instanceId, (c) => ({ ...c, goal }))),
     );
-  await stop("Stopped");
+  await stop(options.wipe ? "Decommissioned" : "Stopped");
   if (!options.scale) return { killed: chosen };
   try {
     const instances = Math.max(0, app.instances - chosen.length);
