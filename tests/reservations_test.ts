@@ -12,6 +12,14 @@ import { Resources } from "../protocol/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
 import { RawScheduler } from "./support/raw_scheduler.ts";
 import { ensureTestImage, IMAGE, noDocker, removeContainersOf } from "./docker_helpers.ts";
+import {
+  CRI_TEST_IMAGE,
+  noContainerd,
+  startContainerd,
+  type TestContainerd,
+} from "./support/containerd.ts";
+
+type Kind = "process" | "docker" | "containerd";
 
 const ROLE = "ads";
 const PRINCIPAL = "ops";
@@ -37,7 +45,7 @@ function volumeTask(
   id: string,
   agentId: string,
   script: string,
-  containerizer: "process" | "docker",
+  containerizer: Kind,
 ): TaskInfo {
   return {
     name: id,
@@ -45,9 +53,12 @@ function volumeTask(
     agent_id: { value: agentId },
     resources: [reserved("cpus", 0.25), reserved("mem", 32), VOLUME],
     command: { value: script },
-    ...(containerizer === "docker"
-      ? { container: { type: "DOCKER", docker: { image: IMAGE, network: "HOST" } } }
-      : {}),
+    ...(containerizer === "process" ? {} : {
+      container: {
+        type: "DOCKER",
+        docker: { image: containerizer === "docker" ? IMAGE : CRI_TEST_IMAGE, network: "HOST" },
+      },
+    }),
   };
 }
 
@@ -119,12 +130,16 @@ async function ended(scheduler: RawScheduler, taskId: string): Promise<string> {
   return status.state === "TASK_FINISHED" ? status.state : `${status.state}: ${status.message}`;
 }
 
-async function scenario(containerizer: "process" | "docker") {
+async function scenario(containerizer: Kind) {
   if (containerizer === "docker") await ensureTestImage();
+  const ctd: TestContainerd | undefined = containerizer === "containerd"
+    ? await startContainerd()
+    : undefined;
   const cluster = await Cluster.start();
   const schedulers: RawScheduler[] = [];
   try {
     const agentArgs = [
+      ...(ctd ? ["--containerd-socket", ctd.socket] : []),
       "--containerizer",
       containerizer,
       "--resources",
@@ -252,6 +267,7 @@ async function scenario(containerizer: "process" | "docker") {
       if (containerizer === "docker") await removeContainersOf(s.frameworkId);
     }
     await cluster.stop();
+    await ctd?.stop();
   }
 }
 
@@ -268,4 +284,135 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () => scenario("docker"),
+});
+
+Deno.test({
+  name: "reservations and a persistent volume survive task ends and restarts (containerd)",
+  ignore: noContainerd,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => scenario("containerd"),
+});
+
+Deno.test({
+  name:
+    "operator RESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES, UNRESERVE_RESOURCES and /master/reserve",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cluster = await Cluster.start();
+    try {
+      await cluster.addAgent([
+        "--containerizer",
+        "process",
+        "--resources",
+        "cpus:2;mem:512;disk:1000",
+      ]);
+      const agentId: string = (await cluster.state()).slaves[0].id;
+      const volumeDir = `${cluster.root}/agent-0/volumes/roles/${ROLE}/v1`;
+      const call = async (body: unknown) => {
+        const r = await fetch(`${cluster.masterUrl}/api/v1`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        return { status: r.status, text: await r.text() };
+      };
+      const agent_id = { value: agentId };
+      const slave = async () => (await cluster.state()).slaves[0];
+
+      // Bad input is refused, naming the problem, and changes nothing.
+      const bad = await call({
+        type: "RESERVE_RESOURCES",
+        reserve_resources: {
+          agent_id,
+          resources: [{ ...reserved("cpus", 1), provider_id: { value: "p" } }],
+        },
+      });
+      assert.equal(bad.status, 400);
+      assert.match(bad.text, /provider_id/);
+      const tooMuch = await call({
+        type: "RESERVE_RESOURCES",
+        reserve_resources: { agent_id, resources: [reserved("cpus", 3)] },
+      });
+      assert.equal(tooMuch.status, 409, tooMuch.text);
+      const unknown = await call({
+        type: "RESERVE_RESOURCES",
+        reserve_resources: { agent_id: { value: "nope" }, resources: [reserved("cpus", 1)] },
+      });
+      assert.equal(unknown.status, 404, unknown.text);
+      assert.deepEqual((await slave()).reserved_resources, {});
+
+      const ok = await call({
+        type: "RESERVE_RESOURCES",
+        reserve_resources: { agent_id, resources: [reserved("cpus", 1), reserved("disk", 100)] },
+      });
+      assert.equal(ok.status, 202, ok.text);
+      const created = await call({
+        type: "CREATE_VOLUMES",
+        create_volumes: { agent_id, volumes: [VOLUME] },
+      });
+      assert.equal(created.status, 202, created.text);
+      const twice = await call({
+        type: "CREATE_VOLUMES",
+        create_volumes: { agent_id, volumes: [VOLUME] },
+      });
+      assert.equal(twice.status, 400, twice.text);
+      assert.match(twice.text, /persistence id "v1" is already used/);
+      const s1 = await slave();
+      assert.equal(s1.reserved_resources[ROLE].cpus, 1);
+      assert.equal(s1.unreserved_resources.cpus, 1);
+      await waitFor(
+        "the volume's directory",
+        () => Deno.stat(volumeDir).then(() => true, () => false),
+      );
+
+      // The legacy form endpoint reserves too.
+      const form = new URLSearchParams({
+        slaveId: agentId,
+        resources: JSON.stringify([{
+          name: "mem",
+          type: "SCALAR",
+          scalar: { value: 64 },
+          role: ROLE,
+          reservation: { principal: PRINCIPAL },
+        }]),
+      });
+      const legacy = await fetch(`${cluster.masterUrl}/master/reserve`, {
+        method: "POST",
+        body: form,
+      });
+      assert.equal(legacy.status, 202, await legacy.text());
+      assert.equal((await slave()).reserved_resources[ROLE].mem, 64);
+
+      const unreserveVolume = await call({
+        type: "UNRESERVE_RESOURCES",
+        unreserve_resources: { agent_id, resources: [VOLUME] },
+      });
+      assert.equal(unreserveVolume.status, 400);
+      assert.match(unreserveVolume.text, /DESTROY it first/);
+      const destroyed = await call({
+        type: "DESTROY_VOLUMES",
+        destroy_volumes: { agent_id, volumes: [VOLUME] },
+      });
+      assert.equal(destroyed.status, 202, destroyed.text);
+      const unreserved = await call({
+        type: "UNRESERVE_RESOURCES",
+        unreserve_resources: {
+          agent_id,
+          resources: [reserved("cpus", 1), reserved("disk", 100), reserved("mem", 64)],
+        },
+      });
+      assert.equal(unreserved.status, 202, unreserved.text);
+      const s2 = await slave();
+      assert.deepEqual(s2.reserved_resources, {});
+      assert.equal(s2.unreserved_resources.disk, 1000);
+      await waitFor(
+        "the volume's directory to go",
+        () => Deno.stat(volumeDir).then(() => false, () => true),
+      );
+    } finally {
+      await cluster.stop();
+    }
+  },
 });
