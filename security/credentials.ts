@@ -16,7 +16,9 @@
  * A secret beginning `$pbkdf2-sha256$` is a salted hash (`tender auth hash`); anything else is
  * the secret itself, as Mesos reads it. Bearer tokens are random strings held as their SHA-256
  * (`tender auth token`), or in clear under `token`. A verified Basic pair is remembered (as a
- * digest) so a client pays PBKDF2 once, not on every request.
+ * digest) so a client pays PBKDF2 once, not on every request; a whole `Authorization` value once
+ * accepted is remembered too (a keyed digest of it), so later requests carrying it cost one
+ * SHA-256 (about 4 µs) instead of decoding and checking it again.
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
@@ -100,6 +102,10 @@ export class Credentials {
   readonly #tokens = new Map<string, string>();
   /** Digests of principal/secret pairs already verified against a hash. */
   readonly #verified = new Set<string>();
+  /** Keyed digests of `Authorization` values already accepted, and what they proved. */
+  readonly #accepted = new Map<string, { principal: string; scheme: "basic" | "bearer" }>();
+  /** This process's key for those digests (a header's digest is no use anywhere else). */
+  readonly #key = crypto.getRandomValues(new Uint8Array(32));
 
   constructor(file: CredentialsFile) {
     for (const c of file.credentials) this.#secrets.set(c.principal, c.secret);
@@ -143,6 +149,18 @@ export class Credentials {
    */
   check(header: string | undefined | null, options: { dryRun?: boolean } = {}): CredentialCheck {
     if (!header) return { kind: "none" };
+    const digest = createHash("sha256").update(this.#key).update(header).digest("base64");
+    const accepted = this.#accepted.get(digest);
+    if (accepted) return { kind: "valid", ...accepted };
+    const result = this.#checkAnew(header, options);
+    if (result.kind === "valid") {
+      if (this.#accepted.size >= 10_000) this.#accepted.clear();
+      this.#accepted.set(digest, { principal: result.principal, scheme: result.scheme });
+    }
+    return result;
+  }
+
+  #checkAnew(header: string, options: { dryRun?: boolean }): CredentialCheck {
     const space = header.indexOf(" ");
     const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
     const value = space < 0 ? "" : header.slice(space + 1).trim();
@@ -164,11 +182,13 @@ export class Credentials {
   }
 }
 
+const utf8 = new TextDecoder();
+
 /** `principal:secret` out of a Basic credential, or undefined when it is not one. */
 export function decodeBasic(value: string): { principal: string; secret: string } | undefined {
   let decoded: string;
   try {
-    decoded = new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+    decoded = utf8.decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
   } catch {
     return undefined;
   }

@@ -8,11 +8,13 @@
  * (this process) sends HTTP Basic with a hashed secret (verified once, then from the cache) over
  * one kept-alive connection per cluster, as the CLI or a dashboard does.
  *
- * Measured on the shared 2-core machine (load from five other engineers), 300 requests a kind:
- * read p50 0.98 ms off, 1.01 auth (+2.6 %), 2.23 tls (+1.25 ms); write p50 11.1 off, 8.8 auth,
- * 10.9 tls (within the noise). Before the servers used `serveHttp` (security/serve.ts), the tls
- * read took 45.5 ms: Deno.serve's TLS sockets keep Nagle, so every larger response waited for
- * the client's delayed ACK.
+ * The sides are measured request by request in turn, so the machine's load weighs on all alike;
+ * separate processes still differ by ±10–25 % on their own (two identical "off" clusters: 0.98
+ * against 0.90 ms reads). One run at load ~5, 500 requests a kind: read p50 1.42 ms off, 1.64
+ * auth, 2.39 tls; write p50 15.3, 17.6, 17.1 ms. Authentication's own work is ~6 µs a request
+ * (profiled). Before the servers used `serveHttp` (security/serve.ts), the tls read took 45.5 ms:
+ * Deno.serve's TLS sockets keep Nagle, so every larger response waited for the client's delayed
+ * ACK.
  *
  *   deno run -A --unstable-kv tests/bench/security_overhead.ts [--requests 300] [--rounds 10]
  */
@@ -161,19 +163,27 @@ async function timed(side: Side, url: string, init: RequestInit): Promise<number
   return ms;
 }
 
-async function round(side: Side, n: number): Promise<void> {
+/**
+ * `n` reads, then `n` writes, on every side, interleaved request by request (in an order that
+ * alternates), so the machine's load changes between requests weigh on every side alike.
+ */
+async function round(sides: Side[], n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    side.read.push(await timed(side, `${side.master}/master/state`, { headers: side.headers }));
+    for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+      side.read.push(await timed(side, `${side.master}/master/state`, { headers: side.headers }));
+    }
   }
   for (let i = 0; i < n; i++) {
-    const id = `/bench/app-${side.next++}`;
-    side.write.push(
-      await timed(side, `${side.marathon}/v2/apps${id}`, {
-        method: "PUT",
-        headers: { ...side.headers, "Content-Type": "application/json" },
-        body: JSON.stringify({ id, cmd: "sleep 60", instances: 0, cpus: 0.01, mem: 8 }),
-      }),
-    );
+    for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+      const id = `/bench/app-${side.next++}`;
+      side.write.push(
+        await timed(side, `${side.marathon}/v2/apps${id}`, {
+          method: "PUT",
+          headers: { ...side.headers, "Content-Type": "application/json" },
+          body: JSON.stringify({ id, cmd: "sleep 60", instances: 0, cpus: 0.01, mem: 8 }),
+        }),
+      );
+    }
   }
 }
 
@@ -187,13 +197,10 @@ const sides: Side[] = [];
 try {
   for (const name of ["off", "auth", "tls"] as const) sides.push(await startSide(name, root));
   // Warm-up: connections opened, the hashed secret verified once, code paths compiled.
-  for (const side of sides) await round(side, 20);
+  await round(sides, 20);
   for (const side of sides) side.read.length = side.write.length = 0;
   const perRound = Math.max(1, Math.ceil(REQUESTS / ROUNDS));
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? sides : [...sides].reverse();
-    for (const side of order) await round(side, perRound);
-  }
+  for (let r = 0; r < ROUNDS; r++) await round(sides, perRound);
   const [off, ...secured] = sides as [Side, Side, Side];
   console.log(`security_requests_per_kind ${off.read.length} requests`);
   for (const kind of ["read", "write"] as const) {
