@@ -15,6 +15,7 @@
  */
 export * from "./state_store.ts";
 export { DenoKvStore } from "./deno_kv_store.ts";
+export { JournaledStore, type JournaledStoreOptions } from "./journaled_store.ts";
 export { parseStoreSpec, type StoreSpec } from "./store_spec.ts";
 export { EtcdConnection } from "./etcd/etcd_connection.ts";
 export { EtcdStateStore } from "./etcd/etcd_store.ts";
