@@ -194,3 +194,33 @@ Deno.test("MarathonScheduler frees a wiped resident instance's reservation and r
     assert.deepEqual(types(driver.accepted.at(-1)!.operations), ["RESERVE", "CREATE", "LAUNCH"]);
   });
 });
+
+Deno.test("MarathonScheduler rolls a resident app's new config out onto the same reservation", async () => {
+  await withResident(async ({ scheduler, driver, service, store }) => {
+    await service.createApp(APP);
+    await scheduler.offers(driver, [fresh("n1")]);
+    const task = launched(driver.accepted[0]!.operations);
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_RUNNING"));
+    const [before] = await store.listInstances("/pg");
+
+    // A config change: the old task is killed first ({0.5, 0}: no extra instance, no new volume).
+    const changed = await service.patchApp("/pg", { env: { GEN: "2" } });
+    await scheduler.tick();
+    assert.deepEqual(driver.killed.map((k) => k.taskId), [task.task_id.value]);
+    await scheduler.offers(driver, [fresh("n2")]);
+    assert.equal(driver.accepted.length, 1, "nothing reserved while the old task is killed");
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_KILLED"));
+    await scheduler.offers(driver, [fresh("n2"), offerOf("n1", task.resources)]);
+    assert.equal(driver.accepted.length, 2);
+    assert.deepEqual(types(driver.accepted[1]!.operations), ["LAUNCH"]);
+    const next = launched(driver.accepted[1]!.operations);
+    assert.equal(next.task_id.value, `${before!.instanceId}._app.2`);
+    assert.ok(
+      next.command?.environment?.variables?.some((v) => v.name === "GEN" && v.value === "2"),
+    );
+    const [after] = await store.listInstances("/pg");
+    assert.equal(after!.version, changed.version);
+    await updated(scheduler, driver, status(next.task_id.value, "TASK_RUNNING"));
+    assert.deepEqual(await store.listDeployments(), [], "the restart finished");
+  });
+});
