@@ -333,6 +333,15 @@ export class Allocator {
     else this.#refreshFree(agent);
   }
 
+  /**
+   * What a role consumes toward its quota, milli-units by scalar name: its reservations
+   * (allocated or not) and its unreserved allocation, as Mesos counts quota consumption.
+   */
+  consumption(role: string): Map<string, number> {
+    if (!this.#roleSorter.has(role)) return new Map(this.#reservedMilli.get(role) ?? []);
+    return new Map(scalarsOf(this.#roleSorter.allocation(role)));
+  }
+
   /** An agent's total as the books have it (operations applied); undefined for an unknown id. */
   totalOf(agentId: string): Resources | undefined {
     return this.#agents.get(agentId)?.total;

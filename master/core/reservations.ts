@@ -19,6 +19,7 @@ import {
 import { type AclAction, forbidden } from "../../security/mod.ts";
 import type { MasterContext } from "./context.ts";
 import { rescindOffer } from "./offers.ts";
+import { roleNameProblem } from "./roles.ts";
 
 /** The four operations that change what an agent's resources are. */
 export type ResourceOperationType = "RESERVE" | "UNRESERVE" | "CREATE" | "DESTROY";
@@ -117,6 +118,12 @@ function convertOne(
     case "RESERVE": {
       if (meta.disk) throw badRequest(`${label}: a persistent volume cannot be reserved`);
       checkRole();
+      for (const r of meta.reservations) {
+        const problem = roleNameProblem(r.role);
+        if (problem !== undefined) {
+          throw badRequest(`${label}: invalid role "${r.role}": ${problem}`);
+        }
+      }
       if (top!.type !== "DYNAMIC") {
         throw badRequest(`${label}: only DYNAMIC reservations can be made`);
       }
@@ -215,6 +222,42 @@ function dropDisk(meta: ResourceMeta): ResourceMeta {
   return { reservations: meta.reservations };
 }
 
+/**
+ * Refuses (409) operator reservations that would take a role past its quota limits: what it
+ * reserves from unallocated resources adds to what it consumes (Mesos counts reservations
+ * toward quota). Offered resources are the role's already: an ACCEPT's RESERVE adds nothing.
+ */
+function checkQuotaLimits(ctx: MasterContext, conversions: readonly Conversion[]): void {
+  const added = new Map<string, Resources>();
+  for (const c of conversions) {
+    const before = c.from.reservedByRole();
+    for (const [role, reserved] of c.to.reservedByRole()) {
+      const had = before.get(role) ?? Resources.empty();
+      const gained = reserved.names().filter((n) => reserved.kind(n) === "SCALAR");
+      let more = Resources.empty();
+      for (const name of gained) {
+        const delta = reserved.scalar(name) - had.scalar(name);
+        if (delta > 0) more = more.add(Resources.scalars({ [name]: delta }));
+      }
+      added.set(role, (added.get(role) ?? Resources.empty()).add(more));
+    }
+  }
+  for (const [role, more] of added) {
+    const limits = ctx.quotas.get(role)?.limits ?? {};
+    const consumed = ctx.allocator.consumption(role);
+    for (const [name, limit] of Object.entries(limits)) {
+      const after = (consumed.get(name) ?? 0) / 1000 + more.scalar(name);
+      if (more.scalar(name) > 0 && after > limit) {
+        throw new TenderError(
+          "conflict",
+          `Reserving ${more} for role "${role}" would take its ${name} to ${after}, past its ` +
+            `quota limit of ${limit}`,
+        );
+      }
+    }
+  }
+}
+
 /** The `role\0id` of every persistent volume in an agent's total. */
 export function volumeKeys(total: Resources): Set<string> {
   return new Set(total.persistentVolumes().map((v) => `${v.role}\u0000${v.id}`));
@@ -276,6 +319,7 @@ export function operateOnAgent(
     available = available.subtract(c.from).add(c.to);
     conversions.push(c);
   });
+  checkQuotaLimits(ctx, conversions);
   for (const offer of offers) rescindOffer(ctx, offer);
   for (const c of conversions) {
     if (!ctx.allocator.convertAvailable(agentId, c.from, c.to)) {

@@ -397,3 +397,31 @@ Deno.test("reservations survive a master restart and count toward their role's D
   assert.equal(next.ctx.allocator.shares().roles["ads"], 0.5);
   assert.ok(ads.id !== undefined);
 });
+
+Deno.test("operator reservations may not take a role past its quota limit (409); bad role names are 400", () => {
+  const h = harness();
+  const agent = h.addAgent("cpus:4;mem:1024");
+  h.master.updateQuota({
+    force: true,
+    configs: [{ role: "ads", guarantees: {}, limits: { cpus: 1.5 } }],
+  });
+  h.flush();
+  const op = (text: string, role = "ads") => ({
+    type: "RESERVE" as const,
+    resources: Resources.fromMesos(reserved(text, role)),
+  });
+  h.master.operateOnAgent(agent, { ops: [op("cpus:1")], principal: undefined });
+  h.flush();
+  assert.throws(
+    () => h.master.operateOnAgent(agent, { ops: [op("cpus:1")], principal: undefined }),
+    (e: unknown) =>
+      e instanceof TenderError && e.status === 409 && /past its quota limit of 1.5/.test(e.message),
+  );
+  h.master.operateOnAgent(agent, { ops: [op("cpus:0.5;mem:512")], principal: undefined });
+  h.flush();
+  assert.equal(total(h, agent).reserved("ads").scalar("cpus"), 1.5);
+  badRequest(
+    () => h.master.operateOnAgent(agent, { ops: [op("cpus:1", "a/../b")], principal: undefined }),
+    /invalid role "a\/..\/b"/,
+  );
+});
