@@ -26,6 +26,7 @@ import { MasterStore } from "./store/master_store.ts";
 import { DenoKvStore } from "../store/mod.ts";
 import {
   ClientSecurity,
+  principalOf,
   schemeOf,
   serveHttp,
   ServerSecurity,
@@ -93,6 +94,8 @@ export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {
     const { instruments } = mountMasterMetrics(app, runtime, {
       http,
       securityMetrics: security.metrics,
+      frameworkViewer: (c) => (f) =>
+        security.acls.allows("view_frameworks", principalOf(c), f.info.user),
     });
     runtime.onAllocation((seconds) => instruments.observeAllocation(seconds));
     mountDashboard(app, runtime, {

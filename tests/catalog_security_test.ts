@@ -150,7 +150,7 @@ Deno.test("catalog API: without security, anyone sees every service", async () =
   });
 });
 
-Deno.test("catalog API: --authenticate-http-readonly needs credentials; view ACLs filter the list, one service and the stream", async () => {
+Deno.test("catalog API: --authenticate-http-readonly needs credentials; view ACLs filter the list, one service, the stream and per-framework metrics", async () => {
   await withCluster(
     { secure: true, switches: { httpReadonly: true } },
     { web: "web", db: "db" },
@@ -182,10 +182,15 @@ Deno.test("catalog API: --authenticate-http-readonly needs credentials; view ACL
       assert.equal(hidden.status, 404, "a hidden service is answered as a missing one");
       assert.equal(hidden.text, 'Service "db" is not in the catalog');
       assert.equal((await one("db", AUTH.ops)).status, 200);
-      const metrics = await (await fetch(`${master.url}/metrics`, {
-        headers: { Authorization: AUTH.ops },
-      })).text();
-      assert.doesNotMatch(metrics, /tender_http_forbidden_total\{action="view_tasks"\}/);
+      const metrics = async (auth: string) =>
+        await (await fetch(`${master.url}/metrics`, { headers: { Authorization: auth } })).text();
+      assert.doesNotMatch(
+        await metrics(AUTH.ops),
+        /tender_http_forbidden_total\{action="view_tasks"\}/,
+      );
+      // Series labelled with a framework follow view_frameworks too (found by the fuzz suite).
+      assert.match(await metrics(AUTH.ops), /tender_framework_dominant_share\{[^}]*name="svc"\}/);
+      assert.doesNotMatch(await metrics(AUTH.mallory), /name="svc"/);
 
       // alice's stream: a snapshot of web only; a db task launched then a web one: only web's.
       const res = await fetch(`${master.url}/api/v1/services/events`, {

@@ -2,7 +2,7 @@
 import { type Clock, isTerminalState, TASK_STATES } from "../../protocol/mod.ts";
 import { Histogram, PrometheusWriter } from "../../protocol/prometheus.ts";
 import type { Change, MasterContext } from "../core/context.ts";
-import { taskKey } from "../core/records.ts";
+import { type FrameworkRecord, taskKey } from "../core/records.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { agentBooks, type AgentStatus, clusterBooks } from "./books.ts";
 import type { HttpMetrics } from "../../protocol/prometheus.ts";
@@ -64,6 +64,11 @@ export interface MasterMetricsSources {
   http?: HttpMetrics;
   /** Refused requests (401, 429, 403 by action). */
   security?: SecurityMetrics;
+  /**
+   * The frameworks the caller may see (`view_frameworks`): series labelled with a framework's
+   * id and name leave out the others, as `/master/state` does. Default: every framework.
+   */
+  framework?: (f: FrameworkRecord) => boolean;
 }
 
 /** The master's `/metrics` text, read from its books (`runtime.core.ctx`) as they are now. */
@@ -115,7 +120,7 @@ export function renderMasterMetrics(
   w.gauge(
     "tender_framework_dominant_share",
     "Each framework's DRF dominant share (0-1).",
-    [...ctx.frameworks.values()].map((f) => ({
+    [...ctx.frameworks.values()].filter(sources.framework ?? (() => true)).map((f) => ({
       labels: { framework_id: f.id, name: f.info.name },
       value: shares[f.id] ?? 0,
     })),

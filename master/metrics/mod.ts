@@ -12,9 +12,10 @@
  * await master.stop();
  * ```
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../protocol/prometheus.ts";
 import type { SecurityMetrics } from "../../security/mod.ts";
+import type { FrameworkRecord } from "../core/records.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import { MasterInstruments, masterMetrics } from "./master_metrics.ts";
 
@@ -47,6 +48,8 @@ export interface MountedMasterMetrics {
    * this function is also a `Mount`, whose extras carry a `ServerSecurity` under that name.
    */
   securityMetrics?: SecurityMetrics;
+  /** The frameworks a request's caller may see in per-framework series (default: all). */
+  frameworkViewer?: (c: Context) => (f: FrameworkRecord) => boolean;
 }
 
 /**
@@ -64,8 +67,14 @@ export function mountMasterMetrics(
   if (!options.http) app.use(http.middleware());
   if (!options.instruments) runtime.onCommit((changes) => instruments.observeChanges(changes));
   app.get("/metrics", async (c) => {
+    const framework = options.frameworkViewer?.(c);
     const text = await runtime.read(() =>
-      masterMetrics(runtime, { http, instruments, security: options.securityMetrics })
+      masterMetrics(runtime, {
+        http,
+        instruments,
+        security: options.securityMetrics,
+        ...(framework ? { framework } : {}),
+      })
     );
     return c.body(text, 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
   });

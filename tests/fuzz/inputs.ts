@@ -6,12 +6,19 @@
 import fc from "fast-check";
 import { LIMITS } from "../../protocol/limits.ts";
 
+/** Who a request claims to be, for the targets served with security on. */
+export type Identity = "anonymous" | "wrong secret" | "malformed" | "denied";
+
 /** One HTTP request to send. */
 export interface FuzzRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
   body?: string | Uint8Array<ArrayBuffer>;
+  /** Set by `withIdentity()`: the caller the request is from (its `Authorization` is set). */
+  as?: Identity;
+  /** The client address it comes from (the failure throttle counts per address). */
+  from?: string;
 }
 
 /** Strings an attacker would try in an id, a name or a path segment. */

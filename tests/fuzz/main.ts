@@ -1,5 +1,6 @@
 /**
- * `deno task fuzz [--runs N] [--seed S] [--only NAME]`: the fuzz suite, longer than the run in
+ * `deno task fuzz [--runs N] [--seed S] [--only NAME]`: the fuzz suite (also with security on:
+ * `--only "security on"`), longer than the run in
  * `deno task test` (which sends 500 inputs per API). Prints inputs and 5xx counts per API;
  * exits non-zero on any failure, naming the request and the seed to replay it.
  */

@@ -1,10 +1,15 @@
 /**
  * The fuzz suite's driver: sends each target `runs` generated requests (fast-check, seeded, so
  * a failure is replayed by its seed) and asserts no failure status (5xx), no crash, no state
- * change for a refused (4xx) request, and no file written outside the suite's work dirs.
+ * change for a refused (4xx) request, and no file written outside the suite's work dirs. Targets
+ * served with security on (`secure_targets.ts`) are also held to `SecureExpectations`: their
+ * hostile callers never get a 2xx outside the open routes nor change anything, and no answer or
+ * log line holds a secret (each broken promise counts as a breach).
  */
 import fc from "fast-check";
-import { type Target, TARGETS } from "./targets.ts";
+import type { FuzzRequest } from "./inputs.ts";
+import { SECURE_TARGETS } from "./secure_targets.ts";
+import { type Outcome, type SecureExpectations, type Target, TARGETS } from "./targets.ts";
 
 /** What one target saw. */
 export interface FuzzFigures {
@@ -14,6 +19,8 @@ export interface FuzzFigures {
   failures: number;
   crashes: number;
   stateChanges: number;
+  /** Security promises broken (secure targets only). */
+  breaches: number;
   violations: string[];
 }
 
@@ -21,6 +28,8 @@ export interface FuzzFigures {
 export interface FuzzOptions {
   /** Requests per target. */
   runs: number;
+  /** Requests per target served with security on (default `runs`). */
+  secureRuns?: number;
   seed: number;
   /** Only targets whose name contains this. */
   only?: string;
@@ -36,7 +45,7 @@ export async function runFuzz(
   const cwdBefore = await listing(Deno.cwd());
   const figures: FuzzFigures[] = [];
   try {
-    for (const target of TARGETS) {
+    for (const target of [...TARGETS, ...SECURE_TARGETS]) {
       if (options.only && !target.name.includes(options.only)) continue;
       const workDir = `${root}/${target.name.replace(/\W+/g, "-")}`;
       await Deno.mkdir(workDir);
@@ -67,7 +76,11 @@ async function fuzzTarget(
   workDir: string,
   options: FuzzOptions,
 ): Promise<FuzzFigures> {
-  const running = await target.start(workDir);
+  const logs = target.secure ? captureLogs() : undefined;
+  const running = await target.start(workDir).catch((e) => {
+    logs?.restore();
+    throw e;
+  });
   const f: FuzzFigures = {
     api: target.name,
     inputs: 0,
@@ -75,24 +88,48 @@ async function fuzzTarget(
     failures: 0,
     crashes: 0,
     stateChanges: 0,
+    breaches: 0,
     violations: running.violations,
   };
   const isFailure = target.isFailure ?? ((s: number) => s >= 500);
+  const runs = target.secure ? options.secureRuns ?? options.runs : options.runs;
   try {
     await fc.assert(
       fc.asyncProperty(target.inputs, async (req) => {
         f.inputs++;
         const before = await running.state();
-        let status: number;
+        const logged = logs?.lines.length ?? 0;
+        let outcome: Outcome;
         try {
-          status = await running.send(req);
+          const sent = await running.send(req);
+          outcome = typeof sent === "number" ? { status: sent } : sent;
         } catch (e) {
           f.crashes++;
           throw new Error(`${target.name} threw on ${describe(req)}: ${e}`);
         }
+        const { status } = outcome;
         if (isFailure(status)) {
           f.failures++;
           throw new Error(`${target.name} answered ${status} to ${describe(req)}`);
+        }
+        if (target.secure) {
+          if (status >= 400 && status < 500) f.refused++;
+          const breach = secureBreach(target.secure, req, outcome, logs!.lines.slice(logged));
+          if (breach) {
+            f.breaches++;
+            throw new Error(`${target.name}: ${breach}: ${describe(req)}`);
+          }
+          const after = await running.state();
+          if (after !== before) {
+            f.stateChanges++;
+            const diff = after.split("\n").filter((l) => !before.split("\n").includes(l));
+            throw new Error(
+              `${target.name} changed state (${diff.slice(0, 3).join("; ")}) for ${
+                req.as ?? "a caller"
+              } (answered ${status}): ${describe(req)}`,
+            );
+          }
+          return;
         }
         if (status >= 400 && status < 500) {
           f.refused++;
@@ -108,29 +145,75 @@ async function fuzzTarget(
           }
         }
       }),
-      { numRuns: options.runs, seed: options.seed, endOnFailure: true },
+      { numRuns: runs, seed: options.seed, endOnFailure: true },
     );
   } finally {
     await running.stop();
+    logs?.restore();
   }
   return f;
 }
 
-function describe(req: { method: string; path: string; body?: unknown }): string {
+/** What broke `expect` in one answer to a hostile caller, or undefined. */
+function secureBreach(
+  expect: SecureExpectations,
+  req: FuzzRequest,
+  outcome: Outcome,
+  logLines: readonly string[],
+): string | undefined {
+  const body = outcome.body ?? "";
+  const secret = expect.secrets.find((s) => body.includes(s));
+  if (secret !== undefined) return `the answer (${outcome.status}) holds a secret`;
+  if (logLines.some((line) => expect.secrets.some((s) => line.includes(s)))) {
+    return "a log line holds a secret";
+  }
+  const ok = outcome.status >= 200 && outcome.status < 300;
+  if (!ok || expect.open(req)) return undefined;
+  if (req.as !== "denied") return `${req.as ?? "an unauthenticated caller"} got ${outcome.status}`;
+  const hidden = expect.hidden.find((h) => body.includes(h));
+  return hidden === undefined ? undefined : `a refused caller was shown "${hidden}"`;
+}
+
+/** Tees console output into `lines` until `restore()` (log lines are checked for secrets). */
+function captureLogs(): { lines: string[]; restore(): void } {
+  const lines: string[] = [];
+  const methods = ["log", "info", "warn", "error", "debug"] as const;
+  const saved = methods.map((m) => console[m]);
+  for (const m of methods) {
+    const original = console[m];
+    console[m] = (...args: unknown[]) => {
+      lines.push(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "));
+      original(...args);
+    };
+  }
+  return {
+    lines,
+    restore() {
+      methods.forEach((m, i) => (console[m] = saved[i]!));
+    },
+  };
+}
+
+function describe(
+  req: { method: string; path: string; body?: unknown; as?: string; from?: string },
+): string {
   const body = typeof req.body === "string"
     ? JSON.stringify(req.body.slice(0, 300))
     : req.body instanceof Uint8Array
     ? `${req.body.length} bytes`
     : JSON.stringify(req.body)?.slice(0, 300);
-  return `${req.method} ${req.path.slice(0, 200)} ${body ?? ""}`;
+  const who = req.as === undefined ? "" : `[${req.as} from ${req.from ?? "127.0.0.1"}] `;
+  return `${who}${req.method} ${req.path.slice(0, 200)} ${body ?? ""}`;
 }
 
 /** The figures as a table, one line per API. */
 export function formatFigures(figures: readonly FuzzFigures[]): string {
   const rows = figures.map((f) =>
-    `${f.api.padEnd(22)} ${String(f.inputs).padStart(7)} inputs ${
+    `${f.api.padEnd(34)} ${String(f.inputs).padStart(7)} inputs ${
       String(f.refused).padStart(7)
-    } refused ${String(f.failures).padStart(3)} 5xx ${String(f.crashes).padStart(3)} crashes`
+    } refused ${String(f.failures).padStart(3)} 5xx ${String(f.crashes).padStart(3)} crashes${
+      f.breaches > 0 || f.api.includes("security on") ? ` ${f.breaches} breaches` : ""
+    }`
   );
   return rows.join("\n");
 }

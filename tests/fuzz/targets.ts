@@ -30,10 +30,16 @@ import {
   pathSegment,
 } from "./inputs.ts";
 
+/** What a request got: its status, and its body where the target read it. */
+export interface Outcome {
+  status: number;
+  body?: string;
+}
+
 /** A target, running. */
 export interface Running {
   /** Sends one request; resolves with the HTTP status (DNS: 200 answered, 204 dropped). */
-  send(req: FuzzRequest): Promise<number>;
+  send(req: FuzzRequest): Promise<number | Outcome>;
   /** A digest of the durable state, compared around refused requests. */
   state(): Promise<string>;
   /** Problems noticed besides statuses (a path outside the work dir). */
@@ -47,19 +53,36 @@ export interface Target {
   inputs: fc.Arbitrary<FuzzRequest>;
   /** Statuses that count as failures; default every 5xx. */
   isFailure?: (status: number) => boolean;
+  /** Set for targets served with credentials and ACLs: what their hostile callers must not get. */
+  secure?: SecureExpectations;
   start(workDir: string): Promise<Running>;
 }
 
-const JSON_TYPE = { "Content-Type": "application/json" };
+/**
+ * The promises of a server with security on, to callers that are anonymous, give a wrong secret
+ * or a malformed `Authorization`, or are authenticated but refused by every ACL: they never get
+ * a 2xx (outside the routes open by design) and change nothing; the refused caller's 2xx reads
+ * hold nothing its view ACLs hide; no answer and no log line holds a secret.
+ */
+export interface SecureExpectations {
+  /** Text no response body or log line may hold: secrets and the `Authorization` values sent. */
+  secrets: string[];
+  /** Text a refused caller's 2xx answers may not hold (what the view ACLs hide from it). */
+  hidden: string[];
+  /** Routes open to anyone by design (`/health`, `/ping`, `/master/redirect`). */
+  open(req: FuzzRequest): boolean;
+}
+
+export const JSON_TYPE = { "Content-Type": "application/json" };
 const CONN = { remoteAddr: { hostname: "127.0.0.1", port: 40000, transport: "tcp" } };
 
-async function answer(res: Response | Promise<Response>): Promise<number> {
+export async function answer(res: Response | Promise<Response>): Promise<number> {
   const r = await res;
   await r.body?.cancel().catch(() => {});
   return r.status;
 }
 
-async function kvDigest(kv: DenoKvStore, prefixes: string[][]): Promise<string> {
+export async function kvDigest(kv: DenoKvStore, prefixes: string[][]): Promise<string> {
   const parts: string[] = [];
   for (const prefix of prefixes) {
     for await (const e of kv.list(prefix)) parts.push(`${JSON.stringify(e.key)}@${e.versionstamp}`);
@@ -76,8 +99,8 @@ const oversized = (path: string) =>
 
 // ---- master: scheduler, agent and operator APIs ----------------------------------------------
 
-const RESOURCES = Resources.parse("cpus:2;mem:512;ports:[31000-31010]").toMesos();
-const AGENT_CALLS = [
+export const RESOURCES = Resources.parse("cpus:2;mem:512;ports:[31000-31010]").toMesos();
+export const AGENT_CALLS = [
   {
     type: "SUBSCRIBE",
     subscribe: { agent_info: { hostname: "h1", port: 5051, resources: RESOURCES }, tasks: [] },
@@ -92,7 +115,7 @@ const AGENT_CALLS = [
   },
   { type: "HEARTBEAT", agent_id: { value: "agent-1" } },
 ];
-const SCHEDULER_CALLS = [
+export const SCHEDULER_CALLS = [
   { type: "SUBSCRIBE", subscribe: { framework_info: { user: "u", name: "fuzz", roles: ["*"] } } },
   {
     type: "ACCEPT",
@@ -119,7 +142,7 @@ const SCHEDULER_CALLS = [
   { type: "TEARDOWN", framework_id: { value: "fw-1" } },
   { type: "REVIVE", framework_id: { value: "fw-1" }, revive: { roles: ["*"] } },
 ];
-const OPERATOR_CALLS = [
+export const OPERATOR_CALLS = [
   { type: "GET_STATE" },
   { type: "GET_AGENTS" },
   { type: "DRAIN_AGENT", drain_agent: { agent_id: { value: "agent-1" } } },
@@ -170,7 +193,7 @@ async function startMasterTarget(): Promise<Running & { streams: ReadableStream[
   };
 }
 
-const masterScheduler: Target = {
+export const masterScheduler: Target = {
   name: "master scheduler API",
   inputs: fc.oneof(
     { weight: 30, arbitrary: post("/api/v1/scheduler", jsonBodies(SCHEDULER_CALLS)) },
@@ -179,7 +202,7 @@ const masterScheduler: Target = {
   start: startMasterTarget,
 };
 
-const masterAgent: Target = {
+export const masterAgent: Target = {
   name: "master agent API",
   inputs: fc.oneof(
     { weight: 30, arbitrary: post("/api/v1/agent", jsonBodies(AGENT_CALLS)) },
@@ -188,7 +211,7 @@ const masterAgent: Target = {
   start: startMasterTarget,
 };
 
-const masterOperator: Target = {
+export const masterOperator: Target = {
   name: "master operator API",
   inputs: fc.oneof(
     { weight: 10, arbitrary: post("/api/v1", jsonBodies(OPERATOR_CALLS)) },
@@ -210,7 +233,7 @@ const masterOperator: Target = {
 
 // ---- agent API -------------------------------------------------------------------------------
 
-const agentApi: Target = {
+export const agentApi: Target = {
   name: "agent API",
   inputs: fc.tuple(
     fc.constantFrom("GET", "POST", "DELETE"),
@@ -243,7 +266,7 @@ const agentApi: Target = {
 
 // ---- Marathon v2 -----------------------------------------------------------------------------
 
-const APPS = [
+export const APPS = [
   { id: "/shop/web", cmd: "serve", instances: 2, cpus: 0.1, mem: 32 },
   {
     id: "db",
@@ -254,7 +277,7 @@ const APPS = [
     healthChecks: [{ protocol: "HTTP", path: "/" }],
   },
 ];
-const PODS = [
+export const PODS = [
   {
     id: "/shop/duo",
     containers: [
@@ -273,12 +296,12 @@ const PODS = [
     scheduling: { placement: { constraints: [{ fieldName: "hostname", operator: "UNIQUE" }] } },
   },
 ];
-const GROUPS = [
+export const GROUPS = [
   { id: "/shop", apps: [{ id: "api", cmd: "serve" }], groups: [{ id: "inner" }] },
   { id: "../x", dependencies: ["/db"] },
 ];
 
-const marathon: Target = {
+export const marathon: Target = {
   name: "Marathon v2",
   inputs: fc.oneof(
     {
@@ -383,11 +406,11 @@ const digestOf = async (bytes: Uint8Array) =>
   }`;
 
 /** A registry request, or an upload sequence (POST, a truncated PATCH, PUT with a digest). */
-type RegistryInput = FuzzRequest | {
+export type RegistryInput = FuzzRequest | {
   upload: { content: Uint8Array; cut: number; digest: "right" | "wrong" | "garbage" };
 };
 
-const registryInputs: fc.Arbitrary<RegistryInput> = fc.oneof(
+export const registryInputs: fc.Arbitrary<RegistryInput> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.record({
@@ -414,7 +437,7 @@ const registryInputs: fc.Arbitrary<RegistryInput> = fc.oneof(
   },
 );
 
-const registry: Target & { inputs: fc.Arbitrary<FuzzRequest> } = {
+export const registry: Target & { inputs: fc.Arbitrary<FuzzRequest> } = {
   name: "registry v2",
   // Upload sequences are turned into requests by `send`; the cast keeps one Target shape.
   inputs: registryInputs as fc.Arbitrary<FuzzRequest>,
@@ -509,7 +532,7 @@ const dns: Target = {
 
 // ---- router ----------------------------------------------------------------------------------
 
-const router: Target = {
+export const router: Target = {
   name: "router",
   // The router answers 502/503/504 when no backend serves a host: that is its job, not a fault.
   isFailure: (status) => status >= 500 && ![502, 503, 504].includes(status),
