@@ -73,7 +73,13 @@ const KINDS: readonly ContainerizerKind[] = ["docker", "containerd", "process", 
 
 /** The security flags as given: files are read by `main.ts` (`security/flags.ts`). */
 export interface AgentSecurityFlags {
-  server: { credentials?: string; acls?: string; "tls-cert"?: string; "tls-key"?: string };
+  server: {
+    credentials?: string;
+    acls?: string;
+    "tls-cert"?: string;
+    "tls-key"?: string;
+    "http-header-timeout"?: string;
+  };
   client: { principal?: string; "secret-file"?: string; "token-file"?: string; ca?: string };
 }
 
@@ -157,6 +163,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
         acls: values.acls,
         "tls-cert": values["tls-cert"],
         "tls-key": values["tls-key"],
+        "http-header-timeout": values["http-header-timeout"],
       },
       client: {
         principal: values.principal,

@@ -10,6 +10,7 @@ import { loadAcls } from "./acls.ts";
 import { ClientSecurity } from "./client_security.ts";
 import { loadCredentials } from "./credentials.ts";
 import { ServerSecurity } from "./server_security.ts";
+import { setDefaultHeaderTimeout } from "./serve.ts";
 import { loadTls, readPem, type TlsFiles } from "./tls.ts";
 
 /** `parseArgs` options of a server's security flags. */
@@ -18,6 +19,7 @@ export const SERVER_SECURITY_FLAGS = {
   acls: { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  "http-header-timeout": { type: "string" },
 } as const;
 
 /** `parseArgs` options of a client's security flags. */
@@ -32,7 +34,9 @@ export const CLIENT_SECURITY_FLAGS = {
 export const SERVER_SECURITY_USAGE =
   `  --credentials FILE    principals and secrets (Mesos' JSON shape); turns authentication on
   --acls FILE           ACLs (Mesos' JSON shape)
-  --tls-cert FILE       serve HTTPS with this certificate chain (PEM), with --tls-key FILE`;
+  --tls-cert FILE       serve HTTPS with this certificate chain (PEM), with --tls-key FILE
+  --http-header-timeout SECONDS  close a connection that has not sent a request's headers
+                        this long after opening or after its last response (default 10; 0: never)`;
 
 /** Usage lines for the client flags. */
 export const CLIENT_SECURITY_USAGE =
@@ -48,10 +52,12 @@ export async function serverSecurityFlags(
     acls?: string;
     "tls-cert"?: string;
     "tls-key"?: string;
+    "http-header-timeout"?: string;
   },
   usage: string,
 ): Promise<{ security: ServerSecurity; tls: TlsFiles | undefined }> {
   try {
+    headerTimeoutFlag(values["http-header-timeout"]);
     const credentials = values.credentials ? await loadCredentials(values.credentials) : undefined;
     const acls = values.acls ? await loadAcls(values.acls) : undefined;
     const tls = await loadTls(values["tls-cert"], values["tls-key"]);
@@ -59,6 +65,22 @@ export async function serverSecurityFlags(
   } catch (e) {
     usageError((e as Error).message, usage);
   }
+}
+
+/**
+ * `--http-header-timeout SECONDS`: sets how long the servers this process starts wait for a
+ * request's headers (`setDefaultHeaderTimeout`); throws naming the flag when it is not a number
+ * of seconds from 0 (no bound) to 3600.
+ */
+export function headerTimeoutFlag(value: string | undefined): void {
+  if (value === undefined) return;
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0 || seconds > 3600) {
+    throw new Error(
+      `--http-header-timeout: "${value}" must be a number of seconds from 0 (no bound) to 3600`,
+    );
+  }
+  setDefaultHeaderTimeout(seconds * 1000);
 }
 
 /** A client's security from its flags and `env`; exits 2 naming the problem. */

@@ -18,3 +18,4 @@ export * from "./flags.ts";
 export * from "./dev_certs.ts";
 export * from "./dev_credentials.ts";
 export * from "./serve.ts";
+export * from "./waiting_connections.ts";

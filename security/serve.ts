@@ -1,17 +1,42 @@
 /**
- * Serves a fetch handler over HTTP or HTTPS. Plain HTTP is `Deno.serve`. HTTPS goes through
- * `node:https` with `noDelay`: Deno 2.9's `Deno.serve` keeps Nagle's algorithm on the TLS
- * sockets it accepts and offers no way to turn it off, so every response written as more than
- * one TLS record (any HTTP/1.1 response, any HTTP/2 response over about 3 KB) waited ~40 ms for
- * the client's delayed ACK (measured with curl and Deno's fetch against a bare `Deno.serve`;
- * tests/bench/security_overhead.ts). The handler sees the same `Request` (aborted when the
+ * Serves a fetch handler over HTTP or HTTPS, and bounds connections that never finish a request's
+ * headers (`WaitingConnections`: `--http-header-timeout`, default 10 s, and at most 256 waiting
+ * connections per client address).
+ *
+ * Plain HTTP is Deno's own HTTP server run on connections this module accepts itself (Deno 2.9's
+ * internal `serveHttpOnConnection`, what `Deno.serve` runs per connection): `Deno.serve` has no
+ * header timeout and no connection hook, and stops for good when `accept` fails (EMFILE); here a
+ * connection that waits too long is shut down, and a failed `accept` sheds the oldest waiting
+ * connection and goes on. Costs about 6 µs a request against `Deno.serve`. Without that internal
+ * (another Deno), plain HTTP falls back to `Deno.serve` and the bound is off, with a warning.
+ *
+ * HTTPS goes through `node:https` with `noDelay`: Deno 2.9's `Deno.serve` keeps Nagle's algorithm
+ * on the TLS sockets it accepts and offers no way to turn it off (`Deno.TlsConn` has no
+ * `setNoDelay`), so every response written as more than one TLS record (in Deno 2.9.6, any
+ * body over ~500 bytes in HTTP/1.1, ~1 KB in HTTP/2, buffered or not) waited ~44 ms for the
+ * client's delayed ACK (tests/bench/security_overhead.ts). A body that is whole at once is
+ * written with its headers in one write. The handler sees the same `Request` (aborted when the
  * client goes away) and `ServeHandlerInfo` either way.
  */
 import { createServer, type Server as HttpsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { Readable } from "node:stream";
 import type { TlsFiles } from "./tls.ts";
+import { type ConnectionSlot, WaitingConnections } from "./waiting_connections.ts";
+
+/** How long a connection may take to send a request's headers, unless told otherwise. */
+export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+
+let defaultHeaderTimeoutMs = DEFAULT_HEADER_TIMEOUT_MS;
+
+/**
+ * Sets the header timeout of servers started after this in this process (`--http-header-timeout`,
+ * read by the server's main once at start; 0 turns the bound off).
+ */
+export function setDefaultHeaderTimeout(ms: number): void {
+  defaultHeaderTimeoutMs = ms;
+}
 
 /** Where and how to serve. */
 export interface ServeOptions {
@@ -22,6 +47,13 @@ export interface ServeOptions {
   tls?: TlsFiles;
   /** Shuts the server down when aborted. */
   signal?: AbortSignal;
+  /**
+   * How long a connection may wait for a request's headers, after opening or after its previous
+   * response (default: `--http-header-timeout`, else 10 s; 0: no bound).
+   */
+  headerTimeoutMs?: number;
+  /** How many connections one client address may hold waiting (default 256). */
+  waitingPerAddress?: number;
 }
 
 /** A listening server: its address, and a graceful stop. */
@@ -31,6 +63,8 @@ export interface ListeningServer {
   finished: Promise<void>;
   /** Stops accepting, lets requests in flight finish (streams get 5 s), then closes. */
   shutdown(): Promise<void>;
+  /** The connections waiting for a request, and how many were closed for waiting. */
+  waiting?: WaitingConnections;
 }
 
 /** A fetch handler, as `Deno.serve` calls it. */
@@ -44,36 +78,154 @@ export async function serveHttp(
   options: ServeOptions,
   handler: FetchHandler,
 ): Promise<ListeningServer> {
-  if (!options.tls) {
-    const server = Deno.serve({
-      hostname: options.hostname,
-      port: options.port,
-      signal: options.signal,
-      onListen: () => {},
-    }, handler);
-    return { addr: server.addr, finished: server.finished, shutdown: () => server.shutdown() };
-  }
-  return await serveHttps(options, options.tls, handler);
+  const waiting = new WaitingConnections({
+    timeoutMs: options.headerTimeoutMs ?? defaultHeaderTimeoutMs,
+    perAddress: options.waitingPerAddress,
+  });
+  if (options.tls) return await serveHttps(options, options.tls, handler, waiting);
+  const serveOn = serveOnConnection();
+  if (serveOn) return serveConnections(options, handler, serveOn, waiting);
+  warnNoHeaderTimeout();
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    signal: options.signal,
+    onListen: () => {},
+  }, handler);
+  return { addr: server.addr, finished: server.finished, shutdown: () => server.shutdown() };
+}
+
+/** What Deno's internal `serveHttpOnConnection` gives back: one connection's server. */
+interface ConnectionServer {
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+type ServeOnConnection = (
+  conn: Deno.Conn,
+  signal: AbortSignal,
+  handler: FetchHandler,
+  onError: (error: unknown) => Response,
+  onListen: () => void,
+) => ConnectionServer;
+
+/** Deno's per-connection HTTP server, when this Deno has it (2.x keeps it internal). */
+function serveOnConnection(): ServeOnConnection | undefined {
+  const deno = Deno as unknown as Record<symbol, unknown> & { internal?: symbol };
+  const internal = deno.internal === undefined ? undefined : deno[deno.internal];
+  const serveOn = (internal as { serveHttpOnConnection?: unknown } | undefined)
+    ?.serveHttpOnConnection;
+  return typeof serveOn === "function" ? serveOn as ServeOnConnection : undefined;
+}
+
+let warned = false;
+function warnNoHeaderTimeout(): void {
+  if (warned) return;
+  warned = true;
+  console.warn(
+    `warning: Deno ${Deno.version.deno} has no serveHttpOnConnection: plain HTTP is served by ` +
+      "Deno.serve without a header timeout (--http-header-timeout has no effect)",
+  );
+}
+
+const NEVER = new AbortController().signal;
+
+function internalError(error: unknown): Response {
+  console.error(error);
+  return new Response("Internal Server Error", { status: 500 });
+}
+
+/** Plain HTTP on connections accepted here, each served by Deno's HTTP server. */
+function serveConnections(
+  options: ServeOptions,
+  handler: FetchHandler,
+  serveOn: ServeOnConnection,
+  waiting: WaitingConnections,
+): ListeningServer {
+  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  const servers = new Set<ConnectionServer>();
+  let closing = false;
+  const accepting = (async () => {
+    let failures = 0;
+    while (!closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+        failures = 0;
+      } catch (e) {
+        if (closing || e instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors (EMFILE) or the like: Deno.serve stops for good here. Free
+        // the oldest waiting connection and try again shortly.
+        if (failures++ % 100 === 0) console.error(`accept failed: ${(e as Error).message}`);
+        waiting.shed();
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      conn.setNoDelay(true);
+      const server = serveOn(
+        conn,
+        NEVER,
+        (request, info) => {
+          slot.busy();
+          info.completed.then(slot.idle, slot.idle);
+          return handler(request, info);
+        },
+        internalError,
+        () => {},
+      );
+      // Requests arrive later, never during serveOn: the handler finds `slot` set.
+      const slot = waiting.open(conn.remoteAddr.hostname, () => void server.shutdown());
+      servers.add(server);
+      server.finished.finally(() => {
+        slot.gone();
+        servers.delete(server);
+      });
+    }
+  })();
+  const { promise: finished, resolve: done } = Promise.withResolvers<void>();
+  let stopped: Promise<void> | undefined;
+  const shutdown = () =>
+    stopped ??= (async () => {
+      closing = true;
+      listener.close();
+      await accepting;
+      await Promise.all([...servers].map((s) => s.shutdown()));
+      done();
+    })();
+  options.signal?.addEventListener("abort", () => void shutdown(), { once: true });
+  return { addr: listener.addr, finished, shutdown, waiting };
 }
 
 async function serveHttps(
   options: ServeOptions,
   tls: TlsFiles,
   handler: FetchHandler,
+  waiting: WaitingConnections,
 ): Promise<ListeningServer> {
   let active = 0;
   let closing = false;
+  /** Each TCP connection's slot; a request's socket is the TLS socket over it (`_parent`). */
+  const slots = new WeakMap<Socket, ConnectionSlot>();
   const server: HttpsServer = createServer(
     { cert: tls.cert, key: tls.key, noDelay: true },
     (req, res) => {
       active++;
+      const tcp = (req.socket as Socket & { _parent?: Socket })._parent ?? req.socket;
+      const slot = slots.get(tcp);
+      slot?.busy();
       res.once("close", () => {
+        slot?.idle();
         active--;
         if (closing && active === 0) server.closeAllConnections();
       });
       void respond(req, res, handler, options.hostname);
     },
   );
+  server.on("connection", (socket: Socket) => {
+    const slot = waiting.open(socket.remoteAddress ?? "", () => socket.destroy());
+    slots.set(socket, slot);
+    socket.once("close", () => slot.gone());
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.hostname, () => {
@@ -99,6 +251,7 @@ async function serveHttps(
     addr: { transport: "tcp", hostname: address.address, port: address.port },
     finished,
     shutdown,
+    waiting,
   };
 }
 
@@ -116,9 +269,10 @@ async function respond(
   });
   let response: Response;
   try {
-    const headers = new Headers();
+    // Pairs, not a Headers: `Request` copies what it is given, so one pass instead of two.
+    const headers: [string, string][] = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+      headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
     }
     const method = req.method ?? "GET";
     const withBody = method !== "GET" && method !== "HEAD";
@@ -154,6 +308,8 @@ async function respond(
       status: bad ? 400 : 500,
     });
   }
+  const body = req.method === "HEAD" ? null : response.body;
+  const reader = body?.getReader();
   try {
     const out: Record<string, string | string[]> = {};
     response.headers.forEach((value, name) => {
@@ -161,23 +317,85 @@ async function respond(
     });
     const cookies = response.headers.getSetCookie();
     if (cookies.length > 0) out["set-cookie"] = cookies;
-    res.writeHead(response.status, out);
-    if (!response.body || req.method === "HEAD") {
+    if (!reader) {
       await response.body?.cancel();
+      res.writeHead(response.status, out);
       res.end();
       return;
     }
-    for await (const chunk of response.body) {
-      if (res.destroyed) break;
-      if (!res.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
-        });
-      }
+    // A body made from a string or bytes is whole at once: send it with its headers in one
+    // write (one TLS record where it fits). A stream goes on chunk by chunk.
+    const ready = await readReady(reader);
+    if (ready.done) {
+      out["content-length"] = String(ready.size);
+      delete out["transfer-encoding"];
+      res.writeHead(response.status, out);
+      res.end(concat(ready.chunks, ready.size));
+      return;
     }
+    res.writeHead(response.status, out);
+    for (const chunk of ready.chunks) await write(res, chunk);
+    let next = await (ready.next ?? reader.read());
+    while (!next.done && !res.destroyed) {
+      await write(res, next.value);
+      next = await reader.read();
+    }
+    if (!next.done) await reader.cancel();
     res.end();
   } catch {
+    await reader?.cancel().catch(() => {});
     res.destroy();
   }
+}
+
+/** The most of a ready body sent in one write; a bigger one is sent as it is read. */
+const ONE_WRITE_MAX = 1 << 20;
+
+/**
+ * Reads the chunks a body has ready now: all of it (`done`) when it is whole at once, else what
+ * came before the next macrotask, and the read still pending (`next`).
+ */
+async function readReady(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<{
+  chunks: Uint8Array[];
+  size: number;
+  done: boolean;
+  next?: Promise<ReadableStreamReadResult<Uint8Array>>;
+}> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const later = new Promise<"later">((resolve) => timer = setTimeout(() => resolve("later"), 0));
+  try {
+    while (size <= ONE_WRITE_MAX) {
+      const next = reader.read();
+      const got = await Promise.race([next, later]);
+      if (got === "later") return { chunks, size, done: false, next };
+      if (got.done) return { chunks, size, done: true };
+      chunks.push(got.value);
+      size += got.value.byteLength;
+    }
+    return { chunks, size, done: false };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return all;
+}
+
+/** Writes a chunk, waiting for the socket to drain when it is full. */
+async function write(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  if (res.destroyed || res.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    res.once("drain", resolve);
+    res.once("close", resolve);
+  });
 }

@@ -103,3 +103,150 @@ Deno.test("serveHttp() over TLS hands the handler the request, streams the answe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Resolves with the time until the server closes `conn` (EOF or reset), or rejects after `ms`. */
+async function closedWithin(conn: Deno.Conn, ms: number): Promise<number> {
+  const start = performance.now();
+  const buf = new Uint8Array(1024);
+  const deadline = AbortSignal.timeout(ms);
+  const gone = new Promise<never>((_, reject) =>
+    deadline.addEventListener("abort", () => reject(new Error(`still open after ${ms} ms`)))
+  );
+  for (;;) {
+    const n = await Promise.race([conn.read(buf).catch(() => null), gone]);
+    if (n === null) return performance.now() - start;
+  }
+}
+
+async function withCerts<T>(fn: (tls: { cert: string; key: string }, ca: string) => Promise<T>) {
+  const dir = await Deno.makeTempDir({ prefix: "tender-serve-" });
+  try {
+    const certs = await makeDevCerts({ out: dir });
+    return await fn(
+      { cert: await Deno.readTextFile(certs.cert), key: await Deno.readTextFile(certs.key) },
+      await Deno.readTextFile(certs.caCert),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const PARTIAL = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n");
+
+for (const scheme of ["http", "https"] as const) {
+  Deno.test(`serveHttp() over ${scheme} closes a connection that does not finish its headers within the header timeout, and answers the others`, async () => {
+    await withCerts(async (tls, ca) => {
+      const server = await serveHttp({
+        hostname: "127.0.0.1",
+        port: 0,
+        tls: scheme === "https" ? tls : undefined,
+        headerTimeoutMs: 300,
+      }, () => new Response("ok"));
+      const connect = () =>
+        scheme === "https"
+          ? Deno.connectTls({ hostname: "127.0.0.1", port: server.addr.port, caCerts: [ca] })
+          : Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      const conns: Deno.Conn[] = [];
+      const client = Deno.createHttpClient({ caCerts: [ca] });
+      try {
+        const half = await connect();
+        conns.push(half);
+        await half.write(PARTIAL);
+        const silent = await connect(); // sends nothing at all
+        conns.push(silent);
+        if (scheme === "https") await (silent as Deno.TlsConn).handshake();
+        const [a, b] = await Promise.all([
+          closedWithin(half, 10_000),
+          closedWithin(silent, 10_000),
+        ]);
+        assert.ok(a >= 250 && b >= 250, `closed after ${a} and ${b} ms, before the bound`);
+        // A request that is sent in time is answered, also on a kept-alive connection.
+        for (let i = 0; i < 3; i++) {
+          const r = await fetch(`${scheme}://127.0.0.1:${server.addr.port}/`, { client });
+          assert.equal(await r.text(), "ok");
+        }
+        assert.ok(server.waiting!.timedOut >= 2);
+      } finally {
+        for (const c of conns) {
+          try {
+            c.close();
+          } catch { /* closed by the server */ }
+        }
+        client.close();
+        await server.shutdown();
+      }
+    });
+  });
+}
+
+Deno.test("serveHttp() keeps at most waitingPerAddress waiting connections per client address, closing the oldest", async () => {
+  const server = await serveHttp(
+    { hostname: "127.0.0.1", port: 0, headerTimeoutMs: 60_000, waitingPerAddress: 3 },
+    () => new Response("ok"),
+  );
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      conns.push(conn);
+      await conn.write(PARTIAL);
+    }
+    // The two oldest are closed long before the 60 s bound; the newest three stay.
+    await closedWithin(conns[0]!, 10_000);
+    await closedWithin(conns[1]!, 10_000);
+    await assert.rejects(closedWithin(conns[4]!, 300), /still open/);
+    assert.equal(server.waiting!.overShare, 2);
+    const r = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assert.equal(await r.text(), "ok");
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed by the server */ }
+    }
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() over TLS sends a response streamed in several writes without a delayed-ACK stall", async () => {
+  await withCerts(async (tls, ca) => {
+    const chunk = new Uint8Array(8_000).fill(120);
+    const streamed = () => {
+      let left = 4;
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            await new Promise((r) => setTimeout(r, 1)); // each chunk is its own write
+            if (left-- > 0) c.enqueue(chunk);
+            else c.close();
+          },
+        }),
+      );
+    };
+    const https = await serveHttp({ hostname: "127.0.0.1", port: 0, tls }, streamed);
+    const http = await serveHttp({ hostname: "127.0.0.1", port: 0 }, streamed);
+    const client = Deno.createHttpClient({ caCerts: [ca] });
+    const time = async (url: string) => {
+      const start = performance.now();
+      const r = await fetch(url, { client });
+      assert.equal((await r.arrayBuffer()).byteLength, 32_000);
+      return performance.now() - start;
+    };
+    try {
+      const overTls: number[] = [], plain: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        overTls.push(await time(`https://127.0.0.1:${https.addr.port}/`));
+        plain.push(await time(`http://127.0.0.1:${http.addr.port}/`));
+      }
+      const median = (a: number[]) => a.sort((x, y) => x - y)[10]!;
+      // Nagle would hold each write back ~40 ms behind the unacknowledged one before it; the
+      // chunks' own pauses (timers, slow on a loaded machine) weigh on both alike.
+      const added = median(overTls) - median(plain);
+      assert.ok(added < 30, `TLS median ${median(overTls)} ms, plain ${median(plain)} ms`);
+    } finally {
+      client.close();
+      await https.shutdown();
+      await http.shutdown();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import {
   CLIENT_SECURITY_USAGE,
   type ClientSecurity,
   clientSecurity,
+  headerTimeoutFlag,
   loadAcls,
   loadCredentials,
   loadTls,
@@ -49,6 +50,7 @@ export interface MarathonSecurityValues {
   acls?: string;
   "tls-cert"?: string;
   "tls-key"?: string;
+  "http-header-timeout"?: string;
   principal?: string;
   "secret-file"?: string;
   "token-file"?: string;
@@ -83,6 +85,7 @@ export async function marathonSecurity(
     : undefined;
   const acls = values.acls !== undefined ? await loadAcls(values.acls) : undefined;
   const tls = await loadTls(values["tls-cert"], values["tls-key"]);
+  headerTimeoutFlag(values["http-header-timeout"]);
   const realm = values["http-realm"] ?? MARATHON_REALM;
   if (!/^[\x20-\x7e]{1,128}$/.test(realm) || realm.includes('"')) {
     throw new Error(`--http-realm: "${realm}" must be 1 to 128 printable characters, no '"'`);
