@@ -1,7 +1,9 @@
 /**
- * The open-files limit, which bounds the connections a server holds: `Deno.serve` has no header
- * read timeout, and when `accept` fails for want of a descriptor it stops serving for good and the
- * process exits. Deno raises its soft limit to the hard one at start, so the hard one counts.
+ * The open-files limit, which bounds the connections a server holds. `serveHttp` closes
+ * connections that wait too long for a request's headers and keeps at most 256 waiting per client
+ * address, and when `accept` fails for want of a descriptor it closes the oldest waiting one and
+ * goes on; many clients at once can still use every descriptor. Deno raises its soft limit to the
+ * hard one at start, so the hard one counts.
  */
 
 /** Below this many open files a server warns at start (idle connections can use them up). */
@@ -26,7 +28,7 @@ export function openFilesLimit(limits?: string): number | undefined {
 /** A warning naming the limit and the remedy when it is low, else undefined. */
 export function fileLimitWarning(limit: number | undefined): string | undefined {
   if (limit === undefined || limit >= LOW_FILE_LIMIT) return undefined;
-  return `Open files are limited to ${limit}: about that many idle or half-sent connections ` +
-    `stop this server (Deno.serve ends when accept fails); raise the hard limit ` +
-    `(ulimit -Hn; LimitNOFILE=65536 in a systemd unit)`;
+  return `Open files are limited to ${limit}: about that many open connections (from many ` +
+    `addresses; one holds at most 256 waiting) leave new ones unanswered until some close; ` +
+    `raise the hard limit (ulimit -Hn; LimitNOFILE=65536 in a systemd unit)`;
 }
