@@ -5,11 +5,10 @@
 import { z } from "zod";
 import {
   AgentInfoSchema,
+  fitsStoredRecord,
   FrameworkInfoSchema,
   KillPolicySchema,
-  LIMITS,
   ResourceSchema,
-  storedSize,
   TaskInfoSchema,
   TaskStateSchema,
   TaskStatusSchema,
@@ -103,7 +102,7 @@ export function withStatus(
   status: TaskRecord["statuses"][number],
 ): TaskRecord["statuses"] {
   const statuses = [...task.statuses, status].slice(-STATUS_HISTORY);
-  while (statuses.length > 1 && storedSize({ ...task, statuses }) > LIMITS.recordBytes) {
+  while (statuses.length > 1 && !fitsStoredRecord({ ...task, statuses })) {
     statuses.shift();
   }
   return statuses;
