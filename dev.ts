@@ -5,8 +5,9 @@
  * included.
  *
  * `--tls`: a dev CA and a certificate for 127.0.0.1 and localhost in `WORK_DIR/certs` (made
- * once with openssl, reused after), every server on HTTPS (the router's app traffic stays plain
- * HTTP) and every client trusting that CA.
+ * once with openssl, reused after), every server on HTTPS (the router's virtual hosts too: it
+ * terminates TLS for app traffic, backends stay plain HTTP; service ports pass TCP through) and
+ * every client trusting that CA.
  * `--secure`: a new credentials file in `WORK_DIR/secure` with a random secret per component
  * and one for the user (`admin`, printed once); the master requires credentials of
  * frameworks, agents and every HTTP call; the agent, registry, Marathon, jobs API and the
@@ -158,17 +159,19 @@ const jobs = await startJobs({
   security: serverSecurity(),
   tls,
 });
-// The router's virtual hosts carry app traffic (plain HTTP, as before); its admin endpoints
-// (/_router/state, /metrics) ask for the cluster's credentials.
+// The router's virtual hosts carry app traffic (https with --tls, the router terminating it); its
+// admin endpoints (/_router/state, /metrics) ask for the cluster's credentials.
 const router = await startRouter({
   master: master.url,
   client: clientOf("router"),
   security: serverSecurity(),
   httpPort: ports.router,
+  tls,
 });
+const routerUrl = `${tls ? "https" : "http"}://127.0.0.1:${router.httpPort}`;
 const autoscaler = await startAutoscaler({
   marathon: marathon.url,
-  routers: [`http://127.0.0.1:${router.httpPort}`],
+  routers: [routerUrl],
   master: master.url,
   port: ports.autoscaler,
   client: clientOf("autoscaler"),
@@ -200,7 +203,7 @@ Tender dev cluster is up (state in ${workDir}/):
   jobs       ${jobs.url}   POST /v1/jobs (Metronome's API)
   autoscaler ${autoscaler.url}   apps labelled TENDER_AUTOSCALE_*; GET /events, /status
   registry   ${registry.url}   docker push 127.0.0.1:${registry.port}/NAME:TAG
-  router     http://127.0.0.1:${router.httpPort}   HTTP vhosts; service ports 10000-20000
+  router     ${routerUrl}   HTTP vhosts; service ports 10000-20000
   dns        127.0.0.1:${master.dnsPort}   dig @127.0.0.1 -p ${master.dnsPort} web.marathon.tender
 Try: deno run -A examples/hello-framework.ts --master ${master.url}${trust}${login}
 Ctrl-C stops everything.`);

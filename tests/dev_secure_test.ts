@@ -134,7 +134,7 @@ Deno.test("deno task dev --tls --secure: https with its CA, credentials for ever
         const jobs = `https://127.0.0.1:${ports.jobs}`;
         assert.equal((await get(`${jobs}/v1/jobs`)).status, 401);
         assert.equal((await get(`${jobs}/v1/jobs`, admin)).status, 200);
-        const router = `http://127.0.0.1:${ports.router}`;
+        const router = `https://127.0.0.1:${ports.router}`;
         assert.equal((await get(`${router}/_router/state`)).status, 401);
         assert.equal((await get(`${router}/_router/state`, admin)).status, 200);
       },

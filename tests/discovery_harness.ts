@@ -110,18 +110,27 @@ const decoder = new TextDecoder();
 
 /** A keep-alive HTTP/1.1 client connection that sends any Host header. */
 export class HttpConnection {
-  #conn: Deno.TcpConn;
+  #conn: Deno.Conn;
   #buffer = new Uint8Array(0);
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static async open(port: number): Promise<HttpConnection> {
+  /**
+   * Connects to 127.0.0.1:`port`; with `tls`, speaks TLS over it, trusting `caCerts` for the
+   * name `hostname` (TCP_NODELAY set first: a TLS connection of Deno's has no `setNoDelay`).
+   */
+  static async open(
+    port: number,
+    tls?: { caCerts: string[]; hostname: string },
+  ): Promise<HttpConnection> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     conn.setNoDelay(true);
-    return new HttpConnection(conn);
+    if (!tls) return new HttpConnection(conn);
+    const secure = await Deno.startTls(conn, tls);
+    await secure.handshake();
+    return new HttpConnection(secure);
   }
 
   async #fill(): Promise<boolean> {

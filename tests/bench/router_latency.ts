@@ -9,7 +9,11 @@
  *   it would for any client.
  * - `deno`: a keep-alive Deno.serve backend process, to show the router's own hop cost against
  *   a backend far cheaper than a container behind docker-proxy.
- * The backends and the router each run in their own process; this process is the client.
+ * A second router process terminates TLS on its virtual-host port (`--tls-cert/--tls-key`, as
+ * `deno task dev --tls` runs it): `*_router_https` is the same load through it, over kept-alive
+ * TLS connections trusting a throwaway dev CA, and `*_router_https_vs_router_http` what TLS adds
+ * to a proxied request (p50, same run).
+ * The backends and the routers each run in their own process; this process is the client.
  * Targets take turns in many short rounds, so a burst of load from elsewhere on the machine
  * hits all of them alike; each target's percentiles are over all its requests, its
  * throughput is its requests over the time it was loaded. Prints `metric value unit` lines.
@@ -20,6 +24,8 @@ import { parseArgs } from "node:util";
 import { CatalogStore } from "../../master/discovery/mod.ts";
 import { startRouter } from "../../router/mod.ts";
 import { HttpConnection, type RawResponse } from "../discovery_harness.ts";
+import { makeCerts } from "../support/certs.ts";
+import { loadTls } from "../../security/mod.ts";
 
 const IMAGE = "tender-busybox:latest";
 
@@ -31,6 +37,8 @@ const { values } = parseArgs({
     requests: { type: "string", default: "4000" },
     connections: { type: "string", default: "4" },
     rounds: { type: "string", default: "20" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
   },
 });
 
@@ -39,7 +47,8 @@ interface BenchBackend {
   name: string;
   port: number;
   vhost: string;
-  servicePort: number;
+  /** None: the router gives it no service port. */
+  servicePort?: number;
 }
 
 /** Child role: a backend answering a small body. */
@@ -66,10 +75,11 @@ async function serveRouter(backends: BenchBackend[]): Promise<void> {
     labels: {
       MARATHON_APP_ID: `/${b.name}`,
       TENDER_VHOST: b.vhost,
-      TENDER_SERVICE_PORTS: String(b.servicePort),
+      ...(b.servicePort ? { TENDER_SERVICE_PORTS: String(b.servicePort) } : {}),
     },
   })));
-  const router = await startRouter({ source: store, httpPort: 0 });
+  const tls = await loadTls(values["tls-cert"], values["tls-key"]);
+  const router = await startRouter({ source: store, httpPort: 0, tls });
   console.log(JSON.stringify({ port: router.httpPort }));
 }
 
@@ -133,10 +143,14 @@ async function startContainer(): Promise<{ id: string; port: number }> {
  * `Connection: close`. The time of a reconnect is part of the request's latency. */
 class Client {
   #conn: HttpConnection | undefined;
-  constructor(readonly port: number, readonly host: string) {}
+  constructor(
+    readonly port: number,
+    readonly host: string,
+    readonly tls?: { caCerts: string[]; hostname: string },
+  ) {}
 
   async request(): Promise<RawResponse> {
-    this.#conn ??= await HttpConnection.open(this.port);
+    this.#conn ??= await HttpConnection.open(this.port, this.tls);
     const res = await this.#conn.request(this.host);
     if (/close/i.test(res.headers.get("connection") ?? "")) this.close();
     return res;
@@ -166,13 +180,13 @@ interface Samples {
 
 /** `total` requests over `connections` client slots; adds to `into`. */
 async function load(
-  target: { port: number; host: string },
+  target: { port: number; host: string; tls?: { caCerts: string[]; hostname: string } },
   options: { total: number; connections: number; warmup: number },
   into: Samples,
 ): Promise<void> {
   const clients = Array.from(
     { length: options.connections },
-    () => new Client(target.port, target.host),
+    () => new Client(target.port, target.host, target.tls),
   );
   // Warm up each connection (and the router's upstream pool).
   for (const c of clients) for (let i = 0; i < options.warmup; i++) await c.request();
@@ -213,20 +227,36 @@ async function main(): Promise<void> {
     { name: "deno", port: deno.port, vhost: "deno.test", servicePort: freePort() },
   ];
   const router = await spawn(["--role", "router", "--backends", JSON.stringify(backends)]);
+  const certDir = await Deno.makeTempDir({ prefix: "tender-bench-router-" });
+  const certs = await makeCerts(certDir);
+  // The TLS router's service ports would clash with the first router's: it has none.
+  const tlsRouter = await spawn([
+    "--role",
+    "router",
+    "--backends",
+    JSON.stringify(backends.map((b) => ({ ...b, servicePort: undefined }))),
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+  ]);
+  const trust = { caCerts: [await Deno.readTextFile(certs.caCert)], hostname: "localhost" };
   try {
-    const targets: [string, number, string][] = backends.flatMap((b) =>
+    type Target = [string, number, string, typeof trust?];
+    const targets: Target[] = backends.flatMap((b) =>
       [
         [`${b.name}_direct`, b.port, "127.0.0.1"],
         [`${b.name}_router_http`, router.port, b.vhost],
+        [`${b.name}_router_https`, tlsRouter.port, b.vhost, trust],
         [`${b.name}_router_tcp`, b.servicePort, "127.0.0.1"],
-      ] as [string, number, string][]
+      ] as Target[]
     );
     const samples = new Map<string, Samples>(
       targets.map(([name]) => [name, { latencies: [], ms: 0 }]),
     );
     for (let round = 0; round < rounds; round++) {
-      for (const [name, port, host] of targets) {
-        await load({ port, host }, {
+      for (const [name, port, host, tls] of targets) {
+        await load({ port, host, tls }, {
           total: Math.ceil(total / rounds),
           connections,
           warmup: round === 0 ? 20 : 2,
@@ -260,12 +290,17 @@ async function main(): Promise<void> {
         console.log(`${name}_p99 ${(r.p99 / direct.p99).toFixed(2)} ratio`);
         console.log(`${name}_throughput ${(r.throughput / direct.throughput).toFixed(2)} ratio`);
       }
+      const http = result(`${b.name}_router_http`), https = result(`${b.name}_router_https`);
+      const name = `${b.name}_router_https_vs_router_http`;
+      console.log(`${name}_p50 ${(https.p50 / http.p50).toFixed(2)} ratio`);
+      console.log(`${name}_p50_added ${(https.p50 - http.p50).toFixed(3)} ms`);
     }
   } finally {
-    for (const { child } of [router, deno]) {
+    for (const { child } of [router, tlsRouter, deno]) {
       child.kill("SIGTERM");
       await child.status;
     }
+    await Deno.remove(certDir, { recursive: true }).catch(() => {});
     if (container) await docker("rm", "-f", container.id).catch(() => {});
   }
 }
