@@ -10,6 +10,8 @@ export const keys = {
   /** A stored version of an app, keyed by its ISO timestamp. */
   appVersion: (appId: string, version: string) => [ROOT, "app_versions", appId, version] as const,
   appVersions: (appId: string) => [ROOT, "app_versions", appId] as const,
+  /** The ids of an app's stored versions, newest first: pruning reads this, not the versions. */
+  appVersionIds: (appId: string) => [ROOT, "app_version_ids", appId] as const,
   /** The current definition of a pod. */
   pod: (podId: string) => [ROOT, "pods", podId] as const,
   pods: () => [ROOT, "pods"] as const,
@@ -23,6 +25,10 @@ export const keys = {
   rootVersion: (version: string, piece: number) => [ROOT, "root_versions", version, piece] as const,
   rootVersionPieces: (version: string) => [ROOT, "root_versions", version] as const,
   rootVersions: () => [ROOT, "root_versions"] as const,
+  /** The stored root versions and their piece counts (`[version, pieces][]`), read at start. */
+  rootVersionIndex: () => [ROOT, "root_version_index"] as const,
+  /** `JournaledStore`'s chunks of large values and its journal. */
+  journal: () => [ROOT, "_store"] as const,
   /** The deployment that holds an app or a pod (absent when none does). */
   lock: (appId: string) => [ROOT, "locks", appId] as const,
   deployment: (id: string) => [ROOT, "deployments", id] as const,

@@ -11,7 +11,7 @@
  * the elected leader on etcd, whose writes are fenced by its leadership). Held values are frozen: change them by copying.
  */
 import { TenderError } from "../../../protocol/mod.ts";
-import type { AtomicWrite, StateStore } from "../../../store/mod.ts";
+import { type AtomicWrite, JournaledStore, type StateStore } from "../../../store/mod.ts";
 import type { App } from "../app/normalize.ts";
 import { readStoredApp } from "../app/parse.ts";
 import type { BackoffState } from "../deployment/backoff.ts";
@@ -115,8 +115,12 @@ export class MarathonStore {
   readonly #kv: StateStore;
   #held: Promise<Held> | undefined;
 
+  /**
+   * `kv` is wrapped in a `JournaledStore`: a deployment of thousands of apps, a deployment record
+   * past 64 KiB or a batch of thousands of instances commits as one atomic write.
+   */
   constructor(kv: StateStore) {
-    this.#kv = kv;
+    this.#kv = new JournaledStore(kv, { root: keys.journal() });
   }
 
   /** The current definition of an app. */
@@ -157,11 +161,29 @@ export class MarathonStore {
 
   /** The stored versions of an app, newest first. */
   async listVersions(appId: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const e of this.#kv.list(keys.appVersions(appId))) {
-      out.push(String(e.key[e.key.length - 1]));
+    return [...(await this.#versionIds([appId])).get(appId) ?? []];
+  }
+
+  /**
+   * The ids of apps' stored versions, newest first, from their index (an app stored before the
+   * index existed: by listing its versions, once, until its next deployment writes the index).
+   */
+  async #versionIds(appIds: readonly string[]): Promise<Map<string, readonly string[]>> {
+    const out = new Map<string, readonly string[]>();
+    const indexes = await this.#kv.getMany(appIds.map((id) => keys.appVersionIds(id)));
+    for (const [i, appId] of appIds.entries()) {
+      const index = indexes[i]?.value;
+      if (Array.isArray(index)) {
+        out.set(appId, index.map(String));
+        continue;
+      }
+      const listed: string[] = [];
+      for await (const e of this.#kv.list(keys.appVersions(appId))) {
+        listed.push(String(e.key[e.key.length - 1]));
+      }
+      out.set(appId, listed.sort().reverse());
     }
-    return out.sort().reverse();
+    return out;
   }
 
   /** One stored version of an app. */
@@ -216,16 +238,19 @@ export class MarathonStore {
     appEntries.forEach((e) => op.check(e));
     lockEntries.forEach((e) => op.check(e));
     for (const holder of holders) await this.#cancelInto(op, holder);
+    const versionIds = await this.#versionIds(change.put.map((a) => a.id));
     for (const app of change.put) {
       op.set(keys.app(app.id), app);
       op.set(keys.appVersion(app.id, app.version ?? ""), app);
       // An app keeps its newest MAX_ROOT_VERSIONS versions. A deployment writes one version of an
       // app at most, and one root version, so these include every version a kept root version
       // names (group rollback finds them).
-      const versions = new Set(await this.listVersions(app.id)).add(app.version ?? "");
-      for (const old of [...versions].sort().reverse().slice(MAX_ROOT_VERSIONS)) {
+      const versions = [...new Set(versionIds.get(app.id)).add(app.version ?? "")].sort()
+        .reverse();
+      for (const old of versions.slice(MAX_ROOT_VERSIONS)) {
         op.delete(keys.appVersion(app.id, old));
       }
+      op.set(keys.appVersionIds(app.id), versions.slice(0, MAX_ROOT_VERSIONS));
     }
     for (const id of change.remove ?? []) op.delete(keys.app(id));
     for (const id of change.deployment.affectedApps) op.set(keys.lock(id), change.deployment.id);
@@ -258,6 +283,7 @@ export class MarathonStore {
       for (let i = 0; i < rootVersions.get(old)!; i++) op.delete(keys.rootVersion(old, i));
       rootVersions.delete(old);
     }
+    op.set(keys.rootVersionIndex(), [...rootVersions.entries()]);
     await this.#commit(op, `deployment ${change.deployment.id}`);
     for (const holder of holders) held.deployments.delete(holder);
     for (const app of change.put) held.apps.set(app.id, frozenApp(app));
@@ -509,9 +535,16 @@ export class MarathonStore {
         const group = frozen(GroupRecordSchema.parse(e.value));
         held.groups.set(group.id, group);
       }
-      for await (const e of this.#kv.list(keys.rootVersions())) {
-        const version = String(e.key[2]);
-        held.rootVersions.set(version, (held.rootVersions.get(version) ?? 0) + 1);
+      const index = (await this.#kv.get(keys.rootVersionIndex())).value;
+      if (Array.isArray(index)) {
+        for (const [version, pieces] of index) {
+          held.rootVersions.set(String(version), Number(pieces));
+        }
+      } else { // a store from before the index: count the pieces
+        for await (const e of this.#kv.list(keys.rootVersions())) {
+          const version = String(e.key[2]);
+          held.rootVersions.set(version, (held.rootVersions.get(version) ?? 0) + 1);
+        }
       }
       for await (const e of this.#kv.list(keys.deployments())) {
         const record = frozenDeployment(e.value);
