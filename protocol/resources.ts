@@ -52,6 +52,10 @@ export function toMilli(value: number): number {
  * already refused disagreeing formats.
  */
 export function resourceMeta(r: Resource): ResourceMeta {
+  if (
+    (r.role === undefined || r.role === "*") && r.disk === undefined &&
+    (r.reservations === undefined || r.reservations.length === 0)
+  ) return UNRESERVED;
   let reservations: Reservation[] = [];
   if (r.reservations && r.reservations.length > 0) {
     reservations = r.reservations.map((x) =>
@@ -112,13 +116,16 @@ export class Resources {
   /** Whether every key is a bare name (no reservation, no volume): the fast path. */
   readonly #plain: boolean;
 
-  private constructor(slots: ReadonlyMap<string, Slot>) {
+  /** `plain` when the caller knows every key is a bare name (else it is found out). */
+  private constructor(slots: ReadonlyMap<string, Slot>, plain?: boolean) {
     this.#slots = slots;
-    let plain = true;
-    for (const [key, slot] of slots) {
-      if (key !== slot.name) {
-        plain = false;
-        break;
+    if (plain === undefined) {
+      plain = true;
+      for (const [key, slot] of slots) {
+        if (key !== slot.name) {
+          plain = false;
+          break;
+        }
       }
     }
     this.#plain = plain;
@@ -157,7 +164,7 @@ export class Resources {
       const milli = toMilli(v);
       if (milli > 0) m.set(name, { name, meta: UNRESERVED, entry: { kind: "SCALAR", milli } });
     }
-    return new Resources(m);
+    return new Resources(m, true);
   }
 
   /** One unreserved ranges resource (`ports`, `[{begin: 31000, end: 32000}]`). */
@@ -223,12 +230,14 @@ export class Resources {
 
   /** Names present, sorted (each once, whatever its reservations). */
   names(): string[] {
+    if (this.#plain) return [...this.#slots.keys()].sort();
     return [...new Set([...this.#slots.values()].map((s) => s.name))].sort();
   }
 
   /** The kind of a named resource, if present. */
   kind(name: string): Kind | undefined {
-    for (const s of this.#named(name)) return s.entry.kind;
+    if (this.#plain) return this.#slots.get(name)?.entry.kind;
+    for (const s of this.#slots.values()) if (s.name === name) return s.entry.kind;
     return undefined;
   }
 
@@ -243,6 +252,10 @@ export class Resources {
 
   /** A scalar in milli-units (0 when absent), summed over reservations. */
   scalarMilli(name: string): number {
+    if (this.#plain) {
+      const e = this.#slots.get(name)?.entry;
+      return e?.kind === "SCALAR" ? e.milli : 0;
+    }
     let milli = 0;
     for (const s of this.#named(name)) if (s.entry.kind === "SCALAR") milli += s.entry.milli;
     return milli;
@@ -250,6 +263,10 @@ export class Resources {
 
   /** The ranges of a named resource (empty when absent), merged over reservations. */
   ranges(name: string): readonly Range[] {
+    if (this.#plain) {
+      const e = this.#slots.get(name)?.entry;
+      return e?.kind === "RANGES" ? e.ranges : [];
+    }
     const all: Range[] = [];
     let parts = 0;
     let only: readonly Range[] = [];
@@ -264,17 +281,16 @@ export class Resources {
 
   /** The items of a set resource (empty when absent), merged over reservations. */
   set(name: string): readonly string[] {
+    if (this.#plain) {
+      const e = this.#slots.get(name)?.entry;
+      return e?.kind === "SET" ? e.items : [];
+    }
     const all: string[] = [];
     for (const s of this.#named(name)) if (s.entry.kind === "SET") all.push(...s.entry.items);
     return normSet(all);
   }
 
   *#named(name: string): Iterable<Slot> {
-    if (this.#plain) {
-      const s = this.#slots.get(name);
-      if (s) yield s;
-      return;
-    }
     for (const s of this.#slots.values()) if (s.name === name) yield s;
   }
 
@@ -286,9 +302,9 @@ export class Resources {
     for (const [key, b] of other.#slots) {
       const a = m.get(key);
       if (!a) m.set(key, b);
-      else m.set(key, { ...a, entry: combine(a.name, a.entry, b.entry, +1) });
+      else m.set(key, { name: a.name, meta: a.meta, entry: combine(a.name, a.entry, b.entry, +1) });
     }
-    return new Resources(m);
+    return new Resources(m, this.#plain && other.#plain);
   }
 
   /** The difference. Throws when `other` is not contained in this. */
@@ -302,9 +318,9 @@ export class Resources {
       const a = m.get(key)!;
       const e = combine(a.name, a.entry, b.entry, -1);
       if (isEmptyEntry(e)) m.delete(key);
-      else m.set(key, { ...a, entry: e });
+      else m.set(key, { name: a.name, meta: a.meta, entry: e });
     }
-    return new Resources(m);
+    return new Resources(m, this.#plain || undefined);
   }
 
   /**
