@@ -39,20 +39,50 @@ export function requestLimits(options: RequestLimitOptions = {}): MiddlewareHand
     if (own === null) return await next();
     const maxBytes = own?.maxBytes ?? options.maxBytes ?? LIMITS.bodyBytes;
     const deadlineMs = own?.deadlineMs ?? options.deadlineMs ?? LIMITS.bodyDeadlineMs;
-    const declared = Number(raw.headers.get("content-length") ?? "0");
+    const length = raw.headers.get("content-length");
+    const declared = Number(length ?? "0");
     if (declared > maxBytes) throw tooLarge(maxBytes, declared);
-    const limited = new AbortController();
+    if (length !== null) {
+      // A declared length bounds the body (the HTTP server reads no further), so only the
+      // deadline is left to watch: the body is read here whole, and the route reads it from
+      // memory. A stream wrapped around every small JSON call cost the master a fifth of its
+      // time per call.
+      c.req.raw = new Request(raw, { body: await readBefore(raw, deadlineMs) });
+      return await next();
+    }
+    const limited = limitedBody(raw.body, { maxBytes, deadlineMs });
     c.req.raw = new Request(raw, {
-      body: limitedBody(raw.body, { maxBytes, deadlineMs, signal: limited.signal }),
+      body: limited.body,
       // @ts-ignore: Deno's RequestInit takes `duplex` for stream bodies; lib.dom lacks it.
       duplex: "half",
     });
     try {
       await next();
     } finally {
-      limited.abort(); // the route has answered: its body deadline no longer runs
+      limited.stop(); // the route has answered: its body deadline no longer runs
     }
   };
+}
+
+/** `request`'s whole body, or a 408 `TenderError` when it has not arrived within `deadlineMs`. */
+async function readBefore(request: Request, deadlineMs: number): Promise<ArrayBuffer> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(notInTime(deadlineMs)), deadlineMs);
+  });
+  const read = request.arrayBuffer();
+  try {
+    return await Promise.race([read, late]);
+  } catch (e) {
+    read.catch(() => {}); // the late read's own failure, once the connection goes
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function notInTime(deadlineMs: number): TenderError {
+  return new TenderError("request_timeout", `Request body not received within ${deadlineMs} ms`);
 }
 
 /** Refuses a request path holding a `.`/`..` segment (plain or encoded) or a control character. */
@@ -83,25 +113,26 @@ function tooLarge(max: number, size?: number): TenderError {
 
 /**
  * `body`, failing once more than `maxBytes` arrive or the whole has not within `deadlineMs`;
- * the deadline stops when `signal` aborts.
+ * `stop()` ends the deadline (a function, not an AbortSignal: aborting one builds a
+ * DOMException with its stack, per request).
  */
 export function limitedBody(
   body: ReadableStream<Uint8Array>,
-  limits: BodyLimits & { signal?: AbortSignal },
-): ReadableStream<Uint8Array> {
+  limits: BodyLimits,
+): { body: ReadableStream<Uint8Array>; stop: () => void } {
   const reader = body.getReader();
   let received = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const stop = () => clearTimeout(timer);
-  limits.signal?.addEventListener("abort", stop, { once: true });
-  return new ReadableStream<Uint8Array>({
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  const limited = new ReadableStream<Uint8Array>({
     start(controller) {
-      if (limits.signal?.aborted) return;
+      if (stopped) return;
       timer = setTimeout(() => {
-        const error = new TenderError(
-          "request_timeout",
-          `Request body not received within ${limits.deadlineMs} ms`,
-        );
+        const error = notInTime(limits.deadlineMs);
         controller.error(error);
         reader.cancel(error).catch(() => {});
       }, limits.deadlineMs);
@@ -133,6 +164,7 @@ export function limitedBody(
       return reader.cancel(reason);
     },
   });
+  return { body: limited, stop };
 }
 
 /** Maps what a route threw to a `TenderError` where it is the client's fault (a malformed URI). */
