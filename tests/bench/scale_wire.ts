@@ -16,6 +16,7 @@
  *
  *   deno run -A --unstable-kv tests/bench/scale_wire.ts [--agents 1000] [--tasks 10000]
  *     [--in-flight 16] [--marathon 100x10] [--no-recovery] [--master-cpu-prof DIR]
+ *     [--idle-seconds 20 [--idle-only]]
  *
  * The issue's size (10,000 agents, 100,000 tasks) is `--agents 10000 --tasks 100000`.
  */
@@ -41,6 +42,8 @@ const args = parseArgs({
     "no-recovery": { type: "boolean", default: false },
     marathon: { type: "string" },
     "master-cpu-prof": { type: "string" },
+    "idle-seconds": { type: "string", default: "0" },
+    "idle-only": { type: "boolean", default: false },
   },
 }).values;
 const AGENTS = Number(args.agents);
@@ -286,6 +289,9 @@ class BenchScheduler {
   }
 }
 
+/** `--idle-only`: the run ends after the idle measure. */
+class Idle extends Error {}
+
 const out = (name: string, value: number, unit: string, digits = 2) =>
   console.log(`scale_wire_${name} ${value.toFixed(digits)} ${unit}`);
 
@@ -302,6 +308,19 @@ try {
   if (master.exited || sim.exited) throw new Error("the master or the sim exited");
   out("agents", AGENTS, "agents", 0);
   out("agents_registered_seconds", (performance.now() - simStarted) / 1000, "s");
+  // `--idle-seconds N`: the master's CPU with every agent connected and nothing to launch (their
+  // heartbeats, its ticks, the dashboard's summary), per second and per agent heartbeat.
+  const idleSeconds = Number(args["idle-seconds"]);
+  if (idleSeconds > 0) {
+    const pid = master.pid!;
+    const idle0 = await cpuMs(pid), t0 = performance.now();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const ms = (await cpuMs(pid)) - idle0, s = (performance.now() - t0) / 1000;
+    out("idle_master_cpu_ms_per_second", ms / s, "ms");
+    // The sim's agents post a HEARTBEAT every third of the master's 15 s heartbeat interval.
+    out("idle_master_cpu_ms_per_heartbeat", ms / (s * AGENTS / 5), "ms", 3);
+    if (args["idle-only"]) throw new Idle();
+  }
 
   // Probes /health every 100 ms during the launch: the master's event-loop stalls show here.
   const probes: number[] = [];
@@ -379,12 +398,14 @@ try {
     out("master_peak_rss_after_recovery_mib", await peakRssMiB(master.pid!), "MiB", 0);
   }
 } catch (e) {
-  // What the processes said last, and how they ended (a master that died says so here).
-  for (const p of [master, sim, ...(marathon ? [marathon.process] : [])]) {
-    const exited = p.exited ? ` (exited: ${JSON.stringify(p.exited)})` : "";
-    console.error(`# ${p.name}${exited}:\n${p.log.join("").split("\n").slice(-15).join("\n")}`);
+  if (!(e instanceof Idle)) {
+    // What the processes said last, and how they ended (a master that died says so here).
+    for (const p of [master, sim, ...(marathon ? [marathon.process] : [])]) {
+      const exited = p.exited ? ` (exited: ${JSON.stringify(p.exited)})` : "";
+      console.error(`# ${p.name}${exited}:\n${p.log.join("").split("\n").slice(-15).join("\n")}`);
+    }
+    throw e;
   }
-  throw e;
 } finally {
   stop.abort();
   await marathon?.kill("SIGKILL");
