@@ -8,6 +8,7 @@ import { Master } from "./core/master.ts";
 import { ClusterMismatchError } from "./core/agents.ts";
 import { StreamHub } from "./http/streams.ts";
 import type { MasterStore } from "./store/master_store.ts";
+import { agentFilesWarning, openFilesLimit } from "../protocol/file_limit.ts";
 
 /** A running master: its core, store, streams and timers. */
 export class MasterRuntime {
@@ -39,6 +40,9 @@ export class MasterRuntime {
   readonly #listeners: ((changes: readonly Change[]) => void)[] = [];
   readonly #allocationListeners: ((seconds: number) => void)[] = [];
   #closed = false;
+  /** The open-files limit (read once) and whether the master warned it is near. */
+  readonly #fileLimit = openFilesLimit();
+  #warnedFiles = false;
 
   private constructor(
     deps: { store: MasterStore; clock: Clock; ids: Ids; authorizer?: Authorizer },
@@ -136,6 +140,13 @@ export class MasterRuntime {
         const id = this.core.subscribeAgent(call, streamId, ip, principal);
         this.agents.bind(streamId, id);
       });
+      const warning = this.#warnedFiles
+        ? undefined
+        : agentFilesWarning(this.core.ctx.agentConnections.size, this.#fileLimit);
+      if (warning) {
+        this.#warnedFiles = true;
+        console.error(JSON.stringify({ level: "warn", msg: warning }));
+      }
     } catch (e) {
       this.agents.close("", { streamId });
       if (e instanceof ClusterMismatchError) {

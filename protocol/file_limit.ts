@@ -32,3 +32,18 @@ export function fileLimitWarning(limit: number | undefined): string | undefined 
     `addresses; one holds at most 256 waiting) leave new ones unanswered until some close; ` +
     `raise the hard limit (ulimit -Hn; LimitNOFILE=65536 in a systemd unit)`;
 }
+
+/** Descriptors a master keeps spare beyond its agents' streams (calls, frameworks, the UI). */
+export const SPARE_FILES = 4096;
+
+/**
+ * A warning when `agents` connected agents leave fewer than `SPARE_FILES` of `limit` open files:
+ * each agent holds one stream open at the master, and its calls come on top.
+ */
+export function agentFilesWarning(agents: number, limit: number | undefined): string | undefined {
+  if (limit === undefined || agents + SPARE_FILES <= limit) return undefined;
+  return `${agents} agents are connected, each holding a stream (an open file) at this master; ` +
+    `its open-files limit of ${limit} leaves fewer than ${SPARE_FILES} for their calls, ` +
+    `frameworks and clients, and the master stops when none is left: raise the hard limit ` +
+    `(ulimit -Hn; LimitNOFILE= in a systemd unit) above agents + ${SPARE_FILES}`;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fileLimitWarning, openFilesLimit } from "./file_limit.ts";
+import { agentFilesWarning, fileLimitWarning, openFilesLimit } from "./file_limit.ts";
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -17,4 +17,13 @@ Deno.test("fileLimitWarning() names a low limit and the remedy; says nothing of 
   assert.match(fileLimitWarning(1024)!, /Open files are limited to 1024: .*LimitNOFILE=65536/);
   assert.equal(fileLimitWarning(1_048_576), undefined);
   assert.equal(fileLimitWarning(undefined), undefined);
+});
+
+Deno.test("agentFilesWarning() speaks once agents leave too few spare files", () => {
+  assert.equal(agentFilesWarning(10_000, 20_000), undefined);
+  assert.match(
+    agentFilesWarning(16_000, 20_000)!,
+    /16000 agents are connected.*limit of 20000 leaves fewer than 4096/,
+  );
+  assert.equal(agentFilesWarning(16_000, undefined), undefined);
 });
