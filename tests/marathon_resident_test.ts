@@ -4,17 +4,19 @@
  * (examples/apps/counter-volume.json) appends a line to its persistent volume each time it
  * starts: the count grows across a kill and an agent restart on the same agent and volume, the
  * reservation stays in the master's state while the app is suspended, and deleting the app
- * destroys the volume and frees the reservation.
+ * destroys the volume and frees the reservation. With the process containerizer (a plain
+ * command), and with Docker (the busybox test image; ignored, visibly, where no Docker answers).
  */
 import assert from "node:assert/strict";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { Cluster, killProcessTasks, waitFor } from "./support/cluster.ts";
+import { ensureTestImage, IMAGE, noDocker, removeContainersOf } from "./docker_helpers.ts";
 import { call, type Json } from "./support/marathon_api.ts";
 
 const ROLE = "stateful";
 const APP = "/stateful/counter";
 
-Deno.test("a Marathon resident app keeps its volume's data across kills, agent restarts and suspension, and frees it when deleted", async () => {
+async function residentApp(containerizer: "process" | "docker"): Promise<void> {
   const cluster = await Cluster.start();
   const workDir = await Deno.makeTempDir({ prefix: "marathon-resident-e2e-" });
   const marathon = await startMarathon({
@@ -27,7 +29,7 @@ Deno.test("a Marathon resident app keeps its volume's data across kills, agent r
   try {
     const agent = await cluster.addAgent([
       "--containerizer",
-      "process",
+      containerizer,
       "--resources",
       "cpus:2;mem:1024;disk:1024;ports:[31000-31099]",
     ]);
@@ -35,9 +37,15 @@ Deno.test("a Marathon resident app keeps its volume's data across kills, agent r
     const info = await call(`${marathon.url}/v2/info`);
     assert.equal(info.json.marathon_config.mesos_role, ROLE);
 
-    const body = JSON.parse(
+    const example = JSON.parse(
       await Deno.readTextFile(new URL("../examples/apps/counter-volume.json", import.meta.url)),
     );
+    const body = containerizer === "process" ? example : {
+      ...example,
+      // The volume is at data/ in the sandbox, mounted at $MESOS_SANDBOX in the container.
+      cmd: `cd "$MESOS_SANDBOX" && ${example.cmd}`,
+      container: { ...example.container, type: "DOCKER", docker: { image: IMAGE } },
+    };
     const created = await call(`${marathon.url}/v2/apps`, "POST", body);
     assert.equal(created.status, 201, JSON.stringify(created.json));
 
@@ -88,6 +96,7 @@ Deno.test("a Marathon resident app keeps its volume's data across kills, agent r
     // The agent dies with its tasks and comes back: same agent, same reservation, same data.
     await agent.kill("SIGKILL");
     await killProcessTasks(`${cluster.root}/agent-0`);
+    await removeContainersOf(marathon.driver.frameworkId);
     agent.start();
     const third = await running(second.id);
     assert.equal(third.slaveId, first.slaveId);
@@ -133,9 +142,33 @@ Deno.test("a Marathon resident app keeps its volume's data across kills, agent r
     const state = await cluster.state();
     const fw = state.frameworks.find((f: Json) => f.id === marathon.driver.frameworkId);
     assert.equal((fw?.tasks ?? []).length, 0);
+  } catch (e) {
+    // What Marathon, the master and the agent saw, for a failure's report.
+    const tasks = await call(`${marathon.url}/v2/apps${APP}/tasks`).catch(() => undefined);
+    const fws = await cluster.state().then((s) => s.frameworks, () => undefined);
+    console.error(JSON.stringify({ tasks: tasks?.json, frameworks: fws }, null, 1).slice(0, 8000));
+    console.error(cluster.agents[0]?.log.slice(-40).join(""));
+    throw e;
   } finally {
+    const frameworkId = marathon.driver.frameworkId;
     await marathon.stop();
+    await removeContainersOf(frameworkId);
     await cluster.stop();
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
+}
+
+Deno.test(
+  "a Marathon resident app keeps its volume's data across kills, agent restarts and suspension, and frees it when deleted",
+  () => residentApp("process"),
+);
+
+Deno.test({
+  name:
+    "a Marathon resident Docker app keeps its volume's data across kills and agent restarts (needs Docker)",
+  ignore: noDocker,
+  fn: async () => {
+    await ensureTestImage();
+    await residentApp("docker");
+  },
 });
