@@ -51,6 +51,7 @@ async function withResident(
     service: MarathonService;
     store: MarathonStore;
     clock: FakeClock;
+    kv: DenoKvStore;
   }) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "marathon-resident-" });
@@ -71,7 +72,7 @@ async function withResident(
     role: "ads",
   });
   try {
-    await fn({ scheduler, driver: new FakeDriver(), service, store, clock });
+    await fn({ scheduler, driver: new FakeDriver(), service, store, clock, kv });
   } finally {
     await scheduler.settled();
     events.close();
@@ -222,5 +223,22 @@ Deno.test("MarathonScheduler rolls a resident app's new config out onto the same
     assert.equal(after!.version, changed.version);
     await updated(scheduler, driver, status(next.task_id.value, "TASK_RUNNING"));
     assert.deepEqual(await store.listDeployments(), [], "the restart finished");
+  });
+});
+
+Deno.test("A resident instance's reservation is read back from the store by the next Marathon", async () => {
+  await withResident(async ({ scheduler, driver, service, store, kv }) => {
+    await service.createApp(APP);
+    await scheduler.offers(driver, [fresh("n1")]);
+    const task = launched(driver.accepted[0]!.operations);
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_RUNNING"));
+    await updated(scheduler, driver, status(task.task_id.value, "TASK_FAILED"));
+    const [stored] = await store.listInstances("/pg");
+    const [read] = await new MarathonStore(kv).listInstances("/pg");
+    assert.equal(read!.condition, "Reserved");
+    assert.equal(read!.incarnation, 1);
+    assert.deepEqual(read!.reservation, stored!.reservation);
+    assert.equal(read!.reservation?.state, "Suspended");
+    assert.equal(read!.agentId, "a-n1");
   });
 });
