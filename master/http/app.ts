@@ -18,11 +18,12 @@ import {
 } from "../../protocol/mod.ts";
 import { requestLimits } from "../../protocol/http_limits.ts";
 import { parseJson } from "../../protocol/limits.ts";
+import { jsonStream } from "../../protocol/json_stream.ts";
 import { principalOf, ServerSecurity } from "../../security/mod.ts";
 import type { MasterRuntime } from "../runtime.ts";
 import type { MasterContext } from "../core/context.ts";
 import { type AuthenticationSwitches, MASTER_CHALLENGE, requireCredentials } from "./auth.ts";
-import { masterState, operatorView, type Visibility } from "./state_json.ts";
+import { masterStateStreamed, operatorView, type Visibility } from "./state_json.ts";
 import { legacyRoleRoutes, ROLE_CALLS, roleCall } from "./operator_roles.ts";
 import { legacyMasterRoutes, MASTER_CALLS, masterCall } from "./operator_calls.ts";
 import {
@@ -200,9 +201,16 @@ export function masterApp(
   legacyMasterRoutes(app, runtime, { security, switches, self: options.self });
   legacyReservationRoutes(app, runtime, { security, switches });
 
+  // Streamed: the task lists are taken at once, each task written as the client reads.
   const state = async (c: Context) =>
-    c.json(
-      await runtime.read((m) => masterState(m.ctx, visibility(security, principalOf(c), m.ctx))),
+    c.body(
+      jsonStream(
+        await runtime.read((m) =>
+          masterStateStreamed(m.ctx, visibility(security, principalOf(c), m.ctx))
+        ),
+      ),
+      200,
+      { "Content-Type": "application/json" },
     );
   for (const path of ["/master/state", "/master/state.json", "/state", "/state.json"]) {
     app.get(path, state);

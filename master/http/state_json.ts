@@ -1,5 +1,6 @@
 /** The Mesos-shaped views of the master's books: `/master/state` (v0) and operator GET_* (v1). */
 import { isTerminalState, reservationViews, Resources } from "../../protocol/mod.ts";
+import { lazyArray } from "../../protocol/json_stream.ts";
 import type { MasterContext } from "../core/context.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
 import { executorIdOf } from "../core/records.ts";
@@ -122,13 +123,20 @@ function agentJson(ctx: MasterContext, books: Ledger, agent: AgentRecord) {
   };
 }
 
-/** A framework in `/master/state`; `removedTime` (ms) for one in `completed_frameworks`. */
-function frameworkJson(
+/** How a task list is written: shaped now, or taken now and shaped as it is streamed. */
+type TaskList<L> = (records: TaskRecord[]) => L;
+
+/**
+ * A framework in `/master/state`; `removedTime` (ms) for one in `completed_frameworks`; its task
+ * lists as `shaped` writes them.
+ */
+function frameworkJson<L>(
   ctx: MasterContext,
   books: Ledger,
   f: FrameworkRecord,
-  removedTime?: number,
-  view: Visibility = SEE_ALL,
+  shaped: TaskList<L>,
+  removedTime: number | undefined,
+  view: Visibility,
 ) {
   const tasks = removedTime === undefined ? ctx.tasksOfFramework(f.id).filter(view.task) : [];
   const connected = ctx.frameworkConnections.has(f.id);
@@ -154,10 +162,11 @@ function frameworkJson(
     used_resources: flat(sum(books.used.framework, f.id)),
     offered_resources: flat(sum(books.offered.framework, f.id)),
     resources: flat(sum(books.used.framework, f.id).add(sum(books.offered.framework, f.id))),
-    tasks: tasks.filter((t) => t.state !== "TASK_UNREACHABLE").map(taskJson),
-    unreachable_tasks: tasks.filter((t) => t.state === "TASK_UNREACHABLE").map(taskJson),
-    completed_tasks: ctx.completedTasks.filter((t) => t.frameworkId === f.id && view.task(t))
-      .map(taskJson),
+    tasks: shaped(tasks.filter((t) => t.state !== "TASK_UNREACHABLE")),
+    unreachable_tasks: shaped(tasks.filter((t) => t.state === "TASK_UNREACHABLE")),
+    completed_tasks: shaped(
+      ctx.completedTasks.filter((t) => t.frameworkId === f.id && view.task(t)),
+    ),
     offers: ctx.offers.forFramework(f.id).map((o) => ({
       id: o.id,
       framework_id: o.frameworkId,
@@ -172,6 +181,18 @@ function frameworkJson(
 
 /** `GET /master/state`, shaped as Mesos renders it. */
 export function masterState(ctx: MasterContext, view: Visibility = SEE_ALL) {
+  return stateWith(ctx, view, (records) => records.map(taskJson));
+}
+
+/**
+ * `masterState` for `jsonStream`: the task lists are taken now (the records as they are) and each
+ * task shaped as it is written — the same bytes, never one string or object of every task.
+ */
+export function masterStateStreamed(ctx: MasterContext, view: Visibility = SEE_ALL) {
+  return stateWith(ctx, view, (records) => lazyArray(records, taskJson));
+}
+
+function stateWith<L>(ctx: MasterContext, view: Visibility, shaped: TaskList<L>) {
   const agents = [...ctx.agents.values()];
   const books = ledger(ctx);
   return {
@@ -200,10 +221,10 @@ export function masterState(ctx: MasterContext, view: Visibility = SEE_ALL) {
     slaves: agents.map((a) => agentJson(ctx, books, a)),
     recovered_slaves: [],
     frameworks: [...ctx.frameworks.values()].filter(view.framework).map((f) =>
-      frameworkJson(ctx, books, f, undefined, view)
+      frameworkJson(ctx, books, f, shaped, undefined, view)
     ),
     completed_frameworks: ctx.completedFrameworks.filter((c) => view.framework(c.framework)).map(
-      (c) => frameworkJson(ctx, books, c.framework, c.removedTime, view),
+      (c) => frameworkJson(ctx, books, c.framework, shaped, c.removedTime, view),
     ),
     orphan_tasks: [],
     unregistered_frameworks: [],
