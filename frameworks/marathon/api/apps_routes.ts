@@ -7,6 +7,7 @@ import type { DeploymentResult, MarathonService } from "../service/marathon_serv
 import { appInfo, taskJson } from "../service/views.ts";
 import { type KillResult, killTasks } from "../service/kill_tasks.ts";
 import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
+import { jsonStream, lazyArray } from "../../../protocol/json_stream.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { parseLabelSelector } from "./label_selector.ts";
 import { appPath, body, clientIp, embeds, flag } from "./request.ts";
@@ -69,9 +70,9 @@ export function appsRoutes(
       who.canView(a.id) && (id === undefined || a.id.toLowerCase().includes(id)) &&
       (cmd === undefined || (a.cmd ?? "").toLowerCase().includes(cmd)) && select(a.labels)
     );
-    return c.json({
-      apps: await Promise.all(apps.map((a) => info(a, e.has("tasks") || e.has("failures")))),
-    });
+    // Streamed: each app's info is built as the client reads (10,000 apps are not one string).
+    const embedTasks = e.has("tasks") || e.has("failures");
+    return streamed(c, { apps: lazyArray(apps, (a) => info(a, embedTasks)) });
   });
 
   api.post("/v2/apps", async (c) => {
@@ -203,9 +204,12 @@ export function appsRoutes(
       (wanted.size === 0 || (wanted.has("running") && i.condition === "Running") ||
         (wanted.has("staging") && (i.condition === "Staging" || i.condition === "Starting")));
     // App tasks only: a pod's are shown by /v2/pods/{id}::status.
-    const tasks = (await store.listInstances()).filter((i) => !i.tasks && keep(i)).map((i) =>
-      taskJson(apps.get(i.appId), i)
-    );
-    return c.json({ tasks });
+    const tasks = (await store.listInstances()).filter((i) => !i.tasks && keep(i));
+    return streamed(c, { tasks: lazyArray(tasks, (i) => taskJson(apps.get(i.appId), i)) });
   });
+}
+
+/** A 200 whose JSON body is written as the client reads it (`jsonStream`). */
+function streamed(c: Context, value: unknown): Response {
+  return c.body(jsonStream(value), 200, { "Content-Type": "application/json" });
 }

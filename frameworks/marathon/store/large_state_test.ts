@@ -8,6 +8,9 @@ import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
 import { DenoKvStore, EtcdConnection, type StateStore } from "../../../store/mod.ts";
 import { EtcdCluster, hasEtcd } from "../../../tests/support/etcd_cluster.ts";
 import { marathonApi } from "../api/api.ts";
+import { storedAppInfo } from "../api/apps_routes.ts";
+import { instance } from "../deployment/testing.ts";
+import { taskJson } from "../service/views.ts";
 import { EventBus } from "../events/event_bus.ts";
 import { status, updated, withScheduler } from "../scheduler/testing.ts";
 import { offer } from "../scheduler/testing.ts";
@@ -115,6 +118,33 @@ Deno.test("10,000 apps in one root version: created, listed, kept across a resta
       assert.equal((await store.getRootVersion(version))?.apps.length, 10_000);
       const group = await (await request(`/v2/groups/many`)).json();
       assert.equal(group.apps.length, 10_000);
+    });
+  });
+});
+
+Deno.test("GET /v2/apps and /v2/tasks stream the bytes one string would hold", async () => {
+  await onKv(async (backend) => {
+    await withApiOn(backend, async (request, store) => {
+      const r = await request("/v2/groups/s", "PUT", { apps: apps(1_000, 100) });
+      assert.equal(r.status, 200);
+      const listed = await store.listApps();
+      await store.addInstances(listed.slice(0, 500).flatMap((a) => [instance(a), instance(a)]));
+      const answer = await request("/v2/apps?embed=apps.tasks");
+      assert.equal(answer.headers.get("content-type"), "application/json");
+      const expected = JSON.stringify({
+        apps: await Promise.all(
+          listed.map((a) => storedAppInfo(store, a, { tasks: true, lastTaskFailure: true })),
+        ),
+      });
+      assert.equal(await answer.text(), expected);
+      const tasks = await request("/v2/tasks");
+      const byId = new Map(listed.map((a) => [a.id, a]));
+      assert.equal(
+        await tasks.text(),
+        JSON.stringify({
+          tasks: (await store.listInstances()).map((i) => taskJson(byId.get(i.appId), i)),
+        }),
+      );
     });
   });
 });

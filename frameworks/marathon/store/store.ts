@@ -10,7 +10,7 @@
  * commit order. The store must therefore be the only writer of its records (one Marathon per work dir, or
  * the elected leader on etcd, whose writes are fenced by its leadership). Held values are frozen: change them by copying.
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { checkRecordSize, TenderError } from "../../../protocol/mod.ts";
 import { type AtomicWrite, JournaledStore, type StateStore } from "../../../store/mod.ts";
 import type { App } from "../app/normalize.ts";
 import { readStoredApp } from "../app/parse.ts";
@@ -213,6 +213,9 @@ export class MarathonStore {
    * the versionstamp read here and against locks (409 unless `force`, which cancels the holder).
    */
   async startDeployment(change: DeploymentChange): Promise<void> {
+    // An app stays one record (its tasks must fit the master's task records); what a deployment
+    // writes together (thousands of apps, the deployment, the root version) has no such limit.
+    for (const app of change.put) checkRecordSize(`App '${app.id}'`, app);
     const held = await this.#load();
     const ids = [...new Set([...change.put.map((a) => a.id), ...(change.remove ?? [])])];
     const appEntries = await this.#kv.getMany(ids.map((id) => keys.app(id)));
@@ -327,6 +330,7 @@ export class MarathonStore {
    * cancels the holder). Apps and pods share one id space.
    */
   async startPodDeployment(change: PodDeploymentChange): Promise<void> {
+    if (change.put) checkRecordSize(`Pod '${change.put.id}'`, change.put);
     const held = await this.#load();
     const id = change.put?.id ?? change.remove ?? "";
     const [pod, app, lock] = await this.#kv.getMany([keys.pod(id), keys.app(id), keys.lock(id)]);
