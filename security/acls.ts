@@ -168,6 +168,15 @@ export class Acls {
   }
 
   /**
+   * Whether everyone may do `action` to everything: no rule names the action and the default
+   * allows it. Lets a caller skip filtering item by item (the catalog's per-caller view).
+   */
+  allowsAll(action: AclAction): boolean {
+    if ((this.#rules.get(action) ?? []).length > 0) return false;
+    return !DENIED_UNLESS_ALLOWED.has(action) && this.#permissive;
+  }
+
+  /**
    * Whether `principal` (undefined: unauthenticated) may do `action` to `object` (undefined:
    * to any object, as when asking "may this principal drain agents at all").
    */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import {
+  Acls,
   authenticate,
   basicHeader,
   ClientSecurity,
@@ -197,4 +198,15 @@ Deno.test("ClientSecurity.fetch adds Authorization unless the request has one", 
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("Acls.allowsAll() is true only with no rule for the action and a permissive default", () => {
+  assert.equal(Acls.open().allowsAll("view_tasks"), true);
+  assert.equal(Acls.open().allowsAll("mount_host_paths"), false, "never open by default");
+  const ruled = parseAcls(JSON.stringify({
+    view_tasks: [{ principals: { values: ["ops"] }, users: { type: "ANY" } }],
+  }));
+  assert.equal(ruled.allowsAll("view_tasks"), false);
+  assert.equal(ruled.allowsAll("view_frameworks"), true);
+  assert.equal(parseAcls(JSON.stringify({ permissive: false })).allowsAll("view_tasks"), false);
 });
