@@ -75,6 +75,11 @@ async function readBefore(request: Request, deadlineMs: number): Promise<ArrayBu
     return await Promise.race([read, late]);
   } catch (e) {
     read.catch(() => {}); // the late read's own failure, once the connection goes
+    // The client went away mid-body (an aborted call): a 400 nobody reads, not an "unhandled"
+    // error logged with its stack for each (under load, many).
+    if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.UnexpectedEof) {
+      throw badRequest("The request body ended before its declared Content-Length");
+    }
     throw e;
   } finally {
     clearTimeout(timer);

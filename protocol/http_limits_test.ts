@@ -109,3 +109,22 @@ Deno.test("a chunked body is counted as it is read (413) and has the deadline to
     assert.match(ok, /got abc/);
   });
 });
+
+Deno.test("a body cut short by the client is a 400 (not an unhandled error)", async () => {
+  await withServer(async (port) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(
+        new TextEncoder().encode("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"),
+      );
+      await conn.closeWrite();
+      const buf = new Uint8Array(4096);
+      const n = await conn.read(buf);
+      const answer = n === null ? "" : new TextDecoder().decode(buf.subarray(0, n));
+      assert.match(answer, /^HTTP\/1\.1 400/);
+      assert.match(answer, /ended before its declared Content-Length/);
+    } finally {
+      conn.close();
+    }
+  });
+});
