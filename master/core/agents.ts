@@ -14,6 +14,7 @@ import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
 import { markDrainedIfEmpty } from "./maintenance.ts";
 import { rescindOffer } from "./offers.ts";
+import { reregisteredTotal } from "./reservations.ts";
 import type { AgentRecord, TaskRecord } from "./records.ts";
 import { withStatus } from "./records.ts";
 
@@ -95,9 +96,10 @@ export function subscribeAgent(
     ctx.outbox.push({ to: "close_agent", agentId: id, streamId: old.streamId });
   }
   for (const offer of ctx.offers.forAgent(id)) rescindOffer(ctx, offer);
+  const total = reregisteredTotal(existing?.info.resources, request.info.resources);
   const record: AgentRecord = {
     id,
-    info: { ...request.info, id: { value: id } },
+    info: { ...request.info, resources: total.resources, id: { value: id } },
     ip: request.ip ?? existing?.ip,
     ...(request.scheme === "https" ? { scheme: "https" as const } : {}),
     ...(request.principal ?? existing?.principal) === undefined
@@ -128,6 +130,12 @@ export function subscribeAgent(
       ...(ctx.clusterId === undefined ? {} : { cluster_id: ctx.clusterId }),
     },
   });
+  if (total.resend) {
+    ctx.sendToAgent(id, {
+      type: "CHECKPOINT_RESOURCES",
+      checkpoint_resources: { resources: total.resend.toMesos() },
+    });
+  }
   reconcileAgentTasks(ctx, id, request.tasks);
   ctx.wantAllocation(id);
   return id;

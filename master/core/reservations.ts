@@ -6,14 +6,16 @@
  * (`to`) on one agent; the allocator's books, the agent's record and the agent's checkpointed
  * resources (sent as CHECKPOINT_RESOURCES) change together.
  */
-import type { ResourceMeta } from "../../protocol/mod.ts";
+import type { Resource, ResourceMeta } from "../../protocol/mod.ts";
 import {
+  applyCheckpointed,
   badRequest,
   checkpointedOf,
   isTerminalState,
   pathIdProblem,
   reservedRole,
   Resources,
+  sourceMeta,
   TenderError,
 } from "../../protocol/mod.ts";
 import { type AclAction, forbidden } from "../../security/mod.ts";
@@ -261,6 +263,31 @@ function checkQuotaLimits(ctx: MasterContext, conversions: readonly Conversion[]
 /** The `role\0id` of every persistent volume in an agent's total. */
 export function volumeKeys(total: Resources): Set<string> {
   return new Set(total.persistentVolumes().map((v) => `${v.role}\u0000${v.id}`));
+}
+
+/**
+ * The total a re-registering agent gets, and the checkpointed resources to send it: the master's
+ * view of dynamic reservations and volumes wins (Mesos' master re-sends its checkpointed
+ * resources to a re-registering agent), because a CHECKPOINT_RESOURCES can be lost to a dropped
+ * connection after the operation was acknowledged. The agent's `--resources` stay the base. When
+ * that base cannot hold the master's view (an agent refuses to start with `--resources` short of
+ * its own checkpoint, so only another agent's store under this id could), the agent's is taken.
+ */
+export function reregisteredTotal(
+  known: readonly Resource[] | undefined,
+  reported: readonly Resource[],
+): { resources: Resource[]; resend?: Resources } {
+  const agentTotal = Resources.fromMesos(reported);
+  if (known === undefined) return { resources: [...reported] };
+  const ours = checkpointedOf(Resources.fromMesos(known));
+  const theirs = checkpointedOf(agentTotal);
+  if (ours.equals(theirs)) return { resources: [...reported] };
+  const base = agentTotal.subtract(theirs).add(theirs.withMeta(sourceMeta));
+  try {
+    return { resources: applyCheckpointed(base, ours).toMesos(), resend: ours };
+  } catch {
+    return { resources: [...reported] };
+  }
 }
 
 /**

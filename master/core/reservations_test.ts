@@ -425,3 +425,47 @@ Deno.test("operator reservations may not take a role past its quota limit (409);
     /invalid role "a\/..\/b"/,
   );
 });
+
+Deno.test("an agent that missed a CHECKPOINT_RESOURCES gets the master's reservations back when it re-registers", () => {
+  const h = harness();
+  const agent = h.addAgent("cpus:4;mem:1024;disk:1000");
+  h.master.operateOnAgent(agent, {
+    ops: [
+      { type: "RESERVE", resources: Resources.fromMesos(reserved("cpus:2;disk:100", "ads")) },
+      { type: "CREATE", resources: Resources.fromMesos([volume(100, "ads", "v1")]) },
+    ],
+    principal: undefined,
+  });
+  h.flush();
+  const resubscribe = (resources: Resource[], stream: string) => {
+    h.master.subscribeAgent({
+      type: "SUBSCRIBE",
+      subscribe: {
+        agent_info: { id: { value: agent }, hostname: "h1", port: 5051, resources, attributes: [] },
+        tasks: [],
+      },
+    }, stream);
+    h.flush();
+  };
+  // The connection dropped as the checkpoint was sent: the agent comes back with its old total.
+  const before = h.sent.length;
+  resubscribe(Resources.parse("cpus:4;mem:1024;disk:1000").toMesos(), "as2");
+  const stored = total(h, agent);
+  assert.equal(stored.reserved("ads").scalar("cpus"), 2, "the acknowledged reservation is kept");
+  assert.equal(stored.unreserved().scalar("cpus"), 2);
+  assert.deepEqual(stored.persistentVolumes().map((v) => v.id), ["v1"]);
+  assert.equal(h.master.ctx.allocator.totalOf(agent)!.reserved("ads").scalar("cpus"), 2);
+  const resent = h.sent.slice(before).flatMap((o) =>
+    o.to === "agent" && o.event.type === "CHECKPOINT_RESOURCES" ? [o.event] : []
+  );
+  assert.equal(resent.length, 1, "the agent is told the master's checkpointed resources");
+  const told = Resources.fromMesos(resent[0]!.checkpoint_resources.resources);
+  assert.equal(told.scalar("cpus"), 2);
+  assert.deepEqual(told.persistentVolumes().map((v) => v.id), ["v1"]);
+  // An agent that agrees is not told again.
+  const agreed = h.sent.length;
+  resubscribe(stored.toMesos(), "as3");
+  assert.ok(
+    !h.sent.slice(agreed).some((o) => o.to === "agent" && o.event.type === "CHECKPOINT_RESOURCES"),
+  );
+});
