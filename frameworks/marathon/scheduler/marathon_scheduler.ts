@@ -161,15 +161,13 @@ export class MarathonScheduler implements Scheduler {
       const launches: typeof planned = [];
       const tasks: TaskInfo[] = [];
       for (const l of planned) {
-        try {
-          const values = await this.#secretValues(l.app);
-          tasks.push(toTaskInfo(l.app, l.instance.instanceId, l.match, values));
-          launches.push(l);
-        } catch (e) {
-          this.#d.events.publish("deployment_step_failure", {
-            reason: `launch of ${l.app.id} failed: ${e instanceof Error ? e.message : String(e)}`,
-          });
-        }
+        const task = await this.#withSecrets(
+          l.app,
+          (values) => toTaskInfo(l.app, l.instance.instanceId, l.match, values),
+        );
+        if (!task) continue;
+        tasks.push(task);
+        launches.push(l);
       }
       if (launches.length === 0) {
         await driver.decline([offerId], { refuse_seconds: 1 });
@@ -197,19 +195,16 @@ export class MarathonScheduler implements Scheduler {
       const launches: typeof planned = [];
       const operations: Operation[] = [];
       for (const l of planned) {
-        try {
-          const values = await this.#secretValues(l.pod);
-          const group = toTaskGroup(l.pod, l.instance.instanceId, l.match, values);
-          operations.push({
-            type: "LAUNCH_GROUP",
-            launch_group: { executor: group.executor, task_group: { tasks: group.tasks } },
-          });
-          launches.push(l);
-        } catch (e) {
-          this.#d.events.publish("deployment_step_failure", {
-            reason: `launch of ${l.pod.id} failed: ${e instanceof Error ? e.message : String(e)}`,
-          });
-        }
+        const group = await this.#withSecrets(
+          l.pod,
+          (values) => toTaskGroup(l.pod, l.instance.instanceId, l.match, values),
+        );
+        if (!group) continue;
+        operations.push({
+          type: "LAUNCH_GROUP",
+          launch_group: { executor: group.executor, task_group: { tasks: group.tasks } },
+        });
+        launches.push(l);
       }
       if (launches.length === 0) {
         await driver.decline([offerId], { refuse_seconds: 1 });
@@ -251,16 +246,13 @@ export class MarathonScheduler implements Scheduler {
       const operations: Operation[] = [];
       const launches: typeof planned = [];
       for (const l of planned) {
-        try {
-          const values = await this.#secretValues(l.app);
-          const task = toTaskInfo(l.app, l.instance.instanceId, l.match, values);
-          operations.push(...l.operations, { type: "LAUNCH", launch: { task_infos: [task] } });
-          launches.push(l);
-        } catch (e) {
-          this.#d.events.publish("deployment_step_failure", {
-            reason: `launch of ${l.app.id} failed: ${e instanceof Error ? e.message : String(e)}`,
-          });
-        }
+        const task = await this.#withSecrets(
+          l.app,
+          (values) => toTaskInfo(l.app, l.instance.instanceId, l.match, values),
+        );
+        if (!task) continue;
+        operations.push(...l.operations, { type: "LAUNCH", launch: { task_infos: [task] } });
+        launches.push(l);
       }
       if (launches.length === 0) {
         await driver.decline([offerId], { refuse_seconds: 1 });
@@ -287,6 +279,25 @@ export class MarathonScheduler implements Scheduler {
           reason: `launch failed: ${String(e)}`,
         });
       }
+    }
+  }
+
+  /**
+   * What `build` makes of an app's or a pod's secret values, decrypted here, per launch, into
+   * the TaskInfos only (never stored); undefined, with a deployment_step_failure saying why, when
+   * they cannot be had.
+   */
+  async #withSecrets<T>(
+    owner: SecretOwner & { id: string },
+    build: (values: Map<string, string>) => T,
+  ): Promise<T | undefined> {
+    try {
+      return build(await this.#secretValues(owner));
+    } catch (e) {
+      this.#d.events.publish("deployment_step_failure", {
+        reason: `launch of ${owner.id} failed: ${e instanceof Error ? e.message : String(e)}`,
+      });
+      return undefined;
     }
   }
 
