@@ -48,10 +48,15 @@ export interface ServeOptions {
   /** Shuts the server down when aborted. */
   signal?: AbortSignal;
   /**
-   * How long a connection may wait for a request's headers, after opening or after its previous
-   * response (default: `--http-header-timeout`, else 10 s; 0: no bound).
+   * How long a new connection may wait for its first request's headers (default:
+   * `--http-header-timeout`, else 10 s; 0: no bound, idle ones included).
    */
   headerTimeoutMs?: number;
+  /**
+   * How long a kept-alive connection may wait for its next request after a response (default:
+   * the larger of the header timeout and 120 s, longer than clients keep idle connections).
+   */
+  idleTimeoutMs?: number;
   /** How many connections one client address may hold waiting (default 256). */
   waitingPerAddress?: number;
 }
@@ -80,6 +85,7 @@ export async function serveHttp(
 ): Promise<ListeningServer> {
   const waiting = new WaitingConnections({
     timeoutMs: options.headerTimeoutMs ?? defaultHeaderTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
     perAddress: options.waitingPerAddress,
   });
   if (options.tls) return await serveHttps(options, options.tls, handler, waiting);

@@ -250,3 +250,37 @@ Deno.test("serveHttp() over TLS sends a response streamed in several writes with
     }
   });
 });
+
+Deno.test("serveHttp() gives a kept-alive connection the idle timeout after a response, not the header timeout", async () => {
+  const server = await serveHttp(
+    { hostname: "127.0.0.1", port: 0, headerTimeoutMs: 300, idleTimeoutMs: 1500 },
+    () => new Response("ok"),
+  );
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const request = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const answer = async () => {
+    let text = "";
+    const buf = new Uint8Array(4096);
+    while (!text.includes("\r\n\r\nok")) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error(`closed after ${JSON.stringify(text)}`);
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return text;
+  };
+  try {
+    await conn.write(request);
+    assert.match(await answer(), /^HTTP\/1.1 200/);
+    // Idle for longer than the header timeout: a client's pool reuses such a connection.
+    await new Promise((r) => setTimeout(r, 700));
+    await conn.write(request);
+    assert.match(await answer(), /^HTTP\/1.1 200/);
+    const after = await closedWithin(conn, 10_000);
+    assert.ok(after >= 1200, `closed after ${after} ms idle, before the idle timeout`);
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed by the server */ }
+    await server.shutdown();
+  }
+});

@@ -1,9 +1,12 @@
 /**
  * Bounds the connections a server holds that carry no request: a connection must finish a
- * request's headers within `timeoutMs` of being opened or of its previous response ending (Go's
- * `ReadHeaderTimeout`, nginx's `client_header_timeout`), or it is closed. A kept-alive connection
- * left idle for that long is closed too (the server cannot tell idle from half-sent: Deno's HTTP
- * layer reads the bytes). One client address holds at most `perAddress` such connections; past
+ * request's headers within `timeoutMs` of being opened (Go's `ReadHeaderTimeout`, nginx's
+ * `client_header_timeout`), or it is closed. After a response, a kept-alive connection gets
+ * `idleTimeoutMs` (Go's `IdleTimeout`, nginx's `keepalive_timeout`) for its next request's
+ * headers: the server cannot tell idle from half-sent (Deno's HTTP layer reads the bytes), and the
+ * idle bound must outlast clients' own pools (hyper's, under Deno's fetch, and Go's keep idle
+ * connections 90 s), or a client reusing a connection just as the server closes it sees its
+ * request fail. One client address holds at most `perAddress` such connections; past
  * that its oldest is closed, so one client cannot take every file descriptor. Connections with a
  * request in progress (event streams, slow uploads: `requestLimits` bounds those) are never
  * closed here.
@@ -21,8 +24,13 @@ export interface ConnectionSlot {
 
 /** Options of `WaitingConnections`. */
 export interface WaitingConnectionsOptions {
-  /** How long a connection may wait for a request's headers; 0 turns the bound off. */
+  /** How long a new connection may wait for a request's headers; 0 turns the bounds off. */
   timeoutMs: number;
+  /**
+   * How long a kept-alive connection may wait after a response (default: the larger of
+   * `timeoutMs` and 120 s).
+   */
+  idleTimeoutMs?: number;
   /** How many waiting connections one client address may hold (default 256). */
   perAddress?: number;
 }
@@ -33,11 +41,14 @@ interface Entry {
   active: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   closed: boolean;
+  /** A response has ended on it: it waits as a kept-alive connection. */
+  served: boolean;
 }
 
 /** The waiting connections of one server. */
 export class WaitingConnections {
   readonly #timeoutMs: number;
+  readonly #idleTimeoutMs: number;
   readonly #perAddress: number;
   /** Waiting connections by address, oldest first. */
   readonly #byAddress = new Map<string, Set<Entry>>();
@@ -49,6 +60,7 @@ export class WaitingConnections {
 
   constructor(options: WaitingConnectionsOptions) {
     this.#timeoutMs = options.timeoutMs;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 120_000);
     this.#perAddress = options.perAddress ?? 256;
   }
 
@@ -59,7 +71,14 @@ export class WaitingConnections {
 
   /** A new connection from `address`; `close` ends it. */
   open(address: string, close: () => void): ConnectionSlot {
-    const entry: Entry = { address, close, active: 0, timer: undefined, closed: false };
+    const entry: Entry = {
+      address,
+      close,
+      active: 0,
+      timer: undefined,
+      closed: false,
+      served: false,
+    };
     this.#wait(entry);
     return {
       busy: () => {
@@ -67,6 +86,7 @@ export class WaitingConnections {
       },
       idle: () => {
         entry.active = Math.max(0, entry.active - 1);
+        entry.served = true;
         if (entry.active === 0 && !entry.closed) this.#wait(entry);
       },
       gone: () => {
@@ -89,7 +109,7 @@ export class WaitingConnections {
     entry.timer = setTimeout(() => {
       this.timedOut++;
       this.#close(entry);
-    }, this.#timeoutMs);
+    }, entry.served ? this.#idleTimeoutMs : this.#timeoutMs);
     let same = this.#byAddress.get(entry.address);
     if (!same) this.#byAddress.set(entry.address, same = new Set());
     same.add(entry);
