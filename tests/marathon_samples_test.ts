@@ -144,6 +144,14 @@ function declaredSources(body: unknown): string[] {
   });
 }
 
+/**
+ * Whether a sample holds a resident app (persistent volumes): Marathon 1.9+ takes those only
+ * when it registers with a role other than `*`, as DC/OS' Marathon does (`slave_public`).
+ */
+function hasPersistentVolumes(body: unknown): boolean {
+  return JSON.stringify(body).includes('"persistent":');
+}
+
 const secretsKey = await importSecretsKey("cd".repeat(32));
 /** The value of every secret a sample declares: a Docker config (what `/pullconfig` holds). */
 const PULL_CONFIG = '{"auths": {"registry.example.com": {"auth": "dTpw"}}}';
@@ -196,7 +204,7 @@ Deno.test({
             assert.equal(res.status, created, JSON.stringify(answer));
             assert.ok(res.headers.get("marathon-deployment-id"));
           }
-        }, { secretsKey }));
+        }, { secretsKey, ...(hasPersistentVolumes(body) ? { role: "slave_public" } : {}) }));
     }
   },
 });

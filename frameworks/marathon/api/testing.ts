@@ -24,6 +24,8 @@ export async function withApi(
   more: Pick<MarathonApiDeps, "security" | "realm" | "frameworkLoss" | "metrics"> & {
     /** Keep secrets under this key (`/v2/secrets`, apps' `secrets`). */
     secretsKey?: CryptoKey;
+    /** The role Marathon registers with (`--mesos-role`; default `*`). */
+    role?: string;
   } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "marathon-api-" });
@@ -31,7 +33,7 @@ export async function withApi(
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const events = new EventBus(clock);
   const store = new MarathonStore(kv);
-  const { secretsKey, ...deps } = more;
+  const { secretsKey, role, ...deps } = more;
   const secrets = secretsKey ? new SecretStore(kv, secretsKey, clock) : undefined;
   const service = new MarathonService({
     store,
@@ -39,6 +41,7 @@ export async function withApi(
     ids: new SequentialIds(),
     events,
     ...(secrets ? { secrets } : {}),
+    ...(role ? { role } : {}),
   });
   const api = marathonApi({
     service,
