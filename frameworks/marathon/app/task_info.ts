@@ -31,9 +31,12 @@ export interface OfferMatch {
   taskId?: string;
 }
 
-/** The Mesos task id of an instance's first task (`<instanceId>._app.1`). */
-export function taskIdFor(instanceId: string): string {
-  return `${instanceId}._app.1`;
+/**
+ * The Mesos task id of an instance's task: `<instanceId>._app.<incarnation>`, the first being 1
+ * (a resident instance's relaunches count up).
+ */
+export function taskIdFor(instanceId: string, incarnation = 1): string {
+  return `${instanceId}._app.${incarnation}`;
 }
 
 /**

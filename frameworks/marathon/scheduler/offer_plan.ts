@@ -86,21 +86,11 @@ export function planLaunches(input: OfferPlanInput): OfferPlan {
           reasons.set(app.id, [...(reasons.get(app.id) ?? []), fit.reason]);
           continue;
         }
-        const instanceId = instanceIdFor(app.id, input.uuid());
-        const instance: Instance = {
-          instanceId,
-          taskId: taskIdFor(instanceId),
-          appId: app.id,
-          version: configVersion(app),
-          condition: "Provisioned",
-          goal: "Running",
-          agentId: offer.agent_id.value,
-          hostname: offer.hostname,
-          attributes: offer.attributes,
+        const instance = provisionedInstance(app, offer, {
+          instanceId: instanceIdFor(app.id, input.uuid()),
           hostPorts: fit.hostPorts,
-          stagedAt: input.now,
-          since: input.now,
-        };
+          now: input.now,
+        });
         launches.push({
           offerId: offer.id.value,
           app,
@@ -138,5 +128,27 @@ export function planLaunches(input: OfferPlanInput): OfferPlan {
     reasons,
     capped,
     awaitingKills,
+  };
+}
+
+/** A new instance of `app` about to launch its first task on `offer`. */
+export function provisionedInstance(
+  app: App,
+  offer: Offer,
+  at: { instanceId: string; hostPorts: number[]; now: number },
+): Instance {
+  return {
+    instanceId: at.instanceId,
+    taskId: taskIdFor(at.instanceId),
+    appId: app.id,
+    version: configVersion(app),
+    condition: "Provisioned",
+    goal: "Running",
+    agentId: offer.agent_id.value,
+    hostname: offer.hostname,
+    attributes: offer.attributes,
+    hostPorts: at.hostPorts,
+    stagedAt: at.now,
+    since: at.now,
   };
 }

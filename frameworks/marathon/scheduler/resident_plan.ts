@@ -18,10 +18,11 @@ import {
 import type { App } from "../app/normalize.ts";
 import { instanceIdFor, safePath } from "../app/path_id.ts";
 import { persistentVolumesOf, reservedDisk } from "../app/resident.ts";
-import type { OfferMatch } from "../app/task_info.ts";
+import { type OfferMatch, taskIdFor } from "../app/task_info.ts";
 import { configVersion, reconcileApp } from "../deployment/reconcile.ts";
 import { type Instance, isActive, type LocalVolume } from "../model/instance.ts";
 import { matchOffer, spreadOrder } from "../placement/offer_matcher.ts";
+import { provisionedInstance } from "./offer_plan.ts";
 
 /** Marathon's reservation label naming the framework that reserved. */
 export const FRAMEWORK_ID_LABEL = "marathon_framework_id";
@@ -177,7 +178,7 @@ function relaunch(app: App, i: Instance, offer: Offer, input: ResidentPlanInput)
   const resources = reservedFor(offer, input.frameworkId, i.instanceId);
   const instance: Instance = {
     ...i,
-    taskId: `${i.instanceId}._app.${incarnation}`,
+    taskId: taskIdFor(i.instanceId, incarnation),
     incarnation,
     version: configVersion(app),
     condition: "Provisioned",
@@ -269,19 +270,8 @@ function reserveAndLaunch(
   const role = offer.allocation_info?.role;
   const taskResources = reserved.subtract(forVolumes).add(created);
   const instance: Instance = {
-    instanceId,
-    taskId: `${instanceId}._app.1`,
+    ...provisionedInstance(app, offer, { instanceId, hostPorts: fit.hostPorts, now: input.now }),
     incarnation: 1,
-    appId: app.id,
-    version: configVersion(app),
-    condition: "Provisioned",
-    goal: "Running",
-    agentId: offer.agent_id.value,
-    hostname: offer.hostname,
-    attributes: offer.attributes,
-    hostPorts: fit.hostPorts,
-    stagedAt: input.now,
-    since: input.now,
     reservation: { volumes, state: "New", role: input.role },
   };
   return {
