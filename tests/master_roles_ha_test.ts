@@ -36,7 +36,11 @@ Deno.test({
       const other = (old + 1) % cluster.masterUrls.length;
       const standby = cluster.masterUrls[other]!;
       // A leader can be elected before every other master listens.
-      await waitFor("the standby to answer", () => cluster.health(other), 60_000);
+      // Until a standby has read who leads it answers 503 (as Mesos' "no leader elected").
+      await waitFor("the standby to know the leader", async () => {
+        const h = await cluster.health(other);
+        return h?.leader !== undefined && h?.leader !== null;
+      }, 60_000);
       const redirected = await operator(standby, { type: "GET_QUOTA" });
       assert.equal(redirected.status, 307, "a standby sends operator calls to the leader");
       for (
