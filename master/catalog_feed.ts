@@ -5,12 +5,12 @@
 import type { Clock } from "../protocol/mod.ts";
 import type { CatalogTask } from "./discovery/mod.ts";
 import { CatalogStore, catalogTaskOf, CatalogUpdater } from "./discovery/mod.ts";
-import type { MasterRuntime } from "./runtime.ts";
+import type { MasterService } from "./runtime.ts";
 
 /** Follows the runtime's commits; returns the catalog it keeps. */
-export function feedCatalog(runtime: MasterRuntime, clock: Clock): CatalogStore {
+export function feedCatalog(runtime: MasterService, clock: Clock): CatalogStore {
   const store = new CatalogStore();
-  const ctx = runtime.core.ctx;
+  const ctx = runtime.view;
   const tasks = (): CatalogTask[] => {
     const out: CatalogTask[] = [];
     for (const t of ctx.tasks.values()) {

@@ -21,7 +21,7 @@ import { discoveryRoutes, startDnsServer } from "./discovery/mod.ts";
 import { marathonApps, metronomeJobs, mountDashboard } from "./dashboard/mod.ts";
 import { masterApp } from "./http/app.ts";
 import { HttpMetrics, mountMasterMetrics } from "./metrics/mod.ts";
-import { MasterRuntime } from "./runtime.ts";
+import { MasterRuntime, type MasterService } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
 import { DenoKvStore } from "../store/mod.ts";
 import {
@@ -37,7 +37,8 @@ import { catalogViewer } from "./http/catalog_view.ts";
 
 export { Master, type Snapshot } from "./core/master.ts";
 export { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
-export { MasterRuntime } from "./runtime.ts";
+export { MasterRuntime, type MasterService } from "./runtime.ts";
+export type { MasterView } from "./core/master_view.ts";
 export { type AuthenticationSwitches, credentialsRequired, MASTER_REALM } from "./http/auth.ts";
 
 /** How to start a master. Durations in milliseconds. */
@@ -85,8 +86,8 @@ export interface MountExtras {
   slots: StreamSlots;
 }
 
-/** Adds routes to the master's app. */
-export type Mount = (app: Hono, runtime: MasterRuntime, extras: MountExtras) => void;
+/** Adds routes to the master's app; the runtime reads the books read-only. */
+export type Mount = (app: Hono, runtime: MasterService, extras: MountExtras) => void;
 
 /** `/metrics` (Prometheus text) and the dashboard at `/`. */
 export function standardMount(marathonUrl?: string, jobsUrl?: string): Mount {

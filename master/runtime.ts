@@ -4,14 +4,23 @@
  */
 import type { AgentCall, Call, Clock, Ids } from "../protocol/mod.ts";
 import type { Authorizer, Change, MasterOptions, Outgoing } from "./core/context.ts";
-import { Master } from "./core/master.ts";
+import { Master, type MasterOperations } from "./core/master.ts";
+import type { MasterView } from "./core/master_view.ts";
 import { ClusterMismatchError } from "./core/agents.ts";
 import { StreamHub } from "./http/streams.ts";
 import type { MasterStore } from "./store/master_store.ts";
 import { agentFilesWarning, openFilesLimit } from "../protocol/file_limit.ts";
 
+/**
+ * A runtime as the HTTP, dashboard and metrics layers hold it: the books read-only (`view`,
+ * `read()`), every change through a core operation (`operator()`, the scheduler and agent
+ * calls). Only `main`-style assembly and tests reach `core`.
+ */
+export type MasterService = Omit<MasterRuntime, "core">;
+
 /** A running master: its core, store, streams and timers. */
 export class MasterRuntime {
+  /** The core itself: for assembly and tests; the serving layers get a `MasterService`. */
   readonly core: Master;
   /**
    * The cluster the store belongs to; `created` when this start began it on an empty store — a
@@ -180,14 +189,19 @@ export class MasterRuntime {
   }
 
   /** An operator call that changes state (DRAIN_AGENT, REACTIVATE_AGENT); resolves once durable. */
-  operator(op: (master: Master) => void): Promise<void> {
+  operator(op: (master: MasterOperations) => void): Promise<void> {
     return this.#run(() => op(this.core));
   }
 
+  /** The books as they are now, read-only (metrics, streams that follow commits). */
+  get view(): MasterView {
+    return this.core.view;
+  }
+
   /** Reads the books (for state endpoints) after pending work has settled. */
-  async read<T>(fn: (master: Master) => T): Promise<T> {
+  async read<T>(fn: (view: MasterView) => T): Promise<T> {
     await this.#flushing;
-    return fn(this.core);
+    return fn(this.core.view);
   }
 
   /** Stops timers and closes every stream. The store is the caller's to close. */

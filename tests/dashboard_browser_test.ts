@@ -33,7 +33,7 @@ Deno.test({
         intervalMs: 500,
         // A stand-in for Marathon until it is attached: one app made of the "web" tasks.
         apps: () => {
-          const tasks = [...runtime.core.ctx.tasks.values()].filter((x) =>
+          const tasks = [...runtime.view.tasks.values()].filter((x) =>
             x.info.name.startsWith("web")
           );
           const running = tasks.filter((x) => x.state === "TASK_RUNNING").length;

@@ -5,7 +5,7 @@
  */
 import type { Hono } from "hono";
 import { type RunningAgent, startAgent } from "../agent/mod.ts";
-import { type MasterRuntime, type RunningMaster, startMaster } from "../master/mod.ts";
+import { type MasterService, type RunningMaster, startMaster } from "../master/mod.ts";
 import { taskInfo } from "../mod.ts";
 import type { Offer } from "../protocol/mod.ts";
 import { waitFor } from "./support/cluster.ts";
@@ -23,7 +23,7 @@ export class OpsCluster {
 
   /** Starts the master (with `mount`) in a new temp dir. */
   static async start(
-    mount?: (app: Hono, runtime: MasterRuntime) => void,
+    mount?: (app: Hono, runtime: MasterService) => void,
   ): Promise<OpsCluster> {
     const dir = await Deno.makeTempDir({ prefix: "tender-ops-" });
     const master = await startMaster({ port: 0, workDir: `${dir}/master`, mount });
@@ -41,7 +41,7 @@ export class OpsCluster {
       containerizer: "process",
       log: () => {},
     });
-    await waitFor("agent registered", () => this.master.runtime.core.ctx.agents.size === 1);
+    await waitFor("agent registered", () => this.master.runtime.view.agents.size === 1);
     return this.agent;
   }
 

@@ -11,6 +11,7 @@ import type { MaintenanceBooks, MaintenanceRecord } from "./machines.ts";
 import { emptyMaintenance } from "./machines.ts";
 import type { QuotaRecord, WeightRecord } from "./roles.ts";
 import { taskKey } from "./records.ts";
+import type { MasterView } from "./master_view.ts";
 
 /** A record to write to or delete from the store. */
 export type Change =
@@ -101,8 +102,11 @@ export interface Counters {
   invalidCalls: number;
 }
 
-/** Everything the master's core operations share. */
-export class MasterContext {
+/**
+ * Everything the master's core operations share. Readers outside the core get it as a read-only
+ * `MasterView`.
+ */
+export class MasterContext implements MasterView {
   readonly agents = new Map<string, AgentRecord>();
   readonly frameworks = new Map<string, FrameworkRecord>();
   readonly removedFrameworks = new Set<string>();

@@ -18,6 +18,7 @@ import {
 } from "../../protocol/mod.ts";
 import { kill } from "./calls.ts";
 import type { MasterContext } from "./context.ts";
+import type { MasterView } from "./master_view.ts";
 import {
   type InverseOfferAnswer,
   machineKey,
@@ -257,7 +258,7 @@ function inverseOffer(
  * GET_MAINTENANCE_STATUS: draining machines with each framework's answer (UNKNOWN while its
  * inverse offer is outstanding), and the machines down.
  */
-export function maintenanceStatus(ctx: MasterContext) {
+export function maintenanceStatus(ctx: MasterView) {
   const down = new Set(ctx.maintenance.record.down.map(machineKey));
   const pending = new Map<string, Map<string, number>>();
   for (const io of ctx.maintenance.inverseOffers.values()) {

@@ -17,6 +17,7 @@ import {
 } from "./calls.ts";
 import type { Authorizer, Change, MasterOptions, Outgoing } from "./context.ts";
 import { MasterContext } from "./context.ts";
+import type { MasterView } from "./master_view.ts";
 import { disconnect, expireFailovers, subscribe, teardown } from "./frameworks.ts";
 import {
   disconnectAgent,
@@ -57,6 +58,12 @@ export interface Snapshot {
   maintenance?: MaintenanceRecord;
 }
 
+/**
+ * The core as an operator call sees it inside `MasterRuntime.operator()`: named operations and
+ * the read-only `view`; not the books themselves, nor the shell's `recover`/`drain`.
+ */
+export type MasterOperations = Omit<Master, "ctx" | "recover" | "drain">;
+
 /** The master core. One instance per master process; not thread-safe (the shell serialises). */
 export class Master {
   readonly ctx: MasterContext;
@@ -67,6 +74,11 @@ export class Master {
 
   get id(): string {
     return this.ctx.masterId;
+  }
+
+  /** The books, read-only (what the HTTP, dashboard and metrics layers get). */
+  get view(): MasterView {
+    return this.ctx;
   }
 
   /**

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { badRequest, Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "./context.ts";
+import type { MasterView } from "./master_view.ts";
 
 /** The scalar names a quota may name, as Mesos 1.9 allows. */
 export const QUOTA_RESOURCES = ["cpus", "mem", "disk", "gpus"] as const;
@@ -48,12 +49,12 @@ export function roleNameProblem(role: string): string | undefined {
 }
 
 /** The weight of a role: what UPDATE_WEIGHTS set, else `--weights`, else 1. */
-export function roleWeight(ctx: MasterContext, role: string): number {
+export function roleWeight(ctx: MasterView, role: string): number {
   return ctx.weights.get(role) ?? ctx.options.weights[role] ?? 1;
 }
 
 /** Every role with a weight other than the default, by name. */
-export function roleWeights(ctx: MasterContext): WeightRecord[] {
+export function roleWeights(ctx: MasterView): WeightRecord[] {
   const all = new Map(Object.entries(ctx.options.weights));
   for (const [role, weight] of ctx.weights) all.set(role, weight);
   return [...all].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([role, weight]) => ({
@@ -149,7 +150,7 @@ export function updateQuota(
 }
 
 /** Every quota, by role name. */
-export function quotas(ctx: MasterContext): QuotaRecord[] {
+export function quotas(ctx: MasterView): QuotaRecord[] {
   return [...ctx.quotas.values()].sort((a, b) => a.role < b.role ? -1 : a.role > b.role ? 1 : 0);
 }
 

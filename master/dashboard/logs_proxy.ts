@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { badRequest, isPlainHost, TenderError } from "../../protocol/mod.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 
 /** The query the proxy accepts and forwards. */
 export const LogQuerySchema = z.object({
@@ -32,7 +32,7 @@ function hostPort(host: string, port: number, scheme: string): string {
  * framework's; undefined when the master knows no such task (only `ANY` rules match then).
  */
 export function sandboxUser(
-  ctx: MasterContext,
+  ctx: MasterView,
   agentId: string,
   taskId: string,
 ): string | undefined {
@@ -51,7 +51,7 @@ export function sandboxUser(
  * containers', not the agent's, and any address with URL syntax in it is dropped, so a crafted
  * registration cannot turn the proxy into a fetcher of arbitrary URLs (SSRF).
  */
-export function agentAddresses(ctx: MasterContext, agentId: string, _taskId: string): string[] {
+export function agentAddresses(ctx: MasterView, agentId: string, _taskId: string): string[] {
   const agent = ctx.agents.get(agentId);
   if (!agent) throw new TenderError("not_found", `Agent "${agentId}" is unknown to the master`);
   const { hostname, port } = agent.info;

@@ -15,7 +15,7 @@
 import type { Context, Hono } from "hono";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
-import type { MasterRuntime } from "../runtime.ts";
+import type { MasterService } from "../runtime.ts";
 import { CapacityHistory } from "./capacity_history.ts";
 import { agentAddresses, fetchTaskLogs, parseLogQuery, sandboxUser } from "./logs_proxy.ts";
 import type { JobSummary } from "./metronome_jobs.ts";
@@ -78,7 +78,7 @@ function readStatic(): Map<string, string> {
 /** Serves the dashboard at `/` and `/dashboard/*` on the master's app. */
 export function mountDashboard(
   app: Hono,
-  runtime: MasterRuntime,
+  runtime: MasterService,
   options: DashboardOptions = {},
 ): MountedDashboard {
   const files = readStatic();
@@ -91,8 +91,8 @@ export function mountDashboard(
     options.security
       ? visibleSummary(
         summary,
-        runtime.core.ctx,
-        visibility(options.security, principal, runtime.core.ctx),
+        runtime.view,
+        visibility(options.security, principal, runtime.view),
       )
       : summary;
   const send = (c: ReadableStreamDefaultController<Uint8Array>, event: string, data: unknown) => {
@@ -107,7 +107,7 @@ export function mountDashboard(
       options.apps ? Promise.resolve(options.apps()).catch(() => null) : null,
       options.jobs ? Promise.resolve(options.jobs()).catch(() => null) : null,
     ]);
-    return await runtime.read((m) => dashboardSummary(m.ctx, apps, jobs));
+    return await runtime.read((m) => dashboardSummary(m, apps, jobs));
   };
 
   let busy = false;
@@ -210,9 +210,9 @@ export function mountDashboard(
       options.security?.authorize(
         "access_sandboxes",
         principalOf(c),
-        sandboxUser(m.ctx, agentId, taskId),
+        sandboxUser(m, agentId, taskId),
       );
-      return agentAddresses(m.ctx, agentId, taskId);
+      return agentAddresses(m, agentId, taskId);
     });
     return await fetchTaskLogs(bases, {
       taskId,

@@ -1,6 +1,6 @@
 /** The dashboard's view of the master's books: one JSON document, pushed every second. */
 import { isTerminalState } from "../../protocol/mod.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 import type { FrameworkRecord, TaskRecord } from "../core/records.ts";
 import type { JobSummary } from "./metronome_jobs.ts";
 import { addMesos, agentBooks, type Amounts, clusterBooks } from "../metrics/mod.ts";
@@ -96,7 +96,7 @@ function usage(b: { total: Amounts; used: Amounts; offered: Amounts }): Record<
  */
 export function visibleSummary<S extends DashboardSummary>(
   summary: S,
-  ctx: MasterContext,
+  ctx: MasterView,
   view: { framework(f: FrameworkRecord): boolean; task(t: TaskRecord): boolean },
 ): S {
   const framework = (id: string) =>
@@ -121,7 +121,7 @@ export function visibleSummary<S extends DashboardSummary>(
 
 /** Builds the summary from the books; `apps` comes from a service framework when one is attached. */
 export function dashboardSummary(
-  ctx: MasterContext,
+  ctx: MasterView,
   apps: AppSummary[] | null = null,
   jobs: JobSummary[] | null = null,
 ): DashboardSummary {

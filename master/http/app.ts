@@ -20,8 +20,8 @@ import { requestLimits } from "../../protocol/http_limits.ts";
 import { parseJson } from "../../protocol/limits.ts";
 import { jsonStream } from "../../protocol/json_stream.ts";
 import { principalOf, ServerSecurity } from "../../security/mod.ts";
-import type { MasterRuntime } from "../runtime.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterService } from "../runtime.ts";
+import type { MasterView } from "../core/master_view.ts";
 import { type AuthenticationSwitches, MASTER_CHALLENGE, requireCredentials } from "./auth.ts";
 import { masterStateStreamed, operatorView, type Visibility } from "./state_json.ts";
 import { legacyRoleRoutes, ROLE_CALLS, roleCall } from "./operator_roles.ts";
@@ -65,7 +65,7 @@ export interface MasterAppSecurity {
 
 /** Builds the hono app over a running master. */
 export function masterApp(
-  runtime: MasterRuntime,
+  runtime: MasterService,
   options: {
     middleware?: MiddlewareHandler[];
     self?: string;
@@ -144,7 +144,7 @@ export function masterApp(
         );
       }
       const release = slots.acquire(clientAddress(c));
-      const view = await runtime.read((m) => visibility(security, principal, m.ctx));
+      const view = await runtime.read((m) => visibility(security, principal, m));
       const events = await operatorEvents.subscribe(view).catch((e) => {
         release();
         throw e;
@@ -171,7 +171,7 @@ export function masterApp(
           m.reactivateAgent(agentId);
         } else {
           const frameworkId = call.teardown.framework_id.value;
-          const framework = m.ctx.frameworks.get(frameworkId);
+          const framework = m.view.frameworks.get(frameworkId);
           if (!framework) throw badRequest(`No framework found with ID "${frameworkId}"`);
           const owner = framework.info.principal;
           if (!security.allows("teardown_frameworks", principal, owner)) {
@@ -191,7 +191,7 @@ export function masterApp(
     }
     requireCredentials(c, security, switches.httpReadonly);
     const view = await runtime.read((m) =>
-      operatorView(m.ctx, type, visibility(security, principal, m.ctx))
+      operatorView(m, type, visibility(security, principal, m))
     );
     if (view === undefined) throw badRequest(`Unsupported operator call type "${type}"`);
     return c.json(view);
@@ -205,9 +205,7 @@ export function masterApp(
   const state = async (c: Context) =>
     c.body(
       jsonStream(
-        await runtime.read((m) =>
-          masterStateStreamed(m.ctx, visibility(security, principalOf(c), m.ctx))
-        ),
+        await runtime.read((m) => masterStateStreamed(m, visibility(security, principalOf(c), m))),
       ),
       200,
       { "Content-Type": "application/json" },
@@ -234,7 +232,7 @@ export function masterApp(
 export function visibility(
   security: ServerSecurity,
   principal: string | undefined,
-  ctx: MasterContext,
+  ctx: MasterView,
 ): Visibility {
   return {
     framework: (f) => security.acls.allows("view_frameworks", principal, f.info.user),

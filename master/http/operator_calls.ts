@@ -14,10 +14,10 @@ import {
 } from "../../protocol/mod.ts";
 import { badRequest } from "../../protocol/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 import { roleWeight } from "../core/roles.ts";
 import { mesosMetricsSnapshot } from "../metrics/mod.ts";
-import type { MasterRuntime } from "../runtime.ts";
+import type { MasterService } from "../runtime.ts";
 import { type AuthenticationSwitches, requireCredentials } from "./auth.ts";
 import { callType, parseBody } from "./call_body.ts";
 import { VERSION } from "./state_json.ts";
@@ -52,7 +52,7 @@ export interface MasterCallOptions {
 /** Answers a call of `MASTER_CALLS` (`body` already read as JSON). */
 export async function masterCall(
   c: Context,
-  runtime: MasterRuntime,
+  runtime: MasterService,
   options: MasterCallOptions & { body: unknown },
 ): Promise<Response> {
   const { security, switches } = options;
@@ -68,7 +68,7 @@ export async function masterCall(
       return c.body(null, 200);
     }
     case "GET_ROLES": {
-      const roles = await runtime.read((m) => rolesView(m.ctx)).then((all) =>
+      const roles = await runtime.read((m) => rolesView(m)).then((all) =>
         all.filter((r) => security.acls.allows("view_roles", principal, r.name))
       );
       return c.json({
@@ -90,14 +90,14 @@ export async function masterCall(
       return c.json({
         type: "GET_FLAGS",
         get_flags: {
-          flags: Object.entries(await runtime.read((m) => flagsView(m.ctx, options)))
+          flags: Object.entries(await runtime.read((m) => flagsView(m, options)))
             .map(([name, value]) => ({ name, value })),
         },
       });
     case "GET_MASTER":
       return c.json({
         type: "GET_MASTER",
-        get_master: await runtime.read((m) => masterInfo(m.ctx, options)),
+        get_master: await runtime.read((m) => masterInfo(m, options)),
       });
     case "GET_METRICS": {
       // The snapshot is read from the books at once: any timeout is met (a negative one refused).
@@ -107,7 +107,7 @@ export async function masterCall(
           "Failed to validate master::Call: 'get_metrics.timeout' must not be negative",
         );
       }
-      const snapshot = await runtime.read((m) => mesosMetricsSnapshot(m.ctx));
+      const snapshot = await runtime.read((m) => mesosMetricsSnapshot(m));
       return c.json({
         type: "GET_METRICS",
         get_metrics: {
@@ -131,7 +131,7 @@ export interface RoleView {
  * Every role the master knows of — subscribed by a framework, running tasks, holding offers,
  * given a weight or a quota — with its weight (`roleWeight`), frameworks and resources.
  */
-export function rolesView(ctx: MasterContext): RoleView[] {
+export function rolesView(ctx: MasterView): RoleView[] {
   const roles = new Map<string, RoleView>();
   const role = (name: string) => {
     let r = roles.get(name);
@@ -172,7 +172,7 @@ const secs = (ms: number) => `${ms / 1000}secs`;
  * otherwise), as strings. Only settings: no secret, key or credential is ever among them.
  */
 export function flagsView(
-  ctx: MasterContext,
+  ctx: MasterView,
   options: Pick<MasterCallOptions, "security" | "switches">,
 ): Record<string, string> {
   const o = ctx.options;
@@ -197,7 +197,7 @@ export function flagsView(
 }
 
 /** GET_MASTER's body: `master_info`, `start_time` and `elected_time` (seconds, as Mesos). */
-export function masterInfo(ctx: MasterContext, options: Pick<MasterCallOptions, "self">) {
+export function masterInfo(ctx: MasterView, options: Pick<MasterCallOptions, "self">) {
   const url = options.self === undefined ? undefined : new URL(options.self);
   const hostname = url?.hostname ?? ctx.options.hostname;
   const port = url?.port ? Number(url.port) : ctx.options.port;
@@ -224,13 +224,13 @@ function ipv4Number(ip: string): number {
 }
 
 /** `/roles`, `/flags`, `/metrics/snapshot` (and under `/master/`), Mesos' v0 JSON. */
-export function legacyMasterRoutes(app: Hono, runtime: MasterRuntime, options: MasterCallOptions) {
+export function legacyMasterRoutes(app: Hono, runtime: MasterService, options: MasterCallOptions) {
   const { security, switches } = options;
   for (const prefix of ["", "/master"]) {
     app.get(`${prefix}/roles`, async (c) => {
       requireCredentials(c, security, switches.httpReadonly);
       const principal = principalOf(c);
-      const roles = (await runtime.read((m) => rolesView(m.ctx)))
+      const roles = (await runtime.read((m) => rolesView(m)))
         .filter((r) => security.acls.allows("view_roles", principal, r.name));
       return c.json({
         roles: roles.map((r) => ({
@@ -246,11 +246,11 @@ export function legacyMasterRoutes(app: Hono, runtime: MasterRuntime, options: M
     app.get(`${prefix}/flags`, async (c) => {
       requireCredentials(c, security, switches.httpReadonly);
       security.authorize("view_flags", principalOf(c));
-      return c.json({ flags: await runtime.read((m) => flagsView(m.ctx, options)) });
+      return c.json({ flags: await runtime.read((m) => flagsView(m, options)) });
     });
   }
   app.get("/metrics/snapshot", async (c) => {
     requireCredentials(c, security, switches.httpReadonly);
-    return c.json(await runtime.read((m) => mesosMetricsSnapshot(m.ctx)));
+    return c.json(await runtime.read((m) => mesosMetricsSnapshot(m)));
   });
 }

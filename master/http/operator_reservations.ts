@@ -17,7 +17,7 @@ import {
 } from "../../protocol/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import type { ResourceOperationType } from "../core/reservations.ts";
-import type { MasterRuntime } from "../runtime.ts";
+import type { MasterService } from "../runtime.ts";
 import { type AuthenticationSwitches, requireCredentials } from "./auth.ts";
 import { parseBody } from "./call_body.ts";
 
@@ -61,7 +61,7 @@ export interface ReservationCallOptions {
 /** Answers a call of `RESERVATION_CALLS` (`body` already read as JSON): 202 once durable. */
 export async function reservationCall(
   c: Context,
-  runtime: MasterRuntime,
+  runtime: MasterService,
   options: ReservationCallOptions & { body: unknown },
 ): Promise<Response> {
   requireCredentials(c, options.security, options.switches.httpReadwrite);
@@ -110,7 +110,7 @@ function checkSource(source: Resource[], resources: Resource[]): void {
 }
 
 function apply(
-  runtime: MasterRuntime,
+  runtime: MasterService,
   a: {
     agentId: string;
     type: ResourceOperationType;
@@ -140,7 +140,7 @@ const LEGACY: readonly [string, ResourceOperationType, "resources" | "volumes"][
  */
 export function legacyReservationRoutes(
   app: Hono,
-  runtime: MasterRuntime,
+  runtime: MasterService,
   options: ReservationCallOptions,
 ): void {
   for (const prefix of ["", "/master"]) {

@@ -12,12 +12,12 @@ import { z } from "zod";
 import { badRequest, MachineIdSchema } from "../../protocol/mod.ts";
 import { parseJson } from "../../protocol/limits.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 import { MaintenanceScheduleSchema } from "../core/machines.ts";
 import { maintenanceStatus } from "../core/maintenance_schedule.ts";
-import type { Master } from "../core/master.ts";
+import type { MasterOperations } from "../core/master.ts";
 import { type QuotaRecord, quotas, roleWeights } from "../core/roles.ts";
-import type { MasterRuntime } from "../runtime.ts";
+import type { MasterService } from "../runtime.ts";
 import { type AuthenticationSwitches, requireCredentials } from "./auth.ts";
 import { callType, parseBody } from "./call_body.ts";
 
@@ -85,7 +85,7 @@ export interface RoleCallAuth {
  */
 export async function roleCall(
   c: Context,
-  runtime: MasterRuntime,
+  runtime: MasterService,
   options: RoleCallAuth & { body: unknown },
 ): Promise<Response> {
   const { security, switches } = options;
@@ -102,9 +102,9 @@ export async function roleCall(
 }
 
 /** Runs one call: a change through the runtime (durable before it returns), a view read. */
-function perform(runtime: MasterRuntime, call: RoleCall, who: Who): Promise<unknown> {
+function perform(runtime: MasterService, call: RoleCall, who: Who): Promise<unknown> {
   const { security, principal } = who;
-  const change = (op: (m: Master) => void) => runtime.operator(op).then(() => undefined);
+  const change = (op: (m: MasterOperations) => void) => runtime.operator(op).then(() => undefined);
   switch (call.type) {
     case "UPDATE_QUOTA": {
       const configs: QuotaRecord[] = call.update_quota.quota_configs;
@@ -152,23 +152,23 @@ type Who = { security: ServerSecurity; principal: string | undefined };
 
 /** What the GET_* calls and the legacy GETs show, authorized for the caller. */
 const views = {
-  quota: (runtime: MasterRuntime, who: Who) =>
-    runtime.read((m) => quotaStatus(m.ctx, who.security, who.principal)),
-  weights: (runtime: MasterRuntime, who: Who) =>
-    runtime.read((m) => visibleWeights(m.ctx, who.security, who.principal)),
-  schedule: (runtime: MasterRuntime, who: Who) => {
+  quota: (runtime: MasterService, who: Who) =>
+    runtime.read((m) => quotaStatus(m, who.security, who.principal)),
+  weights: (runtime: MasterService, who: Who) =>
+    runtime.read((m) => visibleWeights(m, who.security, who.principal)),
+  schedule: (runtime: MasterService, who: Who) => {
     who.security.authorize("get_maintenance_schedules", who.principal);
-    return runtime.read((m) => m.ctx.maintenance.record.schedule);
+    return runtime.read((m) => m.maintenance.record.schedule);
   },
-  status: (runtime: MasterRuntime, who: Who) => {
+  status: (runtime: MasterService, who: Who) => {
     who.security.authorize("get_maintenance_statuses", who.principal);
-    return runtime.read((m) => maintenanceStatus(m.ctx));
+    return runtime.read((m) => maintenanceStatus(m));
   },
 };
 
 /** Mesos' `QuotaStatus`: the quotas `view_quotas` lets the principal see. */
 function quotaStatus(
-  ctx: MasterContext,
+  ctx: MasterView,
   security: ServerSecurity,
   principal: string | undefined,
 ) {
@@ -194,7 +194,7 @@ function quotaStatus(
 }
 
 function visibleWeights(
-  ctx: MasterContext,
+  ctx: MasterView,
   security: ServerSecurity,
   principal: string | undefined,
 ) {
@@ -202,13 +202,13 @@ function visibleWeights(
 }
 
 /** Mesos' pre-v1 JSON endpoints for the same calls. */
-export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCallAuth): void {
+export function legacyRoleRoutes(app: Hono, runtime: MasterService, auth: RoleCallAuth): void {
   const { security, switches } = auth;
   const both = (path: string) => [path, `/master${path}`];
   const read = (c: Context) => requireCredentials(c, security, switches.httpReadonly);
   const write = (c: Context) => requireCredentials(c, security, switches.httpReadwrite);
   const who = (c: Context) => ({ security, principal: principalOf(c) });
-  const view = async (c: Context, get: (runtime: MasterRuntime, who: Who) => Promise<unknown>) => {
+  const view = async (c: Context, get: (runtime: MasterService, who: Who) => Promise<unknown>) => {
     read(c);
     return c.json(await get(runtime, who(c)));
   };
@@ -237,7 +237,7 @@ export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCa
       );
       const amounts: Record<string, number> = {};
       for (const r of request.guarantee) amounts[r.name] = (amounts[r.name] ?? 0) + r.scalar.value;
-      const known = await runtime.read((m) => m.ctx.quotas.has(request.role));
+      const known = await runtime.read((m) => m.quotas.has(request.role));
       if (known) {
         throw badRequest(
           `Quota cannot be set for role "${request.role}" which already has quota (use UPDATE_QUOTA)`,
@@ -254,7 +254,7 @@ export function legacyRoleRoutes(app: Hono, runtime: MasterRuntime, auth: RoleCa
     app.delete(`${path}/:role{.+}`, async (c) => {
       write(c);
       const role = c.req.param("role");
-      const known = await runtime.read((m) => m.ctx.quotas.has(role));
+      const known = await runtime.read((m) => m.quotas.has(role));
       if (!known) throw badRequest(`Cannot remove non-existent quota for role "${role}"`);
       return done(c, {
         type: "UPDATE_QUOTA",

@@ -10,21 +10,21 @@
 import { isTerminalState, type TaskState } from "../../protocol/mod.ts";
 import type { Change } from "../core/context.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
-import type { MasterRuntime } from "../runtime.ts";
+import type { MasterService } from "../runtime.ts";
 import { agentPid, operatorView, v1Task, VERSION, type Visibility } from "./state_json.ts";
 
 /** The operator event streams of one runtime: who sees what, and what is known so far. */
 export class OperatorEvents {
-  readonly #runtime: MasterRuntime;
+  readonly #runtime: MasterService;
   readonly #views = new Map<string, Visibility>();
   /** Durable state as of the last commit: agents and frameworks known, tasks' states. */
   readonly #agents = new Set<string>();
   readonly #frameworks = new Set<string>();
   readonly #tasks = new Map<string, TaskState>();
 
-  constructor(runtime: MasterRuntime) {
+  constructor(runtime: MasterService) {
     this.#runtime = runtime;
-    const ctx = runtime.core.ctx;
+    const ctx = runtime.view;
     for (const id of ctx.agents.keys()) this.#agents.add(id);
     for (const id of ctx.frameworks.keys()) this.#frameworks.add(id);
     for (const t of ctx.tasks.values()) this.#tasks.set(key(t), t.state);
@@ -41,8 +41,8 @@ export class OperatorEvents {
     const subscribed = await runtime.read((m) => ({
       type: "SUBSCRIBED",
       subscribed: {
-        get_state: (operatorView(m.ctx, "GET_STATE", view) as { get_state: unknown }).get_state,
-        heartbeat_interval_seconds: m.ctx.options.heartbeatIntervalMs / 1000,
+        get_state: (operatorView(m, "GET_STATE", view) as { get_state: unknown }).get_state,
+        heartbeat_interval_seconds: m.options.heartbeatIntervalMs / 1000,
       },
     }));
     const body = runtime.operators.open(streamId, () => this.#views.delete(streamId));
@@ -53,7 +53,7 @@ export class OperatorEvents {
   }
 
   #publish(changes: readonly Change[]): void {
-    const ctx = this.#runtime.core.ctx;
+    const ctx = this.#runtime.view;
     for (const change of changes) {
       if (change.kind === "agent") {
         if (change.value && !this.#agents.has(change.id)) {

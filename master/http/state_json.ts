@@ -1,7 +1,7 @@
 /** The Mesos-shaped views of the master's books: `/master/state` (v0) and operator GET_* (v1). */
 import { isTerminalState, reservationViews, Resources } from "../../protocol/mod.ts";
 import { lazyArray } from "../../protocol/json_stream.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
 import { executorIdOf } from "../core/records.ts";
 
@@ -71,7 +71,7 @@ function sums(items: Iterable<{ agentId: string; frameworkId: string; resources:
   return out;
 }
 
-function ledger(ctx: MasterContext): Ledger {
+function ledger(ctx: MasterView): Ledger {
   const live = [...ctx.tasks.values()].filter((t) => !isDone(t)).map((t) => ({
     agentId: t.agentId,
     frameworkId: t.frameworkId,
@@ -93,7 +93,7 @@ export function agentPid(agent: AgentRecord): string {
   return `slave(1)@${agent.ip ?? agent.info.hostname}:${agent.info.port}`;
 }
 
-function agentJson(ctx: MasterContext, books: Ledger, agent: AgentRecord) {
+function agentJson(ctx: MasterView, books: Ledger, agent: AgentRecord) {
   const total = Resources.fromMesos(agent.info.resources);
   return {
     id: agent.id,
@@ -131,7 +131,7 @@ type TaskList<L> = (records: TaskRecord[]) => L;
  * lists as `shaped` writes them.
  */
 function frameworkJson<L>(
-  ctx: MasterContext,
+  ctx: MasterView,
   books: Ledger,
   f: FrameworkRecord,
   shaped: TaskList<L>,
@@ -180,7 +180,7 @@ function frameworkJson<L>(
 }
 
 /** `GET /master/state`, shaped as Mesos renders it. */
-export function masterState(ctx: MasterContext, view: Visibility = SEE_ALL) {
+export function masterState(ctx: MasterView, view: Visibility = SEE_ALL) {
   return stateWith(ctx, view, (records) => records.map(taskJson));
 }
 
@@ -188,11 +188,11 @@ export function masterState(ctx: MasterContext, view: Visibility = SEE_ALL) {
  * `masterState` for `jsonStream`: the task lists are taken now (the records as they are) and each
  * task shaped as it is written — the same bytes, never one string or object of every task.
  */
-export function masterStateStreamed(ctx: MasterContext, view: Visibility = SEE_ALL) {
+export function masterStateStreamed(ctx: MasterView, view: Visibility = SEE_ALL) {
   return stateWith(ctx, view, (records) => lazyArray(records, taskJson));
 }
 
-function stateWith<L>(ctx: MasterContext, view: Visibility, shaped: TaskList<L>) {
+function stateWith<L>(ctx: MasterView, view: Visibility, shaped: TaskList<L>) {
   const agents = [...ctx.agents.values()];
   const books = ledger(ctx);
   return {
@@ -233,7 +233,7 @@ function stateWith<L>(ctx: MasterContext, view: Visibility, shaped: TaskList<L>)
 
 /** Operator API (v1) GET_* answers, built from the v0 view. */
 export function operatorView(
-  ctx: MasterContext,
+  ctx: MasterView,
   type: string,
   view: Visibility = SEE_ALL,
 ): unknown {

@@ -5,7 +5,7 @@
  */
 import type { Resource } from "../../protocol/mod.ts";
 import { isTerminalState, type Resources } from "../../protocol/mod.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 
 /** The state an agent is in, as operators see it. */
 export type AgentStatus = "active" | "disconnected" | "unreachable";
@@ -26,7 +26,7 @@ export interface AgentBooks {
 }
 
 /** The status of one agent. */
-export function agentStatus(ctx: MasterContext, agentId: string): AgentStatus {
+export function agentStatus(ctx: MasterView, agentId: string): AgentStatus {
   if (ctx.agentConnections.has(agentId)) return "active";
   return ctx.agents.get(agentId)?.unreachableTime === undefined ? "disconnected" : "unreachable";
 }
@@ -50,7 +50,7 @@ export function addResources(into: Amounts, resources: Resources): Amounts {
 }
 
 /** Every agent's resource books, in registration order. */
-export function agentBooks(ctx: MasterContext): AgentBooks[] {
+export function agentBooks(ctx: MasterView): AgentBooks[] {
   const used = new Map<string, Amounts>();
   const count = new Map<string, number>();
   for (const t of ctx.tasks.values()) {

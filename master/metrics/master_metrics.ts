@@ -1,9 +1,10 @@
 /** Renders the master's books as Prometheus text, plus the latency histograms the shell feeds. */
 import { type Clock, isTerminalState, TASK_STATES } from "../../protocol/mod.ts";
 import { Histogram, PrometheusWriter } from "../../protocol/prometheus.ts";
-import type { Change, MasterContext } from "../core/context.ts";
+import type { Change } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 import { type FrameworkRecord, taskKey } from "../core/records.ts";
-import type { MasterRuntime } from "../runtime.ts";
+import type { MasterService } from "../runtime.ts";
 import { agentBooks, type AgentStatus, clusterBooks } from "./books.ts";
 import type { HttpMetrics } from "../../protocol/prometheus.ts";
 import type { SecurityMetrics } from "../../security/mod.ts";
@@ -71,14 +72,14 @@ export interface MasterMetricsSources {
   framework?: (f: FrameworkRecord) => boolean;
 }
 
-/** The master's `/metrics` text, read from its books (`runtime.core.ctx`) as they are now. */
-export function masterMetrics(runtime: MasterRuntime, sources: MasterMetricsSources = {}): string {
-  return renderMasterMetrics(runtime.core.ctx, sources);
+/** The master's `/metrics` text, read from its books (`runtime.view`) as they are now. */
+export function masterMetrics(runtime: MasterService, sources: MasterMetricsSources = {}): string {
+  return renderMasterMetrics(runtime.view, sources);
 }
 
 /** `masterMetrics` over the books themselves (pure; for benchmarks and tests). */
 export function renderMasterMetrics(
-  ctx: MasterContext,
+  ctx: MasterView,
   sources: MasterMetricsSources = {},
 ): string {
   const w = new PrometheusWriter();

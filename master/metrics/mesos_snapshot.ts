@@ -3,14 +3,14 @@
  * read them (GET_METRICS, `/metrics/snapshot`). Read from the same books as `/metrics`.
  */
 import { isTerminalState } from "../../protocol/mod.ts";
-import type { MasterContext } from "../core/context.ts";
+import type { MasterView } from "../core/master_view.ts";
 import { agentBooks, clusterBooks } from "./books.ts";
 
 /**
  * The master's metrics under Mesos' `master/...` names, read from the same books as `/metrics`
  * (the mapping is in docs/decisions.md). GET_METRICS and `/metrics/snapshot` serve it.
  */
-export function mesosMetricsSnapshot(ctx: MasterContext): Record<string, number> {
+export function mesosMetricsSnapshot(ctx: MasterView): Record<string, number> {
   const agents = agentBooks(ctx);
   const count = (s: string) => agents.filter((a) => a.status === s).length;
   const out: Record<string, number> = {

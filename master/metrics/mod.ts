@@ -16,7 +16,7 @@ import type { Context, Hono } from "hono";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../protocol/prometheus.ts";
 import type { SecurityMetrics } from "../../security/mod.ts";
 import type { FrameworkRecord } from "../core/records.ts";
-import type { MasterRuntime } from "../runtime.ts";
+import type { MasterService } from "../runtime.ts";
 import { MasterInstruments, masterMetrics } from "./master_metrics.ts";
 
 export { HttpMetrics } from "../../protocol/prometheus.ts";
@@ -59,7 +59,7 @@ export interface MountedMasterMetrics {
  */
 export function mountMasterMetrics(
   app: Hono,
-  runtime: MasterRuntime,
+  runtime: MasterService,
   options: Partial<MountedMasterMetrics> = {},
 ): MountedMasterMetrics {
   const http = options.http ?? new HttpMetrics();
