@@ -89,6 +89,19 @@ export class DnsFormatError extends Error {
   }
 }
 
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+/** A label's text: ASCII read byte by byte (the common case), anything else as UTF-8. */
+function label(bytes: Uint8Array): string {
+  let text = "";
+  for (const b of bytes) {
+    if (b >= 0x80) return utf8Decoder.decode(bytes);
+    text += String.fromCharCode(b);
+  }
+  return text;
+}
+
 class Reader {
   readonly view: DataView;
   offset = 0;
@@ -137,7 +150,7 @@ class Reader {
         return labels.join(".");
       }
       this.need(1 + len, at);
-      labels.push(new TextDecoder().decode(this.bytes.subarray(at + 1, at + 1 + len)));
+      labels.push(label(this.bytes.subarray(at + 1, at + 1 + len)));
       at += 1 + len;
     }
   }
@@ -237,20 +250,33 @@ class Writer {
   }
   /** Writes a name, pointing at an earlier copy of its longest known suffix. */
   name(name: string): void {
-    const labels = name === "" ? [] : name.split(".");
-    for (let i = 0; i < labels.length; i++) {
-      const suffix = labels.slice(i).join(".").toLowerCase();
+    if (name === "") return this.u8(0);
+    const lower = name.toLowerCase();
+    for (let start = 0; start <= name.length;) {
+      const suffix = start === 0 ? lower : lower.slice(start);
       const at = this.names.get(suffix);
       if (at !== undefined) return this.u16(0xc000 | at);
       if (this.length < 0x4000) this.names.set(suffix, this.length);
-      const label = new TextEncoder().encode(labels[i]);
-      if (label.length === 0 || label.length > 63) {
-        throw new DnsFormatError(`label "${labels[i]}" must be 1 to 63 bytes`);
-      }
-      this.u8(label.length);
-      this.raw(label);
+      const dot = name.indexOf(".", start);
+      const end = dot === -1 ? name.length : dot;
+      this.label(name.slice(start, end));
+      start = end + 1;
     }
     this.u8(0);
+  }
+  /** Writes one label: 1 to 63 bytes, ASCII without a round trip through an encoder. */
+  label(text: string): void {
+    let ascii = true;
+    for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
+    const bytes = ascii ? undefined : utf8Encoder.encode(text);
+    const length = bytes?.length ?? text.length;
+    if (length === 0 || length > 63) {
+      throw new DnsFormatError(`label "${text}" must be 1 to 63 bytes`);
+    }
+    this.u8(length);
+    if (bytes !== undefined) return this.raw(bytes);
+    this.grow(length);
+    for (let i = 0; i < length; i++) this.bytes[this.length++] = text.charCodeAt(i);
   }
 }
 

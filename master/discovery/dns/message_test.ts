@@ -136,3 +136,11 @@ Deno.test("encodeMessage() rejects labels longer than 63 bytes and bad IPv4 addr
   }];
   assert.throws(() => encodeMessage(m), DnsFormatError);
 });
+
+Deno.test("encodeMessage() and decodeMessage() carry non-ASCII labels as UTF-8", () => {
+  const m = query("café.marathon.tender", RecordType.A);
+  const bytes = encodeMessage(m);
+  assert.deepEqual([...bytes.subarray(12, 18)], [5, 0x63, 0x61, 0x66, 0xc3, 0xa9]);
+  assert.equal(decodeMessage(bytes).questions[0]?.name, "café.marathon.tender");
+  assert.throws(() => encodeMessage(query(`${"é".repeat(32)}.tender`, 1)), DnsFormatError);
+});
