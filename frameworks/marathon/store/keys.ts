@@ -39,8 +39,10 @@ export const keys = {
   instances: () => [ROOT, "instances"] as const,
   /** Launch backoff state per app. */
   backoff: (appId: string) => [ROOT, "backoff", appId] as const,
+  backoffs: () => [ROOT, "backoff"] as const,
   /** The last task failure of an app (Marathon's `lastTaskFailure`). */
   lastFailure: (appId: string) => [ROOT, "last_failure", appId] as const,
+  lastFailures: () => [ROOT, "last_failure"] as const,
   /** A secret, encrypted (`secrets/secret_store.ts`), by its canonical path (`/prod/db`). */
   secret: (path: string) => [ROOT, "secrets", path] as const,
   secrets: () => [ROOT, "secrets"] as const,

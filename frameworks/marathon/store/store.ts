@@ -5,10 +5,12 @@
  * change is a named operation in one atomic write with versionstamp checks; a lost race is a
  * 409 conflict, never a silent overwrite. Values are parsed by their schemas when read.
  *
- * Apps, groups, deployments and instances — what every offer, status update and API call reads — are
- * also held in memory: read from the store on first use, then changed by this store's own commits, in
- * commit order. The store must therefore be the only writer of its records (one Marathon per work dir, or
- * the elected leader on etcd, whose writes are fenced by its leadership). Held values are frozen: change them by copying.
+ * The books (`core/state.ts`: apps, pods, groups, deployments, instances, backoff, last failures, the
+ * framework id — what every offer, status update and API call reads) are held in memory: read from
+ * the store once (`state()`), then changed by this store's own commits, in commit order. The store
+ * must therefore be the only writer of its records (one Marathon per work dir, or the elected leader
+ * on etcd, whose writes are fenced by its leadership). Held values are frozen: change them by
+ * copying. The core's operations come here as `apply(changes)`: one atomic write.
  */
 import { checkRecordSize, TenderError } from "../../../protocol/mod.ts";
 import { type AtomicWrite, JournaledStore, type StateStore } from "../../../store/mod.ts";
@@ -28,21 +30,12 @@ import {
   snapshotPieces,
 } from "./group_record.ts";
 import { keys } from "./keys.ts";
+import { type Change, describeChanges } from "../core/changes.ts";
+import { byKey, type MarathonBooks, MarathonState } from "../core/state.ts";
+import { type TaskFailure, TaskFailureSchema } from "../model/task_failure.ts";
 import { z } from "zod";
 
-/** Marathon's `lastTaskFailure` of an app. */
-export const TaskFailureSchema = z.object({
-  appId: z.string(),
-  host: z.string(),
-  message: z.string(),
-  state: z.string(),
-  taskId: z.string(),
-  timestamp: z.string(),
-  version: z.string(),
-  slaveId: z.string(),
-});
-/** The last failure of an app's tasks. */
-export type TaskFailure = z.infer<typeof TaskFailureSchema>;
+export { type TaskFailure, TaskFailureSchema } from "../model/task_failure.ts";
 
 const BackoffStateSchema = z.object({
   configVersion: z.string(),
@@ -92,22 +85,11 @@ export function lockedError(deploymentIds: readonly string[]): TenderError {
   );
 }
 
-/** An instance as last committed, with the versionstamp its next change is checked against. */
-interface HeldInstance {
-  value: Instance;
-  versionstamp: string;
-}
-
-/** The part of the state held in memory (see the module doc). */
+/** The books, and the versionstamp each held instance's next change is checked against. */
 interface Held {
-  apps: Map<string, App>;
-  pods: Map<string, Pod>;
-  groups: Map<string, GroupRecord>;
-  /** The root versions stored, each with its number of pieces. */
-  rootVersions: Map<string, number>;
-  deployments: Map<string, DeploymentRecord>;
-  /** By app id, then instance id. */
-  instances: Map<string, Map<string, HeldInstance>>;
+  state: MarathonState;
+  /** By instance key (`appId`, NUL, `instanceId`). */
+  stamps: Map<string, string>;
 }
 
 /** Marathon's state over one `StateStore` (opened and closed by the caller). */
@@ -123,31 +105,39 @@ export class MarathonStore {
     this.#kv = new JournaledStore(kv, { root: keys.journal() });
   }
 
+  /**
+   * The books, read from the store on first use (a failed read is tried again next time), then
+   * kept up to date by this store's commits. Read them synchronously from here on.
+   */
+  async state(): Promise<MarathonBooks> {
+    return (await this.#load()).state;
+  }
+
   /** The current definition of an app. */
   async getApp(appId: string): Promise<App | undefined> {
-    return (await this.#load()).apps.get(appId);
+    return (await this.#load()).state.app(appId);
   }
 
   /** Every current app, by id. */
   async listApps(): Promise<App[]> {
-    return [...(await this.#load()).apps.values()].sort((a, b) => byKey(a.id, b.id));
+    return [...(await this.#load()).state.apps()];
   }
 
   /** Every group record, by id. */
   async listGroups(): Promise<GroupRecord[]> {
-    return [...(await this.#load()).groups.values()].sort((a, b) => byKey(a.id, b.id));
+    return [...(await this.#load()).state.groups()];
   }
 
   /** Stores one group record as it is (a change with no deployment: `PATCH /v2/groups`). */
   async putGroup(record: GroupRecord): Promise<void> {
     const held = await this.#load();
     await this.#commit(this.#kv.atomic().set(keys.group(record.id), record), `group ${record.id}`);
-    held.groups.set(record.id, frozen(GroupRecordSchema.parse(structuredClone(record))));
+    held.state.setGroup(record.id, frozen(GroupRecordSchema.parse(structuredClone(record))));
   }
 
   /** The stored root versions, newest first (at most `MAX_ROOT_VERSIONS`). */
   async listRootVersions(): Promise<string[]> {
-    return [...(await this.#load()).rootVersions.keys()].sort().reverse();
+    return [...(await this.#load()).state.rootVersions()];
   }
 
   /** The whole tree at one root version. */
@@ -194,18 +184,16 @@ export class MarathonStore {
 
   /** The id of the deployment holding an app, if any. */
   async getLock(appId: string): Promise<string | undefined> {
-    const e = await this.#kv.get<string>(keys.lock(appId));
-    return e.value ?? undefined;
+    return (await this.#load()).state.lock(appId);
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
-    return (await this.#load()).deployments.get(id);
+    return (await this.#load()).state.deployment(id);
   }
 
   /** Every deployment, oldest first. */
   async listDeployments(): Promise<DeploymentRecord[]> {
-    return [...(await this.#load()).deployments.values()]
-      .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    return [...(await this.#load()).state.deployments()];
   }
 
   /**
@@ -222,7 +210,7 @@ export class MarathonStore {
     const lockEntries = await this.#kv.getMany(ids.map((id) => keys.lock(id)));
     ids.forEach((id, i) => {
       const exists = appEntries[i]!.value !== null;
-      if (held.pods.has(id) && change.put.some((a) => a.id === id)) {
+      if (held.state.pod(id) && change.put.some((a) => a.id === id)) {
         throw new TenderError("conflict", `A pod with id [${id}] already exists.`);
       }
       if (exists && change.mustBeNew?.includes(id)) {
@@ -259,10 +247,10 @@ export class MarathonStore {
     for (const id of change.deployment.affectedApps) op.set(keys.lock(id), change.deployment.id);
     op.set(keys.deployment(change.deployment.id), change.deployment);
     // The root group at this version: every app and group as they are after the change.
-    const apps = new Map(held.apps);
+    const apps = new Map(held.state.apps().map((a) => [a.id, a]));
     for (const id of change.remove ?? []) apps.delete(id);
     for (const app of change.put) apps.set(app.id, app);
-    const groups = new Map(held.groups);
+    const groups = new Map(held.state.groups().map((g) => [g.id, g]));
     for (const id of change.groups?.remove ?? []) {
       groups.delete(id);
       op.delete(keys.group(id));
@@ -278,9 +266,9 @@ export class MarathonStore {
       groups: [...groups.values()],
     });
     pieces.forEach((piece, i) => op.set(keys.rootVersion(version, i), piece));
-    const before = held.rootVersions.get(version) ?? 0; // a version written again: drop its tail
+    const before = held.state.rootVersionPieces.get(version) ?? 0; // a version written again: drop its tail
     for (let i = pieces.length; i < before; i++) op.delete(keys.rootVersion(version, i));
-    const rootVersions = new Map(held.rootVersions).set(version, pieces.length);
+    const rootVersions = new Map(held.state.rootVersionPieces).set(version, pieces.length);
     const oldest = [...rootVersions.keys()].sort().slice(0, -MAX_ROOT_VERSIONS);
     for (const old of oldest) {
       for (let i = 0; i < rootVersions.get(old)!; i++) op.delete(keys.rootVersion(old, i));
@@ -288,25 +276,25 @@ export class MarathonStore {
     }
     op.set(keys.rootVersionIndex(), [...rootVersions.entries()]);
     await this.#commit(op, `deployment ${change.deployment.id}`);
-    for (const holder of holders) held.deployments.delete(holder);
-    for (const app of change.put) held.apps.set(app.id, frozenApp(app));
-    for (const id of change.remove ?? []) held.apps.delete(id);
-    for (const id of change.groups?.remove ?? []) held.groups.delete(id);
+    for (const holder of holders) held.state.setDeployment(holder, undefined);
+    for (const app of change.put) held.state.setApp(app.id, frozenApp(app));
+    for (const id of change.remove ?? []) held.state.setApp(id, undefined);
+    for (const id of change.groups?.remove ?? []) held.state.setGroup(id, undefined);
     for (const g of change.groups?.put ?? []) {
-      held.groups.set(g.id, frozen(GroupRecordSchema.parse(structuredClone(g))));
+      held.state.setGroup(g.id, frozen(GroupRecordSchema.parse(structuredClone(g))));
     }
-    held.rootVersions = rootVersions;
-    held.deployments.set(change.deployment.id, frozenDeployment(change.deployment));
+    held.state.rootVersionPieces = rootVersions;
+    held.state.setDeployment(change.deployment.id, frozenDeployment(change.deployment));
   }
 
   /** The current definition of a pod. */
   async getPod(podId: string): Promise<Pod | undefined> {
-    return (await this.#load()).pods.get(podId);
+    return (await this.#load()).state.pod(podId);
   }
 
   /** Every current pod, by id. */
   async listPods(): Promise<Pod[]> {
-    return [...(await this.#load()).pods.values()].sort((a, b) => byKey(a.id, b.id));
+    return [...(await this.#load()).state.pods()];
   }
 
   /** The stored versions of a pod, newest first. */
@@ -360,10 +348,12 @@ export class MarathonStore {
     op.set(keys.lock(id), change.deployment.id);
     op.set(keys.deployment(change.deployment.id), change.deployment);
     await this.#commit(op, `deployment ${change.deployment.id}`);
-    for (const holder of holders) held.deployments.delete(holder);
-    if (change.put) held.pods.set(id, frozen(readStoredPod(structuredClone(change.put))));
-    else held.pods.delete(id);
-    held.deployments.set(change.deployment.id, frozenDeployment(change.deployment));
+    for (const holder of holders) held.state.setDeployment(holder, undefined);
+    held.state.setPod(
+      id,
+      change.put ? frozen(readStoredPod(structuredClone(change.put))) : undefined,
+    );
+    held.state.setDeployment(change.deployment.id, frozenDeployment(change.deployment));
   }
 
   /** Moves a deployment to its next step (checked against concurrent changes). */
@@ -376,7 +366,7 @@ export class MarathonStore {
       this.#kv.atomic().check(e).set(keys.deployment(id), record),
       `deployment ${id}`,
     );
-    held.deployments.set(id, frozenDeployment(record));
+    held.state.setDeployment(id, frozenDeployment(record));
   }
 
   /** Ends a deployment (finished or cancelled): its record and the locks it holds go. */
@@ -386,7 +376,7 @@ export class MarathonStore {
     const found = await this.#cancelInto(op, id);
     if (!found) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
     await this.#commit(op, `deployment ${id}`);
-    held.deployments.delete(id);
+    held.state.setDeployment(id, undefined);
   }
 
   async #cancelInto(op: AtomicWrite, id: string): Promise<boolean> {
@@ -403,17 +393,11 @@ export class MarathonStore {
 
   /** The instances of one app, or of every app, in key order (app id, instance id). */
   async listInstances(appId?: string): Promise<Instance[]> {
-    const { instances } = await this.#load();
-    const ids = appId === undefined ? [...instances.keys()].sort(byKey) : [appId];
-    return ids.flatMap((id) =>
-      [...instances.get(id)?.values() ?? []]
-        .map((h) => h.value)
-        .sort((a, b) => byKey(a.instanceId, b.instanceId))
-    );
+    return [...(await this.#load()).state.instances(appId)];
   }
 
   async getInstance(appId: string, instanceId: string): Promise<Instance | undefined> {
-    return (await this.#load()).instances.get(appId)?.get(instanceId)?.value;
+    return (await this.#load()).state.instance(appId, instanceId);
   }
 
   /** Records a new instance; a 409 if the id is already taken. */
@@ -445,54 +429,105 @@ export class MarathonStore {
     const held = await this.#load();
     const key = keys.instance(appId, instanceId);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const current = held.instances.get(appId)?.get(instanceId);
+      const current = held.state.instance(appId, instanceId);
       if (!current) return undefined;
-      const next = change(current.value);
-      const op = this.#kv.atomic().check({ key, versionstamp: current.versionstamp });
+      const next = change(current);
+      const op = this.#kv.atomic().check({ key, versionstamp: stampOf(held, appId, instanceId) });
       if (next === undefined) op.delete(key);
       else op.set(key, next);
       const result = await op.commit();
       if (result.ok) {
-        if (next === undefined) held.instances.get(appId)?.delete(instanceId);
+        if (next === undefined) forgetInstance(held, appId, instanceId);
         else holdInstance(held, next, result.versionstamp);
         return next;
       }
       // Another change of this process committed first (it updated what is held), or the KV
       // was written behind the store's back: read it again.
       const e = await this.#kv.get(key);
-      if (e.value === null) held.instances.get(appId)?.delete(instanceId);
+      if (e.value === null) forgetInstance(held, appId, instanceId);
       else holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp ?? "");
     }
     throw new TenderError("conflict", `Instance '${instanceId}' changed concurrently, try again`);
   }
 
   async getBackoff(appId: string): Promise<BackoffState | undefined> {
-    const e = await this.#kv.get(keys.backoff(appId));
-    return e.value === null ? undefined : BackoffStateSchema.parse(e.value);
+    return (await this.#load()).state.backoff(appId);
   }
 
   /** Stores (or with undefined clears) an app's launch backoff. */
   async setBackoff(appId: string, state: BackoffState | undefined): Promise<void> {
-    if (state === undefined) await this.#kv.delete(keys.backoff(appId));
-    else await this.#kv.set(keys.backoff(appId), state);
+    await this.apply([{ kind: "backoff", id: appId, value: state ?? null }]);
   }
 
   async getLastFailure(appId: string): Promise<TaskFailure | undefined> {
-    const e = await this.#kv.get(keys.lastFailure(appId));
-    return e.value === null ? undefined : TaskFailureSchema.parse(e.value);
+    return (await this.#load()).state.lastFailure(appId);
   }
 
   async setLastFailure(failure: TaskFailure): Promise<void> {
-    await this.#kv.set(keys.lastFailure(failure.appId), failure);
+    await this.apply([{ kind: "last_failure", appId: failure.appId, value: failure }]);
   }
 
   async getFrameworkId(): Promise<string | undefined> {
-    const e = await this.#kv.get<string>(keys.frameworkId());
-    return typeof e.value === "string" ? e.value : undefined;
+    return (await this.#load()).state.frameworkId;
   }
 
   async setFrameworkId(id: string): Promise<void> {
-    await this.#kv.set(keys.frameworkId(), id);
+    await this.apply([{ kind: "framework_id", value: id }]);
+  }
+
+  /**
+   * Persists a core operation's changes in one atomic write, then holds them. An instance change
+   * is checked against the instance the operation saw (`expected`): a 409, and nothing written,
+   * when the books hold another by then.
+   */
+  async apply(changes: readonly Change[]): Promise<void> {
+    if (changes.length === 0) return;
+    const held = await this.#load();
+    const op = this.#kv.atomic();
+    for (const c of changes) {
+      switch (c.kind) {
+        case "instance": {
+          const key = keys.instance(c.appId, c.instanceId);
+          const current = held.state.instance(c.appId, c.instanceId) ?? null;
+          if (current !== c.expected) {
+            throw new TenderError(
+              "conflict",
+              `Instance '${c.instanceId}' changed concurrently, try again`,
+            );
+          }
+          op.check({ key, versionstamp: current ? stampOf(held, c.appId, c.instanceId) : null });
+          if (c.value === null) op.delete(key);
+          else op.set(key, c.value);
+          break;
+        }
+        case "backoff":
+          if (c.value === null) op.delete(keys.backoff(c.id));
+          else op.set(keys.backoff(c.id), c.value);
+          break;
+        case "last_failure":
+          op.set(keys.lastFailure(c.appId), c.value);
+          break;
+        case "framework_id":
+          op.set(keys.frameworkId(), c.value);
+      }
+    }
+    const versionstamp = await this.#commit(op, describeChanges(changes));
+    for (const c of changes) {
+      switch (c.kind) {
+        case "instance":
+          if (c.value === null) forgetInstance(held, c.appId, c.instanceId);
+          else holdInstance(held, c.value, versionstamp);
+          break;
+        case "backoff":
+          held.state.setBackoff(c.id, c.value === null ? undefined : frozen({ ...c.value }));
+          break;
+        case "last_failure":
+          held.state.setLastFailure(c.appId, frozen({ ...c.value }));
+          break;
+        case "framework_id":
+          held.state.frameworkId = c.value;
+      }
+    }
   }
 
   async #commit(op: AtomicWrite, what: string): Promise<string> {
@@ -519,44 +554,50 @@ export class MarathonStore {
   #load(): Promise<Held> {
     if (this.#held) return this.#held;
     const loading = (async () => {
-      const held: Held = {
-        apps: new Map(),
-        pods: new Map(),
-        groups: new Map(),
-        rootVersions: new Map(),
-        deployments: new Map(),
-        instances: new Map(),
-      };
+      const held: Held = { state: new MarathonState(), stamps: new Map() };
+      const { state } = held;
       for await (const e of this.#kv.list(keys.apps())) {
         const app = frozenApp(e.value);
-        held.apps.set(app.id, app);
+        state.setApp(app.id, app);
       }
       for await (const e of this.#kv.list(keys.pods())) {
         const pod = frozen(readStoredPod(structuredClone(e.value)));
-        held.pods.set(pod.id, pod);
+        state.setPod(pod.id, pod);
       }
       for await (const e of this.#kv.list(keys.groups())) {
         const group = frozen(GroupRecordSchema.parse(e.value));
-        held.groups.set(group.id, group);
+        state.setGroup(group.id, group);
       }
       const index = (await this.#kv.get(keys.rootVersionIndex())).value;
       if (Array.isArray(index)) {
         for (const [version, pieces] of index) {
-          held.rootVersions.set(String(version), Number(pieces));
+          state.rootVersionPieces.set(String(version), Number(pieces));
         }
       } else { // a store from before the index: count the pieces
         for await (const e of this.#kv.list(keys.rootVersions())) {
           const version = String(e.key[2]);
-          held.rootVersions.set(version, (held.rootVersions.get(version) ?? 0) + 1);
+          state.rootVersionPieces.set(version, (state.rootVersionPieces.get(version) ?? 0) + 1);
         }
       }
       for await (const e of this.#kv.list(keys.deployments())) {
         const record = frozenDeployment(e.value);
-        held.deployments.set(record.id, record);
+        state.setDeployment(record.id, record);
       }
       for await (const e of this.#kv.list(keys.instances())) {
         holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp);
       }
+      for await (const e of this.#kv.list(keys.backoffs())) {
+        state.setBackoff(
+          String(e.key[e.key.length - 1]),
+          frozen(BackoffStateSchema.parse(e.value)),
+        );
+      }
+      for await (const e of this.#kv.list(keys.lastFailures())) {
+        const failure = frozen(TaskFailureSchema.parse(e.value));
+        state.setLastFailure(String(e.key[e.key.length - 1]), failure);
+      }
+      const frameworkId = (await this.#kv.get(keys.frameworkId())).value;
+      if (typeof frameworkId === "string") state.frameworkId = frameworkId;
       return held;
     })();
     this.#held = loading;
@@ -567,19 +608,25 @@ export class MarathonStore {
   }
 }
 
-/** KV's order of string key parts. */
-function byKey(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Holds an instance as a KV read would return it (a parsed copy), frozen. */
 function holdInstance(held: Held, instance: Instance, versionstamp: string): void {
-  let byId = held.instances.get(instance.appId);
-  if (!byId) held.instances.set(instance.appId, byId = new Map());
-  byId.set(instance.instanceId, {
-    value: frozen(InstanceSchema.parse(structuredClone(instance))),
-    versionstamp,
-  });
+  const value = frozen(InstanceSchema.parse(structuredClone(instance)));
+  held.state.setInstance(instance.appId, instance.instanceId, value);
+  held.stamps.set(stampKey(instance.appId, instance.instanceId), versionstamp);
+}
+
+function forgetInstance(held: Held, appId: string, instanceId: string): void {
+  held.state.setInstance(appId, instanceId, undefined);
+  held.stamps.delete(stampKey(appId, instanceId));
+}
+
+/** The versionstamp of a held instance (its next change is checked against it). */
+function stampOf(held: Held, appId: string, instanceId: string): string | null {
+  return held.stamps.get(stampKey(appId, instanceId)) ?? null;
+}
+
+function stampKey(appId: string, instanceId: string): string {
+  return `${appId}\u0000${instanceId}`;
 }
 
 /** An app as a KV read would return it (a parsed copy), frozen. */
