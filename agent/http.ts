@@ -4,7 +4,13 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { asTenderError, badRequest, pathSafeId, TenderError } from "../protocol/mod.ts";
+import {
+  badRequest,
+  httpErrorHandler,
+  mesosText,
+  pathSafeId,
+  TenderError,
+} from "../protocol/mod.ts";
 import { clientAddress, requestLimits, StreamSlots } from "../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { authenticate, principalOf, ServerSecurity } from "../security/mod.ts";
@@ -52,11 +58,7 @@ export function agentApp(
     required: (c) => (auth.readonly ?? false) && c.req.path !== "/health",
   }));
   app.use(requestLimits());
-  app.onError((err, c) => {
-    const known = asTenderError(err);
-    if (known) return c.text(known.message, known.status as 400);
-    return c.text(`Internal error: ${err.message}`, 500);
-  });
+  app.onError(httpErrorHandler("agent", mesosText));
   app.get("/health", (c) => c.text("ok"));
   // As Mesos' agent: tasks are shown by view_tasks, output given by access_sandboxes, of the
   // task's user (the ACLs of `--acls`).

@@ -3,6 +3,7 @@
  * `/events` (recent scalings, refusals and changes of reason, oldest first) and `/metrics`.
  */
 import { Hono } from "hono";
+import { httpErrorHandler } from "../protocol/errors.ts";
 import { requestLimits } from "../protocol/http_limits.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter, type Sample } from "../protocol/prometheus.ts";
 import type { Autoscaler } from "./autoscaler.ts";
@@ -14,6 +15,7 @@ export function autoscalerApi(
   security: ServerSecurity = ServerSecurity.off(),
 ): Hono {
   const api = new Hono();
+  api.onError(httpErrorHandler("autoscaler", (f, c) => c.json({ message: f.message }, f.status)));
   api.use(requestLimits());
   api.use(authenticate(security, {
     realm: "autoscaler",

@@ -1,9 +1,10 @@
 /** The HTTP API: hono routes, one typed handler per route and method, one onError for OCI bodies. */
 import { type Context, Hono } from "hono";
+import { type FailureRenderer, httpErrorHandler } from "../protocol/errors.ts";
 import { clientAddress, requestLimits } from "../protocol/http_limits.ts";
 import { type AuthDecision, Authenticator, type Identity, scopeOf, SERVICE } from "./auth.ts";
 import type { ByteRange } from "./blob_store.ts";
-import { errorBody, RegistryError } from "./errors.ts";
+import { ociEntries, RegistryError } from "./errors.ts";
 import type { GcOptions } from "./gc.ts";
 import type { RegistryMetrics } from "./metrics.ts";
 import { acceptedTypes, isAcceptable, MAX_MANIFEST_BYTES, MEDIA_TYPES } from "./manifests.ts";
@@ -47,6 +48,26 @@ export class ThrottledError extends RegistryError {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/**
+ * The OCI error body (`{"errors": [...]}`, none for HEAD) with the headers its codes demand: the
+ * challenge of a 401, `Retry-After` of a 429, `Content-Range` of a 416.
+ */
+const ociJson: FailureRenderer = (failure, c) => {
+  const error = failure.thrown;
+  const h = headers({ "Content-Type": "application/json; charset=utf-8" });
+  if (error instanceof AuthChallengeError) h.set("WWW-Authenticate", error.challenge);
+  if (error instanceof ThrottledError) h.set("Retry-After", String(error.retryAfterSeconds));
+  if (error instanceof RegistryError && error.ociCode === "RANGE_INVALID") {
+    const detail = error.entries[0]?.detail;
+    if (typeof detail === "object" && detail !== null && "size" in detail) {
+      h.set("Content-Range", `bytes */${String(detail.size)}`);
+    }
+  }
+  h.set("Docker-Distribution-API-Version", "registry/2.0");
+  const text = c.req.method === "HEAD" ? null : JSON.stringify({ errors: ociEntries(failure) });
+  return new Response(text, { status: failure.status, headers: h });
+};
 
 /** The identity of an allowed request; throws the 401, 403 or 429 of a refused one. */
 function allowed(decision: AuthDecision): Identity {
@@ -425,21 +446,7 @@ export function createApp(deps: AppDeps): Hono {
     },
   }));
 
-  app.onError((error, c) => {
-    const { status, body } = errorBody(error);
-    const h = headers({ "Content-Type": "application/json; charset=utf-8" });
-    if (error instanceof AuthChallengeError) h.set("WWW-Authenticate", error.challenge);
-    if (error instanceof ThrottledError) h.set("Retry-After", String(error.retryAfterSeconds));
-    if (error instanceof RegistryError && error.ociCode === "RANGE_INVALID") {
-      const detail = error.entries[0]?.detail;
-      if (typeof detail === "object" && detail !== null && "size" in detail) {
-        h.set("Content-Range", `bytes */${String(detail.size)}`);
-      }
-    }
-    h.set("Docker-Distribution-API-Version", "registry/2.0");
-    const text = c.req.method === "HEAD" ? null : JSON.stringify(body);
-    return new Response(text, { status, headers: h });
-  });
+  app.onError(httpErrorHandler("registry", ociJson));
 
   app.get("/auth/token", (c) => {
     if (!auth?.authenticating) {

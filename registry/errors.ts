@@ -1,31 +1,34 @@
 /** The OCI distribution error codes, their HTTP statuses, and the error body they are written as. */
-import { asTenderError, type ErrorCode, TenderError } from "../protocol/errors.ts";
+import { type ErrorCode, type HttpFailure, TenderError } from "../protocol/errors.ts";
 
-/** Status for each OCI error code (distribution's `errcode/register.go`, plus 413 for big manifests). */
-export const OCI_STATUS = {
-  BLOB_UNKNOWN: 404,
-  BLOB_UPLOAD_INVALID: 400,
-  BLOB_UPLOAD_UNKNOWN: 404,
-  DIGEST_INVALID: 400,
-  MANIFEST_BLOB_UNKNOWN: 400,
-  MANIFEST_INVALID: 400,
-  MANIFEST_UNKNOWN: 404,
-  NAME_INVALID: 400,
-  NAME_UNKNOWN: 404,
-  SIZE_INVALID: 400,
-  TOO_LARGE: 413,
-  TAG_INVALID: 400,
-  UNAUTHORIZED: 401,
-  DENIED: 403,
-  UNSUPPORTED: 405,
-  TOOMANYREQUESTS: 429,
-  RANGE_INVALID: 416,
-  PAGINATION_NUMBER_INVALID: 400,
-  UNKNOWN: 500,
-} as const;
+/**
+ * The Tender code of each OCI error code, whose HTTP status `HTTP_STATUS` gives (distribution's
+ * `errcode/register.go`, plus 413 for big manifests): one table of statuses for every API.
+ */
+export const OCI_CODES = {
+  BLOB_UNKNOWN: "not_found",
+  BLOB_UPLOAD_INVALID: "bad_request",
+  BLOB_UPLOAD_UNKNOWN: "not_found",
+  DIGEST_INVALID: "bad_request",
+  MANIFEST_BLOB_UNKNOWN: "bad_request",
+  MANIFEST_INVALID: "bad_request",
+  MANIFEST_UNKNOWN: "not_found",
+  NAME_INVALID: "bad_request",
+  NAME_UNKNOWN: "not_found",
+  SIZE_INVALID: "bad_request",
+  TOO_LARGE: "payload_too_large",
+  TAG_INVALID: "bad_request",
+  UNAUTHORIZED: "unauthorized",
+  DENIED: "forbidden",
+  UNSUPPORTED: "method_not_allowed",
+  TOOMANYREQUESTS: "too_many_requests",
+  RANGE_INVALID: "range_not_satisfiable",
+  PAGINATION_NUMBER_INVALID: "bad_request",
+  UNKNOWN: "internal",
+} as const satisfies Record<string, ErrorCode>;
 
 /** An OCI error code. `TOO_LARGE` is written on the wire as `SIZE_INVALID` with status 413. */
-export type OciCode = keyof typeof OCI_STATUS;
+export type OciCode = keyof typeof OCI_CODES;
 
 /** One entry of the OCI error body. */
 export interface OciErrorEntry {
@@ -34,34 +37,10 @@ export interface OciErrorEntry {
   detail?: unknown;
 }
 
-function tenderCode(status: number): ErrorCode {
-  switch (status) {
-    case 401:
-      return "unauthorized";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not_found";
-    case 405:
-      return "method_not_allowed";
-    case 413:
-      return "payload_too_large";
-    case 416:
-      return "range_not_satisfiable";
-    case 429:
-      return "too_many_requests";
-    case 500:
-      return "internal";
-    default:
-      return "bad_request";
-  }
-}
-
 /** A failed registry request; `details` holds the OCI error entries written in the body. */
 export class RegistryError extends TenderError {
   readonly ociCode: OciCode;
   readonly entries: OciErrorEntry[];
-  readonly #status: number;
 
   constructor(code: OciCode, message: string, detail?: unknown) {
     const entry: OciErrorEntry = {
@@ -69,11 +48,10 @@ export class RegistryError extends TenderError {
       message,
       ...(detail === undefined ? {} : { detail }),
     };
-    super(tenderCode(OCI_STATUS[code]), message, [entry]);
+    super(OCI_CODES[code], message, [entry]);
     this.name = "RegistryError";
     this.ociCode = code;
     this.entries = [entry];
-    this.#status = OCI_STATUS[code];
   }
 
   /** One error carrying several entries of the same code (e.g. one per missing blob). */
@@ -89,30 +67,20 @@ export class RegistryError extends TenderError {
     }
     return error;
   }
-
-  override get status(): number {
-    return this.#status;
-  }
 }
 
-/** The OCI error body for any thrown value: registry errors keep their code, others become UNKNOWN. */
-export function errorBody(thrown: unknown): { status: number; body: { errors: OciErrorEntry[] } } {
-  const error = asTenderError(thrown) ?? thrown;
-  if (error instanceof RegistryError) {
-    return { status: error.status, body: { errors: error.entries } };
-  }
-  if (error instanceof TenderError) {
-    const code = error.status === 404
-      ? "NAME_UNKNOWN"
-      : error.status === 413
-      ? "SIZE_INVALID"
-      : error.status === 429
-      ? "TOOMANYREQUESTS"
-      : error.status >= 500
-      ? "UNKNOWN"
-      : "UNSUPPORTED";
-    return { status: error.status, body: { errors: [{ code, message: error.message }] } };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { status: 500, body: { errors: [{ code: "UNKNOWN", message }] } };
+/** The OCI code a Tender error of another kind is written with. */
+const OCI_CODE_OF: Partial<Record<ErrorCode, OciCode>> = {
+  not_found: "NAME_UNKNOWN",
+  payload_too_large: "SIZE_INVALID",
+  too_many_requests: "TOOMANYREQUESTS",
+  internal: "UNKNOWN",
+  unavailable: "UNKNOWN",
+};
+
+/** The OCI error entries of a failure: a registry error's own, else one entry for its code. */
+export function ociEntries(failure: HttpFailure): OciErrorEntry[] {
+  if (failure.thrown instanceof RegistryError) return failure.thrown.entries;
+  const code = OCI_CODE_OF[failure.code] ?? "UNSUPPORTED";
+  return [{ code, message: failure.message }];
 }

@@ -1,6 +1,7 @@
 /** The callback interface a framework implements, and the error its driver's calls throw. */
 import {
   type CallType,
+  codeOfStatus,
   type InverseOffer,
   type Offer,
   type TaskStatus,
@@ -99,25 +100,5 @@ export class SchedulerCallError extends TenderError {
 }
 
 function codeFor(status: number | undefined): TenderError["code"] {
-  switch (status) {
-    case undefined:
-    case 503:
-      return "unavailable";
-    case 400:
-      return "bad_request";
-    case 401:
-      return "unauthorized";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not_found";
-    case 405:
-      return "method_not_allowed";
-    case 409:
-      return "conflict";
-    case 422:
-      return "unprocessable";
-    default:
-      return status >= 400 && status < 500 ? "bad_request" : "internal";
-  }
+  return status === undefined ? "unavailable" : codeOfStatus(status);
 }

@@ -9,11 +9,12 @@ import { z } from "zod";
 import {
   AgentCallSchema,
   AgentIdSchema,
-  asTenderError,
   badRequest,
   CallSchema,
   DurationInfoSchema,
   FrameworkIdSchema,
+  httpErrorHandler,
+  mesosText,
   TenderError,
 } from "../../protocol/mod.ts";
 import { requestLimits } from "../../protocol/http_limits.ts";
@@ -82,19 +83,14 @@ export function masterApp(
   for (const m of options.middleware ?? []) app.use(m);
   app.use(requestLimits());
 
-  app.onError((err, c) => {
-    const known = asTenderError(err);
-    if (known?.code === "unauthorized") {
+  app.onError(httpErrorHandler("master", (failure, c) => {
+    if (failure.code === "unauthorized") {
       // Refusals past the middleware: an operator call its switch covers, a claimed principal.
       security.metrics.unauthenticated++;
       c.header("WWW-Authenticate", MASTER_CHALLENGE);
     }
-    if (known) return c.text(known.message, known.status as 400);
-    console.error(
-      JSON.stringify({ level: "error", msg: "unhandled", error: String(err?.stack ?? err) }),
-    );
-    return c.text(`Internal error: ${err.message}`, 500);
-  });
+    return mesosText(failure, c);
+  }));
 
   app.post("/api/v1/scheduler", async (c) => {
     const call = parseBody(await jsonBody(c), CallSchema, "scheduler::Call");

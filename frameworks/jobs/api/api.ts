@@ -10,7 +10,7 @@
  * principal may view, anything else refused is a 403 naming principal, action and job.
  */
 import { type Context, Hono } from "hono";
-import { TenderError } from "../../../protocol/mod.ts";
+import { type FailureRenderer, httpErrorHandler, TenderError } from "../../../protocol/mod.ts";
 import { requestLimits } from "../../../protocol/http_limits.ts";
 import { checkRecordSize, parseJson } from "../../../protocol/limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
@@ -43,6 +43,24 @@ export interface JobsApiDeps {
 
 const VERSION = "0.6.33-tender";
 
+/**
+ * Metronome's error bodies: `{"message": …}` with the error's details (a list as `details`, an
+ * object spread, e.g. the unknown id), `requestPath` for a 400 without details; an unexpected
+ * failure is `{"requestPath": …}` alone.
+ */
+const metronomeJson: FailureRenderer = (failure, c) => {
+  if (failure.error === undefined) return c.json({ requestPath: c.req.path }, failure.status);
+  const d = failure.details;
+  const extra = Array.isArray(d)
+    ? { details: d }
+    : typeof d === "object" && d !== null
+    ? d
+    : failure.code === "bad_request"
+    ? { requestPath: c.req.path }
+    : {};
+  return c.json({ message: failure.message, ...extra }, failure.status);
+};
+
 /** Builds the hono app serving Metronome's API. */
 export function jobsApi(deps: JobsApiDeps): Hono {
   const { runtime } = deps;
@@ -69,23 +87,7 @@ export function jobsApi(deps: JobsApiDeps): Hono {
     );
   }
 
-  api.onError((err, c) => {
-    if (!(err instanceof TenderError)) {
-      console.error(
-        JSON.stringify({ level: "error", msg: "jobs api", error: String(err?.stack ?? err) }),
-      );
-      return c.json({ requestPath: c.req.path }, 500);
-    }
-    const d = err.details;
-    const extra = Array.isArray(d)
-      ? { details: d }
-      : typeof d === "object" && d !== null
-      ? d
-      : err.status === 400
-      ? { requestPath: c.req.path }
-      : {};
-    return c.json({ message: err.message, ...extra }, err.status as 400);
-  });
+  api.onError(httpErrorHandler("jobs api", metronomeJson));
   api.notFound((c) => c.json({ message: "Unknown route.", requestPath: c.req.path }, 404));
 
   api.get("/ping", (c) => c.text("pong"));
