@@ -42,8 +42,11 @@ export function formatValue(value: number): string {
   return String(value);
 }
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 /** Escapes a label value: backslash, double quote and line feed. */
 export function escapeLabelValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
@@ -51,16 +54,28 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }
 
-function formatLabels(labels: Labels | undefined, extra?: [string, string]): string {
-  const pairs = Object.entries(labels ?? {});
-  if (extra) pairs.push(extra);
-  if (pairs.length === 0) return "";
-  for (const [name] of pairs) {
-    if (!LABEL_NAME.test(name) || name.startsWith("__")) {
-      throw new Error(`Invalid Prometheus label name "${name}"`);
+/** Label names already found valid: a scrape writes the same few names thousands of times. */
+const validLabelNames = new Set<string>();
+
+/** `k="v",…` without braces; throws on an invalid label name. */
+function formatPairs(labels: Labels | undefined): string {
+  let out = "";
+  if (labels === undefined) return out;
+  for (const name of Object.keys(labels)) {
+    if (!validLabelNames.has(name)) {
+      if (!LABEL_NAME.test(name) || name.startsWith("__")) {
+        throw new Error(`Invalid Prometheus label name "${name}"`);
+      }
+      if (validLabelNames.size < 10_000) validLabelNames.add(name);
     }
+    out += `${out === "" ? "" : ","}${name}="${escapeLabelValue(labels[name]!)}"`;
   }
-  return `{${pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
+  return out;
+}
+
+function formatLabels(labels: Labels | undefined): string {
+  const pairs = formatPairs(labels);
+  return pairs === "" ? "" : `{${pairs}}`;
 }
 
 /** Builds one exposition text, a family at a time; each family name may appear once. */
@@ -82,13 +97,17 @@ export class PrometheusWriter {
   histogram(name: string, help: string, samples: readonly HistogramSample[]): this {
     this.#header(name, help, "histogram");
     for (const h of samples) {
+      const pairs = formatPairs(h.labels);
+      const own = pairs === "" ? "" : `{${pairs}}`;
+      const le = pairs === "" ? '{le="' : `{${pairs},le="`;
       h.bounds.forEach((bound, i) => {
-        const labels = formatLabels(h.labels, ["le", formatValue(bound)]);
-        this.#lines.push(`${name}_bucket${labels} ${formatValue(h.cumulative[i] ?? 0)}`);
+        this.#lines.push(
+          `${name}_bucket${le}${formatValue(bound)}"} ${formatValue(h.cumulative[i] ?? 0)}`,
+        );
       });
-      this.#lines.push(`${name}_bucket${formatLabels(h.labels, ["le", "+Inf"])} ${h.count}`);
-      this.#lines.push(`${name}_sum${formatLabels(h.labels)} ${formatValue(h.sum)}`);
-      this.#lines.push(`${name}_count${formatLabels(h.labels)} ${h.count}`);
+      this.#lines.push(`${name}_bucket${le}+Inf"} ${h.count}`);
+      this.#lines.push(`${name}_sum${own} ${formatValue(h.sum)}`);
+      this.#lines.push(`${name}_count${own} ${h.count}`);
     }
     return this;
   }

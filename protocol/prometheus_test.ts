@@ -153,3 +153,19 @@ Deno.test("HttpMetrics.middleware() times requests by route pattern, method and 
   assert.equal(count({ route: "/apps", method: "POST", status: "422" }), 1);
   assert.equal(count({ route: "unmatched", method: "GET", status: "404" }), 1);
 });
+
+Deno.test("PrometheusWriter.histogram() writes unlabelled buckets and checks label names", () => {
+  const h = new Histogram([1]);
+  h.observe(0.5);
+  const text = new PrometheusWriter().histogram("h_seconds", "H.", h.samples()).text();
+  assert.match(text, /^h_seconds_bucket\{le="1"\} 1$/m);
+  assert.match(text, /^h_seconds_bucket\{le="\+Inf"\} 1$/m);
+  assert.match(text, /^h_seconds_sum 0\.5$/m);
+  const bad = new Histogram([1]);
+  bad.observe(1, { "bad-name": "x" });
+  assert.throws(() => new PrometheusWriter().histogram("b", "", bad.samples()), /label name/);
+  assert.throws(
+    () => new PrometheusWriter().gauge("g", "", [{ labels: { __reserved: "x" }, value: 1 }]),
+    /label name/,
+  );
+});

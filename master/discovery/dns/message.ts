@@ -92,10 +92,11 @@ export class DnsFormatError extends Error {
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
-/** A label's text: ASCII read byte by byte (the common case), anything else as UTF-8. */
+/** A label's text: ASCII byte by byte (the common case), anything else as UTF-8. */
 function label(bytes: Uint8Array): string {
   let text = "";
-  for (const b of bytes) {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
     if (b >= 0x80) return utf8Decoder.decode(bytes);
     text += String.fromCharCode(b);
   }
@@ -211,7 +212,11 @@ export function decodeMessage(bytes: Uint8Array): DnsMessage {
   for (let i = 0; i < counts[0]; i++) {
     questions.push({ name: r.name(), type: r.u16(), class: r.u16() });
   }
-  const section = (n: number) => Array.from({ length: n }, () => readRecord(r));
+  const section = (n: number) => {
+    const records: DnsRecord[] = [];
+    for (let i = 0; i < n; i++) records.push(readRecord(r));
+    return records;
+  };
   return {
     header,
     questions,
