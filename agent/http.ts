@@ -7,8 +7,8 @@ import { z } from "zod";
 import {
   badRequest,
   httpErrorHandler,
-  mesosText,
   pathSafeId,
+  plainText,
   TenderError,
 } from "../protocol/mod.ts";
 import { clientAddress, requestLimits, StreamSlots } from "../protocol/http_limits.ts";
@@ -58,7 +58,7 @@ export function agentApp(
     required: (c) => (auth.readonly ?? false) && c.req.path !== "/health",
   }));
   app.use(requestLimits());
-  app.onError(httpErrorHandler("agent", mesosText));
+  app.onError(httpErrorHandler("agent", plainText));
   app.get("/health", (c) => c.text("ok"));
   // As Mesos' agent: tasks are shown by view_tasks, output given by access_sandboxes, of the
   // task's user (the ACLs of `--acls`).

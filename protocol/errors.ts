@@ -165,5 +165,5 @@ export function httpErrorHandler(
   };
 }
 
-/** Mesos' error bodies (master, agent): the message as plain text. */
-export const mesosText: FailureRenderer = (failure, c) => c.text(failure.message, failure.status);
+/** The message as plain text: Mesos' error bodies (master, agent), the router's, the simulator's. */
+export const plainText: FailureRenderer = (failure, c) => c.text(failure.message, failure.status);

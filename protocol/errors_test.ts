@@ -6,7 +6,7 @@ import {
   HTTP_STATUS,
   httpErrorHandler,
   httpFailure,
-  mesosText,
+  plainText,
   TenderError,
 } from "./errors.ts";
 
@@ -42,7 +42,7 @@ Deno.test("httpFailure() maps a TenderError by its code, a URIError as a 400, an
 Deno.test("httpErrorHandler() renders every failure with the API's renderer and logs only unexpected ones", async () => {
   const logged: string[] = [];
   const app = new Hono();
-  app.onError(httpErrorHandler("test", mesosText, (line) => logged.push(line)));
+  app.onError(httpErrorHandler("test", plainText, (line) => logged.push(line)));
   app.get("/gone", () => {
     throw new TenderError("not_found", 'Task "t" is unknown');
   });

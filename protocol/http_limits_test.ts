@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { httpErrorHandler, mesosText } from "./errors.ts";
+import { httpErrorHandler, plainText } from "./errors.ts";
 import { requestLimits } from "./http_limits.ts";
 
 /** A real server with the guard (100 bytes, 300 ms) in front of a route echoing its body. */
 async function withServer(fn: (port: number) => Promise<void>): Promise<void> {
   const app = new Hono();
   app.use(requestLimits({ maxBytes: 100, deadlineMs: 300 }));
-  app.onError(httpErrorHandler("test", mesosText));
+  app.onError(httpErrorHandler("test", plainText));
   app.post("/echo", async (c) => c.text(`got ${await c.req.text()}`));
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   try {

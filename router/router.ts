@@ -15,7 +15,7 @@ import {
   type TlsFiles,
 } from "../security/mod.ts";
 import { type CatalogSource, CatalogStore } from "../master/discovery/mod.ts";
-import { type Clock, Masters, systemClock } from "../protocol/mod.ts";
+import { type Clock, httpErrorHandler, Masters, plainText, systemClock } from "../protocol/mod.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
 import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { proxyRequest } from "./http_proxy.ts";
@@ -243,6 +243,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const http = new HttpMetrics();
   const security = options.security ?? ServerSecurity.off();
   const admin = new Hono();
+  admin.onError(httpErrorHandler("router", plainText));
   admin.use(authenticate(security, { realm: "router", required: () => true }));
   admin.get("/_router/state", (c) => c.json(state()));
   admin.get("/metrics", () =>

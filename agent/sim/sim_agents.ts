@@ -10,13 +10,17 @@
  * agents again, and the master takes their ids as it takes any re-registering agent's.
  */
 import { resolve } from "node:path";
+import { Hono } from "hono";
 import {
   CONTAINERIZERS_ATTRIBUTE,
   containerizersAttribute,
+  httpErrorHandler,
   type Ids,
   Masters,
+  plainText,
   randomIds,
   Resources,
+  TenderError,
 } from "../../protocol/mod.ts";
 import { Agent } from "../agent.ts";
 import { SimulatedContainerizer } from "../containerizer/simulated.ts";
@@ -145,7 +149,7 @@ export async function startSimulatedAgents(
   const host = options.host ?? "127.0.0.1";
   const server = Deno.serve(
     { hostname: host, port: options.port ?? 0, onListen: () => {} },
-    (req) => simRoute(new URL(req.url), agents),
+    simApp(agents).fetch,
   );
   const port = server.addr.port;
   const workDir = resolve(options.workDir);
@@ -201,15 +205,25 @@ export async function startSimulatedAgents(
   };
 }
 
+/** What the shared server reads of each agent. */
+export interface SimServed {
+  readonly id: string | undefined;
+  readonly connected: boolean;
+  state(): { hostname: string };
+  tasks(): readonly { id: string }[];
+}
+
 /**
  * The shared server: `/health` answers `ok`; `/state` lists the agents (id, hostname,
  * connected, task count); `/tasks/{id}/logs` is empty for a task some agent runs (simulated
  * tasks write nothing), else 404.
  */
-function simRoute(url: URL, agents: readonly Agent[]): Response {
-  if (url.pathname === "/health") return new Response("ok");
-  if (url.pathname === "/state") {
-    return Response.json({
+export function simApp(agents: readonly SimServed[]): Hono {
+  const app = new Hono();
+  app.onError(httpErrorHandler("sim", plainText));
+  app.get("/health", (c) => c.text("ok"));
+  app.get("/state", (c) =>
+    c.json({
       simulated: true,
       agents: agents.map((a) => ({
         id: a.id ?? null,
@@ -217,15 +231,14 @@ function simRoute(url: URL, agents: readonly Agent[]): Response {
         connected: a.connected,
         tasks: a.tasks().length,
       })),
-    });
-  }
-  const logs = /^\/tasks\/([^/]+)\/logs$/.exec(url.pathname);
-  if (logs) {
-    const id = decodeURIComponent(logs[1]!);
-    const known = agents.some((a) => a.tasks().some((t) => t.id === id));
-    return known
-      ? new Response("", { headers: { "Content-Type": "text/plain" } })
-      : new Response(`Unknown task "${id}"`, { status: 404 });
-  }
-  return new Response("Not found", { status: 404 });
+    }));
+  app.get("/tasks/:id/logs", (c) => {
+    const id = c.req.param("id");
+    if (!agents.some((a) => a.tasks().some((t) => t.id === id))) {
+      throw new TenderError("not_found", `Unknown task "${id}"`);
+    }
+    return c.body("", 200, { "Content-Type": "text/plain" });
+  });
+  app.notFound((c) => c.text("Not found", 404));
+  return app;
 }

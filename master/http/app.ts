@@ -14,7 +14,7 @@ import {
   DurationInfoSchema,
   FrameworkIdSchema,
   httpErrorHandler,
-  mesosText,
+  plainText,
   TenderError,
 } from "../../protocol/mod.ts";
 import { requestLimits } from "../../protocol/http_limits.ts";
@@ -89,7 +89,7 @@ export function masterApp(
       security.metrics.unauthenticated++;
       c.header("WWW-Authenticate", MASTER_CHALLENGE);
     }
-    return mesosText(failure, c);
+    return plainText(failure, c);
   }));
 
   app.post("/api/v1/scheduler", async (c) => {

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import type { SecurityMetrics } from "../../security/mod.ts";
-import { httpErrorHandler, mesosText } from "../../protocol/errors.ts";
+import { httpErrorHandler, plainText } from "../../protocol/errors.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../../protocol/prometheus.ts";
 import { VERSION } from "./state_json.ts";
 
@@ -29,7 +29,7 @@ export function standbyApp(
   options: { middleware?: MiddlewareHandler[]; security?: SecurityMetrics } = {},
 ): Hono {
   const app = new Hono();
-  app.onError(httpErrorHandler("master (standby)", mesosText));
+  app.onError(httpErrorHandler("master (standby)", plainText));
   for (const m of options.middleware ?? []) app.use(m);
   const noLeader = (c: Context) => {
     const trouble = view.trouble();
