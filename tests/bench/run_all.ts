@@ -18,6 +18,10 @@ const SCRIPTS: [string, string, ...string[]][] = [
   ["run", "tests/bench/master_ha.ts"],
   ["run", "tests/bench/marathon_failover.ts"],
   ["run", "tests/bench/security_overhead.ts"],
+  ["run", "tests/bench/dns_codec.ts"],
+  ["run", "tests/bench/prometheus_exposition.ts"],
+  ["run", "tests/bench/large_state.ts"],
+  ["run", "tests/bench/jobs_start.ts"],
 ];
 
 for (const [mode, script, ...rest] of SCRIPTS) {
