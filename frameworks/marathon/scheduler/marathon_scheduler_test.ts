@@ -161,22 +161,16 @@ Deno.test("MarathonScheduler launches dependencies first, dependents once they r
 });
 
 Deno.test("MarathonScheduler holds a dependent back when its group deploys while an offer is read", async () => {
-  await withScheduler(async ({ scheduler, driver, service, store }) => {
-    // The group's apps and deployment commit between the scheduler's reads of the store.
-    const listDeployments = store.listDeployments.bind(store);
-    let raced = false;
-    store.listDeployments = async () => {
-      const deployments = await listDeployments();
-      if (!raced) {
-        raced = true;
-        await service.createGroup({
-          id: "/shop",
-          apps: [{ id: "db", cmd: "db" }, { id: "web", cmd: "web", dependencies: ["/shop/db"] }],
-        });
-      }
-      return deployments;
-    };
-    await scheduler.offers(driver, [offer()]);
+  await withScheduler(async ({ scheduler, driver, service }) => {
+    // The scheduler reads the books synchronously (core/scheduler_core.ts planOffers), so a group's
+    // apps and deployment, committed together, cannot fall between two of its reads any more: the
+    // group commits while the first offer is being handled, before the second.
+    const first = scheduler.offers(driver, [offer()]);
+    await service.createGroup({
+      id: "/shop",
+      apps: [{ id: "db", cmd: "db" }, { id: "web", cmd: "web", dependencies: ["/shop/db"] }],
+    });
+    await first;
     await scheduler.offers(driver, [offer()]);
     assert.deepEqual(driver.launched.flatMap((l) => l.tasks.map((t) => t.name)), ["db.shop"]);
   });

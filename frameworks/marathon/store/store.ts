@@ -31,7 +31,7 @@ import {
 } from "./group_record.ts";
 import { keys } from "./keys.ts";
 import { type Change, describeChanges } from "../core/changes.ts";
-import { byKey, type MarathonBooks, MarathonState } from "../core/state.ts";
+import { type MarathonBooks, MarathonState } from "../core/state.ts";
 import { type TaskFailure, TaskFailureSchema } from "../model/task_failure.ts";
 import { z } from "zod";
 
