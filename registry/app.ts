@@ -72,8 +72,10 @@ const ociJson: FailureRenderer = (failure, c) => {
 /** The identity of an allowed request; throws the 401, 403 or 429 of a refused one. */
 function allowed(decision: AuthDecision): Identity {
   if (decision.ok) return decision.identity;
-  if (decision.status === 401) throw new AuthChallengeError(decision.message, decision.challenge);
-  if (decision.status === 429) {
+  if (decision.code === "unauthorized") {
+    throw new AuthChallengeError(decision.message, decision.challenge);
+  }
+  if (decision.code === "too_many_requests") {
     throw new ThrottledError(decision.message, decision.retryAfterSeconds);
   }
   throw new RegistryError("DENIED", decision.message);
@@ -461,7 +463,7 @@ export function createApp(deps: AppDeps): Hono {
         realm: realm(c),
         client: clientAddress(c),
       });
-      if (!decision.ok && decision.status === 401) {
+      if (!decision.ok && decision.code === "unauthorized") {
         throw new AuthChallengeError(decision.message, `Basic realm="${SERVICE}"`);
       }
       principal = allowed(decision).principal;

@@ -78,12 +78,12 @@ export type Check =
   | { kind: "invalid" }
   | { kind: "unverified" };
 
-/** The outcome of checking a request. */
+/** The outcome of checking a request; a refusal names its error code (`HTTP_STATUS` gives the status). */
 export type AuthDecision =
   | { ok: true; identity: Identity }
-  | { ok: false; status: 401; challenge: string; message: string }
-  | { ok: false; status: 403; message: string }
-  | { ok: false; status: 429; retryAfterSeconds: number; message: string };
+  | { ok: false; code: "unauthorized"; challenge: string; message: string }
+  | { ok: false; code: "forbidden"; message: string }
+  | { ok: false; code: "too_many_requests"; retryAfterSeconds: number; message: string };
 
 /** Why an htpasswd entry is refused (an old or unknown format), or undefined when it is usable. */
 function entryProblem(entry: string): string | undefined {
@@ -287,7 +287,7 @@ export class Authenticator {
       security.metrics.throttled++;
       return {
         ok: false,
-        status: 429,
+        code: "too_many_requests",
         retryAfterSeconds: Math.ceil(locked / 1000),
         message: "Too many failed authentication attempts; try again later",
       };
@@ -297,7 +297,7 @@ export class Authenticator {
       security.metrics.unauthenticated++;
       return {
         ok: false,
-        status: 401,
+        code: "unauthorized",
         challenge: this.challenge(args.realm, args.scope, insufficient),
         message,
       };
@@ -325,7 +325,7 @@ export class Authenticator {
       if (security.allows("push_images", identity.principal)) return { ok: true, identity };
       return {
         ok: false,
-        status: 403,
+        code: "forbidden",
         message: forbidden("push_images", identity.principal).message,
       };
     }
@@ -340,7 +340,11 @@ export class Authenticator {
       if (!identity.authenticated && this.authenticating) {
         return unauthorized("Authentication required");
       }
-      return { ok: false, status: 403, message: forbidden(acl, identity.principal, name).message };
+      return {
+        ok: false,
+        code: "forbidden",
+        message: forbidden(acl, identity.principal, name).message,
+      };
     }
     if (identity.grants && !granted(identity.grants, action, name ?? "")) {
       return unauthorized(`Token does not grant ${action} on "${name}"`, true);

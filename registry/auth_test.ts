@@ -85,7 +85,7 @@ Deno.test("Authenticator grants pull and push per repository by the ACLs; a refu
   const denied = may(bob, "push", "team/web");
   assert.deepEqual(denied, {
     ok: false,
-    status: 403,
+    code: "forbidden",
     message: `Principal "bob" is not authorized to push_images on "team/web"`,
   });
   assert.equal(may(alice, "push", "teamwork").ok, false); // prefixes end at a '/'
@@ -93,9 +93,9 @@ Deno.test("Authenticator grants pull and push per repository by the ACLs; a refu
   // Anonymous: pull of what ANY may pull; anything else is a 401 challenge, so it logs in.
   assert.ok(may(undefined, "pull", "public").ok);
   const anonymous = may(undefined, "pull", "team/web");
-  assert.equal(anonymous.ok === false && anonymous.status, 401);
+  assert.equal(anonymous.ok === false && anonymous.code, "unauthorized");
   const push = may(undefined, "push", "public");
-  assert.equal(push.ok === false && push.status, 401);
+  assert.equal(push.ok === false && push.code, "unauthorized");
   const w = new PrometheusWriter();
   security.metrics.write(w);
   assert.match(w.text(), /tender_http_forbidden_total\{action="push_images"\} 3/);
@@ -110,7 +110,7 @@ Deno.test("Authenticator tokens carry the scopes the ACLs grant, and expire", ()
   assert.ok(auth.authorize({ ...request, header: bobToken, action: "pull", name: "team/web" }).ok);
   // The ACLs refused bob push when the token was issued; asking anyway is a 403.
   const push = auth.authorize({ ...request, header: bobToken, action: "push", name: "team/web" });
-  assert.equal(push.ok === false && push.status, 403);
+  assert.equal(push.ok === false && push.code, "forbidden");
   // Alice may push, but this token was issued for pull only: 401 insufficient_scope.
   const aliceToken = bearer("alice", ["repository:team/web:pull"]);
   const narrow = auth.authorize({
@@ -120,8 +120,8 @@ Deno.test("Authenticator tokens carry the scopes the ACLs grant, and expire", ()
     name: "team/web",
     scope: "repository:team/web:pull,push",
   });
-  assert.ok(!narrow.ok && narrow.status === 401);
-  if (!narrow.ok && narrow.status === 401) {
+  assert.ok(!narrow.ok && narrow.code === "unauthorized");
+  if (!narrow.ok && narrow.code === "unauthorized") {
     assert.match(narrow.challenge, /error="insufficient_scope"/);
   }
   const wide = bearer("alice", ["repository:team/web:pull,push"]);
@@ -137,7 +137,7 @@ Deno.test("Authenticator tokens carry the scopes the ACLs grant, and expire", ()
   assert.equal(auth.authorize({ ...request, header: forged, action: "pull", name: "x" }).ok, false);
   now += 301_000;
   const expired = auth.authorize({ ...request, header: wide, action: "pull", name: "team/web" });
-  assert.equal(expired.ok === false && expired.status, 401);
+  assert.equal(expired.ok === false && expired.code, "unauthorized");
 });
 
 Deno.test("Authenticator slows down guessing: 429 after ten failures, a known principal still passes", () => {
@@ -147,10 +147,10 @@ Deno.test("Authenticator slows down guessing: 429 after ten failures, a known pr
   assert.ok(auth.authorize({ ...request, header: alice, action: "ping" }).ok);
   for (let i = 0; i < 10; i++) {
     const d = auth.authorize({ ...request, header: guess, action: "ping" });
-    assert.equal(d.ok === false && d.status, 401);
+    assert.equal(d.ok === false && d.code, "unauthorized");
   }
   const locked = auth.authorize({ ...request, header: guess, action: "ping" });
-  assert.ok(!locked.ok && locked.status === 429 && locked.retryAfterSeconds >= 1);
+  assert.ok(!locked.ok && locked.code === "too_many_requests" && locked.retryAfterSeconds >= 1);
   assert.ok(auth.authorize({ ...request, header: alice, action: "ping" }).ok);
   assert.ok(
     auth.authorize({ ...request, client: "10.0.0.2", header: guess, action: "ping" }).ok === false,
