@@ -25,10 +25,32 @@ export type Change =
   | { kind: "last_failure"; appId: string; value: TaskFailure }
   | { kind: "framework_id"; value: string };
 
-/** A call to the scheduler driver, made after the operation's changes are persisted. */
+/** An instance a launch recorded, and what the books held before (null: it is new). */
+export interface Launched {
+  value: Instance;
+  before: Instance | null;
+}
+
+/**
+ * A call to the scheduler driver, made after the operation's changes are persisted. A launch or
+ * accept that records instances names them (`launched`): when the driver refuses it, the shell
+ * hands them back to the core (`launchFailed`); any other failed accept is only logged.
+ */
 export type DriverCall =
-  | { type: "launch"; offerId: string; tasks: TaskInfo[]; refuseSeconds: number }
-  | { type: "accept"; offerId: string; operations: Operation[]; refuseSeconds: number }
+  | {
+    type: "launch";
+    offerId: string;
+    tasks: TaskInfo[];
+    refuseSeconds: number;
+    launched: Launched[];
+  }
+  | {
+    type: "accept";
+    offerId: string;
+    operations: Operation[];
+    refuseSeconds: number;
+    launched?: Launched[];
+  }
   | { type: "decline"; offerIds: string[]; refuseSeconds: number }
   | { type: "kill"; taskId: string; agentId?: string; graceMs?: number }
   | { type: "reconcile"; tasks: { taskId: string; agentId?: string }[] }

@@ -17,12 +17,17 @@ import { type Instance, isActive, isBackoffWorthy, isTerminal } from "../model/i
 import { podRunSpec } from "../pod/run_spec.ts";
 import type { Pod } from "../pod/schema.ts";
 import { applyStatus, unreachableVerdict } from "../scheduler/instance_status.ts";
-import { planLaunches } from "../scheduler/offer_plan.ts";
-import { planPodLaunches } from "../scheduler/pod_offer_plan.ts";
 import { applyPodStatus } from "../scheduler/pod_status.ts";
 import { readinessDue } from "../scheduler/readiness.ts";
-import { planResident } from "../scheduler/resident_plan.ts";
-import { type Outcome, outcome } from "./changes.ts";
+import { type Launched, type Outcome, outcome } from "./changes.ts";
+import {
+  awaitsRelaunch,
+  launchFailed,
+  launchOffers,
+  type OfferPlans,
+  planOffers,
+  type SecretValues,
+} from "./offers.ts";
 import { InstanceDraft } from "./instance_draft.ts";
 import type { MarathonBooks } from "./state.ts";
 
@@ -358,57 +363,29 @@ export class SchedulerCore {
     return out;
   }
 
-  /**
-   * Plans launches on `offers` for the apps and pods no deployment holds back: resident apps
-   * first (they clean up reservations nobody owns, relaunch on their own and reserve anew), then
-   * the other apps on the offers left, then the pods on the offers apps left whole.
-   */
-  planOffers(offers: readonly Offer[], now: number) {
-    const books = this.#o.books;
-    const held = heldApps(books.deployments());
-    const apps = books.apps().filter((a) => !held.has(a.id));
-    const instances = books.instances();
-    const mayLaunch = (spec: RunSpec) =>
-      this.#o.backoff.launchAllowedAt(spec, configVersion(spec), books.backoff(spec.id), now) <=
-        now;
-    const frameworkId = books.frameworkId;
-    const uuid = () => this.#o.ids.uuid();
-    const residentPlan = frameworkId === undefined ? undefined : planResident({
-      apps: apps.filter(isResident),
-      instances: [...instances],
-      offers: [...offers],
-      frameworkId,
-      role: this.#o.role ?? "*",
-      ...(this.#o.principal ? { principal: this.#o.principal } : {}),
-      mayLaunch,
-      uuid,
+  /** Plans launches on `offers` (`core/offers.ts`); nothing changes until `launch()`. */
+  planOffers(offers: readonly Offer[], now: number): OfferPlans {
+    return planOffers(
+      {
+        books: this.#o.books,
+        backoff: this.#o.backoff,
+        uuid: () => this.#o.ids.uuid(),
+        role: this.#o.role ?? "*",
+        ...(this.#o.principal ? { principal: this.#o.principal } : {}),
+      },
+      offers,
       now,
-    });
-    const plan = planLaunches({
-      apps: apps.filter((a) => !isResident(a)),
-      instances: [...instances],
-      offers: offers.filter((o) => !residentPlan?.usedOfferIds.has(o.id.value)),
-      mayLaunch,
-      uuid,
-      now,
-    });
-    for (const [appId, reasons] of residentPlan?.reasons ?? []) plan.reasons.set(appId, reasons);
-    const pods = books.pods().filter((p) => !held.has(p.id));
-    const unused = new Set(plan.unusedOfferIds);
-    const podPlan = planPodLaunches({
-      pods: [...pods],
-      instances: [...instances],
-      offers: offers.filter((o) => unused.has(o.id.value)),
-      mayLaunch: (pod) => mayLaunch(podRunSpec(pod)),
-      uuid,
-      now,
-    });
-    // Offers nobody took come back soon while launches are still wanted, else after 30 s.
-    const stillWanted =
-      [...apps, ...pods.map(podRunSpec)].some((a) =>
-        reconcileApp(a, instances.filter((i) => i.appId === a.id)).launch > 0
-      ) || instances.some(awaitsRelaunch);
-    return { plan, podPlan, residentPlan, unusedRefuseSeconds: stillWanted ? 2 : 30 };
+    );
+  }
+
+  /** The planned launches, with the secret values the shell read for them. */
+  launch(plans: OfferPlans, secrets: SecretValues): SchedulerOutcome {
+    return { ...launchOffers(this.#o.books, plans, secrets), memo: { ...this.#memo } };
+  }
+
+  /** A launch the driver refused (`launched` as its call named them). */
+  launchFailed(launched: readonly Launched[], error: unknown): SchedulerOutcome {
+    return { ...launchFailed(this.#o.books, launched, error), memo: { ...this.#memo } };
   }
 
   #runSpec(id: string): RunSpec | undefined {
@@ -523,9 +500,4 @@ function resume(draft: InstanceDraft, app: RunSpec, mine: readonly Instance[], w
 function keepsReservation(i: Instance): boolean {
   return i.reservation !== undefined && i.reservation.state !== "New" &&
     i.goal !== "Decommissioned";
-}
-
-/** A resident instance waiting on its reservation for a relaunch. */
-export function awaitsRelaunch(i: Instance): boolean {
-  return i.condition === "Reserved" && i.goal === "Running";
 }

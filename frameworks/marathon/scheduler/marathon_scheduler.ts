@@ -14,28 +14,23 @@ import {
   type Clock,
   type Ids,
   type Offer,
-  type Operation,
-  type TaskInfo,
   type TaskStatus,
   TenderError,
 } from "../../../protocol/mod.ts";
 import { type SecretOwner, secretSources } from "../secrets/app_secrets.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
-import { toTaskInfo } from "../app/task_info.ts";
 import type { Backoff } from "../deployment/backoff.ts";
-import { toTaskGroup } from "../pod/task_group.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import type { Instance } from "../model/instance.ts";
 import type { MarathonService } from "../service/marathon_service.ts";
 import type { MarathonStore } from "../store/store.ts";
-import type { Change, DriverCall } from "../core/changes.ts";
-import type { MarathonBooks } from "../core/state.ts";
+import type { DriverCall, Launched } from "../core/changes.ts";
+import { secretOwners } from "../core/offers.ts";
 import {
   DEFAULT_RECONCILIATION_INTERVAL_MS,
   SchedulerCore,
   type SchedulerOutcome,
 } from "../core/scheduler_core.ts";
-import type { ResidentPlan } from "./resident_plan.ts";
 import { probeReadiness } from "./readiness.ts";
 
 export { DEFAULT_RECONCILIATION_INTERVAL_MS };
@@ -191,193 +186,48 @@ export class MarathonScheduler implements Scheduler {
     );
   }
 
+  /**
+   * Offers: the core plans them (after a pass that sends the kills a restart's launches wait
+   * for, when there are such), the secrets the launches need are read here, then the core's
+   * launches are recorded and sent. A launch the driver refuses goes back to the core.
+   */
   async offers(driver: DriverPort, offers: Offer[]): Promise<void> {
     this.#driver = driver;
-    // Agents scheduled for maintenance (their offers carry an unavailability) get no new
-    // instances while other agents offer something: their offers go back for a short while.
-    const leaving = offers.filter((o) => o.unavailability !== undefined);
-    if (leaving.length > 0 && leaving.length < offers.length) {
-      await driver.decline(leaving.map((o) => o.id.value), { refuse_seconds: 5 });
-      offers = offers.filter((o) => o.unavailability === undefined);
-    }
     const core = await this.#theCore();
-    let planned = core.planOffers(offers, this.#d.clock.now());
-    // Kills a restart's launches wait for (an instance turned healthy since the last pass):
-    // sent by a pass now, then the offers are planned again.
-    if (planned.plan.awaitingKills.length > 0 || planned.podPlan.awaitingKills.length > 0) {
+    let plans = core.planOffers(offers, this.#d.clock.now());
+    if (plans.awaitsKills) {
       await this.tick();
-      planned = core.planOffers(offers, this.#d.clock.now());
+      plans = core.planOffers(offers, this.#d.clock.now());
     }
-    const { plan, podPlan, residentPlan } = planned;
-    if (residentPlan) await this.#acceptResident(driver, residentPlan);
     this.lastReasons.clear();
-    for (const [appId, reasons] of plan.reasons) this.lastReasons.set(appId, reasons);
-    for (const [podId, reasons] of podPlan.reasons) this.lastReasons.set(podId, reasons);
-    for (const [offerId, planned] of Map.groupBy(plan.launches, (l) => l.offerId)) {
-      const launches: typeof planned = [];
-      const tasks: TaskInfo[] = [];
-      for (const l of planned) {
-        const task = await this.#withSecrets(
-          l.app,
-          (values) => toTaskInfo(l.app, l.instance.instanceId, l.match, values),
-        );
-        if (!task) continue;
-        tasks.push(task);
-        launches.push(l);
-      }
-      // More to launch than an offer may carry: the rest of the offer comes straight back.
-      const call: DriverCall = {
-        type: "launch",
-        offerId,
-        tasks,
-        refuseSeconds: plan.capped ? 0 : 1,
-      };
-      await this.#launch(driver, offerId, launches.map((l) => l.instance), call);
-    }
-    // Each pod instance is one LAUNCH_GROUP; an offer's are accepted together.
-    for (const [offerId, planned] of Map.groupBy(podPlan.launches, (l) => l.offerId)) {
-      const launches: typeof planned = [];
-      const operations: Operation[] = [];
-      for (const l of planned) {
-        const group = await this.#withSecrets(
-          l.pod,
-          (values) => toTaskGroup(l.pod, l.instance.instanceId, l.match, values),
-        );
-        if (!group) continue;
-        operations.push({
-          type: "LAUNCH_GROUP",
-          launch_group: { executor: group.executor, task_group: { tasks: group.tasks } },
-        });
-        launches.push(l);
-      }
-      const call: DriverCall = { type: "accept", offerId, operations, refuseSeconds: 1 };
-      await this.#launch(driver, offerId, launches.map((l) => l.instance), call);
-    }
-    if (podPlan.unusedOfferIds.length > 0) {
-      await driver.decline(podPlan.unusedOfferIds, { refuse_seconds: planned.unusedRefuseSeconds });
-    }
-  }
-
-  /**
-   * Records new instances, then launches them (an offer none could use is declined); a launch
-   * the driver refused forgets them again.
-   */
-  async #launch(
-    driver: DriverPort,
-    offerId: string,
-    instances: readonly Instance[],
-    call: DriverCall,
-  ): Promise<void> {
-    if (instances.length === 0) {
-      await driver.decline([offerId], { refuse_seconds: 1 });
-      return;
-    }
-    await this.#persist(() => instances.map((i) => instanceChange(i, null)));
-    try {
-      await this.#call(call);
-    } catch (e) {
-      await this.#persist((books) =>
-        instances.flatMap((i) => {
-          const held = books.instance(i.appId, i.instanceId);
-          return held ? [instanceChange(null, held)] : [];
-        })
+    for (const [id, reasons] of plans.reasons) this.lastReasons.set(id, reasons);
+    const secrets = new Map<string, ReadonlyMap<string, string> | Error>();
+    for (const owner of secretOwners(plans)) {
+      // Decrypted here, per launch, into the TaskInfos only (never stored).
+      secrets.set(
+        owner.id,
+        await this.#secretValues(owner).catch((e) => e instanceof Error ? e : new Error(String(e))),
       );
-      this.#d.events.publish("deployment_step_failure", { reason: `launch failed: ${String(e)}` });
     }
-  }
-
-  /**
-   * Persists the changes an offer's launches make, in turn with the operations (computed on the
-   * books when its turn comes, again when a write lost a race).
-   */
-  #persist(compute: (books: MarathonBooks) => Change[]): Promise<void> {
-    const done = this.#serial.then(async () => {
-      const books = await this.#d.store.state();
-      for (let attempt = 1;; attempt++) {
-        try {
-          return await this.#d.store.apply(compute(books));
-        } catch (e) {
-          if (attempt < ATTEMPTS && e instanceof TenderError && e.code === "conflict") continue;
-          throw e;
+    const refused: { launched: Launched[]; error: unknown }[] = [];
+    await this.#run((core) => core.launch(plans, secrets), async (calls) => {
+      for (const c of calls) {
+        if (c.type !== "launch" && c.type !== "accept") {
+          await this.#call(c);
+          continue;
         }
+        const launched = c.launched;
+        await this.#call(c).catch((error) => {
+          if (launched) refused.push({ launched, error });
+          else logTickError(`reservation cleanup failed: ${String(error)}`);
+        });
       }
     });
-    this.#serial = done.catch(() => {});
-    return done;
-  }
-
-  /**
-   * Sends a resident plan: DESTROY + UNRESERVE of garbage, then per offer each instance's
-   * RESERVE, CREATE and LAUNCH in one ACCEPT (a relaunch: its LAUNCH only). Records first.
-   */
-  async #acceptResident(driver: DriverPort, plan: ResidentPlan): Promise<void> {
-    for (const c of plan.cleanups) {
-      // The freed resources come straight back, unreserved, for whoever needs them.
-      await driver.accept([c.offerId], c.operations, { refuse_seconds: 0 }).catch((e) =>
-        logTickError(`reservation cleanup failed: ${String(e)}`)
+    for (const { launched, error } of refused) {
+      await this.#run(
+        (core) => core.launchFailed(launched, error),
+        (calls) => this.#sendLogged(calls),
       );
-    }
-    for (const [offerId, planned] of Map.groupBy(plan.launches, (l) => l.offerId)) {
-      const operations: Operation[] = [];
-      const launches: typeof planned = [];
-      for (const l of planned) {
-        const task = await this.#withSecrets(
-          l.app,
-          (values) => toTaskInfo(l.app, l.instance.instanceId, l.match, values),
-        );
-        if (!task) continue;
-        operations.push(...l.operations, { type: "LAUNCH", launch: { task_infos: [task] } });
-        launches.push(l);
-      }
-      if (launches.length === 0) {
-        await driver.decline([offerId], { refuse_seconds: 1 });
-        continue;
-      }
-      // A fresh instance is new; a relaunch replaces the instance waiting on its reservation.
-      const before = new Map<string, Instance>();
-      await this.#persist((books) =>
-        launches.flatMap((l) => {
-          if (l.operations.length > 0) return [instanceChange(l.instance, null)];
-          const held = books.instance(l.instance.appId, l.instance.instanceId);
-          if (!held) return [];
-          before.set(held.instanceId, held);
-          return [instanceChange(l.instance, held)];
-        })
-      );
-      try {
-        await driver.accept([offerId], operations, { refuse_seconds: 1 });
-      } catch (e) {
-        // Nothing was reserved or launched: new instances are forgotten, relaunches wait again.
-        await this.#persist((books) =>
-          launches.flatMap((l) => {
-            const held = books.instance(l.instance.appId, l.instance.instanceId);
-            const was = before.get(l.instance.instanceId) ?? null;
-            return held ? [instanceChange(was, held)] : [];
-          })
-        );
-        this.#d.events.publish("deployment_step_failure", {
-          reason: `launch failed: ${String(e)}`,
-        });
-      }
-    }
-  }
-
-  /**
-   * What `build` makes of an app's or a pod's secret values, decrypted here, per launch, into
-   * the TaskInfos only (never stored); undefined, with a deployment_step_failure saying why, when
-   * they cannot be had.
-   */
-  async #withSecrets<T>(
-    owner: SecretOwner & { id: string },
-    build: (values: Map<string, string>) => T,
-  ): Promise<T | undefined> {
-    try {
-      return build(await this.#secretValues(owner));
-    } catch (e) {
-      this.#d.events.publish("deployment_step_failure", {
-        reason: `launch of ${owner.id} failed: ${e instanceof Error ? e.message : String(e)}`,
-      });
-      return undefined;
     }
   }
 
@@ -491,12 +341,6 @@ export class MarathonScheduler implements Scheduler {
   async probesSettled(): Promise<void> {
     await Promise.all(this.#probing.values());
   }
-}
-
-/** An instance written over the one the books hold (null: none, or delete). */
-function instanceChange(value: Instance | null, expected: Instance | null): Change {
-  const i = (value ?? expected)!;
-  return { kind: "instance", appId: i.appId, instanceId: i.instanceId, value, expected };
 }
 
 function logTickError(e: unknown): void {

@@ -511,7 +511,13 @@ export class MarathonStore {
           op.set(keys.frameworkId(), c.value);
       }
     }
-    const versionstamp = await this.#commit(op, describeChanges(changes));
+    let versionstamp: string;
+    try {
+      versionstamp = await this.#commit(op, describeChanges(changes));
+    } catch (e) {
+      if (e instanceof TenderError && e.code === "conflict") await this.#reread(held, changes);
+      throw e;
+    }
     for (const c of changes) {
       switch (c.kind) {
         case "instance":
@@ -527,6 +533,20 @@ export class MarathonStore {
         case "framework_id":
           held.state.frameworkId = c.value;
       }
+    }
+  }
+
+  /**
+   * Reads the instances a refused write checked again: a journaled write's keys carry later
+   * versionstamps than the one it answered, and a writer behind the store's back may have been
+   * there. The operation then runs again on what is read.
+   */
+  async #reread(held: Held, changes: readonly Change[]): Promise<void> {
+    for (const c of changes) {
+      if (c.kind !== "instance") continue;
+      const e = await this.#kv.get(keys.instance(c.appId, c.instanceId));
+      if (e.value === null) forgetInstance(held, c.appId, c.instanceId);
+      else holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp ?? "");
     }
   }
 
