@@ -272,8 +272,8 @@ const masterSecure: Target = {
       void res.body.pipeTo(new WritableStream()).catch(() => {});
     }
     const ids = await runtime.read((m) => ({
-      framework: [...m.ctx.frameworks.keys()][0]!,
-      agent: [...m.ctx.agents.keys()][0]!,
+      framework: [...m.frameworks.keys()][0]!,
+      agent: [...m.agents.keys()][0]!,
     }));
     // The templates name fw-1 and agent-1: aim them at the owner's framework and agent.
     const aim = (text: string) =>
