@@ -13,6 +13,7 @@ import { configVersion } from "../deployment/reconcile.ts";
 import type { EventBus, MarathonEvent } from "../events/event_bus.ts";
 import { eventPaths } from "../events/event_paths.ts";
 import { actionJson, type MarathonService, stepsJson } from "../service/marathon_service.ts";
+import { resetLaunchDelay } from "../core/launch_queue.ts";
 import { groupExists, groupTree } from "../service/views.ts";
 import { podStatuses } from "../service/pod_statuses.ts";
 import { queuedPods, queueObject } from "../service/queue_view.ts";
@@ -350,11 +351,9 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     const m = /^\/v2\/queue(\/.+)\/delay$/.exec(c.req.path);
     if (!m) throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
     const id = m[1]!;
-    if (!(await store.getApp(id)) && !(await store.getPod(id))) {
-      throw new TenderError("not_found", `Application ${id} not found in tasks queue.`);
-    }
+    const reset = resetLaunchDelay(await store.state(), id);
     access(c).authorize("update_apps", id);
-    await store.setBackoff(id, undefined);
+    await store.apply(reset.changes);
     return c.body(null, 204);
   });
 

@@ -7,6 +7,7 @@ import type { Operation, TaskInfo } from "../../../protocol/mod.ts";
 import type { BackoffState } from "../deployment/backoff.ts";
 import type { Instance } from "../model/instance.ts";
 import type { TaskFailure } from "../model/task_failure.ts";
+import type { DeploymentRecord } from "../store/deployment_record.ts";
 
 /** A record to write (or, with null, delete) in the store. */
 export type Change =
@@ -20,6 +21,14 @@ export type Change =
      * books hold another by then: the shell runs the operation again on the newer books.
      */
     expected: Instance | null;
+  }
+  | {
+    kind: "deployment";
+    id: string;
+    /** The record moved on (its `currentStep`), or null: ended, its locks released. */
+    value: DeploymentRecord | null;
+    /** The record as the operation saw it: refused (409) when the books hold another. */
+    expected: DeploymentRecord;
   }
   | { kind: "backoff"; id: string; value: BackoffState | null }
   | { kind: "last_failure"; appId: string; value: TaskFailure }
@@ -80,6 +89,8 @@ export function describeChanges(changes: readonly Change[]): string {
   const names = changes.map((c) =>
     c.kind === "instance"
       ? c.instanceId
+      : c.kind === "deployment"
+      ? `deployment ${c.id}`
       : c.kind === "backoff"
       ? `backoff of ${c.id}`
       : c.kind === "last_failure"

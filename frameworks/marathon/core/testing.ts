@@ -100,6 +100,12 @@ function applyChanges(books: MarathonState, changes: readonly Change[]): void {
         }
         books.setInstance(c.appId, c.instanceId, c.value ?? undefined);
         break;
+      case "deployment":
+        if (books.deployment(c.id) !== c.expected) {
+          throw new Error(`deployment ${c.id} changed under the operation`);
+        }
+        books.setDeployment(c.id, c.value ?? undefined);
+        break;
       case "backoff":
         books.setBackoff(c.id, c.value ?? undefined);
         break;

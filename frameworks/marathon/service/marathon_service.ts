@@ -15,9 +15,7 @@ import {
   planDeployment,
   planPodDeployment,
 } from "../deployment/plan.ts";
-import { deploymentProgress } from "../deployment/progress.ts";
-import type { RunSpec } from "../deployment/run_spec.ts";
-import { isPodConfigChange, podRunSpec } from "../pod/run_spec.ts";
+import { isPodConfigChange } from "../pod/run_spec.ts";
 import type { Pod } from "../pod/schema.ts";
 import type { EventBus } from "../events/event_bus.ts";
 import { ServicePortAllocator } from "../placement/service_ports.ts";
@@ -25,6 +23,7 @@ import type { DeploymentRecord } from "../store/deployment_record.ts";
 import type { GroupRecord } from "../store/group_record.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { mergeUpdate, rollbackVersion } from "./merge.ts";
+import { planOf, stepsJson, syncDeployments } from "../core/deployments.ts";
 import { appSecretViolations, sourceViolations } from "../secrets/app_secrets.ts";
 import { residentViolations } from "../app/resident.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
@@ -288,30 +287,13 @@ export class MarathonService {
    * deployments and announces both. Called by the scheduler after changes and periodically.
    */
   async syncDeployments(): Promise<void> {
-    const apps = new Map<string, RunSpec>([
-      ...(await this.#d.store.listApps()).map((a) => [a.id, a] as const),
-      ...(await this.#d.store.listPods()).map((p) => [p.id, podRunSpec(p)] as const),
-    ]);
-    const instances = await this.#d.store.listInstances();
-    for (const record of await this.#d.store.listDeployments()) {
-      const progress = deploymentProgress(record, apps, instances);
-      if (progress.done) {
-        if (!(await won(this.#d.store.endDeployment(record.id)))) continue;
-        this.#d.events.publish("deployment_success", { id: record.id, plan: planOf(record) });
-        for (const a of record.steps.flatMap((s) => s.actions)) {
-          if (a.action === "StopApplication" && !record.pods?.includes(a.app)) {
-            this.#d.events.publish("app_terminated_event", { appId: a.app });
-          }
-        }
-      } else if (progress.currentStep !== record.currentStep) {
-        if (!(await won(this.#d.store.advanceDeployment(record.id, progress.currentStep)))) {
-          continue;
-        }
-        this.#d.events.publish("deployment_step_success", {
-          plan: planOf(record),
-          currentStep: stepsJson(record)[record.currentStep - 1] ?? { actions: [] },
-        });
-      }
+    const books = await this.#d.store.state();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const out = syncDeployments(books);
+      // A deployment ended or changed meanwhile (cancelled, replaced): look again.
+      if (!(await won(this.#d.store.apply(out.changes)))) continue;
+      for (const e of out.events) this.#d.events.publish(e.type, e.data);
+      return;
     }
   }
 
@@ -567,23 +549,7 @@ function groupChanges(
   };
 }
 
-/** A deployment's plan in the event payload shape. */
-export function planOf(r: DeploymentRecord): Record<string, unknown> {
-  return { id: r.id, steps: stepsJson(r), version: r.version };
-}
-
-/** An action as Marathon shows it: `{action, app}`, or `{action, pod}` for a pod. */
-export function actionJson(
-  r: Pick<DeploymentRecord, "pods">,
-  a: DeploymentPlan["steps"][number]["actions"][number],
-): Record<string, string> {
-  return r.pods?.includes(a.app) ? { action: a.action, pod: a.app } : { ...a };
-}
-
-/** A deployment's steps as Marathon shows them. */
-export function stepsJson(r: DeploymentRecord): { actions: Record<string, string>[] }[] {
-  return r.steps.map((s) => ({ actions: s.actions.map((a) => actionJson(r, a)) }));
-}
+export { actionJson, planOf, stepsJson } from "../core/deployments.ts";
 
 /** Whether a store change landed; false when the deployment ended or changed meanwhile. */
 async function won(change: Promise<void>): Promise<boolean> {

@@ -500,6 +500,24 @@ export class MarathonStore {
           else op.set(key, c.value);
           break;
         }
+        case "deployment": {
+          if (held.state.deployment(c.id) !== c.expected) {
+            throw new TenderError("conflict", `Concurrent change to deployment ${c.id}, try again`);
+          }
+          // Checked in the KV too: a deployment started meanwhile may be taking its locks over.
+          const e = await this.#kv.get(keys.deployment(c.id));
+          op.check(e);
+          if (c.value !== null) {
+            op.set(keys.deployment(c.id), c.value);
+            break;
+          }
+          op.delete(keys.deployment(c.id));
+          for (const appId of c.expected.affectedApps) {
+            const lock = await this.#kv.get<string>(keys.lock(appId));
+            if (lock.value === c.id) op.check(lock).delete(keys.lock(appId));
+          }
+          break;
+        }
         case "backoff":
           if (c.value === null) op.delete(keys.backoff(c.id));
           else op.set(keys.backoff(c.id), c.value);
@@ -523,6 +541,12 @@ export class MarathonStore {
         case "instance":
           if (c.value === null) forgetInstance(held, c.appId, c.instanceId);
           else holdInstance(held, c.value, versionstamp);
+          break;
+        case "deployment":
+          held.state.setDeployment(
+            c.id,
+            c.value === null ? undefined : frozenDeployment(c.value),
+          );
           break;
         case "backoff":
           held.state.setBackoff(c.id, c.value === null ? undefined : frozen({ ...c.value }));
