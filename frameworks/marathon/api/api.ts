@@ -14,6 +14,7 @@ import type { EventBus, MarathonEvent } from "../events/event_bus.ts";
 import { eventPaths } from "../events/event_paths.ts";
 import { actionJson, type MarathonService, stepsJson } from "../service/marathon_service.ts";
 import { resetLaunchDelay } from "../core/launch_queue.ts";
+import { runOperation } from "../runtime.ts";
 import { groupExists, groupTree } from "../service/views.ts";
 import { podStatuses } from "../service/pod_statuses.ts";
 import { queuedPods, queueObject } from "../service/queue_view.ts";
@@ -351,9 +352,9 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     const m = /^\/v2\/queue(\/.+)\/delay$/.exec(c.req.path);
     if (!m) throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
     const id = m[1]!;
-    const reset = resetLaunchDelay(await store.state(), id);
+    resetLaunchDelay(await store.state(), id); // 404 before 403, as Marathon
     access(c).authorize("update_apps", id);
-    await store.apply(reset.changes);
+    await runOperation({ store }, (books) => resetLaunchDelay(books, id));
     return c.body(null, 204);
   });
 

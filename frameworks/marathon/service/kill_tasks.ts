@@ -10,6 +10,8 @@ import { TenderError } from "../../../protocol/mod.ts";
 import { resolvePathId } from "../app/path_id.ts";
 import { type Instance, isActive } from "../model/instance.ts";
 import type { DeploymentResult, MarathonService, MutationOptions } from "./marathon_service.ts";
+import { setGoals } from "../core/instance_goals.ts";
+import { runOperation } from "../runtime.ts";
 
 /** Which tasks of an app to kill: by task id, by agent hostname, or all. */
 export interface TaskSelection {
@@ -45,9 +47,7 @@ export async function killTasks(
     (selection.host === undefined || i.hostname === selection.host)
   );
   const stop = (goal: Instance["goal"]) =>
-    Promise.all(
-      chosen.map((i) => store.updateInstance(appId, i.instanceId, (c) => ({ ...c, goal }))),
-    );
+    runOperation({ store }, (books) => setGoals(books, chosen, goal));
   await stop(options.wipe ? "Decommissioned" : "Stopped");
   if (!options.scale) return { killed: chosen };
   try {

@@ -24,6 +24,7 @@ import type { GroupRecord } from "../store/group_record.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { mergeUpdate, rollbackVersion } from "./merge.ts";
 import { planOf, stepsJson, syncDeployments } from "../core/deployments.ts";
+import { runOperation } from "../runtime.ts";
 import { appSecretViolations, sourceViolations } from "../secrets/app_secrets.ts";
 import { residentViolations } from "../app/resident.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
@@ -287,14 +288,9 @@ export class MarathonService {
    * deployments and announces both. Called by the scheduler after changes and periodically.
    */
   async syncDeployments(): Promise<void> {
-    const books = await this.#d.store.state();
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const out = syncDeployments(books);
-      // A deployment ended or changed meanwhile (cancelled, replaced): look again.
-      if (!(await won(this.#d.store.apply(out.changes)))) continue;
-      for (const e of out.events) this.#d.events.publish(e.type, e.data);
-      return;
-    }
+    // A deployment that ended or changed meanwhile (cancelled, replaced) is looked at again; one
+    // that still races is left to the next pass.
+    await won(runOperation(this.#d, syncDeployments));
   }
 
   /**
@@ -552,7 +548,7 @@ function groupChanges(
 export { actionJson, planOf, stepsJson } from "../core/deployments.ts";
 
 /** Whether a store change landed; false when the deployment ended or changed meanwhile. */
-async function won(change: Promise<void>): Promise<boolean> {
+async function won(change: Promise<unknown>): Promise<boolean> {
   try {
     await change;
     return true;

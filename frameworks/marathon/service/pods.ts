@@ -4,6 +4,8 @@
  * is one pod deployment (`MarathonService.deployPod`).
  */
 import { TenderError } from "../../../protocol/mod.ts";
+import { setGoals } from "../core/instance_goals.ts";
+import { runOperation } from "../runtime.ts";
 import { resolvePathId } from "../app/path_id.ts";
 import { type Instance, isActive } from "../model/instance.ts";
 import { parsePod } from "../pod/parse.ts";
@@ -93,14 +95,10 @@ export async function killPodInstances(
       );
     }
   }
-  const killed: Instance[] = [];
-  for (const instanceId of instanceIds) {
-    const stopped = await store.updateInstance(
-      podId,
-      instanceId,
-      (c) => ({ ...c, goal: "Stopped" }),
-    );
-    if (stopped) killed.push(stopped);
-  }
-  return { pod, killed };
+  const { changed } = await runOperation(
+    { store },
+    (books) =>
+      setGoals(books, instanceIds.map((instanceId) => ({ appId: podId, instanceId })), "Stopped"),
+  );
+  return { pod, killed: changed };
 }
