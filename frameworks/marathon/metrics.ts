@@ -54,11 +54,8 @@ export async function renderMarathonMetrics(deps: {
   framework?: { readonly loss: unknown; readonly losses: number };
 }): Promise<string> {
   const { store, instruments: i } = deps;
-  const [apps, instances, deployments] = await Promise.all([
-    store.listApps(),
-    store.listInstances(),
-    store.listDeployments(),
-  ]);
+  const books = await store.state();
+  const [apps, instances, deployments] = [books.apps(), books.instances(), books.deployments()];
   const byCondition = new Map<string, number>(CONDITIONS.map((c) => [c, 0]));
   const byHealth = new Map<string, number>([["healthy", 0], ["unhealthy", 0], ["unknown", 0]]);
   for (const inst of instances) {

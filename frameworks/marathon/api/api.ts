@@ -154,11 +154,11 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
   ];
   api.get("/v2/deployments", async (c) => {
     const who = access(c);
-    const list = (await store.listDeployments()).filter((d) =>
+    const list = (await store.state()).deployments().filter((d) =>
       touched(d).some((id) => who.canView(id))
     );
-    const apps = new Map((await store.listApps()).map((a) => [a.id, a]));
-    const instances = await store.listInstances();
+    const apps = new Map((await store.state()).apps().map((a) => [a.id, a]));
+    const instances = (await store.state()).instances();
     const readiness = (appId: string) => {
       const app = apps.get(appId);
       const check = app?.readinessChecks[0];
@@ -191,7 +191,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
 
   api.delete("/v2/deployments/:id", async (c) => {
     const who = access(c);
-    const record = await store.getDeployment(c.req.param("id"));
+    const record = (await store.state()).deployment(c.req.param("id"));
     for (const id of record ? touched(record) : []) who.authorize("update_apps", id);
     const r = await service.cancelDeployment(c.req.param("id"), {
       force: flag(c, "force"),
@@ -220,8 +220,8 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       groups: all || asked.includes("group.groups"),
       pods: all || asked.includes("group.pods"),
     };
-    const apps = (await store.listApps()).filter((a) => who.canView(a.id));
-    const records = (await store.listGroups()).filter((g) => who.canView(g.id));
+    const apps = (await store.state()).apps().filter((a) => who.canView(a.id));
+    const records = (await store.state()).groups().filter((g) => who.canView(g.id));
     const pods = (await podStatuses(store)).filter((p) => who.canView(p.id));
     if (
       !who.canView(rootId) && ![...apps, ...pods, ...records].some((m) => isChildOf(m.id, rootId))
@@ -229,7 +229,8 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     const renders = new Map(
       await Promise.all(apps.map(async (a) => [a.id, await renderApp(a, appEmbeds)] as const)),
     );
-    const rootVersion = (await store.listRootVersions())[0] ?? new Date(clock.now()).toISOString();
+    const rootVersion = (await store.state()).rootVersions()[0] ??
+      new Date(clock.now()).toISOString();
     return groupTree(
       rootId,
       apps,
@@ -247,8 +248,8 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     const who = access(c);
     if (s.at(-1) === "apps") {
       const id = idOf(1);
-      const apps = await store.listApps();
-      if (!groupExists(id, apps, await store.listGroups())) return c.json([]);
+      const apps = (await store.state()).apps();
+      if (!groupExists(id, apps, (await store.state()).groups())) return c.json([]);
       return c.json(
         await Promise.all(
           apps.filter((a) => isChildOf(a.id, id) && who.canView(a.id)).map((a) =>
@@ -276,8 +277,8 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
       );
     }
     const id = idOf(0);
-    const members = [...await store.listApps(), ...await store.listPods()];
-    if (!groupExists(id, members, await store.listGroups())) {
+    const members = [...(await store.state()).apps(), ...(await store.state()).pods()];
+    if (!groupExists(id, members, (await store.state()).groups())) {
       throw new TenderError("not_found", `Group '${id}' does not exist`);
     }
     return c.json(await groups(id, c));
@@ -340,7 +341,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     const now = clock.now();
     const queue: Record<string, unknown>[] = [];
     const who = access(c);
-    for (const app of (await store.listApps()).filter((a) => who.canView(a.id))) {
+    for (const app of (await store.state()).apps().filter((a) => who.canView(a.id))) {
       const entry = await queueObject(app, queueDeps(now));
       if (entry) queue.push({ app, ...entry });
     }

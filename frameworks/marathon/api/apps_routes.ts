@@ -19,9 +19,10 @@ export async function storedAppInfo(
   app: App,
   embed: { tasks: boolean; lastTaskFailure: boolean },
 ): Promise<Record<string, unknown>> {
-  return appInfo(app, await store.listInstances(app.id), await store.getLock(app.id), {
+  const books = await store.state();
+  return appInfo(app, books.instances(app.id), books.lock(app.id), {
     tasks: embed.tasks,
-    ...(embed.lastTaskFailure ? { lastTaskFailure: await store.getLastFailure(app.id) } : {}),
+    ...(embed.lastTaskFailure ? { lastTaskFailure: books.lastFailure(app.id) } : {}),
   });
 }
 
@@ -46,7 +47,7 @@ export function appsRoutes(
   };
   /** The app, if the request may view it (404 when it does not exist, else 403). */
   const mustGet = async (c: Context, id: string): Promise<App> => {
-    const app = await store.getApp(id);
+    const app = (await store.state()).app(id);
     if (!app) throw new TenderError("not_found", `App '${id}' does not exist`);
     access(c).mustView(app.id);
     return app;
@@ -66,7 +67,7 @@ export function appsRoutes(
     }
     const e = embeds(c);
     const who = access(c);
-    const apps = (await store.listApps()).filter((a) =>
+    const apps = (await store.state()).apps().filter((a) =>
       who.canView(a.id) && (id === undefined || a.id.toLowerCase().includes(id)) &&
       (cmd === undefined || (a.cmd ?? "").toLowerCase().includes(cmd)) && select(a.labels)
     );
@@ -90,7 +91,7 @@ export function appsRoutes(
     if (p.kind === "app" && p.id.endsWith("/*")) {
       const group = p.id.slice(0, -2);
       const who = access(c);
-      const apps = (await store.listApps()).filter((a) =>
+      const apps = (await store.state()).apps().filter((a) =>
         a.id.startsWith(`${group}/`) && who.canView(a.id)
       );
       return c.json({ "*": await Promise.all(apps.map((a) => info(a, true))) });
@@ -110,7 +111,9 @@ export function appsRoutes(
     }
     if (p.kind === "tasks") {
       const app = await mustGet(c, p.id);
-      return c.json({ tasks: (await store.listInstances(app.id)).map((i) => taskJson(app, i)) });
+      return c.json({
+        tasks: (await store.state()).instances(app.id).map((i) => taskJson(app, i)),
+      });
     }
     throw new TenderError("not_found", `Unknown resource ${c.req.path}`);
   });
@@ -144,7 +147,7 @@ export function appsRoutes(
 
   const killed = async (c: Context, r: KillResult, one: boolean) => {
     if ("deployment" in r) return deployed(c, r.deployment);
-    const apps = new Map((await store.listApps()).map((a) => [a.id, a]));
+    const apps = new Map((await store.state()).apps().map((a) => [a.id, a]));
     const tasks = r.killed.map((i) => taskJson(apps.get(i.appId), i));
     return c.json(one ? { task: tasks[0] } : { tasks });
   };
@@ -197,14 +200,14 @@ export function appsRoutes(
     const wanted = new Set((c.req.queries("status") ?? []).map((s) => s.toLowerCase()));
     const who = access(c);
     const apps = new Map(
-      (await store.listApps()).filter((a) => who.canView(a.id)).map((a) => [a.id, a]),
+      (await store.state()).apps().filter((a) => who.canView(a.id)).map((a) => [a.id, a]),
     );
     const keep = (i: Instance) =>
       apps.has(i.appId) &&
       (wanted.size === 0 || (wanted.has("running") && i.condition === "Running") ||
         (wanted.has("staging") && (i.condition === "Staging" || i.condition === "Starting")));
     // App tasks only: a pod's are shown by /v2/pods/{id}::status.
-    const tasks = (await store.listInstances()).filter((i) => !i.tasks && keep(i));
+    const tasks = (await store.state()).instances().filter((i) => !i.tasks && keep(i));
     return streamed(c, { tasks: lazyArray(tasks, (i) => taskJson(apps.get(i.appId), i)) });
   });
 }

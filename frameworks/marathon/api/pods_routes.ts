@@ -53,18 +53,18 @@ export function podsRoutes(
   });
   /** The pod, if the request may view it (404 when it does not exist, else 403). */
   const mustGet = async (c: Context, id: string): Promise<Pod> => {
-    const pod = await store.getPod(id);
+    const pod = (await store.state()).pod(id);
     if (!pod) throw noSuchPod(id);
     access(c).mustView(pod.id);
     return pod;
   };
   const visiblePods = async (c: Context) => {
     const who = access(c);
-    return (await store.listPods()).filter((p) => who.canView(p.id));
+    return (await store.state()).pods().filter((p) => who.canView(p.id));
   };
   const status = async (pod: Pod) =>
-    podStatusJson(pod, await store.listInstances(pod.id), {
-      deploying: (await store.getLock(pod.id)) !== undefined,
+    podStatusJson(pod, (await store.state()).instances(pod.id), {
+      deploying: (await store.state()).lock(pod.id) !== undefined,
     });
   const rest = (c: Context) => podPath(c.req.path.slice("/v2/pods".length));
 

@@ -58,8 +58,8 @@ export function secretsRoutes(
 ): void {
   const { service, access } = deps;
   const owners = async () => [
-    ...(await service.store.listApps()),
-    ...(await service.store.listPods()),
+    ...(await service.store.state()).apps(),
+    ...(await service.store.state()).pods(),
   ];
   const store = (): SecretStore => {
     if (!deps.secrets) throw new TenderError("unavailable", NO_STORE);

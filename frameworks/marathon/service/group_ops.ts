@@ -50,8 +50,8 @@ export async function updateGroup(
   const store = service.store;
   const raw = objectBody(body) ?? {};
   const groupId = targetGroup(id, raw["id"]);
-  const apps = (await store.listApps()).filter((a) => within(a.id, groupId));
-  const records = (await store.listGroups()).filter((g) => within(g.id, groupId));
+  const apps = (await store.state()).apps().filter((a) => within(a.id, groupId));
+  const records = (await store.state()).groups().filter((g) => within(g.id, groupId));
   if (raw["version"] !== undefined) {
     if (typeof raw["version"] !== "string") {
       throw new TenderError("unprocessable", "version must be a timestamp string");
@@ -101,9 +101,9 @@ export async function deleteGroup(
   options: MutationOptions,
 ): Promise<DeploymentResult> {
   const groupId = resolvePathId(id);
-  const apps = await service.store.listApps();
-  const pods = await service.store.listPods();
-  const records = await service.store.listGroups();
+  const apps = (await service.store.state()).apps();
+  const pods = (await service.store.state()).pods();
+  const records = (await service.store.state()).groups();
   if (!groupExists(groupId, [...apps, ...pods], records)) {
     throw new TenderError("not_found", `Group '${groupId}' does not exist`);
   }
@@ -141,8 +141,8 @@ export async function patchGroup(
     ]);
   }
   const store = service.store;
-  const apps = await store.listApps();
-  const records = await store.listGroups();
+  const apps = (await store.state()).apps();
+  const records = (await store.state()).groups();
   if (!groupExists(groupId, apps, records)) {
     throw new TenderError("not_found", `Group '${groupId}' does not exist`);
   }
@@ -160,11 +160,11 @@ export async function patchGroup(
 export async function groupVersions(service: MarathonService, id: string): Promise<string[]> {
   const groupId = resolvePathId(id);
   const store = service.store;
-  if (!groupExists(groupId, await store.listApps(), await store.listGroups())) {
+  if (!groupExists(groupId, (await store.state()).apps(), (await store.state()).groups())) {
     throw new TenderError("not_found", `Group '${groupId}' does not exist`);
   }
   const out: string[] = [];
-  for (const version of await store.listRootVersions()) {
+  for (const version of (await store.state()).rootVersions()) {
     const snapshot = await store.getRootVersion(version);
     if (snapshot && inSnapshot(snapshot, groupId)) out.push(version);
   }

@@ -31,10 +31,10 @@ export async function killTasks(
 ): Promise<KillResult> {
   const appId = resolvePathId(id);
   const store = service.store;
-  const app = await store.getApp(appId);
+  const app = (await store.state()).app(appId);
   if (!app) throw new TenderError("not_found", `App '${appId}' does not exist`);
   options.authorize?.("update_apps", appId);
-  const active = (await store.listInstances(appId)).filter((i) =>
+  const active = (await store.state()).instances(appId).filter((i) =>
     isActive(i) || (options.wipe === true && i.condition === "Reserved")
   );
   for (const taskId of selection.taskIds ?? []) {

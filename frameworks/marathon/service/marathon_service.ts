@@ -144,7 +144,7 @@ export class MarathonService {
     options: MutationOptions & { partialUpdate?: boolean },
   ): Promise<DeploymentResult & { created: boolean }> {
     const appId = resolvePathId(id);
-    const current = await this.#d.store.getApp(appId);
+    const current = (await this.#d.store.state()).app(appId);
     const rollback = rollbackVersion(body);
     if (rollback !== undefined) {
       const stored = await this.#d.store.getVersion(appId, rollback);
@@ -168,7 +168,7 @@ export class MarathonService {
     options: MutationOptions = {},
   ): Promise<DeploymentResult> {
     const appId = resolvePathId(id);
-    const current = await this.#d.store.getApp(appId);
+    const current = (await this.#d.store.state()).app(appId);
     if (!current) throw new TenderError("not_found", `App '${appId}' does not exist`);
     return await this.deploy({
       ...options,
@@ -184,7 +184,7 @@ export class MarathonService {
     for (const raw of body) {
       const id = typeof raw === "object" && raw !== null && "id" in raw ? String(raw.id) : "";
       const appId = resolvePathId(id);
-      apps.push(parseApp(mergeUpdate(await this.#d.store.getApp(appId), raw, appId)));
+      apps.push(parseApp(mergeUpdate((await this.#d.store.state()).app(appId), raw, appId)));
     }
     return await this.deploy({ ...options, put: apps });
   }
@@ -198,7 +198,7 @@ export class MarathonService {
   /** `POST /v2/apps/{id}/restart`: a new version with the same config, rolled out. */
   async restartApp(id: string, options: MutationOptions = {}): Promise<DeploymentResult> {
     const appId = resolvePathId(id);
-    const current = await this.#d.store.getApp(appId);
+    const current = (await this.#d.store.state()).app(appId);
     if (!current) throw new TenderError("not_found", `App '${appId}' does not exist`);
     return await this.deploy({
       ...options,
@@ -218,9 +218,9 @@ export class MarathonService {
       : body;
     const group = parseGroup(withId);
     const store = this.#d.store;
-    const apps = await store.listApps();
+    const apps = (await store.state()).apps();
     if (
-      group.id === "/" || (await store.listGroups()).some((g) => g.id === group.id) ||
+      group.id === "/" || (await store.state()).groups().some((g) => g.id === group.id) ||
       apps.some((a) => isChildOf(a.id, group.id))
     ) {
       throw new TenderError(
@@ -248,7 +248,7 @@ export class MarathonService {
     id: string,
     options: MutationOptions = {},
   ): Promise<DeploymentResult | undefined> {
-    const record = await this.#d.store.getDeployment(id);
+    const record = (await this.#d.store.state()).deployment(id);
     if (!record) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
     const podId = record.pods?.[0];
     if (!options.force && podId !== undefined) {
@@ -277,7 +277,7 @@ export class MarathonService {
         ? undefined
         : await this.#d.store.getVersion(appId, version);
       if (original) put.push(original);
-      else if (await this.#d.store.getApp(appId)) remove.push(appId);
+      else if ((await this.#d.store.state()).app(appId)) remove.push(appId);
     }
     // The restored versions keep their config version, so instances still on it are kept.
     return await this.deploy({ ...options, force: true, put, remove, keepConfigVersion: true });
@@ -314,14 +314,14 @@ export class MarathonService {
   async deploy(req: DeployRequest): Promise<DeploymentResult> {
     const store = this.#d.store;
     const version = this.#nextVersion();
-    const allCurrent = await store.listApps();
+    const allCurrent = (await store.state()).apps();
     const current = new Map(allCurrent.map((a) => [a.id, a]));
     const ids = [...new Set([...req.put.map((a) => a.id), ...(req.remove ?? [])])];
     const original = new Map(
       ids.flatMap((id) => (current.has(id) ? [[id, current.get(id)!] as const] : [])),
     );
     // Authorized before any other check: a refused caller learns nothing of others' apps.
-    const heldGroups = await store.listGroups();
+    const heldGroups = (await store.state()).groups();
     const groups = groupChanges(heldGroups, req.groups, ids, version);
     if (req.authorize) {
       const putIds = new Set(req.put.map((a) => a.id));
@@ -414,7 +414,7 @@ export class MarathonService {
   async deployPod(req: PodDeployRequest): Promise<PodDeploymentResult> {
     const store = this.#d.store;
     const podId = req.put?.id ?? req.remove ?? "";
-    const before = await store.getPod(podId);
+    const before = (await store.state()).pod(podId);
     req.authorize?.(!req.put ? "delete_apps" : before ? "update_apps" : "create_apps", podId);
     if (req.put) await this.#checkSecrets([req.put]);
     const version = this.#nextVersion();

@@ -8,12 +8,14 @@ import type { GroupPod } from "./views.ts";
 
 /** Each pod with its `PodStatus` (DEPLOYING while a deployment holds it), by id. */
 export async function podStatuses(store: MarathonStore): Promise<GroupPod[]> {
-  const instances = await store.listInstances();
-  return await Promise.all((await store.listPods()).map(async (pod) => ({
-    id: pod.id,
-    ...(pod.version !== undefined ? { version: pod.version } : {}),
-    status: podStatusJson(pod, instances, {
-      deploying: (await store.getLock(pod.id)) !== undefined,
-    }),
-  })));
+  const instances = (await store.state()).instances();
+  return await Promise.all(
+    (await store.state()).pods().map(async (pod) => ({
+      id: pod.id,
+      ...(pod.version !== undefined ? { version: pod.version } : {}),
+      status: podStatusJson(pod, instances, {
+        deploying: (await store.state()).lock(pod.id) !== undefined,
+      }),
+    })),
+  );
 }

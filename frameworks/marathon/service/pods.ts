@@ -54,7 +54,7 @@ export async function putPod(
     ]);
   }
   const pod = parsePod({ ...raw, id: podId });
-  const created = (await service.store.getPod(podId)) === undefined;
+  const created = (await service.store.state()).pod(podId) === undefined;
   const r = await service.deployPod({ ...options, put: pod });
   return { ...r, pod: r.pod ?? pod, created };
 }
@@ -66,7 +66,7 @@ export async function deletePod(
   options: MutationOptions,
 ): Promise<PodDeploymentResult> {
   const podId = resolvePathId(id);
-  if (!(await service.store.getPod(podId))) throw noSuchPod(podId);
+  if (!(await service.store.state()).pod(podId)) throw noSuchPod(podId);
   return await service.deployPod({ ...options, remove: podId });
 }
 
@@ -83,10 +83,10 @@ export async function killPodInstances(
 ): Promise<{ pod: Pod; killed: Instance[] }> {
   const podId = resolvePathId(id);
   const store = service.store;
-  const pod = await store.getPod(podId);
+  const pod = (await store.state()).pod(podId);
   if (!pod) throw noSuchPod(podId);
   options.authorize?.("update_apps", podId);
-  const active = (await store.listInstances(podId)).filter(isActive);
+  const active = (await store.state()).instances(podId).filter(isActive);
   for (const instanceId of instanceIds) {
     if (!active.some((i) => i.instanceId === instanceId)) {
       throw new TenderError(

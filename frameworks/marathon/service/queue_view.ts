@@ -37,8 +37,8 @@ export async function queueObject(
   deps: QueueDeps,
 ): Promise<QueueObject | undefined> {
   const { store, backoff, now } = deps;
-  const active = (await store.listInstances(spec.id)).filter(isActive).length;
-  const state = await store.getBackoff(spec.id);
+  const active = (await store.state()).instances(spec.id).filter(isActive).length;
+  const state = (await store.state()).backoff(spec.id);
   const allowedAt = backoff.launchAllowedAt(spec, configVersion(spec), state, now);
   const left = Math.max(0, spec.instances - active);
   if (left === 0 && allowedAt <= now) return undefined;
@@ -58,7 +58,7 @@ export async function queueObject(
 export async function queuedPods(deps: QueueDeps): Promise<Record<string, unknown>[]> {
   const queued = [];
   const visible = deps.visible ?? (() => true);
-  for (const pod of (await deps.store.listPods()).filter((p) => visible(p.id))) {
+  for (const pod of (await deps.store.state()).pods().filter((p) => visible(p.id))) {
     const entry = await queueObject({ ...podRunSpec(pod), role: pod.role ?? "*" }, deps);
     if (entry) queued.push({ pod: podJson(pod), ...entry });
   }
