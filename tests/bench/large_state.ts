@@ -21,11 +21,9 @@ import { DenoKvStore } from "../../store/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../../master/core/context.ts";
 import { Master } from "../../master/core/master.ts";
 import { masterState, masterStateStreamed } from "../../master/http/state_json.ts";
-import { marathonApi } from "../../frameworks/marathon/api/api.ts";
 import { storedAppInfo } from "../../frameworks/marathon/api/apps_routes.ts";
-import { EventBus } from "../../frameworks/marathon/events/event_bus.ts";
-import { MarathonService } from "../../frameworks/marathon/service/marathon_service.ts";
-import { MarathonStore } from "../../frameworks/marathon/store/store.ts";
+import type { MarathonStore } from "../../frameworks/marathon/store/store.ts";
+import { inMemoryMarathon } from "../support/marathon_in_memory.ts";
 
 const CASES = [
   "group_put_1000_apps",
@@ -63,20 +61,11 @@ async function withMarathon(
 ) {
   const dir = await Deno.makeTempDir({ prefix: "bench-large-" });
   const kv = await DenoKvStore.open(`${dir}/kv.sqlite3`);
-  const clock = new FakeClock(Date.UTC(2026, 0, 1));
-  const events = new EventBus(clock);
-  const store = new MarathonStore(kv);
-  const service = new MarathonService({ store, clock, ids: new SequentialIds(), events });
-  const api = marathonApi({
-    service,
-    events,
-    clock,
-    info: { leader: "l:1", master: "http://m:5050", frameworkId: () => "fw", httpPort: 1 },
-  });
+  const marathon = inMemoryMarathon(kv);
   try {
-    await fn(async (path, init) => await api.request(`http://localhost${path}`, init), store);
+    await fn(marathon.request, marathon.store);
   } finally {
-    events.close();
+    marathon.close();
     kv.close();
     await Deno.remove(dir, { recursive: true });
   }

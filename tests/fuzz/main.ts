@@ -1,8 +1,10 @@
 /**
- * `deno task fuzz [--runs N] [--seed S] [--only NAME]`: the fuzz suite (also with security on:
- * `--only "security on"`), longer than the run in
- * `deno task test` (which sends 500 inputs per API). Prints inputs and 5xx counts per API;
- * exits non-zero on any failure, naming the request and the seed to replay it.
+ * `deno task fuzz [--runs N] [--seed S] [--only NAME]`: the fuzz suite, longer than the run in
+ * `deno task test` (which sends 500 inputs per open API, 200 per API with security on). `--runs`
+ * is per API, open or secure; `--only "security on"` runs the secure targets alone (the master,
+ * Marathon, registry, jobs API and router admin over TLS, the agent API in memory, DNS with
+ * `--dns-host`), `--only jobs` both jobs targets. Prints inputs, refusals, 5xx, crashes and
+ * breaches per API; exits non-zero on any failure, naming the request and the seed to replay it.
  */
 import { parseArgs } from "node:util";
 import { formatFigures, runFuzz } from "./suite.ts";

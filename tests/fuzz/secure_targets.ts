@@ -1,18 +1,17 @@
 /**
  * The fuzz suite's targets served with security on: credentials, ACLs that refuse the principal
- * `mallory` everything, and every authentication switch; the router's admin endpoints over TLS.
- * Each starts with state owned by an allowed principal (a framework and agent at the master, an
- * app in Marathon, a repository in the registry, a task at the agent), then takes only hostile
- * callers — anonymous, a wrong secret, a malformed `Authorization`, or mallory — whose requests
- * must change nothing, get no 2xx outside the open routes, show nothing the ACLs hide, and never
- * bring a secret back in an answer or a log line (`SecureExpectations`).
+ * `mallory` everything, and every authentication switch. The master, Marathon, the registry,
+ * the jobs API (`jobs_targets.ts`) and the router's admin endpoints are served over real TLS with
+ * a CA made for the run (`tls_server.ts`; the agent API stays in memory), and the master's DNS
+ * (`dns_secure_target.ts`) over real UDP and TCP. Each starts with state owned by an allowed
+ * principal (a framework and agent at the master, an app in Marathon, a repository in the
+ * registry, a job, a task at the agent), then takes only hostile callers
+ * (`hostile_callers.ts`) — anonymous, a wrong secret, a malformed `Authorization`, or mallory —
+ * whose requests must change nothing, get no 2xx outside the open routes, show nothing the ACLs
+ * hide, and never bring a secret back in an answer or a log line (`SecureExpectations`).
  */
 import fc from "fast-check";
 import { agentApp } from "../../agent/http.ts";
-import { EventBus } from "../../frameworks/marathon/events/event_bus.ts";
-import { marathonApi } from "../../frameworks/marathon/api/api.ts";
-import { MarathonService } from "../../frameworks/marathon/service/marathon_service.ts";
-import { MarathonStore } from "../../frameworks/marathon/store/store.ts";
 import { lead } from "../../master/mod.ts";
 import { MasterStore } from "../../master/store/master_store.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../../master/mod.ts";
@@ -22,10 +21,22 @@ import { Authenticator } from "../../registry/auth.ts";
 import { openRegistry } from "../../registry/server.ts";
 import { CatalogStore } from "../../master/discovery/mod.ts";
 import { startRouter } from "../../router/mod.ts";
-import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../../security/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
 import { makeCerts } from "../support/certs.ts";
-import { type FuzzRequest, type Identity, pathSegment } from "./inputs.ts";
+import { inMemoryMarathon } from "../support/marathon_in_memory.ts";
+import { DNS_SECURE_TARGET } from "./dns_secure_target.ts";
+import {
+  AGENT,
+  conn,
+  FORBIDDEN,
+  outcomeOf,
+  OWNER,
+  PRIVATE,
+  security,
+  withIdentity,
+} from "./hostile_callers.ts";
+import { type FuzzRequest, pathSegment } from "./inputs.ts";
+import { JOBS_SECURE_TARGET } from "./jobs_targets.ts";
 import {
   AGENT_CALLS,
   agentApi,
@@ -35,156 +46,12 @@ import {
   masterAgent,
   masterOperator,
   masterScheduler,
-  type Outcome,
   registryInputs,
   router,
   type Running,
   type Target,
 } from "./targets.ts";
-
-// Distinct, greppable secrets: none may come back in an answer or a log line.
-const SECRETS = {
-  owner: "s3cret-owner-4f9b1c",
-  agent: "s3cret-agent-77d2e0",
-  mallory: "s3cret-mallory-a81c3f",
-  wrong: "s3cret-wrong-5e2d90",
-};
-const CREDENTIALS = parseCredentials(JSON.stringify({
-  credentials: [
-    { principal: "owner", secret: SECRETS.owner },
-    { principal: "agent", secret: SECRETS.agent },
-    { principal: "mallory", secret: SECRETS.mallory },
-  ],
-}));
-const OWNER = basicHeader("owner", SECRETS.owner);
-const AGENT = basicHeader("agent", SECRETS.agent);
-const MALLORY = basicHeader("mallory", SECRETS.mallory);
-const WRONG = basicHeader("owner", SECRETS.wrong);
-/** The secrets, and the `Authorization` values that carry them (base64 hides nothing). */
-const FORBIDDEN = [
-  ...Object.values(SECRETS),
-  ...[OWNER, AGENT, MALLORY, WRONG].map((h) => h.slice("Basic ".length)),
-];
-
-/** What mallory's view ACLs hide: the names the owner's state carries. */
-const PRIVATE = { user: "private-user-x7", framework: "private-framework-x7", app: "private-x7" };
-
-/** Every action the suite's servers check, allowed to owner (and agent), mallory to none. */
-const ACLS = {
-  permissive: false,
-  register_frameworks: [{ principals: { values: ["owner"] }, roles: { type: "ANY" } }],
-  run_tasks: [{ principals: { values: ["owner"] }, users: { type: "ANY" } }],
-  register_agents: [{ principals: { values: ["agent"] }, agents: { type: "ANY" } }],
-  view_frameworks: [{ principals: { values: ["owner"] }, users: { type: "ANY" } }],
-  view_tasks: [{ principals: { values: ["owner"] }, users: { type: "ANY" } }],
-  access_sandboxes: [{ principals: { values: ["owner"] }, users: { type: "ANY" } }],
-  teardown_frameworks: [{
-    principals: { values: ["owner"] },
-    framework_principals: { type: "ANY" },
-  }],
-  drain_agents: [{ principals: { values: ["owner"] }, agents: { type: "ANY" } }],
-  reactivate_agents: [{ principals: { values: ["owner"] }, agents: { type: "ANY" } }],
-  view_apps: [{ principals: { values: ["owner"] }, paths: { values: ["/"] } }],
-  create_apps: [{ principals: { values: ["owner"] }, paths: { values: ["/"] } }],
-  update_apps: [{ principals: { values: ["owner"] }, paths: { values: ["/"] } }],
-  delete_apps: [{ principals: { values: ["owner"] }, paths: { values: ["/"] } }],
-  pull_images: [{ principals: { values: ["owner"] }, repositories: { type: "ANY" } }],
-  push_images: [{ principals: { values: ["owner"] }, repositories: { type: "ANY" } }],
-};
-
-function security(): ServerSecurity {
-  return new ServerSecurity({ credentials: CREDENTIALS, acls: parseAcls(JSON.stringify(ACLS)) });
-}
-
-/** Printable ASCII (what a header value may hold), for malformed `Authorization` values. */
-const headerText = fc.stringMatching(/^[\x20-\x7e]{0,80}$/);
-
-const malformed: fc.Arbitrary<string> = fc.oneof(
-  headerText,
-  headerText.map((t) => `Basic ${t}`),
-  headerText.map((t) => `Bearer ${t}`),
-  headerText.map((t) => `Basic ${btoa(t)}`),
-  fc.constantFrom(
-    "Basic",
-    "Basic ",
-    `Basic ${btoa("owner")}`,
-    `Basic ${btoa(":")}`,
-    `Basic ${btoa("owner:")}`,
-    `Basic ${btoa(`:${SECRETS.owner}`)}`,
-    `basic ${btoa(`mallory:${SECRETS.owner}`)}`,
-    `Basic ${btoa(`owner:${"x".repeat(4000)}`)}`,
-    `Bearer ${"a".repeat(3000)}`,
-    "Digest username=owner",
-    `Basic ${OWNER.slice(6)}, Basic ${MALLORY.slice(6)}`,
-  ),
-);
-
-/** Gives each request a hostile caller: its `Authorization`, its kind and its address. */
-function withIdentity(requests: fc.Arbitrary<FuzzRequest>): fc.Arbitrary<FuzzRequest> {
-  return fc.tuple(
-    requests,
-    fc.constantFrom<Identity>("anonymous", "wrong secret", "malformed", "denied"),
-    malformed,
-    fc.integer({ min: 1, max: 254 }),
-  ).map(([req, as, garbage, host]) => {
-    const authorization = as === "anonymous"
-      ? undefined
-      : as === "wrong secret"
-      ? WRONG
-      : as === "malformed"
-      ? garbage
-      : MALLORY;
-    const headers = { ...req.headers };
-    delete headers["Authorization"];
-    if (authorization !== undefined) headers["Authorization"] = authorization;
-    return { ...req, headers, as, from: `10.0.0.${host}` };
-  });
-}
-
-const conn = (req: FuzzRequest) => ({
-  remoteAddr: { hostname: req.from ?? "127.0.0.1", port: 40000, transport: "tcp" },
-});
-
-/** The answer's status and body; a stream (SSE, RecordIO) is cancelled unread. */
-async function outcomeOf(res: Response): Promise<Outcome> {
-  const type = res.headers.get("Content-Type") ?? "";
-  if (res.headers.has("Mesos-Stream-Id") || type.startsWith("text/event-stream")) {
-    await res.body?.cancel().catch(() => {});
-    return { status: res.status };
-  }
-  // The operator SUBSCRIBE stream is JSON too, and never ends: read a bounded part of any body.
-  return { status: res.status, body: await readSome(res, 4 << 20) };
-}
-
-/** Reads a body up to `limit` bytes (a stream that does not end is cut there, or after 2 s). */
-async function readSome(res: Response, limit: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const timer = setTimeout(() => reader.cancel().catch(() => {}), 2000);
-  try {
-    while (size < limit) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // cancelled: what was read is the answer
-  } finally {
-    clearTimeout(timer);
-    await reader.cancel().catch(() => {});
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c.subarray(0, Math.min(c.length, size - at)), at);
-    at += c.length;
-    if (at >= size) break;
-  }
-  return new TextDecoder().decode(all);
-}
+import { serveOverTls } from "./tls_server.ts";
 
 // ---- master ----------------------------------------------------------------------------------
 
@@ -233,7 +100,7 @@ const masterSecure: Target = {
     { weight: 4, arbitrary: masterOperator.inputs },
     { weight: 4, arbitrary: masterReads },
   )),
-  async start(): Promise<Running> {
+  async start(workDir): Promise<Running> {
     const kv = await DenoKvStore.open(":memory:");
     const store = new MasterStore(kv);
     const guard = security();
@@ -245,10 +112,9 @@ const masterSecure: Target = {
       authenticate: { frameworks: true, agents: true, httpReadonly: true, httpReadwrite: true },
     });
     const { app, runtime } = leading;
-    const owned: ReadableStream[] = [];
-    const call = (path: string, init: RequestInit, from?: FuzzRequest) =>
-      app.request(path, init, conn(from ?? { method: "", path: "", headers: {} }));
+    const served = await serveOverTls(workDir, app);
     // The owner's agent and framework, whose streams stay open as connected clients' would.
+    const owned = new AbortController();
     for (
       const [path, authorization, body] of [
         ["/api/v1/agent", AGENT, AGENT_CALLS[0]],
@@ -260,15 +126,15 @@ const masterSecure: Target = {
         }],
       ] as const
     ) {
-      const res = await call(path, {
+      const res = await served.request({
         method: "POST",
+        path,
         headers: { ...JSON_TYPE, Authorization: authorization },
         body: JSON.stringify(body),
-      });
+      }, owned.signal);
       if (res.status !== 200 || !res.body) {
         throw new Error(`seeding ${path} answered ${res.status}: ${await res.text()}`);
       }
-      owned.push(res.body);
       void res.body.pipeTo(new WritableStream()).catch(() => {});
     }
     const ids = await runtime.read((m) => ({
@@ -282,12 +148,7 @@ const masterSecure: Target = {
       violations: [],
       async send(req) {
         const body = typeof req.body === "string" ? aim(req.body) : req.body;
-        const res = await call(
-          aim(req.path),
-          { method: req.method, headers: req.headers, body },
-          req,
-        );
-        return await outcomeOf(res);
+        return await outcomeOf(await served.request({ ...req, path: aim(req.path), body }));
       },
       async state() {
         let last = "";
@@ -298,9 +159,7 @@ const masterSecure: Target = {
             ["agents"],
             ["frameworks"],
             ["tasks"],
-            [
-              "removed_frameworks",
-            ],
+            ["removed_frameworks"],
             ["quota"],
             ["weights"],
             ["maintenance"],
@@ -311,8 +170,9 @@ const masterSecure: Target = {
         return last;
       },
       async stop() {
-        for (const s of owned) await s.cancel().catch(() => {});
+        owned.abort();
         await leading.stop();
+        await served.stop();
         kv.close();
       },
     };
@@ -386,24 +246,9 @@ const marathonSecure: Target = {
   )),
   async start(workDir) {
     const kv = await DenoKvStore.open(`${workDir}/marathon.kv`);
-    const clock = new FakeClock(Date.UTC(2026, 0, 1));
-    const events = new EventBus(clock);
-    const store = new MarathonStore(kv);
-    const service = new MarathonService({ store, clock, ids: new SequentialIds(), events });
-    const api = marathonApi({
-      service,
-      events,
-      clock,
-      security: security(),
-      info: { leader: "127.0.0.1:8080", master: "http://m", frameworkId: () => "fw", httpPort: 1 },
-    });
-    const call = (req: FuzzRequest) =>
-      api.request(`http://localhost${req.path}`, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-      }, conn(req));
-    const seeded = await call({
+    const m = inMemoryMarathon(kv, { security: security() });
+    const served = await serveOverTls(workDir, m.api);
+    const seeded = await served.request({
       method: "POST",
       path: "/v2/apps",
       headers: { ...JSON_TYPE, Authorization: OWNER },
@@ -412,14 +257,15 @@ const marathonSecure: Target = {
     if (seeded.status !== 201) {
       throw new Error(`seeding Marathon answered ${seeded.status}: ${await seeded.text()}`);
     }
+    await seeded.body?.cancel();
     return {
       violations: [],
-      send: async (req) => await outcomeOf(await call(req)),
+      send: async (req) => await outcomeOf(await served.request(req)),
       state: () => kvDigest(kv, [["marathon"]]),
-      stop() {
-        events.close();
+      async stop() {
+        m.close();
+        await served.stop();
         kv.close();
-        return Promise.resolve();
       },
     };
   },
@@ -475,12 +321,8 @@ const registrySecure: Target = {
     const opened = await openRegistry({ workDir: dir });
     const auth = new Authenticator({ security: security(), anonymousPull: false }, Date.now);
     const app = registryApp({ registry: opened.registry, auth });
-    const call = (req: FuzzRequest) =>
-      app.request(`http://localhost${req.path}`, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-      }, conn(req));
+    const served = await serveOverTls(workDir, app);
+    const call = (req: FuzzRequest) => served.request(req);
     // The owner's repository: one blob pushed in a single POST.
     const blob = new TextEncoder().encode(`layer of ${PRIVATE.app}`);
     const digest = `sha256:${
@@ -498,6 +340,7 @@ const registrySecure: Target = {
     if (pushed.status !== 201) {
       throw new Error(`seeding the registry answered ${pushed.status}: ${await pushed.text()}`);
     }
+    await pushed.body?.cancel();
     const kv = await Deno.openKv(`${dir}/registry.kv`);
     return {
       violations: [],
@@ -510,10 +353,10 @@ const registrySecure: Target = {
         const files = await treeDigest(dir, (name) => name.startsWith("registry.kv"));
         return [...entries, ...files].join("\n");
       },
-      stop() {
+      async stop() {
+        await served.stop();
         kv.close();
         opened.close();
-        return Promise.resolve();
       },
     };
   },
@@ -572,4 +415,6 @@ export const SECURE_TARGETS: Target[] = [
   marathonSecure,
   registrySecure,
   routerSecure,
+  JOBS_SECURE_TARGET,
+  DNS_SECURE_TARGET,
 ];

@@ -8,6 +8,7 @@
  */
 import fc from "fast-check";
 import type { FuzzRequest } from "./inputs.ts";
+import { JOBS_TARGET } from "./jobs_targets.ts";
 import { SECURE_TARGETS } from "./secure_targets.ts";
 import { type Outcome, type SecureExpectations, type Target, TARGETS } from "./targets.ts";
 
@@ -45,7 +46,7 @@ export async function runFuzz(
   const cwdBefore = await listing(Deno.cwd());
   const figures: FuzzFigures[] = [];
   try {
-    for (const target of [...TARGETS, ...SECURE_TARGETS]) {
+    for (const target of [...TARGETS, JOBS_TARGET, ...SECURE_TARGETS]) {
       if (options.only && !target.name.includes(options.only)) continue;
       const workDir = `${root}/${target.name.replace(/\W+/g, "-")}`;
       await Deno.mkdir(workDir);
@@ -168,9 +169,13 @@ function secureBreach(
     return "a log line holds a secret";
   }
   const ok = outcome.status >= 200 && outcome.status < 300;
-  if (!ok || expect.open(req)) return undefined;
-  if (req.as !== "denied") return `${req.as ?? "an unauthenticated caller"} got ${outcome.status}`;
+  if (!ok) return undefined;
   const hidden = expect.hidden.find((h) => body.includes(h));
+  // A request without an identity at all (DNS has no credentials) is answered, but shown nothing
+  // hidden.
+  if (req.as === undefined && hidden !== undefined) return `an answer showed "${hidden}"`;
+  if (expect.open(req)) return undefined;
+  if (req.as !== "denied") return `${req.as ?? "an unauthenticated caller"} got ${outcome.status}`;
   return hidden === undefined ? undefined : `a refused caller was shown "${hidden}"`;
 }
 

@@ -7,10 +7,6 @@ import fc from "fast-check";
 import { resolve } from "node:path";
 import { sandboxPath } from "../../agent/task_spec.ts";
 import { agentApp } from "../../agent/http.ts";
-import { EventBus } from "../../frameworks/marathon/events/event_bus.ts";
-import { marathonApi } from "../../frameworks/marathon/api/api.ts";
-import { MarathonService } from "../../frameworks/marathon/service/marathon_service.ts";
-import { MarathonStore } from "../../frameworks/marathon/store/store.ts";
 import { CatalogStore } from "../../master/discovery/mod.ts";
 import { decodeMessage } from "../../master/discovery/dns/message.ts";
 import { respond } from "../../master/discovery/dns/server.ts";
@@ -22,6 +18,7 @@ import { createApp as registryApp } from "../../registry/app.ts";
 import { openRegistry } from "../../registry/server.ts";
 import { startRouter } from "../../router/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
+import { inMemoryMarathon } from "../support/marathon_in_memory.ts";
 import {
   type FuzzRequest,
   hostileString,
@@ -367,27 +364,14 @@ export const marathon: Target = {
   ),
   async start(workDir) {
     const kv = await DenoKvStore.open(`${workDir}/marathon.kv`);
-    const clock = new FakeClock(Date.UTC(2026, 0, 1));
-    const events = new EventBus(clock);
-    const store = new MarathonStore(kv);
-    const service = new MarathonService({ store, clock, ids: new SequentialIds(), events });
-    const api = marathonApi({
-      service,
-      events,
-      clock,
-      info: { leader: "127.0.0.1:8080", master: "http://m", frameworkId: () => "fw", httpPort: 1 },
-    });
+    const m = inMemoryMarathon(kv);
     return {
       violations: [],
       send: (req) =>
-        answer(api.request(`http://localhost${req.path}`, {
-          method: req.method,
-          headers: req.headers,
-          body: req.body,
-        })),
+        answer(m.request(req.path, { method: req.method, headers: req.headers, body: req.body })),
       state: () => kvDigest(kv, [["marathon"]]),
       stop() {
-        events.close();
+        m.close();
         kv.close();
         return Promise.resolve();
       },
@@ -485,7 +469,7 @@ export const registry: Target & { inputs: fc.Arbitrary<FuzzRequest> } = {
 // ---- DNS -------------------------------------------------------------------------------------
 
 /** A valid query for `name`, type A. */
-function query(name: string): Uint8Array<ArrayBuffer> {
+export function query(name: string): Uint8Array<ArrayBuffer> {
   const labels = name.split(".").flatMap((l) => {
     const bytes = new TextEncoder().encode(l);
     return [bytes.length & 0xff, ...bytes];
@@ -493,16 +477,19 @@ function query(name: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, 1, 0, 1]);
 }
 
+/** Random datagrams, and queries for hostile names with one byte changed. */
+export const dnsPackets: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  fc.uint8Array({ maxLength: 600 }).map((b) => new Uint8Array(b)),
+  fc.tuple(hostileString, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([name, at, b]) => {
+    const bytes = query(name.slice(0, 300) || "web.marathon.tender");
+    bytes[at % bytes.length] = b;
+    return new Uint8Array(bytes);
+  }),
+).map((bytes): FuzzRequest => ({ method: "DNS", path: "", headers: {}, body: bytes }));
+
 const dns: Target = {
   name: "DNS packets",
-  inputs: fc.oneof(
-    fc.uint8Array({ maxLength: 600 }).map((b) => new Uint8Array(b)),
-    fc.tuple(hostileString, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([name, at, b]) => {
-      const bytes = query(name.slice(0, 300) || "web.marathon.tender");
-      bytes[at % bytes.length] = b;
-      return new Uint8Array(bytes);
-    }),
-  ).map((bytes): FuzzRequest => ({ method: "DNS", path: "", headers: {}, body: bytes })),
+  inputs: dnsPackets,
   start() {
     const source = new CatalogStore();
     return Promise.resolve({
@@ -547,7 +534,6 @@ export const router: Target = {
   })),
   async start() {
     const r = await startRouter({ source: new CatalogStore(), httpPort: 0 });
-    const client = Deno.createHttpClient({});
     return {
       violations: [],
       async send(req) {
@@ -570,10 +556,7 @@ export const router: Target = {
         }
       },
       state: () => Promise.resolve(""),
-      async stop() {
-        client.close();
-        await r.close();
-      },
+      stop: () => r.close(),
     };
   },
 };
