@@ -11,35 +11,20 @@ import { type AgentEvent, base64Of, type TaskInfo } from "../protocol/mod.ts";
 import { startAgent } from "../agent/mod.ts";
 import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import { launchEvent, testTask } from "./support/agent_tasks.ts";
 
 function onNetwork(id: string, network: string): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-    ],
+  return testTask(id, {
     command: { value: "sleep 3600" },
     container: {
       type: "DOCKER",
       docker: { image: CRI_TEST_IMAGE, network: "USER" },
       network_infos: [{ name: network }],
     },
-  };
+  });
 }
 
-function launch(task: TaskInfo): AgentEvent {
-  return {
-    type: "LAUNCH",
-    launch: {
-      framework_id: { value: "fw-1" },
-      framework_info: { user: "root", name: "t", id: { value: "fw-1" } },
-      task,
-    },
-  };
-}
+const launch = (task: TaskInfo): AgentEvent => launchEvent(task);
 
 Deno.test({
   name:

@@ -10,32 +10,23 @@ import { parseAgentFlags } from "../agent/flags.ts";
 import { CriClient } from "../agent/containerizer/cri_client.ts";
 import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import {
+  CURRENT_USER,
+  launchEvent,
+  SMALL_TASK_RESOURCES,
+  testFramework,
+  testTask,
+} from "./support/agent_tasks.ts";
 
 function podTask(id: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-    ],
+  return testTask(id, {
     command: { value: command },
     container: { type: "DOCKER", docker: { image: CRI_TEST_IMAGE, network: "BRIDGE" } },
     ...extra,
-  };
+  });
 }
 
-function launch(task: TaskInfo): AgentEvent {
-  return {
-    type: "LAUNCH",
-    launch: {
-      framework_id: { value: "fw-1" },
-      framework_info: { user: Deno.env.get("USER") || "root", name: "t", id: { value: "fw-1" } },
-      task,
-    },
-  };
-}
+const launch = (task: TaskInfo): AgentEvent => launchEvent(task, testFramework(CURRENT_USER));
 
 Deno.test({
   name:
@@ -101,11 +92,11 @@ Deno.test({
 
       await t.step("HTTP health checks reach the pod; a COMMAND check runs inside", async () => {
         master.send(launch(podTask("web", "exec httpd -f -p 8080 -h /www", {
-          resources: [
-            { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-            { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-            { name: "ports", type: "RANGES", ranges: { range: [{ begin: 31001, end: 31001 }] } },
-          ],
+          resources: [...SMALL_TASK_RESOURCES, {
+            name: "ports",
+            type: "RANGES",
+            ranges: { range: [{ begin: 31001, end: 31001 }] },
+          }],
           container: {
             type: "DOCKER",
             docker: {

@@ -10,35 +10,20 @@ import { type AgentEvent, base64Of, type TaskInfo } from "../protocol/mod.ts";
 import { startAgent } from "../agent/mod.ts";
 import { DockerEngine } from "../agent/containerizer/docker_engine.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import { launchEvent, SMALL_TASK_RESOURCES, testTask } from "./support/agent_tasks.ts";
 import { ensureTestImage, IMAGE, noDocker, SOCKET } from "./docker_helpers.ts";
 
 const VALUE = "d0ck3r-s3cret-51f2";
 
 function task(id: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-    ],
+  return testTask(id, {
     command: { value: command },
     container: { type: "DOCKER", docker: { image: IMAGE, network: "HOST" } },
     ...extra,
-  };
+  });
 }
 
-function launch(t: TaskInfo): AgentEvent {
-  return {
-    type: "LAUNCH",
-    launch: {
-      framework_id: { value: "fw-1" },
-      framework_info: { user: "root", name: "t", id: { value: "fw-1" } },
-      task: t,
-    },
-  };
-}
+const launch = (task: TaskInfo): AgentEvent => launchEvent(task);
 
 async function docker(...args: string[]): Promise<string> {
   const out = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" })
@@ -74,11 +59,11 @@ Deno.test({
         "a task on a named network joins it, with its address in TASK_RUNNING",
         async () => {
           master.send(launch(task("on-net", "sleep 3600", {
-            resources: [
-              { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-              { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-              { name: "ports", type: "RANGES", ranges: { range: [{ begin: 31905, end: 31905 }] } },
-            ],
+            resources: [...SMALL_TASK_RESOURCES, {
+              name: "ports",
+              type: "RANGES",
+              ranges: { range: [{ begin: 31905, end: 31905 }] },
+            }],
             container: {
               type: "DOCKER",
               docker: {

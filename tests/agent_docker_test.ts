@@ -6,35 +6,26 @@ import assert from "node:assert/strict";
 import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
 import { probeDocker, startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import {
+  CURRENT_USER,
+  launchEvent,
+  SMALL_TASK_RESOURCES,
+  testFramework,
+  testTask,
+} from "./support/agent_tasks.ts";
 
 const SOCKET = "/var/run/docker.sock";
 const dockerUp = await probeDocker(SOCKET);
 
 function dockerTask(id: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-    ],
+  return testTask(id, {
     command: { value: command },
     container: { type: "DOCKER", docker: { image: "tender-busybox:latest", network: "HOST" } },
     ...extra,
-  };
+  });
 }
 
-function launch(task: TaskInfo): AgentEvent {
-  return {
-    type: "LAUNCH",
-    launch: {
-      framework_id: { value: "fw-1" },
-      framework_info: { user: Deno.env.get("USER") || "root", name: "t", id: { value: "fw-1" } },
-      task,
-    },
-  };
-}
+const launch = (task: TaskInfo): AgentEvent => launchEvent(task, testFramework(CURRENT_USER));
 
 async function ownedContainers(): Promise<string[]> {
   const out = await new Deno.Command("docker", {
@@ -123,11 +114,11 @@ Deno.test({
         // Docker's proxy accepts on the published port whatever runs inside: the check must
         // reach the container itself, so a task that listens nowhere is killed.
         master.send(launch(dockerTask("deaf", "sleep 3600", {
-          resources: [
-            { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-            { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-            { name: "ports", type: "RANGES", ranges: { range: [{ begin: 31777, end: 31777 }] } },
-          ],
+          resources: [...SMALL_TASK_RESOURCES, {
+            name: "ports",
+            type: "RANGES",
+            ranges: { range: [{ begin: 31777, end: 31777 }] },
+          }],
           container: {
             type: "DOCKER",
             docker: {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
 import { probeDocker, startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import { CURRENT_USER, launchEvent, testFramework, testTask } from "./support/agent_tasks.ts";
 import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
 import { makeCerts } from "./support/certs.ts";
 import { ClientSecurity } from "../security/mod.ts";
@@ -16,29 +17,13 @@ const SOCKET = "/var/run/docker.sock";
 const dockerUp = await probeDocker(SOCKET);
 
 function task(id: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-    ],
+  return testTask(id, {
     command: { value: command },
     ...extra,
-  };
+  });
 }
 
-function launch(t: TaskInfo): AgentEvent {
-  return {
-    type: "LAUNCH",
-    launch: {
-      framework_id: { value: "fw-1" },
-      framework_info: { user: Deno.env.get("USER") || "root", name: "t", id: { value: "fw-1" } },
-      task: t,
-    },
-  };
-}
+const launch = (task: TaskInfo): AgentEvent => launchEvent(task, testFramework(CURRENT_USER));
 
 /** Files to fetch, served on 127.0.0.1 with a count of requests per path. */
 async function fileServer() {

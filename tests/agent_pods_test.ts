@@ -14,6 +14,7 @@ import { DockerEngine } from "../agent/containerizer/docker_engine.ts";
 import { CRI_TEST_IMAGE, noContainerd, startContainerd } from "./support/containerd.ts";
 import { ensureTestImage, IMAGE, noDocker, SOCKET } from "./docker_helpers.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import { CURRENT_USER, testFramework, testTask } from "./support/agent_tasks.ts";
 
 /** The group's shared volume, as Marathon's pods declare an ephemeral one. */
 const SHARED = {
@@ -28,24 +29,12 @@ function task(
   container: ContainerInfo,
   ports: number[] = [],
 ): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-      ...(ports.length > 0
-        ? [{
-          name: "ports",
-          type: "RANGES" as const,
-          ranges: { range: ports.map((p) => ({ begin: p, end: p })) },
-        }]
-        : []),
-    ],
-    command: { value: command },
-    container: { ...container, volumes: [SHARED] },
-  };
+  const portRanges = ports.map((p) => ({ begin: p, end: p }));
+  return testTask(
+    id,
+    { command: { value: command }, container: { ...container, volumes: [SHARED] } },
+    ports.length > 0 ? [{ name: "ports", type: "RANGES", ranges: { range: portRanges } }] : [],
+  );
 }
 
 function launchGroup(executor: ExecutorInfo, tasks: TaskInfo[]): AgentEvent {
@@ -53,7 +42,7 @@ function launchGroup(executor: ExecutorInfo, tasks: TaskInfo[]): AgentEvent {
     type: "LAUNCH_GROUP",
     launch_group: {
       framework_id: { value: "fw-1" },
-      framework_info: { user: Deno.env.get("USER") || "root", name: "t", id: { value: "fw-1" } },
+      framework_info: testFramework(CURRENT_USER),
       executor,
       tasks,
     },

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { AgentEvent, FrameworkInfo, TaskInfo } from "../protocol/mod.ts";
 import { type RunningAgent, startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import { launchEvent, testTask } from "./support/agent_tasks.ts";
 
 // Tasks run as their framework's user (Mesos' --switch_user): the one running the tests.
 const FRAMEWORK: FrameworkInfo = {
@@ -19,26 +20,12 @@ const KILLING_FRAMEWORK: FrameworkInfo = {
 };
 
 function task(id: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-      { name: "ports", type: "RANGES", ranges: { range: [{ begin: 31007, end: 31008 }] } },
-    ],
-    command: { value: command },
-    ...extra,
-  };
+  return testTask(id, { command: { value: command }, ...extra }, [
+    { name: "ports", type: "RANGES", ranges: { range: [{ begin: 31007, end: 31008 }] } },
+  ]);
 }
 
-function launch(t: TaskInfo, framework = FRAMEWORK): AgentEvent {
-  return {
-    type: "LAUNCH",
-    launch: { framework_id: { value: "fw-1" }, framework_info: framework, task: t },
-  };
-}
+const launch = (t: TaskInfo, framework = FRAMEWORK): AgentEvent => launchEvent(t, framework);
 
 function kill(taskId: string, graceMs?: number): AgentEvent {
   return {

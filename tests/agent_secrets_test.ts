@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type AgentEvent, base64Of, type Secret, type TaskInfo } from "../protocol/mod.ts";
 import { startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
+import { launchEvent, testTask } from "./support/agent_tasks.ts";
 
 const VALUE = "pr0cess-s3cret-9a7e";
 const secret: Secret = {
@@ -15,29 +16,8 @@ const secret: Secret = {
   value: { data: base64Of(new TextEncoder().encode(VALUE)) },
 };
 
-function task(id: string, extra: Partial<TaskInfo>): TaskInfo {
-  return {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-    ],
-    ...extra,
-  };
-}
-
-function launch(t: TaskInfo): AgentEvent {
-  return {
-    type: "LAUNCH",
-    launch: {
-      framework_id: { value: "fw-1" },
-      framework_info: { user: "root", name: "t", id: { value: "fw-1" } },
-      task: t,
-    },
-  };
-}
+const task = (id: string, extra: Partial<TaskInfo>): TaskInfo => testTask(id, extra);
+const launch = (t: TaskInfo): AgentEvent => launchEvent(t);
 
 Deno.test("the process containerizer gives VALUE secrets as a variable and a 0400 file, refuses a REFERENCE, stores neither", async () => {
   const master = new FakeMaster({ heartbeatIntervalSeconds: 1 });

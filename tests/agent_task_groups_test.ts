@@ -4,7 +4,8 @@
  * made for the test (useradd/groupadd, removed after). Needs root.
  */
 import assert from "node:assert/strict";
-import type { AgentEvent, TaskInfo } from "../protocol/mod.ts";
+import type { AgentEvent } from "../protocol/mod.ts";
+import { launchEvent, testTask } from "./support/agent_tasks.ts";
 import { startAgent } from "../agent/mod.ts";
 import { FakeMaster, waitFor } from "./support/fake_master.ts";
 
@@ -20,24 +21,10 @@ async function run(program: string, args: string[]): Promise<string> {
 }
 
 function launch(id: string, command: string, user: string): AgentEvent {
-  const task: TaskInfo = {
-    name: id,
-    task_id: { value: id },
-    agent_id: { value: "agent-1" },
-    resources: [
-      { name: "cpus", type: "SCALAR", scalar: { value: 0.1 } },
-      { name: "mem", type: "SCALAR", scalar: { value: 32 } },
-    ],
-    command: { value: command, user },
-  };
-  return {
-    type: "LAUNCH",
-    launch: {
-      framework_id: { value: "fw-groups" },
-      framework_info: { user: "root", name: "groups", id: { value: "fw-groups" } },
-      task,
-    },
-  };
+  return launchEvent(
+    testTask(id, { command: { value: command, user } }),
+    { user: "root", name: "groups", id: { value: "fw-groups" } },
+  );
 }
 
 Deno.test({
