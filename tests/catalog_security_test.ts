@@ -11,6 +11,7 @@ import { type RunningAgent, startAgent } from "../agent/mod.ts";
 import { SchedulerDriver } from "../sdk/mod.ts";
 import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../security/mod.ts";
 import { waitFor } from "./support/cluster.ts";
+import { type SseEvent, SseParser } from "./support/sse.ts";
 
 const CREDENTIALS = {
   credentials: [
@@ -228,9 +229,8 @@ function serviceIds(data: unknown): string[] {
 
 /** The SSE events of a stream, one at a time (comments skipped); each waits at most 30 s. */
 function sseEvents(reader: ReadableStreamDefaultReader<Uint8Array>) {
-  const queue: { event: string; data: unknown }[] = [];
-  let buffer = "";
-  const decoder = new TextDecoder();
+  const queue: SseEvent[] = [];
+  const parser = new SseParser();
   return async () => {
     let late = false;
     const timer = setTimeout(() => {
@@ -241,17 +241,7 @@ function sseEvents(reader: ReadableStreamDefaultReader<Uint8Array>) {
       while (queue.length === 0) {
         const { value, done } = await reader.read();
         if (done) throw new Error(late ? "no event within 30 s" : "the stream ended");
-        buffer += decoder.decode(value, { stream: true });
-        let cut;
-        while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event !== undefined && data !== undefined) {
-            queue.push({ event, data: JSON.parse(data) });
-          }
-        }
+        queue.push(...parser.push(value));
       }
       return queue.shift()!;
     } finally {

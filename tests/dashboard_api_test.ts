@@ -2,28 +2,21 @@ import assert from "node:assert/strict";
 import { type DashboardSummary, mountDashboard } from "../master/dashboard/mod.ts";
 import { OpsCluster } from "./metrics_cluster.ts";
 import { waitFor } from "./support/cluster.ts";
+import { type SseEvent, SseParser } from "./support/sse.ts";
 
 /** Reads Server-Sent Events from a response until `until` says stop. */
 async function readEvents(
   body: ReadableStream<Uint8Array>,
-  until: (events: { event: string; data: unknown }[]) => boolean,
-): Promise<{ event: string; data: unknown }[]> {
-  const events: { event: string; data: unknown }[] = [];
-  let buffer = "";
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  until: (events: SseEvent[]) => boolean,
+): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  const parser = new SseParser();
+  const reader = body.getReader();
   try {
     while (!until(events)) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += value;
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
-      }
+      events.push(...parser.push(value));
     }
   } finally {
     await reader.cancel();

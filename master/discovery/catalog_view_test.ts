@@ -4,6 +4,7 @@ import { TenderError } from "../../protocol/mod.ts";
 import { type CatalogTask, visibleCatalog } from "./catalog.ts";
 import { CatalogStore } from "./catalog_store.ts";
 import { discoveryRoutes } from "./http.ts";
+import { type SseEvent, SseParser } from "../../tests/support/sse.ts";
 
 function task(id: string, appId: string, user: string, state = "TASK_RUNNING"): CatalogTask {
   return {
@@ -121,23 +122,12 @@ Deno.test("discoveryRoutes({ viewer }) streams a caller only the changes of what
 async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: number) {
   const timer = setTimeout(() => reader.cancel().catch(() => {}), 10_000);
   try {
-    const events: { event: string; data: unknown }[] = [];
-    let buffer = "";
-    const decoder = new TextDecoder();
+    const events: SseEvent[] = [];
+    const parser = new SseParser();
     while (events.length < n) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`stream ended after ${events.length} of ${n} events`);
-      buffer += decoder.decode(value);
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event !== undefined && data !== undefined) {
-          events.push({ event, data: JSON.parse(data) });
-        }
-      }
+      events.push(...parser.push(value));
     }
     return events;
   } finally {

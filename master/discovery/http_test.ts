@@ -4,6 +4,7 @@ import { TenderError } from "../../protocol/mod.ts";
 import type { CatalogTask } from "./catalog.ts";
 import { CatalogStore } from "./catalog_store.ts";
 import { discoveryRoutes } from "./http.ts";
+import { type SseEvent, SseParser } from "../../tests/support/sse.ts";
 
 function task(id: string, appId: string): CatalogTask {
   return {
@@ -62,23 +63,12 @@ async function withDeadline<T>(
 /** Reads SSE events (skipping comments) until `n` have arrived; fails past the deadline. */
 function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, n: number) {
   return withDeadline(reader, `waiting for ${n} event(s)`, async () => {
-    const events: { event: string; data: unknown }[] = [];
-    let buffer = "";
-    const decoder = new TextDecoder();
+    const events: SseEvent[] = [];
+    const parser = new SseParser();
     while (events.length < n) {
       const { value, done } = await reader.read();
       if (done) throw new Error("stream ended");
-      buffer += decoder.decode(value);
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event !== undefined && data !== undefined) {
-          events.push({ event, data: JSON.parse(data) });
-        }
-      }
+      events.push(...parser.push(value));
     }
     return events;
   });
