@@ -23,10 +23,12 @@ import {
   DnsFormatError,
   type DnsMessage,
   type DnsRecord,
+  encodeFitting,
   encodeMessage,
   type RData,
   RecordType,
 } from "../../master/discovery/dns/message.ts";
+import { queryMessage } from "../support/dns_queries.ts";
 
 // ---- dns-packet behind our interface -----------------------------------------------------------
 
@@ -156,18 +158,7 @@ function encodeWholeLib(m: DnsMessage): Uint8Array {
 
 /** `encodeMessage()` with dns-packet writing the bytes; truncation as ours (the library has none). */
 export function encodeMessageLib(message: DnsMessage, maxSize?: number): Uint8Array {
-  const whole = encodeWholeLib(message);
-  if (maxSize === undefined || whole.length <= maxSize) return whole;
-  const opt = message.additionals.filter((r) => r.type === RecordType.OPT);
-  const truncated: DnsMessage = {
-    header: { ...message.header, tc: true },
-    questions: message.questions,
-    answers: [],
-    authorities: [],
-    additionals: opt,
-  };
-  const small = encodeWholeLib(truncated);
-  return small.length <= maxSize ? small : encodeWholeLib({ ...truncated, additionals: [] });
+  return encodeFitting(message, maxSize, encodeWholeLib);
 }
 
 /** `decodeMessage()` with dns-packet reading the bytes; its errors become `DnsFormatError`. */
@@ -213,24 +204,7 @@ const CODECS: Record<"ours" | "dns_packet", Codec> = {
 
 // ---- inputs ------------------------------------------------------------------------------------
 
-function message(name: string, type: number): DnsMessage {
-  return {
-    header: {
-      id: 0xbeef,
-      qr: false,
-      opcode: 0,
-      aa: false,
-      tc: false,
-      rd: true,
-      ra: false,
-      rcode: 0,
-    },
-    questions: [{ name, type, class: CLASS_IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
-}
+const message = queryMessage;
 
 const OPT: DnsRecord = {
   name: "",

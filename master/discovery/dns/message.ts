@@ -340,6 +340,18 @@ function encodeWhole(m: DnsMessage): Uint8Array {
  * retries over TCP (RFC 1035 §4.2.1, RFC 2181 §9). An OPT record is kept when it fits.
  */
 export function encodeMessage(message: DnsMessage, maxSize?: number): Uint8Array {
+  return encodeFitting(message, maxSize, encodeWhole);
+}
+
+/**
+ * What `encodeMessage` does past the bytes: `encodeWhole` writes a message, and one over
+ * `maxSize` is written again truncated (a benchmark passes another library's writer).
+ */
+export function encodeFitting(
+  message: DnsMessage,
+  maxSize: number | undefined,
+  encodeWhole: (message: DnsMessage) => Uint8Array,
+): Uint8Array {
   const whole = encodeWhole(message);
   if (maxSize === undefined || whole.length <= maxSize) return whole;
   const opt = message.additionals.filter((r) => r.type === RecordType.OPT);

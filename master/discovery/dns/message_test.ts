@@ -1,31 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  CLASS_IN,
-  decodeMessage,
-  DnsFormatError,
-  type DnsMessage,
-  encodeMessage,
-  RecordType,
-} from "./message.ts";
+import { CLASS_IN, decodeMessage, DnsFormatError, encodeMessage, RecordType } from "./message.ts";
+import { queryMessage } from "../../../tests/support/dns_queries.ts";
 
-function query(name: string, type: number): DnsMessage {
-  return {
-    header: {
-      id: 0xbeef,
-      qr: false,
-      opcode: 0,
-      aa: false,
-      tc: false,
-      rd: true,
-      ra: false,
-      rcode: 0,
-    },
-    questions: [{ name, type, class: CLASS_IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
-}
+const query = queryMessage;
 
 Deno.test("encodeMessage() writes a query byte-for-byte as RFC 1035 lays it out", () => {
   const bytes = encodeMessage(query("a.bc", RecordType.A));
