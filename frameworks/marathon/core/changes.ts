@@ -7,7 +7,10 @@ import type { Operation, TaskInfo } from "../../../protocol/mod.ts";
 import type { BackoffState } from "../deployment/backoff.ts";
 import type { Instance } from "../model/instance.ts";
 import type { TaskFailure } from "../model/task_failure.ts";
+import type { App } from "../app/normalize.ts";
+import type { Pod } from "../pod/schema.ts";
 import type { DeploymentRecord } from "../store/deployment_record.ts";
+import type { GroupRecord } from "../store/group_record.ts";
 
 /** A record to write (or, with null, delete) in the store. */
 export type Change =
@@ -25,10 +28,26 @@ export type Change =
   | {
     kind: "deployment";
     id: string;
-    /** The record moved on (its `currentStep`), or null: ended, its locks released. */
+    /**
+     * A new deployment (`expected` null) with the locks of its `affectedApps`, the record moved
+     * on (its `currentStep`), or null: ended, its locks released.
+     */
     value: DeploymentRecord | null;
     /** The record as the operation saw it: refused (409) when the books hold another. */
-    expected: DeploymentRecord;
+    expected: DeploymentRecord | null;
+  }
+  /** An app written (with its version, versions past the newest 50 pruned) or removed. */
+  | { kind: "app"; id: string; value: App | null; expected: App | null }
+  /** A pod written (with its version) or removed. */
+  | { kind: "pod"; id: string; value: Pod | null; expected: Pod | null }
+  | { kind: "group"; id: string; value: GroupRecord | null }
+  /** The root group at a deployment's version (root versions past the newest 50 pruned). */
+  | {
+    kind: "root_version";
+    version: string;
+    /** Every app's id and version. */
+    apps: [string, string][];
+    groups: GroupRecord[];
   }
   | { kind: "backoff"; id: string; value: BackoffState | null }
   | { kind: "last_failure"; appId: string; value: TaskFailure }
@@ -86,17 +105,25 @@ export function outcome(): Outcome {
 
 /** Names what a batch of changes writes, for error messages. */
 export function describeChanges(changes: readonly Change[]): string {
-  const names = changes.map((c) =>
-    c.kind === "instance"
-      ? c.instanceId
-      : c.kind === "deployment"
-      ? `deployment ${c.id}`
-      : c.kind === "backoff"
-      ? `backoff of ${c.id}`
-      : c.kind === "last_failure"
-      ? `last failure of ${c.appId}`
-      : "framework id"
-  );
+  const names = changes.map((c) => {
+    switch (c.kind) {
+      case "instance":
+        return c.instanceId;
+      case "deployment":
+      case "app":
+      case "pod":
+      case "group":
+        return `${c.kind} ${c.id}`;
+      case "root_version":
+        return `root version ${c.version}`;
+      case "backoff":
+        return `backoff of ${c.id}`;
+      case "last_failure":
+        return `last failure of ${c.appId}`;
+      case "framework_id":
+        return "framework id";
+    }
+  });
   return names.length > 3
     ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`
     : names.join(", ");

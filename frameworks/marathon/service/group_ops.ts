@@ -14,6 +14,8 @@ import type { GroupRecord, RootSnapshot } from "../store/group_record.ts";
 import type { DeploymentResult, MarathonService, MutationOptions } from "./marathon_service.ts";
 import { objectBody } from "./merge.ts";
 import { groupExists } from "./views.ts";
+import { putGroup } from "../core/deploy.ts";
+import { runOperation } from "../runtime.ts";
 
 /** Whether `id` is group `groupId` or lies below it (everything lies below the root). */
 function within(id: string, groupId: string): boolean {
@@ -153,7 +155,8 @@ export async function patchGroup(
     version: apps.filter((a) => isChildOf(a.id, groupId)).map((a) => a.version ?? "").sort()
       .at(-1) ?? "",
   };
-  await store.putGroup({ ...record, enforceRole: enforceRole ?? false });
+  const group = { ...record, enforceRole: enforceRole ?? false };
+  await runOperation({ store, attempts: 1 }, () => putGroup(group));
 }
 
 /** The root versions group `id` existed in, newest first; 404 when it does not exist now. */

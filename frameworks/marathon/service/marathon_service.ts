@@ -25,6 +25,7 @@ import type { MarathonStore } from "../store/store.ts";
 import { mergeUpdate, rollbackVersion } from "./merge.ts";
 import { planOf, stepsJson, syncDeployments } from "../core/deployments.ts";
 import { runOperation } from "../runtime.ts";
+import { endDeployment, startDeployment, startPodDeployment } from "../core/deploy.ts";
 import { appSecretViolations, sourceViolations } from "../secrets/app_secrets.ts";
 import { residentViolations } from "../app/resident.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
@@ -262,7 +263,10 @@ export class MarathonService {
       return { deploymentId: revert.deploymentId, version: revert.version, apps: [], steps: [] };
     }
     if (options.force) {
-      await this.#d.store.endDeployment(id);
+      await runOperation(
+        { store: this.#d.store, attempts: 1 },
+        (books) => endDeployment(books, id),
+      );
       this.#d.events.publish("deployment_failed", {
         id,
         plan: planOf(record),
@@ -379,15 +383,16 @@ export class MarathonService {
       startedAt: version,
     };
     if (req.dryRun) return { deploymentId: id, version, apps: put, steps: plan.steps };
-    await store.startDeployment({
-      deployment: record,
-      put,
-      remove: req.remove ?? [],
-      mustBeNew: req.mustBeNew ?? [],
-      mustExist: req.mustExist ?? [],
-      force: req.force ?? false,
-      groups: { put: groups.put, remove: groups.remove },
-    });
+    await runOperation({ store, attempts: 1 }, (books) =>
+      startDeployment(books, {
+        deployment: record,
+        put,
+        remove: req.remove ?? [],
+        mustBeNew: req.mustBeNew ?? [],
+        mustExist: req.mustExist ?? [],
+        force: req.force ?? false,
+        groups: { put: groups.put, remove: groups.remove },
+      }));
     for (const app of put) {
       this.#d.events.publish("api_post_event", {
         clientIp: req.clientIp ?? "",
@@ -443,13 +448,14 @@ export class MarathonService {
       startedAt: version,
       pods: [podId],
     };
-    await store.startPodDeployment({
-      deployment: record,
-      ...(put ? { put } : { remove: podId }),
-      mustBeNew: req.mustBeNew ?? false,
-      mustExist: req.mustExist ?? false,
-      force: req.force ?? false,
-    });
+    await runOperation({ store, attempts: 1 }, (books) =>
+      startPodDeployment(books, {
+        deployment: record,
+        ...(put ? { put } : { remove: podId }),
+        mustBeNew: req.mustBeNew ?? false,
+        mustExist: req.mustExist ?? false,
+        force: req.force ?? false,
+      }));
     const event = !put ? "pod_deleted_event" : before ? "pod_updated_event" : "pod_created_event";
     this.#d.events.publish(event, { clientIp: req.clientIp ?? "", uri: req.uri ?? "" });
     this.#d.events.publish("deployment_info", {

@@ -12,8 +12,13 @@
  * on etcd, whose writes are fenced by its leadership). Held values are frozen: change them by
  * copying. The core's operations come here as `apply(changes)`: one atomic write.
  */
-import { checkRecordSize, TenderError } from "../../../protocol/mod.ts";
-import { type AtomicWrite, JournaledStore, type StateStore } from "../../../store/mod.ts";
+import { TenderError } from "../../../protocol/mod.ts";
+import {
+  type AtomicWrite,
+  JournaledStore,
+  type StateStore,
+  type StoreKey,
+} from "../../../store/mod.ts";
 import type { App } from "../app/normalize.ts";
 import { readStoredApp } from "../app/parse.ts";
 import type { BackoffState } from "../deployment/backoff.ts";
@@ -31,6 +36,14 @@ import {
 } from "./group_record.ts";
 import { keys } from "./keys.ts";
 import { type Change, describeChanges } from "../core/changes.ts";
+import {
+  type DeploymentChange,
+  endDeployment,
+  type PodDeploymentChange,
+  putGroup,
+  startDeployment,
+  startPodDeployment,
+} from "../core/deploy.ts";
 import { type MarathonBooks, MarathonState } from "../core/state.ts";
 import { type TaskFailure, TaskFailureSchema } from "../model/task_failure.ts";
 import { z } from "zod";
@@ -44,46 +57,7 @@ const BackoffStateSchema = z.object({
   lastFailureAt: z.number(),
 });
 
-/** A change that starts a deployment: apps written, apps removed, and the deployment itself. */
-export interface DeploymentChange {
-  deployment: DeploymentRecord;
-  /** Apps to write (their `version` is the key of the stored version). */
-  put: readonly App[];
-  /** App ids to remove. */
-  remove?: readonly string[];
-  /** Ids that must not exist yet (POST create). */
-  mustBeNew?: readonly string[];
-  /** Ids that must exist (PATCH, DELETE). */
-  mustExist?: readonly string[];
-  /** Cancel deployments holding these apps instead of answering 409. */
-  force?: boolean;
-  /** Group records written and removed with the apps. */
-  groups?: { put?: readonly GroupRecord[]; remove?: readonly string[] };
-}
-
-/** A change that starts a pod's deployment: the pod written or removed, and the deployment. */
-export interface PodDeploymentChange {
-  deployment: DeploymentRecord;
-  /** The pod to write (its `version` is the key of the stored version)… */
-  put?: Pod;
-  /** …or the id of the pod to remove. */
-  remove?: string;
-  /** The pod must not exist yet (POST), or must exist (DELETE). */
-  mustBeNew?: boolean;
-  mustExist?: boolean;
-  /** Cancel deployments holding the pod instead of answering 409. */
-  force?: boolean;
-}
-
-/** The 409 Marathon answers when a deployment holds an app. */
-export function lockedError(deploymentIds: readonly string[]): TenderError {
-  return new TenderError(
-    "conflict",
-    "App is locked by one or more deployments. Override with the option '?force=true'. " +
-      `View details at '/v2/deployments/${deploymentIds[0] ?? ""}'.`,
-    { deployments: deploymentIds.map((id) => ({ id })) },
-  );
-}
+export { type DeploymentChange, lockedError, type PodDeploymentChange } from "../core/deploy.ts";
 
 /** The books, and the versionstamp each held instance's next change is checked against. */
 interface Held {
@@ -96,6 +70,8 @@ interface Held {
 export class MarathonStore {
   readonly #kv: StateStore;
   #held: Promise<Held> | undefined;
+  /** The batches being applied, one at a time. */
+  #applying: Promise<void> = Promise.resolve();
 
   /**
    * `kv` is wrapped in a `JournaledStore`: a deployment of thousands of apps, a deployment record
@@ -130,9 +106,7 @@ export class MarathonStore {
 
   /** Stores one group record as it is (a change with no deployment: `PATCH /v2/groups`). */
   async putGroup(record: GroupRecord): Promise<void> {
-    const held = await this.#load();
-    await this.#commit(this.#kv.atomic().set(keys.group(record.id), record), `group ${record.id}`);
-    held.state.setGroup(record.id, frozen(GroupRecordSchema.parse(structuredClone(record))));
+    await this.apply(putGroup(record).changes);
   }
 
   /** The stored root versions, newest first (at most `MAX_ROOT_VERSIONS`). */
@@ -197,94 +171,11 @@ export class MarathonStore {
   }
 
   /**
-   * Writes apps and starts their deployment atomically: each affected app is checked against
-   * the versionstamp read here and against locks (409 unless `force`, which cancels the holder).
+   * Writes apps and starts their deployment atomically (`core/deploy.ts`): 409 for an id taken or
+   * a lock held (unless `force`, which cancels the holder), 404 for an app to change that is gone.
    */
   async startDeployment(change: DeploymentChange): Promise<void> {
-    // An app stays one record (its tasks must fit the master's task records); what a deployment
-    // writes together (thousands of apps, the deployment, the root version) has no such limit.
-    for (const app of change.put) checkRecordSize(`App '${app.id}'`, app);
-    const held = await this.#load();
-    const ids = [...new Set([...change.put.map((a) => a.id), ...(change.remove ?? [])])];
-    const appEntries = await this.#kv.getMany(ids.map((id) => keys.app(id)));
-    const lockEntries = await this.#kv.getMany(ids.map((id) => keys.lock(id)));
-    ids.forEach((id, i) => {
-      const exists = appEntries[i]!.value !== null;
-      if (held.state.pod(id) && change.put.some((a) => a.id === id)) {
-        throw new TenderError("conflict", `A pod with id [${id}] already exists.`);
-      }
-      if (exists && change.mustBeNew?.includes(id)) {
-        throw new TenderError("conflict", `An app with id [${id}] already exists.`);
-      }
-      if (!exists && (change.mustExist?.includes(id) || change.remove?.includes(id))) {
-        throw new TenderError("not_found", `App '${id}' does not exist`);
-      }
-    });
-    const holders = [
-      ...new Set(lockEntries.flatMap((e) => (typeof e.value === "string" ? [e.value] : []))),
-    ];
-    if (holders.length > 0 && !change.force) throw lockedError(holders);
-
-    const op = this.#kv.atomic();
-    appEntries.forEach((e) => op.check(e));
-    lockEntries.forEach((e) => op.check(e));
-    for (const holder of holders) await this.#cancelInto(op, holder);
-    const versionIds = await this.#versionIds(change.put.map((a) => a.id));
-    for (const app of change.put) {
-      op.set(keys.app(app.id), app);
-      op.set(keys.appVersion(app.id, app.version ?? ""), app);
-      // An app keeps its newest MAX_ROOT_VERSIONS versions. A deployment writes one version of an
-      // app at most, and one root version, so these include every version a kept root version
-      // names (group rollback finds them).
-      const versions = [...new Set(versionIds.get(app.id)).add(app.version ?? "")].sort()
-        .reverse();
-      for (const old of versions.slice(MAX_ROOT_VERSIONS)) {
-        op.delete(keys.appVersion(app.id, old));
-      }
-      op.set(keys.appVersionIds(app.id), versions.slice(0, MAX_ROOT_VERSIONS));
-    }
-    for (const id of change.remove ?? []) op.delete(keys.app(id));
-    for (const id of change.deployment.affectedApps) op.set(keys.lock(id), change.deployment.id);
-    op.set(keys.deployment(change.deployment.id), change.deployment);
-    // The root group at this version: every app and group as they are after the change.
-    const apps = new Map(held.state.apps().map((a) => [a.id, a]));
-    for (const id of change.remove ?? []) apps.delete(id);
-    for (const app of change.put) apps.set(app.id, app);
-    const groups = new Map(held.state.groups().map((g) => [g.id, g]));
-    for (const id of change.groups?.remove ?? []) {
-      groups.delete(id);
-      op.delete(keys.group(id));
-    }
-    for (const g of change.groups?.put ?? []) {
-      groups.set(g.id, g);
-      op.set(keys.group(g.id), g);
-    }
-    const version = change.deployment.version;
-    const pieces = snapshotPieces({
-      version,
-      apps: [...apps.values()].map((a) => [a.id, a.version ?? ""]),
-      groups: [...groups.values()],
-    });
-    pieces.forEach((piece, i) => op.set(keys.rootVersion(version, i), piece));
-    const before = held.state.rootVersionPieces.get(version) ?? 0; // a version written again: drop its tail
-    for (let i = pieces.length; i < before; i++) op.delete(keys.rootVersion(version, i));
-    const rootVersions = new Map(held.state.rootVersionPieces).set(version, pieces.length);
-    const oldest = [...rootVersions.keys()].sort().slice(0, -MAX_ROOT_VERSIONS);
-    for (const old of oldest) {
-      for (let i = 0; i < rootVersions.get(old)!; i++) op.delete(keys.rootVersion(old, i));
-      rootVersions.delete(old);
-    }
-    op.set(keys.rootVersionIndex(), [...rootVersions.entries()]);
-    await this.#commit(op, `deployment ${change.deployment.id}`);
-    for (const holder of holders) held.state.setDeployment(holder, undefined);
-    for (const app of change.put) held.state.setApp(app.id, frozenApp(app));
-    for (const id of change.remove ?? []) held.state.setApp(id, undefined);
-    for (const id of change.groups?.remove ?? []) held.state.setGroup(id, undefined);
-    for (const g of change.groups?.put ?? []) {
-      held.state.setGroup(g.id, frozen(GroupRecordSchema.parse(structuredClone(g))));
-    }
-    held.state.rootVersionPieces = rootVersions;
-    held.state.setDeployment(change.deployment.id, frozenDeployment(change.deployment));
+    await this.apply(startDeployment(await this.state(), change).changes);
   }
 
   /** The current definition of a pod. */
@@ -314,81 +205,27 @@ export class MarathonStore {
 
   /**
    * Writes or removes a pod and starts its deployment atomically, as `startDeployment` does for
-   * apps: checked against the versionstamps read here and the locks (409 unless `force`, which
-   * cancels the holder). Apps and pods share one id space.
+   * apps. Apps and pods share one id space.
    */
   async startPodDeployment(change: PodDeploymentChange): Promise<void> {
-    if (change.put) checkRecordSize(`Pod '${change.put.id}'`, change.put);
-    const held = await this.#load();
-    const id = change.put?.id ?? change.remove ?? "";
-    const [pod, app, lock] = await this.#kv.getMany([keys.pod(id), keys.app(id), keys.lock(id)]);
-    if (app!.value !== null) {
-      throw new TenderError("conflict", `An app with id [${id}] already exists.`);
-    }
-    if (pod!.value !== null && change.mustBeNew) {
-      throw new TenderError("conflict", `A pod with id [${id}] already exists.`);
-    }
-    if (pod!.value === null && (change.mustExist || change.remove !== undefined)) {
-      throw new TenderError("not_found", `Pod '${id}' does not exist`);
-    }
-    const holders = typeof lock!.value === "string" ? [lock!.value] : [];
-    if (holders.length > 0 && !change.force) throw lockedError(holders);
-    const op = this.#kv.atomic().check(pod!).check(app!).check(lock!);
-    for (const holder of holders) await this.#cancelInto(op, holder);
-    if (change.put) {
-      const version = change.put.version ?? "";
-      op.set(keys.pod(id), change.put).set(keys.podVersion(id, version), change.put);
-      const versions = new Set(await this.listPodVersions(id)).add(version);
-      for (const old of [...versions].sort().reverse().slice(MAX_ROOT_VERSIONS)) {
-        op.delete(keys.podVersion(id, old));
-      }
-    } else {
-      op.delete(keys.pod(id));
-    }
-    op.set(keys.lock(id), change.deployment.id);
-    op.set(keys.deployment(change.deployment.id), change.deployment);
-    await this.#commit(op, `deployment ${change.deployment.id}`);
-    for (const holder of holders) held.state.setDeployment(holder, undefined);
-    held.state.setPod(
-      id,
-      change.put ? frozen(readStoredPod(structuredClone(change.put))) : undefined,
-    );
-    held.state.setDeployment(change.deployment.id, frozenDeployment(change.deployment));
+    await this.apply(startPodDeployment(await this.state(), change).changes);
   }
 
-  /** Moves a deployment to its next step (checked against concurrent changes). */
+  /** Moves a deployment to its next step. */
   async advanceDeployment(id: string, currentStep: number): Promise<void> {
-    const held = await this.#load();
-    const e = await this.#kv.get(keys.deployment(id));
-    if (e.value === null) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
-    const record = { ...DeploymentRecordSchema.parse(e.value), currentStep };
-    await this.#commit(
-      this.#kv.atomic().check(e).set(keys.deployment(id), record),
-      `deployment ${id}`,
-    );
-    held.state.setDeployment(id, frozenDeployment(record));
+    const record = (await this.state()).deployment(id);
+    if (!record) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
+    await this.apply([{
+      kind: "deployment",
+      id,
+      value: { ...record, currentStep },
+      expected: record,
+    }]);
   }
 
   /** Ends a deployment (finished or cancelled): its record and the locks it holds go. */
   async endDeployment(id: string): Promise<void> {
-    const held = await this.#load();
-    const op = this.#kv.atomic();
-    const found = await this.#cancelInto(op, id);
-    if (!found) throw new TenderError("not_found", `DeploymentPlan ${id} does not exist`);
-    await this.#commit(op, `deployment ${id}`);
-    held.state.setDeployment(id, undefined);
-  }
-
-  async #cancelInto(op: AtomicWrite, id: string): Promise<boolean> {
-    const e = await this.#kv.get(keys.deployment(id));
-    if (e.value === null) return false;
-    const record = DeploymentRecordSchema.parse(e.value);
-    op.check(e).delete(keys.deployment(id));
-    for (const appId of record.affectedApps) {
-      const lock = await this.#kv.get<string>(keys.lock(appId));
-      if (lock.value === id) op.check(lock).delete(keys.lock(appId));
-    }
-    return true;
+    await this.apply(endDeployment(await this.state(), id).changes);
   }
 
   /** The instances of one app, or of every app, in key order (app id, instance id). */
@@ -407,47 +244,43 @@ export class MarathonStore {
 
   /** Records new instances in one commit; a 409 (and none recorded) if an id is already taken. */
   async addInstances(instances: readonly Instance[]): Promise<void> {
-    const held = await this.#load();
-    const op = this.#kv.atomic();
-    for (const instance of instances) {
-      const key = keys.instance(instance.appId, instance.instanceId);
-      op.check({ key, versionstamp: null }).set(key, instance);
-    }
-    const versionstamp = await this.#commit(op, instances.map((i) => i.instanceId).join(", "));
-    for (const instance of instances) holdInstance(held, instance, versionstamp);
+    await this.apply(instances.map((i) => ({
+      kind: "instance",
+      appId: i.appId,
+      instanceId: i.instanceId,
+      value: i,
+      expected: null,
+    })));
   }
 
   /**
-   * Read-modify-write of one instance: `change` gets the stored instance and answers the new
-   * one (undefined deletes it). Retried when another writer got there first.
+   * Read-modify-write of one instance: `change` gets the held instance and answers the new one
+   * (undefined deletes it). Tried again when another change got there first.
    */
   async updateInstance(
     appId: string,
     instanceId: string,
     change: (current: Instance) => Instance | undefined,
   ): Promise<Instance | undefined> {
-    const held = await this.#load();
-    const key = keys.instance(appId, instanceId);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = held.state.instance(appId, instanceId);
+    const books = await this.state();
+    for (let attempt = 1;; attempt++) {
+      const current = books.instance(appId, instanceId);
       if (!current) return undefined;
       const next = change(current);
-      const op = this.#kv.atomic().check({ key, versionstamp: stampOf(held, appId, instanceId) });
-      if (next === undefined) op.delete(key);
-      else op.set(key, next);
-      const result = await op.commit();
-      if (result.ok) {
-        if (next === undefined) forgetInstance(held, appId, instanceId);
-        else holdInstance(held, next, result.versionstamp);
+      try {
+        await this.apply([{
+          kind: "instance",
+          appId,
+          instanceId,
+          value: next ?? null,
+          expected: current,
+        }]);
         return next;
+      } catch (e) {
+        if (attempt < 5 && e instanceof TenderError && e.code === "conflict") continue;
+        throw e;
       }
-      // Another change of this process committed first (it updated what is held), or the KV
-      // was written behind the store's back: read it again.
-      const e = await this.#kv.get(key);
-      if (e.value === null) forgetInstance(held, appId, instanceId);
-      else holdInstance(held, InstanceSchema.parse(e.value), e.versionstamp ?? "");
     }
-    throw new TenderError("conflict", `Instance '${instanceId}' changed concurrently, try again`);
   }
 
   async getBackoff(appId: string): Promise<BackoffState | undefined> {
@@ -476,19 +309,53 @@ export class MarathonStore {
   }
 
   /**
-   * Persists a core operation's changes in one atomic write, then holds them. An instance change
-   * is checked against the instance the operation saw (`expected`): a 409, and nothing written,
-   * when the books hold another by then.
+   * Persists a core operation's changes in one atomic write, then holds them; one batch at a
+   * time. Each change of an instance, an app, a pod or a deployment is checked against the value
+   * the operation saw (`expected`): a 409, and nothing written, when the books hold another by
+   * then. The KV entries behind them are checked too (a writer behind the store's back).
    */
-  async apply(changes: readonly Change[]): Promise<void> {
-    if (changes.length === 0) return;
+  apply(changes: readonly Change[]): Promise<void> {
+    if (changes.length === 0) return Promise.resolve();
+    const done = this.#applying.then(() => this.#applyNow(changes));
+    this.#applying = done.catch(() => {});
+    return done;
+  }
+
+  async #applyNow(changes: readonly Change[]): Promise<void> {
     const held = await this.#load();
+    const { state } = held;
+    const conflict = (what: string) =>
+      new TenderError("conflict", `Concurrent change to ${what}, try again`);
+    // Every KV entry the batch checks, read at once (thousands of apps on etcd: one round trip).
+    const toRead: StoreKey[] = [];
+    for (const c of changes) {
+      if (c.kind === "deployment") {
+        toRead.push(keys.deployment(c.id));
+        const locked = c.value === null
+          ? c.expected?.affectedApps
+          : c.expected
+          ? []
+          : c.value.affectedApps;
+        for (const appId of locked ?? []) toRead.push(keys.lock(appId));
+      } else if (c.kind === "app") toRead.push(keys.app(c.id));
+      else if (c.kind === "pod") toRead.push(keys.pod(c.id));
+    }
+    const entries = new Map(
+      (await this.#kv.getMany(toRead)).map((e, i) => [JSON.stringify(toRead[i]), e]),
+    );
+    const entry = (key: StoreKey) => entries.get(JSON.stringify(key))!;
+    const versionIds = await this.#versionIds(
+      changes.flatMap((c) => (c.kind === "app" && c.value !== null ? [c.id] : [])),
+    );
     const op = this.#kv.atomic();
+    let rootVersions: Map<string, number> | undefined;
+    /** Locks released by deployments ended in this batch (a new one may take them over). */
+    const released = new Set<string>();
     for (const c of changes) {
       switch (c.kind) {
         case "instance": {
           const key = keys.instance(c.appId, c.instanceId);
-          const current = held.state.instance(c.appId, c.instanceId) ?? null;
+          const current = state.instance(c.appId, c.instanceId) ?? null;
           if (current !== c.expected) {
             throw new TenderError(
               "conflict",
@@ -501,21 +368,80 @@ export class MarathonStore {
           break;
         }
         case "deployment": {
-          if (held.state.deployment(c.id) !== c.expected) {
-            throw new TenderError("conflict", `Concurrent change to deployment ${c.id}, try again`);
-          }
-          // Checked in the KV too: a deployment started meanwhile may be taking its locks over.
-          const e = await this.#kv.get(keys.deployment(c.id));
-          op.check(e);
-          if (c.value !== null) {
-            op.set(keys.deployment(c.id), c.value);
+          if ((state.deployment(c.id) ?? null) !== c.expected) throw conflict(`deployment ${c.id}`);
+          op.check(entry(keys.deployment(c.id)));
+          if (c.value === null) {
+            op.delete(keys.deployment(c.id));
+            for (const appId of c.expected?.affectedApps ?? []) {
+              const lock = entry(keys.lock(appId));
+              if (lock.value !== c.id) continue;
+              op.check(lock).delete(keys.lock(appId));
+              released.add(appId);
+            }
             break;
           }
-          op.delete(keys.deployment(c.id));
-          for (const appId of c.expected.affectedApps) {
-            const lock = await this.#kv.get<string>(keys.lock(appId));
-            if (lock.value === c.id) op.check(lock).delete(keys.lock(appId));
+          op.set(keys.deployment(c.id), c.value);
+          if (c.expected !== null) break;
+          for (const appId of c.value.affectedApps) {
+            // A new deployment takes its locks: free, or released by this batch.
+            if (!released.has(appId)) op.check(entry(keys.lock(appId)));
+            op.set(keys.lock(appId), c.id);
           }
+          break;
+        }
+        case "app": {
+          if ((state.app(c.id) ?? null) !== c.expected) throw conflict(`app ${c.id}`);
+          op.check(entry(keys.app(c.id)));
+          if (c.value === null) {
+            op.delete(keys.app(c.id));
+            break;
+          }
+          const app = c.value;
+          op.set(keys.app(app.id), app);
+          op.set(keys.appVersion(app.id, app.version ?? ""), app);
+          // An app keeps its newest MAX_ROOT_VERSIONS versions. A deployment writes one version
+          // of an app at most, and one root version, so these include every version a kept root
+          // version names (group rollback finds them).
+          const stored = versionIds.get(app.id);
+          const versions = [...new Set(stored).add(app.version ?? "")].sort().reverse();
+          for (const old of versions.slice(MAX_ROOT_VERSIONS)) {
+            op.delete(keys.appVersion(app.id, old));
+          }
+          op.set(keys.appVersionIds(app.id), versions.slice(0, MAX_ROOT_VERSIONS));
+          break;
+        }
+        case "pod": {
+          if ((state.pod(c.id) ?? null) !== c.expected) throw conflict(`pod ${c.id}`);
+          op.check(entry(keys.pod(c.id)));
+          if (c.value === null) {
+            op.delete(keys.pod(c.id));
+            break;
+          }
+          const version = c.value.version ?? "";
+          op.set(keys.pod(c.id), c.value).set(keys.podVersion(c.id, version), c.value);
+          const versions = new Set(await this.listPodVersions(c.id)).add(version);
+          for (const old of [...versions].sort().reverse().slice(MAX_ROOT_VERSIONS)) {
+            op.delete(keys.podVersion(c.id, old));
+          }
+          break;
+        }
+        case "group":
+          if (c.value === null) op.delete(keys.group(c.id));
+          else op.set(keys.group(c.id), c.value);
+          break;
+        case "root_version": {
+          const pieces = snapshotPieces({ version: c.version, apps: c.apps, groups: c.groups });
+          pieces.forEach((piece, i) => op.set(keys.rootVersion(c.version, i), piece));
+          // A version written again: drop its tail.
+          const before = state.rootVersionPieces.get(c.version) ?? 0;
+          for (let i = pieces.length; i < before; i++) op.delete(keys.rootVersion(c.version, i));
+          rootVersions = new Map(state.rootVersionPieces).set(c.version, pieces.length);
+          const oldest = [...rootVersions.keys()].sort().slice(0, -MAX_ROOT_VERSIONS);
+          for (const old of oldest) {
+            for (let i = 0; i < rootVersions.get(old)!; i++) op.delete(keys.rootVersion(old, i));
+            rootVersions.delete(old);
+          }
+          op.set(keys.rootVersionIndex(), [...rootVersions.entries()]);
           break;
         }
         case "backoff":
@@ -543,19 +469,36 @@ export class MarathonStore {
           else holdInstance(held, c.value, versionstamp);
           break;
         case "deployment":
-          held.state.setDeployment(
+          state.setDeployment(c.id, c.value === null ? undefined : frozenDeployment(c.value));
+          break;
+        case "app":
+          state.setApp(c.id, c.value === null ? undefined : frozenApp(c.value));
+          break;
+        case "pod":
+          state.setPod(
             c.id,
-            c.value === null ? undefined : frozenDeployment(c.value),
+            c.value === null ? undefined : frozen(readStoredPod(structuredClone(c.value))),
           );
           break;
+        case "group":
+          state.setGroup(
+            c.id,
+            c.value === null
+              ? undefined
+              : frozen(GroupRecordSchema.parse(structuredClone(c.value))),
+          );
+          break;
+        case "root_version":
+          if (rootVersions) state.rootVersionPieces = rootVersions;
+          break;
         case "backoff":
-          held.state.setBackoff(c.id, c.value === null ? undefined : frozen({ ...c.value }));
+          state.setBackoff(c.id, c.value === null ? undefined : frozen({ ...c.value }));
           break;
         case "last_failure":
-          held.state.setLastFailure(c.appId, frozen({ ...c.value }));
+          state.setLastFailure(c.appId, frozen({ ...c.value }));
           break;
         case "framework_id":
-          held.state.frameworkId = c.value;
+          state.frameworkId = c.value;
       }
     }
   }
