@@ -192,13 +192,9 @@ function readRecord(r: Reader): DnsRecord {
   return { name, type, class: klass, ttl, data };
 }
 
-/** Parses a DNS message. Throws `DnsFormatError` on malformed input. */
-export function decodeMessage(bytes: Uint8Array): DnsMessage {
-  const r = new Reader(bytes);
-  const id = r.u16();
-  const flags = r.u16();
-  const counts = [r.u16(), r.u16(), r.u16(), r.u16()] as const;
-  const header: DnsHeader = {
+/** A header from its id and its 16 bits of flags (the second word of a message). */
+export function decodeHeader(id: number, flags: number): DnsHeader {
+  return {
     id,
     qr: (flags & 0x8000) !== 0,
     opcode: (flags >> 11) & 0xf,
@@ -208,6 +204,15 @@ export function decodeMessage(bytes: Uint8Array): DnsMessage {
     ra: (flags & 0x0080) !== 0,
     rcode: flags & 0xf,
   };
+}
+
+/** Parses a DNS message. Throws `DnsFormatError` on malformed input. */
+export function decodeMessage(bytes: Uint8Array): DnsMessage {
+  const r = new Reader(bytes);
+  const id = r.u16();
+  const flags = r.u16();
+  const counts = [r.u16(), r.u16(), r.u16(), r.u16()] as const;
+  const header = decodeHeader(id, flags);
   const questions: DnsQuestion[] = [];
   for (let i = 0; i < counts[0]; i++) {
     questions.push({ name: r.name(), type: r.u16(), class: r.u16() });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CLASS_IN, decodeMessage, DnsFormatError, encodeMessage, RecordType } from "./message.ts";
-import { queryMessage } from "../../../tests/support/dns_queries.ts";
+import { queryMessage, soaRecord } from "../../../tests/support/dns_messages.ts";
 
 const query = queryMessage;
 
@@ -22,22 +22,7 @@ Deno.test("decodeMessage() reads back A, SRV and SOA records written by encodeMe
     ttl: 60,
     data: { kind: "SRV", priority: 0, weight: 5, port: 31000, target: "web-1.marathon.tender" },
   }];
-  m.authorities = [{
-    name: "tender",
-    type: RecordType.SOA,
-    class: CLASS_IN,
-    ttl: 60,
-    data: {
-      kind: "SOA",
-      mname: "ns1.tender",
-      rname: "hostmaster.tender",
-      serial: 4_000_000_000,
-      refresh: 60,
-      retry: 30,
-      expire: 86400,
-      minimum: 5,
-    },
-  }];
+  m.authorities = [soaRecord()];
   m.additionals = [{
     name: "web-1.marathon.tender",
     type: RecordType.A,
