@@ -88,7 +88,7 @@ const masterReads: fc.Arbitrary<FuzzRequest> = fc.tuple(
 }));
 
 const masterSecure: Target = {
-  name: "master (security on)",
+  name: "master (TLS, security on)",
   secure: {
     secrets: FORBIDDEN,
     hidden: [PRIVATE.framework, PRIVATE.user],
@@ -219,7 +219,7 @@ const agentSecure: Target = {
 // ---- Marathon v2 -----------------------------------------------------------------------------
 
 const marathonSecure: Target = {
-  name: "Marathon v2 (security on)",
+  name: "Marathon v2 (TLS, security on)",
   secure: {
     secrets: FORBIDDEN,
     hidden: [PRIVATE.app],
@@ -285,7 +285,7 @@ async function treeDigest(dir: string, skip: (name: string) => boolean): Promise
 }
 
 const registrySecure: Target = {
-  name: "registry v2 (security on)",
+  name: "registry v2 (TLS, security on)",
   secure: {
     secrets: FORBIDDEN,
     hidden: [PRIVATE.app],
