@@ -1,8 +1,10 @@
 /**
  * The agent's one connection to the leading master: SUBSCRIBE, read the RecordIO stream of
- * commands, post HEARTBEAT three times per interval, and when the stream breaks or falls silent
- * for three intervals, reconnect with a jittered exponential backoff and subscribe again, at
- * whichever master leads by then (`Masters`: 307s are followed, a dead master is passed over).
+ * commands, post a HEARTBEAT once per interval (the pong to the master's pings: none when another
+ * call reached the master in that interval), and when the stream breaks or falls silent for three
+ * intervals, reconnect with a jittered exponential backoff (Mesos' agent registration backoff:
+ * from 1 s, doubling to 1 min) and subscribe again, at whichever master leads by then
+ * (`Masters`: 307s are followed, a dead master is passed over).
  */
 import {
   type AgentCall,
@@ -40,7 +42,11 @@ export interface MasterConnectionDeps {
 
 /** Timing of the connection. */
 export interface MasterConnectionOptions {
-  /** First reconnection delay (default 250 ms), doubling up to `reconnectMaxMs` (default 5 s). */
+  /**
+   * First reconnection delay (default 1 s, Mesos' `--registration_backoff_factor`), doubling up
+   * to `reconnectMaxMs` (default 1 min, Mesos' cap), each jittered to 50-100%: thousands of
+   * agents of a master that is slow or gone do not come back all at once.
+   */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   /** How long to wait for SUBSCRIBED after the stream opened (default 15 s). */
@@ -70,6 +76,8 @@ export class MasterConnection {
   #streamId: string | undefined;
   #agentId: string | undefined;
   #subscribed = false;
+  /** When the last call the master answered 2xx was sent (it counts as a heartbeat). */
+  #lastHeardAt = -Infinity;
 
   constructor(
     deps: MasterConnectionDeps,
@@ -78,8 +86,8 @@ export class MasterConnection {
   ) {
     this.#deps = deps;
     this.#options = {
-      reconnectMinMs: options.reconnectMinMs ?? 250,
-      reconnectMaxMs: options.reconnectMaxMs ?? 5000,
+      reconnectMinMs: options.reconnectMinMs ?? 1_000,
+      reconnectMaxMs: options.reconnectMaxMs ?? 60_000,
       subscribeTimeoutMs: options.subscribeTimeoutMs ?? 15_000,
       leaderCheckMs: options.leaderCheckMs ?? 5_000,
     };
@@ -115,6 +123,7 @@ export class MasterConnection {
   async post(call: AgentCall): Promise<void> {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.#streamId) headers["Mesos-Stream-Id"] = this.#streamId;
+    const sentAt = this.#deps.clock.now();
     const res = await this.#deps.masters.fetch(AGENT_PATH, {
       method: "POST",
       headers,
@@ -133,6 +142,7 @@ export class MasterConnection {
         `Master answered ${call.type} with ${res.status}: ${text.slice(0, 200)}`,
       );
     }
+    this.#lastHeardAt = Math.max(this.#lastHeardAt, sentAt);
   }
 
   async #run(): Promise<void> {
@@ -229,15 +239,24 @@ export class MasterConnection {
   }
 
   /**
-   * Posts a HEARTBEAT every third of the interval, without waiting for the previous answer:
-   * the master counts an agent silent after its agent timeout (by default one interval), and
-   * an answer held up behind the master's persistence must not push the next heartbeat back.
+   * Posts a HEARTBEAT once per interval (the first after a jittered 50-100 % of it), without
+   * waiting for the previous answer, and none when another call the master answered was sent
+   * within the interval: the master counts any call as a sign of life, and marks the agent
+   * unreachable only after `max_agent_ping_timeouts` pings of silence (five by default).
    */
   #heartbeats(intervalMs: number, signal: AbortSignal): void {
+    const { clock } = this.#deps;
     (async () => {
+      let waitMs = intervalMs * (0.5 + (this.#deps.random ?? Math.random)() / 2);
       while (!signal.aborted) {
-        await this.#deps.clock.sleep(intervalMs / 3, signal).catch(() => {});
+        await clock.sleep(waitMs, signal).catch(() => {});
         if (signal.aborted || !this.#agentId) break;
+        const sinceHeard = clock.now() - this.#lastHeardAt;
+        if (sinceHeard < intervalMs) {
+          waitMs = intervalMs - sinceHeard;
+          continue;
+        }
+        waitMs = intervalMs;
         this.post({ type: "HEARTBEAT", agent_id: { value: this.#agentId } }).catch((e) =>
           this.#deps.log?.(`Heartbeat not sent: ${message(e)}`)
         );

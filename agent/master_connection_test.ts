@@ -27,13 +27,48 @@ Deno.test("reconnectDelay() doubles from the minimum up to the cap, jittered to 
   assert.equal(reconnectDelay(3, { minMs: 250, maxMs: 5000, random: 0.5 }), 1500);
 });
 
-Deno.test("MasterConnection heartbeats three times per interval, however slowly the master answers", async () => {
+Deno.test("reconnectDelay() from Mesos' defaults: 1 s doubling to a minute, never all at once", () => {
+  const delays = (random: number) =>
+    [0, 1, 2, 3, 4, 5, 6, 7, 20].map((n) =>
+      reconnectDelay(n, { minMs: 1_000, maxMs: 60_000, random })
+    );
+  assert.deepEqual(delays(1), [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+  assert.deepEqual(delays(0), [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+});
+
+Deno.test("MasterConnection backs off more and more while the master refuses it, from 1 s", async () => {
+  const clock = new FakeClock();
+  const attempts: number[] = [];
+  const fakeFetch = (_url: string | URL | Request, init?: RequestInit) => {
+    if (init?.method === "POST") attempts.push(clock.now());
+    return Promise.resolve(new Response("overloaded", { status: 500 }));
+  };
+  const connection = new MasterConnection(
+    { clock, masters: new Masters("http://master.test", { fetch: fakeFetch }), random: () => 1 },
+    {},
+    { subscribeCall: () => subscribeCall(), onEvent: () => {} },
+  );
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  connection.start();
+  for (let t = 0; t < 200_000; t += 500) {
+    await settle();
+    clock.advance(500);
+  }
+  await settle();
+  // FakeClock's sleep does not end on abort: each attempt also waits out its watchdog's 1 s tick.
+  const gaps = attempts.slice(1).map((at, i) => at - attempts[i]! - 1_000);
+  assert.deepEqual(gaps.slice(0, 8), [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+  const stopped = connection.stop();
+  clock.advance(60_000);
+  await stopped;
+});
+
+Deno.test("MasterConnection heartbeats once per interval, however slowly the master answers, and not after another call", async () => {
   const clock = new FakeClock();
   const beats: number[] = [];
   let events: ReadableStreamDefaultController<Uint8Array> | undefined;
   const event = (e: unknown) => events?.enqueue(encodeRecord(e));
-  // A master whose answers to HEARTBEAT take 2 s (they wait behind its persistence), and
-  // whose agent timeout is its 15 s heartbeat interval (the defaults).
+  // A master whose answers take 2 s (they wait behind its persistence), pinging every 15 s.
   const fakeFetch = async (_url: string | URL | Request, init?: RequestInit) => {
     if (init?.method !== "POST") return new Response("not found", { status: 404 }); // the probe
     const call = JSON.parse(String(init?.body));
@@ -45,36 +80,37 @@ Deno.test("MasterConnection heartbeats three times per interval, however slowly 
       });
       return new Response(body, { headers: { "Mesos-Stream-Id": "s1" } });
     }
-    beats.push(clock.now());
+    if (call.type === "HEARTBEAT") beats.push(clock.now());
     await clock.sleep(2_000);
     return new Response(null, { status: 202 });
   };
   const connection = new MasterConnection(
     { clock, masters: new Masters("http://master.test", { fetch: fakeFetch }), random: () => 0 },
     {},
-    {
-      subscribeCall: () => ({
-        type: "SUBSCRIBE",
-        subscribe: {
-          agent_info: { hostname: "h1", port: 5051, resources: [], attributes: [] },
-          tasks: [],
-        },
-      }),
-      onEvent: () => {},
-    },
+    { subscribeCall: () => subscribeCall(), onEvent: () => {} },
   );
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   connection.start();
   while (!connection.subscribed) await settle();
   const start = clock.now();
-  for (let t = 100; t <= 60_000; t += 100) {
+  for (let t = 100; t <= 80_000; t += 100) {
     clock.advance(100);
     if (t % 15_000 === 0) event({ type: "HEARTBEAT" });
+    // An update at 40 s stands for the heartbeat due at 52.5 s.
+    if (t === 40_000) {
+      connection.post({
+        type: "UPDATE",
+        agent_id: { value: "a1" },
+        update: {
+          framework_id: { value: "f1" },
+          status: { task_id: { value: "t1" }, state: "TASK_RUNNING" },
+        },
+      });
+    }
     await settle();
   }
-  const gaps = beats.map((at, i) => at - (beats[i - 1] ?? start));
-  assert.ok(beats.length >= 11, `${beats.length} heartbeats in 60 s`);
-  assert.ok(Math.max(...gaps) <= 5_000, `heartbeats ${gaps.join(", ")} ms apart`);
+  // The first after half an interval (jitter 0), then every 15 s; none at 52.5 s.
+  assert.deepEqual(beats.map((at) => at - start), [7_500, 22_500, 37_500, 55_000, 70_000]);
   const stopped = connection.stop();
   events?.close();
   for (let i = 0; i < 20; i++) {
@@ -83,6 +119,16 @@ Deno.test("MasterConnection heartbeats three times per interval, however slowly 
   }
   await stopped;
 });
+
+function subscribeCall(): AgentCall {
+  return {
+    type: "SUBSCRIBE",
+    subscribe: {
+      agent_info: { hostname: "h1", port: 5051, resources: [], attributes: [] },
+      tasks: [],
+    },
+  };
+}
 
 /** A connection over the real clock that subscribes with the agent id it was last given. */
 function followingConnection(master: string, leaderCheckMs = 5_000): {

@@ -25,7 +25,10 @@ const USAGE =
   `Usage: deno task master [--host 127.0.0.1] [--port 5050] [--work-dir ./.tender/master]
   [--store etcd://HOST:PORT[,HOST:PORT...][/prefix] | PATH (default WORK_DIR/master.kv)]
   [--advertise-url URL (http://HOST:PORT): how other masters' redirects name this one]
-  [--hostname NAME] [--agent-timeout SECS (15)] [--agent-reregister-timeout SECS (60)]
+  [--hostname NAME] [--agent-reregister-timeout SECS (60)]
+  [--agent-ping-timeout SECS (15)] [--max-agent-ping-timeouts N (5)]: an agent silent for
+    N × SECS (75 s) is unreachable; agents post a heartbeat every --heartbeat-interval
+  [--agent-timeout SECS: instead of the two above, unreachable after SECS of silence]
   [--offer-timeout SECS (0: never)] [--allocation-interval SECS (1)] [--heartbeat-interval SECS (15)]
   [--weights 'role=2,other=0.5'] [--dns-port 8053 | off] [--registry-port 5000 | off]
   [--dns-host ADDR (--host): DNS answers anyone who reaches it, whatever the switches below]
@@ -52,6 +55,8 @@ const args = parseFlags(USAGE, {
   store: { type: "string" },
   "advertise-url": { type: "string" },
   "agent-timeout": { type: "string" },
+  "agent-ping-timeout": { type: "string" },
+  "max-agent-ping-timeouts": { type: "string" },
   "agent-reregister-timeout": { type: "string" },
   "offer-timeout": { type: "string" },
   "allocation-interval": { type: "string" },
@@ -79,6 +84,35 @@ const lowFiles = fileLimitWarning(openFilesLimit());
 if (lowFiles) log.warn(lowFiles);
 const seconds = (name: string, value: string | undefined, fallback: number) =>
   secondsFlag(name, value, { usage: USAGE, fallback });
+
+/**
+ * Mesos' `--agent_ping_timeout` and `--max_agent_ping_timeouts`; Tender's older
+ * `--agent-timeout SECS` is one ping of SECS (and cannot be given with them).
+ */
+function agentPings(): { agentPingTimeoutMs: number; maxAgentPingTimeouts: number } {
+  const total = args["agent-timeout"];
+  const ping = args["agent-ping-timeout"], max = args["max-agent-ping-timeouts"];
+  if (total !== undefined) {
+    if (ping !== undefined || max !== undefined) {
+      usageError(
+        "--agent-timeout cannot be given with --agent-ping-timeout or --max-agent-ping-timeouts",
+        USAGE,
+      );
+    }
+    return { agentPingTimeoutMs: seconds("agent-timeout", total, 0), maxAgentPingTimeouts: 1 };
+  }
+  const count = max === undefined ? 5 : Number(max);
+  if (!Number.isInteger(count) || count < 1) {
+    usageError(
+      `--max-agent-ping-timeouts must be a whole number of at least 1, got "${max}"`,
+      USAGE,
+    );
+  }
+  return {
+    agentPingTimeoutMs: seconds("agent-ping-timeout", ping, 15_000),
+    maxAgentPingTimeouts: count,
+  };
+}
 
 function weights(text: string | undefined): Record<string, number> {
   const out: Record<string, number> = {};
@@ -127,7 +161,7 @@ const options = {
   port,
   workDir: args["work-dir"]!,
   hostname: args.hostname,
-  agentTimeoutMs: seconds("agent-timeout", args["agent-timeout"], 15_000),
+  ...agentPings(),
   agentReregisterTimeoutMs: seconds(
     "agent-reregister-timeout",
     args["agent-reregister-timeout"],

@@ -36,7 +36,7 @@ import { type AuthenticationSwitches, masterAuthentication } from "./http/auth.t
 import { catalogViewer } from "./http/catalog_view.ts";
 
 export { Master, type Snapshot } from "./core/master.ts";
-export { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
+export { agentTimeoutMs, DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 export { MasterRuntime, type MasterService } from "./runtime.ts";
 export type { MasterView } from "./core/master_view.ts";
 export { type AuthenticationSwitches, credentialsRequired, MASTER_REALM } from "./http/auth.ts";

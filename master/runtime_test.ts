@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AgentEvent, Event } from "../protocol/mod.ts";
 import { decodeRecords, FakeClock, Resources, SequentialIds } from "../protocol/mod.ts";
-import { DEFAULT_MASTER_OPTIONS } from "./core/context.ts";
+import { agentTimeoutMs, DEFAULT_MASTER_OPTIONS } from "./core/context.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
 import { DenoKvStore } from "../store/mod.ts";
@@ -134,7 +134,7 @@ Deno.test("MasterRuntime survives a failed commit of work no caller awaits (a di
     // The agent's stream closes and it stays away past the agent timeout: the runtime's own
     // tick marks it unreachable, a change no request awaits, and its commit fails.
     await ag.body.cancel();
-    clock.advance(DEFAULT_MASTER_OPTIONS.agentTimeoutMs + 1000);
+    clock.advance(agentTimeoutMs(DEFAULT_MASTER_OPTIONS) + 1000);
     await new Promise((r) => setTimeout(r, 600));
     await runtime.read(() => undefined);
   } finally {

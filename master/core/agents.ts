@@ -10,7 +10,7 @@ import {
   Resources,
   TenderError,
 } from "../../protocol/mod.ts";
-import type { MasterContext } from "./context.ts";
+import { agentTimeoutMs, type MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
 import { markDrainedIfEmpty } from "./maintenance.ts";
 import { rescindOffer } from "./offers.ts";
@@ -317,14 +317,18 @@ export function disconnectAgent(ctx: MasterContext, agentId: string, streamId: s
   for (const offer of ctx.offers.forAgent(agentId)) rescindOffer(ctx, offer);
 }
 
-/** Marks agents silent past the timeout unreachable and reports their tasks. */
+/**
+ * Marks agents that missed `maxAgentPingTimeouts` pings in a row (silent for that many
+ * `agentPingTimeoutMs`) unreachable and reports their tasks.
+ */
 export function expireAgents(ctx: MasterContext): void {
   const now = ctx.now();
+  const timeoutMs = agentTimeoutMs(ctx.options);
   for (const agent of ctx.agents.values()) {
     if (agent.unreachableTime !== undefined) continue;
     const conn = ctx.agentConnections.get(agent.id);
     const lastSeen = conn?.lastSeen ?? ctx.silentSince.get(agent.id) ?? now;
-    if (now - lastSeen < ctx.options.agentTimeoutMs) continue;
+    if (now - lastSeen < timeoutMs) continue;
     markUnreachable(ctx, agent);
   }
 }
@@ -369,8 +373,8 @@ function markUnreachable(ctx: MasterContext, agent: AgentRecord): void {
       state: aware ? "TASK_UNREACHABLE" : "TASK_LOST",
       reason: "REASON_AGENT_DISCONNECTED",
       message: `Agent "${agent.info.hostname}" has been silent for over ${
-        ctx.options.agentTimeoutMs / 1000
-      } s`,
+        agentTimeoutMs(ctx.options) / 1000
+      } s (${ctx.options.maxAgentPingTimeouts} missed pings)`,
       unreachable_time: { nanoseconds: now * 1_000_000 },
     });
     // Kept as UNREACHABLE (not terminal) so that it can come back when the agent does.

@@ -38,8 +38,16 @@ export interface MasterOptions {
   hostname: string;
   port: number;
   heartbeatIntervalMs: number;
-  /** An agent silent this long is marked unreachable. */
-  agentTimeoutMs: number;
+  /**
+   * Mesos' `agent_ping_timeout`: each this long without a word from an agent (its HEARTBEAT,
+   * which it posts every heartbeat interval, or any other call) is one missed ping.
+   */
+  agentPingTimeoutMs: number;
+  /**
+   * Mesos' `max_agent_ping_timeouts`: an agent that missed this many pings in a row (silent for
+   * `agentPingTimeoutMs × maxAgentPingTimeouts`) is marked unreachable.
+   */
+  maxAgentPingTimeouts: number;
   /** Agents recovered from the store get this long to re-register after a master restart. */
   agentReregisterTimeoutMs: number;
   /** Outstanding offers older than this are rescinded (0: never). */
@@ -65,11 +73,19 @@ export interface MasterOptions {
   clusterId?: string;
 }
 
+/** How long an agent may be silent before it is marked unreachable (75 s by default). */
+export function agentTimeoutMs(
+  options: Pick<MasterOptions, "agentPingTimeoutMs" | "maxAgentPingTimeouts">,
+): number {
+  return options.agentPingTimeoutMs * options.maxAgentPingTimeouts;
+}
+
 export const DEFAULT_MASTER_OPTIONS: MasterOptions = {
   hostname: "127.0.0.1",
   port: 5050,
   heartbeatIntervalMs: 15_000,
-  agentTimeoutMs: 15_000,
+  agentPingTimeoutMs: 15_000,
+  maxAgentPingTimeouts: 5,
   agentReregisterTimeoutMs: 60_000,
   offerTimeoutMs: 0,
   allocationIntervalMs: 1_000,

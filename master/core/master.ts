@@ -16,7 +16,7 @@ import {
   shutdownExecutor,
 } from "./calls.ts";
 import type { Authorizer, Change, MasterOptions, Outgoing } from "./context.ts";
-import { MasterContext } from "./context.ts";
+import { agentTimeoutMs, MasterContext } from "./context.ts";
 import type { MasterView } from "./master_view.ts";
 import { disconnect, expireFailovers, subscribe, teardown } from "./frameworks.ts";
 import {
@@ -109,7 +109,7 @@ export class Master {
         attributes: agent.info.attributes,
       });
       ctx.allocator.deactivateAgent(agent.id);
-      const grace = ctx.options.agentReregisterTimeoutMs - ctx.options.agentTimeoutMs;
+      const grace = ctx.options.agentReregisterTimeoutMs - agentTimeoutMs(ctx.options);
       ctx.silentSince.set(agent.id, now + grace);
     }
     for (const framework of snapshot.frameworks) {

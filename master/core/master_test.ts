@@ -322,7 +322,7 @@ Deno.test("Master forwards status updates and the framework's acknowledgements",
 });
 
 Deno.test("Master marks a silent agent unreachable and reports its tasks TASK_UNREACHABLE", () => {
-  const h = harness({ agentTimeoutMs: 15_000 });
+  const h = harness({ agentPingTimeoutMs: 15_000, maxAgentPingTimeouts: 1 });
   const fw = h.subscribe(["PARTITION_AWARE"]);
   const agent = h.addAgent();
   h.allocate();
@@ -362,8 +362,33 @@ Deno.test("Master marks a silent agent unreachable and reports its tasks TASK_UN
   assert.equal(h.master.ctx.getTask(fw, "t1")?.state, "TASK_RUNNING");
 });
 
+Deno.test("Master marks an agent unreachable only after max_agent_ping_timeouts missed pings", () => {
+  const h = harness({ agentPingTimeoutMs: 15_000, maxAgentPingTimeouts: 5 });
+  const fw = h.subscribe(["PARTITION_AWARE"]);
+  const agent = h.addAgent();
+  h.allocate();
+  launch(h, fw, h.offers(fw)[0]!.id.value, [task("t1", agent)]);
+  update(h, agent, fw, "t1", "TASK_RUNNING", "u1");
+  // Four pings missed (60 s), then a heartbeat: the count starts over.
+  h.clock.advance(60_000);
+  h.master.tick({ batch: false });
+  h.master.agentCall({ type: "HEARTBEAT", agent_id: { value: agent } });
+  h.clock.advance(74_000);
+  h.master.tick({ batch: false });
+  h.flush();
+  assert.equal(lastUpdate(h.toFramework(fw))?.state, "TASK_RUNNING", "4.9 pings missed");
+  assert.equal(h.sent.filter((o) => o.to === "close_agent").length, 0);
+  h.clock.advance(2_000);
+  h.master.tick({ batch: false });
+  h.flush();
+  const status = lastUpdate(h.toFramework(fw));
+  assert.equal(status?.state, "TASK_UNREACHABLE", "five pings missed");
+  assert.match(status?.message ?? "", /silent for over 75 s \(5 missed pings\)/);
+  assert.equal(h.sent.filter((o) => o.to === "close_agent").length, 1);
+});
+
 Deno.test("Master counts an agent's status updates as signs of life, like its heartbeats", () => {
-  const h = harness({ agentTimeoutMs: 15_000 });
+  const h = harness({ agentPingTimeoutMs: 15_000, maxAgentPingTimeouts: 1 });
   const fw = h.subscribe(["PARTITION_AWARE"]);
   const agent = h.addAgent();
   h.allocate();

@@ -14,6 +14,7 @@ import {
 } from "../../protocol/mod.ts";
 import { badRequest } from "../../protocol/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
+import { agentTimeoutMs } from "../core/context.ts";
 import type { MasterView } from "../core/master_view.ts";
 import { roleWeight } from "../core/roles.ts";
 import { mesosMetricsSnapshot } from "../metrics/mod.ts";
@@ -186,7 +187,9 @@ export function flagsView(
     registry_max_agent_age: secs(o.agentMaxAgeMs),
     weights: Object.entries(o.weights).map(([r, w]) => `${r}=${w}`).join(","),
     heartbeat_interval: secs(o.heartbeatIntervalMs),
-    agent_timeout: secs(o.agentTimeoutMs),
+    agent_timeout: secs(agentTimeoutMs(o)),
+    agent_ping_timeout: secs(o.agentPingTimeoutMs),
+    max_agent_ping_timeouts: String(o.maxAgentPingTimeouts),
     drain: secs(o.drainMs),
     authenticate_frameworks: String(options.switches.frameworks ?? false),
     authenticate_agents: String(options.switches.agents ?? false),

@@ -1,6 +1,7 @@
 /** The Mesos-shaped views of the master's books: `/master/state` (v0) and operator GET_* (v1). */
 import { isTerminalState, reservationViews, Resources } from "../../protocol/mod.ts";
 import { lazyArray } from "../../protocol/json_stream.ts";
+import { agentTimeoutMs } from "../core/context.ts";
 import type { MasterView } from "../core/master_view.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";
 import { executorIdOf } from "../core/records.ts";
@@ -214,7 +215,9 @@ function stateWith<L>(ctx: MasterView, view: Visibility, shaped: TaskList<L>) {
     leader: `master@${ctx.options.hostname}:${ctx.options.port}`,
     leader_info: { id: ctx.masterId, hostname: ctx.options.hostname, port: ctx.options.port },
     flags: {
-      agent_timeout: `${ctx.options.agentTimeoutMs / 1000}secs`,
+      agent_timeout: `${agentTimeoutMs(ctx.options) / 1000}secs`,
+      agent_ping_timeout: `${ctx.options.agentPingTimeoutMs / 1000}secs`,
+      max_agent_ping_timeouts: String(ctx.options.maxAgentPingTimeouts),
       allocation_interval: `${ctx.options.allocationIntervalMs / 1000}secs`,
       offer_timeout: ctx.options.offerTimeoutMs ? `${ctx.options.offerTimeoutMs / 1000}secs` : "",
     },
