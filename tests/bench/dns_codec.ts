@@ -29,7 +29,7 @@ import {
   type RData,
   RecordType,
 } from "../../master/discovery/dns/message.ts";
-import { queryMessage, soaRecord } from "../support/dns_messages.ts";
+import { aRecord, queryMessage, soaRecord } from "../support/dns_messages.ts";
 
 // ---- dns-packet behind our interface -----------------------------------------------------------
 
@@ -219,13 +219,7 @@ function srvAnswer(count: number): DnsMessage {
       ttl: 5,
       data: { kind: "SRV", priority: 0, weight: 1, port: 31000 + i, target },
     });
-    m.additionals.push({
-      name: target,
-      type: RecordType.A,
-      class: CLASS_IN,
-      ttl: 5,
-      data: { kind: "A", address: `10.0.${i >> 8}.${i & 0xff}` },
-    });
+    m.additionals.push(aRecord(target, `10.0.${i >> 8}.${i & 0xff}`, 5));
   }
   m.additionals.push(OPT);
   return m;
@@ -280,13 +274,7 @@ function conformance(c: Codec): string[] {
   });
   check("name_compression", () => {
     const m = message("a.marathon.tender", RecordType.A);
-    m.answers = ["b", "c"].map((l) => ({
-      name: `${l}.marathon.tender`,
-      type: RecordType.A,
-      class: CLASS_IN,
-      ttl: 1,
-      data: { kind: "A" as const, address: "1.2.3.4" },
-    }));
+    m.answers = ["b", "c"].map((l) => aRecord(`${l}.marathon.tender`, "1.2.3.4", 1));
     return new TextDecoder().decode(c.encode(m)).split("marathon").length - 1 === 1;
   });
   check("follows_pointers", () => {

@@ -45,3 +45,8 @@ export function soaRecord(): DnsRecord {
     },
   };
 }
+
+/** An A record: `name` is at `address`. */
+export function aRecord(name: string, address: string, ttl = 60): DnsRecord {
+  return { name, type: RecordType.A, class: CLASS_IN, ttl, data: { kind: "A", address } };
+}

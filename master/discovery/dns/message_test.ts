@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CLASS_IN, decodeMessage, DnsFormatError, encodeMessage, RecordType } from "./message.ts";
-import { queryMessage, soaRecord } from "../../../tests/support/dns_messages.ts";
+import { aRecord, queryMessage, soaRecord } from "../../../tests/support/dns_messages.ts";
 
 const query = queryMessage;
 
@@ -23,25 +23,13 @@ Deno.test("decodeMessage() reads back A, SRV and SOA records written by encodeMe
     data: { kind: "SRV", priority: 0, weight: 5, port: 31000, target: "web-1.marathon.tender" },
   }];
   m.authorities = [soaRecord()];
-  m.additionals = [{
-    name: "web-1.marathon.tender",
-    type: RecordType.A,
-    class: CLASS_IN,
-    ttl: 60,
-    data: { kind: "A", address: "10.0.0.7" },
-  }];
+  m.additionals = [aRecord("web-1.marathon.tender", "10.0.0.7")];
   assert.deepEqual(decodeMessage(encodeMessage(m)), m);
 });
 
 Deno.test("encodeMessage() compresses repeated name suffixes into pointers", () => {
   const m = query("a.marathon.tender", RecordType.A);
-  m.answers = ["b", "c"].map((l) => ({
-    name: `${l}.marathon.tender`,
-    type: RecordType.A,
-    class: CLASS_IN,
-    ttl: 1,
-    data: { kind: "A" as const, address: "1.2.3.4" },
-  }));
+  m.answers = ["b", "c"].map((l) => aRecord(`${l}.marathon.tender`, "1.2.3.4", 1));
   const bytes = encodeMessage(m);
   // "marathon.tender" is written once; later names are 1-byte label + pointer.
   const text = new TextDecoder().decode(bytes);
