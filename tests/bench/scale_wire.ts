@@ -317,8 +317,8 @@ try {
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const ms = (await cpuMs(pid)) - idle0, s = (performance.now() - t0) / 1000;
     out("idle_master_cpu_ms_per_second", ms / s, "ms");
-    // The sim's agents post a HEARTBEAT every third of the master's 15 s heartbeat interval.
-    out("idle_master_cpu_ms_per_heartbeat", ms / (s * AGENTS / 5), "ms", 3);
+    // The sim's agents post a HEARTBEAT once per the master's 15 s heartbeat interval.
+    out("idle_master_cpu_ms_per_heartbeat", ms / (s * AGENTS / 15), "ms", 3);
     if (args["idle-only"]) throw new Idle();
   }
 
