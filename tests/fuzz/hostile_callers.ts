@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../../security/mod.ts";
 import type { FuzzRequest, Identity } from "./inputs.ts";
-import type { Outcome } from "./targets.ts";
+import type { Outcome, SecureExpectations } from "./targets.ts";
 
 // Distinct, greppable secrets: none may come back in an answer or a log line.
 export const SECRETS = {
@@ -67,6 +67,15 @@ export const ACLS = {
   update_jobs: [{ principals: { values: ["owner"] }, jobs: { type: "ANY" } }],
   delete_jobs: [{ principals: { values: ["owner"] }, jobs: { type: "ANY" } }],
 };
+
+/**
+ * What a server's hostile callers must not get: the suite's secrets, nor (as mallory) `hidden`;
+ * only the `open` paths (query aside) answer them a 2xx.
+ */
+export function expectations(hidden: string[], open: string[]): SecureExpectations {
+  const paths = new Set(open);
+  return { secrets: FORBIDDEN, hidden, open: (req) => paths.has(req.path.split("?")[0]!) };
+}
 
 /** A server's security: the suite's credentials and ACLs. */
 export function security(): ServerSecurity {

@@ -13,7 +13,14 @@ import { FakeClock, SequentialIds } from "../../protocol/mod.ts";
 import { createLogger } from "../../protocol/log.ts";
 import type { ServerSecurity } from "../../security/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
-import { FORBIDDEN, outcomeOf, OWNER, PRIVATE, security, withIdentity } from "./hostile_callers.ts";
+import {
+  expectations,
+  outcomeOf,
+  OWNER,
+  PRIVATE,
+  security,
+  withIdentity,
+} from "./hostile_callers.ts";
 import { type FuzzRequest, jsonBodies, oversizedBody, pathSegment } from "./inputs.ts";
 import { answer, JSON_TYPE, kvDigest, type Running, type Target } from "./targets.ts";
 import { serveOverTls } from "./tls_server.ts";
@@ -154,11 +161,7 @@ export const JOBS_TARGET: Target = {
 /** The jobs API with security on, over TLS, holding the owner's private job. */
 export const JOBS_SECURE_TARGET: Target = {
   name: "jobs API (TLS, security on)",
-  secure: {
-    secrets: FORBIDDEN,
-    hidden: [PRIVATE.job],
-    open: (req) => req.path.split("?")[0] === "/ping",
-  },
+  secure: expectations([PRIVATE.job], ["/ping"]),
   inputs: withIdentity(fc.oneof(
     { weight: 6, arbitrary: jobsInputs },
     {

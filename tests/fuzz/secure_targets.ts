@@ -28,6 +28,7 @@ import { DNS_SECURE_TARGET } from "./dns_secure_target.ts";
 import {
   AGENT,
   conn,
+  expectations,
   FORBIDDEN,
   outcomeOf,
   OWNER,
@@ -55,7 +56,7 @@ import { serveOverTls } from "./tls_server.ts";
 
 // ---- master ----------------------------------------------------------------------------------
 
-const MASTER_OPEN = new Set(["/health", "/master/health", "/master/redirect"]);
+const MASTER_OPEN = ["/health", "/master/health", "/master/redirect"];
 
 const masterReads: fc.Arbitrary<FuzzRequest> = fc.tuple(
   fc.constantFrom("GET", "POST", "DELETE"),
@@ -89,11 +90,7 @@ const masterReads: fc.Arbitrary<FuzzRequest> = fc.tuple(
 
 const masterSecure: Target = {
   name: "master (TLS, security on)",
-  secure: {
-    secrets: FORBIDDEN,
-    hidden: [PRIVATE.framework, PRIVATE.user],
-    open: (req) => MASTER_OPEN.has(req.path.split("?")[0]!),
-  },
+  secure: expectations([PRIVATE.framework, PRIVATE.user], MASTER_OPEN),
   inputs: withIdentity(fc.oneof(
     { weight: 4, arbitrary: masterScheduler.inputs },
     { weight: 3, arbitrary: masterAgent.inputs },
@@ -183,11 +180,7 @@ const masterSecure: Target = {
 
 const agentSecure: Target = {
   name: "agent API (security on)",
-  secure: {
-    secrets: FORBIDDEN,
-    hidden: [PRIVATE.user, "private-task"],
-    open: (req) => req.path.split("?")[0] === "/health",
-  },
+  secure: expectations([PRIVATE.user, "private-task"], ["/health"]),
   inputs: withIdentity(fc.oneof(
     agentApi.inputs,
     fc.constantFrom("/state", "/tasks/private-task/logs", "/monitor/statistics").map((
@@ -220,11 +213,7 @@ const agentSecure: Target = {
 
 const marathonSecure: Target = {
   name: "Marathon v2 (TLS, security on)",
-  secure: {
-    secrets: FORBIDDEN,
-    hidden: [PRIVATE.app],
-    open: (req) => req.path.split("?")[0] === "/ping",
-  },
+  secure: expectations([PRIVATE.app], ["/ping"]),
   inputs: withIdentity(fc.oneof(
     { weight: 6, arbitrary: marathon.inputs },
     {
@@ -366,7 +355,7 @@ const registrySecure: Target = {
 
 const routerSecure: Target = {
   name: "router admin (TLS, security on)",
-  secure: { secrets: FORBIDDEN, hidden: [], open: () => false },
+  secure: expectations([], []),
   // Past the admin routes (GET only) a request is app traffic: no backend is a 502/503/504.
   isFailure: router.isFailure,
   inputs: withIdentity(
