@@ -22,6 +22,7 @@ import { createServer, type Server as HttpsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Readable } from "node:stream";
+import { setListenerNoDelay, shutdownConnection } from "./tcp_sockets.ts";
 import type { TlsFiles } from "./tls.ts";
 import { type ConnectionSlot, WaitingConnections } from "./waiting_connections.ts";
 
@@ -88,9 +89,19 @@ export async function serveHttp(
     idleTimeoutMs: options.idleTimeoutMs,
     perAddress: options.waitingPerAddress,
   });
-  if (options.tls) return await serveHttps(options, options.tls, handler, waiting);
   const serveOn = serveOnConnection();
-  if (serveOn) return serveConnections(options, handler, serveOn, waiting);
+  if (options.tls) {
+    const listener = serveOn && listenTlsNoDelay(options, options.tls);
+    if (listener && serveOn) {
+      const guarded = originForm(handler, options.hostname);
+      return serveConnections({ listener, signal: options.signal }, guarded, serveOn, waiting);
+    }
+    return await serveHttps(options, options.tls, handler, waiting);
+  }
+  if (serveOn) {
+    const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    return serveConnections({ listener, signal: options.signal }, handler, serveOn, waiting);
+  }
   warnNoHeaderTimeout();
   const server = Deno.serve({
     hostname: options.hostname,
@@ -143,20 +154,75 @@ function internalError(error: unknown): Response {
   return new Response("Internal Server Error", { status: 500 });
 }
 
-/** Plain HTTP on connections accepted here, each served by Deno's HTTP server. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed, or handed over to the HTTP server */ }
+}
+
+/**
+ * A TLS listener whose connections have Nagle's algorithm off, or undefined where that cannot be
+ * set (then `node:https` serves TLS). A connection completed between `listenTls` and the
+ * `setsockopt`, within the same synchronous step, would keep Nagle: at most one or two at start.
+ */
+function listenTlsNoDelay(options: ServeOptions, tls: TlsFiles): Deno.TlsListener | undefined {
+  const listener = Deno.listenTls({
+    hostname: options.hostname,
+    port: options.port,
+    cert: tls.cert,
+    key: tls.key,
+  });
+  if (setListenerNoDelay(listener.addr.port)) return listener;
+  listener.close();
+  return undefined;
+}
+
+/** A `Host` that is a plain host[:port]: nothing in it can reach the path. */
+const PLAIN_HOST = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
+
+/**
+ * Deno builds a request's URL as scheme, `Host` (or an absolute-form target's authority) and
+ * target, unchecked: `Host: evil/admin` on `GET /echo` reaches the routes as `/admin/echo`. As
+ * the `node:https` server does, such a `Host` is replaced by the address served, and an
+ * absolute-form target naming another authority is a 400.
+ */
+function originForm(handler: FetchHandler, hostname: string): FetchHandler {
+  const served = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return (request, info) => {
+    const host = request.headers.get("host");
+    if (host === null) return handler(request, info); // HTTP/1.0: Deno used the address served
+    const url = request.url;
+    const prefix = `https://${host}`;
+    const ours = url.startsWith(prefix) && url.charCodeAt(prefix.length) === 47; // "/"
+    if (ours && PLAIN_HOST.test(host)) return handler(request, info);
+    if (!ours) return new Response("Bad Request", { status: 400 });
+    return handler(new Request(`https://${served}${url.slice(prefix.length)}`, request), info);
+  };
+}
+
+/** A listener and the signal that shuts its server down. */
+interface Listening {
+  listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr> | Deno.TlsListener;
+  signal?: AbortSignal;
+}
+
+/**
+ * HTTP or HTTPS on connections accepted here, each served by Deno's HTTP server. A TLS
+ * connection's handshake happens inside it, within the header timeout.
+ */
 function serveConnections(
-  options: ServeOptions,
+  { listener, signal }: Listening,
   handler: FetchHandler,
   serveOn: ServeOnConnection,
   waiting: WaitingConnections,
 ): ListeningServer {
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
   const servers = new Set<ConnectionServer>();
+  const handshaking = new Set<Deno.TlsConn>();
   let closing = false;
   const accepting = (async () => {
     let failures = 0;
     while (!closing) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.TcpConn | Deno.TlsConn;
       try {
         conn = await listener.accept();
         failures = 0;
@@ -169,29 +235,54 @@ function serveConnections(
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      conn.setNoDelay(true);
-      const server = serveOn(
-        conn,
-        undefined,
-        (request, info) => {
-          slot.busy();
-          info.completed.then(slot.idle, slot.idle);
-          return handler(request, info);
-        },
-        internalError,
-        () => {},
-      );
-      // Requests arrive later, never during serveOn: the handler finds `slot` set.
-      const slot = waiting.open(
-        conn.remoteAddr.hostname,
-        () => void server.shutdown().catch(() => {}),
-      );
-      servers.add(server);
-      const ended = () => {
-        slot.gone();
-        servers.delete(server);
+      const slot = waiting.open(conn.remoteAddr.hostname, () => close());
+      let close = () => closeQuietly(conn);
+      const serve = (conn: Deno.Conn) => {
+        const server = serveOn(
+          conn,
+          undefined,
+          (request, info) => {
+            slot.busy();
+            info.completed.then(slot.idle, slot.idle);
+            return handler(request, info);
+          },
+          internalError,
+          () => {},
+        );
+        close = () => void server.shutdown().catch(() => {});
+        servers.add(server);
+        const ended = () => {
+          slot.gone();
+          servers.delete(server);
+        };
+        server.finished.then(ended, ended);
       };
-      server.finished.then(ended, ended);
+      if ("setNoDelay" in conn) {
+        conn.setNoDelay(true);
+        serve(conn);
+        continue;
+      }
+      // TLS (TCP_NODELAY set on the listener): the handshake first, here, so that a client that
+      // never finishes it is closed at the header timeout (Deno's server would keep it) and a
+      // failed one costs no log line.
+      handshaking.add(conn);
+      const tls = conn;
+      tls.handshake().then(
+        () => {
+          if (!handshaking.delete(tls)) return; // closed meanwhile
+          serve(tls);
+        },
+        () => {
+          handshaking.delete(tls);
+          slot.gone();
+          closeQuietly(tls);
+        },
+      );
+      close = () => {
+        // Closing alone would leave the socket to the pending handshake.
+        if (handshaking.delete(tls)) shutdownConnection(listener.addr.port, tls.remoteAddr);
+        closeQuietly(tls);
+      };
     }
   })();
   const { promise: finished, resolve: done } = Promise.withResolvers<void>();
@@ -201,10 +292,15 @@ function serveConnections(
       closing = true;
       listener.close();
       await accepting;
+      for (const conn of handshaking) {
+        shutdownConnection(listener.addr.port, conn.remoteAddr);
+        closeQuietly(conn);
+      }
+      handshaking.clear();
       await Promise.allSettled([...servers].map((s) => s.shutdown()));
       done();
     })();
-  options.signal?.addEventListener("abort", () => void shutdown(), { once: true });
+  signal?.addEventListener("abort", () => void shutdown(), { once: true });
   return { addr: listener.addr, finished, shutdown, waiting };
 }
 

@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import { makeDevCerts } from "./dev_certs.ts";
 import { serveHttp } from "./serve.ts";
+import { setListenerNoDelay } from "./tcp_sockets.ts";
 
-/** Sends raw bytes over TLS and returns the response head. */
+/** Sends raw bytes over TLS and returns the response, read until the server closes. */
 async function rawTls(port: number, caCert: string, text: string): Promise<string> {
   const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [caCert] });
   try {
     await conn.write(new TextEncoder().encode(text));
-    const buf = new Uint8Array(4096);
-    const n = await conn.read(buf);
-    return new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    return await new Response(conn.readable).text();
   } finally {
-    conn.close();
+    try {
+      conn.close();
+    } catch { /* closed with its readable */ }
   }
 }
 
@@ -155,17 +156,28 @@ for (const scheme of ["http", "https"] as const) {
         const silent = await connect(); // sends nothing at all
         conns.push(silent);
         if (scheme === "https") await (silent as Deno.TlsConn).handshake();
-        const [a, b] = await Promise.all([
+        // Over TLS, also one that never starts its handshake, and one speaking plain HTTP.
+        const raw = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+        conns.push(raw);
+        const [a, b, c] = await Promise.all([
           closedWithin(half, 10_000),
           closedWithin(silent, 10_000),
+          closedWithin(raw, 10_000),
         ]);
         assert.ok(a >= 250 && b >= 250, `closed after ${a} and ${b} ms, before the bound`);
+        assert.ok(c >= 250, `closed after ${c} ms, before the bound`);
+        if (scheme === "https") {
+          const plain = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+          conns.push(plain);
+          await plain.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          assert.ok(await closedWithin(plain, 10_000) < 250, "plain HTTP to TLS not refused");
+        }
         // A request that is sent in time is answered, also on a kept-alive connection.
         for (let i = 0; i < 3; i++) {
           const r = await fetch(`${scheme}://127.0.0.1:${server.addr.port}/`, { client });
           assert.equal(await r.text(), "ok");
         }
-        assert.ok(server.waiting!.timedOut >= 2);
+        assert.ok(server.waiting!.timedOut >= 3);
       } finally {
         for (const c of conns) {
           try {
@@ -283,4 +295,16 @@ Deno.test("serveHttp() gives a kept-alive connection the idle timeout after a re
     } catch { /* closed by the server */ }
     await server.shutdown();
   }
+});
+
+Deno.test("setListenerNoDelay() sets TCP_NODELAY on a TLS listener's socket, on Linux", async () => {
+  await withCerts((tls) => {
+    const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...tls });
+    try {
+      assert.equal(setListenerNoDelay(listener.addr.port), Deno.build.os === "linux");
+    } finally {
+      listener.close();
+    }
+    return Promise.resolve();
+  });
 });
