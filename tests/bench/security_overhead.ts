@@ -16,10 +16,22 @@
  * Deno.serve's TLS sockets keep Nagle, so every larger response waited for the client's delayed
  * ACK.
  *
+ * `--control` adds a second `off` cluster: its `_added` figures are what separate processes
+ * differ by with nothing switched on, the floor under which `auth` and `tls` cannot be told apart.
+ *
  *   deno run -A --unstable-kv tests/bench/security_overhead.ts [--requests 300] [--rounds 10]
+ *     [--control]
  */
 import { parseArgs } from "node:util";
-import { basicHeader, hashPassword } from "../../security/mod.ts";
+import { Hono } from "hono";
+import {
+  authenticate,
+  basicHeader,
+  hashPassword,
+  parseCredentials,
+  serveHttp,
+  ServerSecurity,
+} from "../../security/mod.ts";
 import { makeCerts } from "../support/certs.ts";
 import { freePort, killProcessTasks, TenderProcess, waitFor } from "../support/cluster.ts";
 
@@ -28,6 +40,7 @@ const { values } = parseArgs({
   options: {
     requests: { type: "string", default: "300" },
     rounds: { type: "string", default: "10" },
+    control: { type: "boolean", default: false },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -43,7 +56,8 @@ const SECRETS = {
   ops: "bench-ops-secret",
 };
 
-type SideName = "off" | "auth" | "tls";
+/** `control`: a second `off` cluster, whose difference from the first is the noise floor. */
+type SideName = "off" | "auth" | "tls" | "control";
 
 interface Side {
   name: SideName;
@@ -60,7 +74,7 @@ interface Side {
 async function startSide(name: SideName, root: string): Promise<Side> {
   const dir = `${root}/${name}`;
   await Deno.mkdir(dir, { recursive: true });
-  const secure = name !== "off";
+  const secure = name === "auth" || name === "tls";
   const certs = name === "tls" ? await makeCerts(`${dir}/certs`) : undefined;
   const scheme = certs ? "https" : "http";
   const serverFlags: string[] = [];
@@ -192,16 +206,79 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+/**
+ * What the security layers alone add, free of the ±10–25 % by which separate processes differ:
+ * in this process, three servers answer the off master's own `/master/state` body through the
+ * same authentication middleware the master runs (`off`: no credentials file; `auth`: the
+ * hashed secret; `tls`: the same on HTTPS), interleaved request by request over kept-alive
+ * connections. The client's share of TLS (it decrypts) is counted, as a user's would be.
+ */
+async function layers(body: string, dir: string): Promise<void> {
+  const certs = await makeCerts(dir);
+  const credentials = parseCredentials(JSON.stringify({
+    credentials: [{ principal: "ops", secret: hashPassword(SECRETS.ops) }],
+  }));
+  const app = (security: ServerSecurity) =>
+    new Hono()
+      .use(authenticate(security, { realm: "mesos", required: () => true }))
+      .get("/master/state", (c) => c.body(body, 200, { "Content-Type": "application/json" }));
+  const tls = {
+    cert: await Deno.readTextFile(certs.cert),
+    key: await Deno.readTextFile(certs.key),
+  };
+  const on = new ServerSecurity({ credentials });
+  const servers = {
+    off: await serveHttp({ hostname: "127.0.0.1", port: 0 }, app(ServerSecurity.off()).fetch),
+    auth: await serveHttp({ hostname: "127.0.0.1", port: 0 }, app(on).fetch),
+    tls: await serveHttp({ hostname: "127.0.0.1", port: 0, tls }, app(on).fetch),
+  };
+  const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.caCert)] });
+  const headers = { Authorization: basicHeader("ops", SECRETS.ops) };
+  const samples = { off: [] as number[], auth: [] as number[], tls: [] as number[] };
+  try {
+    const total = 200 + REQUESTS * 5;
+    for (let i = 0; i < total; i++) {
+      const order = i % 2 === 0
+        ? (["off", "auth", "tls"] as const)
+        : (["tls", "auth", "off"] as const);
+      for (const name of order) {
+        const url = `${name === "tls" ? "https" : "http"}://127.0.0.1:${
+          servers[name].addr.port
+        }/master/state`;
+        const start = performance.now();
+        const r = await fetch(url, { client, headers: name === "off" ? {} : headers });
+        await r.arrayBuffer();
+        if (!r.ok) throw new Error(`layers ${name}: ${r.status}`);
+        if (i >= 200) samples[name].push(performance.now() - start);
+      }
+    }
+  } finally {
+    client.close();
+    for (const server of Object.values(servers)) await server.shutdown();
+  }
+  console.log(`security_layers_body_bytes ${body.length} bytes`);
+  const base = percentile(samples.off, 50);
+  console.log(`security_layers_read_p50_off ${base.toFixed(3)} ms`);
+  for (const name of ["auth", "tls"] as const) {
+    const value = percentile(samples[name], 50);
+    console.log(`security_layers_read_p50_${name} ${value.toFixed(3)} ms`);
+    console.log(`security_layers_read_p50_${name}_added_ms ${(value - base).toFixed(3)} ms`);
+  }
+}
+
 const root = await Deno.makeTempDir({ prefix: "tender-bench-security-" });
 const sides: Side[] = [];
 try {
-  for (const name of ["off", "auth", "tls"] as const) sides.push(await startSide(name, root));
+  const names: SideName[] = ["off", "auth", "tls", ...(values.control ? ["control" as const] : [])];
+  for (const name of names) sides.push(await startSide(name, root));
   // Warm-up: connections opened, the hashed secret verified once, code paths compiled.
   await round(sides, 20);
   for (const side of sides) side.read.length = side.write.length = 0;
   const perRound = Math.max(1, Math.ceil(REQUESTS / ROUNDS));
   for (let r = 0; r < ROUNDS; r++) await round(sides, perRound);
-  const [off, ...secured] = sides as [Side, Side, Side];
+  const [off, ...secured] = sides as [Side, ...Side[]];
+  const state = await fetch(`${off.master}/master/state`, { client: off.client });
+  await layers(await state.text(), `${root}/layers`);
   console.log(`security_requests_per_kind ${off.read.length} requests`);
   for (const kind of ["read", "write"] as const) {
     for (const p of [50, 99]) {
