@@ -10,11 +10,12 @@
  *
  * The sides are measured request by request in turn, so the machine's load weighs on all alike;
  * separate processes still differ by ±10–25 % on their own (two identical "off" clusters: 0.98
- * against 0.90 ms reads). One run at load ~5, 500 requests a kind: read p50 1.42 ms off, 1.64
- * auth, 2.39 tls; write p50 15.3, 17.6, 17.1 ms. Authentication's own work is ~6 µs a request
- * (profiled). Before the servers used `serveHttp` (security/serve.ts), the tls read took 45.5 ms:
- * Deno.serve's TLS sockets keep Nagle, so every larger response waited for the client's delayed
- * ACK.
+ * against 0.90 ms reads). One run at load ~5, 300 requests a kind: read p50 1.28 ms off, 1.49
+ * auth, 1.35 tls, 1.41 a second off cluster; write p50 12.0, 12.0, 12.7 ms. The layers alone, in
+ * one process: 0.124, 0.145, 0.171 ms (node:https and node:crypto's hash made them 0.119, 0.168,
+ * 0.429; docs/decisions.md). Before the servers used `serveHttp` (security/serve.ts), the tls
+ * read took 45.5 ms: Deno.serve's TLS sockets keep Nagle, so every larger response waited for
+ * the client's delayed ACK.
  *
  * `--control` adds a second `off` cluster: its `_added` figures are what separate processes
  * differ by with nothing switched on, the floor under which `auth` and `tls` cannot be told apart.
