@@ -85,7 +85,7 @@ export function planOffers(ctx: OfferContext, offers: readonly Offer[], now: num
     now,
   });
   // Offers nobody took come back soon while launches are still wanted, else after 30 s.
-  const stillWanted =
+  const stillWanted = () =>
     [...apps, ...pods.map(podRunSpec)].some((a) =>
       reconcileApp(a, instances.filter((i) => i.appId === a.id)).launch > 0
     ) || instances.some(awaitsRelaunch);
@@ -99,7 +99,8 @@ export function planOffers(ctx: OfferContext, offers: readonly Offer[], now: num
     reasons: new Map([...plan.reasons, ...podPlan.reasons]),
     /** Whether a pass must send kills first (a restart's launches wait for the room they make). */
     awaitsKills: plan.awaitingKills.length > 0 || podPlan.awaitingKills.length > 0,
-    unusedRefuseSeconds: stillWanted ? 2 : 30,
+    /** How long the offers nobody took are declined for (0: there are none). */
+    unusedRefuseSeconds: podPlan.unusedOfferIds.length === 0 ? 0 : stillWanted() ? 2 : 30,
   };
 }
 

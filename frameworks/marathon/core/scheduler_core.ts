@@ -92,9 +92,18 @@ export class SchedulerCore {
     this.#o = options;
   }
 
-  /** Keeps an outcome's memo: call once its changes are persisted. */
+  /** Keeps an outcome's memo (the shell: once its changes are persisted, or gathered to be). */
   settle(done: SchedulerOutcome): void {
     this.#memo = done.memo;
+  }
+
+  /** The memo now, to `restore` when the write of the outcomes settled since fails. */
+  get memo(): SchedulerMemo {
+    return this.#memo;
+  }
+
+  restore(memo: SchedulerMemo): void {
+    this.#memo = memo;
   }
 
   /**

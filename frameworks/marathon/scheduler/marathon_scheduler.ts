@@ -26,6 +26,7 @@ import type { MarathonService } from "../service/marathon_service.ts";
 import type { MarathonStore } from "../store/store.ts";
 import type { DriverCall, Launched } from "../core/changes.ts";
 import { secretOwners } from "../core/offers.ts";
+import { mergeChanges, PendingBooks } from "../core/pending_books.ts";
 import {
   DEFAULT_RECONCILIATION_INTERVAL_MS,
   SchedulerCore,
@@ -61,6 +62,14 @@ export type DriverPort = Pick<
   "launch" | "accept" | "decline" | "kill" | "reconcile" | "revive"
 >;
 
+/** An operation waiting to be computed and written. */
+interface QueuedOperation {
+  compute: (core: SchedulerCore) => SchedulerOutcome;
+  send: (calls: readonly DriverCall[]) => Promise<void>;
+  resolve: (out: SchedulerOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
 /** How many times an operation whose write lost a race is run again on the newer books. */
 const ATTEMPTS = 5;
 
@@ -69,8 +78,13 @@ export class MarathonScheduler implements Scheduler {
   readonly #d: MarathonSchedulerDeps;
   #driver: DriverPort | undefined;
   #core: Promise<SchedulerCore> | undefined;
-  /** The operations, one at a time. */
-  #serial: Promise<unknown> = Promise.resolve();
+  /** The books with the changes of the batch being computed. */
+  #pending: PendingBooks | undefined;
+  /** Operations waiting for the batch in flight. */
+  #queue: QueuedOperation[] = [];
+  #flushing: Promise<void> | undefined;
+  /** Their driver calls, in the operations' order. */
+  #sending: Promise<void> = Promise.resolve();
   #ticking: Promise<void> = Promise.resolve();
   #queuedTick: Promise<void> | undefined;
   #signal: AbortSignal | undefined;
@@ -82,11 +96,12 @@ export class MarathonScheduler implements Scheduler {
     this.#d = deps;
   }
 
-  /** The core, over the books (read from the store on first use). */
+  /** The core, over the books (read from the store on first use) and the pending changes. */
   #theCore(): Promise<SchedulerCore> {
-    this.#core ??= this.#d.store.state().then((books) =>
-      new SchedulerCore({
-        books,
+    this.#core ??= this.#d.store.state().then((books) => {
+      this.#pending = new PendingBooks(books);
+      return new SchedulerCore({
+        books: this.#pending,
         backoff: this.#d.backoff,
         ids: this.#d.ids,
         ...(this.#d.launchTimeoutMs !== undefined
@@ -97,38 +112,83 @@ export class MarathonScheduler implements Scheduler {
           : {}),
         ...(this.#d.role !== undefined ? { role: this.#d.role } : {}),
         ...(this.#d.principal !== undefined ? { principal: this.#d.principal } : {}),
-      })
-    );
+      });
+    });
     this.#core.catch(() => (this.#core = undefined));
     return this.#core;
   }
 
   /**
-   * Runs one operation after those before it: persist its changes (run again on the newer books
-   * when a write lost a race), keep its memo, make its driver calls, publish its events.
+   * Runs an operation after those before it. Operations are computed one at a time, each on the
+   * books with the changes of those before it; the operations that queued while a write was in
+   * flight are written together, in one write (group commit: a burst of status updates is one
+   * KV commit, not one each). Once the write landed their events are published and their driver
+   * calls queued behind earlier ones; an operation resolves once its own calls are made. A write
+   * that lost a race runs the batch again on the newer books; any other failure fails the batch.
    */
   #run<T extends SchedulerOutcome>(
     compute: (core: SchedulerCore) => T,
     send: (calls: readonly DriverCall[]) => Promise<void>,
   ): Promise<T> {
-    const done = this.#serial.then(async () => {
-      const core = await this.#theCore();
-      for (let attempt = 1;; attempt++) {
-        const out = compute(core);
-        try {
-          await this.#d.store.apply(out.changes);
-        } catch (e) {
-          if (attempt < ATTEMPTS && e instanceof TenderError && e.code === "conflict") continue;
-          throw e;
-        }
-        core.settle(out);
-        await send(out.driver);
-        for (const e of out.events) this.#d.events.publish(e.type, e.data);
-        return out;
-      }
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({
+        compute,
+        send,
+        resolve: (out) => resolve(out as T),
+        reject,
+      });
+      this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
     });
-    this.#serial = done.catch(() => {});
-    return done;
+  }
+
+  async #flush(): Promise<void> {
+    let core: SchedulerCore;
+    try {
+      core = await this.#theCore();
+    } catch (e) {
+      for (const op of this.#queue.splice(0)) op.reject(e);
+      return;
+    }
+    while (this.#queue.length > 0) await this.#runBatch(core, this.#queue.splice(0));
+  }
+
+  async #runBatch(core: SchedulerCore, batch: QueuedOperation[]): Promise<void> {
+    const pending = this.#pending!;
+    const memo = core.memo;
+    for (let attempt = 1;; attempt++) {
+      const outs: (SchedulerOutcome | { error: unknown })[] = batch.map((op) => {
+        try {
+          const out = op.compute(core);
+          pending.add(out.changes);
+          core.settle(out);
+          return out;
+        } catch (error) {
+          return { error };
+        }
+      });
+      const changes = mergeChanges(outs.flatMap((o) => ("error" in o ? [] : o.changes)));
+      try {
+        await this.#d.store.apply(changes);
+      } catch (e) {
+        pending.clear();
+        core.restore(memo);
+        if (attempt < ATTEMPTS && e instanceof TenderError && e.code === "conflict") continue;
+        for (const op of batch) op.reject(e);
+        return;
+      }
+      pending.clear();
+      batch.forEach((op, i) => {
+        const out = outs[i]!;
+        if ("error" in out) return op.reject(out.error);
+        for (const e of out.events) this.#d.events.publish(e.type, e.data);
+        const sent = out.driver.length === 0
+          ? Promise.resolve()
+          : this.#sending.then(() => op.send(out.driver));
+        this.#sending = sent.catch(() => {});
+        sent.then(() => op.resolve(out), op.reject);
+      });
+      return;
+    }
   }
 
   /** Makes driver calls in order; a failure stops there and is thrown. */
