@@ -102,19 +102,18 @@ export class PendingBooks implements MarathonBooks {
 }
 
 /**
- * One change per record, in the order records were first changed: the last value, checked
- * against what the first change expected (the books' value before the batch).
+ * One change per record, in the order records were first changed: the last value, and for an
+ * instance checked against what its first change expected (the books' value before the batch).
  */
 export function mergeChanges(changes: readonly Change[]): Change[] {
   const merged = new Map<string, Change>();
   for (const c of changes) {
     const k = recordKey(c);
     const first = merged.get(k);
-    if (first && "expected" in first && "expected" in c) {
-      merged.set(k, { ...c, expected: first.expected } as Change);
-    } else {
-      merged.set(k, c);
-    }
+    merged.set(
+      k,
+      c.kind === "instance" && first?.kind === "instance" ? { ...c, expected: first.expected } : c,
+    );
   }
   return [...merged.values()];
 }

@@ -15,7 +15,6 @@ import { configVersion, isHealthy, reconcileApp } from "../deployment/reconcile.
 import type { RunSpec } from "../deployment/run_spec.ts";
 import { type Instance, isActive, isBackoffWorthy, isTerminal } from "../model/instance.ts";
 import { podRunSpec } from "../pod/run_spec.ts";
-import type { Pod } from "../pod/schema.ts";
 import { applyStatus, unreachableVerdict } from "../scheduler/instance_status.ts";
 import { applyPodStatus } from "../scheduler/pod_status.ts";
 import { readinessDue } from "../scheduler/readiness.ts";
@@ -29,11 +28,17 @@ import {
   type SecretValues,
 } from "./offers.ts";
 import { InstanceDraft } from "./instance_draft.ts";
+import {
+  keepsReservation,
+  killInto,
+  reconcileInto,
+  resume,
+  taskIdsOf,
+} from "./instance_actions.ts";
 import type { MarathonBooks } from "./state.ts";
 
 /** Marathon's default `reconciliation_interval`. */
 export const DEFAULT_RECONCILIATION_INTERVAL_MS = 600_000;
-const RESEND_KILL_MS = 10_000;
 const REVIVE_EVERY_MS = 5_000;
 
 const STARTING: ReadonlySet<Instance["condition"]> = new Set([
@@ -429,84 +434,4 @@ export class SchedulerCore {
   #start(): SchedulerOutcome {
     return { ...outcome(), memo: { ...this.#memo } };
   }
-}
-
-/** Every task id of an instance (a pod instance has one per container). */
-export function taskIdsOf(i: Instance): string[] {
-  return i.tasks ? i.tasks.map((t) => t.taskId) : [i.taskId];
-}
-
-/**
- * Asks the master for the state of every task Marathon knows (explicit), then of every task it
- * runs for Marathon (implicit): the answers correct what Marathon missed, and a task it does not
- * know is killed when its status arrives (`update()`).
- */
-function reconcileInto(out: SchedulerOutcome, instances: readonly Instance[], now: number): void {
-  out.memo.reconciledAt = now;
-  const known = instances.filter((i) => !isTerminal(i.condition));
-  out.driver.push({
-    type: "reconcile",
-    tasks: known.flatMap((i) =>
-      taskIdsOf(i).map((taskId) => ({ taskId, ...(i.agentId ? { agentId: i.agentId } : {}) }))
-    ),
-  });
-  out.driver.push({ type: "reconcile", tasks: [] });
-}
-
-/** Kills an instance's tasks (each of a pod instance's, with its container's grace), at most every 10 s. */
-function killInto(
-  out: Outcome,
-  killSentAt: Map<string, number>,
-  i: Instance,
-  spec: App | Pod | undefined,
-  now: number,
-): void {
-  const tasks = i.tasks
-    ? i.tasks.filter((t) => !isTerminal(t.condition)).map((t) => ({
-      taskId: t.taskId,
-      grace: spec && "containers" in spec
-        ? spec.containers.find((c) => c.name === t.name)?.lifecycle?.killGracePeriodSeconds
-        : undefined,
-    }))
-    : [{
-      taskId: i.taskId,
-      grace: spec && !("containers" in spec) ? spec.taskKillGracePeriodSeconds : undefined,
-    }];
-  for (const { taskId, grace } of tasks) {
-    const sent = killSentAt.get(taskId);
-    if (sent !== undefined && now - sent < RESEND_KILL_MS) continue;
-    killSentAt.set(taskId, now);
-    out.driver.push({
-      type: "kill",
-      taskId,
-      ...(i.agentId ? { agentId: i.agentId } : {}),
-      ...(grace !== undefined ? { graceMs: grace * 1000 } : {}),
-    });
-  }
-}
-
-/**
- * Scaling a resident app up takes back its suspended reservations first (Marathon relaunches on
- * them rather than reserve anew): up to `wanted` of them are wanted running again, on the app's
- * current config.
- */
-function resume(draft: InstanceDraft, app: RunSpec, mine: readonly Instance[], wanted: number) {
-  const suspended = mine.filter((i) => i.condition === "Reserved" && i.goal === "Stopped");
-  for (const i of suspended.slice(0, wanted)) {
-    draft.update(i.appId, i.instanceId, (c) => ({
-      ...c,
-      goal: "Running",
-      version: configVersion(app),
-    }));
-  }
-}
-
-/**
- * Whether an instance keeps its reservation when its task ends: a resident one whose reservation
- * was made (a first launch that never started may have reserved nothing), unless it is being
- * decommissioned (its app deleted).
- */
-function keepsReservation(i: Instance): boolean {
-  return i.reservation !== undefined && i.reservation.state !== "New" &&
-    i.goal !== "Decommissioned";
 }

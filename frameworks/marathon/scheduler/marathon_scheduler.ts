@@ -66,7 +66,8 @@ export type DriverPort = Pick<
 interface QueuedOperation {
   compute: (core: SchedulerCore) => SchedulerOutcome;
   send: (calls: readonly DriverCall[]) => Promise<void>;
-  resolve: (out: SchedulerOutcome) => void;
+  /** Called once the outcome `compute` answered last is written and its calls made. */
+  resolve: () => void;
   reject: (e: unknown) => void;
 }
 
@@ -131,10 +132,11 @@ export class MarathonScheduler implements Scheduler {
     send: (calls: readonly DriverCall[]) => Promise<void>,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      let computed: T | undefined;
       this.#queue.push({
-        compute,
+        compute: (core) => (computed = compute(core)),
         send,
-        resolve: (out) => resolve(out as T),
+        resolve: () => resolve(computed!),
         reject,
       });
       this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
@@ -185,7 +187,7 @@ export class MarathonScheduler implements Scheduler {
           ? Promise.resolve()
           : this.#sending.then(() => op.send(out.driver));
         this.#sending = sent.catch(() => {});
-        sent.then(() => op.resolve(out), op.reject);
+        sent.then(() => op.resolve(), op.reject);
       });
       return;
     }
