@@ -120,7 +120,7 @@ export class MasterConnection {
    * 2xx. A redirect away from the master of the stream ends the stream: that master no longer
    * leads, so the agent subscribes again at the leader.
    */
-  async post(call: AgentCall): Promise<void> {
+  async post(call: AgentCall, options: { timeoutMs?: number } = {}): Promise<void> {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.#streamId) headers["Mesos-Stream-Id"] = this.#streamId;
     const sentAt = this.#deps.clock.now();
@@ -128,7 +128,10 @@ export class MasterConnection {
       method: "POST",
       headers,
       body: JSON.stringify(call),
-      signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(10_000)]),
+      signal: AbortSignal.any([
+        this.#stop.signal,
+        AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      ]),
     });
     const text = await res.text();
     const leader = this.#deps.masters.leader;
@@ -241,15 +244,20 @@ export class MasterConnection {
   }
 
   /**
-   * Posts a HEARTBEAT once per interval (the first after a jittered 50-100 % of it), without
-   * waiting for the previous answer, and none when another call the master answered was sent
-   * within the interval: the master counts any call as a sign of life, and marks the agent
-   * unreachable only after `max_agent_ping_timeouts` pings of silence (five by default).
+   * Posts a HEARTBEAT once per interval (the first after a jittered 50-100 % of it), none when
+   * another call the master answered was sent within the interval (the master counts any call
+   * as a sign of life, and marks the agent unreachable only after `max_agent_ping_timeouts`
+   * pings of silence, five by default), and none while the previous one is unanswered: that one
+   * is given three intervals, not the 10 s of other calls. A slow master thus gets at most one
+   * heartbeat per agent in its queue, served in turn, instead of heartbeats that expire while
+   * they wait (thousands of simulated agents share a few hundred connections: their expired
+   * heartbeats made agents unreachable, whose re-registrations slowed the master further).
    */
   #heartbeats(intervalMs: number, signal: AbortSignal): void {
     const { clock } = this.#deps;
     (async () => {
       let waitMs = intervalMs * (0.5 + (this.#deps.random ?? Math.random)() / 2);
+      let pending = false;
       while (!signal.aborted) {
         await clock.sleep(waitMs, signal).catch(() => {});
         if (signal.aborted || !this.#agentId) break;
@@ -259,9 +267,12 @@ export class MasterConnection {
           continue;
         }
         waitMs = intervalMs;
-        this.post({ type: "HEARTBEAT", agent_id: { value: this.#agentId } }).catch((e) =>
-          this.#deps.log?.(`Heartbeat not sent: ${message(e)}`)
-        );
+        if (pending) continue;
+        pending = true;
+        this.post({ type: "HEARTBEAT", agent_id: { value: this.#agentId } }, {
+          timeoutMs: 3 * intervalMs,
+        }).catch((e) => this.#deps.log?.(`Heartbeat not sent: ${message(e)}`))
+          .finally(() => (pending = false));
       }
     })();
   }

@@ -121,6 +121,51 @@ Deno.test("MasterConnection heartbeats once per interval, however slowly the mas
   await stopped;
 });
 
+Deno.test("MasterConnection keeps one heartbeat in flight: a master slower than the interval gets no pile-up", async () => {
+  const clock = new FakeClock();
+  const beats: number[] = [];
+  let events: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const fakeFetch = async (_url: string | URL | Request, init?: RequestInit) => {
+    if (init?.method !== "POST") return new Response("not found", { status: 404 });
+    const call = JSON.parse(String(init?.body));
+    if (call.type === "SUBSCRIBE") {
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void (events = c) });
+      events?.enqueue(encodeRecord({
+        type: "SUBSCRIBED",
+        subscribed: { agent_id: { value: "a1" }, master_id: "m1", heartbeat_interval_seconds: 15 },
+      }));
+      return new Response(body, { headers: { "Mesos-Stream-Id": "s1" } });
+    }
+    beats.push(clock.now());
+    await clock.sleep(25_000); // answered after 25 s: past the interval, within three
+    return new Response(null, { status: 202 });
+  };
+  const connection = new MasterConnection(
+    { clock, masters: new Masters("http://master.test", { fetch: fakeFetch }), random: () => 0 },
+    {},
+    { subscribeCall: () => subscribeCall(), onEvent: () => {} },
+  );
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  connection.start();
+  while (!connection.subscribed) await settle();
+  const start = clock.now();
+  for (let t = 100; t <= 60_000; t += 100) {
+    clock.advance(100);
+    if (t % 15_000 === 0) events?.enqueue(encodeRecord({ type: "HEARTBEAT" }));
+    await settle();
+  }
+  // 7.5 s; the one due at 22.5 s is skipped (the first is unanswered until 32.5 s); then the
+  // answered one counts as heard at 7.5 s, so the next goes at 37.5 s.
+  assert.deepEqual(beats.map((at) => at - start), [7_500, 37_500]);
+  const stopped = connection.stop();
+  events?.close();
+  for (let i = 0; i < 40; i++) {
+    clock.advance(1_000);
+    await settle();
+  }
+  await stopped;
+});
+
 function subscribeCall(): AgentCall {
   return {
     type: "SUBSCRIBE",
