@@ -4,7 +4,8 @@
  * `{"message": …}` plus `details` (array or string) or extra fields such as `deployments`.
  */
 import { type Context, Hono } from "hono";
-import { asTenderError, type Clock, TenderError } from "../../../protocol/mod.ts";
+import { type Clock, TenderError } from "../../../protocol/mod.ts";
+import { type FailureRenderer, httpErrorHandler } from "../../../protocol/errors.ts";
 import { clientAddress, requestLimits, StreamSlots } from "../../../protocol/http_limits.ts";
 import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
 import { LeadershipLostError } from "../../../store/mod.ts";
@@ -92,28 +93,7 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
     );
   }
 
-  api.onError((err, c) => {
-    // Deposed while answering: nothing was written; the caller retries at the new leader.
-    if (err instanceof LeadershipLostError) {
-      return c.json({ message: `${err.message}; try again at the leader` }, 503, {
-        "Retry-After": "1",
-      });
-    }
-    const known = asTenderError(err);
-    if (!known) {
-      console.error(
-        JSON.stringify({ level: "error", msg: "marathon api", error: String(err?.stack ?? err) }),
-      );
-      return c.json({ message: `Internal error: ${err.message}` }, 500);
-    }
-    const d = known.details;
-    const extra = Array.isArray(d) || typeof d === "string"
-      ? { details: d }
-      : typeof d === "object" && d !== null
-      ? d
-      : {};
-    return c.json({ message: known.message, ...extra }, known.status as 400);
-  });
+  api.onError(httpErrorHandler("marathon api", marathonJson));
   api.notFound((c) => c.json({ message: `Not found: ${c.req.method} ${c.req.path}` }, 404));
 
   // A Marathon whose framework the master removed is not fit to serve: load balancers see it.
@@ -394,3 +374,23 @@ export function marathonApi(deps: MarathonApiDeps): Hono {
 
   return api;
 }
+
+/**
+ * Marathon's error body: `{"message": …}` plus `details` (an array or a string) or the detail
+ * object's own fields (e.g. `deployments`). A write refused because this Marathon was deposed
+ * while answering changed nothing: the caller is told to retry at the leader.
+ */
+const marathonJson: FailureRenderer = (failure, c) => {
+  if (failure.thrown instanceof LeadershipLostError) {
+    return c.json({ message: `${failure.message}; try again at the leader` }, failure.status, {
+      "Retry-After": "1",
+    });
+  }
+  const d = failure.details;
+  const extra = Array.isArray(d) || typeof d === "string"
+    ? { details: d }
+    : typeof d === "object" && d !== null
+    ? d
+    : {};
+  return c.json({ message: failure.message, ...extra }, failure.status);
+};
