@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { AgentEvent } from "../protocol/mod.ts";
 import { decodeRecords, FakeClock, SequentialIds, TenderError } from "../protocol/mod.ts";
 import { DenoKvStore } from "../store/mod.ts";
-import { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
+import { agentTimeoutMs, DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";
 
@@ -107,7 +107,7 @@ Deno.test("a master forgets agents unreachable for agentMaxAgeMs, records and ta
     await firstEvent(body);
     const id = [...runtime.core.ctx.agents.keys()][0]!;
     await body.cancel();
-    clock.advance(20_000);
+    clock.advance(agentTimeoutMs(DEFAULT_MASTER_OPTIONS) + 5_000);
     await runtime.operator((m) => m.tick({ batch: false })); // marked unreachable
     assert.notEqual(runtime.core.ctx.agents.get(id)?.unreachableTime, undefined);
     clock.advance(60_000);
