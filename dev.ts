@@ -20,7 +20,7 @@ import { startJobs } from "./frameworks/jobs/mod.ts";
 import { startMarathon } from "./frameworks/marathon/mod.ts";
 import { startMaster } from "./master/mod.ts";
 import { serveRegistry } from "./registry/mod.ts";
-import { parseFlags, portFlag, usageError } from "./protocol/flags.ts";
+import { parseFlags, portFlag, usageError } from "./base/mod.ts";
 import { startRouter } from "./router/mod.ts";
 import {
   ClientSecurity,

@@ -6,14 +6,12 @@ import {
   type AgentCall,
   type AgentEvent,
   type Attribute,
-  type Clock,
-  type Ids,
-  Masters,
   reservationViews,
   type Resource,
   Resources,
   type TaskStatus,
 } from "../protocol/mod.ts";
+import { type Clock, type Ids, Masters } from "../base/mod.ts";
 import type { Containerizer, LogOptions } from "./containerizer/containerizer.ts";
 import { keys } from "./keys.ts";
 import { KvBatcher } from "./kv_batcher.ts";

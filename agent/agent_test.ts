@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Resources, SequentialIds, systemClock } from "../protocol/mod.ts";
+import { Resources } from "../protocol/mod.ts";
+import { SequentialIds, systemClock } from "../base/mod.ts";
 import { FakeMaster, waitFor } from "../tests/support/fake_master.ts";
 import { FakeHaMaster, proxyTo } from "../tests/support/ha_master.ts";
 import { Agent } from "./agent.ts";

@@ -9,7 +9,8 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Clock, type CommandInfo, systemClock } from "../protocol/mod.ts";
+import { type Clock, systemClock } from "../base/mod.ts";
+import type { CommandInfo } from "../protocol/mod.ts";
 import { basicHeader } from "../security/mod.ts";
 import { blockingDir, lookupUser, type UserAccount } from "./containerizer/user_account.ts";
 import type { ContainerSpec } from "./containerizer/containerizer.ts";

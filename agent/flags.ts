@@ -1,8 +1,7 @@
 /** The command line of `deno task agent`, parsed into `StartAgentOptions`. */
 import { parseArgs } from "node:util";
-import { type LogLevel, resolveLogLevel } from "../protocol/log.ts";
-import { parseMasterSpec } from "../protocol/mod.ts";
-import { parseSize } from "../protocol/docker_parameters.ts";
+import { type LogLevel, parseMasterSpec, resolveLogLevel } from "../base/mod.ts";
+import { parseSize } from "../protocol/mod.ts";
 import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,

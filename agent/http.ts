@@ -6,13 +6,16 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   badRequest,
+  clientAddress,
   httpErrorHandler,
+  type HttpMetrics,
   pathSafeId,
   plainText,
+  PROMETHEUS_CONTENT_TYPE,
+  requestLimits,
+  StreamSlots,
   TenderError,
-} from "../protocol/mod.ts";
-import { clientAddress, requestLimits, StreamSlots } from "../protocol/http_limits.ts";
-import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
+} from "../base/mod.ts";
 import { authenticate, principalOf, ServerSecurity } from "../security/mod.ts";
 import type { AgentState, ExecutorStatistics } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";

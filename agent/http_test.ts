@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { AgentState } from "./agent.ts";
 import type { LogOptions } from "./containerizer/containerizer.ts";
 import { agentApp } from "./http.ts";
-import { LIMITS } from "../protocol/mod.ts";
+import { LIMITS } from "../base/mod.ts";
 import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../security/mod.ts";
 
 const state: AgentState = {

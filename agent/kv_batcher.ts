@@ -1,63 +1,38 @@
 /**
- * Group commit for Deno KV: writes asked for while a commit is in flight go out together in
- * the next atomic operation, so a busy agent pays one durable commit for many updates instead
- * of one each. Each write resolves once the commit that holds it is durable.
+ * Group commit for Deno KV (`GroupCommit`, base/group_commit.ts): writes asked for while a commit
+ * is in flight go out together in the next atomic operation, so a busy agent pays one durable
+ * commit for many updates instead of one each. Each write resolves once the commit that holds it
+ * is durable.
  */
+import { GroupCommit } from "../base/mod.ts";
 
 interface Pending {
   mutate: (op: Deno.AtomicOperation) => void;
   /** Mutations this write adds (Deno KV caps one atomic operation at 1000). */
   size: number;
-  resolve: () => void;
-  reject: (e: unknown) => void;
 }
 
 const MAX_MUTATIONS = 500;
 
 /** Batches KV writes into shared atomic commits. */
 export class KvBatcher {
-  readonly #kv: Deno.Kv;
-  #queue: Pending[] = [];
-  #flushing = false;
+  readonly #commits: GroupCommit<Pending>;
 
   constructor(kv: Deno.Kv) {
-    this.#kv = kv;
+    this.#commits = new GroupCommit<Pending>({
+      commit: async (batch) => {
+        const op = kv.atomic();
+        for (const p of batch) p.mutate(op);
+        const result = await op.commit();
+        if (!result.ok) throw new Error("KV commit failed a check");
+      },
+      weight: (p) => p.size,
+      maxWeight: MAX_MUTATIONS,
+    });
   }
 
   /** Adds `mutate`'s mutations (at most `size` of them) to the next commit; resolves once durable. */
   write(mutate: (op: Deno.AtomicOperation) => void, size = 1): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ mutate, size, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch: Pending[] = [];
-        let size = 0;
-        while (
-          this.#queue.length > 0 &&
-          (batch.length === 0 || size + this.#queue[0]!.size <= MAX_MUTATIONS)
-        ) {
-          const next = this.#queue.shift()!;
-          size += next.size;
-          batch.push(next);
-        }
-        const op = this.#kv.atomic();
-        try {
-          for (const p of batch) p.mutate(op);
-          const result = await op.commit();
-          if (!result.ok) throw new Error("KV commit failed a check");
-          for (const p of batch) p.resolve();
-        } catch (e) {
-          for (const p of batch) p.reject(e);
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
+    return this.#commits.add({ mutate, size });
   }
 }

@@ -1,7 +1,12 @@
 /** `deno task agent --master URL[,URL...] ...`: parses the flags and starts an agent. */
-import { fileLimitWarning, openFilesLimit } from "../protocol/file_limit.ts";
-import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
-import { Masters } from "../protocol/mod.ts";
+import {
+  createLogger,
+  fileLimitWarning,
+  type Logger,
+  Masters,
+  openFilesLimit,
+  resolveLogLevel,
+} from "../base/mod.ts";
 import { clientSecurityFlags, serverSecurityFlags } from "../security/mod.ts";
 import { etcdMasterLeader } from "../store/mod.ts";
 import { type AgentFlags, parseAgentFlags, USAGE } from "./flags.ts";

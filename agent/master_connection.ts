@@ -10,13 +10,10 @@ import {
   type AgentCall,
   type AgentEvent,
   AgentEventSchema,
-  type Clock,
   decodeRecords,
   fromMesosJson,
-  type Masters,
-  TenderError,
-  untilAborted,
 } from "../protocol/mod.ts";
+import { type Clock, type Masters, TenderError, untilAborted } from "../base/mod.ts";
 
 const AGENT_PATH = "/api/v1/agent";
 

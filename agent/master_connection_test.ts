@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type AgentCall,
-  type AgentEvent,
-  encodeRecord,
-  FakeClock,
-  Masters,
-  systemClock,
-} from "../protocol/mod.ts";
+import { type AgentCall, type AgentEvent, encodeRecord } from "../protocol/mod.ts";
+import { FakeClock, Masters, systemClock } from "../base/mod.ts";
 import { FakeMaster, waitFor } from "../tests/support/fake_master.ts";
 import { FakeHaMaster, proxyTo } from "../tests/support/ha_master.ts";
 import { MasterConnection, reconnectDelay } from "./master_connection.ts";

@@ -4,14 +4,15 @@
  * writes them with the tasks by state and the request durations.
  */
 import type { SecurityMetrics } from "../security/mod.ts";
-import type { Clock, TaskStatus } from "../protocol/mod.ts";
+import type { Clock } from "../base/mod.ts";
+import type { TaskStatus } from "../protocol/mod.ts";
 import {
   Histogram,
   type HistogramSample,
   HttpMetrics,
   PrometheusWriter,
   type Sample,
-} from "../protocol/prometheus.ts";
+} from "../base/mod.ts";
 import type { AgentObserver, TaskView } from "./agent.ts";
 import type { FetcherCounters } from "./fetcher.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock, type TaskStatus } from "../protocol/mod.ts";
-import { findSample, HttpMetrics, parsePrometheus } from "../protocol/prometheus.ts";
+import { FakeClock, findSample, HttpMetrics, parsePrometheus } from "../base/mod.ts";
+import type { TaskStatus } from "../protocol/mod.ts";
 import { AgentInstruments, renderAgentMetrics } from "./metrics.ts";
 
 const status = (id: string, state: TaskStatus["state"], healthy?: boolean): TaskStatus => ({

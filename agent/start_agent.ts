@@ -5,16 +5,19 @@
 import { resolve } from "node:path";
 import {
   type Attribute,
-  type Clock,
   CONTAINERIZERS_ATTRIBUTE,
   containerizersAttribute,
+} from "../protocol/mod.ts";
+import {
+  type Clock,
+  HttpMetrics,
   type Ids,
   Masters,
   openPrivateKv,
   privateDir,
   randomIds,
   systemClock,
-} from "../protocol/mod.ts";
+} from "../base/mod.ts";
 import { advertiseIp, bindAddress } from "./advertise_ip.ts";
 import { Agent } from "./agent.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
@@ -25,7 +28,6 @@ import { DockerContainerizer, probeDocker } from "./containerizer/docker.ts";
 import { ProcessContainerizer } from "./containerizer/process.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
 import { Fetcher } from "./fetcher.ts";
-import { HttpMetrics } from "../protocol/prometheus.ts";
 import { agentApp } from "./http.ts";
 import {
   ClientSecurity,

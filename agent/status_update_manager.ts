@@ -7,13 +7,8 @@
  * `UpdateStreams` is the pure core (time passed in); `StatusUpdateManager` is the KV shell.
  */
 import { z } from "zod";
-import {
-  type Clock,
-  FrameworkIdSchema,
-  type Ids,
-  type TaskStatus,
-  TaskStatusSchema,
-} from "../protocol/mod.ts";
+import type { Clock, Ids } from "../base/mod.ts";
+import { FrameworkIdSchema, type TaskStatus, TaskStatusSchema } from "../protocol/mod.ts";
 import { keys } from "./keys.ts";
 import { KvBatcher } from "./kv_batcher.ts";
 

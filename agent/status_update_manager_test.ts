@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds, type TaskState, type TaskStatus } from "../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../base/mod.ts";
+import type { TaskState, TaskStatus } from "../protocol/mod.ts";
 import {
   type PendingUpdate,
   STATUS_UPDATE_RETRY,

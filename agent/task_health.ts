@@ -3,7 +3,7 @@
  * into the agent's terms: `onChange(healthy, message)` when the verdict changes, `onKill(why)`
  * once the task must be killed.
  */
-import type { Clock } from "../protocol/mod.ts";
+import type { Clock } from "../base/mod.ts";
 import type { Containerizer } from "./containerizer/containerizer.ts";
 import { HealthChecker } from "./health/health_checker.ts";
 import type { TaskRecord } from "./task_record.ts";

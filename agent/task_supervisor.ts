@@ -5,11 +5,10 @@
  * task run one after another, in the order they were asked for.
  */
 import { resolve } from "node:path";
+import type { Clock, Ids } from "../base/mod.ts";
 import {
-  type Clock,
   type ExecutorInfo,
   type FrameworkInfo,
-  type Ids,
   isTerminalState,
   type KillPolicy,
   redactSecrets,

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  FakeClock,
-  type FrameworkInfo,
-  SequentialIds,
-  type TaskInfo,
-  type TaskStatus,
-} from "../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../base/mod.ts";
+import type { FrameworkInfo, TaskInfo, TaskStatus } from "../protocol/mod.ts";
 import type { ContainerId, ContainerSpec } from "./containerizer/containerizer.ts";
 import { SimulatedContainerizer } from "./containerizer/simulated.ts";
 import { keys } from "./keys.ts";

@@ -4,8 +4,7 @@
  * app with a `TENDER_AUTOSCALE_MAX` label, and scales through Marathon's API. Every decision is
  * counted for `/metrics`; scalings, refusals and changes of a hold's reason are kept as events.
  */
-import type { Clock } from "../protocol/mod.ts";
-import type { Logger } from "../protocol/log.ts";
+import type { Clock, Logger } from "../base/mod.ts";
 import { decide, type Decision, freshMemory, type Memory } from "./core/decide.ts";
 import { type MetricKind, type Policy, policyOf } from "./core/policy.ts";
 import { type AgentCpu, type CpuSample, cpuUtilisation } from "./sources/agent_cpu.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../protocol/mod.ts";
-import { createLogger } from "../protocol/log.ts";
+import { createLogger, FakeClock } from "../base/mod.ts";
 import { Autoscaler } from "./autoscaler.ts";
 import { renderAutoscalerMetrics } from "./http.ts";
 import { MarathonApps } from "./sources/marathon_apps.ts";

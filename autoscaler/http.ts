@@ -3,9 +3,13 @@
  * `/events` (recent scalings, refusals and changes of reason, oldest first) and `/metrics`.
  */
 import { Hono } from "hono";
-import { httpErrorHandler } from "../protocol/errors.ts";
-import { requestLimits } from "../protocol/http_limits.ts";
-import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter, type Sample } from "../protocol/prometheus.ts";
+import {
+  httpErrorHandler,
+  PROMETHEUS_CONTENT_TYPE,
+  PrometheusWriter,
+  requestLimits,
+  type Sample,
+} from "../base/mod.ts";
 import type { Autoscaler } from "./autoscaler.ts";
 import { authenticate, ServerSecurity } from "../security/mod.ts";
 

@@ -3,7 +3,7 @@
  *   [--port 9090] [--host 127.0.0.1] [--log-level info]
  *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
-import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../protocol/flags.ts";
+import { loggerFlag, parseFlags, portFlag, secondsFlag, usageError } from "../base/mod.ts";
 import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,

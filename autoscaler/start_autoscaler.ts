@@ -3,8 +3,7 @@
  * the pass loop and its HTTP API (HTTPS with `tls`) on `serveHttp`. Embeddable (`deno task dev`) or run alone by
  * `main.ts`.
  */
-import { type Clock, systemClock } from "../protocol/mod.ts";
-import { createLogger, type Logger } from "../protocol/log.ts";
+import { type Clock, createLogger, type Logger, systemClock } from "../base/mod.ts";
 import { Autoscaler } from "./autoscaler.ts";
 import { autoscalerApi } from "./http.ts";
 import { AgentCpu } from "./sources/agent_cpu.ts";

@@ -4,7 +4,7 @@
  * The master may be a list: requests go to the leader among them (`Masters`).
  */
 import type { z } from "zod";
-import { type MasterRequestInit, Masters } from "../protocol/mod.ts";
+import { type MasterRequestInit, Masters } from "../base/mod.ts";
 import { etcdMasterLeader } from "../store/mod.ts";
 import { CliError, usageError } from "./errors.ts";
 import type { Io } from "./io.ts";

@@ -2,7 +2,7 @@
  * Keeps the discovery catalog in step with the master's tasks: after every durable batch of
  * changes that touches tasks or agents, the catalog is re-derived (coalesced by the updater).
  */
-import type { Clock } from "../protocol/mod.ts";
+import type { Clock } from "../base/mod.ts";
 import type { CatalogTask } from "./discovery/mod.ts";
 import { CatalogStore, catalogTaskOf, CatalogUpdater } from "./discovery/mod.ts";
 import type { MasterService } from "./runtime.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { AgentEvent } from "../protocol/mod.ts";
-import { decodeRecords, FakeClock, SequentialIds, TenderError } from "../protocol/mod.ts";
+import { decodeRecords } from "../protocol/mod.ts";
+import { FakeClock, SequentialIds, TenderError } from "../base/mod.ts";
 import { DenoKvStore } from "../store/mod.ts";
 import { agentTimeoutMs, DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 import { MasterRuntime } from "./runtime.ts";

@@ -5,8 +5,7 @@
  * it stops leading at once — the standby routes answer again, the books and streams are
  * dropped, agents and frameworks reconnect to the new leader — and it campaigns again.
  */
-import { createLogger, type Logger } from "../protocol/log.ts";
-import { systemClock } from "../protocol/mod.ts";
+import { createLogger, type Logger, systemClock } from "../base/mod.ts";
 import { Candidacy, EtcdConnection } from "../store/mod.ts";
 import { schemeOf, serveHttp, ServerSecurity } from "../security/mod.ts";
 import { masterAuthentication } from "./http/auth.ts";

@@ -1,13 +1,14 @@
 /** `deno task master`: flags in, a master out. */
-import { fileLimitWarning, openFilesLimit } from "../protocol/file_limit.ts";
 import {
+  fileLimitWarning,
   loggerFlag,
+  openFilesLimit,
   parseFlags,
   portFlag,
   secondsFlag,
   urlFlag,
   usageError,
-} from "../protocol/flags.ts";
+} from "../base/mod.ts";
 import { serveRegistry } from "../registry/mod.ts";
 import { parseStoreSpec, type StoreSpec } from "../store/mod.ts";
 import {

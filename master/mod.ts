@@ -12,9 +12,8 @@
  * ```
  */
 import { Hono } from "hono";
-import type { Clock, Ids } from "../protocol/mod.ts";
-import { randomIds, systemClock } from "../protocol/mod.ts";
-import { StreamSlots } from "../protocol/http_limits.ts";
+import type { Clock, Ids } from "../base/mod.ts";
+import { randomIds, StreamSlots, systemClock } from "../base/mod.ts";
 import { DEFAULT_MASTER_OPTIONS, type MasterOptions } from "./core/context.ts";
 import { feedCatalog } from "./catalog_feed.ts";
 import { discoveryRoutes, startDnsServer } from "./discovery/mod.ts";

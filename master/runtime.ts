@@ -2,14 +2,15 @@
  * The master's shell: runs core operations one at a time, persists what each changed before
  * anything is acknowledged or sent, delivers events to the streams, and drives the timers.
  */
-import type { AgentCall, Call, Clock, Ids } from "../protocol/mod.ts";
+import type { AgentCall, Call } from "../protocol/mod.ts";
+import type { Clock, Ids } from "../base/mod.ts";
 import type { Authorizer, Change, MasterOptions, Outgoing } from "./core/context.ts";
 import { Master, type MasterOperations } from "./core/master.ts";
 import type { MasterView } from "./core/master_view.ts";
 import { ClusterMismatchError } from "./core/agents.ts";
 import { StreamHub } from "./http/streams.ts";
 import type { MasterStore } from "./store/master_store.ts";
-import { agentFilesWarning, openFilesLimit } from "../protocol/file_limit.ts";
+import { agentFilesWarning, GroupCommit, openFilesLimit } from "../base/mod.ts";
 
 /**
  * A runtime as the HTTP, dashboard and metrics layers hold it: the books read-only (`view`,
@@ -17,6 +18,12 @@ import { agentFilesWarning, openFilesLimit } from "../protocol/file_limit.ts";
  * calls). Only `main`-style assembly and tests reach `core`.
  */
 export type MasterService = Omit<MasterRuntime, "core">;
+
+/** An operation run but not yet durable: its changes, and the events they release. */
+interface Unsettled {
+  changes: Change[];
+  outbox: Outgoing[];
+}
 
 /** A running master: its core, store, streams and timers. */
 export class MasterRuntime {
@@ -34,16 +41,13 @@ export class MasterRuntime {
   readonly #store: MasterStore;
   readonly #clock: Clock;
   readonly #ids: Ids;
-  /** Operations run but not yet durable, in order; `#flushing` commits them. */
-  #pending: {
-    changes: Change[];
-    outbox: Outgoing[];
-    resolve: () => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  #flushing: Promise<void> | undefined;
-  /** The batch whose commit is in flight (its events not delivered yet). */
-  #committing: readonly { outbox: Outgoing[] }[] = [];
+  /**
+   * Group commit: operations queued while a commit is in flight go out together in the next
+   * one, so a burst (50 launches, their updates and acknowledgements) pays one durable commit
+   * per round instead of one per operation. Events are delivered in operation order, after the
+   * commit that holds their changes (`#commit`).
+   */
+  readonly #commits = new GroupCommit<Unsettled>({ commit: (batch) => this.#commit(batch) });
   #timers: ReturnType<typeof setInterval>[] = [];
   #allocationQueued = false;
   readonly #listeners: ((changes: readonly Change[]) => void)[] = [];
@@ -200,7 +204,7 @@ export class MasterRuntime {
 
   /** Reads the books (for state endpoints) after pending work has settled. */
   async read<T>(fn: (view: MasterView) => T): Promise<T> {
-    await this.#flushing;
+    await this.#commits.settled();
     return fn(this.core.view);
   }
 
@@ -208,7 +212,7 @@ export class MasterRuntime {
   async stop(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
-    await this.#flushing;
+    await this.#commits.settled();
     this.frameworks.closeAll();
     this.agents.closeAll();
     this.operators.closeAll();
@@ -235,59 +239,38 @@ export class MasterRuntime {
       this.#deliver(outbox);
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ changes, outbox, resolve, reject });
-      this.#flushing ??= this.#flush();
-    });
+    return this.#commits.add({ changes, outbox });
   }
 
   /**
    * Runs an operation no caller waits for (a timer's tick, a stream's disconnection, a queued
-   * allocation). Its failed commit is logged by `#flush`; it must not end the process as an
+   * allocation). Its failed commit is logged by `#commit`; it must not end the process as an
    * unhandled rejection (a leader that lost its lease fails every commit while it stops).
    */
   #background(op: () => void): void {
     this.#run(op).catch(() => {});
   }
 
-  /**
-   * Group commit: operations queued while a commit is in flight go out together in the next
-   * one, so a burst (50 launches, their updates and acknowledgements) pays one durable commit
-   * per round instead of one per operation. Events are delivered in operation order, after the
-   * commit that holds their changes.
-   */
-  async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0);
-      this.#committing = batch;
-      const changes = batch.flatMap((p) => p.changes);
-      try {
-        await this.#store.commit(changes);
-      } catch (e) {
-        console.error(
-          JSON.stringify({ level: "error", msg: "master persist failed", error: String(e) }),
-        );
-        for (const p of batch) p.reject(e);
-        continue;
-      } finally {
-        this.#committing = [];
-      }
-      if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }
-      for (const p of batch) {
-        this.#deliver(p.outbox);
-        p.resolve();
-      }
+  /** Makes a batch's changes durable, then tells the listeners and delivers its events. */
+  async #commit(batch: readonly Unsettled[]): Promise<void> {
+    const changes = batch.flatMap((p) => p.changes);
+    try {
+      await this.#store.commit(changes);
+    } catch (e) {
+      console.error(
+        JSON.stringify({ level: "error", msg: "master persist failed", error: String(e) }),
+      );
+      throw e;
     }
-    this.#flushing = undefined;
+    if (changes.length > 0) { for (const listen of this.#listeners) listen(changes); }
+    for (const p of batch) this.#deliver(p.outbox);
   }
 
   /** Whether an operation not yet delivered holds an event for a stream `outbox` writes to. */
   #holdsEventsFor(outbox: readonly Outgoing[]): boolean {
     if (outbox.length === 0) return false;
     const streams = new Set(outbox.map(streamOf));
-    return [...this.#committing, ...this.#pending].some((p) =>
-      p.outbox.some((o) => streams.has(streamOf(o)))
-    );
+    return this.#commits.someUnsettled((p) => p.outbox.some((o) => streams.has(streamOf(o))));
   }
 
   #deliver(outbox: readonly Outgoing[]): void {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { AgentEvent, Event } from "../protocol/mod.ts";
-import { decodeRecords, FakeClock, Resources, SequentialIds } from "../protocol/mod.ts";
+import { decodeRecords, Resources } from "../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../base/mod.ts";
 import { agentTimeoutMs, DEFAULT_MASTER_OPTIONS } from "./core/context.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { MasterStore } from "./store/master_store.ts";

@@ -7,7 +7,7 @@
  * HEARTBEAT, each answered 202. Works behind NAT: the master never dials the agent.
  */
 import { z } from "zod";
-import { LIMITS } from "./limits.ts";
+import { LIMITS } from "../base/mod.ts";
 import {
   AgentIdSchema,
   type Attribute,

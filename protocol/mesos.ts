@@ -4,7 +4,7 @@
  * HTTP clients work unchanged. Unknown keys are ignored, as Mesos ignores them.
  */
 import { z } from "zod";
-import { LIMITS } from "./limits.ts";
+import { LIMITS } from "../base/mod.ts";
 
 const IdSchema = z.object({ value: z.string().min(1).max(LIMITS.idLength) });
 /** A name or label text: bounded, so no record outgrows what the store takes. */

@@ -1,7 +1,8 @@
 /**
- * Wire types and small shared pieces: the Mesos v1 schemas, the agent protocol, RecordIO,
- * resource arithmetic, streams that end on abort, the error type, the Clock/Ids effects, and
- * `Masters`, which finds the leading master among several.
+ * Wire protocols only: the Mesos v1 messages and Mesos' JSON reading rules, the agent protocol,
+ * RecordIO framing, Mesos' resource model with exact arithmetic, secrets inside a `TaskInfo` and
+ * what Docker parameters mean. Shared concerns that are not wire protocols (errors, limits,
+ * logging, flags, the clock, finding the leading master) are in `base/mod.ts`.
  *
  * @module
  * @example
@@ -14,11 +15,6 @@ export * from "./mesos.ts";
 export * from "./mesos_json.ts";
 export * from "./agent_api.ts";
 export * from "./recordio.ts";
-export * from "./streams.ts";
-export * from "./errors.ts";
-export * from "./clock.ts";
 export * from "./resources.ts";
-export * from "./masters.ts";
-export * from "./limits.ts";
-export * from "./private_files.ts";
 export * from "./secrets.ts";
+export * from "./docker_parameters.ts";

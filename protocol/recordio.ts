@@ -2,7 +2,7 @@
  * RecordIO framing as Mesos streams use it: `<decimal length>\n<bytes>` repeated, no separator.
  */
 
-import { LIMITS } from "./limits.ts";
+import { LIMITS } from "../base/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

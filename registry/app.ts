@@ -1,7 +1,11 @@
 /** The HTTP API: hono routes, one typed handler per route and method, one onError for OCI bodies. */
 import { type Context, Hono } from "hono";
-import { type FailureRenderer, httpErrorHandler } from "../protocol/errors.ts";
-import { clientAddress, requestLimits } from "../protocol/http_limits.ts";
+import {
+  clientAddress,
+  type FailureRenderer,
+  httpErrorHandler,
+  requestLimits,
+} from "../base/mod.ts";
 import { type AuthDecision, Authenticator, type Identity, scopeOf, SERVICE } from "./auth.ts";
 import type { ByteRange } from "./blob_store.ts";
 import { ociEntries, RegistryError } from "./errors.ts";

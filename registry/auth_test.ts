@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { PrometheusWriter } from "../protocol/prometheus.ts";
+import { PrometheusWriter } from "../base/mod.ts";
 import {
   basicHeader,
   FailureThrottle,

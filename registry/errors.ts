@@ -1,5 +1,5 @@
 /** The OCI distribution error codes, their HTTP statuses, and the error body they are written as. */
-import { type ErrorCode, type HttpFailure, TenderError } from "../protocol/errors.ts";
+import { type ErrorCode, type HttpFailure, TenderError } from "../base/mod.ts";
 
 /**
  * The Tender code of each OCI error code, whose HTTP status `HTTP_STATUS` gives (distribution's

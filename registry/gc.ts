@@ -7,7 +7,7 @@
  * deletion checks the record's versionstamp and bumps the epoch. Whichever commits second fails
  * and retries (manifest) or skips (GC), so a referenced or just-pushed blob is never removed.
  */
-import type { Clock, Ids } from "../protocol/clock.ts";
+import type { Clock, Ids } from "../base/mod.ts";
 import type { BlobStore } from "./blob_store.ts";
 import type { Metadata } from "./metadata.ts";
 

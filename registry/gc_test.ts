@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds } from "../protocol/clock.ts";
+import { FakeClock, SequentialIds } from "../base/mod.ts";
 import { BlobStore } from "./blob_store.ts";
 import { Metadata } from "./metadata.ts";
 import { collectGarbage } from "./gc.ts";

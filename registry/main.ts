@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { createLogger, type Logger, resolveLogLevel } from "../protocol/log.ts";
+import { createLogger, type Logger, resolveLogLevel } from "../base/mod.ts";
 import {
   hashPassword,
   SERVER_SECURITY_FLAGS,

@@ -3,7 +3,7 @@
  * manifests pushed and uploads in progress, served at `GET /metrics`.
  */
 import type { Context, Hono } from "hono";
-import { HttpMetrics, PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../protocol/prometheus.ts";
+import { HttpMetrics, PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../base/mod.ts";
 import type { SecurityMetrics } from "../security/mod.ts";
 import type { Registry } from "./registry.ts";
 import { parseRoute } from "./route.ts";

@@ -1,5 +1,5 @@
 /** The registry's operations over blob store and metadata, called by the HTTP handlers. */
-import type { Clock, Ids } from "../protocol/clock.ts";
+import type { Clock, Ids } from "../base/mod.ts";
 import type { BlobStore, ByteRange } from "./blob_store.ts";
 import { sha256Of } from "./digest.ts";
 import { RegistryError } from "./errors.ts";

@@ -1,8 +1,7 @@
 /** Opens the registry's stores under a work dir and serves the API with `Deno.serve`. */
 import { join } from "node:path";
-import { type Clock, type Ids, randomIds, systemClock } from "../protocol/clock.ts";
+import { type Clock, type Ids, openPrivateKv, randomIds, systemClock } from "../base/mod.ts";
 import { schemeOf, serveHttp, type TlsFiles } from "../security/mod.ts";
-import { openPrivateKv } from "../protocol/private_files.ts";
 import { createApp } from "./app.ts";
 import { Authenticator, type AuthOptions } from "./auth.ts";
 import { BlobStore } from "./blob_store.ts";

@@ -1,5 +1,5 @@
 /** Blob upload sessions: start, append (streamed or Content-Range chunks), status, finish, cancel. */
-import type { Clock, Ids } from "../protocol/clock.ts";
+import type { Clock, Ids } from "../base/mod.ts";
 import type { BlobStore } from "./blob_store.ts";
 import { Sha256 } from "./digest.ts";
 import { RegistryError } from "./errors.ts";

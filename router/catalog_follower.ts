@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { CatalogChangeSchema, type CatalogStore, ServiceSchema } from "../master/discovery/mod.ts";
-import { type Clock, LIMITS, Masters, untilAborted } from "../protocol/mod.ts";
+import { type Clock, LIMITS, Masters, untilAborted } from "../base/mod.ts";
 
 const SnapshotSchema = z.object({ version: z.number().int(), services: z.array(ServiceSchema) });
 const ChangesSchema = z.object({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CatalogStore, type Service } from "../master/discovery/mod.ts";
-import { systemClock } from "../protocol/mod.ts";
+import { systemClock } from "../base/mod.ts";
 import { waitFor } from "../tests/support/fake_master.ts";
 import { FakeHaMaster, type LeaderHandler } from "../tests/support/ha_master.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";

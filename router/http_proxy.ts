@@ -3,9 +3,9 @@
  * when the connection fails, and holds the backend as active until the response body ends,
  * so a draining backend is released only after its last response.
  */
-import type { Clock } from "../protocol/mod.ts";
+import type { Clock } from "../base/mod.ts";
 import type { Backend, Pool } from "./pool.ts";
-import { HOP_BY_HOP } from "../protocol/hop_by_hop.ts";
+import { HOP_BY_HOP } from "../base/mod.ts";
 import { UpstreamError, type UpstreamPool } from "./upstream_http.ts";
 
 /** Options of `proxyRequest()`. */

@@ -4,7 +4,15 @@
  *   [--tls-cert FILE --tls-key FILE]
  *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
-import { fileLimitWarning, openFilesLimit } from "../protocol/file_limit.ts";
+import {
+  fileLimitWarning,
+  loggerFlag,
+  mastersFlag,
+  openFilesLimit,
+  parseFlags,
+  portFlag,
+  usageError,
+} from "../base/mod.ts";
 import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,
@@ -14,7 +22,6 @@ import {
   schemeOf,
   ServerSecurity,
 } from "../security/mod.ts";
-import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../protocol/flags.ts";
 import { etcdMasterLeader } from "../store/mod.ts";
 import { startRouter } from "./mod.ts";
 

@@ -2,12 +2,7 @@
  * The router's Prometheus metrics, rendered from its state (per route and backend counters)
  * plus the durations of requests on its HTTP port.
  */
-import {
-  type HttpMetrics,
-  type Labels,
-  PrometheusWriter,
-  type Sample,
-} from "../protocol/prometheus.ts";
+import { type HttpMetrics, type Labels, PrometheusWriter, type Sample } from "../base/mod.ts";
 import type { RouterState, RouteState } from "./router.ts";
 import type { SecurityMetrics } from "../security/mod.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { findSample, HttpMetrics, parsePrometheus } from "../protocol/prometheus.ts";
+import { findSample, HttpMetrics, parsePrometheus } from "../base/mod.ts";
 import { renderRouterMetrics } from "./metrics.ts";
 import type { RouterState } from "./router.ts";
 

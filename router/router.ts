@@ -15,9 +15,16 @@ import {
   type TlsFiles,
 } from "../security/mod.ts";
 import { type CatalogSource, CatalogStore } from "../master/discovery/mod.ts";
-import { type Clock, httpErrorHandler, Masters, plainText, systemClock } from "../protocol/mod.ts";
+import {
+  type Clock,
+  httpErrorHandler,
+  HttpMetrics,
+  Masters,
+  plainText,
+  PROMETHEUS_CONTENT_TYPE,
+  systemClock,
+} from "../base/mod.ts";
 import { followCatalog, type FollowStatus } from "./catalog_follower.ts";
-import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../protocol/prometheus.ts";
 import { proxyRequest } from "./http_proxy.ts";
 import { UpstreamPool } from "./upstream_http.ts";
 import { renderRouterMetrics } from "./metrics.ts";

@@ -3,7 +3,7 @@
  * the route's `Pool`, another backend is tried when a connect fails, then bytes are copied
  * both ways (half-close aware) until both sides are done.
  */
-import type { Clock } from "../protocol/mod.ts";
+import type { Clock } from "../base/mod.ts";
 import type { Backend, Pool } from "./pool.ts";
 
 /** Options of `TcpFrontend.open()`. */

@@ -13,7 +13,7 @@
  * and nginx). A spare the backend closed first is detected like any closed idle connection
  * and the request goes out on a new one.
  */
-import { HOP_BY_HOP } from "../protocol/hop_by_hop.ts";
+import { HOP_BY_HOP } from "../base/mod.ts";
 import { ConnReader } from "./conn_reader.ts";
 import { connectWithTimeout } from "./tcp_frontend.ts";
 

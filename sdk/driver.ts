@@ -4,19 +4,16 @@
  */
 import {
   type Call,
-  type Clock,
   decodeRecords,
   type Event,
   type ExecutorInfo,
   type Filters,
   type FrameworkInfo,
-  type Masters,
   type Operation,
-  systemClock,
   type TaskInfo,
   type TaskStatus,
-  untilAborted,
 } from "../protocol/mod.ts";
+import { type Clock, type Masters, systemClock, untilAborted } from "../base/mod.ts";
 import type { ClientSecurity } from "../security/mod.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { fromBase64, MasterClient, parseEventRecord, toBase64 } from "./master_client.ts";

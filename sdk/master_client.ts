@@ -8,9 +8,9 @@ import {
   type CallType,
   type Event,
   EventSchema,
-  Masters,
   parseMesosJson,
 } from "../protocol/mod.ts";
+import { Masters } from "../base/mod.ts";
 import type { ClientSecurity } from "../security/mod.ts";
 import { SchedulerCallError } from "./scheduler.ts";
 

@@ -1,12 +1,6 @@
 /** The callback interface a framework implements, and the error its driver's calls throw. */
-import {
-  type CallType,
-  codeOfStatus,
-  type InverseOffer,
-  type Offer,
-  type TaskStatus,
-  TenderError,
-} from "../protocol/mod.ts";
+import type { CallType, InverseOffer, Offer, TaskStatus } from "../protocol/mod.ts";
+import { codeOfStatus, TenderError } from "../base/mod.ts";
 import type { SchedulerDriver } from "./driver.ts";
 
 /** What the master said when a (re)subscription succeeded. */

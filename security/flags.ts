@@ -5,7 +5,7 @@
  * `TENDER_TOKEN`, and `--ca` (else `TENDER_CA`). Secrets are never taken from argv, where `ps`
  * shows them; `TENDER_PRINCIPAL` stands in for `--principal`.
  */
-import { usageError } from "../protocol/flags.ts";
+import { usageError } from "../base/mod.ts";
 import { loadAcls } from "./acls.ts";
 import { ClientSecurity } from "./client_security.ts";
 import { loadCredentials } from "./credentials.ts";

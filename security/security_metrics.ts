@@ -1,5 +1,5 @@
 /** Counters of refused requests, written into each server's `/metrics`. */
-import type { PrometheusWriter } from "../protocol/prometheus.ts";
+import type { PrometheusWriter } from "../base/mod.ts";
 
 /** Counts 401s, throttled attempts and 403s (by action). */
 export class SecurityMetrics {

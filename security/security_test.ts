@@ -13,7 +13,7 @@ import {
   principalOf,
   ServerSecurity,
 } from "./mod.ts";
-import { PrometheusWriter } from "../protocol/prometheus.ts";
+import { PrometheusWriter } from "../base/mod.ts";
 
 const hashed = hashPassword("s3cret", 1000);
 

@@ -9,8 +9,7 @@
  * request to a route the server's switches protect must carry them.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { clientAddress } from "../protocol/http_limits.ts";
-import { TenderError } from "../protocol/errors.ts";
+import { clientAddress, TenderError } from "../base/mod.ts";
 import { type AclAction, Acls } from "./acls.ts";
 import type { Credentials } from "./credentials.ts";
 import { FailureThrottle } from "./failure_throttle.ts";

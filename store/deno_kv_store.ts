@@ -1,5 +1,5 @@
 /** The embedded backend: a Deno KV file (SQLite), one process at a time. */
-import { openPrivateKv } from "../protocol/private_files.ts";
+import { openPrivateKv } from "../base/mod.ts";
 import type {
   AtomicWrite,
   CommitResult,

@@ -4,7 +4,7 @@
  * Deno KV's API they use — keys as tuples, entries with versionstamps, atomic writes with
  * checks — so both backends give the same records the same atomicity.
  */
-import { TenderError } from "../protocol/mod.ts";
+import { TenderError } from "../base/mod.ts";
 
 /** One part of a key: a string, or a non-negative integer (ordered numerically). */
 export type StoreKeyPart = string | number;

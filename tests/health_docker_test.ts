@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { DockerContainerizer } from "../agent/containerizer/docker.ts";
 import { HealthChecker } from "../agent/health/health_checker.ts";
-import { type HealthCheck, systemClock } from "../protocol/mod.ts";
+import type { HealthCheck } from "../protocol/mod.ts";
+import { systemClock } from "../base/mod.ts";
 import {
   ensureTestImage,
   IMAGE,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { importSecretsKey } from "../frameworks/marathon/secrets/secret_store.ts";
-import { createLogger } from "../protocol/log.ts";
+import { createLogger } from "../base/mod.ts";
 import { Cluster, waitFor } from "./support/cluster.ts";
 import { call } from "./support/marathon_api.ts";
 import { removeContainersOf } from "./docker_helpers.ts";

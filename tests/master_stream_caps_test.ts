@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startMaster } from "../master/mod.ts";
-import { LIMITS } from "../protocol/mod.ts";
+import { LIMITS } from "../base/mod.ts";
 
 /** Opens a stream and waits for its first bytes, so the master holds it. */
 async function open(url: string): Promise<{ res: Response; close: () => Promise<void> }> {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startAgent } from "../agent/mod.ts";
 import { startMarathon } from "../frameworks/marathon/mod.ts";
 import { startMaster } from "../master/mod.ts";
-import { findSample, type ParsedExposition, parsePrometheus } from "../protocol/prometheus.ts";
+import { findSample, type ParsedExposition, parsePrometheus } from "../base/mod.ts";
 import { serveRegistry } from "../registry/server.ts";
 import { startRouter } from "../router/mod.ts";
 import { freePort, waitFor } from "./support/cluster.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mountMasterMetrics } from "../master/metrics/mod.ts";
-import { findSample, parsePrometheus } from "../protocol/prometheus.ts";
+import { findSample, parsePrometheus } from "../base/mod.ts";
 import { OpsCluster } from "./metrics_cluster.ts";
 import { waitFor } from "./support/cluster.ts";
 

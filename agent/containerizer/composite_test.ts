@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { systemClock } from "../../protocol/mod.ts";
+import { systemClock } from "../../base/mod.ts";
 import { CompositeContainerizer } from "./composite.ts";
 import { containerizerConformance } from "./conformance.ts";
 import type { ContainerSpec } from "./containerizer.ts";

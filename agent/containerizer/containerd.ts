@@ -6,7 +6,8 @@
  * group), and are found again by them on `recover()`. See README.md for networking, limits,
  * logs and recovery.
  */
-import { type Clock, type CommandInfo, systemClock } from "../../protocol/mod.ts";
+import { type Clock, systemClock } from "../../base/mod.ts";
+import type { CommandInfo } from "../../protocol/mod.ts";
 import type {
   ContainerId,
   Containerizer,

@@ -3,7 +3,7 @@
  * (failing the start with a message naming it when not), prepares the node (CNI network,
  * sandbox image), and routes tasks with an image to containerd, plain commands to processes.
  */
-import type { Clock } from "../../protocol/mod.ts";
+import type { Clock } from "../../base/mod.ts";
 import { CompositeContainerizer } from "./composite.ts";
 import type { Containerizer } from "./containerizer.ts";
 import { ContainerdContainerizer, probeContainerd } from "./containerd.ts";

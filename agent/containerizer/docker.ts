@@ -3,7 +3,8 @@
  * are named `tender-<containerId>`, labelled with the owning agent instance, and found again by
  * that label on `recover()`. See README.md for limits, networking and daemon restarts.
  */
-import { type Clock, type CommandInfo, systemClock } from "../../protocol/mod.ts";
+import { type Clock, systemClock } from "../../base/mod.ts";
+import type { CommandInfo } from "../../protocol/mod.ts";
 import type {
   ContainerId,
   Containerizer,

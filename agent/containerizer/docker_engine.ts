@@ -3,7 +3,7 @@
  * parsed by its zod schema here, at the edge; failures throw `EngineError`.
  */
 import { z } from "zod";
-import { TenderError } from "../../protocol/mod.ts";
+import { TenderError } from "../../base/mod.ts";
 
 const API = "http://docker/v1.41";
 

@@ -9,7 +9,7 @@ import {
   type DockerRunOptions,
   parseDockerParameters,
   refusalMessage,
-} from "../../protocol/docker_parameters.ts";
+} from "../../protocol/mod.ts";
 import type { ContainerSpec } from "./containerizer.ts";
 import type { CreateContainerBody } from "./docker_engine.ts";
 

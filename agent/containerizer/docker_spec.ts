@@ -5,7 +5,7 @@
 import type { CommandInfo, ContainerInfo } from "../../protocol/mod.ts";
 import type { ContainerId, ContainerSpec, Termination } from "./containerizer.ts";
 import type { ContainerInspect, CreateContainerBody } from "./docker_engine.ts";
-import { parseDockerParameters, refusalMessage } from "../../protocol/docker_parameters.ts";
+import { parseDockerParameters, refusalMessage } from "../../protocol/mod.ts";
 import { applyDockerParameters } from "./docker_parameters.ts";
 
 /** Label keys set on every container. */

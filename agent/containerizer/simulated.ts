@@ -6,7 +6,8 @@
  * once; anything else runs until destroyed. Nothing survives the instance, so `recover()`
  * only knows what this instance launched.
  */
-import type { Clock, CommandInfo } from "../../protocol/mod.ts";
+import type { Clock } from "../../base/mod.ts";
+import type { CommandInfo } from "../../protocol/mod.ts";
 import type {
   ContainerId,
   Containerizer,

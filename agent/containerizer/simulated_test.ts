@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../protocol/mod.ts";
+import { FakeClock } from "../../base/mod.ts";
 import type { ContainerSpec } from "./containerizer.ts";
 import { SimulatedContainerizer, simulatedRun } from "./simulated.ts";
 

@@ -1,4 +1,4 @@
-import { isUserName } from "../../protocol/user_name.ts";
+import { isUserName } from "../../base/mod.ts";
 
 /**
  * Unix accounts for tasks that run as their own user (Mesos' `--switch_user`): the account's

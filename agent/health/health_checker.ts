@@ -2,7 +2,8 @@
  * Mesos-style task health checks run by the agent (TaskInfo.health_check): HTTP, TCP and
  * COMMAND, with delay, interval, timeout, grace period and consecutive failures.
  */
-import type { Clock, CommandInfo, HealthCheck } from "../../protocol/mod.ts";
+import type { Clock } from "../../base/mod.ts";
+import type { CommandInfo, HealthCheck } from "../../protocol/mod.ts";
 
 /** Mesos' defaults for the HealthCheck timing fields, in seconds. */
 export const HEALTH_DEFAULTS = {

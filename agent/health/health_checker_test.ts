@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock, type HealthCheck } from "../../protocol/mod.ts";
+import { FakeClock } from "../../base/mod.ts";
+import type { HealthCheck } from "../../protocol/mod.ts";
 import { HealthChecker, probeHttp, probeTcp } from "./health_checker.ts";
 
 /** A checker on a fake clock whose COMMAND check answers from a script of exit codes. */
@@ -182,7 +183,7 @@ Deno.test("HealthChecker runs a real HTTP check on loopback and asks for a kill 
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     () => new Response(null, { status: healthy ? 200 : 500 }),
   );
-  const { systemClock } = await import("../../protocol/mod.ts");
+  const { systemClock } = await import("../../base/mod.ts");
   const events: string[] = [];
   let killed!: () => void;
   const killedP = new Promise<void>((r) => (killed = r));

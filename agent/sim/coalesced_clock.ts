@@ -3,7 +3,7 @@
  * from one timer. Thousands of simulated agents each keep a watchdog, a heartbeat and a retry
  * loop; on this clock they cost one timer per slot instead of one each.
  */
-import type { Clock } from "../../protocol/mod.ts";
+import type { Clock } from "../../base/mod.ts";
 
 interface Sleeper {
   resolve: () => void;

@@ -3,7 +3,7 @@
  * real agent connection to the master (see `sim_agents.ts`). Prints one JSON line once every
  * agent has subscribed (or waited its turn), then runs until SIGINT/SIGTERM.
  */
-import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
+import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../base/mod.ts";
 import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,

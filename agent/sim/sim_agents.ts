@@ -14,14 +14,16 @@ import { Hono } from "hono";
 import {
   CONTAINERIZERS_ATTRIBUTE,
   containerizersAttribute,
+  Resources,
+} from "../../protocol/mod.ts";
+import {
   httpErrorHandler,
   type Ids,
   Masters,
   plainText,
   randomIds,
-  Resources,
   TenderError,
-} from "../../protocol/mod.ts";
+} from "../../base/mod.ts";
 import { Agent } from "../agent.ts";
 import { SimulatedContainerizer } from "../containerizer/simulated.ts";
 import { keys } from "../keys.ts";

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { jobsApi, JobsCore, JobsRuntime, JobsStore } from "../../frameworks/jobs/mod.ts";
-import { FakeClock, SequentialIds } from "../../protocol/mod.ts";
-import { createLogger } from "../../protocol/log.ts";
+import { createLogger, FakeClock, SequentialIds } from "../../base/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
 import type { Io } from "../io.ts";
 import { runCli } from "../run.ts";

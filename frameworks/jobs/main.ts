@@ -4,8 +4,15 @@
  *   [--credentials FILE] [--acls FILE] [--tls-cert FILE --tls-key FILE]
  *   [--principal NAME --secret-file FILE | --token-file FILE] [--ca FILE]`
  */
-import { fileLimitWarning, openFilesLimit } from "../../protocol/file_limit.ts";
-import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
+import {
+  fileLimitWarning,
+  loggerFlag,
+  mastersFlag,
+  openFilesLimit,
+  parseFlags,
+  portFlag,
+  usageError,
+} from "../../base/mod.ts";
 import {
   CLIENT_SECURITY_FLAGS,
   CLIENT_SECURITY_USAGE,

@@ -3,7 +3,7 @@
  * tasks launched and relaunched, schedule ticks fired, skipped and missed, and how long runs
  * took from being requested to a running task.
  */
-import { Histogram, type HttpMetrics, PrometheusWriter } from "../../protocol/prometheus.ts";
+import { Histogram, type HttpMetrics, PrometheusWriter } from "../../base/mod.ts";
 import type { JobEvent } from "./core/jobs_core.ts";
 import type { JobsRuntime } from "./runtime.ts";
 import type { SecurityMetrics } from "../../security/mod.ts";

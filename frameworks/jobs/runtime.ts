@@ -5,8 +5,7 @@
  * the core when a schedule is due, and at least every `tickMs`.
  */
 import type { SchedulerDriver } from "../../mod.ts";
-import type { Clock } from "../../protocol/mod.ts";
-import type { Logger } from "../../protocol/log.ts";
+import type { Clock, Logger } from "../../base/mod.ts";
 import type { Command, JobEvent, JobsCore } from "./core/jobs_core.ts";
 import type { JobsStore } from "./store/jobs_store.ts";
 

@@ -7,15 +7,16 @@ import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
 import {
   type Clock,
+  createLogger,
+  currentUserName,
+  HttpMetrics,
   type Ids,
+  type Logger,
   type Masters,
   privateDir,
   randomIds,
   systemClock,
-} from "../../protocol/mod.ts";
-import { currentUserName } from "../../protocol/current_user.ts";
-import { createLogger, type Logger } from "../../protocol/log.ts";
-import { HttpMetrics } from "../../protocol/prometheus.ts";
+} from "../../base/mod.ts";
 import { DenoKvStore, EtcdConnection, type StateStore } from "../../store/mod.ts";
 import { jobsApi } from "./api/api.ts";
 import {

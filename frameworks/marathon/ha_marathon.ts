@@ -14,7 +14,7 @@
  * ```
  */
 import type { Hono } from "hono";
-import { createLogger, type Logger } from "../../protocol/log.ts";
+import { createLogger, type Logger } from "../../base/mod.ts";
 import { Candidacy, EtcdConnection } from "../../store/mod.ts";
 import { hostPort, leaderProxy, type LeaderView } from "./api/leader_proxy.ts";
 import { renderStandbyMetrics } from "./metrics.ts";

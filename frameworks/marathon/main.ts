@@ -4,9 +4,16 @@
  *   [--mesos-user NAME] [--secrets-key-file FILE] [--log-level debug|info|warn|error]
  *   [security flags: see MARATHON_SECURITY_USAGE]`
  */
-import { fileLimitWarning, openFilesLimit } from "../../protocol/file_limit.ts";
-import { isUserName } from "../../protocol/user_name.ts";
-import { loggerFlag, mastersFlag, parseFlags, portFlag, usageError } from "../../protocol/flags.ts";
+import {
+  fileLimitWarning,
+  isUserName,
+  loggerFlag,
+  mastersFlag,
+  openFilesLimit,
+  parseFlags,
+  portFlag,
+  usageError,
+} from "../../base/mod.ts";
 import { etcdMasterLeader, parseStoreSpec, type StoreSpec } from "../../store/mod.ts";
 import { startHaMarathon } from "./ha_marathon.ts";
 import { startMarathon } from "./start_marathon.ts";

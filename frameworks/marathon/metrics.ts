@@ -4,7 +4,7 @@
  * declined).
  */
 import type { SchedulerDriver } from "../../mod.ts";
-import { type HttpMetrics, PrometheusWriter, type Sample } from "../../protocol/prometheus.ts";
+import { type HttpMetrics, PrometheusWriter, type Sample } from "../../base/mod.ts";
 import type { SecurityMetrics } from "../../security/mod.ts";
 import { CONDITIONS } from "./model/instance.ts";
 import type { MarathonStore } from "./store/store.ts";

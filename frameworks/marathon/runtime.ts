@@ -4,7 +4,7 @@
  * when the write lost a race), then publish its events. Driver calls are the scheduler's
  * (`scheduler/marathon_scheduler.ts`, which runs its operations one at a time).
  */
-import { TenderError } from "../../protocol/mod.ts";
+import { TenderError } from "../../base/mod.ts";
 import type { Outcome } from "./core/changes.ts";
 import type { MarathonBooks } from "./core/state.ts";
 import type { EventBus } from "./events/event_bus.ts";

@@ -5,7 +5,7 @@
  * `--reconciliation_interval`, here in seconds like every Tender duration flag), and the role it
  * registers with (`--mesos-role`, Marathon's `--mesos_role`).
  */
-import { usageError } from "../../protocol/flags.ts";
+import { usageError } from "../../base/mod.ts";
 import type { ServicePortRange } from "./placement/service_ports.ts";
 import { DEFAULT_RECONCILIATION_INTERVAL_MS } from "./scheduler/marathon_scheduler.ts";
 

@@ -6,10 +6,18 @@
  */
 import type { Hono } from "hono";
 import { SchedulerDriver } from "../../mod.ts";
-import { type Clock, type Ids, Masters, randomIds, systemClock } from "../../protocol/mod.ts";
-import { currentUserName } from "../../protocol/current_user.ts";
-import { privateDir } from "../../protocol/private_files.ts";
-import { createLogger, type Logger } from "../../protocol/log.ts";
+import {
+  type Clock,
+  createLogger,
+  currentUserName,
+  HttpMetrics,
+  type Ids,
+  type Logger,
+  Masters,
+  privateDir,
+  randomIds,
+  systemClock,
+} from "../../base/mod.ts";
 import {
   ClientSecurity,
   type ListeningServer,
@@ -22,7 +30,6 @@ import { FrameworkKeeper } from "./scheduler/framework_keeper.ts";
 import { marathonApi } from "./api/api.ts";
 import { Backoff } from "./deployment/backoff.ts";
 import { EventBus } from "./events/event_bus.ts";
-import { HttpMetrics } from "../../protocol/prometheus.ts";
 import { MarathonInstruments, renderMarathonMetrics } from "./metrics.ts";
 import { MarathonScheduler } from "./scheduler/marathon_scheduler.ts";
 import { MarathonService } from "./service/marathon_service.ts";

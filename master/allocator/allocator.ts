@@ -4,8 +4,8 @@
  * agent slice whole to the first eligible framework in weighted-DRF order of roles, then DRF
  * order of the role's frameworks (Mesos stage 2, coarse-grained). Pure: time comes in as `now`.
  */
-import type { Attribute } from "../../protocol/mesos.ts";
-import { Resources } from "../../protocol/resources.ts";
+import type { Attribute } from "../../protocol/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DrfSorter, type ScalarAmount, scalarsOf } from "./drf_sorter.ts";
 import { RefuseFilters } from "./refuse_filters.ts";
 import { saturatingDifference } from "./saturating_difference.ts";

@@ -1,5 +1,5 @@
 /** `deno bench master/allocator/allocator_bench.ts`: allocation runs at cluster scale. */
-import { Resources } from "../../protocol/resources.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { Allocator } from "./allocator.ts";
 
 const SLICE = Resources.parse("cpus:8;mem:32768;disk:100000;ports:[31000-32000]");

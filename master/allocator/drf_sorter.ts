@@ -4,7 +4,7 @@
  * Only scalar resources count; the order is cached and re-sorted lazily, one touched client
  * at a time, so an allocation run pays O(clients) per grant rather than a full sort.
  */
-import { Resources } from "../../protocol/resources.ts";
+import { Resources } from "../../protocol/mod.ts";
 
 /** A scalar resource's name and amount in milli-units. */
 export type ScalarAmount = readonly [name: string, milli: number];

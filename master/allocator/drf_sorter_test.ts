@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Resources } from "../../protocol/resources.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DrfSorter } from "./drf_sorter.ts";
 
 const r = (text: string) => Resources.parse(text);

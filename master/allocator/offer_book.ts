@@ -1,5 +1,5 @@
 /** The master's outstanding offers, indexed by id, agent and framework. */
-import type { Resources } from "../../protocol/resources.ts";
+import type { Resources } from "../../protocol/mod.ts";
 
 /** One outstanding offer: an allocation tendered to a framework, not yet accepted or declined. */
 export interface OfferRecord {

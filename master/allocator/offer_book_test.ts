@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Resources } from "../../protocol/resources.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { OfferBook, type OfferRecord } from "./offer_book.ts";
 
 function offer(id: string, frameworkId: string, agentId: string, createdAt: number): OfferRecord {

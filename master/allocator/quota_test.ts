@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Resources } from "../../protocol/resources.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { type Allocation, Allocator } from "./allocator.ts";
 
 const r = (text: string) => Resources.parse(text);

@@ -1,5 +1,5 @@
 /** One framework's refuse filters (Mesos "refused resources"), per agent. */
-import type { Resources } from "../../protocol/resources.ts";
+import type { Resources } from "../../protocol/mod.ts";
 
 interface Filter {
   readonly role: string;

@@ -1,5 +1,5 @@
 /** `a` minus whatever of `b` it holds, never throwing: the allocator's tolerant subtraction. */
-import type { Resources } from "../../protocol/resources.ts";
+import type { Resources } from "../../protocol/mod.ts";
 
 /**
  * `a` minus the part of `b` that `a` contains: scalars floor at zero, ranges and sets lose only

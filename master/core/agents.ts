@@ -5,11 +5,10 @@ import {
   badRequest,
   checkRecordSize,
   isPlainHost,
-  isTerminalState,
   pathSafeId,
-  Resources,
   TenderError,
-} from "../../protocol/mod.ts";
+} from "../../base/mod.ts";
+import { isTerminalState, Resources } from "../../protocol/mod.ts";
 import { agentTimeoutMs, type MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";
 import { markDrainedIfEmpty } from "./maintenance.ts";

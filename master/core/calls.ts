@@ -10,16 +10,9 @@ import type {
   Operation,
   TaskInfo,
 } from "../../protocol/mod.ts";
-import {
-  badRequest,
-  checkRecordSize,
-  isTerminalState,
-  pathSafeId,
-  redactSecrets,
-  Resources,
-} from "../../protocol/mod.ts";
+import { badRequest, checkRecordSize, pathSafeId } from "../../base/mod.ts";
+import { isTerminalState, parameterReach, redactSecrets, Resources } from "../../protocol/mod.ts";
 import { type AclAction, forbidden } from "../../security/mod.ts";
-import { parameterReach } from "../../protocol/docker_parameters.ts";
 import type { OfferRecord } from "../allocator/offer_book.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";

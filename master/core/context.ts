@@ -2,7 +2,8 @@
  * The master's in-memory books and the two queues the shell drains after each operation:
  * `changes` (records to persist before anything is acknowledged) and `outbox` (events to send).
  */
-import type { AgentEvent, Clock, Event, Ids } from "../../protocol/mod.ts";
+import type { AgentEvent, Event } from "../../protocol/mod.ts";
+import type { Clock, Ids } from "../../base/mod.ts";
 import { ServerSecurity } from "../../security/mod.ts";
 import { Allocator } from "../allocator/allocator.ts";
 import { OfferBook } from "../allocator/offer_book.ts";

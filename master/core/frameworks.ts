@@ -1,14 +1,8 @@
 /** Framework lifecycle: subscribe, failover, disconnect, teardown. */
 import type { FrameworkInfo, TaskStatus } from "../../protocol/mod.ts";
 import { forbidden } from "../../security/mod.ts";
-import {
-  badRequest,
-  checkRecordSize,
-  isTerminalState,
-  pathSafeId,
-  Resources,
-  TenderError,
-} from "../../protocol/mod.ts";
+import { badRequest, checkRecordSize, pathSafeId, TenderError } from "../../base/mod.ts";
+import { isTerminalState, Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "./context.ts";
 import { withdrawOffers } from "./offers.ts";
 import type { FrameworkRecord, TaskRecord } from "./records.ts";

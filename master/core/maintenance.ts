@@ -4,7 +4,8 @@
  * move them elsewhere; once none is left it is DRAINED (and gone, when the drain asked for it).
  * Reactivating offers it again. An agent marked gone is removed for good.
  */
-import { badRequest, isTerminalState, Resources } from "../../protocol/mod.ts";
+import { badRequest } from "../../base/mod.ts";
+import { isTerminalState, Resources } from "../../protocol/mod.ts";
 import { kill } from "./calls.ts";
 import type { MasterContext } from "./context.ts";
 import { isPartitionAware, masterStatus } from "./frameworks.ts";

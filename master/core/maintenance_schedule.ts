@@ -7,13 +7,11 @@
  * the schedule. The schedule and the machines down are durable; inverse offers and answers
  * are not (as in Mesos: a new master asks again).
  */
+import { badRequest, checkRecordSize, TenderError } from "../../base/mod.ts";
 import {
-  badRequest,
-  checkRecordSize,
   type InverseOffer,
   isTerminalState,
   type MachineId,
-  TenderError,
   type Unavailability,
 } from "../../protocol/mod.ts";
 import { kill } from "./calls.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { AgentEvent, Event } from "../../protocol/mod.ts";
-import { FakeClock, Resources, SequentialIds, TenderError } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds, TenderError } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS, type Outgoing } from "./context.ts";
 import { Master } from "./master.ts";
 import { maintenanceStatus } from "./maintenance_schedule.ts";

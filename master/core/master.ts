@@ -3,8 +3,10 @@
  * operation the shell takes `drain()` — the records to persist, then the events to send —
  * and persists before it acknowledges anything.
  */
-import type { AgentCall, Call, Clock, Ids, MachineId } from "../../protocol/mod.ts";
-import { isTerminalState, Resources, TenderError } from "../../protocol/mod.ts";
+import type { AgentCall, Call, MachineId } from "../../protocol/mod.ts";
+import type { Clock, Ids } from "../../base/mod.ts";
+import { isTerminalState, Resources } from "../../protocol/mod.ts";
+import { TenderError } from "../../base/mod.ts";
 import {
   accept,
   acknowledge,

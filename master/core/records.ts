@@ -5,7 +5,6 @@
 import { z } from "zod";
 import {
   AgentInfoSchema,
-  fitsStoredRecord,
   FrameworkInfoSchema,
   KillPolicySchema,
   ResourceSchema,
@@ -13,6 +12,7 @@ import {
   TaskStateSchema,
   TaskStatusSchema,
 } from "../../protocol/mod.ts";
+import { fitsStoredRecord } from "../../base/mod.ts";
 
 export const AgentRecordSchema = z.object({
   id: z.string(),

@@ -9,15 +9,13 @@
 import type { Resource, ResourceMeta } from "../../protocol/mod.ts";
 import {
   applyCheckpointed,
-  badRequest,
   checkpointedOf,
   isTerminalState,
-  pathIdProblem,
   reservedRole,
   Resources,
   sourceMeta,
-  TenderError,
 } from "../../protocol/mod.ts";
+import { badRequest, pathIdProblem, TenderError } from "../../base/mod.ts";
 import { type AclAction, forbidden } from "../../security/mod.ts";
 import type { MasterContext } from "./context.ts";
 import { rescindOffer } from "./offers.ts";

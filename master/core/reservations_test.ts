@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { AgentEvent, Offer, Operation, Resource, TaskInfo } from "../../protocol/mod.ts";
-import { FakeClock, Resources, SequentialIds, TenderError } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds, TenderError } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { parseAcls, ServerSecurity } from "../../security/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "./context.ts";
 import type { Change, Outgoing } from "./context.ts";

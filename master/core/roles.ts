@@ -4,7 +4,8 @@
  * (its DRF share is divided by it). Both are durable; the allocator is told at once.
  */
 import { z } from "zod";
-import { badRequest, Resources } from "../../protocol/mod.ts";
+import { badRequest } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import type { MasterContext } from "./context.ts";
 import type { MasterView } from "./master_view.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event, FrameworkInfo, TaskInfo, TaskStatus } from "../../protocol/mod.ts";
-import { FakeClock, Resources, SequentialIds, TenderError } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds, TenderError } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { parseAcls, parseCredentials, ServerSecurity } from "../../security/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "./context.ts";
 import type { Outgoing } from "./context.ts";

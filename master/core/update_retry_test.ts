@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event } from "../../protocol/mod.ts";
-import { FakeClock, Resources, SequentialIds } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS, type Outgoing } from "./context.ts";
 import { RETRY_FORWARD_MS } from "./agents.ts";
 import { Master } from "./master.ts";

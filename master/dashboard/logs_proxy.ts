@@ -4,7 +4,7 @@
  * streams it through.
  */
 import { z } from "zod";
-import { badRequest, isPlainHost, TenderError } from "../../protocol/mod.ts";
+import { badRequest, isPlainHost, TenderError } from "../../base/mod.ts";
 import type { MasterView } from "../core/master_view.ts";
 
 /** The query the proxy accepts and forwards. */

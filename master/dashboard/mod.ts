@@ -14,7 +14,7 @@
  */
 import type { Context, Hono } from "hono";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
-import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
+import { clientAddress, StreamSlots } from "../../base/mod.ts";
 import type { MasterService } from "../runtime.ts";
 import { CapacityHistory } from "./capacity_history.ts";
 import { agentAddresses, fetchTaskLogs, parseLogQuery, sandboxUser } from "./logs_proxy.ts";

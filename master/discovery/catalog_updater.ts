@@ -4,7 +4,7 @@
  * so a large cluster under a burst of launches spends at most about a tenth of the master's
  * time on its catalog: re-deriving 10,000 tasks every 50 ms took most of it (issue 17).
  */
-import type { Clock } from "../../protocol/mod.ts";
+import type { Clock } from "../../base/mod.ts";
 import type { CatalogTask } from "./catalog.ts";
 import type { CatalogStore } from "./catalog_store.ts";
 

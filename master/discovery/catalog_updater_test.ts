@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../protocol/mod.ts";
+import { FakeClock } from "../../base/mod.ts";
 import type { CatalogTask } from "./catalog.ts";
 import { CatalogStore } from "./catalog_store.ts";
 import { CatalogUpdater } from "./catalog_updater.ts";

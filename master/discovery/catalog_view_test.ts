@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { TenderError } from "../../protocol/mod.ts";
+import { TenderError } from "../../base/mod.ts";
 import { type CatalogTask, visibleCatalog } from "./catalog.ts";
 import { CatalogStore } from "./catalog_store.ts";
 import { discoveryRoutes } from "./http.ts";

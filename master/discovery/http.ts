@@ -5,8 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { TenderError } from "../../protocol/mod.ts";
-import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
+import { clientAddress, StreamSlots, TenderError } from "../../base/mod.ts";
 import {
   type Catalog,
   type CatalogChange,

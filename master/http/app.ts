@@ -9,17 +9,21 @@ import { z } from "zod";
 import {
   AgentCallSchema,
   AgentIdSchema,
-  badRequest,
   CallSchema,
   DurationInfoSchema,
   FrameworkIdSchema,
-  httpErrorHandler,
-  plainText,
-  TenderError,
 } from "../../protocol/mod.ts";
-import { requestLimits } from "../../protocol/http_limits.ts";
-import { parseJson } from "../../protocol/limits.ts";
-import { jsonStream } from "../../protocol/json_stream.ts";
+import {
+  badRequest,
+  clientAddress,
+  httpErrorHandler,
+  jsonStream,
+  parseJson,
+  plainText,
+  requestLimits,
+  StreamSlots,
+  TenderError,
+} from "../../base/mod.ts";
 import { principalOf, ServerSecurity } from "../../security/mod.ts";
 import type { MasterService } from "../runtime.ts";
 import type { MasterView } from "../core/master_view.ts";
@@ -34,7 +38,6 @@ import {
 } from "./operator_reservations.ts";
 import { OperatorEvents } from "./operator_stream.ts";
 import { callType, parseBody } from "./call_body.ts";
-import { clientAddress, StreamSlots } from "../../protocol/http_limits.ts";
 
 /** The operator calls that change state: agent maintenance. */
 const MaintenanceCallSchema = z.discriminatedUnion("type", [

@@ -6,7 +6,7 @@
  * `/health` and `/master/redirect` stay open; the registry under `/v2/` checks its own.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { TenderError } from "../../protocol/mod.ts";
+import { TenderError } from "../../base/mod.ts";
 import { authenticate, principalOf, type ServerSecurity } from "../../security/mod.ts";
 
 /** Mesos' authentication switches; each needs a credentials file. */

@@ -3,7 +3,8 @@
  * schema by Mesos' reading rules (null = unset, numeric strings), with Mesos-style 400s.
  */
 import type { z } from "zod";
-import { badRequest, parseMesosJson } from "../../protocol/mod.ts";
+import { badRequest } from "../../base/mod.ts";
+import { parseMesosJson } from "../../protocol/mod.ts";
 
 /** The call's `type` as sent ("" when the body has none). */
 export function callType(body: unknown): string {

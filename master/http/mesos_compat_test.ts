@@ -10,10 +10,9 @@ import {
   decodeRecords,
   type Event,
   EventSchema,
-  FakeClock,
   fromMesosJson,
-  SequentialIds,
 } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../core/context.ts";
 import { MasterRuntime } from "../runtime.ts";

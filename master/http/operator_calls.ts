@@ -12,7 +12,7 @@ import {
   isTerminalState,
   Resources,
 } from "../../protocol/mod.ts";
-import { badRequest } from "../../protocol/mod.ts";
+import { badRequest } from "../../base/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import { agentTimeoutMs } from "../core/context.ts";
 import type { MasterView } from "../core/master_view.ts";

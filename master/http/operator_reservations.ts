@@ -9,12 +9,12 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import {
   AgentIdSchema,
-  badRequest,
   parseMesosJson,
   type Resource,
   Resources,
   ResourceSchema,
 } from "../../protocol/mod.ts";
+import { badRequest } from "../../base/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import type { ResourceOperationType } from "../core/reservations.ts";
 import type { MasterService } from "../runtime.ts";

@@ -9,8 +9,8 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { badRequest, MachineIdSchema } from "../../protocol/mod.ts";
-import { parseJson } from "../../protocol/limits.ts";
+import { badRequest, parseJson } from "../../base/mod.ts";
+import { MachineIdSchema } from "../../protocol/mod.ts";
 import { principalOf, type ServerSecurity } from "../../security/mod.ts";
 import type { MasterView } from "../core/master_view.ts";
 import { MaintenanceScheduleSchema } from "../core/machines.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
 import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../../security/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../core/context.ts";

@@ -7,8 +7,12 @@
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import type { SecurityMetrics } from "../../security/mod.ts";
-import { httpErrorHandler, plainText } from "../../protocol/errors.ts";
-import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../../protocol/prometheus.ts";
+import {
+  httpErrorHandler,
+  plainText,
+  PROMETHEUS_CONTENT_TYPE,
+  PrometheusWriter,
+} from "../../base/mod.ts";
 import { VERSION } from "./state_json.ts";
 
 /** This master and the one it follows. */

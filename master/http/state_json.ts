@@ -1,6 +1,6 @@
 /** The Mesos-shaped views of the master's books: `/master/state` (v0) and operator GET_* (v1). */
 import { isTerminalState, reservationViews, Resources } from "../../protocol/mod.ts";
-import { lazyArray } from "../../protocol/json_stream.ts";
+import { lazyArray } from "../../base/mod.ts";
 import { agentTimeoutMs } from "../core/context.ts";
 import type { MasterView } from "../core/master_view.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";

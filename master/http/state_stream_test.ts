@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock, Resources, SequentialIds } from "../../protocol/mod.ts";
-import { jsonPieces } from "../../protocol/json_stream.ts";
+import { FakeClock, jsonPieces, SequentialIds } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../core/context.ts";
 import { Master } from "../core/master.ts";
 import { masterState, masterStateStreamed, type Visibility } from "./state_json.ts";

@@ -1,5 +1,6 @@
 /** What a `/metrics` scrape and a dashboard tick cost on a big cluster's books. */
-import { FakeClock, Resources, SequentialIds } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../core/context.ts";
 import { Master } from "../core/master.ts";
 import type { AgentRecord, FrameworkRecord, TaskRecord } from "../core/records.ts";

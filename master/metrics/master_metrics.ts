@@ -1,12 +1,12 @@
 /** Renders the master's books as Prometheus text, plus the latency histograms the shell feeds. */
-import { type Clock, isTerminalState, TASK_STATES } from "../../protocol/mod.ts";
-import { Histogram, PrometheusWriter } from "../../protocol/prometheus.ts";
+import type { Clock, HttpMetrics } from "../../base/mod.ts";
+import { isTerminalState, TASK_STATES } from "../../protocol/mod.ts";
+import { Histogram, PrometheusWriter } from "../../base/mod.ts";
 import type { Change } from "../core/context.ts";
 import type { MasterView } from "../core/master_view.ts";
 import { type FrameworkRecord, taskKey } from "../core/records.ts";
 import type { MasterService } from "../runtime.ts";
 import { agentBooks, type AgentStatus, clusterBooks } from "./books.ts";
-import type { HttpMetrics } from "../../protocol/prometheus.ts";
 import type { SecurityMetrics } from "../../security/mod.ts";
 
 const RESOURCE_NAMES = ["cpus", "mem", "disk", "gpus", "ports"];

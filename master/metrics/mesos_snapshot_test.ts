@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock, Resources, SequentialIds } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../core/context.ts";
 import { Master } from "../core/master.ts";
 import { mesosMetricsSnapshot } from "./mesos_snapshot.ts";

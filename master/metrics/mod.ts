@@ -13,13 +13,13 @@
  * ```
  */
 import type { Context, Hono } from "hono";
-import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../protocol/prometheus.ts";
+import { HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../base/mod.ts";
 import type { SecurityMetrics } from "../../security/mod.ts";
 import type { FrameworkRecord } from "../core/records.ts";
 import type { MasterService } from "../runtime.ts";
 import { MasterInstruments, masterMetrics } from "./master_metrics.ts";
 
-export { HttpMetrics } from "../../protocol/prometheus.ts";
+export { HttpMetrics } from "../../base/mod.ts";
 export {
   MasterInstruments,
   masterMetrics,

@@ -6,8 +6,8 @@
  * leader's parts), resigns once the term is stopped (so two leaders never act together), and
  * campaigns again. It follows the election meanwhile, so it always knows who leads.
  */
-import type { Logger } from "../../protocol/log.ts";
-import { systemClock } from "../../protocol/mod.ts";
+import type { Logger } from "../../base/mod.ts";
+import { systemClock } from "../../base/mod.ts";
 import { LeadershipLostError } from "../state_store.ts";
 import type { Election, Leadership } from "./election.ts";
 

@@ -4,7 +4,7 @@
  * the deletion of the key just before theirs. A leader fences its writes with its key's create
  * revision, and stops acting once its lease is known lost (`LeaseKeeper`).
  */
-import { systemClock } from "../../protocol/mod.ts";
+import { systemClock } from "../../base/mod.ts";
 import { type EtcdClient, EtcdError } from "./client.ts";
 import { type EtcdLog, LeaseKeeper } from "./lease_keeper.ts";
 import {

@@ -3,7 +3,7 @@
  * that holds other keys and no mark (another system's data), or a mark of a newer format, is
  * refused before anything is read or written.
  */
-import { TenderError } from "../../protocol/mod.ts";
+import { TenderError } from "../../base/mod.ts";
 import type { EtcdClient } from "./client.ts";
 import { compareVersion, opPut, prefixEnd, text } from "./wire.ts";
 

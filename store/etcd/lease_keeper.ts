@@ -3,7 +3,7 @@
  * succeeded for the TTL, etcd may have let the lease go, so its holder must stop acting on it —
  * even when etcd cannot be asked, and even right after the process was paused (SIGSTOP).
  */
-import { systemClock } from "../../protocol/mod.ts";
+import { systemClock } from "../../base/mod.ts";
 import type { EtcdClient } from "./client.ts";
 
 /** Where a component's log lines go. */

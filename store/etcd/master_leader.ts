@@ -2,7 +2,7 @@
  * `--master etcd://HOST:PORT[,…][/prefix]` for the masters' clients: the leading master's URL
  * read from the masters' election in the same etcd and prefix their `--store` names.
  */
-import type { EtcdLeaderReader } from "../../protocol/masters.ts";
+import type { EtcdLeaderReader } from "../../base/mod.ts";
 import { parseStoreSpec } from "../store_spec.ts";
 import { EtcdClient } from "./client.ts";
 import { readLeader } from "./election.ts";

@@ -2,7 +2,7 @@
  * How `EtcdClient` reaches a cluster: POSTs to its members' gateways, each request within one
  * deadline, failing over from a member that refuses or hangs to the next.
  */
-import { LIMITS, TenderError, untilAborted } from "../../protocol/mod.ts";
+import { LIMITS, TenderError, untilAborted } from "../../base/mod.ts";
 import { ErrorBodySchema } from "./wire.ts";
 
 /** The deadline of a request unless the client or the call says otherwise. */

@@ -15,8 +15,8 @@
  *
  * `deno run -A --unstable-kv tests/bench/large_state.ts`
  */
-import { FakeClock, Resources, SequentialIds } from "../../protocol/mod.ts";
-import { jsonStream } from "../../protocol/json_stream.ts";
+import { FakeClock, jsonStream, SequentialIds } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../../master/core/context.ts";
 import { Master } from "../../master/core/master.ts";

@@ -8,7 +8,8 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_MASTER_OPTIONS, Master } from "../../master/mod.ts";
 import type { Offer, TaskInfo } from "../../protocol/mod.ts";
-import { randomIds, Resources, systemClock } from "../../protocol/mod.ts";
+import { randomIds, systemClock } from "../../base/mod.ts";
+import { Resources } from "../../protocol/mod.ts";
 
 const args = parseArgs({
   args: Deno.args,

@@ -1,5 +1,5 @@
 /**
- * Prometheus exposition: ours (`protocol/prometheus.ts`) against npm `prom-client`, on the same
+ * Prometheus exposition: ours (`base/prometheus.ts`) against npm `prom-client`, on the same
  * data:
  * - `scrape_gauges`: 50 gauge families × 200 label sets read from state at scrape time, as
  *   every Tender component renders its books (ours: `PrometheusWriter`; prom-client: its
@@ -11,7 +11,7 @@
  * - `counter_inc`: one labelled counter increment (ours: the field in the caller's state that
  *   the writer reads at scrape, found by key; prom-client: `Counter.inc(labels)`).
  * Then behaviour: both texts parsed by our strict parser must hold the same samples, and the
- * checks of protocol/prometheus_test.ts (escaping, HELP/TYPE, names, special values) run
+ * checks of base/prometheus_test.ts (escaping, HELP/TYPE, names, special values) run
  * against both (`*_checks_failed` names the ones failed). Rounds alternate the two; each
  * figure is the median over rounds. Prints `metric value unit` lines.
  *
@@ -25,7 +25,7 @@ import {
   parsePrometheus,
   PrometheusWriter,
   type Sample,
-} from "../../protocol/prometheus.ts";
+} from "../../base/mod.ts";
 
 const FAMILIES = 50;
 const LABEL_SETS = 200;

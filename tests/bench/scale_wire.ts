@@ -27,8 +27,8 @@ import {
   EventSchema,
   fromMesosJson,
   type Offer,
-  untilAborted,
 } from "../../protocol/mod.ts";
+import { untilAborted } from "../../base/mod.ts";
 import { taskInfo } from "../../mod.ts";
 import { freePort, TenderProcess, waitFor } from "../support/cluster.ts";
 import { MarathonProcess } from "../support/marathon_process.ts";

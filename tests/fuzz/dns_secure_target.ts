@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { decodeMessage, type DnsRecord } from "../../master/discovery/dns/message.ts";
 import { DEFAULT_MASTER_OPTIONS, lead } from "../../master/mod.ts";
 import { MasterStore } from "../../master/store/master_store.ts";
-import { FakeClock, SequentialIds } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
 import { FORBIDDEN, OWNER, PRIVATE, security } from "./hostile_callers.ts";
 import type { FuzzRequest } from "./inputs.ts";

@@ -4,7 +4,7 @@
  * numbers written as raw JSON text (`1e400`); truncated JSON; deep nesting; random bytes.
  */
 import fc from "fast-check";
-import { LIMITS } from "../../protocol/limits.ts";
+import { LIMITS } from "../../base/mod.ts";
 
 /** Who a request claims to be, for the targets served with security on. */
 export type Identity = "anonymous" | "wrong secret" | "malformed" | "denied";

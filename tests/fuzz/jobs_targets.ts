@@ -9,8 +9,7 @@ import { jobsApi } from "../../frameworks/jobs/api/api.ts";
 import { JobsCore } from "../../frameworks/jobs/core/jobs_core.ts";
 import { JobsRuntime } from "../../frameworks/jobs/runtime.ts";
 import { JobsStore } from "../../frameworks/jobs/store/jobs_store.ts";
-import { FakeClock, SequentialIds } from "../../protocol/mod.ts";
-import { createLogger } from "../../protocol/log.ts";
+import { createLogger, FakeClock, SequentialIds } from "../../base/mod.ts";
 import type { ServerSecurity } from "../../security/mod.ts";
 import { DenoKvStore } from "../../store/mod.ts";
 import {

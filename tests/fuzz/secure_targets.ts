@@ -15,7 +15,7 @@ import { agentApp } from "../../agent/http.ts";
 import { lead } from "../../master/mod.ts";
 import { MasterStore } from "../../master/store/master_store.ts";
 import { DEFAULT_MASTER_OPTIONS } from "../../master/mod.ts";
-import { FakeClock, SequentialIds } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
 import { createApp as registryApp } from "../../registry/app.ts";
 import { Authenticator } from "../../registry/auth.ts";
 import { openRegistry } from "../../registry/server.ts";

@@ -1,5 +1,5 @@
 /** Marathon's REST API for tests: JSON calls that never hang, and the /v2/events stream. */
-import { untilAborted } from "../../protocol/mod.ts";
+import { untilAborted } from "../../base/mod.ts";
 
 // deno-lint-ignore no-explicit-any -- Marathon's JSON is read loosely by the tests
 export type Json = any;

@@ -9,7 +9,7 @@ import { marathonApi } from "../../frameworks/marathon/api/api.ts";
 import { EventBus } from "../../frameworks/marathon/events/event_bus.ts";
 import { MarathonService } from "../../frameworks/marathon/service/marathon_service.ts";
 import { MarathonStore } from "../../frameworks/marathon/store/store.ts";
-import { FakeClock, SequentialIds } from "../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../base/mod.ts";
 import type { ServerSecurity } from "../../security/mod.ts";
 import type { StateStore } from "../../store/mod.ts";
 

@@ -3,7 +3,8 @@
  * SUBSCRIBE stream (RecordIO), plain POSTs for calls. Tests the wire, not the SDK.
  */
 import type { Event, Offer } from "../../protocol/mod.ts";
-import { decodeRecords, EventSchema, untilAborted } from "../../protocol/mod.ts";
+import { decodeRecords, EventSchema } from "../../protocol/mod.ts";
+import { untilAborted } from "../../base/mod.ts";
 import { waitFor } from "./cluster.ts";
 
 export class RawScheduler {

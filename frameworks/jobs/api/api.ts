@@ -10,10 +10,16 @@
  * principal may view, anything else refused is a 403 naming principal, action and job.
  */
 import { type Context, Hono } from "hono";
-import { type FailureRenderer, httpErrorHandler, TenderError } from "../../../protocol/mod.ts";
-import { requestLimits } from "../../../protocol/http_limits.ts";
-import { checkRecordSize, parseJson } from "../../../protocol/limits.ts";
-import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
+import {
+  checkRecordSize,
+  type FailureRenderer,
+  httpErrorHandler,
+  type HttpMetrics,
+  parseJson,
+  PROMETHEUS_CONTENT_TYPE,
+  requestLimits,
+  TenderError,
+} from "../../../base/mod.ts";
 import { unknownRun, unknownSchedule } from "../model/errors.ts";
 import { JOB_ID, parseJob, parseSchedule } from "../model/job.ts";
 import { objectNotValid } from "../model/violations.ts";

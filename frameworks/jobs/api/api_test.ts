@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
-import { createLogger } from "../../../protocol/log.ts";
+import { createLogger, FakeClock, SequentialIds } from "../../../base/mod.ts";
 import { DenoKvStore } from "../../../store/mod.ts";
 import { JobsCore } from "../core/jobs_core.ts";
 import { type DriverPort, JobsRuntime } from "../runtime.ts";

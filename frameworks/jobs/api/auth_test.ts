@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
-import { createLogger } from "../../../protocol/log.ts";
-import { HttpMetrics } from "../../../protocol/prometheus.ts";
+import { createLogger, FakeClock, HttpMetrics, SequentialIds } from "../../../base/mod.ts";
 import { DenoKvStore } from "../../../store/mod.ts";
 import { basicHeader, parseAcls, parseCredentials, ServerSecurity } from "../../../security/mod.ts";
 import { JobsCore } from "../core/jobs_core.ts";

@@ -6,9 +6,8 @@
  * tick is committed with the run it starts, so a restart never starts a tick twice.
  */
 import { OfferPicker } from "../../../mod.ts";
+import type { Clock, Ids } from "../../../base/mod.ts";
 import {
-  type Clock,
-  type Ids,
   isTerminalState,
   type Offer,
   type TaskInfo,

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  FakeClock,
-  type Offer,
-  OfferSchema,
-  Resources,
-  SequentialIds,
-  type TaskState,
-} from "../../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../../base/mod.ts";
+import { type Offer, OfferSchema, Resources, type TaskState } from "../../../protocol/mod.ts";
 import { parseJob } from "../model/job.ts";
 import { type Command, JobsCore, type JobsState } from "./jobs_core.ts";
 

@@ -1,5 +1,5 @@
 /** Metronome's error bodies for unknown jobs, schedules and runs, and its conflicts. */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 
 /** 404 `{"id": …, "message": "Job not found"}`. */
 export function unknownJob(id: string): TenderError {

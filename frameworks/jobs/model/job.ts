@@ -6,8 +6,8 @@
 import { z } from "zod";
 import { CronSchedule } from "./cron.ts";
 import { Violations } from "./violations.ts";
-import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
-import { parseDockerParameters } from "../../../protocol/docker_parameters.ts";
+import { isUserName, NOT_A_USER_NAME } from "../../../base/mod.ts";
+import { parseDockerParameters } from "../../../protocol/mod.ts";
 
 /** Job ids: dot-separated names of lowercase letters, digits and inner dashes. */
 export const JOB_ID = /^([a-z0-9]+(-+[a-z0-9]+)*)(\.([a-z0-9]+(-+[a-z0-9]+)*))*$/;

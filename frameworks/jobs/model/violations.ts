@@ -3,7 +3,7 @@
  * errors}]}`, with Play's paths (`/run/args(0)`), as its JSON-schema and model checks answer.
  */
 import type { ZodIssue } from "zod";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 
 /** One path and its error messages, as in Metronome's `details`. */
 export interface Violation {

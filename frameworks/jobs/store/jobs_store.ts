@@ -5,7 +5,7 @@
  * the versionstamp this store last saw, so a second writer is a conflict, never overwritten.
  */
 import { z } from "zod";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import type { StateStore, StoreKey } from "../../../store/mod.ts";
 import type { Change, JobsState } from "../core/jobs_core.ts";
 import { parseJob } from "../model/job.ts";

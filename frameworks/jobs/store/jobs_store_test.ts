@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../../base/mod.ts";
 import { DenoKvStore } from "../../../store/mod.ts";
 import { JobsCore } from "../core/jobs_core.ts";
 import { parseJob } from "../model/job.ts";

@@ -4,10 +4,17 @@
  * `{"message": …}` plus `details` (array or string) or extra fields such as `deployments`.
  */
 import { type Context, Hono } from "hono";
-import { type Clock, TenderError } from "../../../protocol/mod.ts";
-import { type FailureRenderer, httpErrorHandler } from "../../../protocol/errors.ts";
-import { clientAddress, requestLimits, StreamSlots } from "../../../protocol/http_limits.ts";
-import { type HttpMetrics, PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
+import {
+  clientAddress,
+  type Clock,
+  type FailureRenderer,
+  httpErrorHandler,
+  type HttpMetrics,
+  PROMETHEUS_CONTENT_TYPE,
+  requestLimits,
+  StreamSlots,
+  TenderError,
+} from "../../../base/mod.ts";
 import { LeadershipLostError } from "../../../store/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";
 import { configVersion } from "../deployment/reconcile.ts";

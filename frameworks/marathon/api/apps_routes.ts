@@ -1,13 +1,12 @@
 /** `/v2/apps` and `/v2/tasks`: thin handlers over the service; failures go to `onError`. */
 import type { Context, Hono } from "hono";
-import { TenderError } from "../../../protocol/mod.ts";
+import { jsonStream, lazyArray, TenderError } from "../../../base/mod.ts";
 import type { App } from "../app/normalize.ts";
 import type { Instance } from "../model/instance.ts";
 import type { DeploymentResult, MarathonService } from "../service/marathon_service.ts";
 import { appInfo, taskJson } from "../service/views.ts";
 import { type KillResult, killTasks } from "../service/kill_tasks.ts";
 import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
-import { jsonStream, lazyArray } from "../../../protocol/json_stream.ts";
 import type { MarathonStore } from "../store/store.ts";
 import { parseLabelSelector } from "./label_selector.ts";
 import { appPath, body, clientIp, embeds, flag } from "./request.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HttpMetrics, PrometheusWriter } from "../../../protocol/prometheus.ts";
+import { HttpMetrics, PrometheusWriter } from "../../../base/mod.ts";
 import {
   basicHeader,
   newToken,

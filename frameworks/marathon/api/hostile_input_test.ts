@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LIMITS } from "../../../protocol/limits.ts";
+import { LIMITS } from "../../../base/mod.ts";
 import { post, withApi } from "./testing.ts";
 
 const put = (json: unknown) => ({ method: "PUT", json });

@@ -6,8 +6,7 @@
  * that it stands by) and `GET /v2/leader` itself; `DELETE /v2/leader` makes the leader abdicate.
  */
 import { type Context, Hono } from "hono";
-import { PROMETHEUS_CONTENT_TYPE } from "../../../protocol/prometheus.ts";
-import { HOP_BY_HOP } from "../../../protocol/hop_by_hop.ts";
+import { HOP_BY_HOP, PROMETHEUS_CONTENT_TYPE } from "../../../base/mod.ts";
 import type { ServerSecurity } from "../../../security/mod.ts";
 import { marathonAuthentication } from "./auth.ts";
 

@@ -4,7 +4,7 @@
  * `{id}::instances[/{instanceId}]` (ids have slashes; `::` marks the sub-resource).
  */
 import type { Context, Hono } from "hono";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { resolvePathId } from "../app/path_id.ts";
 import type { MarathonService } from "../service/marathon_service.ts";
 import { podInstanceJson, podStatusJson } from "../service/pod_views.ts";

@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { appsUsing } from "../secrets/app_secrets.ts";
 import { secretPath, type SecretStore } from "../secrets/secret_store.ts";
 import type { MarathonService } from "../service/marathon_service.ts";

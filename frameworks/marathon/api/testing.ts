@@ -1,5 +1,5 @@
 /** The in-memory harness of the API tests: a real KV in a temp dir, FakeClock, the hono app. */
-import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../../base/mod.ts";
 import { EventBus } from "../events/event_bus.ts";
 import { MarathonService } from "../service/marathon_service.ts";
 import { MarathonStore } from "../store/store.ts";

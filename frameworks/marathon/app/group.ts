@@ -3,7 +3,7 @@
  * nested app and group ids resolve against their enclosing group and must lie below it.
  */
 import { z } from "zod";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import type { App } from "./normalize.ts";
 import { checkApp } from "./parse.ts";
 import { isChildOf, pathIdErrors, resolvePathId } from "./path_id.ts";

@@ -4,8 +4,7 @@
  * a `TenderError` carrying Marathon's status and body.
  */
 import { parse as parseYaml } from "yaml";
-import { TenderError } from "../../../protocol/mod.ts";
-import { checkDecoded, jsonDepth, LIMITS, parseJson } from "../../../protocol/limits.ts";
+import { checkDecoded, jsonDepth, LIMITS, parseJson, TenderError } from "../../../base/mod.ts";
 import { type App, normalizeApp } from "./normalize.ts";
 import { AppInputSchema } from "./schema.ts";
 import { validateApp } from "./validate.ts";

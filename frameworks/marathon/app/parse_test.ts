@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { checkApp, decodeBody, parseApp, readStoredApp } from "./parse.ts";
 import { parseGroup } from "./group.ts";
 import { taskName } from "./path_id.ts";

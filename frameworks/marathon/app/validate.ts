@@ -4,8 +4,7 @@
  */
 import { type App, isHostNetworking, isResident } from "./normalize.ts";
 import { parseConstraint } from "./constraint.ts";
-import { LIMITS } from "../../../protocol/limits.ts";
-import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
+import { isUserName, LIMITS, NOT_A_USER_NAME } from "../../../base/mod.ts";
 import { pathIdErrors } from "./path_id.ts";
 import { validateDockerParameters, validateFetch } from "./validate_fetch.ts";
 

@@ -3,7 +3,7 @@
  * the app is submitted: an entry they would refuse is a 422 naming it, never a task that fails
  * on every agent (the agents check again: a raw Mesos task gets TASK_ERROR or TASK_FAILED).
  */
-import { parseDockerParameters } from "../../../protocol/docker_parameters.ts";
+import { parseDockerParameters } from "../../../protocol/mod.ts";
 import type { App } from "./normalize.ts";
 import type { Violations } from "./violations.ts";
 

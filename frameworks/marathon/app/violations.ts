@@ -4,7 +4,7 @@
  * `{"message":"Invalid JSON",...}` for wrong types, built from zod issues.
  */
 import type { ZodIssue } from "zod";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 
 /** One path and its error messages, as in Marathon's `details`. */
 export interface Violation {

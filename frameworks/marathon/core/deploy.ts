@@ -6,7 +6,7 @@
  * (each with its version), the groups, the deployment with its locks, and for apps the root
  * group's version.
  */
-import { checkRecordSize, TenderError } from "../../../protocol/mod.ts";
+import { checkRecordSize, TenderError } from "../../../base/mod.ts";
 import type { App } from "../app/normalize.ts";
 import type { Pod } from "../pod/schema.ts";
 import type { DeploymentRecord } from "../store/deployment_record.ts";

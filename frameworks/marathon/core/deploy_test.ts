@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import type { DeploymentRecord } from "../store/deployment_record.ts";
 import { startDeployment } from "./deploy.ts";
 import { CoreHarness } from "./testing.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { OfferSchema, Resources, TenderError } from "../../../protocol/mod.ts";
+import { OfferSchema, Resources } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import type { DeploymentRecord } from "../store/deployment_record.ts";
 import { syncDeployments } from "./deployments.ts";
 import { resetLaunchDelay } from "./launch_queue.ts";

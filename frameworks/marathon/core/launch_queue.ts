@@ -1,5 +1,5 @@
 /** The launch queue's operations, pure: `DELETE /v2/queue/{id}/delay` resets an app's or a pod's backoff. */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { type Outcome, outcome } from "./changes.ts";
 import type { MarathonBooks } from "./state.ts";
 

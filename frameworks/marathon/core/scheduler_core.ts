@@ -6,7 +6,8 @@
  * books it keeps only what Marathon keeps in memory (when each kill was sent, the last revive and
  * reconciliation), as a `SchedulerMemo` an outcome carries and the shell settles once it is persisted.
  */
-import { type Ids, isTerminalState, type Offer, type TaskStatus } from "../../../protocol/mod.ts";
+import type { Ids } from "../../../base/mod.ts";
+import { isTerminalState, type Offer, type TaskStatus } from "../../../protocol/mod.ts";
 import { appIdOfInstance, instanceIdOfTask } from "../app/path_id.ts";
 import { type App, isResident } from "../app/normalize.ts";
 import type { Backoff } from "../deployment/backoff.ts";

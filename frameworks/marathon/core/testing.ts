@@ -4,7 +4,8 @@
  * event an operation answers recorded. No store, no driver, no timers: each operation is
  * `compute → apply to the books → settle`, as the shell does after persisting.
  */
-import { type Offer, SequentialIds, type TaskState } from "../../../protocol/mod.ts";
+import type { Offer, TaskState } from "../../../protocol/mod.ts";
+import { SequentialIds } from "../../../base/mod.ts";
 import type { App } from "../app/normalize.ts";
 import { parseApp } from "../app/parse.ts";
 import { Backoff } from "../deployment/backoff.ts";

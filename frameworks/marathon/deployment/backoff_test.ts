@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../protocol/mod.ts";
+import { FakeClock } from "../../../base/mod.ts";
 import { parseApp } from "../app/parse.ts";
 import { Backoff, type BackoffState } from "./backoff.ts";
 

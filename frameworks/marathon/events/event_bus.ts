@@ -4,7 +4,7 @@
  * Each payload carries `eventType` and an ISO `timestamp`. A subscriber that falls more than
  * `maxQueued` events behind is disconnected (as Marathon drops slow consumers).
  */
-import type { Clock } from "../../../protocol/mod.ts";
+import type { Clock } from "../../../base/mod.ts";
 
 /** One published event. */
 export interface MarathonEvent {

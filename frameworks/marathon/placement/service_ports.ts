@@ -4,7 +4,7 @@
  * service ports first so that re-posting zeros keeps them stable across upgrades. Non-zero
  * ports chosen by the user are kept as they are.
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { type App, isHostNetworking } from "../app/normalize.ts";
 
 /** Options for `ServicePortAllocator`. */

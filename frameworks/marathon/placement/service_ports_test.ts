@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { parseApp } from "../app/parse.ts";
 import { ServicePortAllocator } from "./service_ports.ts";
 

@@ -2,7 +2,7 @@
  * The edge where a submitted pod enters: types checked by the schema (422 "Invalid JSON"),
  * the id resolved, Marathon's rules and Tender's limits applied (422 "Object is not valid").
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { resolvePathId } from "../app/path_id.ts";
 import { typeViolations, type Violation } from "../app/violations.ts";
 import { type Pod, PodSchema } from "./schema.ts";

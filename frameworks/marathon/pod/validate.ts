@@ -3,8 +3,7 @@
  * fields Tender cannot honour: each is a violation naming it, never accepted and ignored.
  * Pure: returns violations.
  */
-import { LIMITS } from "../../../protocol/limits.ts";
-import { isUserName, NOT_A_USER_NAME } from "../../../protocol/user_name.ts";
+import { isUserName, LIMITS, NOT_A_USER_NAME } from "../../../base/mod.ts";
 import { parseConstraint } from "../app/constraint.ts";
 import { pathIdErrors } from "../app/path_id.ts";
 import { MAX_APP_ID, MAX_INSTANCES } from "../app/validate.ts";

@@ -11,8 +11,7 @@
  * instances, finds them unknown, and the apps are launched again), with the same id otherwise.
  */
 import type { Scheduler, SchedulerDriver, SubscribedInfo } from "../../../mod.ts";
-import type { Clock } from "../../../protocol/mod.ts";
-import type { Logger } from "../../../protocol/log.ts";
+import type { Clock, Logger } from "../../../base/mod.ts";
 
 /** Why Marathon has no framework at the master right now. */
 export interface FrameworkLoss {

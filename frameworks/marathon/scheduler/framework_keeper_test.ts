@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { type Scheduler, SchedulerDriver } from "../../../mod.ts";
-import { systemClock } from "../../../protocol/mod.ts";
-import { createLogger } from "../../../protocol/log.ts";
+import { createLogger, systemClock } from "../../../base/mod.ts";
 import { FakeSchedulerMaster } from "../../../sdk/testing/fake_scheduler_master.ts";
 import { FrameworkKeeper } from "./framework_keeper.ts";
 

@@ -10,13 +10,8 @@
  * after it the service moves deployments on (`syncDeployments`).
  */
 import type { Scheduler, SchedulerDriver, SubscribedInfo } from "../../../mod.ts";
-import {
-  type Clock,
-  type Ids,
-  type Offer,
-  type TaskStatus,
-  TenderError,
-} from "../../../protocol/mod.ts";
+import { type Clock, type Ids, TenderError } from "../../../base/mod.ts";
+import type { Offer, TaskStatus } from "../../../protocol/mod.ts";
 import { type SecretOwner, secretSources } from "../secrets/app_secrets.ts";
 import type { SecretStore } from "../secrets/secret_store.ts";
 import type { Backoff } from "../deployment/backoff.ts";

@@ -1,5 +1,6 @@
 /** `deno bench frameworks/marathon/scheduler/offer_plan_bench.ts`: launch planning at scale. */
-import { type Offer, OfferSchema, Resources, SequentialIds } from "../../../protocol/mod.ts";
+import { type Offer, OfferSchema, Resources } from "../../../protocol/mod.ts";
+import { SequentialIds } from "../../../base/mod.ts";
 import { parseApp } from "../app/parse.ts";
 import type { App } from "../app/normalize.ts";
 import { reconcileApp } from "../deployment/reconcile.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Offer, OfferSchema, Resources, SequentialIds } from "../../../protocol/mod.ts";
+import { type Offer, OfferSchema, Resources } from "../../../protocol/mod.ts";
+import { SequentialIds } from "../../../base/mod.ts";
 import { parseApp } from "../app/parse.ts";
 import type { App } from "../app/normalize.ts";
 import { instance } from "../deployment/testing.ts";

@@ -5,8 +5,8 @@ import {
   type Resource,
   resourceMeta,
   Resources,
-  SequentialIds,
 } from "../../../protocol/mod.ts";
+import { SequentialIds } from "../../../base/mod.ts";
 import { parseApp } from "../app/parse.ts";
 import type { App } from "../app/normalize.ts";
 import type { Instance } from "../model/instance.ts";

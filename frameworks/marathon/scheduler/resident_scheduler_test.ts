@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
+import { FakeClock, SequentialIds } from "../../../base/mod.ts";
 import {
-  FakeClock,
   type Offer,
   OfferSchema,
   type Operation,
   type Resource,
   Resources,
-  SequentialIds,
 } from "../../../protocol/mod.ts";
 import { DenoKvStore } from "../../../store/mod.ts";
 import { Backoff } from "../deployment/backoff.ts";

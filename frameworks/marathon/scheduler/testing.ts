@@ -1,12 +1,11 @@
 /** The scheduler's test harness: a fake driver, offers, a store in a temp dir, a FakeClock. */
+import { FakeClock, SequentialIds } from "../../../base/mod.ts";
 import {
-  FakeClock,
   type Filters,
   type Offer,
   OfferSchema,
   type Operation,
   Resources,
-  SequentialIds,
   type TaskInfo,
   type TaskState,
   type TaskStatus,

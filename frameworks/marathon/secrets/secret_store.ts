@@ -6,7 +6,8 @@
  * that name them; the API lists names.
  */
 import { z } from "zod";
-import { base64Of, type Clock, TenderError } from "../../../protocol/mod.ts";
+import { base64Of } from "../../../protocol/mod.ts";
+import { type Clock, TenderError } from "../../../base/mod.ts";
 import type { StateStore } from "../../../store/mod.ts";
 import { keys } from "../store/keys.ts";
 

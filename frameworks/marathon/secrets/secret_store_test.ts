@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../protocol/mod.ts";
+import { FakeClock } from "../../../base/mod.ts";
 import { DenoKvStore } from "../../../store/mod.ts";
 import { keys } from "../store/keys.ts";
 import { importSecretsKey, SecretStore } from "./secret_store.ts";

@@ -6,7 +6,7 @@
  * without deploying. Every deployment stores a root version; a group's versions are the root
  * versions it existed in.
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { allApps, allGroups, parseGroup } from "../app/group.ts";
 import type { App } from "../app/normalize.ts";
 import { isChildOf, pathIdErrors, resolvePathId, segments } from "../app/path_id.ts";

@@ -6,7 +6,7 @@
  * the instances are decommissioned: forgotten once their tasks end, a resident one's reservation
  * and volumes destroyed (a suspended one, whose task already ended, can be wiped too).
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { resolvePathId } from "../app/path_id.ts";
 import { type Instance, isActive } from "../model/instance.ts";
 import type { DeploymentResult, MarathonService, MutationOptions } from "./marathon_service.ts";

@@ -3,7 +3,7 @@
  * deployment (planned, stored atomically with its locks, announced on the event bus). Reads
  * render Marathon's JSON. The scheduler drives deployments to completion via `syncDeployments`.
  */
-import { type Clock, type Ids, TenderError } from "../../../protocol/mod.ts";
+import { type Clock, type Ids, TenderError } from "../../../base/mod.ts";
 import { allApps, allGroups, parseGroup } from "../app/group.ts";
 import type { App } from "../app/normalize.ts";
 import { parseApp } from "../app/parse.ts";

@@ -3,7 +3,7 @@
  * (goal Stopped: the scheduler kills their task groups and launches replacements). Every change
  * is one pod deployment (`MarathonService.deployPod`).
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { setGoals } from "../core/instance_goals.ts";
 import { runOperation } from "../runtime.ts";
 import { resolvePathId } from "../app/path_id.ts";

@@ -5,7 +5,7 @@
  * names only when both live in the same group (`/shop/web-blue` beside `/shop/web-green`);
  * `/other/app` cannot take over `/shop`'s host.
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import type { App } from "../app/normalize.ts";
 import { parentId } from "../app/path_id.ts";
 

@@ -4,7 +4,7 @@
  * them — on Deno KV, and on a 3-member etcd where one is installed.
  */
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds } from "../../../protocol/mod.ts";
+import { FakeClock, SequentialIds } from "../../../base/mod.ts";
 import { DenoKvStore, EtcdConnection, type StateStore } from "../../../store/mod.ts";
 import { EtcdCluster, hasEtcd } from "../../../tests/support/etcd_cluster.ts";
 import { marathonApi } from "../api/api.ts";

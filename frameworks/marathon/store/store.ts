@@ -12,7 +12,7 @@
  * on etcd, whose writes are fenced by its leadership). Held values are frozen: change them by
  * copying. The core's operations come here as `apply(changes)`: one atomic write.
  */
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import {
   type AtomicWrite,
   JournaledStore,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TenderError } from "../../../protocol/mod.ts";
+import { TenderError } from "../../../base/mod.ts";
 import { parseApp } from "../app/parse.ts";
 import type { App } from "../app/normalize.ts";
 import { instance } from "../deployment/testing.ts";
