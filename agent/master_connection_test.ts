@@ -59,32 +59,10 @@ Deno.test("MasterConnection backs off more and more while the master refuses it,
 });
 
 Deno.test("MasterConnection heartbeats once per interval, however slowly the master answers, and not after another call", async () => {
-  const clock = new FakeClock();
-  const beats: number[] = [];
-  let events: ReadableStreamDefaultController<Uint8Array> | undefined;
-  const event = (e: unknown) => events?.enqueue(encodeRecord(e));
   // A master whose answers take 2 s (they wait behind its persistence), pinging every 15 s.
-  const fakeFetch = async (_url: string | URL | Request, init?: RequestInit) => {
-    if (init?.method !== "POST") return new Response("not found", { status: 404 }); // the probe
-    const call = JSON.parse(String(init?.body));
-    if (call.type === "SUBSCRIBE") {
-      const body = new ReadableStream<Uint8Array>({ start: (c) => void (events = c) });
-      event({
-        type: "SUBSCRIBED",
-        subscribed: { agent_id: { value: "a1" }, master_id: "m1", heartbeat_interval_seconds: 15 },
-      });
-      return new Response(body, { headers: { "Mesos-Stream-Id": "s1" } });
-    }
-    if (call.type === "HEARTBEAT") beats.push(clock.now());
-    await clock.sleep(2_000);
-    return new Response(null, { status: 202 });
-  };
-  const connection = new MasterConnection(
-    { clock, masters: new Masters("http://master.test", { fetch: fakeFetch }), random: () => 0 },
-    {},
-    { subscribeCall: () => subscribeCall(), onEvent: () => {} },
-  );
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const clock = new FakeClock();
+  const master = subscribedToSlowMaster(clock, 2_000);
+  const { connection, beats, event, settle } = master;
   connection.start();
   while (!connection.subscribed) await settle();
   const start = clock.now();
@@ -106,32 +84,49 @@ Deno.test("MasterConnection heartbeats once per interval, however slowly the mas
   }
   // The first after half an interval (jitter 0), then every 15 s; none at 52.5 s.
   assert.deepEqual(beats.map((at) => at - start), [7_500, 22_500, 37_500, 55_000, 70_000]);
-  const stopped = connection.stop();
-  events?.close();
-  for (let i = 0; i < 20; i++) {
-    clock.advance(1_000);
-    await settle();
-  }
-  await stopped;
+  await master.stop(20);
 });
 
 Deno.test("MasterConnection keeps one heartbeat in flight: a master slower than the interval gets no pile-up", async () => {
   const clock = new FakeClock();
+  // Answered after 25 s: past the interval, within three.
+  const master = subscribedToSlowMaster(clock, 25_000);
+  const { connection, beats, event, settle } = master;
+  connection.start();
+  while (!connection.subscribed) await settle();
+  const start = clock.now();
+  for (let t = 100; t <= 60_000; t += 100) {
+    clock.advance(100);
+    if (t % 15_000 === 0) event({ type: "HEARTBEAT" });
+    await settle();
+  }
+  // 7.5 s; the one due at 22.5 s is skipped (the first is unanswered until 32.5 s); then the
+  // answered one counts as heard at 7.5 s, so the next goes at 37.5 s.
+  assert.deepEqual(beats.map((at) => at - start), [7_500, 37_500]);
+  await master.stop(40);
+});
+
+/**
+ * A connection (jitter 0) to a fake master that subscribes it (pinging every 15 s) and answers
+ * every other call after `answerMs` on `clock`; `beats` holds when each HEARTBEAT was posted.
+ */
+function subscribedToSlowMaster(clock: FakeClock, answerMs: number) {
   const beats: number[] = [];
   let events: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const event = (e: unknown) => events?.enqueue(encodeRecord(e));
   const fakeFetch = async (_url: string | URL | Request, init?: RequestInit) => {
-    if (init?.method !== "POST") return new Response("not found", { status: 404 });
+    if (init?.method !== "POST") return new Response("not found", { status: 404 }); // the probe
     const call = JSON.parse(String(init?.body));
     if (call.type === "SUBSCRIBE") {
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (events = c) });
-      events?.enqueue(encodeRecord({
+      event({
         type: "SUBSCRIBED",
         subscribed: { agent_id: { value: "a1" }, master_id: "m1", heartbeat_interval_seconds: 15 },
-      }));
+      });
       return new Response(body, { headers: { "Mesos-Stream-Id": "s1" } });
     }
-    beats.push(clock.now());
-    await clock.sleep(25_000); // answered after 25 s: past the interval, within three
+    if (call.type === "HEARTBEAT") beats.push(clock.now());
+    await clock.sleep(answerMs);
     return new Response(null, { status: 202 });
   };
   const connection = new MasterConnection(
@@ -140,25 +135,18 @@ Deno.test("MasterConnection keeps one heartbeat in flight: a master slower than 
     { subscribeCall: () => subscribeCall(), onEvent: () => {} },
   );
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-  connection.start();
-  while (!connection.subscribed) await settle();
-  const start = clock.now();
-  for (let t = 100; t <= 60_000; t += 100) {
-    clock.advance(100);
-    if (t % 15_000 === 0) events?.enqueue(encodeRecord({ type: "HEARTBEAT" }));
-    await settle();
-  }
-  // 7.5 s; the one due at 22.5 s is skipped (the first is unanswered until 32.5 s); then the
-  // answered one counts as heard at 7.5 s, so the next goes at 37.5 s.
-  assert.deepEqual(beats.map((at) => at - start), [7_500, 37_500]);
-  const stopped = connection.stop();
-  events?.close();
-  for (let i = 0; i < 40; i++) {
-    clock.advance(1_000);
-    await settle();
-  }
-  await stopped;
-});
+  /** Stops the connection, ending the stream and moving the clock a second at a time. */
+  const stop = async (seconds: number) => {
+    const stopped = connection.stop();
+    events?.close();
+    for (let i = 0; i < seconds; i++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    await stopped;
+  };
+  return { connection, beats, event, settle, stop };
+}
 
 function subscribeCall(): AgentCall {
   return {
