@@ -1,5 +1,6 @@
 /**
- * Marathon's v2 API in memory over a state store, as the fuzz suite and the benchmarks build it:
+ * Marathon's v2 API in memory over a state store, as the fuzz suite, the benchmarks and the
+ * large-state test build it:
  * a store, an event bus on a fake clock, the service (sequential ids) and the API, without a
  * scheduler or a master. (frameworks/marathon/api/testing.ts `withApi` is the same inside
  * Marathon's own tests.)

@@ -4,17 +4,14 @@
  * them — on Deno KV, and on a 3-member etcd where one is installed.
  */
 import assert from "node:assert/strict";
-import { FakeClock, SequentialIds } from "../../../base/mod.ts";
 import { DenoKvStore, EtcdConnection, type StateStore } from "../../../store/mod.ts";
 import { EtcdCluster, hasEtcd } from "../../../tests/support/etcd_cluster.ts";
-import { marathonApi } from "../api/api.ts";
+import { inMemoryMarathon } from "../../../tests/support/marathon_in_memory.ts";
 import { storedAppInfo } from "../api/apps_routes.ts";
 import { instance } from "../deployment/testing.ts";
 import { taskJson } from "../service/views.ts";
-import { EventBus } from "../events/event_bus.ts";
 import { status, updated, withScheduler } from "../scheduler/testing.ts";
 import { offer } from "../scheduler/testing.ts";
-import { MarathonService } from "../service/marathon_service.ts";
 import { keys } from "./keys.ts";
 import { MAX_ROOT_VERSIONS } from "./group_record.ts";
 import { MarathonStore } from "./store.ts";
@@ -27,28 +24,20 @@ async function withApiOn(
     store: MarathonStore,
   ) => Promise<void>,
 ): Promise<void> {
-  const clock = new FakeClock(Date.UTC(2026, 0, 1));
-  const events = new EventBus(clock);
-  const store = new MarathonStore(backend);
-  const service = new MarathonService({ store, clock, ids: new SequentialIds(), events });
-  const api = marathonApi({
-    service,
-    events,
-    clock,
-    info: { leader: "l:1", master: "http://m:5050", frameworkId: () => "fw", httpPort: 1 },
-  });
+  const marathon = inMemoryMarathon(backend);
   try {
-    await fn(async (path, method = "GET", json) => {
-      const r = await api.request(`http://localhost${path}`, {
-        method,
-        ...(json === undefined
-          ? {}
-          : { body: JSON.stringify(json), headers: { "content-type": "application/json" } }),
-      });
-      return r;
-    }, store);
+    await fn(
+      (path, method = "GET", json) =>
+        marathon.request(path, {
+          method,
+          ...(json === undefined
+            ? {}
+            : { body: JSON.stringify(json), headers: { "content-type": "application/json" } }),
+        }),
+      marathon.store,
+    );
   } finally {
-    events.close();
+    marathon.close();
   }
 }
 
